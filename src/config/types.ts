@@ -1,0 +1,149 @@
+// The validated, defaults-resolved configuration: what the loader hands to the engine.
+// Durations are seconds (float), Infinity for "infinity". Nothing here touches the OS.
+
+export interface Diagnostic {
+  file: string;
+  line: number; // 1-based; 0 when the problem has no place in a file
+  col: number; // 1-based
+  message: string;
+  severity: "error" | "warning";
+  unit?: string; // the unit the problem disables, if any
+}
+
+export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking";
+export type RestartPolicy =
+  | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
+export type NotifyAccess = "none" | "main" | "exec" | "all";
+export type KillMode = "control-group" | "mixed" | "process";
+export type EmergencyAction =
+  | "none" | "reboot" | "reboot-force" | "reboot-immediate"
+  | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit";
+
+/** One command line of exec_start_pre/post, exec_stop, exec_reload. */
+export interface ExecCommand {
+  argv: string[]; // argv[0] is the program: an absolute path, or a name looked up in PATH at load
+  ignoreFailure: boolean; // systemd's "-" prefix: a failing command is not an error
+}
+
+export interface UnitSection {
+  description: string;
+  requires: string[];
+  wants: string[];
+  binds_to: string[];
+  conflicts: string[];
+  after: string[];
+  before: string[];
+  wanted_by: string[];
+  required_by: string[];
+  requires_mounts_for: string[];
+}
+
+/** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */
+export interface Rlimit { soft: number; hard: number }
+
+export interface ServiceSection {
+  type: ServiceType;
+  exec_start: ExecCommand;
+  exec_start_pre: ExecCommand[];
+  exec_start_post: ExecCommand[];
+  exec_stop: ExecCommand[];
+  exec_reload: ExecCommand[];
+  remain_after_exit: boolean;
+  pid_file: string | null;
+  notification_fd: number | null; // s6/dinit readiness: ready when a newline arrives on fd N
+  restart: RestartPolicy;
+  restart_sec: number;
+  restart_steps: number;
+  restart_max_delay_sec: number;
+  timeout_start_sec: number;
+  timeout_stop_sec: number;
+  timeout_abort_sec: number;
+  watchdog_sec: number; // 0 = off
+  start_limit_interval_sec: number;
+  start_limit_burst: number;
+  start_limit_action: EmergencyAction;
+  success_exit_status: number[];
+  restart_prevent_exit_status: number[];
+  restart_force_exit_status: number[];
+  notify_access: NotifyAccess;
+  kill_signal: number; // signal number, SIGTERM by default
+  kill_mode: KillMode;
+  send_sighup: boolean;
+  // Execution context, applied by the spawner in the child before exec.
+  user: string | null;
+  group: string | null;
+  supplementary_groups: string[];
+  working_directory: string | null;
+  umask: number; // 0o022 by default
+  environment: Record<string, string>;
+  environment_file: string[]; // a leading "-" means: missing file is fine
+  limits: Record<string, Rlimit>; // key = rlimit name in lower case without prefix: "nofile", "core", ...
+  nice: number | null;
+  oom_score_adj: number | null;
+  no_new_privileges: boolean;
+  log_buffer_lines: number; // size of the in-memory log ring of this unit
+  log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
+  log_file_max_bytes: number;
+}
+
+/** Filled by the sockets issue; parsed and kept now so that files using it validate. */
+export interface SocketSection {
+  listen_stream?: string;
+  listen_datagram?: string;
+  listen_sequential_packet?: string;
+  listen_fifo?: string;
+  accept: boolean;
+  socket_mode: number;
+  fd_name: string | null;
+  [key: string]: unknown;
+}
+
+export interface UnitConfig {
+  name: string;
+  file: string; // path of the TOML file, "" for built-in targets
+  unit: UnitSection;
+  service: ServiceSection | null; // null: the unit is a target
+  sockets: SocketSection[];
+}
+
+export interface ManagerSection {
+  default_target: string;
+  hostname: string | null;
+  log_level: "debug" | "info" | "notice" | "warning" | "err";
+  default_restart_sec: number;
+  default_timeout_start_sec: number;
+  default_timeout_stop_sec: number;
+  default_start_limit_interval_sec: number;
+  default_start_limit_burst: number;
+  ctrl_alt_del: EmergencyAction;
+  kernel_modules: string[];
+}
+
+export interface WatchdogSection {
+  device: string;
+  runtime_sec: number; // 0 = off
+  shutdown_sec: number;
+  critical_units: string[];
+}
+
+export interface MountEntry {
+  what: string;
+  where: string;
+  type: string;
+  options: string;
+}
+
+export interface SystemConfig {
+  manager: ManagerSection;
+  watchdog: WatchdogSection;
+  mounts: MountEntry[];
+}
+
+export interface LoadedConfig {
+  system: SystemConfig;
+  units: Map<string, UnitConfig>; // only the units that loaded without error, plus built-in targets
+  diagnostics: Diagnostic[]; // every problem found, in file order
+}
+
+/** Built-in targets: exist without a file; a file of the same name extends them. */
+export const BUILTIN_TARGETS = ["sysinit", "sockets", "basic", "multi-user", "rescue", "shutdown"] as const;

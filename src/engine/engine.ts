@@ -1,0 +1,388 @@
+// The engine: units, their jobs, and the dispatch of events. Deterministic and free of
+// I/O: handle(event, now) mutates plain records and returns the effects the shell must
+// perform. A job runs the moment the units it is ordered after have finished theirs —
+// there are no global phases — which is what makes the start parallel.
+import type { ServiceSection, UnitConfig } from "../config/types.ts";
+import { buildGraph, type UnitGraph } from "./graph.ts";
+import * as svc from "./service.ts";
+import type {
+  ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
+} from "./types.ts";
+
+export interface Job {
+  id: number;
+  type: "start" | "stop" | "reload";
+  unit: string;
+  running: boolean;
+  requestIds: number[]; // control requests waiting for this job
+  thenStart?: boolean; // a restart: start again once stopped
+  reportAs?: JobType; // the start half of a restart answers as "restart"
+}
+
+export interface UnitRuntime {
+  cfg: UnitConfig;
+  service: svc.ServiceRuntime | null; // null for targets
+  targetActive: boolean; // for targets
+  targetSince: number;
+  job: Job | null;
+  activeAt: number | null; // when the unit last became active (for analysis)
+  activatingAt: number | null;
+}
+
+export class Engine {
+  readonly units = new Map<string, UnitRuntime>();
+  readonly graph: UnitGraph;
+  private nextJobId = 1;
+  private nextTimer = 1;
+  private effects: Effect[] = [];
+  private now = 0;
+
+  constructor(configs: Map<string, UnitConfig>, now: number,
+    private readonly signalName: (n: number) => string = (n) => String(n)) {
+    this.graph = buildGraph(configs);
+    for (const cfg of configs.values()) {
+      this.units.set(cfg.name, {
+        cfg, service: cfg.service ? svc.newServiceRuntime(cfg.service, now) : null,
+        targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
+      });
+    }
+  }
+
+  // ---- queries ------------------------------------------------------------------------
+
+  activeState(name: string): ActiveState | null {
+    const u = this.units.get(name);
+    if (!u) return null;
+    if (u.service) return svc.activeStateOf(u.service.sub);
+    return u.targetActive ? "active" : "inactive";
+  }
+
+  subState(name: string): string {
+    const u = this.units.get(name)!;
+    return u.service ? u.service.sub : u.targetActive ? "active" : "dead";
+  }
+
+  /** Which unit a pid belongs to, by its main or control pid. */
+  unitOfPid(pid: number): string | null {
+    for (const u of this.units.values()) {
+      if (u.service && (u.service.mainPid === pid || u.service.controlPid === pid)) return u.cfg.name;
+    }
+    return null;
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------
+
+  handle(event: EngineEvent, now: number): Effect[] {
+    this.now = now;
+    this.effects = [];
+    this.apply(event);
+    this.runJobs();
+    return this.effects;
+  }
+
+  private apply(ev: EngineEvent) {
+    switch (ev.type) {
+      case "request": return this.request(ev.job, ev.unit, ev.requestId);
+      case "reset-failed": return this.resetFailed(ev.unit);
+      case "spawned": return this.withService(ev.unit, (rt, p) => svc.onSpawned(rt, p, ev.role, ev.pid));
+      case "spawn-failed": return this.withService(ev.unit, (rt, p) => svc.onSpawnFailed(rt, p, ev.role, ev.error));
+      case "exited": {
+        const unit = this.unitOfPid(ev.pid);
+        if (unit) this.withService(unit, (rt, p) => svc.onExited(rt, p, ev.pid, ev.status, this.signalName));
+        return;
+      }
+      case "notify": return this.withService(ev.unit, (rt, p) => {
+        const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, ev.mainPidInUnit);
+        if (!verdict.accepted) this.emit({ type: "log", unit: ev.unit, level: "warning", text: verdict.reason });
+      });
+      case "timer": return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
+      case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
+      case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
+    }
+  }
+
+  private emit(e: Effect) {
+    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active);
+    this.effects.push(e);
+  }
+
+  private port(name: string, cfg: ServiceSection): svc.ServicePort {
+    return { unit: name, cfg, now: this.now, nextTimerId: () => this.nextTimer++, emit: (e) => this.emit(e) };
+  }
+
+  private withService(name: string, fn: (rt: svc.ServiceRuntime, p: svc.ServicePort) => void) {
+    const u = this.units.get(name);
+    if (!u?.service || !u.cfg.service) return;
+    fn(u.service, this.port(name, u.cfg.service));
+  }
+
+  // ---- jobs -----------------------------------------------------------------------------
+
+  private request(type: JobType, name: string, requestId?: number) {
+    const u = this.units.get(name);
+    if (!u) {
+      this.finish({ unit: name, job: type, result: "failed", requestId, reason: `unit ${name} not found` });
+      return;
+    }
+    switch (type) {
+      case "start": return this.startTransaction(name, requestId);
+      case "stop": return this.stopTransaction(name, requestId, false);
+      case "restart": return this.stopTransaction(name, requestId, true);
+      case "reload": {
+        if (!u.service) return this.finish({ unit: name, job: "reload", result: "unsupported", requestId, reason: "targets cannot be reloaded" });
+        const verdict = svc.reloadService(u.service, this.port(name, u.cfg.service!));
+        if (verdict === "started") {
+          u.job = { id: this.nextJobId++, type: "reload", unit: name, running: true, requestIds: requestId ? [requestId] : [] };
+        } else {
+          const reason = verdict === "unsupported" ? "unit has no exec_reload" : "unit is not active";
+          this.finish({ unit: name, job: "reload", result: verdict === "unsupported" ? "unsupported" : "failed", requestId, reason });
+        }
+        return;
+      }
+    }
+  }
+
+  /** Pull in the unit and, recursively, what it requires and wants; stop what conflicts. */
+  private startTransaction(name: string, requestId?: number) {
+    const seen = new Set<string>();
+    const pull = (n: string, anchor: boolean) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      const u = this.units.get(n);
+      const node = this.graph.get(n);
+      if (!u || !node) return;
+      const state = this.activeState(n);
+      const rid = anchor ? requestId : undefined;
+      if (state === "active" || state === "reloading") {
+        if (anchor) this.finish({ unit: n, job: "start", result: "done", requestId: rid, reason: "already active" });
+      } else if (u.job?.type === "start") {
+        if (rid) u.job.requestIds.push(rid);
+      } else {
+        // A manual start clears the crash loop (counted only for automatic restarts).
+        if (anchor && u.service) {
+          u.service.restartTimes = [];
+          u.service.restartsInRow = 0;
+        }
+        this.replaceJob(u, { id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [] });
+      }
+      for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
+      for (const d of [...node.requires, ...node.wants]) pull(d, false);
+    };
+    pull(name, true);
+  }
+
+  private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
+    const seen = new Set<string>();
+    const push = (n: string, anchor: boolean) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      const u = this.units.get(n);
+      const node = this.graph.get(n);
+      if (!u || !node) return;
+      const state = this.activeState(n);
+      const rid = anchor ? requestId : undefined;
+      const idle = state === "inactive" || state === "failed";
+      if (idle && !u.job && !(anchor && thenStart)) {
+        if (anchor) this.finish({ unit: n, job: thenStart ? "restart" : "stop", result: "done", requestId: rid, reason: "already inactive" });
+      } else if (u.job?.type === "stop") {
+        if (rid) u.job.requestIds.push(rid);
+        if (anchor && thenStart) u.job.thenStart = true;
+      } else {
+        this.replaceJob(u, {
+          id: this.nextJobId++, type: "stop", unit: n, running: false,
+          requestIds: rid ? [rid] : [], thenStart: anchor && thenStart,
+        });
+      }
+      for (const d of node.requiredBy) push(d, false);
+    };
+    push(name, true);
+  }
+
+  private replaceJob(u: UnitRuntime, job: Job) {
+    const old = u.job;
+    if (old) {
+      // The new job supersedes the old one; its waiters learn that it was canceled.
+      for (const rid of old.requestIds) {
+        this.finish({ unit: u.cfg.name, job: old.type, result: "canceled", requestId: rid, reason: `superseded by a ${job.type} job` });
+      }
+    }
+    u.job = job;
+  }
+
+  /** Run every job whose ordering allows it, until nothing changes. */
+  private runJobs() {
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const u of this.units.values()) {
+        const job = u.job;
+        if (!job || job.running) continue;
+        const verdict = job.type === "start" ? this.startVerdict(u) : this.stopVerdict(u);
+        if (verdict === "wait") continue;
+        progress = true;
+        if (verdict !== "run") {
+          this.completeJob(u, "dependency", verdict.reason);
+          continue;
+        }
+        job.running = true;
+        if (job.type === "start") this.runStart(u);
+        else this.runStop(u);
+      }
+    }
+  }
+
+  private startVerdict(u: UnitRuntime): "wait" | "run" | { reason: string } {
+    const node = this.graph.get(u.cfg.name)!;
+    const state = this.activeState(u.cfg.name);
+    if (state === "deactivating") return "wait";
+    for (const d of node.after) {
+      const dep = this.units.get(d);
+      if (!dep) continue;
+      if (dep.job) return "wait";
+      const s = this.activeState(d);
+      if (s === "activating" || s === "deactivating") {
+        if (dep.service?.sub !== "auto-restart") return "wait";
+      }
+    }
+    for (const d of node.requires) {
+      const dep = this.units.get(d);
+      if (!dep) return { reason: `requires ${d}, which is not loaded` };
+      if (!node.after.has(d)) continue; // no ordering: started side by side, its outcome does not matter
+      const s = this.activeState(d);
+      if (s !== "active" && s !== "reloading") {
+        const why = dep.service ? `${dep.service.result}` : s;
+        return { reason: `dependency ${d} failed (${why})` };
+      }
+    }
+    return "run";
+  }
+
+  private stopVerdict(u: UnitRuntime): "wait" | "run" {
+    const node = this.graph.get(u.cfg.name)!;
+    // Stop runs in reverse order: units ordered after this one stop first.
+    for (const d of node.before) {
+      const dep = this.units.get(d);
+      if (dep?.job?.type === "stop") return "wait";
+      if (dep?.job === null && this.activeState(d) === "deactivating") return "wait";
+    }
+    return "run";
+  }
+
+  private runStart(u: UnitRuntime) {
+    const name = u.cfg.name;
+    u.activatingAt = this.now;
+    if (!u.service) {
+      u.targetActive = true;
+      u.targetSince = this.now;
+      this.emit({ type: "state-changed", unit: name, active: "active", sub: "active" });
+      return;
+    }
+    const state = this.activeState(name);
+    if (state === "active") return this.completeJob(u, "done", "already active");
+    svc.startService(u.service, this.port(name, u.cfg.service!), false);
+  }
+
+  private runStop(u: UnitRuntime) {
+    const name = u.cfg.name;
+    if (!u.service) {
+      u.targetActive = false;
+      u.targetSince = this.now;
+      this.emit({ type: "state-changed", unit: name, active: "inactive", sub: "dead" });
+      return;
+    }
+    const state = this.activeState(name);
+    if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
+    svc.stopService(u.service, this.port(name, u.cfg.service!));
+  }
+
+  /** Called for every active-state change: completes jobs, propagates binds_to. */
+  private onStateChanged(name: string, active: ActiveState) {
+    const u = this.units.get(name)!;
+    if (active === "active" && u.activeAt === null) u.activeAt = this.now;
+    if (active === "activating") u.activeAt = null;
+    const job = u.job;
+    if (job?.running) {
+      if (job.type === "start") {
+        if (active === "active") this.completeJob(u, "done", "started");
+        else if (active === "failed") this.completeJob(u, "failed", this.resultText(u));
+        else if (active === "inactive") {
+          // A oneshot without remain_after_exit ends inactive after success.
+          const ok = u.service?.result === "success";
+          this.completeJob(u, ok ? "done" : "failed", ok ? "finished" : this.resultText(u));
+        }
+      } else if (job.type === "stop" && (active === "inactive" || active === "failed")) {
+        this.completeJob(u, "done", "stopped");
+      } else if (job.type === "reload" && active === "active") {
+        this.completeJob(u, "done", "reloaded");
+      } else if (job.type === "reload" && (active === "inactive" || active === "failed")) {
+        this.completeJob(u, "failed", "stopped while reloading");
+      }
+    }
+    if (active === "inactive" || active === "failed") {
+      // binds_to: units bound to this one go down with it.
+      for (const b of this.graph.get(name)?.boundBy ?? []) {
+        const s = this.activeState(b);
+        if (s !== "inactive" && s !== "failed" && this.units.get(b)?.job?.type !== "stop") {
+          this.stopTransaction(b, undefined, false);
+        }
+      }
+    }
+  }
+
+  private resultText(u: UnitRuntime): string {
+    const r: UnitResult | undefined = u.service?.result;
+    return r && r !== "success" ? r : "failed";
+  }
+
+  private completeJob(u: UnitRuntime, result: JobResult, reason: string) {
+    const job = u.job;
+    if (!job) return;
+    u.job = null;
+    const name = u.cfg.name;
+    const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
+    if (job.type === "start") {
+      if (result === "done") {
+        this.emit({ type: "console", unit: name, status: "ok", text: u.service ? `Started ${this.label(u)}.` : `Reached target ${this.label(u)}.` });
+      } else if (result === "dependency") {
+        this.emit({ type: "console", unit: name, status: "failed", text: `Dependency failed for ${this.label(u)}: ${reason}` });
+      } else {
+        this.emit({ type: "console", unit: name, status: "failed", text: `Failed to start ${this.label(u)}: ${reason}` });
+      }
+    } else if (job.type === "stop" && result === "done" && u.service) {
+      this.emit({ type: "console", unit: name, status: "ok", text: `Stopped ${this.label(u)}.` });
+    }
+    if (job.thenStart && result === "done") {
+      // The stop half of a restart is done: the start half carries the waiters.
+      const start: Job = { id: this.nextJobId++, type: "start", unit: name, running: false, requestIds: job.requestIds, reportAs: "restart" };
+      if (u.service) {
+        u.service.restartTimes = [];
+        u.service.restartsInRow = 0;
+      }
+      u.job = start;
+      return;
+    }
+    for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
+    if (job.requestIds.length === 0) this.finish({ unit: name, job: jobType, result, reason });
+  }
+
+  private label(u: UnitRuntime): string {
+    return u.cfg.unit.description || u.cfg.name;
+  }
+
+  private finish(f: { unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }) {
+    this.effects.push({ type: "job-finished", ...f });
+  }
+
+  private resetFailed(name: string | null) {
+    for (const u of this.units.values()) {
+      if (name !== null && u.cfg.name !== name) continue;
+      if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
+    }
+  }
+
+  /** True while any job is queued or running (used by tests and "startup finished"). */
+  busy(): boolean {
+    for (const u of this.units.values()) if (u.job) return true;
+    return false;
+  }
+}

@@ -1,0 +1,91 @@
+// The unit graph: every dependency of the loaded configuration normalised into forward
+// edges, so the job engine asks one question per relation ("what does U require?",
+// "what must be up before U?", "who requires U?") without caring where it was written.
+import type { UnitConfig } from "../config/types.ts";
+
+export interface UnitNode {
+  name: string;
+  requires: Set<string>; // pulled in; if it fails while U waits after it, U fails
+  wants: Set<string>; // pulled in; its failure does not matter
+  bindsTo: Set<string>; // like requires, and U stops whenever it stops
+  conflicts: Set<string>; // starting one stops the other (kept symmetric)
+  after: Set<string>; // U starts only once these finished their jobs (stops in reverse)
+  // Reverse edges, for stop propagation and reverse ordering.
+  requiredBy: Set<string>; // units that requires/binds_to U
+  boundBy: Set<string>; // units that binds_to U
+  before: Set<string>; // units ordered after U
+}
+
+export type UnitGraph = Map<string, UnitNode>;
+
+function emptyNode(name: string): UnitNode {
+  return {
+    name, requires: new Set(), wants: new Set(), bindsTo: new Set(), conflicts: new Set(),
+    after: new Set(), requiredBy: new Set(), boundBy: new Set(), before: new Set(),
+  };
+}
+
+/**
+ * Build the graph. Names that are not loaded units (a unit that failed to load, or a
+ * typo the loader already reported) are kept in requires/binds_to so the engine can fail
+ * the dependent with a reason; they are dropped from wants/after, which tolerate them.
+ */
+export function buildGraph(units: Map<string, UnitConfig>): UnitGraph {
+  const graph: UnitGraph = new Map();
+  const node = (name: string) => {
+    let n = graph.get(name);
+    if (!n) graph.set(name, (n = emptyNode(name)));
+    return n;
+  };
+  const known = (name: string) => units.has(name);
+
+  for (const cfg of units.values()) {
+    const u = node(cfg.name);
+    const s = cfg.unit;
+    for (const d of s.requires) u.requires.add(d);
+    for (const d of s.binds_to) { u.bindsTo.add(d); u.requires.add(d); }
+    for (const d of s.wants) if (known(d)) u.wants.add(d);
+    for (const d of s.conflicts) if (known(d)) { u.conflicts.add(d); node(d).conflicts.add(u.name); }
+    for (const d of s.after) if (known(d)) u.after.add(d);
+    for (const d of s.before) if (known(d)) node(d).after.add(u.name);
+    for (const t of s.wanted_by) if (known(t)) node(t).wants.add(u.name);
+    for (const t of s.required_by) if (known(t)) node(t).requires.add(u.name);
+  }
+
+  // A target waits for what it pulls in (systemd's default dependencies of targets),
+  // unless the pulled unit is explicitly ordered after the target.
+  for (const cfg of units.values()) {
+    if (cfg.service !== null || cfg.sockets.length > 0) continue;
+    const t = node(cfg.name);
+    for (const d of [...t.requires, ...t.wants]) {
+      if (known(d) && !node(d).after.has(t.name)) t.after.add(d);
+    }
+  }
+
+  for (const u of graph.values()) {
+    for (const d of u.requires) if (known(d)) node(d).requiredBy.add(u.name);
+    for (const d of u.bindsTo) if (known(d)) node(d).boundBy.add(u.name);
+    for (const d of u.after) node(d).before.add(u.name);
+  }
+  return graph;
+}
+
+/** Every ordering cycle, each as the list of its units (first repeated at the end). */
+export function findOrderingCycles(graph: UnitGraph): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string) => {
+    state.set(name, "open");
+    stack.push(name);
+    for (const d of graph.get(name)?.after ?? []) {
+      const s = state.get(d);
+      if (s === "open") cycles.push([...stack.slice(stack.indexOf(d)), d]);
+      else if (s === undefined) visit(d);
+    }
+    stack.pop();
+    state.set(name, "done");
+  };
+  for (const name of [...graph.keys()].sort()) if (!state.has(name)) visit(name);
+  return cycles;
+}

@@ -1,0 +1,283 @@
+// The engine without processes: a virtual clock and pids handed out by the test.
+import { describe, expect, test } from "bun:test";
+import { Engine } from "../../src/engine/engine.ts";
+import type { Effect, EngineEvent, ExitStatus, TimerKind } from "../../src/engine/types.ts";
+import type { NotifyMessage } from "../../src/notify/parse.ts";
+import { configs, service, target } from "../support/units.ts";
+
+/** Drives the engine like the shell does, but with fake pids and a virtual clock. */
+class Sim {
+  now = 0;
+  nextPid = 100;
+  effects: Effect[] = [];
+  spawned: { unit: string; role: string; pid: number; argv: string[] }[] = [];
+  timers = new Map<string, { at: number; id: number; unit: string; kind: TimerKind }>();
+  failSpawn = new Set<string>();
+  engine: Engine;
+
+  constructor(...units: Parameters<typeof configs>) {
+    this.engine = new Engine(configs(...units), 0);
+  }
+
+  send(ev: EngineEvent) {
+    const queue = [ev];
+    while (queue.length) {
+      const out = this.engine.handle(queue.shift()!, this.now);
+      for (const e of out) {
+        this.effects.push(e);
+        if (e.type === "spawn") {
+          if (this.failSpawn.has(e.unit)) {
+            queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: "No such file or directory" });
+          } else {
+            const pid = this.nextPid++;
+            this.spawned.push({ unit: e.unit, role: e.role, pid, argv: e.command.argv });
+            queue.push({ type: "spawned", unit: e.unit, role: e.role, pid });
+          }
+        } else if (e.type === "set-timer") {
+          this.timers.set(`${e.unit}/${e.kind}`, { at: this.now + e.ms, id: e.id, unit: e.unit, kind: e.kind });
+        } else if (e.type === "clear-timer") {
+          this.timers.delete(`${e.unit}/${e.kind}`);
+        }
+      }
+    }
+  }
+
+  start(unit: string, requestId = 1) { this.send({ type: "request", job: "start", unit, requestId }); }
+  stop(unit: string, requestId = 2) { this.send({ type: "request", job: "stop", unit, requestId }); }
+  mainPid(unit: string) { return this.engine.units.get(unit)!.service!.mainPid!; }
+  exit(unit: string, status: ExitStatus) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
+  notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit)) {
+    const full: NotifyMessage = { ready: false, reloading: false, stopping: false, fdStore: false, fdStoreRemove: false, barrier: false, unknown: [], warnings: [], ...msg };
+    this.send({ type: "notify", unit, pid, uid: 1000, msg: full, mainPidInUnit: false });
+  }
+  /** Advance the virtual clock, firing due timers in order. */
+  advance(ms: number) {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers.values()].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers.delete(`${due.unit}/${due.kind}`);
+      this.now = due.at;
+      this.send({ type: "timer", unit: due.unit, kind: due.kind, id: due.id });
+    }
+    this.now = end;
+  }
+  state(unit: string) { return this.engine.activeState(unit); }
+  jobResults(unit: string) {
+    return this.effects.filter((e) => e.type === "job-finished" && e.unit === unit).map((e) => (e as { result: string }).result);
+  }
+  kills(unit: string) { return this.effects.filter((e) => e.type === "kill" && e.unit === unit) as Extract<Effect, { type: "kill" }>[]; }
+  spawnOrder() { return this.spawned.filter((s) => s.role === "main").map((s) => s.unit); }
+}
+
+const ok: ExitStatus = { kind: "exited", code: 0 };
+
+describe("parallel start by ordering", () => {
+  test("units with no ordering start together; an ordered unit waits for readiness", () => {
+    const sim = new Sim(
+      target("multi-user", { wants: [] }),
+      service("db", { type: "notify" }, { wanted_by: ["multi-user"] }),
+      service("web", {}, { wanted_by: ["multi-user"], requires: ["db"], after: ["db"] }),
+      service("cron", {}, { wanted_by: ["multi-user"] }),
+    );
+    sim.start("multi-user");
+    expect(sim.spawnOrder().sort()).toEqual(["cron", "db"]);
+    expect(sim.state("db")).toBe("activating");
+    expect(sim.state("multi-user")).toBe("inactive");
+    sim.now = 300;
+    sim.notify("db", { ready: true });
+    expect(sim.spawnOrder()).toContain("web");
+    expect(sim.state("multi-user")).toBe("active");
+    expect(sim.jobResults("multi-user")).toEqual(["done"]);
+  });
+
+  test("a failed requirement fails its dependents with the reason; wants does not", () => {
+    const sim = new Sim(
+      target("multi-user"),
+      service("db", { type: "notify" }, { wanted_by: ["multi-user"] }),
+      service("web", {}, { wanted_by: ["multi-user"], requires: ["db"], after: ["db"] }),
+      service("stats", {}, { wanted_by: ["multi-user"], wants: ["db"], after: ["db"] }),
+    );
+    sim.start("multi-user");
+    sim.exit("db", { kind: "exited", code: 1 });
+    expect(sim.state("db")).toBe("failed");
+    expect(sim.state("web")).toBe("inactive");
+    expect(sim.state("stats")).toBe("active");
+    const web = sim.effects.find((e) => e.type === "job-finished" && e.unit === "web") as { result: string; reason: string };
+    expect(web.result).toBe("dependency");
+    expect(web.reason).toContain("db");
+    expect(sim.state("multi-user")).toBe("active");
+  });
+
+  test("spawn failure is a start failure", () => {
+    const sim = new Sim(service("x", { type: "exec" }));
+    sim.failSpawn.add("x");
+    sim.start("x");
+    expect(sim.state("x")).toBe("failed");
+    expect(sim.engine.units.get("x")!.service!.result).toBe("exec");
+  });
+
+  test("stop runs in reverse order", () => {
+    const sim = new Sim(
+      service("db"),
+      service("web", {}, { requires: ["db"], after: ["db"] }),
+    );
+    sim.start("web");
+    expect(sim.state("web")).toBe("active");
+    sim.stop("db");
+    // web is stopped first: db gets no signal until web is gone.
+    expect(sim.kills("web").length).toBeGreaterThan(0);
+    expect(sim.kills("db").length).toBe(0);
+    sim.exit("web", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.kills("db").length).toBeGreaterThan(0);
+    sim.exit("db", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.state("db")).toBe("inactive");
+    expect(sim.state("web")).toBe("inactive");
+    expect(sim.jobResults("db")).toEqual(["done", "done"]);
+  });
+});
+
+describe("service types", () => {
+  test("oneshot is done when it exits 0; remain_after_exit keeps it active", () => {
+    const sim = new Sim(service("a", { type: "oneshot" }), service("b", { type: "oneshot", remain_after_exit: true }));
+    sim.start("a");
+    sim.start("b");
+    expect(sim.state("a")).toBe("activating");
+    sim.exit("a", ok);
+    sim.exit("b", ok);
+    expect(sim.state("a")).toBe("inactive");
+    expect(sim.jobResults("a")).toEqual(["done"]);
+    expect(sim.state("b")).toBe("active");
+  });
+
+  test("notify: timeout_start_sec kills and fails", () => {
+    const sim = new Sim(service("n", { type: "notify", timeout_start_sec: 2 }));
+    sim.start("n");
+    sim.advance(2000);
+    expect(sim.kills("n")[0]!.signal).toBe(15);
+    sim.exit("n", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.state("n")).toBe("failed");
+    expect(sim.engine.units.get("n")!.service!.result).toBe("timeout");
+  });
+
+  test("notify: READY from a process that is not the main pid is rejected", () => {
+    const sim = new Sim(service("n", { type: "notify" }));
+    sim.start("n");
+    sim.notify("n", { ready: true }, 4242);
+    expect(sim.state("n")).toBe("activating");
+    const warn = sim.effects.find((e) => e.type === "log" && e.level === "warning") as { text: string };
+    expect(warn.text).toContain("4242");
+  });
+
+  test("forking: ready when the parent exits, main pid from the pid file", () => {
+    const sim = new Sim(service("f", { type: "forking", pid_file: "/run/f.pid" }));
+    sim.start("f");
+    sim.exit("f", ok);
+    const read = sim.effects.find((e) => e.type === "read-pid-file");
+    expect(read).toBeDefined();
+    sim.send({ type: "pid-file", unit: "f", pid: 777 });
+    expect(sim.state("f")).toBe("active");
+    expect(sim.mainPid("f")).toBe(777);
+  });
+
+  test("pre and post commands run in order around the main process", () => {
+    const sim = new Sim(service("p", {
+      exec_start_pre: [{ argv: ["/bin/pre"], ignoreFailure: false }],
+      exec_start_post: [{ argv: ["/bin/post"], ignoreFailure: false }],
+    }));
+    sim.start("p");
+    expect(sim.spawned.map((s) => s.argv[0])).toEqual(["/bin/pre"]);
+    sim.send({ type: "exited", pid: sim.spawned[0]!.pid, status: ok });
+    expect(sim.spawned.map((s) => s.argv[0])).toEqual(["/bin/pre", "/bin/true", "/bin/post"]);
+    expect(sim.state("p")).toBe("activating");
+    sim.send({ type: "exited", pid: sim.spawned[2]!.pid, status: ok });
+    expect(sim.state("p")).toBe("active");
+  });
+
+  test("readiness fd: ready on the newline, not at spawn", () => {
+    const sim = new Sim(service("s6", { notification_fd: 3 }));
+    sim.start("s6");
+    expect(sim.state("s6")).toBe("activating");
+    sim.send({ type: "readiness-fd", unit: "s6" });
+    expect(sim.state("s6")).toBe("active");
+  });
+});
+
+describe("restart and stop", () => {
+  test("on-failure restarts after restart_sec; an operator stop never restarts", () => {
+    const sim = new Sim(service("r", { restart: "on-failure", restart_sec: 0.5 }));
+    sim.start("r");
+    sim.exit("r", { kind: "exited", code: 3 });
+    expect(sim.engine.subState("r")).toBe("auto-restart");
+    sim.advance(499);
+    expect(sim.spawnOrder()).toEqual(["r"]);
+    sim.advance(1);
+    expect(sim.spawnOrder()).toEqual(["r", "r"]);
+    sim.stop("r");
+    sim.exit("r", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.state("r")).toBe("inactive");
+    sim.advance(10_000);
+    expect(sim.spawnOrder()).toEqual(["r", "r"]);
+  });
+
+  test("start limit: too many automatic restarts fail the unit and run the action", () => {
+    const sim = new Sim(service("loop", { restart: "always", restart_sec: 0.1, start_limit_burst: 3, start_limit_interval_sec: 10, start_limit_action: "exit" }));
+    sim.start("loop");
+    for (let i = 0; i < 4; i++) {
+      sim.exit("loop", { kind: "exited", code: 1 });
+      sim.advance(100);
+    }
+    expect(sim.state("loop")).toBe("failed");
+    expect(sim.engine.units.get("loop")!.service!.result).toBe("start-limit-hit");
+    expect(sim.effects.some((e) => e.type === "emergency-action" && e.action === "exit")).toBe(true);
+    sim.send({ type: "reset-failed", unit: "loop" });
+    sim.start("loop");
+    expect(sim.state("loop")).toBe("active");
+  });
+
+  test("a service ignoring SIGTERM gets SIGKILL at timeout_stop_sec", () => {
+    const sim = new Sim(service("stubborn", { timeout_stop_sec: 3 }));
+    sim.start("stubborn");
+    sim.stop("stubborn");
+    sim.advance(2999);
+    expect(sim.kills("stubborn").map((k) => k.signal)).toEqual([15, 18]);
+    sim.advance(1);
+    expect(sim.kills("stubborn").map((k) => k.signal)).toEqual([15, 18, 9]);
+    sim.exit("stubborn", { kind: "killed", signal: 9, coreDumped: false });
+    expect(sim.state("stubborn")).toBe("inactive");
+  });
+
+  test("service watchdog: no ping within watchdog_sec => SIGABRT, then restart with cause watchdog", () => {
+    const sim = new Sim(service("wd", { type: "notify", watchdog_sec: 1, restart: "on-watchdog" }));
+    sim.start("wd");
+    sim.notify("wd", { ready: true });
+    sim.advance(900);
+    sim.notify("wd", { watchdog: "ping" });
+    sim.advance(900);
+    expect(sim.kills("wd")).toEqual([]);
+    sim.advance(100);
+    expect(sim.kills("wd")[0]!.signal).toBe(6);
+    sim.exit("wd", { kind: "killed", signal: 6, coreDumped: true });
+    expect(sim.engine.subState("wd")).toBe("auto-restart");
+    expect(sim.engine.units.get("wd")!.service!.result).toBe("watchdog");
+  });
+
+  test("binds_to: the bound unit stops when its peer stops", () => {
+    const sim = new Sim(service("dev"), service("user", {}, { binds_to: ["dev"], after: ["dev"] }));
+    sim.start("user");
+    expect(sim.state("user")).toBe("active");
+    sim.exit("dev", { kind: "exited", code: 0 });
+    expect(sim.kills("user").length).toBeGreaterThan(0);
+  });
+
+  test("restart request stops then starts, and answers once", () => {
+    const sim = new Sim(service("r"));
+    sim.start("r", 1);
+    sim.send({ type: "request", job: "restart", unit: "r", requestId: 7 });
+    sim.exit("r", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.spawnOrder()).toEqual(["r", "r"]);
+    const answers = sim.effects.filter((e) => e.type === "job-finished" && e.requestId === 7);
+    expect(answers).toHaveLength(1);
+    expect((answers[0] as { job: string }).job).toBe("restart");
+  });
+});

@@ -1,0 +1,111 @@
+// `hearth ctl [-r RUNDIR] VERB ...`: the control client.
+import { createConnection } from "node:net";
+import { EXIT } from "../control/protocol.ts";
+import { formatList, formatLogs, formatStatus } from "../control/format.ts";
+import { formatEntry } from "../log/format.ts";
+import type { UnitStatus } from "../control/status.ts";
+import { defaultRunDir } from "./paths.ts";
+
+const USAGE = `usage: hearth ctl [-r RUNDIR] [--json] VERB [ARGS]
+verbs:
+  status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active)
+  list                      every unit and its state
+  start|stop|restart|reload UNIT...
+  reset-failed [UNIT...]    clear the failed state and the start-limit counter
+  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)`;
+
+interface CtlArgs {
+  runDir: string;
+  json: boolean;
+  verb: string;
+  units: string[];
+  lines: number;
+  follow: boolean;
+}
+
+export function parseCtlArgs(argv: string[]): CtlArgs | string {
+  const a: CtlArgs = { runDir: defaultRunDir(), json: false, verb: "", units: [], lines: 10, follow: false };
+  let linesGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === "-r" || x === "--run-dir") a.runDir = argv[++i] ?? "";
+    else if (x === "--json") a.json = true;
+    else if (x === "-f" || x === "--follow") a.follow = true;
+    else if (x === "-n" || x === "--lines") {
+      a.lines = Number(argv[++i]);
+      linesGiven = true;
+    } else if (x === "-h" || x === "--help") return USAGE;
+    else if (x.startsWith("-")) return `unknown option ${x}\n${USAGE}`;
+    else if (a.verb === "") a.verb = x;
+    else a.units.push(x);
+  }
+  if (a.verb === "") return USAGE;
+  if (!Number.isInteger(a.lines) || a.lines < 0) return "-n needs a non-negative integer";
+  if (a.verb === "status" && !linesGiven) a.lines = 10;
+  return a;
+}
+
+/** Send one request; call onLine for each reply line until the server ends or onLine says stop. */
+export function request(runDir: string, req: object, onLine: (obj: Record<string, unknown>) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ path: `${runDir}/control.sock` });
+    let buf = "";
+    sock.setEncoding("utf8");
+    sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
+    sock.on("data", (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!onLine(JSON.parse(line))) {
+          sock.end();
+          return resolve();
+        }
+      }
+    });
+    sock.on("error", (e) => reject(e));
+    sock.on("close", () => resolve());
+  });
+}
+
+export async function ctlMain(argv: string[]): Promise<number> {
+  const args = parseCtlArgs(argv);
+  if (typeof args === "string") {
+    console.error(args);
+    return args.startsWith("usage") ? EXIT.ok : EXIT.usage;
+  }
+  const verb = args.verb;
+  const body = { verb, units: args.units, lines: args.lines, follow: args.follow };
+  let exit: number = EXIT.failed;
+  try {
+    await request(args.runDir, body, (obj) => {
+      if ("log" in obj) {
+        const e = obj.log as Parameters<typeof formatEntry>[0];
+        console.log(args.json ? JSON.stringify(e) : formatEntry(e));
+        return true;
+      }
+      exit = typeof obj.exit === "number" ? obj.exit : EXIT.failed;
+      if (args.json) console.log(JSON.stringify(obj));
+      else print(verb, obj);
+      return false;
+    });
+  } catch (e) {
+    console.error(`hearth ctl: cannot reach the manager at ${args.runDir}/control.sock: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+  return exit;
+}
+
+function print(verb: string, obj: Record<string, unknown>) {
+  if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
+  if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
+  else if (verb === "status" && Array.isArray(obj.units)) console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));
+  else if (verb === "status" && obj.manager) {
+    const m = obj.manager as { pid: number; units: number; failed: string[] };
+    console.log(`● hearth (PID ${m.pid}): ${m.units} units, ${m.failed.length} failed${m.failed.length ? `: ${m.failed.join(", ")}` : ""}`);
+  } else if (verb === "logs" && Array.isArray(obj.logs)) {
+    const text = formatLogs(obj.logs as Parameters<typeof formatLogs>[0]);
+    if (text) console.log(text);
+  }
+}

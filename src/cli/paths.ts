@@ -1,0 +1,28 @@
+// Default directories (DESIGN §1): the system paths for PID 1 (and for root's tools),
+// per-user ones for `hearth run`.
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SYSTEM_CONF_DIR = "/etc/hearth";
+export const SYSTEM_RUN_DIR = "/run/hearth";
+
+export function userConfDir(): string {
+  const base = process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? "/", ".config");
+  return join(base, "hearth");
+}
+
+export function userRunDir(): string {
+  const base = process.env.XDG_RUNTIME_DIR ?? join(tmpdir(), `hearth-${process.getuid?.() ?? 0}`);
+  return join(base, "hearth");
+}
+
+/** For `hearth ctl`: the system manager if one runs, else the user's `hearth run`. */
+export function defaultRunDir(): string {
+  return existsSync(join(SYSTEM_RUN_DIR, "control.sock")) ? SYSTEM_RUN_DIR : userRunDir();
+}
+
+/** For `hearth check`: the system configuration when root, else the user's. */
+export function defaultConfDir(): string {
+  return process.getuid?.() === 0 ? SYSTEM_CONF_DIR : userConfDir();
+}

@@ -1,0 +1,70 @@
+// `hearth run [-c CONFDIR] [-r RUNDIR] [--target T]`: the manager in the foreground, as a
+// subreaper rather than PID 1. Used by tests, benchmarks, and anyone trying hearth out.
+import { loadConfig } from "../config/load.ts";
+import { formatDiagnostic } from "../config/diagnostics.ts";
+import { ControlServer } from "../control/server.ts";
+import { createLogger, parseLogLevel, ringSink, stderrSink, teeSink, type LogLevelName } from "../log/manager-log.ts";
+import { Manager } from "../manager/manager.ts";
+import { userConfDir, userRunDir } from "./paths.ts";
+
+const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL]";
+
+export async function runMain(argv: string[]): Promise<number> {
+  let confDir = userConfDir(), runDir = userRunDir(), target: string | null = null;
+  let level: LogLevelName | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    const value = () => argv[++i] ?? "";
+    if (x === "-c" || x === "--conf-dir") confDir = value();
+    else if (x === "-r" || x === "--run-dir") runDir = value();
+    else if (x === "--target") target = value();
+    else if (x === "--log-level") {
+      level = parseLogLevel(value()) ?? null;
+      if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }
+    } else if (x === "-h" || x === "--help") { console.log(USAGE); return 0; }
+    else { console.error(`hearth run: unknown argument ${x}\n${USAGE}`); return 2; }
+  }
+
+  const config = loadConfig(confDir);
+  const logLevel = level ?? config.system.manager.log_level;
+  let manager: Manager | null = null;
+  const logger = createLogger({
+    level: logLevel,
+    sink: (r) => (manager ? teeSink(ringSink(manager.managerRing), stderrSink())(r) : stderrSink()(r)),
+  });
+  for (const d of config.diagnostics) console.error(formatDiagnostic(d));
+  target ??= config.system.manager.default_target;
+  if (!config.units.has(target)) {
+    console.error(`hearth run: target ${target} not found`);
+    return 1;
+  }
+
+  let finishing = false;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  const exit = async (code: number, reason: string) => {
+    if (finishing) return;
+    finishing = true;
+    logger.notice(`Stopping all units: ${reason}`);
+    await manager!.stopAll();
+    control.close();
+    manager!.close();
+    resolveExit(code);
+  };
+
+  manager = new Manager({
+    config, runDir, target, logger, systemMode: false,
+    console: (line) => console.log(line),
+    exit: (code, reason) => void exit(code, reason),
+  });
+  // Keep the event loop alive: all other wake-ups come from the reactor thread.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  manager.start();
+  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, 0o600, process.getuid?.() ?? 0);
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.on(sig, () => void exit(0, `${sig} received`));
+  }
+  const code = await exited;
+  clearInterval(keepAlive);
+  return code;
+}

@@ -1,0 +1,53 @@
+// Human output of `hearth ctl`, shaped after systemctl's. Pure: JSON in, text out.
+import { formatEntry } from "../log/format.ts";
+import type { LogEntry } from "../log/ring.ts";
+import type { UnitStatus } from "./status.ts";
+
+const DOT: Record<string, string> = {
+  active: "●", reloading: "↻", activating: "○", deactivating: "○", inactive: "○", failed: "×",
+};
+
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}min ${s % 60}s ago`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}min ago`;
+}
+
+function stamp(t: number): string {
+  return new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+export function formatStatus(u: UnitStatus, now = Date.now()): string {
+  const lines: string[] = [];
+  lines.push(`${DOT[u.active] ?? "?"} ${u.name}${u.description ? ` - ${u.description}` : ""}`);
+  lines.push(`     Loaded: loaded (${u.file || "built-in"}${u.type ? `; ${u.type}` : u.kind === "target" ? "; target" : ""})`);
+  const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
+  lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
+  if (u.job) lines.push(`        Job: ${u.job}`);
+  if (u.mainPid !== null) lines.push(`   Main PID: ${u.mainPid}`);
+  if (u.controlPid !== null) lines.push(`    Control: ${u.controlPid}`);
+  if (u.statusText) lines.push(`     Status: "${u.statusText}"`);
+  if (u.errno !== null) lines.push(`      Error: ${u.errno}`);
+  if (u.restarts > 0) lines.push(`   Restarts: ${u.restarts} in the start-limit window${u.crashLoop ? " (crash loop)" : ""}`);
+  const last = u.exits.slice(-3);
+  for (const e of last) lines.push(`   Last exit: ${stamp(e.time)} ${e.description}`);
+  if (u.logs && u.logs.length > 0) {
+    lines.push("");
+    for (const e of u.logs) lines.push(formatEntry(e));
+  }
+  return lines.join("\n");
+}
+
+export function formatList(units: UnitStatus[], broken: { name: string; errors: string[] }[] = []): string {
+  const rows = units.map((u) => [u.name, u.active, u.sub, u.mainPid === null ? "-" : String(u.mainPid), u.statusText || u.description]);
+  for (const b of broken) rows.push([b.name, "error", "not-loaded", "-", b.errors[0] ?? ""]);
+  const head = ["UNIT", "ACTIVE", "SUB", "PID", "DESCRIPTION"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  return [fmt(head), ...rows.map(fmt), "", `${units.length} units listed${broken.length ? `, ${broken.length} not loaded (hearth check tells why)` : ""}.`].join("\n");
+}
+
+export function formatLogs(entries: LogEntry[]): string {
+  return entries.map((e) => formatEntry(e)).join("\n");
+}

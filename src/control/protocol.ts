@@ -1,0 +1,51 @@
+// The control protocol: one JSON object per line each way. Pure validation of
+// requests, so a hostile or broken client gets a precise error and nothing else.
+
+export const CONTROL_VERBS = [
+  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping",
+] as const;
+export type ControlVerb = (typeof CONTROL_VERBS)[number];
+
+/** Verbs that change something: only root, or the manager's own user in run mode. */
+export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "reset-failed"]);
+
+export interface ControlRequest {
+  verb: ControlVerb;
+  units: string[];
+  lines: number; // logs: how many lines back
+  follow: boolean; // logs -f
+}
+
+// Exit codes of `hearth ctl`, as systemctl's.
+export const EXIT = { ok: 0, failed: 1, usage: 2, inactive: 3, noSuchUnit: 4 } as const;
+
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+export function parseRequest(line: string): { ok: true; req: ControlRequest } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, error: `request is not JSON: ${(e as Error).message}` };
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, error: "request must be a JSON object" };
+  const r = raw as Record<string, unknown>;
+  if (typeof r.verb !== "string" || !(CONTROL_VERBS as readonly string[]).includes(r.verb)) {
+    return { ok: false, error: `unknown verb ${JSON.stringify(r.verb)}; expected one of ${CONTROL_VERBS.join(", ")}` };
+  }
+  const units = r.units ?? [];
+  if (!Array.isArray(units) || units.some((u) => typeof u !== "string" || u.length === 0 || u.length > 255)) {
+    return { ok: false, error: "units must be an array of unit names" };
+  }
+  const lines = r.lines ?? 10;
+  if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > 100_000) {
+    return { ok: false, error: "lines must be an integer from 0 to 100000" };
+  }
+  const follow = r.follow ?? false;
+  if (typeof follow !== "boolean") return { ok: false, error: "follow must be a boolean" };
+  const verb = r.verb as ControlVerb;
+  if (["start", "stop", "restart", "reload"].includes(verb) && units.length === 0) {
+    return { ok: false, error: `${verb} needs at least one unit` };
+  }
+  return { ok: true, req: { verb, units: units as string[], lines, follow } };
+}

@@ -1,0 +1,223 @@
+// The control socket: RUNDIR/control.sock, JSON lines, the peer's uid from SO_PEERCRED.
+// Every connection is non-blocking and bounded (request size, pending output, count),
+// so a slow or hostile client can only hurt itself.
+import { chmodSync, unlinkSync } from "node:fs";
+import { getReactor } from "../../ffi/reactor.ts";
+import { close as closeFd, readNonBlocking as readSome, writeSome } from "../../ffi/fd.ts";
+import { acceptConnection, listenUnixStream, peerCredentials } from "../../ffi/socket.ts";
+import type { Manager } from "../manager/manager.ts";
+import type { Logger } from "../log/manager-log.ts";
+import { EXIT, MAX_REQUEST_BYTES, MUTATING_VERBS, parseRequest, type ControlRequest } from "./protocol.ts";
+import { unitStatus } from "./status.ts";
+
+const MAX_CONNECTIONS = 64;
+const MAX_PENDING_OUTPUT = 4 * 1024 * 1024; // a follower that does not read is dropped
+
+type Reply = Record<string, unknown> & { ok: boolean; exit: number };
+
+class Connection {
+  private inbuf = "";
+  private outbuf: Uint8Array[] = [];
+  private outBytes = 0;
+  private closed = false;
+  private unfollow: (() => void) | null = null;
+  private readonly decoder = new TextDecoder();
+  private readonly buf = new Uint8Array(16384);
+
+  constructor(
+    readonly fd: number,
+    readonly peer: { pid: number; uid: number; gid: number },
+    private readonly server: ControlServer,
+  ) {
+    getReactor().watch(fd, { read: true }, (ev) => this.onReady(ev));
+  }
+
+  private onReady(ev: { readable: boolean; writable: boolean; hangup: boolean }) {
+    if (ev.writable) this.flush();
+    if (!ev.readable && !ev.hangup) return;
+    for (;;) {
+      let n: number | "again" | "eof";
+      try {
+        n = readSome(this.fd, this.buf);
+      } catch {
+        return this.close(); // ECONNRESET and friends
+      }
+      if (n === "again") break;
+      if (n === "eof") return this.close();
+      this.inbuf += this.decoder.decode(this.buf.subarray(0, n), { stream: true });
+      if (this.inbuf.length > MAX_REQUEST_BYTES && !this.inbuf.includes("\n")) {
+        this.send({ ok: false, exit: EXIT.usage, error: `request longer than ${MAX_REQUEST_BYTES} bytes` });
+        return this.close();
+      }
+      let nl: number;
+      while ((nl = this.inbuf.indexOf("\n")) >= 0) {
+        const line = this.inbuf.slice(0, nl);
+        this.inbuf = this.inbuf.slice(nl + 1);
+        if (line.trim() !== "") void this.server.handle(this, line);
+      }
+    }
+  }
+
+  send(obj: unknown) {
+    if (this.closed) return;
+    const bytes = new TextEncoder().encode(JSON.stringify(obj) + "\n");
+    this.outbuf.push(bytes);
+    this.outBytes += bytes.length;
+    if (this.outBytes > MAX_PENDING_OUTPUT) return this.close();
+    this.flush();
+  }
+
+  private flush() {
+    while (this.outbuf.length > 0 && !this.closed) {
+      const head = this.outbuf[0]!;
+      let n: number | "again";
+      try {
+        n = writeSome(this.fd, head);
+      } catch {
+        return this.close(); // the client went away (EPIPE)
+      }
+      if (n === "again") {
+        getReactor().watch(this.fd, { read: true, write: true }, (ev) => this.onReady(ev));
+        return;
+      }
+      this.outBytes -= n;
+      if (n < head.length) this.outbuf[0] = head.subarray(n);
+      else this.outbuf.shift();
+    }
+    if (!this.closed) getReactor().watch(this.fd, { read: true }, (ev) => this.onReady(ev));
+  }
+
+  setFollower(off: () => void) {
+    this.unfollow = off;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.unfollow?.();
+    getReactor().unwatch(this.fd);
+    closeFd(this.fd);
+    this.server.forget(this);
+  }
+}
+
+/** Units that did not load, with the problems that disabled them. */
+function brokenUnits(m: Manager): { name: string; errors: string[] }[] {
+  const broken = new Map<string, string[]>();
+  for (const d of m.config.diagnostics) {
+    if (d.severity !== "error" || !d.unit || m.engine.units.has(d.unit)) continue;
+    const list = broken.get(d.unit) ?? [];
+    list.push(`${d.file}:${d.line}:${d.col}: ${d.message}`);
+    broken.set(d.unit, list);
+  }
+  return [...broken].sort().map(([name, errors]) => ({ name, errors }));
+}
+
+export class ControlServer {
+  readonly fd: number;
+  private readonly connections = new Set<Connection>();
+
+  constructor(readonly path: string, private readonly manager: Manager, private readonly log: Logger,
+    private readonly mode: number, private readonly ownerUid: number) {
+    this.fd = listenUnixStream(path, mode);
+    chmodSync(path, mode);
+    getReactor().watch(this.fd, { read: true }, () => this.acceptAll());
+  }
+
+  private acceptAll() {
+    for (;;) {
+      const fd = acceptConnection(this.fd);
+      if (fd === null) return;
+      if (this.connections.size >= MAX_CONNECTIONS) {
+        this.log.warning(`control: more than ${MAX_CONNECTIONS} connections, refusing one`);
+        closeFd(fd);
+        continue;
+      }
+      const peer = peerCredentials(fd);
+      this.connections.add(new Connection(fd, peer, this));
+    }
+  }
+
+  forget(c: Connection) {
+    this.connections.delete(c);
+  }
+
+  async handle(c: Connection, line: string) {
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      this.log.warning(`control: bad request from PID ${c.peer.pid} (uid ${c.peer.uid}): ${parsed.error}`);
+      return c.send({ ok: false, exit: EXIT.usage, error: parsed.error });
+    }
+    const req = parsed.req;
+    if (MUTATING_VERBS.has(req.verb) && c.peer.uid !== 0 && c.peer.uid !== this.ownerUid) {
+      this.log.warning(`control: ${req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
+      return c.send({ ok: false, exit: EXIT.failed, error: "permission denied" });
+    }
+    try {
+      if (req.verb === "logs" && req.follow) return this.follow(c, req);
+      c.send(await this.reply(req));
+    } catch (e) {
+      this.log.err(`control: ${req.verb} failed: ${(e as Error).stack ?? e}`);
+      c.send({ ok: false, exit: EXIT.failed, error: `internal error: ${(e as Error).message}` });
+    }
+  }
+
+  private unknownUnits(req: ControlRequest): string[] {
+    return req.units.filter((u) => !this.manager.engine.units.has(u) && u !== "hearth");
+  }
+
+  private async reply(req: ControlRequest): Promise<Reply> {
+    const m = this.manager;
+    const missing = this.unknownUnits(req);
+    if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
+    switch (req.verb) {
+      case "ping":
+        return { ok: true, exit: EXIT.ok, pid: process.pid };
+      case "list": {
+        const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n));
+        return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };
+      }
+      case "status": {
+        if (req.units.length === 0) {
+          const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n)!);
+          const failed = units.filter((u) => u.active === "failed").map((u) => u.name);
+          return { ok: true, exit: EXIT.ok, manager: { pid: process.pid, units: units.length, failed } };
+        }
+        const units = req.units.map((n) => unitStatus(m, n, req.lines)!);
+        const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
+        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units };
+      }
+      case "logs": {
+        const unit = req.units[0] ?? null;
+        return { ok: true, exit: EXIT.ok, logs: m.logs(unit, req.lines) };
+      }
+      case "reset-failed":
+        if (req.units.length === 0) m.resetFailed(null);
+        for (const u of req.units) m.resetFailed(u);
+        return { ok: true, exit: EXIT.ok };
+      case "start": case "stop": case "restart": case "reload": {
+        const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
+        const failed = results.filter((r) => r.result !== "done");
+        return {
+          ok: failed.length === 0,
+          exit: failed.length === 0 ? EXIT.ok : EXIT.failed,
+          jobs: results,
+          ...(failed.length > 0 ? { error: failed.map((r) => `${r.job} ${r.unit}: ${r.result} (${r.reason})`).join("; ") } : {}),
+        };
+      }
+    }
+  }
+
+  private follow(c: Connection, req: ControlRequest) {
+    const unit = req.units[0] ?? null;
+    for (const e of this.manager.logs(unit, req.lines)) c.send({ log: e });
+    c.setFollower(this.manager.follow(unit, (e) => c.send({ log: e })));
+  }
+
+  close() {
+    for (const c of [...this.connections]) c.close();
+    getReactor().unwatch(this.fd);
+    closeFd(this.fd);
+    try { unlinkSync(this.path); } catch { /* gone */ }
+  }
+}

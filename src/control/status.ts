@@ -1,0 +1,66 @@
+// Snapshots of unit state for `hearth ctl status/list` (the JSON the client prints).
+import type { Manager } from "../manager/manager.ts";
+import type { LogEntry } from "../log/ring.ts";
+
+export interface ExitInfo {
+  time: number; // ms since the epoch
+  cause: string;
+  description: string;
+}
+
+export interface UnitStatus {
+  name: string;
+  description: string;
+  file: string;
+  kind: "service" | "target";
+  type: string | null; // service type
+  active: string; // ActiveState
+  sub: string;
+  result: string;
+  job: string | null;
+  mainPid: number | null;
+  controlPid: number | null;
+  since: number; // ms since the epoch
+  activatingAt: number | null;
+  activeAt: number | null;
+  statusText: string;
+  errno: number | null;
+  restarts: number; // automatic restarts inside the start-limit window
+  crashLoop: boolean;
+  exits: ExitInfo[];
+  logs?: LogEntry[];
+}
+
+/** Engine times are performance.now() milliseconds; the client wants wall-clock time. */
+function wall(t: number): number {
+  return Math.round(Date.now() - performance.now() + t);
+}
+
+export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus | null {
+  const u = m.engine.units.get(name);
+  if (!u) return null;
+  const s = u.service;
+  const status: UnitStatus = {
+    name,
+    description: u.cfg.unit.description,
+    file: u.cfg.file,
+    kind: s ? "service" : "target",
+    type: u.cfg.service?.type ?? null,
+    active: m.engine.activeState(name)!,
+    sub: m.engine.subState(name),
+    result: s?.result ?? "success",
+    job: u.job ? `${u.job.reportAs ?? u.job.type}${u.job.running ? "" : " (waiting)"}` : null,
+    mainPid: s?.mainPid ?? null,
+    controlPid: s?.controlPid ?? null,
+    since: wall(s ? s.since : u.targetSince),
+    activatingAt: u.activatingAt === null ? null : wall(u.activatingAt),
+    activeAt: u.activeAt === null ? null : wall(u.activeAt),
+    statusText: s?.statusText ?? "",
+    errno: s?.errno ?? null,
+    restarts: s?.restartTimes.length ?? 0,
+    crashLoop: !!s && s.restartTimes.length >= 2,
+    exits: (s?.exits ?? []).map((e) => ({ time: wall(e.time), cause: e.cause, description: e.description })),
+  };
+  if (logLines > 0) status.logs = m.logs(name, logLines);
+  return status;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bun
+// hearth: one executable, its role chosen by how it is started (DESIGN §1).
+import { basename } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+
+const HELP = `hearth ${pkg.version} — an init system and service manager for embedded Linux boards
+
+usage:
+  hearth run [-c CONFDIR] [-r RUNDIR] [--target T]   the manager in the foreground (subreaper)
+  hearth check [-c CONFDIR]                          validate the configuration
+  hearth ctl [-r RUNDIR] VERB ...                    talk to a running manager (also as 'hearthctl')
+  hearth --version | --help
+
+As PID 1 (or started as 'init') hearth is the system manager.`;
+
+async function main(argv: string[]): Promise<number> {
+  const invokedAs = basename(process.argv0 || "");
+  if (invokedAs === "hearthctl") return (await import("./cli/ctl.ts")).ctlMain(argv);
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case "run": return (await import("./cli/run.ts")).runMain(rest);
+    case "check": return (await import("./cli/check.ts")).checkMain(rest);
+    case "ctl": return (await import("./cli/ctl.ts")).ctlMain(rest);
+    case "--version": case "-V": console.log(`hearth ${pkg.version}`); return 0;
+    case "--help": case "-h": case undefined: console.log(HELP); return verb === undefined ? 2 : 0;
+    default:
+      console.error(`hearth: unknown verb '${verb}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,66 @@
+// From a unit's configuration to what the spawner needs: environment, ids, limits.
+// Pure except for reading environment files and the user database, which the caller
+// passes in as text readers so tests can feed them.
+import type { ServiceSection } from "../config/types.ts";
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
+export function parseEnvironmentFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!;
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) {
+      value = value.slice(1, -1);
+      if (m[2]![0] === '"') value = value.replace(/\\(["\\$`])/g, "$1").replace(/\\n/g, "\n");
+    }
+    env[m[1]!] = value;
+  }
+  return env;
+}
+
+export interface EnvironmentInputs {
+  unit: string;
+  cfg: ServiceSection;
+  notifySocket: string | null;
+  managerEnv: Record<string, string>; // what every service inherits (PATH, LANG...)
+  readFile: (path: string) => string | null; // null when missing
+  user?: { name: string; home: string; shell: string } | null;
+  watchdogUsec?: number;
+  listenFdNames?: string[];
+}
+
+/** The environment of a service process, in systemd's order of precedence. */
+export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string, string>; errors: string[] } {
+  const errors: string[] = [];
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...inp.managerEnv };
+  if (inp.user) {
+    env.USER = inp.user.name;
+    env.LOGNAME = inp.user.name;
+    env.HOME = inp.user.home;
+    env.SHELL = inp.user.shell;
+  }
+  env.INVOCATION_UNIT = inp.unit;
+  if (inp.notifySocket && inp.cfg.notify_access !== "none") env.NOTIFY_SOCKET = inp.notifySocket;
+  if (inp.watchdogUsec && inp.watchdogUsec > 0) env.WATCHDOG_USEC = String(Math.round(inp.watchdogUsec));
+  if (inp.listenFdNames && inp.listenFdNames.length > 0) {
+    env.LISTEN_FDS = String(inp.listenFdNames.length);
+    env.LISTEN_FDNAMES = inp.listenFdNames.join(":");
+  }
+  Object.assign(env, inp.cfg.environment);
+  for (const spec of inp.cfg.environment_file) {
+    const optional = spec.startsWith("-");
+    const path = optional ? spec.slice(1) : spec;
+    const text = inp.readFile(path);
+    if (text === null) {
+      if (!optional) errors.push(`environment file ${path} not readable`);
+      continue;
+    }
+    Object.assign(env, parseEnvironmentFile(text));
+  }
+  return { env, errors };
+}

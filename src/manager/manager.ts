@@ -1,0 +1,461 @@
+// The manager's effectful shell: it feeds events to the engine and performs the effects
+// the engine returns — spawning, signalling, timers, log pipes — and nothing else
+// decides anything here. Events are queued and drained in order, never recursively,
+// so every effect of one event is performed before the next event is looked at.
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LoadedConfig, ServiceSection, UnitConfig } from "../config/types.ts";
+import { Engine } from "../engine/engine.ts";
+import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
+import { spawn, type SpawnRequest } from "../exec/spawner.ts";
+import { becomeSubreaper, killProcess, reapChildren, signalName } from "../exec/reaper.ts";
+import { lookupGroup, lookupUser } from "../exec/users.ts";
+import { LineSplitter, parsePriorityPrefix } from "../log/lines.ts";
+import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
+import type { Logger } from "../log/manager-log.ts";
+import { RotatingFile } from "../log/file.ts";
+import { NotifyServer } from "../notify/server.ts";
+import { getReactor } from "../../ffi/reactor.ts";
+import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { serviceEnvironment } from "./exec-context.ts";
+import { processIds } from "./procfs.ts";
+
+export interface ManagerOptions {
+  config: LoadedConfig;
+  runDir: string;
+  target: string;
+  logger: Logger;
+  /** Boot progress lines ("[  OK  ] Started x."); the console in system mode. */
+  console: (line: string) => void;
+  /** Called when the manager decides to end (emergency action in run mode, or shutdown). */
+  exit: (code: number, reason: string) => void;
+  systemMode: boolean;
+}
+
+/** What an emergency action does to `hearth run`: end with a distinct status. */
+export const RUN_MODE_EXIT_STATUS: Record<string, number> = {
+  "exit": 0, "reboot": 80, "reboot-force": 81, "reboot-immediate": 82,
+  "poweroff": 83, "poweroff-force": 84, "poweroff-immediate": 85,
+};
+
+interface UnitOutput {
+  read: number;
+  write: number; // kept open by the manager so a restart never loses the pipe
+  splitter: LineSplitter;
+  ring: LogRing;
+  file: RotatingFile | null;
+}
+
+type JobWaiter = (r: { unit: string; job: JobType; result: JobResult; reason: string }) => void;
+
+export class Manager {
+  readonly engine: Engine;
+  readonly managerRing = new LogRing(5000);
+  readonly startedAt = Date.now();
+  private readonly outputs = new Map<string, UnitOutput>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly waiters = new Map<number, JobWaiter>();
+  private readonly readinessFds = new Map<string, number>();
+  private readonly queue: EngineEvent[] = [];
+  private draining = false;
+  private nextRequestId = 1;
+  private notify: NotifyServer | null = null;
+  private devNullFd = -1;
+  private startupReported = false;
+  private readonly unitLoggers = new Map<string, Logger>();
+  private stopping = false;
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.engine = new Engine(opts.config.units, performance.now(), signalName);
+  }
+
+  get config(): LoadedConfig {
+    return this.opts.config;
+  }
+
+  get log(): Logger {
+    return this.opts.logger;
+  }
+
+  /** Set up the sockets and the reaper, then start the target. */
+  start() {
+    mkdirSync(this.opts.runDir, { recursive: true, mode: 0o755 });
+    becomeSubreaper();
+    this.devNullFd = devNull();
+    process.on("SIGCHLD", () => this.reap());
+    this.notify = new NotifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
+    for (const unit of this.engine.units.values()) if (unit.service) this.outputFor(unit.cfg);
+    this.log.info(`Starting ${this.opts.target} (${this.engine.units.size} units loaded)`);
+    this.request("start", this.opts.target);
+    this.reap(); // children that exited before the handler was installed
+  }
+
+  /** Ask the engine for a job; the promise settles when the job finishes. */
+  request(job: JobType, unit: string): Promise<{ unit: string; job: JobType; result: JobResult; reason: string }> {
+    const requestId = this.nextRequestId++;
+    const done = new Promise<{ unit: string; job: JobType; result: JobResult; reason: string }>((resolve) => {
+      this.waiters.set(requestId, resolve);
+    });
+    this.dispatch({ type: "request", job, unit, requestId });
+    return done;
+  }
+
+  resetFailed(unit: string | null) {
+    this.dispatch({ type: "reset-failed", unit });
+  }
+
+  /** Stop every unit (reverse order, in parallel), then resolve. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    const active = [...this.engine.units.keys()].filter((n) => {
+      const s = this.engine.activeState(n);
+      return s !== "inactive" && s !== "failed";
+    });
+    await Promise.all(active.map((n) => this.request("stop", n)));
+  }
+
+  dispatch(event: EngineEvent) {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const ev = this.queue.shift()!;
+        let effects: Effect[];
+        try {
+          effects = this.engine.handle(ev, performance.now());
+        } catch (e) {
+          // A bug in one unit's handling must not take the manager down.
+          this.log.err(`internal error handling ${ev.type} event: ${(e as Error).stack ?? e}`);
+          continue;
+        }
+        for (const effect of effects) {
+          try {
+            this.perform(effect);
+          } catch (e) {
+            this.log.err(`internal error performing ${effect.type} for ${"unit" in effect ? effect.unit : "?"}: ${(e as Error).stack ?? e}`);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private perform(e: Effect) {
+    switch (e.type) {
+      case "spawn": return this.performSpawn(e);
+      case "kill": return this.performKill(e);
+      case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
+      case "clear-timer": return this.clearTimer(e.unit, e.kind);
+      case "read-pid-file": return this.readPidFile(e.unit, e.path);
+      case "log": return this.unitLogger(e.unit)[e.level](e.text);
+      case "console": return this.console(e.status, e.text);
+      case "state-changed": return this.onStateChanged(e.unit);
+      case "job-finished": return this.onJobFinished(e);
+      case "emergency-action": return this.emergencyAction(e.unit, e.action, e.reason);
+    }
+  }
+
+  // ---- spawning --------------------------------------------------------------------------
+
+  private performSpawn(e: Extract<Effect, { type: "spawn" }>) {
+    const unit = this.engine.units.get(e.unit)!;
+    const cfg = unit.cfg.service!;
+    const built = this.spawnRequest(unit.cfg, cfg, e.command.argv, e.role === "main");
+    if ("error" in built) {
+      this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: built.error });
+      return;
+    }
+    const result = spawn(built.request);
+    if (built.readinessWrite !== undefined) closeFd(built.readinessWrite);
+    if (!result.ok) {
+      if (built.readinessRead !== undefined) this.dropReadinessFd(e.unit);
+      this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: `${result.stage}: ${result.message}` });
+      return;
+    }
+    this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
+    this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
+  }
+
+  private spawnRequest(unit: UnitConfig, cfg: ServiceSection, argv: string[], main: boolean):
+    { request: SpawnRequest; readinessRead?: number; readinessWrite?: number } | { error: string } {
+    let uid: number | undefined, gid: number | undefined, groups: number[] | undefined;
+    let user: { name: string; home: string; shell: string } | null = null;
+    if (cfg.user !== null) {
+      const u = lookupUser(cfg.user);
+      if (!u) return { error: `user ${cfg.user} not found` };
+      uid = u.uid;
+      gid = u.gid;
+      user = { name: u.name, home: u.home, shell: u.shell };
+    }
+    if (cfg.group !== null) {
+      const g = lookupGroup(cfg.group);
+      if (!g) return { error: `group ${cfg.group} not found` };
+      gid = g.gid;
+    }
+    if (cfg.supplementary_groups.length > 0 || uid !== undefined) {
+      groups = [];
+      for (const name of cfg.supplementary_groups) {
+        const g = lookupGroup(name);
+        if (!g) return { error: `supplementary group ${name} not found` };
+        groups.push(g.gid);
+      }
+    }
+    const rt = this.engine.units.get(unit.name)!.service!;
+    const watchdogUsec = main && rt.watchdogMs > 0 ? rt.watchdogMs * 1000 : 0;
+    const { env, errors } = serviceEnvironment({
+      unit: unit.name, cfg, user,
+      notifySocket: this.notify?.path ?? null,
+      managerEnv: this.opts.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
+      readFile: (p) => { try { return readFileSync(p, "utf8"); } catch { return null; } },
+      watchdogUsec,
+    });
+    if (errors.length > 0) return { error: errors.join("; ") };
+    const out = this.outputFor(unit);
+    const fds: number[] = [];
+    const pidEnv: string[] = [];
+    if (watchdogUsec > 0) pidEnv.push("WATCHDOG_PID");
+    let readinessRead: number | undefined, readinessWrite: number | undefined;
+    if (main && cfg.notification_fd !== null) {
+      const p = makePipe();
+      readinessRead = p.read;
+      readinessWrite = p.write;
+      while (fds.length < cfg.notification_fd - 3) fds.push(this.devNullFd);
+      fds.push(p.write);
+      this.watchReadinessFd(unit.name, p.read);
+    }
+    const request: SpawnRequest = {
+      path: argv[0]!, argv, env, pidEnv, fds,
+      stdin: this.devNullFd, stdout: out.write, stderr: out.write,
+      cwd: cfg.working_directory ?? (user ? user.home : "/"),
+      uid, gid, groups, umask: cfg.umask,
+      rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
+      nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
+      noNewPrivileges: cfg.no_new_privileges, newSession: true,
+    };
+    return { request, readinessRead, readinessWrite };
+  }
+
+  /** s6-style readiness: the first newline on the pipe means ready. */
+  private watchReadinessFd(unit: string, fd: number) {
+    this.dropReadinessFd(unit);
+    this.readinessFds.set(unit, fd);
+    const buf = new Uint8Array(512);
+    getReactor().watch(fd, { read: true }, () => {
+      for (;;) {
+        const n = readSome(fd, buf);
+        if (n === "again") return;
+        if (n === "eof") return this.dropReadinessFd(unit);
+        if (buf.subarray(0, n).includes(10)) {
+          this.dropReadinessFd(unit);
+          this.dispatch({ type: "readiness-fd", unit });
+          return;
+        }
+      }
+    });
+  }
+
+  private dropReadinessFd(unit: string) {
+    const fd = this.readinessFds.get(unit);
+    if (fd === undefined) return;
+    this.readinessFds.delete(unit);
+    getReactor().unwatch(fd);
+    closeFd(fd);
+  }
+
+  private performKill(e: Extract<Effect, { type: "kill" }>) {
+    // Without cgroups a unit's processes are its main process's session/process group
+    // (the spawner makes every process a session leader).
+    if (e.scope === "unit" && killProcess(-e.pid, e.signal)) return;
+    killProcess(e.pid, e.signal);
+  }
+
+  /** Reap every exited child; statuses of our units' processes go to the engine. */
+  private reap() {
+    for (const { pid, status } of reapChildren()) {
+      if (this.engine.unitOfPid(pid) === null) {
+        this.log.debug(`reaped orphan ${pid}`);
+        continue;
+      }
+      this.dispatch({ type: "exited", pid, status });
+    }
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  private setTimer(unit: string, kind: TimerKind, ms: number, id: number) {
+    this.clearTimer(unit, kind);
+    const key = `${unit}\0${kind}`;
+    // setTimeout caps at 2^31-1 ms; longer timeouts are effectively "never" here.
+    const delay = Math.min(Math.max(0, ms), 2 ** 31 - 1);
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      this.dispatch({ type: "timer", unit, kind, id });
+    }, delay));
+  }
+
+  private clearTimer(unit: string, kind: TimerKind) {
+    const key = `${unit}\0${kind}`;
+    const t = this.timers.get(key);
+    if (t !== undefined) clearTimeout(t);
+    this.timers.delete(key);
+  }
+
+  private readPidFile(unit: string, path: string) {
+    let pid: number | null = null;
+    let error: string | undefined;
+    try {
+      const n = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
+      if (Number.isInteger(n) && n > 0) pid = n;
+      else error = "no pid in file";
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    this.queue.push({ type: "pid-file", unit, pid, error });
+  }
+
+  // ---- notify --------------------------------------------------------------------------
+
+  private onNotify(m: { pid: number; uid: number; msg: import("../notify/parse.ts").NotifyMessage }) {
+    const unit = this.unitOfProcess(m.pid);
+    if (unit === null) {
+      this.log.warning(`notification from PID ${m.pid} (uid ${m.uid}) belongs to no unit: dropped`);
+      return;
+    }
+    const claimed = m.msg.mainPid;
+    const mainPidInUnit = claimed !== undefined && this.unitOfProcess(claimed) === unit;
+    this.dispatch({ type: "notify", unit, pid: m.pid, uid: m.uid, msg: m.msg, mainPidInUnit });
+  }
+
+  /** The unit a process belongs to: its main/control pid, or their session. */
+  unitOfProcess(pid: number): string | null {
+    const direct = this.engine.unitOfPid(pid);
+    if (direct !== null) return direct;
+    const ids = processIds(pid);
+    if (ids === null) return null;
+    return this.engine.unitOfPid(ids.sid) ?? this.engine.unitOfPid(ids.pgid);
+  }
+
+  // ---- logs ----------------------------------------------------------------------------
+
+  private outputFor(unit: UnitConfig): UnitOutput {
+    let out = this.outputs.get(unit.name);
+    if (out) return out;
+    const cfg = unit.service!;
+    const p = makePipe();
+    out = {
+      read: p.read, write: p.write, splitter: new LineSplitter(),
+      ring: new LogRing(Math.max(1, cfg.log_buffer_lines)),
+      file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
+    };
+    this.outputs.set(unit.name, out);
+    const buf = new Uint8Array(65536);
+    const o = out;
+    getReactor().watch(o.read, { read: true }, () => {
+      for (let i = 0; i < 16; i++) { // bounded, so one chatty service cannot starve the loop
+        const n = readSome(o.read, buf);
+        if (n === "again" || n === "eof") return;
+        for (const line of o.splitter.push(buf.subarray(0, n))) this.recordLine(unit.name, o, line);
+      }
+    });
+    return out;
+  }
+
+  private recordLine(unit: string, out: UnitOutput, line: string) {
+    const { priority, text } = parsePriorityPrefix(line, 6);
+    const rec: LogRecord = { time: Date.now(), unit, priority, stream: "stdout", text, pid: this.engine.units.get(unit)?.service?.mainPid ?? undefined };
+    out.ring.push(rec);
+    out.file?.append(`${new Date(rec.time).toISOString()} ${unit}: ${text}\n`);
+    if (this.opts.logger.enabled("debug")) this.log.debug(`${unit}: ${text}`);
+  }
+
+  /** The last n log entries of a unit (or of everything, merged by time). */
+  logs(unit: string | null, n: number): LogEntry[] {
+    if (unit !== null) {
+      if (unit === "hearth") return this.managerRing.last(n);
+      return this.outputs.get(unit)?.ring.last(n) ?? [];
+    }
+    const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
+    return all.sort((a, b) => a.time - b.time).slice(-n);
+  }
+
+  /** Follow new log entries; returns the unsubscribe function. */
+  follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
+    const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
+      : unit === "hearth" ? [this.managerRing] : [this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const offs = rings.map((r) => r.subscribe(fn));
+    return () => offs.forEach((off) => off());
+  }
+
+  private unitLogger(unit: string): Logger {
+    let l = this.unitLoggers.get(unit);
+    if (!l) this.unitLoggers.set(unit, (l = this.opts.logger.unit(unit)));
+    return l;
+  }
+
+  // ---- state reporting --------------------------------------------------------------------
+
+  private console(status: "ok" | "failed" | "info", text: string) {
+    const tag = status === "ok" ? "[  OK  ]" : status === "failed" ? "[FAILED]" : "         ";
+    this.opts.console(`${tag} ${text}`);
+  }
+
+  private onStateChanged(unit: string) {
+    const state = this.engine.activeState(unit);
+    if (state === "inactive" || state === "failed") {
+      if (this.readinessFds.has(unit)) this.dropReadinessFd(unit);
+    }
+  }
+
+  private onJobFinished(e: Extract<Effect, { type: "job-finished" }>) {
+    if (e.requestId !== undefined) {
+      const w = this.waiters.get(e.requestId);
+      this.waiters.delete(e.requestId);
+      w?.({ unit: e.unit, job: e.job, result: e.result, reason: e.reason });
+    }
+    if (e.unit === this.opts.target && e.job === "start" && !this.startupReported) {
+      this.startupReported = true;
+      const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
+      const ms = Math.round(Date.now() - this.startedAt);
+      this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);
+    }
+  }
+
+  private emergencyAction(unit: string, action: string, reason: string) {
+    if (this.stopping) return;
+    if (!this.opts.systemMode) {
+      const code = RUN_MODE_EXIT_STATUS[action] ?? 1;
+      this.log.err(`${unit}: ${reason}: start_limit_action=${action}; in run mode this ends the manager with status ${code} instead of touching the host`);
+      this.opts.exit(code, `${action} requested by ${unit}`);
+      return;
+    }
+    // System mode: the shutdown path arrives with the board issue.
+    this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
+    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 1, `${action} requested by ${unit}`);
+  }
+
+  /** Release every fd the manager holds (used when the manager ends). */
+  close() {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const out of this.outputs.values()) {
+      getReactor().unwatch(out.read);
+      closeFd(out.read);
+      closeFd(out.write);
+    }
+    this.outputs.clear();
+    this.notify?.close();
+  }
+}
+
+/** In run mode services inherit the caller's environment, less what is ours to set. */
+function inheritEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (k.startsWith("LISTEN_") || k === "NOTIFY_SOCKET" || k.startsWith("WATCHDOG_")) continue;
+    env[k] = v;
+  }
+  return env;
+}

@@ -1,0 +1,90 @@
+// DESIGN §2/§6 and issue #2's first "done when": 20 units, two of them broken; the 18
+// good ones start in parallel, ordered only where they say so.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { ROOT, cleanup, startManager, type RunningManager } from "../support/harness.ts";
+
+const CONF = join(ROOT, "test/fixtures/twenty");
+const GOOD = [
+  "db", "web", "api", "cron", "logger", "readiness-fd", "chain-1", "chain-2", "chain-3", "chain-4",
+  ...Array.from({ length: 8 }, (_, i) => `worker-${i + 1}`),
+];
+
+let m: RunningManager;
+
+beforeAll(async () => {
+  m = await startManager(CONF);
+  await m.waitForOutput(/Startup finished/, 15_000);
+});
+
+afterAll(async () => {
+  await m?.stop();
+  cleanup(m);
+});
+
+describe("20 units, 2 broken", () => {
+  test("the broken units are reported with file:line:col", () => {
+    const out = m.text();
+    expect(out).toMatch(/missing-binary\.toml:6:\d+: .*\/opt\/nowhere\/daemon/);
+    expect(out).toMatch(/typo\.toml:6:1: .*exec_strat.*did you mean 'exec_start'/);
+  });
+
+  test("the 18 good units are active, and list --json shows every state", async () => {
+    const list = await m.ctlJson<{ units: { name: string; active: string }[]; broken: { name: string }[] }>("list");
+    expect(list.code).toBe(0);
+    const byName = new Map(list.units.map((u) => [u.name, u.active]));
+    for (const name of GOOD) expect([name, byName.get(name)]).toEqual([name, "active"]);
+    expect(byName.has("typo")).toBe(false);
+    expect(list.broken.map((b) => b.name).sort()).toEqual(["missing-binary", "typo"]);
+  });
+
+  test("start times prove parallelism: only ordering makes a unit wait", async () => {
+    const at = new Map<string, { start: number; ready: number }>();
+    for (const name of GOOD) {
+      const u = await m.unit(name);
+      at.set(name, { start: u.activatingAt, ready: u.activeAt });
+    }
+    const t0 = Math.min(...[...at.values()].map((t) => t.start));
+    const rel = (n: string) => at.get(n)!.start - t0;
+    // Unordered units all start at once.
+    for (const n of ["db", "cron", "logger", "chain-1", ...GOOD.filter((g) => g.startsWith("worker"))]) {
+      expect([n, rel(n) < 150]).toEqual([n, true]);
+    }
+    // web is ordered after db, which signals READY=1 after 300 ms: web starts ~300 ms later.
+    const webDelay = at.get("web")!.start - at.get("db")!.start;
+    expect(webDelay).toBeGreaterThanOrEqual(290);
+    expect(webDelay).toBeLessThan(900);
+    expect(at.get("web")!.start).toBeGreaterThanOrEqual(at.get("db")!.ready);
+    // api also waits only for db, so it starts together with web.
+    expect(Math.abs(at.get("api")!.start - at.get("web")!.start)).toBeLessThan(100);
+    // The chain runs step by step, each after the previous one is ready.
+    for (const [a, b] of [["chain-1", "chain-2"], ["chain-2", "chain-3"], ["chain-3", "chain-4"]] as const) {
+      expect(at.get(b)!.start).toBeGreaterThanOrEqual(at.get(a)!.ready);
+    }
+    // Everything is up in about the longest chain's time, not the sum of all delays.
+    const allReady = Math.max(...[...at.values()].map((t) => t.ready)) - t0;
+    expect(allReady).toBeLessThan(300 + 100 + 100 + 200 + 400);
+  });
+
+  test("status shows the STATUS= text and the main pid; logs are captured with priorities", async () => {
+    const db = await m.unit("db");
+    expect(db.statusText).toBe("serving");
+    expect(db.mainPid).toBeGreaterThan(1);
+    await Bun.sleep(1100);
+    const logs = await m.ctlJson<{ logs: { text: string; priority: number }[] }>("logs", "-n", "20", "logger");
+    expect(logs.logs.some((l) => l.text === "tick" && l.priority === 6)).toBe(true);
+    expect(logs.logs.some((l) => l.text === "an error line" && l.priority === 3)).toBe(true);
+    const human = await m.ctl("status", "logger");
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("Active: active (running)");
+    expect(human.stdout).toContain("tick");
+  });
+
+  test("exit codes: 3 for an inactive unit, 4 for an unknown one", async () => {
+    expect((await m.ctl("stop", "cron")).code).toBe(0);
+    expect((await m.ctl("status", "cron")).code).toBe(3);
+    expect((await m.ctl("status", "no-such-unit")).code).toBe(4);
+    expect((await m.ctl("start", "cron")).code).toBe(0);
+    expect((await m.unit("cron")).active).toBe("active");
+  });
+});

@@ -26,6 +26,7 @@ export interface UnitStatus {
   statusText: string;
   errno: number | null;
   restarts: number; // automatic restarts inside the start-limit window
+  nRestarts: number; // automatic restarts since the manager started
   crashLoop: boolean;
   exits: ExitInfo[];
   logs?: LogEntry[];
@@ -58,6 +59,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     statusText: s?.statusText ?? "",
     errno: s?.errno ?? null,
     restarts: s?.restartTimes.length ?? 0,
+    nRestarts: s?.restartsTotal ?? 0,
     crashLoop: !!s && s.restartTimes.length >= 2,
     exits: (s?.exits ?? []).map((e) => ({ time: wall(e.time), cause: e.cause, description: e.description })),
   };

@@ -34,6 +34,7 @@ export interface ServiceRuntime {
   errno: number | null;
   operatorStop: boolean; // stop asked for by the operator: never restart
   restartsInRow: number; // automatic restarts since the last manual start (back-off step)
+  restartsTotal: number; // every automatic restart since the manager started (NRestarts)
   restartTimes: number[]; // automatic restarts inside start_limit_interval_sec
   watchdogMs: number; // current service watchdog timeout, 0 = off
   timerIds: Partial<Record<TimerKind, number>>;
@@ -45,7 +46,7 @@ export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRunt
   return {
     sub: "dead", mainPid: null, controlPid: null, control: null, result: "success",
     failCause: null, lastExit: null, exits: [], statusText: "", errno: null,
-    operatorStop: false, restartsInRow: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
+    operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
     timerIds: {}, deadlines: {}, since: now,
   };
 }
@@ -78,7 +79,9 @@ export function describeExit(status: ExitStatus, signalName: (n: number) => stri
 // ---- timers -------------------------------------------------------------------------
 
 function setTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, sec: number) {
-  if (!Number.isFinite(sec) || sec <= 0) return clearTimer(rt, p, kind);
+  // A zero or infinite timeout means "no timeout"; a zero restart delay means "now".
+  if (!Number.isFinite(sec) || (sec <= 0 && kind !== "restart")) return clearTimer(rt, p, kind);
+  sec = Math.max(0, sec);
   const id = p.nextTimerId();
   rt.timerIds[kind] = id;
   rt.deadlines[kind] = p.now + sec * 1000;
@@ -427,6 +430,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
     case "restart":
       if (rt.sub === "auto-restart") {
         rt.restartsInRow++;
+        rt.restartsTotal++;
         startService(rt, p, true);
       }
       return;

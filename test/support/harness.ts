@@ -134,3 +134,24 @@ export async function startManager(confDir: string, extra: string[] = []): Promi
 export function cleanup(m: RunningManager | null, ...dirs: string[]) {
   for (const d of [m?.runDir, ...dirs]) if (d) rmSync(d, { recursive: true, force: true });
 }
+
+/** Write a configuration directory: units given as file name -> TOML text. */
+export function writeConf(units: Record<string, string>, system?: string): string {
+  const dir = tempDir("conf");
+  const { mkdirSync, writeFileSync } = require("node:fs") as typeof import("node:fs");
+  mkdirSync(join(dir, "units"));
+  for (const [name, text] of Object.entries(units)) writeFileSync(join(dir, "units", `${name}.toml`), text);
+  if (system !== undefined) writeFileSync(join(dir, "system.toml"), system);
+  return dir;
+}
+
+export const PEERS = join(ROOT, "build/peers");
+export const PEER_SOURCES = join(ROOT, "test/peers");
+
+/** Open fds of a process, from /proc/PID/fd. */
+export function openFds(pid: number): string[] {
+  const { readdirSync, readlinkSync } = require("node:fs") as typeof import("node:fs");
+  return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try { return `${fd} -> ${readlinkSync(`/proc/${pid}/fd/${fd}`)}`; } catch { return `${fd} -> ?`; }
+  });
+}

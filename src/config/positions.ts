@@ -1,0 +1,247 @@
+// Where each key, value and table header stands in a TOML text.
+//
+// smol-toml gives positions only for syntax errors; validation errors need the place of
+// `service.exec_start`, `socket[1].listen_stream` or `unit.requires[2]`. This scanner
+// walks the text once and records them. It is meant for text that parsed, is forgiving
+// with text that did not, and never throws.
+//
+// Paths: table and key names joined by ".", array items and array-of-tables entries
+// as "[i]" (0-based): `socket[0].listen_stream`, `service.exec_stop[1][0]`.
+
+export interface Pos { line: number; col: number } // both 1-based
+
+export interface Located {
+  key: Pos; // the key (for a header or an array item: the same as value)
+  value: Pos; // the first character of the value
+  raw?: string; // the source text of a scalar value (number, bool, date), e.g. "0o644"
+}
+
+export type PositionMap = Map<string, Located>;
+
+const FILE_START: Pos = { line: 1, col: 1 };
+
+export function scanPositions(text: string): PositionMap {
+  const scanner = new Scanner(text);
+  try {
+    scanner.scanDocument();
+  } catch {
+    // A scanner bug must never hide the real diagnostics: keep what was found so far.
+  }
+  return scanner.found;
+}
+
+/** The path one level up: `a.b[2]` -> `a.b`, `a.b` -> `a`, `a` -> null. */
+export function parentPath(path: string): string | null {
+  const cut = Math.max(path.lastIndexOf("."), path.lastIndexOf("["));
+  return cut > 0 ? path.slice(0, cut) : null;
+}
+
+/** The position of `path` (its key or its value), else of the nearest enclosing path, else 1:1. */
+export function positionOf(map: PositionMap, path: string, part: "key" | "value" = "value"): Pos {
+  for (let p: string | null = path; p !== null; p = parentPath(p)) {
+    const found = map.get(p);
+    if (found) return found[part];
+  }
+  return FILE_START;
+}
+
+const BARE_KEY_CHAR = /[A-Za-z0-9_-]/;
+/** Characters that end an unquoted scalar (number, bool, date) inside a value. */
+const SCALAR_END = /[\s,\]}#]/;
+
+class Scanner {
+  readonly found: PositionMap = new Map();
+  private i = 0;
+  private table = ""; // resolved path of the current [table] or [[array]] entry
+  private arrayTableCounts = new Map<string, number>(); // resolved [[name]] path -> entries so far
+  private readonly lineStarts: number[] = [0];
+
+  constructor(private readonly s: string) {
+    for (let k = 0; k < s.length; k++) if (s[k] === "\n") this.lineStarts.push(k + 1);
+  }
+
+  scanDocument(): void {
+    while (true) {
+      this.skipBlankLinesAndComments();
+      if (this.i >= this.s.length) return;
+      const before = this.i;
+      if (this.s[this.i] === "[") this.header();
+      else this.keyValue(this.table);
+      this.skipRestOfLine();
+      if (this.i === before) this.i++; // always make progress on odd input
+    }
+  }
+
+  private header(): void {
+    const at = this.pos(this.i);
+    const isArray = this.s.startsWith("[[", this.i);
+    this.i += isArray ? 2 : 1;
+    const names = this.readKey();
+    if (names.length === 0) return;
+    const path = isArray ? this.newArrayTableEntry(names) : this.resolveTable(names);
+    this.table = path;
+    this.found.set(path, { key: at, value: at });
+  }
+
+  /** `[a.b]`: a segment naming an array of tables means its latest entry. */
+  private resolveTable(names: string[]): string {
+    let path = "";
+    for (const name of names) {
+      path = join(path, name);
+      const count = this.arrayTableCounts.get(path);
+      if (count !== undefined) path += `[${count - 1}]`;
+    }
+    return path;
+  }
+
+  private newArrayTableEntry(names: string[]): string {
+    const parent = this.resolveTable(names.slice(0, -1));
+    const path = join(parent, names[names.length - 1]!);
+    const count = (this.arrayTableCounts.get(path) ?? 0) + 1;
+    this.arrayTableCounts.set(path, count);
+    return `${path}[${count - 1}]`;
+  }
+
+  /** `key = value` (the key may be dotted), recorded under `base`. */
+  private keyValue(base: string): void {
+    const keyAt = this.pos(this.i);
+    const names = this.readKey();
+    this.skipSpaces();
+    if (names.length === 0 || this.s[this.i] !== "=") return;
+    this.i++;
+    this.skipSpaces();
+    this.value(join(base, names.join(".")), keyAt);
+  }
+
+  private value(path: string, keyAt: Pos | null): void {
+    const start = this.i;
+    const at = this.pos(start);
+    const located: Located = { key: keyAt ?? at, value: at };
+    this.found.set(path, located);
+    const c = this.s[this.i];
+    if (this.s.startsWith('"""', this.i)) this.skipMultiLineString('"""');
+    else if (this.s.startsWith("'''", this.i)) this.skipMultiLineString("'''");
+    else if (c === '"') this.readBasicString();
+    else if (c === "'") this.readLiteralString();
+    else if (c === "[") this.array(path);
+    else if (c === "{") this.inlineTable(path);
+    else {
+      while (this.i < this.s.length && !SCALAR_END.test(this.s[this.i]!)) this.i++;
+      located.raw = this.s.slice(start, this.i);
+    }
+  }
+
+  private array(path: string): void {
+    this.i++; // [
+    for (let index = 0; this.i < this.s.length; ) {
+      this.skipBlankLinesAndComments();
+      const c = this.s[this.i];
+      if (c === "]") { this.i++; return; }
+      if (c === ",") { this.i++; continue; }
+      const before = this.i;
+      this.value(`${path}[${index++}]`, null);
+      if (this.i === before) this.i++;
+    }
+  }
+
+  private inlineTable(path: string): void {
+    this.i++; // {
+    while (this.i < this.s.length) {
+      this.skipBlankLinesAndComments();
+      const c = this.s[this.i];
+      if (c === "}") { this.i++; return; }
+      if (c === ",") { this.i++; continue; }
+      const before = this.i;
+      this.keyValue(path);
+      if (this.i === before) this.i++;
+    }
+  }
+
+  /** Dotted key segments, unquoted: `a."b.c".d` -> ["a", "b.c", "d"]. Empty if no key here. */
+  private readKey(): string[] {
+    const names: string[] = [];
+    while (true) {
+      this.skipSpaces();
+      const c = this.s[this.i];
+      if (c === '"') names.push(this.readBasicString());
+      else if (c === "'") names.push(this.readLiteralString());
+      else {
+        const start = this.i;
+        while (this.i < this.s.length && BARE_KEY_CHAR.test(this.s[this.i]!)) this.i++;
+        if (this.i === start) return names;
+        names.push(this.s.slice(start, this.i));
+      }
+      this.skipSpaces();
+      if (this.s[this.i] !== ".") return names;
+      this.i++;
+    }
+  }
+
+  /** A "..." string on one line; returns its content (escapes left as written: enough for keys). */
+  private readBasicString(): string {
+    const start = ++this.i;
+    while (this.i < this.s.length && this.s[this.i] !== '"' && this.s[this.i] !== "\n") {
+      this.i += this.s[this.i] === "\\" ? 2 : 1;
+    }
+    const content = this.s.slice(start, this.i);
+    if (this.s[this.i] === '"') this.i++;
+    return content;
+  }
+
+  private readLiteralString(): string {
+    const start = ++this.i;
+    while (this.i < this.s.length && this.s[this.i] !== "'" && this.s[this.i] !== "\n") this.i++;
+    const content = this.s.slice(start, this.i);
+    if (this.s[this.i] === "'") this.i++;
+    return content;
+  }
+
+  private skipMultiLineString(delimiter: '"""' | "'''"): void {
+    this.i += 3;
+    const escapes = delimiter === '"""';
+    while (this.i < this.s.length) {
+      if (escapes && this.s[this.i] === "\\") { this.i += 2; continue; }
+      if (this.s.startsWith(delimiter, this.i)) {
+        this.i += 3;
+        // Up to two quotes may stand right before the closing delimiter: """a"""""
+        for (let extra = 0; extra < 2 && this.s[this.i] === delimiter[0]; extra++) this.i++;
+        return;
+      }
+      this.i++;
+    }
+  }
+
+  private skipSpaces(): void {
+    while (this.s[this.i] === " " || this.s[this.i] === "\t") this.i++;
+  }
+
+  private skipBlankLinesAndComments(): void {
+    while (this.i < this.s.length) {
+      const c = this.s[this.i];
+      if (c === " " || c === "\t" || c === "\r" || c === "\n") this.i++;
+      else if (c === "#") this.skipRestOfLine();
+      else return;
+    }
+  }
+
+  /** After a statement only a comment may follow: skip to the next line. */
+  private skipRestOfLine(): void {
+    const end = this.s.indexOf("\n", this.i);
+    this.i = end < 0 ? this.s.length : end + 1;
+  }
+
+  private pos(offset: number): Pos {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - this.lineStarts[lo]! + 1 };
+  }
+}
+
+function join(base: string, name: string): string {
+  return base === "" ? name : `${base}.${name}`;
+}

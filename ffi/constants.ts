@@ -1,0 +1,217 @@
+// Every number hearth hands to the kernel or to libc: flags, syscall numbers, struct
+// layouts. One table, per architecture where x86_64 and aarch64 differ. The C helpers in
+// ffi/native.c get the values they need from here (see nativeDefines), so no number is
+// written twice.
+//
+// Sources, unless a line says otherwise: the Linux UAPI headers (include/uapi/...,
+// arch/x86/include/uapi/asm/..., and asm-generic, which arm64 uses) as of Linux 6.1, and
+// glibc 2.36 where libc defines its own value (SIGRTMIN, sigset_t).
+
+export type Arch = "x64" | "arm64";
+
+function detectArch(): Arch {
+  const arch = process.arch;
+  if (arch === "x64" || arch === "arm64") return arch;
+  throw new Error(`hearth: unsupported architecture ${arch} (x64 and arm64 only)`);
+}
+
+export const ARCH: Arch = detectArch();
+
+/** Pick the value for the architecture we run on. */
+function perArch<T>(values: Record<Arch, T>): T {
+  return values[ARCH];
+}
+
+// ---------------------------------------------------------------- syscall numbers
+// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
+// Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
+// (set*id) or may be missing from an older libc (close_range).
+export const SYS = perArch({
+  x64: {
+    getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
+    rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
+    finit_module: 313,
+  },
+  arm64: {
+    getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
+    rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
+    finit_module: 273,
+  },
+});
+
+// ---------------------------------------------------------------- errno
+// include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
+export const E = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11,
+  ENOMEM: 12, EACCES: 13, EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24,
+  ENOSPC: 28, EPIPE: 32, ENOSYS: 38, ENOTSOCK: 88, EMSGSIZE: 90, EOPNOTSUPP: 95,
+  EADDRINUSE: 98, ECONNABORTED: 103, ECONNRESET: 104, ENOTCONN: 107, ECONNREFUSED: 111, EINPROGRESS: 115,
+} as const;
+
+// ---------------------------------------------------------------- open(2), fcntl(2)
+// include/uapi/asm-generic/fcntl.h; arm64 overrides the directory flags in
+// arch/arm64/include/uapi/asm/fcntl.h.
+export const O = {
+  RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, NOCTTY: 0o400, TRUNC: 0o1000,
+  APPEND: 0o2000, NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
+  DIRECTORY: perArch({ x64: 0o200000, arm64: 0o40000 }),
+  NOFOLLOW: perArch({ x64: 0o400000, arm64: 0o100000 }),
+} as const;
+
+export const F = {
+  DUPFD: 0, GETFD: 1, SETFD: 2, GETFL: 3, SETFL: 4,
+  DUPFD_CLOEXEC: 1030, // F_LINUX_SPECIFIC_BASE (1024) + 6
+} as const;
+export const FD_CLOEXEC = 1;
+
+// ---------------------------------------------------------------- sockets
+// include/linux/socket.h (AF_*, MSG_*, SCM_*), include/linux/net.h (SOCK_*),
+// include/uapi/asm-generic/socket.h (SOL_SOCKET, SO_*; x86_64 uses the same values).
+export const AF_UNIX = 1;
+export const SOCK = {
+  STREAM: 1, DGRAM: 2, SEQPACKET: 5,
+  NONBLOCK: O.NONBLOCK, CLOEXEC: O.CLOEXEC, // by definition equal to the O_ flags
+} as const;
+export const SOL_SOCKET = 1;
+export const SO = {
+  ERROR: 4, SNDBUF: 7, RCVBUF: 8, PASSCRED: 16, PEERCRED: 17, SNDBUFFORCE: 32,
+  RCVBUFFORCE: 33,
+} as const;
+export const SCM_RIGHTS = 1;
+export const SCM_CREDENTIALS = 2;
+export const MSG = {
+  CTRUNC: 0x8, TRUNC: 0x20, DONTWAIT: 0x40, NOSIGNAL: 0x4000, CMSG_CLOEXEC: 0x40000000,
+} as const;
+/** SCM_MAX_FD, include/net/scm.h: the kernel passes at most this many fds per message. */
+export const SCM_MAX_FD = 253;
+
+// ---------------------------------------------------------------- struct layouts
+// Both architectures are LP64 little-endian, so these are the same on each.
+// Offsets are in bytes.
+
+/** struct iovec (man 2 readv): void *iov_base; size_t iov_len. */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+
+/**
+ * struct msghdr (man 2 recvmsg; include/linux/socket.h user_msghdr): msg_name (ptr),
+ * msg_namelen (u32, then 4 bytes of padding), msg_iov (ptr), msg_iovlen (size_t),
+ * msg_control (ptr), msg_controllen (size_t), msg_flags (int, then padding).
+ */
+export const MSGHDR = {
+  size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48,
+} as const;
+
+/**
+ * struct cmsghdr (man 3 cmsg): cmsg_len (size_t), cmsg_level (int), cmsg_type (int),
+ * then the data, aligned to sizeof(size_t) as CMSG_ALIGN does.
+ */
+export const CMSGHDR = { size: 16, len: 0, level: 8, type: 12, data: 16, align: 8 } as const;
+
+/** struct ucred (man 7 unix): pid_t pid; uid_t uid; gid_t gid — three 32-bit fields. */
+export const UCRED = { size: 12, pid: 0, uid: 4, gid: 8 } as const;
+
+/** struct sockaddr_un (man 7 unix): sa_family_t (u16) then char sun_path[108]. */
+export const SOCKADDR_UN = { size: 110, family: 0, path: 2, pathMax: 108 } as const;
+
+/**
+ * struct epoll_event (include/uapi/linux/eventpoll.h): u32 events; u64 data. x86_64
+ * declares it __attribute__((packed)) (12 bytes), every other architecture pads it
+ * to 16 bytes. Used only by ffi/native.c.
+ */
+export const EPOLL_EVENT_PACKED = perArch({ x64: 1, arm64: 0 });
+
+// ---------------------------------------------------------------- epoll
+// include/uapi/linux/eventpoll.h
+export const EPOLL = {
+  IN: 0x001, OUT: 0x004, ERR: 0x008, HUP: 0x010, RDHUP: 0x2000, ONESHOT: 1 << 30,
+  CTL_ADD: 1, CTL_DEL: 2, CTL_MOD: 3, CLOEXEC: O.CLOEXEC,
+} as const;
+
+// ---------------------------------------------------------------- processes
+// include/uapi/linux/wait.h
+export const WNOHANG = 1;
+export const WALL = 0x40000000;
+// include/uapi/linux/sched.h
+export const CLONE_VM = 0x100;
+export const CLONE_VFORK = 0x4000;
+// include/uapi/linux/prctl.h
+export const PR = {
+  SET_PDEATHSIG: 1, SET_NAME: 15, SET_CHILD_SUBREAPER: 36, GET_CHILD_SUBREAPER: 37,
+  SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39,
+} as const;
+// include/uapi/linux/resource.h
+export const PRIO_PROCESS = 0;
+// include/uapi/asm-generic/signal-defs.h
+export const SIG_BLOCK = 0;
+export const SIG_UNBLOCK = 1;
+export const SIG_SETMASK = 2;
+
+/**
+ * Resource limits (include/uapi/asm-generic/resource.h; x86_64 and arm64 both use the
+ * generic numbering). Keys are the lower-case names without RLIMIT_, as in the config.
+ */
+export const RLIMIT: Readonly<Record<string, number>> = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7,
+  memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14,
+  rttime: 15,
+};
+/** RLIM_INFINITY: (~0UL) on 64-bit architectures. */
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+// ---------------------------------------------------------------- signals
+// arch/x86/include/uapi/asm/signal.h and include/uapi/asm-generic/signal.h (arm64):
+// the numbers 1..31 are identical on both; kept per architecture so that a third one
+// (mips, alpha, sparc number them differently) has an obvious place.
+const LINUX_GENERIC_SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7,
+  SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13,
+  SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19,
+  SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
+  SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
+};
+export const SIGNALS: Readonly<Record<string, number>> = perArch({
+  x64: LINUX_GENERIC_SIGNALS,
+  arm64: LINUX_GENERIC_SIGNALS,
+});
+/** Aliases accepted when parsing (signal(7)). */
+export const SIGNAL_ALIASES: Readonly<Record<string, string>> = {
+  SIGIOT: "SIGABRT", SIGPOLL: "SIGIO", SIGCLD: "SIGCHLD",
+};
+/** glibc reserves kernel signals 32 and 33 for itself, so its SIGRTMIN is 34. */
+export const SIGRTMIN = 34;
+/** _NSIG - 1 (include/uapi/asm-generic/signal.h: _NSIG 64; x86_64 the same). */
+export const SIGRTMAX = 64;
+/** The kernel's sigset_t is 64 bits wide (the size rt_sigprocmask takes). */
+export const KERNEL_SIGSET_BYTES = 8;
+
+// ---------------------------------------------------------------- misc for other parts
+// include/uapi/linux/watchdog.h: _IOR/_IOWR('W', n, ...) — the same on both
+// architectures (the generic ioctl encoding).
+export const WDIOC = {
+  GETSUPPORT: 0x80285700, // struct watchdog_info, 40 bytes, identity at offset 8
+  SETOPTIONS: 0x80045704,
+  KEEPALIVE: 0x80045705,
+  SETTIMEOUT: 0xc0045706,
+  GETTIMEOUT: 0x80045707,
+} as const;
+
+/**
+ * The numbers ffi/native.c is compiled with (cc's `define`). Names are the C names,
+ * prefixed HEARTH_ where the name would clash with nothing but reads better that way.
+ */
+export function nativeDefines(): Record<string, string> {
+  const defines: Record<string, number> = {
+    SYS_getpid: SYS.getpid, SYS_setuid: SYS.setuid, SYS_setgid: SYS.setgid,
+    SYS_setgroups: SYS.setgroups, SYS_rt_sigaction: SYS.rt_sigaction,
+    SYS_rt_sigprocmask: SYS.rt_sigprocmask, SYS_getdents64: SYS.getdents64,
+    SYS_close_range: SYS.close_range,
+    O_RDONLY: O.RDONLY, O_WRONLY: O.WRONLY, O_CLOEXEC: O.CLOEXEC, O_DIRECTORY: O.DIRECTORY,
+    F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
+    EINTR: E.EINTR, ENOSYS: E.ENOSYS,
+    CLONE_VM, CLONE_VFORK, SIGCHLD: SIGNALS.SIGCHLD!,
+    SIG_SETMASK, KERNEL_SIGSET_BYTES, HEARTH_NSIG: SIGRTMAX,
+    PRIO_PROCESS, PR_SET_NO_NEW_PRIVS: PR.SET_NO_NEW_PRIVS,
+    EPOLL_CLOEXEC: EPOLL.CLOEXEC, EPOLL_EVENT_PACKED,
+  };
+  return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
+}

@@ -1,0 +1,288 @@
+// Unix sockets for the manager: the notify socket (datagrams with credentials and fds),
+// the control socket (stream, peer credentials), and a client side for `hearth ctl`
+// and tests. Addresses starting with "@" are in the abstract namespace.
+//
+// Struct layouts (msghdr, cmsghdr, ucred, sockaddr_un) are in ffi/constants.ts.
+
+import { ptr } from "bun:ffi";
+import {
+  AF_UNIX, CMSGHDR, E, IOVEC, MSG, MSGHDR, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SO,
+  SOCK, SOCKADDR_UN, SOL_SOCKET, UCRED,
+} from "./constants.ts";
+import { close } from "./fd.ts";
+import { check, cString, lastErrno, libc, retryExpecting, retryOnEintr, SysError } from "./libc.ts";
+
+// ---------------------------------------------------------------- addresses
+
+export interface UnixAddress {
+  bytes: Uint8Array; // a struct sockaddr_un
+  length: number; // the socklen_t to pass with it
+}
+
+/**
+ * A sockaddr_un for a path, or for an abstract name given as "@name" (the kernel takes
+ * the name's exact length, with a leading NUL and no terminator).
+ */
+export function unixAddress(path: string): UnixAddress {
+  const abstract = path.startsWith("@");
+  const name = Buffer.from(abstract ? path.slice(1) : path, "utf8");
+  const pathBytes = name.length + 1; // the leading NUL (abstract) or the terminator
+  if (name.length === 0 || pathBytes > SOCKADDR_UN.pathMax) {
+    throw new RangeError(`unix socket address must be 1..${SOCKADDR_UN.pathMax - 1} bytes: ${path}`);
+  }
+  const bytes = new Uint8Array(SOCKADDR_UN.size);
+  new DataView(bytes.buffer).setUint16(SOCKADDR_UN.family, AF_UNIX, true);
+  bytes.set(name, SOCKADDR_UN.path + (abstract ? 1 : 0));
+  return { bytes, length: SOCKADDR_UN.path + pathBytes };
+}
+
+function isAbstract(path: string): boolean {
+  return path.startsWith("@");
+}
+
+/** Removes a socket file left by an earlier run; a missing file is fine. */
+function unlinkStale(path: string): void {
+  if (isAbstract(path)) return;
+  if (libc.unlink(cString(path)) < 0 && lastErrno() !== E.ENOENT) {
+    throw new SysError("unlink", lastErrno(), path);
+  }
+}
+
+function openSocket(type: number): number {
+  return check("socket", libc.socket(AF_UNIX, type | SOCK.CLOEXEC, 0));
+}
+
+/** Runs setup on a fresh fd; closes the fd if setup throws. */
+function withFd(fd: number, setup: (fd: number) => void): number {
+  try {
+    setup(fd);
+    return fd;
+  } catch (error) {
+    close(fd);
+    throw error;
+  }
+}
+
+function bindTo(fd: number, path: string): void {
+  const address = unixAddress(path);
+  check("bind", libc.bind(fd, address.bytes, address.length), path);
+}
+
+// ---------------------------------------------------------------- socket options
+
+export function setIntOption(fd: number, level: number, option: number, value: number): void {
+  const cell = new Int32Array([value]);
+  check("setsockopt", libc.setsockopt(fd, level, option, cell, 4), `option ${option}`);
+}
+
+export function getIntOption(fd: number, level: number, option: number): number {
+  const cell = new Int32Array(1);
+  const length = new Uint32Array([4]);
+  check("getsockopt", libc.getsockopt(fd, level, option, cell, length), `option ${option}`);
+  return cell[0]!;
+}
+
+/** systemd's size for the notify socket's receive buffer. */
+export const NOTIFY_RECEIVE_BUFFER = 8 * 1024 * 1024;
+
+/** SO_RCVBUFFORCE passes the rmem_max cap but needs CAP_NET_ADMIN; SO_RCVBUF otherwise. */
+function setReceiveBuffer(fd: number, bytes: number): void {
+  const cell = new Int32Array([bytes]);
+  if (libc.setsockopt(fd, SOL_SOCKET, SO.RCVBUFFORCE, cell, 4) === 0) return;
+  setIntOption(fd, SOL_SOCKET, SO.RCVBUF, bytes);
+}
+
+// ---------------------------------------------------------------- the notify socket
+
+/**
+ * The sd_notify socket: SOCK_DGRAM, close-on-exec, non-blocking, bound to `path`
+ * (a stale file is removed first) or to "@name", with SO_PASSCRED so every datagram
+ * carries its sender's pid, uid and gid, and an 8 MiB receive buffer.
+ */
+export function notifySocket(path: string): number {
+  return withFd(openSocket(SOCK.DGRAM | SOCK.NONBLOCK), (fd) => {
+    unlinkStale(path);
+    bindTo(fd, path);
+    setIntOption(fd, SOL_SOCKET, SO.PASSCRED, 1);
+    setReceiveBuffer(fd, NOTIFY_RECEIVE_BUFFER);
+  });
+}
+
+export interface ReceivedDatagram {
+  data: Uint8Array;
+  /** From SCM_CREDENTIALS; pid 0 and uid/gid -1 if the kernel attached none. */
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Fds passed with SCM_RIGHTS, already O_CLOEXEC: the caller must keep or close each. */
+  fds: number[];
+  /** The payload or the fds did not fit (MSG_TRUNC / MSG_CTRUNC): treat as malformed. */
+  truncated: boolean;
+}
+
+/** CMSG_SPACE(n): a cmsghdr plus n bytes of data, rounded up to the alignment. */
+function cmsgSpace(dataBytes: number): number {
+  return CMSGHDR.size + alignCmsg(dataBytes);
+}
+
+function alignCmsg(bytes: number): number {
+  return Math.ceil(bytes / CMSGHDR.align) * CMSGHDR.align;
+}
+
+/** The largest datagram systemd accepts on its notify socket (NOTIFY_BUFFER_MAX). */
+export const NOTIFY_DATAGRAM_MAX = 4096;
+
+// Receive buffers are reused: the JS thread is the only caller, and the results are copies.
+const receiveData = new Uint8Array(NOTIFY_DATAGRAM_MAX);
+const receiveControl = new Uint8Array(cmsgSpace(UCRED.size) + cmsgSpace(4 * SCM_MAX_FD));
+const receiveIovec = new Uint8Array(IOVEC.size);
+const receiveHeader = new Uint8Array(MSGHDR.size);
+
+function fillMessageHeader(
+  header: Uint8Array, iovec: Uint8Array, data: Uint8Array, control: Uint8Array | null,
+  name: UnixAddress | null,
+): void {
+  const iov = new DataView(iovec.buffer, iovec.byteOffset, IOVEC.size);
+  iov.setBigUint64(IOVEC.base, data.byteLength > 0 ? BigInt(ptr(data)) : 0n, true);
+  iov.setBigUint64(IOVEC.len, BigInt(data.byteLength), true);
+  const view = new DataView(header.buffer, header.byteOffset, MSGHDR.size);
+  header.fill(0);
+  if (name) {
+    view.setBigUint64(MSGHDR.name, BigInt(ptr(name.bytes)), true);
+    view.setUint32(MSGHDR.namelen, name.length, true);
+  }
+  view.setBigUint64(MSGHDR.iov, BigInt(ptr(iovec)), true);
+  view.setBigUint64(MSGHDR.iovlen, 1n, true);
+  if (control && control.byteLength > 0) {
+    view.setBigUint64(MSGHDR.control, BigInt(ptr(control)), true);
+    view.setBigUint64(MSGHDR.controllen, BigInt(control.byteLength), true);
+  }
+}
+
+/**
+ * Receives one datagram without blocking (MSG_DONTWAIT), with its sender's credentials
+ * and any fds (MSG_CMSG_CLOEXEC). Returns null when no datagram is waiting.
+ */
+export function recvWithCredentials(fd: number): ReceivedDatagram | null {
+  fillMessageHeader(receiveHeader, receiveIovec, receiveData, receiveControl, null);
+  const flags = MSG.DONTWAIT | MSG.CMSG_CLOEXEC;
+  const received = retryExpecting("recvmsg", () => Number(libc.recvmsg(fd, receiveHeader, flags)), [E.EAGAIN]);
+  if (typeof received !== "number") return null;
+  const header = new DataView(receiveHeader.buffer);
+  const controlLength = Number(header.getBigUint64(MSGHDR.controllen, true));
+  const messageFlags = header.getInt32(MSGHDR.flags, true);
+  const datagram: ReceivedDatagram = {
+    data: receiveData.slice(0, Math.min(received, receiveData.byteLength)),
+    pid: 0, uid: -1, gid: -1, fds: [],
+    truncated: (messageFlags & (MSG.TRUNC | MSG.CTRUNC)) !== 0,
+  };
+  parseControlMessages(receiveControl.subarray(0, controlLength), datagram);
+  return datagram;
+}
+
+/** Walks the cmsghdr chain (CMSG_FIRSTHDR/CMSG_NXTHDR) and records creds and fds. */
+function parseControlMessages(control: Uint8Array, into: ReceivedDatagram): void {
+  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  for (let offset = 0; offset + CMSGHDR.size <= control.byteLength;) {
+    const length = Number(view.getBigUint64(offset + CMSGHDR.len, true));
+    if (length < CMSGHDR.size || offset + length > control.byteLength) break;
+    const level = view.getInt32(offset + CMSGHDR.level, true);
+    const type = view.getInt32(offset + CMSGHDR.type, true);
+    const data = offset + CMSGHDR.data;
+    const dataLength = length - CMSGHDR.size;
+    if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+      for (let at = 0; at + 4 <= dataLength; at += 4) into.fds.push(view.getInt32(data + at, true));
+    } else if (level === SOL_SOCKET && type === SCM_CREDENTIALS && dataLength >= UCRED.size) {
+      into.pid = view.getInt32(data + UCRED.pid, true);
+      into.uid = view.getUint32(data + UCRED.uid, true);
+      into.gid = view.getUint32(data + UCRED.gid, true);
+    }
+    offset += alignCmsg(length);
+  }
+}
+
+// ---------------------------------------------------------------- stream sockets
+
+/**
+ * A listening SOCK_STREAM socket (close-on-exec, non-blocking) at `path` with the given
+ * file mode, set before listen(2) so that no one connects through a wider mode.
+ */
+export function listenUnixStream(path: string, mode: number, backlog: number = 128): number {
+  return withFd(openSocket(SOCK.STREAM | SOCK.NONBLOCK), (fd) => {
+    unlinkStale(path);
+    bindTo(fd, path);
+    if (!isAbstract(path)) check("chmod", libc.chmod(cString(path), mode), path);
+    check("listen", libc.listen(fd, backlog), path);
+  });
+}
+
+/** accept4 (CLOEXEC|NONBLOCK); null when no connection is waiting. */
+export function acceptConnection(fd: number): number | null {
+  const flags = SOCK.CLOEXEC | SOCK.NONBLOCK;
+  for (;;) {
+    const accepted = retryExpecting("accept4", () => libc.accept4(fd, null, null, flags), [E.EAGAIN, E.ECONNABORTED]);
+    if (typeof accepted === "number") return accepted;
+    if (accepted.errno === E.EAGAIN) return null;
+    // ECONNABORTED: the peer gave up before we accepted; try the next one.
+  }
+}
+
+export interface Credentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** The credentials of a connected peer, as of connect(2) (SO_PEERCRED). */
+export function peerCredentials(fd: number): Credentials {
+  const ucred = new Uint8Array(UCRED.size);
+  const length = new Uint32Array([UCRED.size]);
+  check("getsockopt", libc.getsockopt(fd, SOL_SOCKET, SO.PEERCRED, ucred, length), "SO_PEERCRED");
+  const view = new DataView(ucred.buffer);
+  return {
+    pid: view.getInt32(UCRED.pid, true),
+    uid: view.getUint32(UCRED.uid, true),
+    gid: view.getUint32(UCRED.gid, true),
+  };
+}
+
+/** A blocking, close-on-exec stream connection (for the ctl client and tests). */
+export function connectUnixStream(path: string): number {
+  return withFd(openSocket(SOCK.STREAM), (fd) => {
+    const address = unixAddress(path);
+    retryOnEintr("connect", () => libc.connect(fd, address.bytes, address.length), path);
+  });
+}
+
+// ---------------------------------------------------------------- sending datagrams
+
+/**
+ * Sends one datagram to the socket at `path` from a fresh unbound socket, with `fds`
+ * attached as SCM_RIGHTS. The kernel adds the sender's credentials itself when the
+ * receiver has SO_PASSCRED. (Used by tests as an sd_notify client.)
+ */
+export function sendDatagram(path: string, data: Uint8Array | string, fds: number[] = []): void {
+  const payload = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const fd = openSocket(SOCK.DGRAM);
+  try {
+    const header = new Uint8Array(MSGHDR.size);
+    const iovec = new Uint8Array(IOVEC.size);
+    const control = fds.length > 0 ? rightsMessage(fds) : null;
+    fillMessageHeader(header, iovec, payload, control, unixAddress(path));
+    retryOnEintr("sendmsg", () => Number(libc.sendmsg(fd, header, MSG.NOSIGNAL)), path);
+  } finally {
+    close(fd);
+  }
+}
+
+/** A control buffer holding one SCM_RIGHTS message with these fds. */
+function rightsMessage(fds: number[]): Uint8Array {
+  if (fds.length > SCM_MAX_FD) throw new RangeError(`at most ${SCM_MAX_FD} fds per message`);
+  const control = new Uint8Array(cmsgSpace(4 * fds.length));
+  const view = new DataView(control.buffer);
+  view.setBigUint64(CMSGHDR.len, BigInt(CMSGHDR.size + 4 * fds.length), true);
+  view.setInt32(CMSGHDR.level, SOL_SOCKET, true);
+  view.setInt32(CMSGHDR.type, SCM_RIGHTS, true);
+  fds.forEach((passed, i) => view.setInt32(CMSGHDR.data + 4 * i, passed, true));
+  return control;
+}

@@ -1,0 +1,208 @@
+// The JS half of hearth_spawn (ffi/native.c): lays out struct spawn_request and the
+// strings and arrays it points to, calls it, and reads back the child's error report.
+// Everything here is numbers and bytes; names (rlimits, users) are resolved by
+// src/exec/spawner.ts.
+//
+// The whole request is ONE block of memory: the struct, then the pointer arrays and
+// rlimit triples (8-byte cells), then the fd and group arrays (4-byte cells), then the
+// strings. One allocation and one ptr() per spawn, no BigInt: 64-bit cells are written
+// as two 32-bit halves (little-endian on both architectures).
+
+import { ptr } from "bun:ffi";
+import { native } from "./native.ts";
+
+/** What hearth_spawn does in the child, in native terms. */
+export interface NativeSpawn {
+  path: string;
+  argv: string[];
+  env: [name: string, value: string][];
+  /** Names of env entries whose value is the child's own pid, written in the child. */
+  pidEnv: string[];
+  /** fdSources[i] becomes fd i in the child; every fd >= fdSources.length is closed. */
+  fdSources: number[];
+  cwd?: string;
+  setsid: boolean;
+  uid?: number;
+  gid?: number;
+  groups?: number[];
+  umask?: number;
+  nice?: number;
+  oomScoreAdj?: number;
+  /** [resource number, soft, hard]; Infinity is RLIM_INFINITY. */
+  rlimits: [number, number, number][];
+  noNewPrivileges: boolean;
+}
+
+export type NativeSpawnResult = { pid: number } | { errno: number; stage: SpawnStage };
+
+/** enum spawn_stage in ffi/native.c, same order. */
+export const SPAWN_STAGES = [
+  "none", "clone", "setsid", "fds", "close_fds", "rlimit", "nice", "oom_score_adj",
+  "setgroups", "setgid", "setuid", "chdir", "no_new_privs", "execve",
+] as const;
+export type SpawnStage = (typeof SPAWN_STAGES)[number];
+
+/** The SPAWN_* flags of ffi/native.c. */
+const FLAG = {
+  setsid: 1 << 0, uid: 1 << 1, gid: 1 << 2, groups: 1 << 3, umask: 1 << 4, nice: 1 << 5,
+  oomScoreAdj: 1 << 6, noNewPrivileges: 1 << 7,
+} as const;
+
+/** Field indexes of struct spawn_request (every field is 8 bytes). */
+const SLOT = {
+  path: 0, argv: 1, envp: 2, pidSlots: 3, fdSources: 4, fdCount: 5, cwd: 6, flags: 7,
+  uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
+  rlimits: 15, rlimitCount: 16, failedErrno: 17, failedStage: 18,
+} as const;
+const SLOT_COUNT = 19;
+
+/** Room after "NAME=" for the decimal pid the child writes (at most 19 digits) and its NUL. */
+const PID_DIGITS = 21;
+
+const TWO_TO_32 = 2 ** 32;
+
+/** One spawn request in one ArrayBuffer; offsets in bytes from its start. */
+class RequestBlock {
+  readonly bytes: Uint8Array;
+  private readonly words: Uint32Array;
+  private readonly ints: Int32Array;
+  private readonly text: Buffer;
+  readonly base: number;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.words = new Uint32Array(this.bytes.buffer);
+    this.ints = new Int32Array(this.bytes.buffer);
+    this.text = Buffer.from(this.bytes.buffer);
+    this.base = ptr(this.bytes);
+  }
+
+  /** A 64-bit cell: a non-negative integer below 2^53, a small negative one, or Infinity (all ones). */
+  put64(offset: number, value: number): void {
+    const i = offset >> 2;
+    if (value === Infinity) {
+      this.words[i] = this.words[i + 1] = 0xffff_ffff;
+    } else {
+      this.words[i] = value >>> 0;
+      this.words[i + 1] = value < 0 ? 0xffff_ffff : Math.floor(value / TWO_TO_32);
+    }
+  }
+
+  get64(offset: number): number {
+    return this.words[offset >> 2]! + this.words[(offset >> 2) + 1]! * TWO_TO_32;
+  }
+
+  put32(offset: number, value: number): void {
+    this.ints[offset >> 2] = value;
+  }
+
+  /** Writes text NUL-terminated (the block is zero-filled); returns its address. */
+  putString(offset: number, text: string): number {
+    this.text.write(text, offset, "utf8");
+    return this.base + offset;
+  }
+}
+
+/** Hands out offsets in a block: 8-byte cells first, then 4-byte ones, then strings. */
+class Layout {
+  size = 0;
+  take(bytes: number): number {
+    const offset = this.size;
+    this.size += bytes;
+    return offset;
+  }
+  align(to: number): void {
+    this.size = Math.ceil(this.size / to) * to;
+  }
+}
+
+function optionalFlags(req: NativeSpawn): number {
+  let flags = req.setsid ? FLAG.setsid : 0;
+  if (req.uid !== undefined) flags |= FLAG.uid;
+  if (req.gid !== undefined) flags |= FLAG.gid;
+  if (req.groups !== undefined) flags |= FLAG.groups;
+  if (req.umask !== undefined) flags |= FLAG.umask;
+  if (req.nice !== undefined) flags |= FLAG.nice;
+  if (req.oomScoreAdj !== undefined) flags |= FLAG.oomScoreAdj;
+  if (req.noNewPrivileges) flags |= FLAG.noNewPrivileges;
+  return flags;
+}
+
+/** The strings of a request, as they go into the block. */
+function requestStrings(req: NativeSpawn): { env: string[]; pidValueAt: number[] } {
+  const pidNames = new Set(req.pidEnv);
+  const env: string[] = [];
+  const pidValueAt: number[] = []; // per env entry: byte offset of the value, or -1
+  for (const [name, value] of req.env) {
+    const isPid = pidNames.has(name);
+    env.push(isPid ? `${name}=${"\0".repeat(PID_DIGITS)}` : `${name}=${value}`);
+    pidValueAt.push(isPid ? Buffer.byteLength(name, "utf8") + 1 : -1);
+  }
+  return { env, pidValueAt };
+}
+
+/**
+ * Starts a child as described; returns once it has called execve (its pid), or once it
+ * failed (errno and the step that failed; the child is already reaped).
+ */
+export function spawnNative(req: NativeSpawn): NativeSpawnResult {
+  const { env, pidValueAt } = requestStrings(req);
+  const pidSlotCount = pidValueAt.filter((at) => at >= 0).length;
+  const groups = req.groups ?? [];
+  const strings = [req.path, ...req.argv, ...env, ...(req.cwd === undefined ? [] : [req.cwd])];
+
+  const layout = new Layout();
+  const header = layout.take(8 * SLOT_COUNT);
+  const argvAt = layout.take(8 * (req.argv.length + 1));
+  const envpAt = layout.take(8 * (env.length + 1));
+  const pidSlotsAt = layout.take(8 * (pidSlotCount + 1));
+  const rlimitsAt = layout.take(8 * 3 * req.rlimits.length);
+  const fdsAt = layout.take(4 * req.fdSources.length);
+  const groupsAt = layout.take(4 * groups.length);
+  const stringAt = strings.map((s) => layout.take(Buffer.byteLength(s, "utf8") + 1));
+  layout.align(8);
+
+  const block = new RequestBlock(layout.size);
+  const addresses = strings.map((s, i) => block.putString(stringAt[i]!, s));
+  let next = 0;
+  const pathAddress = addresses[next++]!;
+  req.argv.forEach((_, i) => block.put64(argvAt + 8 * i, addresses[next++]!));
+  let slot = 0;
+  env.forEach((_, i) => {
+    const address = addresses[next++]!;
+    block.put64(envpAt + 8 * i, address);
+    if (pidValueAt[i]! >= 0) block.put64(pidSlotsAt + 8 * slot++, address + pidValueAt[i]!);
+  });
+  const cwdAddress = req.cwd === undefined ? 0 : addresses[next++]!;
+  req.rlimits.forEach(([resource, soft, hard], i) => {
+    block.put64(rlimitsAt + 24 * i, resource);
+    block.put64(rlimitsAt + 24 * i + 8, soft);
+    block.put64(rlimitsAt + 24 * i + 16, hard);
+  });
+  req.fdSources.forEach((fd, i) => block.put32(fdsAt + 4 * i, fd));
+  groups.forEach((gid, i) => block.put32(groupsAt + 4 * i, gid));
+
+  const field = (name: keyof typeof SLOT, value: number) => block.put64(header + 8 * SLOT[name], value);
+  field("path", pathAddress);
+  field("argv", block.base + argvAt);
+  field("envp", block.base + envpAt);
+  field("pidSlots", block.base + pidSlotsAt);
+  field("fdSources", block.base + fdsAt);
+  field("fdCount", req.fdSources.length);
+  field("cwd", cwdAddress);
+  field("flags", optionalFlags(req));
+  field("uid", req.uid ?? 0);
+  field("gid", req.gid ?? 0);
+  field("groups", block.base + groupsAt);
+  field("groupCount", groups.length);
+  field("umask", req.umask ?? 0);
+  field("nice", req.nice ?? 0);
+  field("oomScoreAdj", req.oomScoreAdj ?? 0);
+  field("rlimits", block.base + rlimitsAt);
+  field("rlimitCount", req.rlimits.length);
+
+  const pid = native().hearth_spawn(block.bytes);
+  if (pid > 0) return { pid };
+  const stage = SPAWN_STAGES[block.get64(header + 8 * SLOT.failedStage)] ?? "clone";
+  return { errno: block.get64(header + 8 * SLOT.failedErrno), stage };
+}

@@ -1,0 +1,120 @@
+// Reaping and signalling processes. The manager calls reapChildren() on SIGCHLD (and
+// may call it on a timer as a safety net): it collects every child that has exited,
+// its own and the orphans re-parented to it (PID 1, or a subreaper in `hearth run`).
+// Nothing else in the manager may call waitpid(-1): the spawner reaps only the
+// children whose execve failed, before anyone else could see them.
+
+import { ptr } from "bun:ffi";
+import { E, PR, WNOHANG } from "../../ffi/constants.ts";
+import { check, lastErrno, libc, SysError } from "../../ffi/libc.ts";
+import { signalName, signalNumber } from "../../ffi/signals.ts";
+
+export { signalName, signalNumber };
+
+export type ExitStatus =
+  | { kind: "exited"; code: number }
+  | { kind: "killed"; signal: number; coreDumped: boolean };
+
+export interface ReapedChild {
+  pid: number;
+  status: ExitStatus;
+}
+
+/**
+ * The wait status of a process that has terminated (wait(2): WIFEXITED, WEXITSTATUS,
+ * WTERMSIG, WCOREDUMP). Stopped/continued statuses are never asked for (no WUNTRACED),
+ * so they are rejected.
+ */
+export function decodeWaitStatus(raw: number): ExitStatus {
+  const low = raw & 0x7f;
+  if (low === 0) return { kind: "exited", code: (raw >> 8) & 0xff };
+  if (low !== 0x7f && (raw & 0xffff) === raw) {
+    return { kind: "killed", signal: low, coreDumped: (raw & 0x80) !== 0 };
+  }
+  throw new RangeError(`not the status of a terminated process: 0x${raw.toString(16)}`);
+}
+
+/** "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)". */
+export function describeExitStatus(status: ExitStatus): string {
+  if (status.kind === "exited") return `exited ${status.code}`;
+  return `killed by ${signalName(status.signal)}${status.coreDumped ? " (core dumped)" : ""}`;
+}
+
+const waitStatus = new Int32Array(1);
+
+/** Every child that has terminated, without blocking (waitpid(-1, WNOHANG) until 0/ECHILD). */
+export function reapChildren(): ReapedChild[] {
+  const reaped: ReapedChild[] = [];
+  for (;;) {
+    const pid = libc.waitpid(-1, waitStatus, WNOHANG);
+    if (pid > 0) {
+      reaped.push({ pid, status: decodeWaitStatus(waitStatus[0]!) });
+      continue;
+    }
+    if (pid === 0) break;
+    const errno = lastErrno();
+    if (errno === E.EINTR) continue;
+    if (errno === E.ECHILD) break;
+    throw new SysError("waitpid", errno);
+  }
+  return reaped;
+}
+
+/**
+ * The exit status of one child if it has terminated (waitpid(pid, WNOHANG)), else null.
+ * Throws SysError ECHILD when pid is not (or no longer) our child.
+ */
+export function reapChild(pid: number): ExitStatus | null {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`reapChild: bad pid ${pid}`);
+  for (;;) {
+    const result = libc.waitpid(pid, waitStatus, WNOHANG);
+    if (result === pid) return decodeWaitStatus(waitStatus[0]!);
+    if (result === 0) return null;
+    const errno = lastErrno();
+    if (errno !== E.EINTR) throw new SysError("waitpid", errno, `${pid}`);
+  }
+}
+
+/** Orphans of our descendants are re-parented to us instead of to PID 1 (prctl(2)). */
+export function becomeSubreaper(): void {
+  check("prctl", libc.prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER");
+}
+
+export function isSubreaper(): boolean {
+  const flag = new Int32Array(1);
+  check("prctl", libc.prctl(PR.GET_CHILD_SUBREAPER, ptr(flag), 0, 0, 0), "PR_GET_CHILD_SUBREAPER");
+  return flag[0] !== 0;
+}
+
+function toSignal(signal: number | string): number {
+  const number = typeof signal === "number" ? signal : signalNumber(signal);
+  if (number === null || !Number.isInteger(number) || number < 0) {
+    throw new RangeError(`no such signal: ${signal}`);
+  }
+  return number;
+}
+
+/** kill(2). False when the process no longer exists (ESRCH); other errors throw. */
+function sendSignal(target: number, signal: number | string): boolean {
+  if (libc.kill(target, toSignal(signal)) === 0) return true;
+  const errno = lastErrno();
+  if (errno === E.ESRCH) return false;
+  throw new SysError("kill", errno, `${target}`);
+}
+
+/**
+ * Signals one process. pid must be > 0: kill(0) and kill(-1) would signal our own group
+ * or every process; use killProcessGroup for a group.
+ */
+export function killProcess(pid: number, signal: number | string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new RangeError(`killProcess: bad pid ${pid} (must be > 0; use killProcessGroup for a group)`);
+  }
+  return sendSignal(pid, signal);
+}
+
+/** Signals every process of group pgid (kill(-pgid)). pgid 1 would mean "everyone". */
+export function killProcessGroup(pgid: number, signal: number | string): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`killProcessGroup: bad process group ${pgid}`);
+  return sendSignal(-pgid, signal);
+}

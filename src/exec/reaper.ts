@@ -103,12 +103,12 @@ function sendSignal(target: number, signal: number | string): boolean {
 }
 
 /**
- * Signals one process. pid must be > 0: kill(0) and kill(-1) would signal our own group
- * or every process; use killProcessGroup for a group.
+ * Signals one process, or, with a negative pid, a process group (as kill(2) does).
+ * 0 and -1 are refused: they would signal our own group, or every process.
  */
 export function killProcess(pid: number, signal: number | string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) {
-    throw new RangeError(`killProcess: bad pid ${pid} (must be > 0; use killProcessGroup for a group)`);
+  if (!Number.isInteger(pid) || pid === 0 || pid === -1) {
+    throw new RangeError(`killProcess: bad pid ${pid} (0 and -1 are refused)`);
   }
   return sendSignal(pid, signal);
 }

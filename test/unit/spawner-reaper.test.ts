@@ -76,10 +76,18 @@ describe("signals", () => {
     expect(processState(grandchild)).not.toBe("S");
   });
 
+  test("killProcess with a negative pid signals the group, as kill(2)", async () => {
+    const result = spawn({ path: "/bin/sleep", argv: ["sleep", "30"], env: {} });
+    if (!result.ok) throw new Error(result.message);
+    expect(killProcess(-result.pid, 9)).toBe(true); // its own session and group
+    expect(await waitExit(result.pid)).toEqual({ kind: "killed", signal: 9, coreDumped: false });
+  });
+
   test("refuses the pids that mean 'everyone'", () => {
     expect(() => killProcess(0, "TERM")).toThrow(RangeError);
     expect(() => killProcess(-1, "TERM")).toThrow(RangeError);
     expect(() => killProcessGroup(1, "TERM")).toThrow(RangeError);
+    expect(() => killProcess(1.5, "TERM")).toThrow(RangeError);
     expect(() => killProcess(123, "SIGNOPE")).toThrow(RangeError);
   });
 });

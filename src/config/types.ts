@@ -36,6 +36,8 @@ export interface UnitSection {
   wanted_by: string[];
   required_by: string[];
   requires_mounts_for: string[];
+  /** Added later; always set by the loader (default true): see docs/configuration.md. */
+  default_dependencies?: boolean;
 }
 
 /** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */
@@ -84,6 +86,10 @@ export interface ServiceSection {
   log_buffer_lines: number; // size of the in-memory log ring of this unit
   log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
   log_file_max_bytes: number;
+  // Added later; always set by the loader.
+  standard_input?: "null" | "socket"; // "socket": an accept = true connection on stdin/stdout
+  fd_store_max?: number; // 0 = no fd store
+  capability_bounding_set?: string[] | null; // "CAP_*" names; null = keep all
 }
 
 /** Filled by the sockets issue; parsed and kept now so that files using it validate. */
@@ -95,6 +101,22 @@ export interface SocketSection {
   accept: boolean;
   socket_mode: number;
   fd_name: string | null;
+  // Added later; always set by the loader (docs/configuration.md lists the defaults).
+  backlog?: number;
+  directory_mode?: number;
+  socket_user?: string | null;
+  socket_group?: string | null;
+  remove_on_stop?: boolean;
+  reuse_port?: boolean;
+  bind_ipv6_only?: "default" | "both" | "ipv6-only";
+  receive_buffer?: number | null;
+  send_buffer?: number | null;
+  pass_credentials?: boolean;
+  keep_alive?: boolean;
+  no_delay?: boolean;
+  service?: string; // the unit whose service it activates: this unit unless set
+  max_connections?: number;
+  max_connections_per_source?: number; // 0 = no limit
   [key: string]: unknown;
 }
 

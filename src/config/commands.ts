@@ -1,0 +1,176 @@
+// Commands: exec_start and the exec_* lists, and the check that their programs exist.
+//
+// A command is an argv array or one string split like a shell would (no shell runs).
+// A leading "-" on the program means a failure of that command is ignored (systemd).
+// A program given by bare name is looked up in PATH when the configuration is loaded,
+// and argv[0] becomes its absolute path.
+
+import { accessSync, constants, statSync } from "node:fs";
+import type { ExecCommand } from "./types.ts";
+import type { Site } from "./diagnostics.ts";
+import { SHELL_OPERATORS, ShellSyntaxError, splitShellWordsDetailed } from "./shellwords.ts";
+import { describeValue } from "./describe.ts";
+
+/** What the loader may ask of the filesystem; tests inject their own. */
+export interface LoadEnv {
+  /** True for an executable regular file. */
+  isExecutable(path: string): boolean;
+  /** True if anything exists at path. */
+  exists(path: string): boolean;
+}
+
+export const hostEnv: LoadEnv = {
+  isExecutable(path) {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile(); // directories are "executable" too
+    } catch {
+      return false;
+    }
+  },
+  exists(path) {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** Where bare program names are looked up: systemd's fixed default, not the caller's $PATH. */
+export const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+export type ProgramLookup = { path: string } | { problem: string };
+
+export function resolveProgram(program: string, env: LoadEnv): ProgramLookup {
+  if (program.startsWith("/")) {
+    if (env.isExecutable(program)) return { path: program };
+    return { problem: env.exists(program) ? `${program} is not executable` : `${program} does not exist` };
+  }
+  if (program.includes("/")) {
+    return { problem: `"${program}" is a relative path: give an absolute path, or a bare name to look up in PATH` };
+  }
+  const candidates = SEARCH_PATH.map((dir) => `${dir}/${program}`);
+  const executable = candidates.find((path) => env.isExecutable(path));
+  if (executable !== undefined) return { path: executable };
+  const present = candidates.find((path) => env.exists(path));
+  if (present !== undefined) return { problem: `${present} is not executable` };
+  return { problem: `"${program}" not found in PATH (${SEARCH_PATH.join(":")})` };
+}
+
+/** exec_start: an argv array, or one string. */
+export function readCommand(value: unknown, site: Site): ExecCommand | undefined {
+  return readOneCommand(value, site, "");
+}
+
+const ARGV_HINT =
+  ' (an array of strings is a list of commands, one per item; for one command with arguments write [["/bin/kill", "-HUP"]] or "/bin/kill -HUP")';
+
+/** exec_start_pre and the other lists: a string (one command), or an array of strings or of argv arrays. */
+export function readCommandList(value: unknown, site: Site): ExecCommand[] | undefined {
+  if (typeof value === "string") {
+    const command = readOneCommand(value, site, "");
+    return command && [command];
+  }
+  if (!Array.isArray(value)) {
+    site.error(`expected a command string, or an array of commands, got ${describeValue(value)}`);
+    return undefined;
+  }
+  // ["/bin/kill", "-HUP"] is two commands here; if an item reads like an argument, say so.
+  const mayBeOneArgv = value.length >= 2 && value.every((item) => typeof item === "string");
+  const commands: ExecCommand[] = [];
+  let valid = true;
+  value.forEach((item, index) => {
+    const itemSite = site.item(index);
+    if (typeof item !== "string" && !Array.isArray(item)) {
+      itemSite.error(`expected a command string or an argv array, got ${describeValue(item)}`);
+      valid = false;
+      return;
+    }
+    const hint = mayBeOneArgv && index > 0 && !/\s/.test(item as string) ? ARGV_HINT : "";
+    const command = readOneCommand(item, itemSite, hint);
+    if (command) commands.push(command);
+    else valid = false;
+  });
+  return valid ? commands : undefined;
+}
+
+function readOneCommand(value: unknown, site: Site, hint: string): ExecCommand | undefined {
+  if (typeof value === "string") {
+    const argv = splitCommandString(value, site);
+    return argv && toExecCommand(argv, () => site, hint);
+  }
+  if (Array.isArray(value)) {
+    const argv = readArgvArray(value, site);
+    return argv && toExecCommand(argv, (index) => site.item(index), hint);
+  }
+  site.error(`expected a command: an argv array like ["/usr/bin/foo", "-v"] or a string, got ${describeValue(value)}`);
+  return undefined;
+}
+
+function readArgvArray(value: unknown[], site: Site): string[] | undefined {
+  if (value.length === 0) {
+    site.error("empty command: the program is missing");
+    return undefined;
+  }
+  const wrong = value.findIndex((word) => typeof word !== "string");
+  if (wrong >= 0) {
+    site.item(wrong).error(`expected a string in the argv array, got ${describeValue(value[wrong])}`);
+    return undefined;
+  }
+  return value as string[];
+}
+
+function splitCommandString(text: string, site: Site): string[] | undefined {
+  let words;
+  try {
+    words = splitShellWordsDetailed(text);
+  } catch (e) {
+    if (!(e instanceof ShellSyntaxError)) throw e;
+    site.error(e.message);
+    return undefined;
+  }
+  if (words.length === 0) {
+    site.error("empty command: the program is missing");
+    return undefined;
+  }
+  const unquoted = words.filter((word) => !word.quoted).map((word) => word.text);
+  const operator = unquoted.find((word) => SHELL_OPERATORS.has(word));
+  if (operator !== undefined) {
+    site.warning(`"${operator}" is passed to the program as an argument: no shell is run (use ["/bin/sh", "-c", "..."] for shell syntax)`);
+  }
+  return words.map((word) => word.text);
+}
+
+/** systemd expands $MAINPID and ${VAR} in commands; hearth passes them as written. */
+function warnAboutVariables(argv: string[], wordSite: (index: number) => Site): void {
+  const index = argv.findIndex((word) => /\$[A-Za-z_{]/.test(word));
+  if (index >= 0) wordSite(index).warning(`"${argv[index]}" is passed as written: variables are not expanded`);
+}
+
+/** Applies the "-" prefix and finds the program; `wordSite(i)` is where argv[i] stands. */
+function toExecCommand(argv: string[], wordSite: (index: number) => Site, hint: string): ExecCommand | undefined {
+  const programSite = wordSite(0);
+  const [first, ...args] = argv as [string, ...string[]];
+  const ignoreFailure = first.startsWith("-");
+  const program = ignoreFailure ? first.slice(1) : first;
+  if (program === "") {
+    programSite.error(`the program is missing${ignoreFailure ? ' after "-"' : ""}`);
+    return undefined;
+  }
+  if (/^[@+!:]/.test(program)) {
+    programSite.error(`the systemd prefix "${program[0]}" is not supported (only "-" is)`);
+    return undefined;
+  }
+  warnAboutVariables(argv, wordSite);
+  const found = resolveProgram(program, programSite.env);
+  if ("path" in found) return { argv: [found.path, ...args], ignoreFailure };
+  // As in systemd, "-" also forgives a program that cannot be run at all.
+  if (ignoreFailure && hint === "") {
+    programSite.warning(`${found.problem}; the command will fail, which "-" ignores`);
+    return { argv: [program, ...args], ignoreFailure };
+  }
+  programSite.error(found.problem + hint);
+  return undefined;
+}

@@ -1,0 +1,92 @@
+// Collecting problems with the place they come from.
+//
+// A FileReport gathers the diagnostics of one file; a Site is one key path in it
+// (`service.exec_stop[1]`), so that a value reader can say what is wrong without
+// knowing where it stands: the Site looks the place up in the scanned positions.
+
+import type { Diagnostic } from "./types.ts";
+import { positionOf, type PositionMap } from "./positions.ts";
+import type { LoadEnv } from "./commands.ts";
+
+export class FileReport {
+  readonly diagnostics: Diagnostic[] = [];
+
+  /** `unit` is set on the errors of a unit file: an error there disables that unit. */
+  constructor(
+    readonly file: string,
+    readonly positions: PositionMap,
+    readonly env: LoadEnv,
+    readonly unit?: string,
+  ) {}
+
+  get hasErrors(): boolean {
+    return this.diagnostics.some((d) => d.severity === "error");
+  }
+
+  /** The site of a key path; "" is the file as a whole. */
+  at(path: string): Site {
+    return new Site(this, path);
+  }
+
+  add(severity: Diagnostic["severity"], line: number, col: number, message: string): void {
+    const diagnostic: Diagnostic = { file: this.file, line, col, message, severity };
+    if (severity === "error" && this.unit !== undefined) diagnostic.unit = this.unit;
+    this.diagnostics.push(diagnostic);
+  }
+}
+
+export class Site {
+  constructor(readonly report: FileReport, readonly path: string) {}
+
+  get env(): LoadEnv {
+    return this.report.env;
+  }
+
+  item(index: number): Site {
+    return new Site(this.report, `${this.path}[${index}]`);
+  }
+
+  entry(key: string): Site {
+    return new Site(this.report, this.path === "" ? key : `${this.path}.${key}`);
+  }
+
+  /** The source text of a scalar value as written ("0o644", "644"), when known. */
+  rawText(): string | undefined {
+    return this.report.positions.get(this.path)?.raw;
+  }
+
+  /** Reports at the value (or, with part "key", at the key or table header). */
+  error(message: string, part: "key" | "value" = "value"): void {
+    this.emit("error", message, part);
+  }
+
+  warning(message: string, part: "key" | "value" = "value"): void {
+    this.emit("warning", message, part);
+  }
+
+  private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value"): void {
+    const { line, col } = positionOf(this.report.positions, this.path, part);
+    const label = siteLabel(this.path);
+    this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`);
+  }
+}
+
+/**
+ * How a path is named in messages: without its table when that is plain
+ * (`service.exec_stop[1]` -> `exec_stop[1]`), whole for array-of-tables entries
+ * (`socket[0].accept`), and `[service]` for a table itself.
+ */
+export function siteLabel(path: string): string {
+  if (path === "") return "";
+  const dot = path.indexOf(".");
+  const table = dot < 0 ? path : path.slice(0, dot);
+  if (table.includes("[")) return path;
+  return dot < 0 ? `[${path}]` : path.slice(dot + 1);
+}
+
+/** `FILE:LINE:COL: error: message`; without a place, `FILE: error: message`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const file = d.file === "" ? "hearth" : d.file;
+  const where = d.line > 0 ? `${file}:${d.line}:${d.col}` : file;
+  return `${where}: ${d.severity}: ${d.message}`;
+}

@@ -1,0 +1,278 @@
+// The unit graph as a whole: references to unknown units, the built-in targets, default
+// dependencies, and ordering cycles. What comes out is the set of units that can run.
+//
+// Ordering edges follow the same rules as the engine's graph (src/engine/graph.ts), so a
+// configuration the loader accepts has no cycle there either:
+//   a after b  <=  a.after has b, or b.before has a, or
+//                  a is a target that pulls b in (requires, binds_to, wants, or b's
+//                  wanted_by/required_by names a) and b is not itself ordered after a.
+
+import type { SystemConfig, UnitConfig, UnitSection } from "./types.ts";
+import type { FileReport } from "./diagnostics.ts";
+import { builtinTarget, extendBuiltin, isBuiltinTarget, unique } from "./builtins.ts";
+import { didYouMean } from "./suggest.ts";
+import { BUILTIN_TARGETS } from "./types.ts";
+
+/** One unit file after its own validation: `unit` as written (null after a syntax error); it loads only without errors. */
+export interface UnitFile {
+  name: string;
+  report: FileReport;
+  unit: UnitConfig | null;
+}
+
+/** A unit that may run: its configuration with default dependencies, and where it came from. */
+interface Candidate {
+  config: UnitConfig;
+  file: UnitFile | null; // null for a built-in target without a file
+}
+
+type DependencyList = "requires" | "wants" | "binds_to" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+
+/**
+ * What an unknown name in each list does. systemd tolerates unknown wants/after/before
+ * (the reference is dropped, with a warning); anywhere else the unit cannot be right.
+ */
+const UNKNOWN_REFERENCE: Record<DependencyList, "error" | "warning"> = {
+  requires: "error", binds_to: "error", conflicts: "error", wanted_by: "error", required_by: "error",
+  wants: "warning", after: "warning", before: "warning",
+};
+const DEPENDENCY_LISTS = Object.keys(UNKNOWN_REFERENCE) as DependencyList[];
+
+export function resolveGraph(
+  files: UnitFile[], system: SystemConfig, systemReport: FileReport,
+): { units: Map<string, UnitConfig>; system: SystemConfig } {
+  const known = new Set<string>([...BUILTIN_TARGETS, ...files.map((f) => f.name)]);
+  const candidates = new Map<string, Candidate>();
+  for (const name of BUILTIN_TARGETS) candidates.set(name, { config: builtinTarget(name), file: null });
+  for (const file of files) {
+    if (file.unit === null) continue;
+    const checked = withoutBadReferences(file.unit, known, file, files);
+    if (file.report.hasErrors) continue;
+    const config = isBuiltinTarget(file.name) ? extendBuiltin(builtinTarget(file.name), checked) : checked;
+    candidates.set(file.name, { config, file });
+  }
+  for (const candidate of candidates.values()) candidate.config = withDefaultDependencies(candidate.config);
+
+  breakOrderingCycles(candidates);
+  const loaded = new Set(candidates.keys());
+  const units = new Map([...candidates].map(([name, c]) => [name, withoutUnloaded(c.config, loaded)]));
+  warnAboutDisabledDependencies(files, units);
+  return { units, system: checkSystemReferences(system, units, known, systemReport) };
+}
+
+// ---------------------------------------------------------------- references
+
+/** Reports unknown names (and self references) and returns the unit without them. */
+function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFile, files: UnitFile[]): UnitConfig {
+  const section: UnitSection = { ...unit.unit };
+  for (const list of DEPENDENCY_LISTS) {
+    section[list] = unit.unit[list].filter((ref, index) => {
+      const site = file.report.at(`unit.${list}[${index}]`);
+      if (ref === unit.name) {
+        site.warning(`'${ref}' is this unit itself; ignored`);
+        return false;
+      }
+      if (known.has(ref)) return true;
+      const hint = didYouMean(ref, known);
+      if (UNKNOWN_REFERENCE[list] === "error") site.error(`unknown unit '${ref}'${hint}`);
+      else site.warning(`unknown unit '${ref}', ignored${hint}`);
+      return false;
+    });
+  }
+  unit.sockets.forEach((socket, index) => {
+    const target = socket.service;
+    if (target === undefined || target === unit.name) return;
+    const site = file.report.at(`socket[${index}].service`);
+    const other = files.find((f) => f.name === target);
+    if (!known.has(target)) site.error(`unknown unit '${target}'${didYouMean(target, known)}`);
+    else if (other === undefined || (other.unit !== null && other.unit.service === null)) {
+      site.error(`'${target}' has no [service] to activate`);
+    }
+  });
+  return { ...unit, unit: section };
+}
+
+/** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
+function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
+  const unit = { ...config.unit };
+  for (const list of ["wants", "conflicts", "after", "before", "wanted_by", "required_by"] as const) {
+    unit[list] = unit[list].filter((name) => loaded.has(name));
+  }
+  return { ...config, unit };
+}
+
+/**
+ * requires/binds_to (or a socket's service) naming a unit that did not load: the reference
+ * is kept, and the engine fails the start with the reason. Say so now.
+ */
+function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, UnitConfig>): void {
+  for (const file of files) {
+    if (file.unit === null || !units.has(file.name)) continue;
+    const warn = (path: string, ref: string) =>
+      file.report.at(path).warning(`'${ref}' has errors and is not loaded: '${file.name}' will fail to start`);
+    for (const list of ["requires", "binds_to"] as const) {
+      file.unit.unit[list].forEach((ref, index) => {
+        if (!units.has(ref) && ref !== file.name) warn(`unit.${list}[${index}]`, ref);
+      });
+    }
+    file.unit.sockets.forEach((socket, index) => {
+      if (socket.service !== undefined && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
+    });
+  }
+}
+
+function checkSystemReferences(
+  system: SystemConfig, units: Map<string, UnitConfig>, known: Set<string>, report: FileReport,
+): SystemConfig {
+  const manager = { ...system.manager };
+  if (!units.has(manager.default_target)) {
+    const why = known.has(manager.default_target) ? "has errors" : "is unknown";
+    const hint = known.has(manager.default_target) ? "" : didYouMean(manager.default_target, known);
+    report.at("manager.default_target").error(`'${manager.default_target}' ${why}, booting 'multi-user' instead${hint}`);
+    manager.default_target = "multi-user";
+  }
+  const critical = system.watchdog.critical_units.filter((name, index) => {
+    if (units.has(name)) return true;
+    const why = known.has(name) ? "has errors and is not loaded" : "is unknown";
+    const hint = known.has(name) ? "" : didYouMean(name, known);
+    report.at(`watchdog.critical_units[${index}]`).warning(`'${name}' ${why}, ignored${hint}`);
+    return false;
+  });
+  return { ...system, manager, watchdog: { ...system.watchdog, critical_units: critical } };
+}
+
+// ---------------------------------------------------------------- default dependencies
+
+/**
+ * systemd's DefaultDependencies=yes, written into the lists: a service requires sysinit
+ * and starts after basic; every unit but shutdown conflicts with shutdown and is ordered
+ * before it, so that starting shutdown stops everything in reverse order.
+ */
+function withDefaultDependencies(config: UnitConfig): UnitConfig {
+  if (config.unit.default_dependencies === false || config.name === "shutdown") return config;
+  const unit = { ...config.unit };
+  if (config.service !== null) {
+    unit.requires = unique([...unit.requires, "sysinit"]);
+    unit.after = unique([...unit.after, "basic"]);
+  }
+  unit.conflicts = unique([...unit.conflicts, "shutdown"]);
+  unit.before = unique([...unit.before, "shutdown"]);
+  return { ...config, unit };
+}
+
+// ---------------------------------------------------------------- ordering cycles
+
+/** For each unit, the units it starts after. Only units in `units` count. */
+export function orderingEdges(units: Map<string, UnitConfig>): Map<string, Set<string>> {
+  const after = new Map<string, Set<string>>([...units.keys()].map((name) => [name, new Set<string>()]));
+  const pulledIn = new Map<string, Set<string>>([...units.keys()].map((name) => [name, new Set<string>()]));
+  for (const { name, unit } of units.values()) {
+    for (const other of unit.after) after.get(name)!.add(other);
+    for (const other of unit.before) after.get(other)?.add(name);
+    for (const other of [...unit.requires, ...unit.binds_to, ...unit.wants]) pulledIn.get(name)!.add(other);
+    for (const target of [...unit.wanted_by, ...unit.required_by]) pulledIn.get(target)?.add(name);
+  }
+  const explicit = new Map([...after].map(([name, set]) => [name, new Set(set)]));
+  for (const config of units.values()) {
+    if (!isTarget(config)) continue;
+    for (const other of pulledIn.get(config.name)!) {
+      if (units.has(other) && !explicit.get(other)!.has(config.name)) after.get(config.name)!.add(other);
+    }
+  }
+  for (const set of after.values()) for (const other of set) if (!units.has(other)) set.delete(other);
+  return after;
+}
+
+function isTarget(config: UnitConfig): boolean {
+  return config.service === null && config.sockets.length === 0;
+}
+
+/**
+ * One ordering cycle, as [a, b, c] for "a after b after c after a", starting at its
+ * smallest name; null if there is none. Deterministic: names are visited in order.
+ */
+export function findOrderingCycle(after: Map<string, Set<string>>): string[] | null {
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (name: string): string[] | null => {
+    state.set(name, "open");
+    path.push(name);
+    for (const next of [...(after.get(name) ?? [])].sort()) {
+      if (state.get(next) === "open") return path.slice(path.indexOf(next));
+      if (!state.has(next)) {
+        const cycle = visit(next);
+        if (cycle) return cycle;
+      }
+    }
+    path.pop();
+    state.set(name, "done");
+    return null;
+  };
+  for (const name of [...after.keys()].sort()) {
+    if (state.has(name)) continue;
+    const cycle = visit(name);
+    if (cycle) return rotateToSmallest(cycle);
+  }
+  return null;
+}
+
+function rotateToSmallest(cycle: string[]): string[] {
+  const start = cycle.indexOf([...cycle].sort()[0]!);
+  return [...cycle.slice(start), ...cycle.slice(0, start)];
+}
+
+/**
+ * Removes units until no ordering cycle is left. Every unit of a cycle is disabled,
+ * except the built-in targets, which the boot needs: they lose their file's additions
+ * only when the cycle is made of built-in targets alone.
+ */
+function breakOrderingCycles(candidates: Map<string, Candidate>): void {
+  while (true) {
+    const configs = new Map([...candidates].map(([name, c]) => [name, c.config]));
+    const cycle = findOrderingCycle(orderingEdges(configs));
+    if (cycle === null) return;
+    const removable = cycle.filter((name) => !isBuiltinTarget(name));
+    const reverted = removable.length > 0 ? [] : cycle.filter(isBuiltinTarget).filter((name) => candidates.get(name)!.file);
+    if (removable.length === 0 && reverted.length === 0) return; // cannot happen: the built-ins alone are acyclic
+
+    reportCycle(cycle, candidates, new Set<string>([...removable, ...reverted]));
+    for (const name of removable) candidates.delete(name);
+    for (const name of reverted) candidates.set(name, { config: withDefaultDependencies(builtinTarget(name)), file: null });
+  }
+}
+
+function reportCycle(cycle: string[], candidates: Map<string, Candidate>, disabled: Set<string>): void {
+  const edges = cycle.map((name, i) => [name, cycle[(i + 1) % cycle.length]!] as const);
+  const text = `ordering cycle: ${[...cycle, cycle[0]].join(" -> ")} ("a -> b": a starts after b)`;
+  const implicit = edges.flatMap(([a, b]) => {
+    const source = edgeSource(a, b, candidates);
+    return typeof source === "string" ? [`${a} -> ${b}: ${source}`] : [];
+  });
+  const message = implicit.length ? `${text}; implicit: ${implicit.join("; ")}` : text;
+  const outcome = `disabled: ${[...disabled].join(", ")}`;
+
+  for (const [index, name] of cycle.entries()) {
+    const file = candidates.get(name)!.file;
+    if (file === null) continue;
+    const previous = cycle[(index + cycle.length - 1) % cycle.length]!;
+    const own = [edgeSource(name, cycle[(index + 1) % cycle.length]!, candidates), edgeSource(previous, name, candidates)]
+      .find((source) => typeof source !== "string" && source.unit === name);
+    const site = file.report.at(typeof own === "object" ? own.path : "unit");
+    if (disabled.has(name)) site.error(`${message}; ${outcome}`, typeof own === "object" ? "value" : "key");
+    else site.warning(`${message}; ${outcome}`, typeof own === "object" ? "value" : "key");
+  }
+}
+
+/** Where "a after b" is written (a unit and the path of the list item), or why it is implied. */
+function edgeSource(a: string, b: string, candidates: Map<string, Candidate>): { unit: string; path: string } | string {
+  const written = (name: string) => candidates.get(name)?.file?.unit?.unit;
+  const afterIndex = written(a)?.after.indexOf(b) ?? -1;
+  if (afterIndex >= 0) return { unit: a, path: `unit.after[${afterIndex}]` };
+  const beforeIndex = written(b)?.before.indexOf(a) ?? -1;
+  if (beforeIndex >= 0) return { unit: b, path: `unit.before[${beforeIndex}]` };
+  const config = candidates.get(a)!.config;
+  if (b === "basic" && config.service !== null) return "services start after basic (default_dependencies)";
+  if (a === "shutdown") return "every unit is ordered before shutdown (default_dependencies)";
+  if (config.unit.after.includes(b) || candidates.get(b)!.config.unit.before.includes(a)) return "built-in ordering";
+  return `${a} is a target and waits for the units it pulls in`;
+}

@@ -1,0 +1,308 @@
+// Every key hearth reads, in one table: its type, its default and one line of doc.
+// The validator reads values by these types, the loader fills these defaults, and
+// docs/configuration.md is generated from here (src/config/gen-docs.ts).
+
+import type {
+  EmergencyAction, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
+  ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
+} from "./types.ts";
+
+// ---------------------------------------------------------------- value types
+
+export type ValueType =
+  | { kind: "string" }
+  | { kind: "path"; home?: boolean; optionalMark?: boolean } // absolute; "~" / leading "-" where allowed
+  | { kind: "bool" }
+  | { kind: "int"; min?: number; max?: number }
+  | { kind: "size" } // bytes: an integer or "64K", "1M", "2G"
+  | { kind: "duration"; off?: boolean } // seconds or a time span; `off`: "off" means 0
+  | { kind: "list"; of: ValueType } // an array; a single value counts as a list of one
+  | { kind: "unit-name" }
+  | { kind: "command" }
+  | { kind: "command-list" }
+  | { kind: "enum"; values: readonly string[] }
+  | { kind: "signal" }
+  | { kind: "mode" } // file mode bits
+  | { kind: "env" } // a table of environment variables
+  | { kind: "rlimit"; unit: "count" | "bytes" | "seconds" | "usec" }
+  | { kind: "exit-status" }
+  | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
+  | { kind: "fd-name" }
+  | { kind: "capability" };
+
+const string: ValueType = { kind: "string" };
+const path: ValueType = { kind: "path" };
+const bool: ValueType = { kind: "bool" };
+const duration: ValueType = { kind: "duration" };
+const durationOrOff: ValueType = { kind: "duration", off: true };
+const size: ValueType = { kind: "size" };
+const unitName: ValueType = { kind: "unit-name" };
+const mode: ValueType = { kind: "mode" };
+const int = (min?: number, max?: number): ValueType => ({ kind: "int", min, max });
+const listOf = (of: ValueType): ValueType => ({ kind: "list", of });
+const oneOf = (values: readonly string[]): ValueType => ({ kind: "enum", values });
+
+// ---------------------------------------------------------------- enumerations
+
+/** `allOf<U>()([...])`: the runtime list of a union of types.ts; fails to compile if one is left out. */
+function allOf<U extends string>() {
+  return <const L extends readonly U[]>(list: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => list;
+}
+
+export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "oneshot", "forking"]);
+export const RESTART_POLICIES = allOf<RestartPolicy>()([
+  "no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog",
+]);
+export const NOTIFY_ACCESS = allOf<NotifyAccess>()(["none", "main", "exec", "all"]);
+export const KILL_MODES = allOf<KillMode>()(["control-group", "mixed", "process"]);
+export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
+  "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
+]);
+export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
+export const STANDARD_INPUTS = ["null", "socket"] as const;
+export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
+
+// ---------------------------------------------------------------- defaults
+
+/** A default that is not a plain value. */
+export class DefaultRule {
+  private constructor(
+    readonly kind: "required" | "manager" | "key" | "derived",
+    readonly ref: string, // the [manager] key, the sibling key, or the text saying how it is derived
+  ) {}
+  static readonly required = new DefaultRule("required", "");
+  /** From system.toml's [manager] default_X. */
+  static manager(key: keyof ManagerSection): DefaultRule {
+    return new DefaultRule("manager", key);
+  }
+  /** The value of another key of the same section. */
+  static sameAs(key: string): DefaultRule {
+    return new DefaultRule("key", key);
+  }
+  /** Computed by the loader from other values; `how` says how, for the docs. */
+  static derived(how: string): DefaultRule {
+    return new DefaultRule("derived", how);
+  }
+}
+
+const REQUIRED = DefaultRule.required;
+const fromManager = DefaultRule.manager;
+const sameAs = DefaultRule.sameAs;
+const derived = DefaultRule.derived;
+
+// ---------------------------------------------------------------- the keys
+
+/** [type, default, one line of doc]. A default of `null` means: unset. */
+type KeyRow = readonly [ValueType, unknown, string];
+type KeyRows = Record<string, KeyRow>;
+
+const MANAGER = {
+  default_target: [unitName, "multi-user", "The target started at boot, unless the kernel command line names another."],
+  hostname: [string, null, "Hostname set at boot; unset keeps the one the kernel has."],
+  log_level: [oneOf(LOG_LEVELS), "info", "Least severe manager message that is logged."],
+  default_restart_sec: [duration, 0.1, "restart_sec of services that set none."],
+  default_timeout_start_sec: [duration, 90, "timeout_start_sec of services that set none."],
+  default_timeout_stop_sec: [duration, 90, "timeout_stop_sec of services that set none."],
+  default_start_limit_interval_sec: [duration, 10, "start_limit_interval_sec of services that set none."],
+  default_start_limit_burst: [int(0), 5, "start_limit_burst of services that set none."],
+  ctrl_alt_del: [oneOf(EMERGENCY_ACTIONS), "reboot", "What SIGINT to PID 1 (Ctrl-Alt-Del on the console) does."],
+  kernel_modules: [listOf(string), [], "Kernel modules loaded at boot from /lib/modules/$(uname -r)."],
+} as const satisfies KeyRows;
+
+const WATCHDOG = {
+  device: [path, "/dev/watchdog0", "The hardware watchdog device (systemd's WatchdogDevice=)."],
+  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2; 0 or "off" disables it (RuntimeWatchdogSec=).'],
+  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed for the reboot path; 0 or "off" disables it (RebootWatchdogSec=).'],
+  critical_units: [listOf(unitName), [], "Units whose health gates the pings: while one has failed, the manager stops pinging and the board resets."],
+} as const satisfies KeyRows;
+
+const MOUNT = {
+  what: [string, REQUIRED, 'What to mount: a device ("/dev/vda2"), or a name for virtual file systems ("tmpfs").'],
+  where: [path, REQUIRED, "The mount point; created if missing."],
+  type: [string, REQUIRED, 'The file system type, as mount(2) takes it ("ext4", "tmpfs").'],
+  options: [string, "", 'Mount options, comma separated ("noatime,ro"); empty for none.'],
+} as const satisfies KeyRows;
+
+const UNIT = {
+  description: [string, "", "A human-readable description, shown by `hearth ctl status`."],
+  requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
+  wants: [listOf(unitName), [], "Units started with this one; their failure does not matter."],
+  binds_to: [listOf(unitName), [], "Like requires, and this unit is also stopped when one of them stops."],
+  conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],
+  after: [listOf(unitName), [], "Ordering only: this unit starts after those, once they are started (and stops before them)."],
+  before: [listOf(unitName), [], "Ordering only: this unit starts before those."],
+  wanted_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in wants."],
+  required_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in requires."],
+  requires_mounts_for: [listOf(path), [], "Paths whose [[mount]] entries must be mounted before this unit starts."],
+  default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
+} as const satisfies KeyRows;
+
+/** RLIMIT_* resources in lower case, with the unit their limit is counted in. */
+export const RLIMITS = {
+  cpu: "seconds", fsize: "bytes", data: "bytes", stack: "bytes", core: "bytes", rss: "bytes",
+  nofile: "count", as: "bytes", nproc: "count", memlock: "bytes", locks: "count", sigpending: "count",
+  msgqueue: "bytes", nice: "count", rtprio: "count", rttime: "usec",
+} as const;
+
+const RLIMIT_DOC: Record<keyof typeof RLIMITS, string> = {
+  cpu: "CPU time (RLIMIT_CPU), a duration rounded up to seconds.",
+  fsize: "Largest file the service may write (RLIMIT_FSIZE).",
+  data: "Data segment size (RLIMIT_DATA).",
+  stack: "Stack size (RLIMIT_STACK).",
+  core: "Core dump size (RLIMIT_CORE); 0 disables core dumps.",
+  rss: "Resident set size (RLIMIT_RSS; ignored by Linux).",
+  nofile: "Open file descriptors (RLIMIT_NOFILE).",
+  as: "Address space size (RLIMIT_AS).",
+  nproc: "Processes of the service's user (RLIMIT_NPROC).",
+  memlock: "Locked memory (RLIMIT_MEMLOCK).",
+  locks: "File locks (RLIMIT_LOCKS).",
+  sigpending: "Queued signals (RLIMIT_SIGPENDING).",
+  msgqueue: "POSIX message queue bytes (RLIMIT_MSGQUEUE).",
+  nice: "Nice ceiling, as the kernel counts it: 20 - nice, 0..40 (RLIMIT_NICE).",
+  rtprio: "Real-time priority ceiling (RLIMIT_RTPRIO).",
+  rttime: "Real-time CPU time without a blocking call (RLIMIT_RTTIME), a duration kept in microseconds.",
+};
+
+const LIMIT_KEYS = Object.fromEntries(
+  Object.entries(RLIMITS).map(([resource, unit]) => [
+    `limit_${resource}`,
+    [{ kind: "rlimit", unit }, null, RLIMIT_DOC[resource as keyof typeof RLIMITS]] as KeyRow,
+  ]),
+) as Record<`limit_${keyof typeof RLIMITS}`, KeyRow>;
+
+const SERVICE = {
+  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
+  exec_start: [{ kind: "command" }, REQUIRED, "The main command: an argv array, or one string split like a shell would (no shell is run)."],
+  exec_start_pre: [{ kind: "command-list" }, [], "Commands run in turn before exec_start; one failing fails the start."],
+  exec_start_post: [{ kind: "command-list" }, [], "Commands run in turn after the service has started."],
+  exec_stop: [{ kind: "command-list" }, [], "Commands that stop the service; then kill_signal goes to what remains."],
+  exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
+  remain_after_exit: [bool, false, "A oneshot service stays active after its command has exited."],
+  pid_file: [path, null, "Where a forking service writes its main pid."],
+  notification_fd: [int(3), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd."],
+  restart: [oneOf(RESTART_POLICIES), "no", "When the service is restarted after its main process ends: see \"When a service restarts\" below."],
+  restart_sec: [duration, fromManager("default_restart_sec"), "Delay before a restart."],
+  restart_steps: [int(0), 0, "Number of steps in which the restart delay grows from restart_sec to restart_max_delay_sec; 0: no growth."],
+  restart_max_delay_sec: [duration, Infinity, "The longest restart delay, reached after restart_steps restarts."],
+  timeout_start_sec: [duration, fromManager("default_timeout_start_sec"), "How long start-up may take before the service is failed."],
+  timeout_stop_sec: [duration, fromManager("default_timeout_stop_sec"), "How long a stop may take before SIGKILL."],
+  timeout_abort_sec: [duration, sameAs("timeout_stop_sec"), "After a watchdog timeout, how long the watchdog signal may take before SIGKILL."],
+  watchdog_sec: [duration, 0, "Service watchdog: the service must send WATCHDOG=1 this often (WATCHDOG_USEC); 0 disables it."],
+  start_limit_interval_sec: [duration, fromManager("default_start_limit_interval_sec"), "Window in which automatic restarts are counted; 0 disables the limit."],
+  start_limit_burst: [int(0), fromManager("default_start_limit_burst"), "Automatic restarts allowed within the window before the unit fails for good."],
+  start_limit_action: [oneOf(EMERGENCY_ACTIONS), "none", "What to do when the start limit is hit."],
+  success_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes counted as success besides 0."],
+  restart_prevent_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is never restarted."],
+  restart_force_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is always restarted."],
+  notify_access: [oneOf(NOTIFY_ACCESS), derived('"main" for notify services or when watchdog_sec > 0, else "none"'), "Which processes may send notify messages: the main one, any the service started (exec), all."],
+  kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
+  kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only."],
+  send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],
+  user: [string, null, "User (name or number) the commands run as; unset: root."],
+  group: [string, null, "Group (name or number); unset: the user's primary group."],
+  supplementary_groups: [listOf(string), [], "Further groups of the processes."],
+  working_directory: [{ kind: "path", home: true }, null, 'Working directory; "~" is the user\'s home; unset: "/".'],
+  umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
+  environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
+  environment_file: [listOf({ kind: "path", optionalMark: true }), [], 'Files of NAME=value lines read at each start; a leading "-" means a missing file is fine.'],
+  ...LIMIT_KEYS,
+  nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],
+  oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
+  no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
+  capability_bounding_set: [listOf({ kind: "capability" }), null, 'Capabilities the processes may ever have ("CAP_NET_BIND_SERVICE"); unset: all.'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style).'],
+  fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
+  log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
+  log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],
+  log_file_max_bytes: [size, 1_048_576, 'Size at which log_file is rotated: bytes or "512K", "1M".'],
+} as const satisfies KeyRows;
+
+const SOCKET = {
+  listen_stream: [{ kind: "listen-address" }, null, 'A stream socket: "/run/foo.sk", "@abstract", "0.0.0.0:8080", "[::]:80", or a port (all addresses).'],
+  listen_datagram: [{ kind: "listen-address" }, null, "A datagram socket; the same forms as listen_stream."],
+  listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
+  listen_fifo: [path, null, "A FIFO created at this path."],
+  accept: [bool, false, "Start one instance per connection, the connection at fd 3 (stream and sequential packet sockets only)."],
+  backlog: [int(0), 4096, "Length of the queue of pending connections (listen(2))."],
+  socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],
+  directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
+  socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
+  socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the unit stops."],
+  reuse_port: [bool, false, "Set SO_REUSEPORT."],
+  bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
+  receive_buffer: [size, null, "SO_RCVBUF, in bytes."],
+  send_buffer: [size, null, "SO_SNDBUF, in bytes."],
+  pass_credentials: [bool, false, "Set SO_PASSCRED."],
+  keep_alive: [bool, false, "Set SO_KEEPALIVE."],
+  no_delay: [bool, false, "Set TCP_NODELAY."],
+  fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],
+  service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
+  max_connections: [int(1), 64, "With accept = true: the most instances running at once; further connections wait."],
+  max_connections_per_source: [int(0), 0, "With accept = true: the most instances per source address; 0: no limit."],
+} as const satisfies KeyRows;
+
+// Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
+type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
+type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
+type NoneMissing<T extends never> = T;
+export type SchemaCoversTypes = [
+  NoneMissing<Missing<ManagerSection, typeof MANAGER>>,
+  NoneMissing<Missing<WatchdogSection, typeof WATCHDOG>>,
+  NoneMissing<Missing<MountEntry, typeof MOUNT>>,
+  NoneMissing<Missing<UnitSection, typeof UNIT>>,
+  NoneMissing<Missing<ServiceSection, typeof SERVICE>>,
+  NoneMissing<Missing<SocketSection, typeof SOCKET>>,
+];
+
+// ---------------------------------------------------------------- the tables
+
+export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket";
+
+export interface TableInfo {
+  name: TableName;
+  file: "system" | "unit";
+  /** Written [[name]]: an array of tables. */
+  repeated: boolean;
+  doc: string;
+}
+
+export interface KeySpec {
+  table: TableName;
+  name: string;
+  type: ValueType;
+  /** A plain value, or a DefaultRule (required, from [manager], same as another key, derived). */
+  default: unknown;
+  doc: string;
+}
+
+export const TABLES: readonly TableInfo[] = [
+  { name: "manager", file: "system", repeated: false, doc: "How the manager itself behaves, and the defaults of every service." },
+  { name: "watchdog", file: "system", repeated: false, doc: "The hardware watchdog, with systemd's system.conf semantics." },
+  { name: "mount", file: "system", repeated: true, doc: "File systems mounted at boot, in order, before any unit starts." },
+  { name: "unit", file: "unit", repeated: false, doc: "What the unit is and how it relates to other units. Unit names are file names without `.toml`." },
+  { name: "service", file: "unit", repeated: false, doc: "The process the unit runs. A unit file without [service] is a target." },
+  { name: "socket", file: "unit", repeated: true, doc: "Listening sockets the manager holds and passes to the service (socket activation). Each [[socket]] has exactly one listen_* key." },
+];
+
+const ROWS: Record<TableName, KeyRows> = {
+  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET,
+};
+
+/** Every key of system.toml and of unit files, table by table. */
+export const SCHEMA: readonly KeySpec[] = TABLES.flatMap(({ name: table }) =>
+  Object.entries(ROWS[table]).map(([name, [type, dflt, doc]]) => ({ table, name, type, default: dflt, doc })),
+);
+
+export function tableInfo(table: TableName): TableInfo {
+  return TABLES.find((t) => t.name === table)!;
+}
+
+/** The keys of one table, by name. */
+export function keysOf(table: TableName): Map<string, KeySpec> {
+  return new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]));
+}
+
+export function tablesOf(file: "system" | "unit"): TableInfo[] {
+  return TABLES.filter((t) => t.file === file);
+}

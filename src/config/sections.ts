@@ -1,0 +1,110 @@
+// Reading a parsed TOML document table by table, driven by the schema: which tables a
+// file may have, which keys a table may have, and the defaults of the keys left out.
+
+import { parse, TomlError } from "smol-toml";
+import type { ManagerSection } from "./types.ts";
+import { DefaultRule, keysOf, tableInfo, TABLES, tablesOf, type TableName } from "./schema.ts";
+import type { FileReport, Site } from "./diagnostics.ts";
+import { describeValue, isTable } from "./describe.ts";
+import { readValue } from "./values.ts";
+import { didYouMean } from "./suggest.ts";
+
+export type FileKind = "system" | "unit";
+
+/** The document, or undefined after reporting the syntax error where smol-toml found it. */
+export function parseToml(text: string, report: FileReport): Record<string, unknown> | undefined {
+  try {
+    return parse(text);
+  } catch (e) {
+    if (!(e instanceof TomlError)) throw e;
+    const reason = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+    report.add("error", e.line, e.column, `TOML syntax error: ${reason}`);
+    return undefined;
+  }
+}
+
+/** The document's tables by name; [[name]] tables as arrays. Unknown or misshapen ones are reported. */
+export function readTables(doc: Record<string, unknown>, kind: FileKind, report: FileReport): Map<TableName, unknown> {
+  const tables = new Map<TableName, unknown>();
+  const allowed = tablesOf(kind);
+  for (const [name, value] of Object.entries(doc)) {
+    const site = report.at(name);
+    const info = allowed.find((table) => table.name === name);
+    if (info === undefined) {
+      site.error(unknownTableMessage(name, kind, isTable(value) || Array.isArray(value)), "key");
+    } else if (info.repeated && !(Array.isArray(value) && value.every(isTable))) {
+      site.error(`write [[${name}]] (an array of tables, one per ${name}), not ${describeValue(value)}`, "key");
+    } else if (!info.repeated && !isTable(value)) {
+      site.error(`expected a table [${name}], got ${describeValue(value)}`, "key");
+    } else {
+      tables.set(info.name, value);
+    }
+  }
+  return tables;
+}
+
+function unknownTableMessage(name: string, kind: FileKind, looksLikeTable: boolean): string {
+  const own = tablesOf(kind).map((table) => table.name);
+  const home = TABLES.find((table) => keysOf(table.name).has(name));
+  if (!looksLikeTable && home !== undefined) {
+    return home.file === kind
+      ? `'${name}' is a key of [${home.name}]; put it under a [${home.name}] header`
+      : `'${name}' is a key of [${home.name}] in ${home.file === "system" ? "system.toml" : "unit files"}`;
+  }
+  const elsewhere = TABLES.find((table) => table.name === name && table.file !== kind);
+  if (elsewhere) return `[${name}] belongs in ${elsewhere.file === "system" ? "system.toml" : "unit files"}`;
+  if (name.toLowerCase() === "install") return "there is no [install]: wanted_by and required_by go in [unit]";
+  const what = looksLikeTable ? `table [${name}]` : `key '${name}'`;
+  return `unknown ${what} (expected ${own.map((t) => `[${t}]`).join(", ")})${didYouMean(name, own)}`;
+}
+
+/** The valid values of the keys present in one table; the others are reported. */
+export function readSection(table: TableName, raw: Record<string, unknown>, site: Site): Map<string, unknown> {
+  const keys = keysOf(table);
+  const values = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(raw)) {
+    const spec = keys.get(name);
+    const keySite = site.entry(name);
+    if (spec === undefined) {
+      keySite.error(unknownKeyMessage(name, table), "key");
+      continue;
+    }
+    const parsed = readValue(spec.type, value, keySite);
+    if (parsed !== undefined) values.set(name, parsed);
+  }
+  return values;
+}
+
+function unknownKeyMessage(name: string, table: TableName): string {
+  const kind = tableInfo(table).file;
+  const home = tablesOf(kind).find((other) => other.name !== table && keysOf(other.name).has(name));
+  if (home !== undefined) return `'${name}' belongs in [${home.name}], not [${table}]`;
+  return `unknown key in [${table}]${didYouMean(name, keysOf(table).keys())}`;
+}
+
+/**
+ * The table's values with every default filled in: plain values, [manager] defaults and
+ * "same as" another key. Derived defaults are left out for the caller to compute; a
+ * missing required key is reported at the table header. A key that is present but
+ * invalid (already reported) gets its default, so the result is always complete.
+ */
+export function withDefaults(
+  table: TableName,
+  given: Map<string, unknown>,
+  present: (key: string) => boolean,
+  manager: ManagerSection,
+  site: Site,
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const copies: [string, string][] = [];
+  for (const spec of keysOf(table).values()) {
+    const rule = spec.default;
+    if (given.has(spec.name)) values[spec.name] = given.get(spec.name);
+    else if (!(rule instanceof DefaultRule)) values[spec.name] = structuredClone(rule);
+    else if (rule.kind === "manager") values[spec.name] = manager[rule.ref as keyof ManagerSection];
+    else if (rule.kind === "key") copies.push([spec.name, rule.ref]);
+    else if (rule.kind === "required" && !present(spec.name)) site.error(`'${spec.name}' is required`, "key");
+  }
+  for (const [name, source] of copies) values[name] = values[source];
+  return values;
+}

@@ -1,0 +1,311 @@
+// Reading one TOML value by its schema type. Each reader returns the value in the form
+// types.ts wants, or undefined after reporting at the value's site why it is wrong.
+
+import { isIP } from "node:net";
+import type { Rlimit } from "./types.ts";
+import type { ValueType } from "./schema.ts";
+import type { Site } from "./diagnostics.ts";
+import { describeValue, isTable } from "./describe.ts";
+import { DurationError, parseDuration } from "./duration.ts";
+import { readCommand, readCommandList } from "./commands.ts";
+import { didYouMean } from "./suggest.ts";
+
+export function readValue(type: ValueType, value: unknown, site: Site): unknown {
+  switch (type.kind) {
+    case "string": return readString(value, site);
+    case "path": return readPath(value, site, type);
+    case "bool": return readBool(value, site);
+    case "int": return readInt(value, site, type.min, type.max);
+    case "size": return readSize(value, site);
+    case "duration": return readDurationValue(value, site, type.off ?? false);
+    case "list": return readList(value, site, type.of);
+    case "unit-name": return readUnitName(value, site);
+    case "command": return readCommand(value, site);
+    case "command-list": return readCommandList(value, site);
+    case "enum": return readEnum(value, site, type.values);
+    case "signal": return readSignal(value, site);
+    case "mode": return readMode(value, site);
+    case "env": return readEnvironment(value, site);
+    case "rlimit": return readRlimit(value, site, type.unit);
+    case "exit-status": return readInt(value, site, 0, 255);
+    case "listen-address": return readListenAddress(value, site);
+    case "fd-name": return readFdName(value, site);
+    case "capability": return readCapability(value, site);
+  }
+}
+
+function readString(value: unknown, site: Site): string | undefined {
+  if (typeof value === "string") return value;
+  site.error(`expected a string, got ${describeValue(value)}`);
+  return undefined;
+}
+
+function readPath(value: unknown, site: Site, type: { home?: boolean; optionalMark?: boolean }): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const path = type.optionalMark && text.startsWith("-") ? text.slice(1) : text;
+  if (path.startsWith("/") || (type.home && path === "~")) return text;
+  site.error(`expected an absolute path, got "${text}"`);
+  return undefined;
+}
+
+function readBool(value: unknown, site: Site): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  const hint = typeof value === "string" && /^(yes|no|true|false|on|off|1|0)$/i.test(value)
+    ? " (write true or false, without quotes)" : "";
+  site.error(`expected true or false, got ${describeValue(value)}${hint}`);
+  return undefined;
+}
+
+function readInt(value: unknown, site: Site, min = -Infinity, max = Infinity): number | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    site.error(`expected an integer, got ${describeValue(value)}`);
+    return undefined;
+  }
+  if (value < min || value > max) {
+    site.error(`${value} is out of range (${rangeText(min, max)})`);
+    return undefined;
+  }
+  return value;
+}
+
+function rangeText(min: number, max: number): string {
+  if (max === Infinity) return `at least ${min}`;
+  if (min === -Infinity) return `at most ${max}`;
+  return `${min} to ${max}`;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?$/i;
+const SIZE_FACTOR: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Bytes: an integer, or a number with a 1024-based suffix ("64K", "1.5M", "2GiB"). */
+export function parseSize(text: string): number | undefined {
+  const match = SIZE.exec(text.trim());
+  if (!match) return undefined;
+  const factor = match[2] ? SIZE_FACTOR[match[2].toUpperCase()]! : 1;
+  return Math.round(Number(match[1]) * factor);
+}
+
+function readSize(value: unknown, site: Site): number | undefined {
+  if (typeof value === "number") return readInt(value, site, 0);
+  const bytes = typeof value === "string" ? parseSize(value) : undefined;
+  if (bytes !== undefined) return bytes;
+  site.error(`expected a size in bytes (an integer, or "64K", "1M", "2G"), got ${describeValue(value)}`);
+  return undefined;
+}
+
+function readDurationValue(value: unknown, site: Site, offAllowed: boolean): number | undefined {
+  if (offAllowed && value === "off") return 0;
+  try {
+    return parseDuration(value);
+  } catch (e) {
+    if (!(e instanceof DurationError)) throw e;
+    site.error(typeof value === "string" || typeof value === "number" ? e.message : `${e.message}, got ${describeValue(value)}`);
+    return undefined;
+  }
+}
+
+/** An array of the item type; a single item is accepted as a list of one. */
+function readList(value: unknown, site: Site, itemType: ValueType): unknown[] | undefined {
+  if (!Array.isArray(value)) {
+    const single = readValue(itemType, value, site);
+    return single === undefined ? undefined : [single];
+  }
+  const items = value.map((item, index) => readValue(itemType, item, site.item(index)));
+  return items.includes(undefined) ? undefined : items;
+}
+
+const UNIT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/;
+const SYSTEMD_SUFFIX = /\.(service|target|socket|mount|timer|path|slice|scope|device|swap)$/;
+
+export function isValidUnitName(name: string): boolean {
+  return UNIT_NAME.test(name) && name.length <= 255;
+}
+
+function readUnitName(value: unknown, site: Site): string | undefined {
+  const name = readString(value, site);
+  if (name === undefined) return undefined;
+  if (SYSTEMD_SUFFIX.test(name)) {
+    site.error(`"${name}": unit names have no suffix; write "${name.replace(SYSTEMD_SUFFIX, "")}"`);
+    return undefined;
+  }
+  if (!isValidUnitName(name)) {
+    site.error(`"${name}" is not a valid unit name (letters, digits and _ . @ : -)`);
+    return undefined;
+  }
+  return name;
+}
+
+function readEnum(value: unknown, site: Site, allowed: readonly string[]): string | undefined {
+  if (typeof value === "string" && allowed.includes(value)) return value;
+  const got = typeof value === "string" ? `"${value}"` : describeValue(value);
+  const hint = typeof value === "string" ? didYouMean(value, allowed) : "";
+  site.error(`expected one of ${allowed.join(", ")}; got ${got}${hint}`);
+  return undefined;
+}
+
+/** Linux signal numbers (the same on x86_64 and aarch64). */
+export const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8,
+  SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
+  SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22,
+  SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29,
+  SIGPWR: 30, SIGSYS: 31,
+};
+/** glibc's SIGRTMIN (the kernel's 32 and 33 are kept by the C library). */
+const SIGRTMIN = 34;
+const SIGRTMAX = 64;
+
+/** A signal number for "SIGTERM", "TERM", "sigterm", "SIGRTMIN+3" or 15; undefined if unknown. */
+export function parseSignal(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 1 && value <= SIGRTMAX ? value : undefined;
+  const name = value.toUpperCase().replace(/^(SIG)?/, "SIG");
+  const realtime = /^SIGRTMIN(?:\+(\d+))?$/.exec(name);
+  if (realtime) {
+    const signal = SIGRTMIN + Number(realtime[1] ?? 0);
+    return signal <= SIGRTMAX ? signal : undefined;
+  }
+  return SIGNALS[name];
+}
+
+function readSignal(value: unknown, site: Site): number | undefined {
+  const signal = typeof value === "string" || typeof value === "number" ? parseSignal(value) : undefined;
+  if (signal !== undefined) return signal;
+  const hint = typeof value === "string" ? didYouMean(value.toUpperCase(), Object.keys(SIGNALS)) : "";
+  site.error(`expected a signal name like "SIGTERM" or a number 1 to ${SIGRTMAX}, got ${describeValue(value)}${hint}`);
+  return undefined;
+}
+
+/**
+ * File mode bits: "0644" / "644" as a string, or a TOML octal integer (0o644).
+ * A decimal integer (644) is refused: it would silently mean 0o1204.
+ */
+function readMode(value: unknown, site: Site): number | undefined {
+  if (typeof value === "string" && /^[0-7]{1,4}$/.test(value)) return parseInt(value, 8);
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o7777) {
+    const raw = site.rawText() ?? "";
+    if (!/^\d+$/.test(raw) || value === 0) return value; // 0o644, 0x1a4, or unknown: as given
+    site.error(`${raw} is a decimal number; write the mode as "${raw.padStart(4, "0")}" or 0o${raw}`);
+    return undefined;
+  }
+  site.error(`expected a file mode like "0644" or 0o644, got ${describeValue(value)}`);
+  return undefined;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function readEnvironment(value: unknown, site: Site): Record<string, string> | undefined {
+  if (!isTable(value)) {
+    site.error(`expected a table of variables like { LANG = "C" }, got ${describeValue(value)}`);
+    return undefined;
+  }
+  const env: Record<string, string> = {};
+  let valid = true;
+  for (const [name, item] of Object.entries(value)) {
+    const itemSite = site.entry(name);
+    if (!ENV_NAME.test(name)) {
+      itemSite.error(`"${name}" is not a valid variable name`, "key");
+      valid = false;
+    } else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
+      env[name] = String(item);
+    } else {
+      itemSite.error(`expected a string, got ${describeValue(item)}`);
+      valid = false;
+    }
+  }
+  return valid ? env : undefined;
+}
+
+/** An integer, "infinity", or "soft:hard" with either side an integer or "infinity". */
+function readRlimit(value: unknown, site: Site, unit: "count" | "bytes" | "seconds" | "usec"): Rlimit | undefined {
+  const text = typeof value === "number" ? String(value) : typeof value === "string" ? value : undefined;
+  const sides = text?.split(":");
+  const amounts = sides?.length === 1 || sides?.length === 2 ? sides.map((side) => rlimitAmount(side.trim(), unit)) : [];
+  if (amounts.length === 0 || amounts.includes(undefined)) {
+    site.error(`expected ${RLIMIT_FORMS[unit]}, "infinity", or "soft:hard"; got ${describeValue(value)}`);
+    return undefined;
+  }
+  const [soft, hard = soft] = amounts as number[];
+  if (soft! > hard) {
+    site.error(`the soft limit (${soft}) is above the hard limit (${hard})`);
+    return undefined;
+  }
+  return { soft: soft!, hard };
+}
+
+const RLIMIT_FORMS = {
+  count: "an integer",
+  bytes: 'a size (an integer, or "64K", "8M")',
+  seconds: 'a duration ("30s", "1h")',
+  usec: 'a duration ("500ms")',
+};
+
+function rlimitAmount(text: string, unit: "count" | "bytes" | "seconds" | "usec"): number | undefined {
+  if (text === "infinity" || text === "unlimited") return Infinity;
+  if (unit === "count") return /^\d+$/.test(text) ? Number(text) : undefined;
+  if (unit === "bytes") return parseSize(text);
+  try {
+    const seconds = parseDuration(text);
+    return unit === "seconds" ? Math.ceil(seconds) : Math.round(seconds * 1_000_000);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The longest socket path: sizeof(sun_path) minus the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * A listening address: "/path", "@abstract", "host:port" with an IPv4 or [IPv6] literal,
+ * or a bare port (all addresses). Returned as written (a port as its decimal string).
+ */
+function readListenAddress(value: unknown, site: Site): string | undefined {
+  const text = typeof value === "number" ? String(value) : readString(value, site);
+  if (text === undefined) return undefined;
+  const problem = listenAddressProblem(text);
+  if (problem === null) return text;
+  site.error(`${problem}; expected "/path", "@abstract", "0.0.0.0:8080", "[::]:80" or a port`);
+  return undefined;
+}
+
+function listenAddressProblem(text: string): string | null {
+  if (text.startsWith("/") || text.startsWith("@")) {
+    return Buffer.byteLength(text) > MAX_SOCKET_PATH ? `socket path "${text}" is longer than ${MAX_SOCKET_PATH} bytes` : null;
+  }
+  const match = /^(?:\[([^\]]*)\]:|([^:\[\]]*):)?([^:]*)$/.exec(text);
+  if (!match) return `cannot read "${text}" as an address`;
+  const [, ipv6, ipv4, port] = match;
+  if (!/^\d+$/.test(port!) || Number(port) < 1 || Number(port) > 65535) return `"${port}" is not a port (1 to 65535)`;
+  if (ipv6 !== undefined && isIP(ipv6) !== 6) return `"${ipv6}" is not an IPv6 address`;
+  if (ipv4 !== undefined && isIP(ipv4) !== 4) return `"${ipv4}" is not an IPv4 address (host names are not resolved)`;
+  return null;
+}
+
+function readFdName(value: unknown, site: Site): string | undefined {
+  const name = readString(value, site);
+  if (name === undefined) return undefined;
+  if (/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(name)) return name; // printable ASCII, no ":" or space
+  site.error(`"${name}" is not a valid fd name (1 to 255 printable ASCII characters, no ":" or space)`);
+  return undefined;
+}
+
+/** Linux capabilities by number (capability.h), so a name's index is its bit. */
+export const CAPABILITIES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+] as const;
+
+function readCapability(value: unknown, site: Site): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const name = text.toUpperCase().replace(/^(CAP_)?/, "CAP_");
+  if ((CAPABILITIES as readonly string[]).includes(name)) return name;
+  site.error(`unknown capability "${text}"${didYouMean(name, CAPABILITIES)}`);
+  return undefined;
+}

@@ -1,0 +1,48 @@
+// `hearth check [-c CONFDIR]`: validate the whole configuration, print every problem as
+// FILE:LINE:COL: severity: message, then a summary; exit 1 if there is any error.
+
+import { loadConfig, formatDiagnostic } from "../config/load.ts";
+import type { LoadEnv } from "../config/commands.ts";
+import { defaultConfDir } from "./paths.ts";
+
+const USAGE = "usage: hearth check [-c CONFDIR]";
+
+export interface CheckIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env?: LoadEnv; // how programs are checked; the real filesystem by default
+}
+
+const consoleIo: CheckIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
+export async function checkMain(argv: string[], io: CheckIo = consoleIo): Promise<number> {
+  let confDir = defaultConfDir();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-c" || arg === "--conf-dir") {
+      if (i + 1 >= argv.length) {
+        io.err(`hearth check: ${arg} needs a directory\n${USAGE}`);
+        return 2;
+      }
+      confDir = argv[++i]!;
+    } else if (arg.startsWith("--conf-dir=")) confDir = arg.slice("--conf-dir=".length);
+    else if (arg === "-h" || arg === "--help") {
+      io.out(USAGE);
+      return 0;
+    } else {
+      io.err(`hearth check: unexpected argument "${arg}"\n${USAGE}`);
+      return 2;
+    }
+  }
+
+  const config = loadConfig(confDir, { env: io.env });
+  for (const diagnostic of config.diagnostics) io.out(formatDiagnostic(diagnostic));
+  const errors = config.diagnostics.filter((d) => d.severity === "error").length;
+  const warnings = config.diagnostics.length - errors;
+  io.out(`${count(config.units.size, "unit")}, ${count(errors, "error")}, ${count(warnings, "warning")}`);
+  return errors > 0 ? 1 : 0;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -9,7 +9,7 @@ import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
 import { becomeSubreaper, killProcess, reapChildren, signalName } from "../exec/reaper.ts";
-import { lookupGroup, lookupUser } from "../exec/users.ts";
+import { findUser, readUserDatabase, resolveCredentials } from "../exec/users.ts";
 import { LineSplitter, parsePriorityPrefix } from "../log/lines.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
@@ -180,28 +180,14 @@ export class Manager {
 
   private spawnRequest(unit: UnitConfig, cfg: ServiceSection, argv: string[], main: boolean):
     { request: SpawnRequest; readinessRead?: number; readinessWrite?: number } | { error: string } {
-    let uid: number | undefined, gid: number | undefined, groups: number[] | undefined;
-    let user: { name: string; home: string; shell: string } | null = null;
-    if (cfg.user !== null) {
-      const u = lookupUser(cfg.user);
-      if (!u) return { error: `user ${cfg.user} not found` };
-      uid = u.uid;
-      gid = u.gid;
-      user = { name: u.name, home: u.home, shell: u.shell };
-    }
-    if (cfg.group !== null) {
-      const g = lookupGroup(cfg.group);
-      if (!g) return { error: `group ${cfg.group} not found` };
-      gid = g.gid;
-    }
-    if (cfg.supplementary_groups.length > 0 || uid !== undefined) {
-      groups = [];
-      for (const name of cfg.supplementary_groups) {
-        const g = lookupGroup(name);
-        if (!g) return { error: `supplementary group ${name} not found` };
-        groups.push(g.gid);
-      }
-    }
+    // The user database is read only for units that ask for other ids.
+    const wantsIds = cfg.user !== null || cfg.group !== null || cfg.supplementary_groups.length > 0;
+    const db = wantsIds ? readUserDatabase() : null;
+    const ids = db ? resolveCredentials(db, { user: cfg.user, group: cfg.group, supplementaryGroups: cfg.supplementary_groups }) : {};
+    if ("error" in ids) return { error: ids.error };
+    const { uid, gid, groups } = ids;
+    const entry = db && cfg.user !== null ? findUser(db, cfg.user) : null;
+    const user = entry ? { name: entry.name, home: entry.home, shell: entry.shell } : null;
     const rt = this.engine.units.get(unit.name)!.service!;
     const watchdogUsec = main && rt.watchdogMs > 0 ? rt.watchdogMs * 1000 : 0;
     const { env, errors } = serviceEnvironment({
@@ -366,7 +352,7 @@ export class Manager {
     const { priority, text } = parsePriorityPrefix(line, 6);
     const rec: LogRecord = { time: Date.now(), unit, priority, stream: "stdout", text, pid: this.engine.units.get(unit)?.service?.mainPid ?? undefined };
     out.ring.push(rec);
-    out.file?.append(`${new Date(rec.time).toISOString()} ${unit}: ${text}\n`);
+    out.file?.write(`${new Date(rec.time).toISOString()} ${unit}: ${text}\n`);
     if (this.opts.logger.enabled("debug")) this.log.debug(`${unit}: ${text}`);
   }
 

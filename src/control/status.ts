@@ -32,9 +32,11 @@ export interface UnitStatus {
   logs?: LogEntry[];
 }
 
-/** Engine times are performance.now() milliseconds; the client wants wall-clock time. */
+// Engine times are performance.now() milliseconds; the client wants wall-clock time.
+// One offset for the whole run keeps the order of any two timestamps intact.
+const EPOCH_OFFSET = Date.now() - performance.now();
 function wall(t: number): number {
-  return Math.round(Date.now() - performance.now() + t);
+  return Math.round(EPOCH_OFFSET + t);
 }
 
 export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus | null {

@@ -2,11 +2,12 @@
 // A unit test fails when the committed file and the schema disagree.
 
 import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { DefaultRule, SCHEMA, TABLES, type KeySpec, type TableInfo, type ValueType } from "./schema.ts";
 import { formatDuration } from "./duration.ts";
 import { SIGNALS } from "./values.ts";
 
-export const DOC_PATH = new URL("../../docs/configuration.md", import.meta.url).pathname;
+export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", import.meta.url));
 
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");

@@ -23,7 +23,8 @@ interface CtlArgs {
   follow: boolean;
 }
 
-export function parseCtlArgs(argv: string[]): CtlArgs | string {
+/** The parsed arguments, a usage error (string), or the help text the user asked for. */
+export function parseCtlArgs(argv: string[]): CtlArgs | string | { help: string } {
   const a: CtlArgs = { runDir: defaultRunDir(), json: false, verb: "", units: [], lines: 10, follow: false };
   let linesGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -34,7 +35,7 @@ export function parseCtlArgs(argv: string[]): CtlArgs | string {
     else if (x === "-n" || x === "--lines") {
       a.lines = Number(argv[++i]);
       linesGiven = true;
-    } else if (x === "-h" || x === "--help") return USAGE;
+    } else if (x === "-h" || x === "--help") return { help: USAGE };
     else if (x.startsWith("-")) return `unknown option ${x}\n${USAGE}`;
     else if (a.verb === "") a.verb = x;
     else a.units.push(x);
@@ -71,9 +72,13 @@ export function request(runDir: string, req: object, onLine: (obj: Record<string
 
 export async function ctlMain(argv: string[]): Promise<number> {
   const args = parseCtlArgs(argv);
+  if (typeof args === "object" && "help" in args) {
+    console.log(args.help);
+    return EXIT.ok;
+  }
   if (typeof args === "string") {
     console.error(args);
-    return args.startsWith("usage") ? EXIT.ok : EXIT.usage;
+    return EXIT.usage;
   }
   const verb = args.verb;
   const body = { verb, units: args.units, lines: args.lines, follow: args.follow };

@@ -17,7 +17,7 @@ import { RotatingFile } from "../log/file.ts";
 import { NotifyServer } from "../notify/server.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
-import { serviceEnvironment } from "./exec-context.ts";
+import { expandCommand, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
 export interface ManagerOptions {
@@ -198,6 +198,9 @@ export class Manager {
       watchdogUsec,
     });
     if (errors.length > 0) return { error: errors.join("; ") };
+    // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
+    if (!main && rt.mainPid !== null) env.MAINPID = String(rt.mainPid);
+    argv = expandCommand(argv, env);
     const out = this.outputFor(unit);
     const fds: number[] = [];
     const pidEnv: string[] = [];

@@ -6,6 +6,8 @@ export interface ExitInfo {
   time: number; // ms since the epoch
   cause: string;
   description: string;
+  coreDumped: boolean;
+  logTail: string[]; // the unit's last log lines at that moment
 }
 
 export interface UnitStatus {
@@ -63,7 +65,9 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     restarts: s?.restartTimes.length ?? 0,
     nRestarts: s?.restartsTotal ?? 0,
     crashLoop: !!s && s.restartTimes.length >= 2,
-    exits: (s?.exits ?? []).map((e) => ({ time: wall(e.time), cause: e.cause, description: e.description })),
+    exits: (s?.exits ?? []).map((e) => ({
+      time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, logTail: e.logTail ?? [],
+    })),
   };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;

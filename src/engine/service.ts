@@ -19,6 +19,8 @@ export interface ExitRecord {
   cause: ExitCause | "exec";
   status: ExitStatus | null;
   description: string; // "exited, code=3", "killed, signal=SEGV", "watchdog timeout"
+  coreDumped: boolean;
+  logTail?: string[]; // the unit's last log lines, attached by the shell (crash record)
 }
 
 export interface ServiceRuntime {
@@ -73,7 +75,9 @@ export interface ServicePort {
 
 export function describeExit(status: ExitStatus, signalName: (n: number) => string): string {
   if (status.kind === "exited") return `exited, code=${status.code}`;
-  return `killed, signal=${signalName(status.signal)}${status.coreDumped ? " (core dumped)" : ""}`;
+  // systemd's wording: "killed, signal=SEGV" (the name without its SIG prefix).
+  const name = signalName(status.signal).replace(/^SIG/, "");
+  return `killed, signal=${name}${status.coreDumped ? " (core dumped)" : ""}`;
 }
 
 // ---- timers -------------------------------------------------------------------------
@@ -307,9 +311,11 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
   }
 }
 
-function recordExit(rt: ServiceRuntime, p: ServicePort, rec: ExitRecord) {
-  rt.exits.push(rec);
+function recordExit(rt: ServiceRuntime, p: ServicePort, rec: Omit<ExitRecord, "coreDumped">) {
+  const full: ExitRecord = { ...rec, coreDumped: rec.status?.kind === "killed" && rec.status.coreDumped };
+  rt.exits.push(full);
   if (rt.exits.length > 20) rt.exits.shift();
+  p.emit({ type: "exit-recorded", unit: p.unit, record: full });
 }
 
 // ---- readiness ---------------------------------------------------------------------------

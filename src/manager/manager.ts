@@ -38,6 +38,9 @@ export const RUN_MODE_EXIT_STATUS: Record<string, number> = {
   "poweroff": 83, "poweroff-force": 84, "poweroff-immediate": 85,
 };
 
+// Log lines kept with each unclean exit in the crash record.
+const CRASH_LOG_LINES = 50;
+
 interface UnitOutput {
   read: number;
   write: number; // kept open by the manager so a restart never loses the pipe
@@ -154,6 +157,9 @@ export class Manager {
       case "state-changed": return this.onStateChanged(e.unit);
       case "job-finished": return this.onJobFinished(e);
       case "emergency-action": return this.emergencyAction(e.unit, e.action, e.reason);
+      case "exit-recorded":
+        e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
+        return;
     }
   }
 
@@ -263,10 +269,12 @@ export class Manager {
   /** Reap every exited child; statuses of our units' processes go to the engine. */
   private reap() {
     for (const { pid, status } of reapChildren()) {
-      if (this.engine.unitOfPid(pid) === null) {
+      const unit = this.engine.unitOfPid(pid);
+      if (unit === null) {
         this.log.debug(`reaped orphan ${pid}`);
         continue;
       }
+      this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
     }
   }
@@ -339,16 +347,22 @@ export class Manager {
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
     };
     this.outputs.set(unit.name, out);
-    const buf = new Uint8Array(65536);
-    const o = out;
-    getReactor().watch(o.read, { read: true }, () => {
-      for (let i = 0; i < 16; i++) { // bounded, so one chatty service cannot starve the loop
-        const n = readSome(o.read, buf);
-        if (n === "again" || n === "eof") return;
-        for (const line of o.splitter.push(buf.subarray(0, n))) this.recordLine(unit.name, o, line);
-      }
-    });
+    // Bounded per wake-up, so one chatty service cannot starve the loop.
+    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 16));
     return out;
+  }
+
+  private readonly readBuffer = new Uint8Array(65536);
+
+  /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
+  private drainOutput(unit: string, maxReads = 64) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    for (let i = 0; i < maxReads; i++) {
+      const n = readSome(out.read, this.readBuffer);
+      if (n === "again" || n === "eof") return;
+      for (const line of out.splitter.push(this.readBuffer.subarray(0, n))) this.recordLine(unit, out, line);
+    }
   }
 
   private recordLine(unit: string, out: UnitOutput, line: string) {

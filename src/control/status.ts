@@ -7,6 +7,7 @@ export interface ExitInfo {
   cause: string;
   description: string;
   coreDumped: boolean;
+  lateMs?: number; // timeouts and watchdog: how late after the deadline the timer fired
   logTail: string[]; // the unit's last log lines at that moment
 }
 
@@ -66,7 +67,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     nRestarts: s?.restartsTotal ?? 0,
     crashLoop: !!s && s.restartTimes.length >= 2,
     exits: (s?.exits ?? []).map((e) => ({
-      time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, logTail: e.logTail ?? [],
+      time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, lateMs: e.lateMs, logTail: e.logTail ?? [],
     })),
   };
   if (logLines > 0) status.logs = m.logs(name, logLines);

@@ -20,6 +20,7 @@ export interface ExitRecord {
   status: ExitStatus | null;
   description: string; // "exited, code=3", "killed, signal=SEGV", "watchdog timeout"
   coreDumped: boolean;
+  lateMs?: number; // for timeouts and the watchdog: how long after its deadline the timer fired
   logTail?: string[]; // the unit's last log lines, attached by the shell (crash record)
 }
 
@@ -388,6 +389,7 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
 
 export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id: number) {
   if (rt.timerIds[kind] !== id) return; // stale
+  const lateMs = Math.max(0, p.now - (rt.deadlines[kind] ?? p.now));
   delete rt.timerIds[kind];
   delete rt.deadlines[kind];
   switch (kind) {
@@ -396,7 +398,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         log(p, "err", `Start operation timed out after ${p.cfg.timeout_start_sec}s. Terminating.`);
         rt.result = "timeout";
         rt.failCause = "timeout";
-        recordExit(rt, p, { time: p.now, cause: "timeout", status: null, description: "start timeout" });
+        recordExit(rt, p, { time: p.now, cause: "timeout", status: null, description: "start timeout", lateMs });
         enterStopSigterm(rt, p);
       }
       return;
@@ -431,7 +433,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       }
       return;
     case "watchdog":
-      if (rt.sub === "running") watchdogExpired(rt, p);
+      if (rt.sub === "running") watchdogExpired(rt, p, lateMs);
       return;
     case "restart":
       if (rt.sub === "auto-restart") {
@@ -443,13 +445,13 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
   }
 }
 
-function watchdogExpired(rt: ServiceRuntime, p: ServicePort) {
+function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
   if (rt.sub !== "running" && rt.sub !== "reload") return;
   log(p, "err", `Watchdog timeout (limit ${rt.watchdogMs / 1000}s)! Killing with SIGABRT.`);
   clearTimer(rt, p, "watchdog");
   rt.result = "watchdog";
   rt.failCause = "watchdog";
-  recordExit(rt, p, { time: p.now, cause: "watchdog", status: null, description: "watchdog timeout" });
+  recordExit(rt, p, { time: p.now, cause: "watchdog", status: null, description: "watchdog timeout", lateMs });
   if (rt.mainPid === null) return settle(rt, p);
   enter(rt, p, "stop-watchdog");
   p.emit({ type: "kill", unit: p.unit, pid: rt.mainPid, signal: SIGABRT, scope: "process" });

@@ -376,8 +376,10 @@ export class Manager {
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
-      if (unit === "hearth") return this.managerRing.last(n);
-      return this.outputs.get(unit)?.ring.last(n) ?? [];
+      // A unit's log is its own output and what the manager said about it, by time.
+      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const about = this.managerRing.last(n, { unit });
+      return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }
     const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
     return all.sort((a, b) => a.time - b.time).slice(-n);
@@ -386,8 +388,10 @@ export class Manager {
   /** Follow new log entries; returns the unsubscribe function. */
   follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
     const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
-      : unit === "hearth" ? [this.managerRing] : [this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
-    const offs = rings.map((r) => r.subscribe(fn));
+      : [this.managerRing, this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const offs = rings.map((r) => r.subscribe((e) => {
+      if (unit === null || e.unit === unit) fn(e);
+    }));
     return () => offs.forEach((off) => off());
   }
 

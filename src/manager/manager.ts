@@ -347,12 +347,13 @@ export class Manager {
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
     };
     this.outputs.set(unit.name, out);
-    // Bounded per wake-up, so one chatty service cannot starve the loop.
-    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 16));
+    // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
+    // never by starving the loop (timers and the watchdog run between wake-ups).
+    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 1));
     return out;
   }
 
-  private readonly readBuffer = new Uint8Array(65536);
+  private readonly readBuffer = new Uint8Array(16384);
 
   /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
   private drainOutput(unit: string, maxReads = 64) {

@@ -8,12 +8,13 @@
 #
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
+#   libxml2-utils    xmllint, to check that `hearth ctl analyze plot` is valid SVG
 #   python3-systemd  systemd.daemon for test/peers/notify-python.py; it is
 #                    installed for Debian's /usr/bin/python3 (a pyenv python
 #                    first in PATH does not see it: the peer names /usr/bin/python3)
 set -eu
 
-packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd"
+packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils"
 
 missing=""
 for pkg in $packages; do

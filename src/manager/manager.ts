@@ -55,6 +55,10 @@ export class Manager {
   readonly engine: Engine;
   readonly managerRing = new LogRing(5000);
   readonly startedAt = Date.now();
+  readonly startedAtMono = performance.now();
+  finishedAtMono: number | null = null; // when the target was first reached
+  /** Time the kernel took before PID 1 started (system mode only), for analysis. */
+  kernelMs: number | null = null;
   private readonly outputs = new Map<string, UnitOutput>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly waiters = new Map<number, JobWaiter>();
@@ -74,6 +78,10 @@ export class Manager {
 
   get config(): LoadedConfig {
     return this.opts.config;
+  }
+
+  get target(): string {
+    return this.opts.target;
   }
 
   get log(): Logger {
@@ -424,6 +432,7 @@ export class Manager {
     }
     if (e.unit === this.opts.target && e.job === "start" && !this.startupReported) {
       this.startupReported = true;
+      this.finishedAtMono = performance.now();
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
       this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);

@@ -18,24 +18,19 @@
 // ready, and the peak over one 50 ms interval (100 % = one core). "Services' CPU" is what
 // ran in the services' processes themselves: the probes, and for s6 and runit the run
 // scripts that wait for dependencies (sh, s6-svwait, sv).
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { criticalPathMs, depth, makeUnits, sumOfDelaysMs, type BenchUnit } from "./lib/graph.ts";
 import { table } from "./lib/markdown.ts";
 import { HEARTH, LAUNCH, PROBE, requireBuilt, scratchDir } from "./lib/paths.ts";
+import { createRecord, readTimes, waitAllReady, type Times } from "./lib/record.ts";
 import { cpuNs, reapedChildrenCpuNs, childrenOf } from "./lib/proc.ts";
 import { fmt, median, ratio, spread } from "./lib/stats.ts";
-import { FLAVOURS, Launched, prepare, type Flavour } from "./lib/supervisors.ts";
+import { BenchRun, FLAVOURS, type Flavour } from "./lib/supervisors.ts";
 
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5);
 const RACERS: Flavour[] = ["hearth", "hearth-notify", "s6", "runit"];
 const CPU_SAMPLE_MS = 50;
 const RUN_TIMEOUT_MS = 60_000;
-
-interface Times {
-  start: number[]; // ms after the supervisor's start, per unit
-  ready: number[];
-}
 
 interface RunResult {
   allReadyMs: number;
@@ -45,21 +40,6 @@ interface RunResult {
   cpuMs: number | null;
   peakCpuPct: number | null;
   servicesCpuMs: number | null;
-}
-
-/** Reads the record file: per unit (start, ready) in ms relative to slot `originSlot`'s start. */
-function readTimes(record: string, n: number, originSlot: number): Times & { allReady: boolean } {
-  const raw = new BigUint64Array(readFileSync(record).buffer.slice(0));
-  const origin = raw[originSlot * 2]!;
-  const ms = (t: bigint) => Number(t - origin) / 1e6;
-  const start: number[] = [], ready: number[] = [];
-  let allReady = true;
-  for (let i = 0; i < n; i++) {
-    start.push(raw[i * 2] ? ms(raw[i * 2]!) : NaN);
-    if (!raw[i * 2 + 1]) allReady = false;
-    ready.push(raw[i * 2 + 1] ? ms(raw[i * 2 + 1]!) : NaN);
-  }
-  return { start, ready, allReady };
 }
 
 function summarize(units: BenchUnit[], t: Times): Omit<RunResult, "cpuMs" | "peakCpuPct" | "servicesCpuMs"> {
@@ -76,35 +56,24 @@ function summarize(units: BenchUnit[], t: Times): Omit<RunResult, "cpuMs" | "pea
 /** One supervisor, one variant: start, wait until every probe is ready, measure, stop. */
 async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult> {
   const units = makeUnits(withDeps);
-  const dir = scratchDir(flavour);
-  const record = join(dir, "record");
-  writeFileSync(record, new Uint8Array((units.length + 1) * 16)); // slot N: the supervisor
-  const setup = prepare(flavour, dir, units, record);
-  const sup = await Launched.start(setup, record, units.length, join(dir, "log"));
-  const bringingUp = setup.bringUp?.();
+  const { run, bringingUp } = await BenchRun.start(flavour, units);
   const samples: { at: number; cpu: number }[] = [];
-  const sampleCpu = () => samples.push({ at: performance.now(), cpu: sup.supervisorPids().reduce((a, p) => a + cpuNs(p), 0) });
+  const sampleCpu = () => samples.push({ at: performance.now(), cpu: run.sup.supervisorPids().reduce((a, p) => a + cpuNs(p), 0) });
   sampleCpu();
-  const deadline = performance.now() + RUN_TIMEOUT_MS;
-  let times = readTimes(record, units.length, units.length);
-  while (!times.allReady) {
-    if (performance.now() > deadline || sup.proc.exitCode !== null) {
-      const log = readFileSync(join(dir, "log"), "utf8").slice(-2000);
-      await sup.stop();
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`${flavour}: not all ready after ${RUN_TIMEOUT_MS} ms; log tail:\n${log}`);
-    }
-    await Bun.sleep(5);
-    if (performance.now() - samples.at(-1)!.at >= CPU_SAMPLE_MS) sampleCpu();
-    times = readTimes(record, units.length, units.length);
+  let times: Times;
+  try {
+    [, times] = await Promise.all([bringingUp, waitAllReady(run.record, units.length, RUN_TIMEOUT_MS, () => {
+      if (run.sup.proc.exitCode !== null) throw new Error("the supervisor ended");
+      if (performance.now() - samples.at(-1)!.at >= CPU_SAMPLE_MS) sampleCpu();
+    })]);
+  } catch (e) {
+    return run.fail(e as Error);
   }
   sampleCpu();
-  await bringingUp;
-  const supervisors = new Set(sup.supervisorPids());
-  const services = supervisors.size > 1 ? [...supervisors].flatMap(childrenOf).filter((p) => !supervisors.has(p)) : childrenOf(sup.pid);
+  const supervisors = new Set(run.sup.supervisorPids());
+  const services = [...supervisors].flatMap(childrenOf).filter((p) => !supervisors.has(p));
   const servicesCpu = services.reduce((a, p) => a + cpuNs(p) + reapedChildrenCpuNs(p), 0);
-  await sup.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await run.stop();
 
   let peak = 0;
   for (let i = 1; i < samples.length; i++) {
@@ -121,8 +90,7 @@ async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult> {
 async function sequential(): Promise<RunResult> {
   const units = makeUnits(true); // in topological order
   const dir = scratchDir("sequential");
-  const record = join(dir, "record");
-  writeFileSync(record, new Uint8Array((units.length + 1) * 16));
+  const record = createRecord(dir, units.length);
   const procs = [];
   for (const u of units) {
     const p = Bun.spawn([PROBE, record, String(u.index), String(u.delayMs), "fd:1"], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
@@ -131,11 +99,8 @@ async function sequential(): Promise<RunResult> {
     await reader.read(); // the newline: ready
     reader.releaseLock();
   }
-  let times = readTimes(record, units.length, 0); // from the first probe's start
-  while (!times.allReady) { // the last probe records its ready time just after telling
-    await Bun.sleep(1);
-    times = readTimes(record, units.length, 0);
-  }
+  await waitAllReady(record, units.length, 1000); // the last probe stamps just after telling
+  const times = readTimes(record, units.length, 0); // from the first probe's start
   for (const p of procs) p.kill();
   await Promise.all(procs.map((p) => p.exited));
   rmSync(dir, { recursive: true, force: true });

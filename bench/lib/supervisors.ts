@@ -1,10 +1,11 @@
 // The supervisors raced in the benchmarks, each set up on the same units (ready probes),
 // and the one way every one of them is started, watched and stopped (through launch).
-import { closeSync, constants, existsSync, mkdirSync, openSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { BunFile, Subprocess } from "bun";
 import type { BenchUnit } from "./graph.ts";
-import { HEARTH, LAUNCH, PROBE, pidsRunningProbe } from "./paths.ts";
+import { HEARTH, LAUNCH, PROBE, pidsRunningProbe, scratchDir } from "./paths.ts";
+import { createRecord, waitAllReady } from "./record.ts";
 import { childrenOf } from "./proc.ts";
 
 export type Flavour = "hearth" | "hearth-notify" | "s6" | "runit";
@@ -27,6 +28,7 @@ export interface Setup {
   /** Where each unit lives (s6/runit service directories), for status queries. */
   serviceDir?: (unit: BenchUnit) => string;
   runDir?: string; // hearth: the control socket's directory
+  env?: Record<string, string>; // added to the supervisor's environment
   /**
    * s6 and runit with dependencies: what s6-rc does at boot (and what runit leaves to
    * the user), played by the bench: every service is created down; once every
@@ -40,12 +42,13 @@ export interface Setup {
 /**
  * Writes the configuration of `units` for a supervisor under `dir`. Every unit runs
  * PROBE RECORD INDEX DELAY MODE; the supervisor learns readiness the way it knows how.
+ * `hearth`: the command that runs hearth (the compiled binary unless told otherwise).
  */
-export function prepare(flavour: Flavour, dir: string, units: BenchUnit[], record: string): Setup {
+export function prepare(flavour: Flavour, dir: string, units: BenchUnit[], record: string, hearth = [HEARTH]): Setup {
   switch (flavour) {
     case "hearth":
     case "hearth-notify":
-      return prepareHearth(flavour, dir, units, record);
+      return prepareHearth(flavour, dir, units, record, hearth);
     case "s6":
       return prepareS6(dir, units, record);
     case "runit":
@@ -57,7 +60,7 @@ function probeArgs(u: BenchUnit, record: string, mode: string): string[] {
   return [record, String(u.index), String(u.delayMs), mode];
 }
 
-function prepareHearth(flavour: Flavour, dir: string, units: BenchUnit[], record: string): Setup {
+function prepareHearth(flavour: Flavour, dir: string, units: BenchUnit[], record: string, hearth: string[]): Setup {
   const conf = join(dir, "conf"), run = join(dir, "run");
   mkdirSync(join(conf, "units"), { recursive: true });
   const notify = flavour === "hearth-notify";
@@ -70,7 +73,7 @@ function prepareHearth(flavour: Flavour, dir: string, units: BenchUnit[], record
       `[service]\n${notify ? 'type = "notify"' : "notification_fd = 3"}\nexec_start = ${argv}\n`);
   }
   return {
-    flavour, argv: [HEARTH, "run", "-c", conf, "-r", run], stopSignal: "SIGTERM",
+    flavour, argv: [...hearth, "run", "-c", conf, "-r", run], stopSignal: "SIGTERM",
     supervisorPids: (main) => [main], runDir: run,
   };
 }
@@ -109,6 +112,7 @@ interface ServiceDirStyle {
 /** One service directory per unit below `top`, scanned by s6-svscan or runsvdir. */
 function prepareServiceDirs(top: string, units: BenchUnit[], record: string, style: ServiceDirStyle): Setup {
   const graph = units.some((u) => u.deps.length > 0);
+  mkdirSync(top, { recursive: true });
   for (const u of reversed(units)) {
     const sd = join(top, u.name);
     mkdirSync(sd, { recursive: true });
@@ -183,7 +187,7 @@ export class Launched {
   static async start(setup: Setup, record: string, slot: number, logFile: string): Promise<Launched> {
     const log = Bun.file(logFile);
     const proc = Bun.spawn([LAUNCH, record, String(slot), ...setup.argv], {
-      stdin: "ignore", stdout: "pipe", stderr: log,
+      stdin: "ignore", stdout: "pipe", stderr: log, env: { ...process.env, ...setup.env },
     });
     const reader = proc.stdout.getReader();
     const { value } = await reader.read();
@@ -208,5 +212,51 @@ export class Launched {
       console.error(`warning: ${left.length} probes outlived ${this.setup.flavour}: killed`);
       for (const pid of left) process.kill(pid, "SIGKILL");
     }
+  }
+}
+
+/** A supervisor running `units` from a scratch directory, with the record its probes stamp. */
+export class BenchRun {
+  private constructor(readonly dir: string, readonly record: string, readonly setup: Setup, readonly sup: Launched) {}
+
+  /** Writes the configuration, starts the supervisor, and (s6, runit with dependencies) brings the units up. */
+  static async start(flavour: Flavour, units: BenchUnit[], env?: Record<string, string>, hearth?: string[]):
+    Promise<{ run: BenchRun; bringingUp: Promise<void> }> {
+    const dir = scratchDir(flavour);
+    const record = createRecord(dir, units.length);
+    const setup = { ...prepare(flavour, dir, units, record, hearth), env };
+    const sup = await Launched.start(setup, record, units.length, join(dir, "log"));
+    return { run: new BenchRun(dir, record, setup, sup), bringingUp: setup.bringUp?.() ?? Promise.resolve() };
+  }
+
+  /** Starts the supervisor and waits until every unit is ready. */
+  static async ready(flavour: Flavour, units: BenchUnit[], timeoutMs = 60_000): Promise<BenchRun> {
+    const { run, bringingUp } = await BenchRun.start(flavour, units);
+    try {
+      await Promise.all([bringingUp, waitAllReady(run.record, units.length, timeoutMs)]);
+    } catch (e) {
+      await run.fail(e as Error);
+    }
+    return run;
+  }
+
+  /** Stops the run and throws `e` with the end of the supervisor's log. */
+  async fail(e: Error): Promise<never> {
+    const log = this.logTail();
+    await this.stop();
+    throw new Error(`${this.setup.flavour}: ${e.message}; log tail:\n${log}`);
+  }
+
+  logTail(): string {
+    try {
+      return readFileSync(join(this.dir, "log"), "utf8").slice(-2000);
+    } catch {
+      return "";
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.sup.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -38,6 +38,13 @@ test-unit: node_modules/.stamp
 test-integration: build deps
 	$(BUN) test test/integration
 
+# Every benchmark in bench/benchmarks.ts, side by side with its peers; writes
+# bench/RESULTS.md. Installs s6 and runit (Debian) when missing. One or a few alone:
+#   make bench BENCH="supervision micro"   (prints, leaves RESULTS.md alone)
+bench: build deps
+	sh bench/setup.sh
+	$(BUN) bench/run-all.ts $(BENCH)
+
 qemu:
 	@echo "make qemu: booting a board arrives with the board issue (#5); 'make build' and 'hearth run' work today." >&2
 	@exit 1

@@ -1,0 +1,22 @@
+// Every benchmark `make bench` runs, in this order: the one place to add one.
+// Each entry runs alone as `bun bench/FILE ARGS...`; run-all.ts runs them all and writes
+// bench/RESULTS.md. `markdown: true` means the benchmark prints markdown (tables) that go
+// into RESULTS.md as they are; otherwise its output is quoted as a code block.
+
+export interface Benchmark {
+  name: string; // for `make bench BENCH="name ..."`
+  title: string;
+  file: string; // in bench/
+  args: string[];
+  markdown: boolean;
+}
+
+export const BENCHMARKS: Benchmark[] = [
+  { name: "supervision", title: "Supervision race on the host: 200 units, hearth vs s6 vs runit", file: "supervision.ts", args: ["5"], markdown: true },
+  { name: "profile", title: "Where hearth spends its time starting the 200-unit graph", file: "profile-start.ts", args: ["3"], markdown: true },
+  { name: "micro", title: "Micro figures: notify throughput, memory, time to a status answer", file: "micro.ts", args: [], markdown: true },
+  { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn", file: "spawn.ts", args: ["500"], markdown: false },
+  { name: "service-watchdog", title: "Service watchdog lateness, idle vs busy", file: "service-watchdog.ts", args: ["10"], markdown: false },
+  // The socket-activation benchmark (another branch) goes here, e.g.:
+  // { name: "socket-activation", title: "Socket activation: first-connection latency, Accept=true rate", file: "socket-activation.ts", args: [], markdown: false },
+];

@@ -1,0 +1,87 @@
+// Runs the benchmarks listed in bench/benchmarks.ts one after another and writes
+// bench/RESULTS.md: the machine, the date, the commit, each benchmark's command, time and
+// output. `make bench` runs this after building everything.
+//
+// Run: bun bench/run-all.ts [NAME...]
+//   With names, only those run and their output goes to stdout; RESULTS.md is written
+//   only by a run of all of them (so it never mixes figures from different runs).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BENCHMARKS, type Benchmark } from "./benchmarks.ts";
+import { ROOT } from "./lib/paths.ts";
+import { machine } from "./lib/proc.ts";
+
+function git(...args: string[]): string {
+  const p = Bun.spawnSync(["git", ...args], { cwd: ROOT, stderr: "ignore" });
+  return p.stdout.toString().trim();
+}
+
+function commandLine(b: Benchmark): string {
+  return ["bun", `bench/${b.file}`, ...b.args].join(" ");
+}
+
+async function runOne(b: Benchmark): Promise<{ output: string; ok: boolean; seconds: number }> {
+  process.stderr.write(`== ${b.name}: ${commandLine(b)}\n`);
+  const t0 = performance.now();
+  const p = Bun.spawn([process.execPath, join(ROOT, "bench", b.file), ...b.args], {
+    cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit",
+  });
+  const [output, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  const seconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`== ${b.name}: exit ${code}, ${seconds.toFixed(0)} s\n`);
+  return { output: output.trim(), ok: code === 0, seconds };
+}
+
+function section(b: Benchmark, r: { output: string; ok: boolean; seconds: number }): string {
+  const body = b.markdown && r.ok ? r.output : "```\n" + r.output + "\n```";
+  const status = r.ok ? "" : " — **FAILED** (see the make bench output)";
+  return `## ${b.title}\n\n\`${commandLine(b)}\` (${r.seconds.toFixed(0)} s)${status}\n\n${body}\n`;
+}
+
+const names = process.argv.slice(2);
+const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+  process.exit(2);
+}
+const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+const started = new Date();
+const sections: string[] = [];
+let failed = 0;
+for (const b of chosen) {
+  const r = await runOne(b);
+  if (!r.ok) failed++;
+  const text = section(b, r);
+  sections.push(text);
+  if (names.length) console.log(text);
+}
+
+if (!names.length) {
+  const dirty = git("status", "--porcelain", "--untracked-files=no") ? " (with uncommitted changes)" : "";
+  const minutes = ((Date.now() - started.getTime()) / 60000).toFixed(1);
+  const header = [
+    "# Benchmark results",
+    "",
+    "Written by `make bench` (bench/run-all.ts); see bench/README.md for what each figure means.",
+    "Figures are ratios against references measured side by side in the same run, with medians and",
+    "spreads over repeated runs; absolute times are for scale only.",
+    "",
+    `- date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}`,
+    `- machine: ${machine()}`,
+    `- commit: ${git("rev-parse", "--short", "HEAD")}${dirty} (${git("log", "-1", "--format=%s")})`,
+    `- peers: ${peerVersions()}`,
+    `- command: \`make bench\` (${minutes} min in all${failed ? `; ${failed} benchmark(s) FAILED` : ""})`,
+    "",
+  ].join("\n");
+  writeFileSync(join(ROOT, "bench/RESULTS.md"), header + "\n" + sections.join("\n"));
+  process.stderr.write(`wrote bench/RESULTS.md (${minutes} min)\n`);
+}
+process.exit(failed ? 1 : 0);
+
+function peerVersions(): string {
+  const version = (pkg: string) => {
+    const p = Bun.spawnSync(["dpkg-query", "-W", "-f=${Version}", pkg], { stderr: "ignore" });
+    return p.exitCode === 0 ? `${pkg} ${p.stdout.toString()}` : `${pkg} (not installed)`;
+  };
+  return ["s6", "runit"].map(version).join(", ") + " (Debian); dinit and s6-rc: not packaged for Debian 12";
+}

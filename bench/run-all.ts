@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCHMARKS, type Benchmark } from "./benchmarks.ts";
 import { ROOT } from "./lib/paths.ts";
-import { machine } from "./lib/proc.ts";
+import { machine, machineBusyMs } from "./lib/proc.ts";
 
 function git(...args: string[]): string {
   const p = Bun.spawnSync(["git", ...args], { cwd: ROOT, stderr: "ignore" });
@@ -20,22 +20,39 @@ function commandLine(b: Benchmark): string {
   return ["bun", `bench/${b.file}`, ...b.args].join(" ");
 }
 
-async function runOne(b: Benchmark): Promise<{ output: string; ok: boolean; seconds: number }> {
+interface Outcome {
+  output: string;
+  ok: boolean;
+  seconds: number;
+  /** Cores' worth of CPU that the rest of the machine used meanwhile (0.5: half a core). */
+  otherLoad: number;
+}
+
+// Other load above this (in cores) makes the figures suspect: this is a 2-core kind of
+// machine, and a benchmark of supervisors racing for the cores wants them to itself.
+const QUIET = 0.15;
+
+async function runOne(b: Benchmark): Promise<Outcome> {
   process.stderr.write(`== ${b.name}: ${commandLine(b)}\n`);
-  const t0 = performance.now();
+  const t0 = performance.now(), busy0 = machineBusyMs();
   const p = Bun.spawn([process.execPath, join(ROOT, "bench", b.file), ...b.args], {
     cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit",
   });
   const [output, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  const seconds = (performance.now() - t0) / 1000;
-  process.stderr.write(`== ${b.name}: exit ${code}, ${seconds.toFixed(0)} s\n`);
-  return { output: output.trim(), ok: code === 0, seconds };
+  const elapsedMs = performance.now() - t0;
+  // The benchmark's own CPU: its process and every descendant it (or launch) reaped.
+  const ownMs = Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000;
+  const otherLoad = Math.max(0, machineBusyMs() - busy0 - ownMs) / elapsedMs;
+  process.stderr.write(`== ${b.name}: exit ${code}, ${(elapsedMs / 1000).toFixed(0)} s, other load ${otherLoad.toFixed(2)} cores\n`);
+  return { output: output.trim(), ok: code === 0, seconds: elapsedMs / 1000, otherLoad };
 }
 
-function section(b: Benchmark, r: { output: string; ok: boolean; seconds: number }): string {
+function section(b: Benchmark, r: Outcome): string {
   const body = b.markdown && r.ok ? r.output : "```\n" + r.output + "\n```";
   const status = r.ok ? "" : " — **FAILED** (see the make bench output)";
-  return `## ${b.title}\n\n\`${commandLine(b)}\` (${r.seconds.toFixed(0)} s)${status}\n\n${body}\n`;
+  const load = `other processes on the machine meanwhile: ${r.otherLoad.toFixed(2)} cores` +
+    (r.otherLoad > QUIET ? " — **not quiet: these figures are suspect, run again**" : "");
+  return `## ${b.title}\n\n\`${commandLine(b)}\` (${r.seconds.toFixed(0)} s; ${load})${status}\n\n${body}\n`;
 }
 
 const names = process.argv.slice(2);
@@ -47,10 +64,11 @@ if (unknown.length > 0) {
 const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
 const started = new Date();
 const sections: string[] = [];
-let failed = 0;
+let failed = 0, noisy = 0;
 for (const b of chosen) {
   const r = await runOne(b);
   if (!r.ok) failed++;
+  if (r.otherLoad > QUIET) noisy++;
   const text = section(b, r);
   sections.push(text);
   if (names.length) console.log(text);
@@ -71,6 +89,7 @@ if (!names.length) {
     `- commit: ${git("rev-parse", "--short", "HEAD")}${dirty} (${git("log", "-1", "--format=%s")})`,
     `- peers: ${peerVersions()}`,
     `- command: \`make bench\` (${minutes} min in all${failed ? `; ${failed} benchmark(s) FAILED` : ""})`,
+    `- quiet machine: ${noisy ? `**no**: other processes used more than ${QUIET} cores during ${noisy} benchmark(s) (marked below)` : `yes (other processes under ${QUIET} cores during every benchmark)`}`,
     "",
   ].join("\n");
   writeFileSync(join(ROOT, "bench/RESULTS.md"), header + "\n" + sections.join("\n"));

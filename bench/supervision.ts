@@ -149,6 +149,8 @@ async function main() {
     byVariant.flat.set(f, []);
   }
   byVariant.graph.set("sequential", []);
+  // One run of each, not counted: binaries and libraries into the page cache.
+  for (const flavour of RACERS) await race(flavour, false);
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < RACERS.length; i++) {
       const flavour = RACERS[(i + round) % RACERS.length]!; // rotate who goes first
@@ -161,7 +163,7 @@ async function main() {
   byVariant.flat.set("sequential", byVariant.graph.get("sequential")!);
 
   const out: string[] = [];
-  out.push(`${graph.length} ready probes; ${ROUNDS} rounds, supervisors interleaved (order rotated each round); ` +
+  out.push(`${graph.length} ready probes; ${ROUNDS} rounds after one uncounted warm-up run of each, supervisors interleaved (order rotated each round); ` +
     `medians with (min–max) over the rounds; ratios are of medians.\n`);
   for (const f of RACERS) out.push(`- **${f}**: ${FLAVOURS[f]}`);
   out.push(

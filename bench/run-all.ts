@@ -32,7 +32,33 @@ interface Outcome {
 // machine, and a benchmark of supervisors racing for the cores wants them to itself.
 const QUIET = 0.15;
 
+/** Cores' worth of CPU the machine uses over `ms` while this process idles. */
+async function loadOver(ms: number): Promise<number> {
+  const busy0 = machineBusyMs(), t0 = performance.now();
+  await Bun.sleep(ms);
+  return (machineBusyMs() - busy0) / (performance.now() - t0);
+}
+
+/**
+ * On a shared machine, waits (up to BENCH_QUIET_WAIT seconds, default 180) for 3 s in a
+ * row of other load under QUIET before a benchmark starts; on a machine of its own this
+ * returns after the first 3 s.
+ */
+async function waitForQuiet(): Promise<void> {
+  const deadline = performance.now() + Number(process.env.BENCH_QUIET_WAIT ?? 180) * 1000;
+  for (;;) {
+    const load = await loadOver(3000);
+    if (load <= QUIET) return;
+    if (performance.now() > deadline) {
+      process.stderr.write(`   the machine is still busy (${load.toFixed(2)} cores): running anyway\n`);
+      return;
+    }
+    process.stderr.write(`   waiting for a quiet machine (other load ${load.toFixed(2)} cores)\n`);
+  }
+}
+
 async function runOne(b: Benchmark): Promise<Outcome> {
+  await waitForQuiet();
   process.stderr.write(`== ${b.name}: ${commandLine(b)}\n`);
   const t0 = performance.now(), busy0 = machineBusyMs();
   const p = Bun.spawn([process.execPath, join(ROOT, "bench", b.file), ...b.args], {

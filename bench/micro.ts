@@ -106,30 +106,29 @@ async function hearthUnderFlood(flood: boolean): Promise<FloodResult> {
   const sup = await Launched.start({
     flavour: "hearth", argv: [HEARTH, "run", "-c", conf, "-r", runDir], stopSignal: "SIGTERM", supervisorPids: (m) => [m],
   }, record, 0, join(dir, "log"));
-  await waitForFile(join(runDir, "control.sock"), 10_000);
-  const conn = await ControlConnection.open(runDir);
-  const lag: number[] = [];
-  const cpu0 = cpuNs(sup.pid), t0 = performance.now();
-  const end = t0 + FLOOD_SECONDS * 1000;
-  while (performance.now() < end) {
-    lag.push(await conn.request({ verb: "ping" }));
-    await Bun.sleep(PING_EVERY_MS);
-  }
-  const cpuPct = ((cpuNs(sup.pid) - cpu0) / 1e6 / (performance.now() - t0)) * 100;
-  let rate = NaN, lastStatusSeen = false;
-  if (flood) {
+  try {
+    await waitForFile(join(runDir, "control.sock"), 10_000);
+    const conn = await ControlConnection.open(runDir);
+    const lag: number[] = [];
+    const cpu0 = cpuNs(sup.pid), t0 = performance.now();
+    const end = t0 + FLOOD_SECONDS * 1000;
+    while (performance.now() < end) {
+      lag.push(await conn.request({ verb: "ping" }));
+      await Bun.sleep(PING_EVERY_MS);
+    }
+    const cpuPct = ((cpuNs(sup.pid) - cpu0) / 1e6 / (performance.now() - t0)) * 100;
+    conn.close();
+    if (!flood) return { rate: NaN, lagMs: lag, cpuPct, lastStatusSeen: false };
     await waitForFile(countFile, 10_000);
     const [count, seconds] = readFileSync(countFile, "utf8").trim().split(" ").map(Number) as [number, number];
-    rate = count / seconds;
     await Bun.sleep(200); // what is still queued in the socket
     const p = Bun.spawn([HEARTH, "ctl", "-r", runDir, "status", "flood", "--json"], { stdout: "pipe" });
-    const status = await new Response(p.stdout).text();
-    lastStatusSeen = JSON.parse(status).units[0].statusText === String(count);
+    const status = JSON.parse(await new Response(p.stdout).text());
+    return { rate: count / seconds, lagMs: lag, cpuPct, lastStatusSeen: status.units[0].statusText === String(count) };
+  } finally {
+    await sup.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  conn.close();
-  await sup.stop();
-  rmSync(dir, { recursive: true, force: true });
-  return { rate, lagMs: lag, cpuPct, lastStatusSeen };
 }
 
 /** The reference receiver: notify-flood sink, fed by the same client. */
@@ -190,11 +189,13 @@ interface Memory {
 
 async function measureMemory(flavour: Flavour, n: number): Promise<Memory> {
   const run = await BenchRun.ready(flavour, trivialUnits(n));
-  await Bun.sleep(1000); // settle: start-up garbage collected, buffers returned
-  const pids = run.sup.supervisorPids();
-  const m = { pssKiB: pids.reduce((a, p) => a + pssKiB(p), 0), rssKiB: pids.reduce((a, p) => a + rssKiB(p), 0) };
-  await run.stop();
-  return m;
+  try {
+    await Bun.sleep(1000); // settle: start-up garbage collected, buffers returned
+    const pids = run.sup.supervisorPids();
+    return { pssKiB: pids.reduce((a, p) => a + pssKiB(p), 0), rssKiB: pids.reduce((a, p) => a + rssKiB(p), 0) };
+  } finally {
+    await run.stop();
+  }
 }
 
 async function memorySection(): Promise<string> {
@@ -260,14 +261,17 @@ async function ctlSection(): Promise<string> {
       } else {
         runs["sv status DIR"] = () => timeCommand(["sv", "status", run.setup.serviceDir!(unit)]);
       }
-      for (const [name, once] of Object.entries(runs)) {
-        const n = name.startsWith("raw") ? CTL_RAW : CTL_SPAWNED;
-        for (let i = 0; i < 3; i++) await once(); // warm the page cache
-        const xs: number[] = [];
-        for (let i = 0; i < n; i++) xs.push(await once());
-        add(name, xs);
+      try {
+        for (const [name, once] of Object.entries(runs)) {
+          const n = name.startsWith("raw") ? CTL_RAW : CTL_SPAWNED;
+          for (let i = 0; i < 3; i++) await once(); // warm the page cache
+          const xs: number[] = [];
+          for (let i = 0; i < n; i++) xs.push(await once());
+          add(name, xs);
+        }
+      } finally {
+        await run.stop();
       }
-      await run.stop();
     }
   }
   const base = median(times.get("hearth ctl status UNIT")!);

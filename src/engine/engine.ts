@@ -3,7 +3,8 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitConfig } from "../config/types.ts";
-import { buildGraph, type UnitGraph } from "./graph.ts";
+import { addToGraph, buildGraph, removeFromGraph, type UnitGraph } from "./graph.ts";
+import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
@@ -16,6 +17,7 @@ export interface Job {
   running: boolean;
   requestIds: number[]; // control requests waiting for this job
   thenStart?: boolean; // a restart: start again once stopped
+  automatic?: boolean; // not the operator's (a socket trigger, a connection): crash-loop counters stay
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
 
@@ -32,6 +34,7 @@ export interface UnitRuntime {
 export class Engine {
   readonly units = new Map<string, UnitRuntime>();
   readonly graph: UnitGraph;
+  readonly activation: SocketActivation;
   private nextJobId = 1;
   private nextTimer = 1;
   private effects: Effect[] = [];
@@ -40,12 +43,18 @@ export class Engine {
   constructor(configs: Map<string, UnitConfig>, now: number,
     private readonly signalName: (n: number) => string = (n) => String(n)) {
     this.graph = buildGraph(configs);
-    for (const cfg of configs.values()) {
-      this.units.set(cfg.name, {
-        cfg, service: cfg.service ? svc.newServiceRuntime(cfg.service, now) : null,
-        targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
-      });
-    }
+    this.activation = new SocketActivation(configs);
+    for (const cfg of configs.values()) this.addRuntime(cfg, now);
+  }
+
+  /** A unit's runtime record. The [service] of an accept = true unit is only a template
+   * for its instances: the unit itself behaves as a target. */
+  private addRuntime(cfg: UnitConfig, now: number) {
+    const runs = cfg.service !== null && !this.activation.templates.has(cfg.name);
+    this.units.set(cfg.name, {
+      cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
+      targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
+    });
   }
 
   // ---- queries ------------------------------------------------------------------------
@@ -74,9 +83,12 @@ export class Engine {
 
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
+    this.activationHost.now = now;
     this.effects = [];
     this.apply(event);
     this.runJobs();
+    this.activation.collectInstances(this.activationHost);
+    this.activation.syncListening(this.activationHost);
     return this.effects;
   }
 
@@ -98,7 +110,53 @@ export class Engine {
       case "timer": return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
+      case "sockets-opened": return this.socketsOpened(ev.units, ev.failed);
+      case "socket-triggered": return this.activation.triggered(ev.unit, ev.index, this.activationHost);
+      case "connection":
+        return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
     }
+  }
+
+  // ---- socket activation (src/engine/activation.ts) -------------------------------------
+
+  private readonly activationHost: ActivationHost = {
+    now: 0, // set on every event: see handle()
+    state: (name) => {
+      const u = this.units.get(name);
+      if (!u) return null;
+      return { active: this.activeState(name)!, result: u.service?.result ?? null, job: u.job !== null };
+    },
+    config: (name) => this.units.get(name)?.cfg ?? null,
+    start: (name) => this.startTransaction(name, undefined, false),
+    addUnit: (cfg) => {
+      this.addRuntime(cfg, this.now);
+      addToGraph(this.graph, cfg, (n) => this.units.has(n));
+    },
+    removeUnit: (name) => {
+      this.units.delete(name);
+      removeFromGraph(this.graph, name);
+    },
+    emit: (e) => this.emit(e),
+  };
+
+  /** The shell made the sockets of `units`; a unit whose socket failed fails with it. */
+  private socketsOpened(units: string[], failed: { unit: string; index: number; error: string }[]) {
+    this.activation.opened(units, failed);
+    for (const f of failed) {
+      const service = this.units.get(f.unit)?.cfg.sockets[f.index]?.service ?? f.unit;
+      for (const name of new Set([f.unit, service])) {
+        this.withService(name, (rt, p) => svc.failWithoutRunning(rt, p, `Socket failed: ${f.error}`));
+      }
+    }
+  }
+
+  /** The accept = true instance a unit is, if it is one. */
+  instanceOf(name: string) {
+    return this.activation.instances.get(name);
+  }
+
+  isTemplate(name: string): boolean {
+    return this.activation.templates.has(name);
   }
 
   private emit(e: Effect) {
@@ -142,8 +200,11 @@ export class Engine {
     }
   }
 
-  /** Pull in the unit and, recursively, what it requires and wants; stop what conflicts. */
-  private startTransaction(name: string, requestId?: number) {
+  /**
+   * Pull in the unit and, recursively, what it requires and wants; stop what conflicts.
+   * `manual`: the operator's start, which clears the crash-loop counters of the unit.
+   */
+  private startTransaction(name: string, requestId?: number, manual = true) {
     const seen = new Set<string>();
     const pull = (n: string, anchor: boolean) => {
       if (seen.has(n)) return;
@@ -159,11 +220,15 @@ export class Engine {
         if (rid) u.job.requestIds.push(rid);
       } else {
         // A manual start clears the crash loop (counted only for automatic restarts).
-        if (anchor && u.service) {
+        if (anchor && manual && u.service) {
           u.service.restartTimes = [];
           u.service.restartsInRow = 0;
         }
-        this.replaceJob(u, { id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [] });
+        if (anchor && manual) this.activation.clearTriggerLimit(n);
+        this.replaceJob(u, {
+          id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
+          automatic: !manual,
+        });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
       for (const d of [...node.requires, ...node.wants]) pull(d, false);
@@ -270,6 +335,8 @@ export class Engine {
 
   private runStart(u: UnitRuntime) {
     const name = u.cfg.name;
+    const broken = this.activation.brokenReason(name);
+    if (broken !== null) return this.completeJob(u, "failed", broken);
     u.activatingAt = this.now;
     if (!u.service) {
       u.targetActive = true;
@@ -279,7 +346,7 @@ export class Engine {
     }
     const state = this.activeState(name);
     if (state === "active") return this.completeJob(u, "done", "already active");
-    svc.startService(u.service, this.port(name, u.cfg.service!), false);
+    svc.startService(u.service, this.port(name, u.cfg.service!), u.job?.automatic ?? false);
   }
 
   private runStop(u: UnitRuntime) {
@@ -376,6 +443,7 @@ export class Engine {
   private resetFailed(name: string | null) {
     for (const u of this.units.values()) {
       if (name !== null && u.cfg.name !== name) continue;
+      this.activation.clearTriggerLimit(u.cfg.name);
       if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
     }
   }

@@ -36,7 +36,12 @@ export type EngineEvent =
   | { type: "notify"; unit: string; pid: number; uid: number; msg: NotifyMessage; mainPidInUnit: boolean }
   | { type: "timer"; unit: string; kind: TimerKind; id: number }
   | { type: "pid-file"; unit: string; pid: number | null; error?: string }
-  | { type: "readiness-fd"; unit: string };
+  | { type: "readiness-fd"; unit: string }
+  // Socket activation (src/engine/activation.ts). A socket is named by the unit whose
+  // file declares it and its index among that file's [[socket]] entries.
+  | { type: "sockets-opened"; units: string[]; failed: { unit: string; index: number; error: string }[] }
+  | { type: "socket-triggered"; unit: string; index: number }
+  | { type: "connection"; unit: string; index: number; connection: number; source: string };
 
 export type Effect =
   | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean }
@@ -50,4 +55,9 @@ export type Effect =
   | { type: "console"; unit: string; status: "ok" | "failed" | "info"; text: string }
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
-  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string };
+  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
+  // Socket activation: watch a socket or not; close an accepted connection the engine
+  // refused; an accept = true instance is gone (its connection is closed with it).
+  | { type: "listen"; unit: string; index: number; on: boolean }
+  | { type: "close-connection"; unit: string; connection: number }
+  | { type: "instance-removed"; unit: string; connection: number };

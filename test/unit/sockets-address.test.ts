@@ -84,7 +84,7 @@ describe("printing", () => {
     expect(formatAddress({ family: "inet6", ip: v6("::"), port: 80, scopeId: 0 })).toBe("[::]:80");
     expect(formatAddress({ family: "inet6", ip: v6("fe80::1"), port: 80, scopeId: 2 })).toBe("[fe80::1%2]:80");
     expect(formatAddress({ family: "unix", path: "@x" })).toBe("@x");
-    expect(formatAddress({ family: "inet6", ip: v6("::ffff:10.1.2.3"), port: 9 }, true)).toBe("10.1.2.3:9");
+    expect(formatAddress({ family: "inet6", ip: v6("::ffff:10.1.2.3"), port: 9, scopeId: 0 }, true)).toBe("10.1.2.3:9");
   });
 
   test("the Listen: line of a socket", () => {

@@ -12,9 +12,11 @@
 //                   While the service runs, or restarts, clients queue in the kernel.
 //   accept = true   The service is a template: the shell accepts each connection and the
 //                   engine makes an instance NAME@N of it that gets the connection; the
-//                   instance is removed once it is inactive or failed. Accepting pauses
-//                   while max_connections instances of the socket exist (clients wait in
-//                   the backlog); max_connections_per_source refuses the extra ones.
+//                   instance is removed once it is inactive or failed. The unit itself
+//                   runs nothing: it is active ("listening") once its sockets are made,
+//                   and stopping it pauses the accepting. Accepting also pauses while
+//                   max_connections instances of the socket exist (clients wait in the
+//                   backlog); max_connections_per_source refuses the extra ones.
 //
 // A trigger that starts nothing would come back at once (the data is still queued), so
 // triggers are rate limited like systemd's TriggerLimit (20 per 2 s): past that, the
@@ -91,6 +93,11 @@ export class SocketActivation {
   brokenReason(unit: string): string | null {
     const broken = this.entries.find((e) => e.broken !== null && (e.unit === unit || e.service === unit));
     return broken ? `its socket could not be made: ${broken.broken}` : null;
+  }
+
+  /** The templates activated by sockets that `units` declare. */
+  templatesOf(units: string[]): string[] {
+    return [...new Set(this.entries.filter((e) => e.accept && units.includes(e.unit)).map((e) => e.service))];
   }
 
   /** Connections accepted for a template since the manager started. */
@@ -186,7 +193,7 @@ export class SocketActivation {
 
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
     if (!e.opened || this.brokenReason(e.service) !== null) return false;
-    if (e.accept) return this.liveInstances(e) < e.maxConnections;
+    if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
     if (this.limited.has(e.service)) return false;
     const s = host.state(e.service);
     if (!s || s.job) return false;

@@ -68,7 +68,7 @@ export class Engine {
 
   subState(name: string): string {
     const u = this.units.get(name)!;
-    return u.service ? u.service.sub : u.targetActive ? "active" : "dead";
+    return u.service ? u.service.sub : u.targetActive ? this.activeTargetSub(name) : "dead";
   }
 
   /** Which unit a pid belongs to, by its main or control pid. */
@@ -139,9 +139,25 @@ export class Engine {
     emit: (e) => this.emit(e),
   };
 
-  /** The shell made the sockets of `units`; a unit whose socket failed fails with it. */
+  /** An accept = true unit is active while it accepts: "listening", as a systemd socket unit. */
+  private activeTargetSub(name: string): string {
+    return this.activation.templates.has(name) ? "listening" : "active";
+  }
+
+  /**
+   * The shell made the sockets of `units`; a unit whose socket failed fails with it. An
+   * accept = true unit whose sockets are all made is active: it accepts from now on
+   * (stopping it pauses the accepting, starting it resumes).
+   */
   private socketsOpened(units: string[], failed: { unit: string; index: number; error: string }[]) {
     this.activation.opened(units, failed);
+    for (const name of this.activation.templatesOf(units)) {
+      const u = this.units.get(name);
+      if (!u || u.targetActive || u.job || this.activation.brokenReason(name) !== null) continue;
+      u.targetActive = true;
+      u.targetSince = this.now;
+      this.emit({ type: "state-changed", unit: name, active: "active", sub: "listening" });
+    }
     for (const f of failed) {
       const service = this.units.get(f.unit)?.cfg.sockets[f.index]?.service ?? f.unit;
       for (const name of new Set([f.unit, service])) {
@@ -341,7 +357,7 @@ export class Engine {
     if (!u.service) {
       u.targetActive = true;
       u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: "active" });
+      this.emit({ type: "state-changed", unit: name, active: "active", sub: this.activeTargetSub(name) });
       return;
     }
     const state = this.activeState(name);

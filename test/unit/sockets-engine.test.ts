@@ -218,10 +218,12 @@ describe("accept = true", () => {
 
   test("the unit itself runs nothing; each connection gets an instance, removed when it ends", () => {
     const sh = new Shell(target("multi-user"), sshd());
-    sh.opened(["sshd"]);
     expect(sh.engine.isTemplate("sshd")).toBe(true);
+    expect(sh.state("sshd")).toBe("inactive/dead");
+    sh.opened(["sshd"]);
+    expect(sh.state("sshd")).toBe("active/listening"); // its sockets are made: it accepts
     sh.request("start", "multi-user");
-    expect(sh.state("sshd")).toBe("active/active");
+    expect(sh.state("sshd")).toBe("active/listening");
     expect(sh.of("spawn")).toEqual([]);
     expect(sh.watching.has("sshd/0")).toBe(true);
 
@@ -237,6 +239,18 @@ describe("accept = true", () => {
     expect(sh.engine.graph.get("shutdown")!.conflicts.has("sshd@1")).toBe(false);
     expect(sh.of("instance-removed")).toEqual([{ type: "instance-removed", unit: "sshd@1", connection: 7 }]);
     expect(sh.engine.activation.acceptedCount("sshd")).toBe(1);
+  });
+
+  test("stopping the unit pauses the accepting, starting it resumes; instances go on", () => {
+    const sh = new Shell(sshd());
+    sh.opened(["sshd"]);
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 3, source: "a" });
+    sh.request("stop", "sshd");
+    expect(sh.state("sshd")).toBe("inactive/dead");
+    expect(sh.watching.size).toBe(0);
+    expect(sh.state("sshd@1")).toBe("active/running");
+    sh.request("start", "sshd");
+    expect(sh.watching.has("sshd/0")).toBe(true);
   });
 
   test("failed instances are removed too", () => {

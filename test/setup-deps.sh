@@ -8,12 +8,19 @@
 #
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
-#   python3-systemd  systemd.daemon for test/peers/notify-python.py; it is
-#                    installed for Debian's /usr/bin/python3 (a pyenv python
-#                    first in PATH does not see it: the peer names /usr/bin/python3)
+#   python3-systemd  systemd.daemon for the python peers (notify, listen_fds,
+#                    the fd store); it is installed for Debian's /usr/bin/python3
+#                    (a pyenv python first in PATH does not see it: the peers
+#                    name /usr/bin/python3)
+#   dbus-daemon      dbus-daemon --address=systemd: behind a hearth socket
+#   dbus-bin         dbus-send, its client
+#   dropbear-bin     dropbear -i, an SSH server in inetd style (accept = true,
+#                    standard_input = "socket"); dropbearkey for its host key
+#   systemd          systemd-socket-activate, the reference of the socket
+#                    activation benchmark (bench/socket-activation.ts)
 set -eu
 
-packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd"
+packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd dbus-daemon dbus-bin dropbear-bin systemd"
 
 missing=""
 for pkg in $packages; do
@@ -41,5 +48,11 @@ if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     echo "setup-deps: /usr/bin/python3 cannot import systemd.daemon (python3-systemd)" >&2
     exit 1
 fi
+for program in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/systemd-socket-activate; do
+    if [ ! -x "$program" ]; then
+        echo "setup-deps: $program is missing although its package is installed" >&2
+        exit 1
+    fi
+done
 
 exec "$(dirname "$0")/peers/build.sh"

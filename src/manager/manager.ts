@@ -308,6 +308,9 @@ export class Manager {
 
   /** Reap every exited child; statuses of our units' processes go to the engine. */
   private reap() {
+    // Messages a process sent before it exited come first (systemd orders them so too):
+    // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
+    this.notify?.drain();
     for (const { pid, status } of reapChildren()) {
       if (this.engine.unitOfPid(pid) === null) {
         this.log.debug(`reaped orphan ${pid}`);

@@ -30,7 +30,8 @@ export class NotifyServer {
     getReactor().watch(this.fd, { read: true }, () => this.drain());
   }
 
-  private drain() {
+  /** Handles the datagrams waiting (at most BATCH); also called before exits are reaped. */
+  drain() {
     for (let i = 0; i < BATCH; i++) {
       const d = recvWithCredentials(this.fd);
       if (d === null) return;

@@ -14,8 +14,8 @@ import { close } from "../../ffi/fd.ts";
 import { acceptWithPeer, type SocketAddress } from "../../ffi/net.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import { peerCredentials } from "../../ffi/socket.ts";
-import { formatAddress, formatHost, remoteEnvironment } from "./address.ts";
-import { openListener, removeSocketFile, type OpenedSocket } from "./listen.ts";
+import { describeListen, formatAddress, formatHost, remoteEnvironment } from "./address.ts";
+import { listenSpecOf, openListener, removeSocketFile, type OpenedSocket } from "./listen.ts";
 
 type Level = "debug" | "info" | "notice" | "warning" | "err";
 
@@ -32,6 +32,7 @@ interface Socket {
   index: number;
   config: SocketSection;
   service: string;
+  label: string; // "/run/foo.sk (Stream)"
   opened: OpenedSocket | null;
   error: string | null;
   watching: boolean;
@@ -77,8 +78,10 @@ export class SocketActivator {
   constructor(units: Iterable<UnitConfig>, private readonly opts: ActivatorOptions) {
     for (const cfg of units) {
       cfg.sockets.forEach((config, index) => {
+        const spec = listenSpecOf(config);
         this.sockets.push({
           unit: cfg.name, index, config, service: config.service ?? cfg.name,
+          label: typeof spec === "string" ? "[[socket]]" : describeListen(spec),
           opened: null, error: null, watching: false,
         });
       });
@@ -97,8 +100,8 @@ export class SocketActivator {
       try {
         s.opened = openListener(s.config, s.config.accept, this.opts.users);
         s.error = null;
-        for (const w of s.opened.warnings) this.opts.log(s.unit, "warning", `socket ${s.opened.label}: ${w}`);
-        this.opts.log(s.unit, "debug", `listening on ${s.opened.label}`);
+        for (const w of s.opened.warnings) this.opts.log(s.unit, "warning", `socket ${s.label}: ${w}`);
+        this.opts.log(s.unit, "debug", `listening on ${s.label}`);
       } catch (error) {
         s.error = (error as Error).message;
         this.opts.log(s.unit, "err", `cannot listen: ${s.error}`);
@@ -135,7 +138,7 @@ export class SocketActivator {
 
   private triggered(s: Socket): void {
     this.setWatching(s.unit, s.index, false);
-    this.opts.log(s.service, "info", `Incoming traffic on ${s.opened!.label}: activating`);
+    this.opts.log(s.service, "info", `Incoming traffic on ${s.label}: activating`);
     this.opts.dispatch({ type: "socket-triggered", unit: s.unit, index: s.index });
   }
 
@@ -145,7 +148,7 @@ export class SocketActivator {
       try {
         accepted = acceptWithPeer(s.opened!.fd);
       } catch (error) {
-        this.opts.log(s.unit, "warning", `accepting on ${s.opened!.label} failed: ${(error as Error).message}; pausing ${ACCEPT_PAUSE_MS} ms`);
+        this.opts.log(s.unit, "warning", `accepting on ${s.label} failed: ${(error as Error).message}; pausing ${ACCEPT_PAUSE_MS} ms`);
         this.pause(s);
         return;
       }
@@ -211,7 +214,7 @@ export class SocketActivator {
     return this.sockets
       .filter((s) => s.unit === unit || s.service === unit)
       .map((s) => ({
-        listen: s.opened?.label ?? describeConfigured(s.config),
+        listen: s.label,
         unit: s.unit, service: s.service, name: s.config.fd_name ?? s.unit, accept: s.config.accept,
         state: s.error !== null ? "failed" : s.watching ? "listening" : "running",
         error: s.error,
@@ -244,9 +247,4 @@ export class SocketActivator {
 /** The unit's own sockets come first. */
 function rank(s: Socket, unit: string): number {
   return s.unit === unit ? 0 : 1;
-}
-
-function describeConfigured(config: SocketSection): string {
-  const value = config.listen_stream ?? config.listen_datagram ?? config.listen_sequential_packet ?? config.listen_fifo;
-  return String(value ?? "?");
 }

@@ -5,52 +5,24 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
-import { cleanup, PEER_SOURCES, PEERS, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
+import { PEER_SOURCES, PEERS } from "../support/harness.ts";
+import { Session } from "../support/session.ts";
 import { datagrams, exchange, freePort } from "../support/clients.ts";
 
 const ECHO = join(PEERS, "echo-libsystemd");
 const PY_LISTEN = join(PEER_SOURCES, "listen-python.py");
 
-let m: RunningManager | null = null;
-const dirs: string[] = [];
-afterEach(async () => {
-  await m?.stop();
-  cleanup(m, ...dirs.splice(0));
-  m = null;
-});
-
-function conf(units: Record<string, string>): string {
-  const dir = writeConf(units);
-  dirs.push(dir);
-  return dir;
-}
-
-function runDir(): string {
-  const dir = tempDir("sk");
-  dirs.push(dir);
-  return dir;
-}
-
-async function logs(unit: string): Promise<string> {
-  return (await m!.ctl("logs", "-n", "200", unit)).stdout;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms; output:\n${m?.text()}`);
-    await Bun.sleep(25);
-  }
-}
+const session = new Session();
+afterEach(() => session.end());
+const logs = (unit: string) => session.logs(unit);
+const until = session.until.bind(session);
 
 describe("accept = false: the libsystemd echo server", () => {
   test("two named sockets; a client that connects while it is stopped is answered once it starts", async () => {
-    const dir = runDir();
+    const dir = session.scratch("sk");
     const path = join(dir, "sub/echo.sk"); // the directory is made by hearth
     const port = await freePort();
-    m = await startManager(conf({
+    const m = await session.start({
       echo: `
 [service]
 type = "notify"
@@ -65,7 +37,7 @@ socket_mode = "0600"
 listen_stream = "127.0.0.1:${port}"
 fd_name = "beta"
 `,
-    }));
+    });
     const before = await m.unit("echo");
     expect(before.active).toBe("inactive");
     expect(before.sockets.map((s: { listen: string; state: string }) => `${s.listen} ${s.state}`))
@@ -96,8 +68,8 @@ fd_name = "beta"
   });
 
   test("a client that queued before the service was ready is not lost (slow start)", async () => {
-    const path = join(runDir(), "slow.sk");
-    m = await startManager(conf({
+    const path = join(session.scratch("sk"), "slow.sk");
+    const m = await session.start({
       slow: `
 [service]
 type = "notify"
@@ -107,7 +79,7 @@ exec_start = "${ECHO}"
 [[socket]]
 listen_stream = "${path}"
 `,
-    }));
+    });
     const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => exchange({ path }, `client ${i}\n`)));
     expect(clients.map((c) => c.answer)).toEqual(Array.from({ length: 20 }, (_, i) => `client ${i}\n`));
     expect(Math.min(...clients.map((c) => c.answeredMs))).toBeGreaterThan(450);
@@ -119,7 +91,7 @@ listen_stream = "${path}"
 describe("accept = true: the libsystemd echo server, one instance per connection", () => {
   test("each connection gets an instance with REMOTE_ADDR/REMOTE_PORT, listed while it lives", async () => {
     const port = await freePort();
-    m = await startManager(conf({
+    const m = await session.start({
       per: `
 [unit]
 description = "echo per connection"
@@ -131,7 +103,7 @@ exec_start = ["${ECHO}", "--accept"]
 listen_stream = "127.0.0.1:${port}"
 accept = true
 `,
-    }));
+    });
     const template = await m.unit("per");
     expect(template).toMatchObject({ active: "active", sub: "listening", kind: "template", accepted: 0, connected: 0 });
 
@@ -149,7 +121,7 @@ accept = true
 
     socket.end();
     await until("the instance to go", async () => {
-      const units = (await m!.ctlJson<{ units: { name: string }[] }>("list")).units;
+      const units = (await m.ctlJson<{ units: { name: string }[] }>("list")).units;
       return !units.some((u) => u.name === "per@1");
     });
     expect(await m.unit("per")).toMatchObject({ accepted: 1, connected: 0 });
@@ -161,7 +133,7 @@ accept = true
 
   test("max_connections: further clients wait in the backlog, none is refused", async () => {
     const port = await freePort();
-    m = await startManager(conf({
+    const m = await session.start({
       two: `
 [service]
 exec_start = ["${ECHO}", "--accept"]
@@ -171,13 +143,13 @@ listen_stream = "127.0.0.1:${port}"
 accept = true
 max_connections = 2
 `,
-    }));
+    });
     const held = await Promise.all([0, 1].map(async () => {
       const s = connect({ host: "127.0.0.1", port });
       await new Promise((resolve) => s.on("connect", resolve));
       return s;
     }));
-    await until("two instances", async () => (await m!.unit("two")).connected === 2);
+    await until("two instances", async () => (await m.unit("two")).connected === 2);
     const waiting = exchange({ host: "127.0.0.1", port }, "third\n");
     await Bun.sleep(300);
     expect((await m.unit("two")).connected).toBe(2); // the third waits in the kernel
@@ -189,9 +161,9 @@ max_connections = 2
 
 describe("python3-systemd", () => {
   test("daemon.listen_fds_with_names() gets a stream and a datagram socket", async () => {
-    const path = join(runDir(), "py.sk");
+    const path = join(session.scratch("sk"), "py.sk");
     const udp = await freePort();
-    m = await startManager(conf({
+    const m = await session.start({
       py: `
 [service]
 type = "notify"
@@ -205,7 +177,7 @@ fd_name = "lines"
 listen_datagram = "127.0.0.1:${udp}"
 fd_name = "grams"
 `,
-    }));
+    });
     // The datagram arrives while nothing runs: it is queued, and it starts the service.
     expect(await datagrams(udp, ["d1"])).toEqual(["py: d1"]);
     expect((await exchange({ path }, "x\n", { expected: 6 })).answer).toBe("py: x\n");
@@ -217,8 +189,8 @@ fd_name = "grams"
 
 describe("ordering", () => {
   test("a client needs no after/requires on a socket-activated server: it just connects", async () => {
-    const path = join(runDir(), "srv.sk");
-    m = await startManager(conf({
+    const path = join(session.scratch("sk"), "srv.sk");
+    const m = await session.start({
       server: `
 [unit]
 wanted_by = ["multi-user"]
@@ -240,7 +212,7 @@ type = "oneshot"
 remain_after_exit = true
 exec_start = ["/usr/bin/python3", "-c", "import socket,time; s=socket.socket(socket.AF_UNIX); s.connect('${path}'); t=time.time(); s.sendall(b'hi'); print('answer', s.recv(9).decode(), 'after', round(time.time()-t, 1), flush=True)"]
 `,
-    }));
+    });
     const client = await m.waitForState("client", "active");
     const server = await m.unit("server");
     expect(server.active).toBe("active");
@@ -254,9 +226,9 @@ describe("sockets that cannot be made", () => {
     const port = await freePort();
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
-    const dir = runDir();
+    const dir = session.scratch("sk");
     writeFileSync(join(dir, "file"), "");
-    m = await startManager(conf({
+    const m = await session.start({
       busy: `
 [unit]
 wanted_by = ["multi-user"]
@@ -281,7 +253,7 @@ wanted_by = ["multi-user"]
 [service]
 exec_start = "/bin/sleep 30"
 `,
-    }));
+    });
     await m.waitForState("fine", "active");
     const busy = await m.unit("busy");
     expect(busy).toMatchObject({ active: "failed", result: "resources" });

@@ -18,6 +18,7 @@ import { NotifyServer, type NotifyArrival } from "../notify/server.ts";
 import { notifyAllowed } from "../engine/service.ts";
 import { SocketActivator, type Passed } from "../sockets/activator.ts";
 import { FdStore } from "../sockets/fd-store.ts";
+import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { serviceEnvironment } from "./exec-context.ts";
@@ -97,8 +98,7 @@ export class Manager {
     process.on("SIGCHLD", () => this.reap());
     this.notify = new NotifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
     for (const unit of this.engine.units.values()) if (unit.service) this.outputFor(unit.cfg);
-    // Daemons look for this directory before they use passed sockets (sd_booted()).
-    if (this.opts.systemMode) mkdirSync("/run/systemd/system", { recursive: true, mode: 0o755 });
+    if (this.opts.systemMode) announceSystemdProtocols(); // /run/systemd/system, for sd_booted()
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     this.dispatch(this.sockets.open());

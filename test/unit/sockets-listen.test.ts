@@ -13,6 +13,7 @@ import { getIntOption } from "../../ffi/socket.ts";
 import type { SocketSection } from "../../src/config/types.ts";
 import { ListenError, openListener, removeSocketFile } from "../../src/sockets/listen.ts";
 import { formatAddress } from "../../src/sockets/address.ts";
+import { announceSystemdProtocols } from "../../src/sockets/booted.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hearth-listen-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -198,5 +199,13 @@ describe("FIFOs", () => {
     expect(() => lstatSync(path)).toThrow();
     removeSocketFile(s.spec);
     removeSocketFile({ kind: "stream", address: { family: "unix", path: "@x" }, anyAddress: false });
+  });
+});
+
+describe("system mode", () => {
+  test("/run/systemd/system is made, so that sd_booted() is true for daemons", () => {
+    announceSystemdProtocols(dir);
+    expect(statSync(join(dir, "run/systemd/system")).isDirectory()).toBe(true);
+    announceSystemdProtocols(dir); // again: fine
   });
 });

@@ -43,9 +43,9 @@ export const SYS = perArch({
 // include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
 export const E = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11,
-  ENOMEM: 12, EACCES: 13, EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24,
-  ENOSPC: 28, EROFS: 30, EPIPE: 32, ENAMETOOLONG: 36, ENOSYS: 38, ELOOP: 40, ENOTSOCK: 88,
-  EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95,
+  ENOMEM: 12, EACCES: 13, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24,
+  ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENAMETOOLONG: 36, ENOSYS: 38, ELOOP: 40,
+  ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95,
   EAFNOSUPPORT: 97, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETDOWN: 100, ECONNABORTED: 103,
   ECONNRESET: 104, ENOTCONN: 107, ECONNREFUSED: 111, EINPROGRESS: 115,
 } as const;
@@ -216,11 +216,20 @@ export const KERNEL_SIGSET_BYTES = 8;
 // architectures (the generic ioctl encoding).
 export const WDIOC = {
   GETSUPPORT: 0x80285700, // struct watchdog_info, 40 bytes, identity at offset 8
+  GETBOOTSTATUS: 0x80045702, // int: WDIOF_* flags of the last reboot (WDIOF_CARDRESET)
   SETOPTIONS: 0x80045704,
   KEEPALIVE: 0x80045705,
   SETTIMEOUT: 0xc0045706,
   GETTIMEOUT: 0x80045707,
+  GETTIMELEFT: 0x8004570a, // int seconds; not every driver has it
 } as const;
+
+/** include/uapi/linux/watchdog.h: struct watchdog_info { u32 options; u32 firmware_version; u8 identity[32]; } */
+export const WATCHDOG_INFO = { size: 40, options: 0, firmwareVersion: 4, identity: 8, identityMax: 32 } as const;
+/** WDIOF_* option/status bits (same header). */
+export const WDIOF = { CARDRESET: 0x0020, SETTIMEOUT: 0x0080, MAGICCLOSE: 0x0100, KEEPALIVEPING: 0x8000 } as const;
+/** WDIOS_* for WDIOC_SETOPTIONS (same header). */
+export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
 
 /**
  * The numbers ffi/native.c is compiled with (cc's `define`). Names are the C names,

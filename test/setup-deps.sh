@@ -8,6 +8,7 @@
 #
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
+#   libxml2-utils    xmllint, to check that `hearth ctl analyze plot` is valid SVG
 #   python3-systemd  systemd.daemon for the python peers (notify, listen_fds,
 #                    the fd store); it is installed for Debian's /usr/bin/python3
 #                    (a pyenv python first in PATH does not see it: the peers
@@ -20,7 +21,7 @@
 #                    activation benchmark (bench/socket-activation.ts)
 set -eu
 
-packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd dbus-daemon dbus-bin dropbear-bin systemd"
+packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd"
 
 missing=""
 for pkg in $packages; do

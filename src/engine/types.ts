@@ -56,6 +56,8 @@ export type Effect =
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
   | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
+  // An unclean exit entered the unit's crash record; the shell attaches the log tail.
+  | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord }
   // Socket activation: watch a socket or not; close an accepted connection the engine
   // refused; an accept = true instance is gone (its connection is closed with it).
   | { type: "listen"; unit: string; index: number; on: boolean }

@@ -21,7 +21,7 @@ import { FdStore } from "../sockets/fd-store.ts";
 import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
-import { serviceEnvironment } from "./exec-context.ts";
+import { expandCommand, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
 export interface ManagerOptions {
@@ -42,6 +42,9 @@ export const RUN_MODE_EXIT_STATUS: Record<string, number> = {
   "poweroff": 83, "poweroff-force": 84, "poweroff-immediate": 85,
 };
 
+// Log lines kept with each unclean exit in the crash record.
+const CRASH_LOG_LINES = 50;
+
 interface UnitOutput {
   read: number;
   write: number; // kept open by the manager so a restart never loses the pipe
@@ -56,6 +59,10 @@ export class Manager {
   readonly engine: Engine;
   readonly managerRing = new LogRing(5000);
   readonly startedAt = Date.now();
+  readonly startedAtMono = performance.now();
+  finishedAtMono: number | null = null; // when the target was first reached
+  /** Time the kernel took before PID 1 started (system mode only), for analysis. */
+  kernelMs: number | null = null;
   private readonly outputs = new Map<string, UnitOutput>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly waiters = new Map<number, JobWaiter>();
@@ -84,6 +91,10 @@ export class Manager {
 
   get config(): LoadedConfig {
     return this.opts.config;
+  }
+
+  get target(): string {
+    return this.opts.target;
   }
 
   get log(): Logger {
@@ -182,6 +193,9 @@ export class Manager {
         this.fdStore.release(e.unit);
         this.unitLoggers.delete(e.unit);
         return;
+      case "exit-recorded":
+        e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
+        return;
     }
   }
 
@@ -228,6 +242,10 @@ export class Manager {
       listenFdNames: passed?.names,
     });
     if (errors.length > 0) return { error: errors.join("; ") };
+    // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
+    if (!main && rt.mainPid !== null) env.MAINPID = String(rt.mainPid);
+    Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
+    argv = expandCommand(argv, env);
     // An instance of an accept = true unit writes to its template's log.
     const out = this.outputFor(this.engine.units.get(this.engine.instanceOf(unit.name)?.template ?? unit.name)?.cfg ?? unit);
     const fds: number[] = [...(passed?.fds ?? [])];
@@ -246,7 +264,6 @@ export class Manager {
       fds.push(p.write);
       this.watchReadinessFd(unit.name, p.read);
     }
-    Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
       stdin: passed?.stdio ?? this.devNullFd, stdout: passed?.stdio ?? out.write, stderr: out.write,
@@ -312,10 +329,12 @@ export class Manager {
     // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
     this.notify?.drain();
     for (const { pid, status } of reapChildren()) {
-      if (this.engine.unitOfPid(pid) === null) {
+      const unit = this.engine.unitOfPid(pid);
+      if (unit === null) {
         this.log.debug(`reaped orphan ${pid}`);
         continue;
       }
+      this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
     }
   }
@@ -404,16 +423,23 @@ export class Manager {
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
     };
     this.outputs.set(unit.name, out);
-    const buf = new Uint8Array(65536);
-    const o = out;
-    getReactor().watch(o.read, { read: true }, () => {
-      for (let i = 0; i < 16; i++) { // bounded, so one chatty service cannot starve the loop
-        const n = readSome(o.read, buf);
-        if (n === "again" || n === "eof") return;
-        for (const line of o.splitter.push(buf.subarray(0, n))) this.recordLine(unit.name, o, line);
-      }
-    });
+    // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
+    // never by starving the loop (timers and the watchdog run between wake-ups).
+    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 1));
     return out;
+  }
+
+  private readonly readBuffer = new Uint8Array(16384);
+
+  /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
+  private drainOutput(unit: string, maxReads = 64) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    for (let i = 0; i < maxReads; i++) {
+      const n = readSome(out.read, this.readBuffer);
+      if (n === "again" || n === "eof") return;
+      for (const line of out.splitter.push(this.readBuffer.subarray(0, n))) this.recordLine(unit, out, line);
+    }
   }
 
   private recordLine(unit: string, out: UnitOutput, line: string) {
@@ -427,8 +453,10 @@ export class Manager {
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
-      if (unit === "hearth") return this.managerRing.last(n);
-      return this.outputs.get(unit)?.ring.last(n) ?? [];
+      // A unit's log is its own output and what the manager said about it, by time.
+      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const about = this.managerRing.last(n, { unit });
+      return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }
     const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
     return all.sort((a, b) => a.time - b.time).slice(-n);
@@ -437,8 +465,10 @@ export class Manager {
   /** Follow new log entries; returns the unsubscribe function. */
   follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
     const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
-      : unit === "hearth" ? [this.managerRing] : [this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
-    const offs = rings.map((r) => r.subscribe(fn));
+      : [this.managerRing, this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const offs = rings.map((r) => r.subscribe((e) => {
+      if (unit === null || e.unit === unit) fn(e);
+    }));
     return () => offs.forEach((off) => off());
   }
 
@@ -472,6 +502,7 @@ export class Manager {
     }
     if (e.unit === this.opts.target && e.job === "start" && !this.startupReported) {
       this.startupReported = true;
+      this.finishedAtMono = performance.now();
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
       this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);

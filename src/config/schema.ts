@@ -228,7 +228,7 @@ const SOCKET = {
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
   socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
-  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the unit stops."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
   receive_buffer: [size, null, "SO_RCVBUF, in bytes."],

@@ -177,6 +177,10 @@ export class Engine {
 
   private emit(e: Effect) {
     if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
+    // A console line per connection would drown the console: instances log instead.
+    if (e.type === "console" && this.activation.instances.has(e.unit)) {
+      e = { type: "log", unit: e.unit, level: e.status === "failed" ? "warning" : "debug", text: e.text };
+    }
     this.effects.push(e);
   }
 

@@ -2,7 +2,7 @@
 // on libsystemd (accept = false with two named sockets, and accept = true),
 // python3-systemd's listen_fds, clients that need no ordering, and sockets that fail.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
 import { PEER_SOURCES, PEERS } from "../support/harness.ts";
@@ -22,6 +22,7 @@ describe("accept = false: the libsystemd echo server", () => {
     const dir = session.scratch("sk");
     const path = join(dir, "sub/echo.sk"); // the directory is made by hearth
     const port = await freePort();
+    const seqpacket = `@hearth-test-seq-${process.pid}`;
     const m = await session.start({
       echo: `
 [service]
@@ -36,12 +37,16 @@ socket_mode = "0600"
 [[socket]]
 listen_stream = "127.0.0.1:${port}"
 fd_name = "beta"
+
+[[socket]]
+listen_sequential_packet = "${seqpacket}"
+fd_name = "gamma"
 `,
     });
     const before = await m.unit("echo");
     expect(before.active).toBe("inactive");
     expect(before.sockets.map((s: { listen: string; state: string }) => `${s.listen} ${s.state}`))
-      .toEqual([`${path} (Stream) listening`, `127.0.0.1:${port} (Stream) listening`]);
+      .toEqual([`${path} (Stream) listening`, `127.0.0.1:${port} (Stream) listening`, `${seqpacket} (SequentialPacket) listening`]);
     expect(statSync(path).mode & 0o777).toBe(0o600);
 
     // Not running: the connection is made by the kernel on hearth's socket, the answer
@@ -49,7 +54,7 @@ fd_name = "beta"
     const first = await exchange({ path }, "hello\n");
     expect(first.answer).toBe("hello\n");
     const running = await m.waitForState("echo", "active");
-    expect(running.sockets.map((s: { state: string }) => s.state)).toEqual(["running", "running"]);
+    expect(running.sockets.map((s: { state: string }) => s.state)).toEqual(["running", "running", "running"]);
     const text = await until("the echo server's lines", async () => {
       const l = await logs("echo");
       return l.includes("fd 4 name=beta") && l;
@@ -57,6 +62,10 @@ fd_name = "beta"
     expect(text).toContain("fd 3 name=alpha listening stream");
     expect(text).toContain("fd 4 name=beta listening stream");
     expect((await exchange({ host: "127.0.0.1", port }, "tcp\n")).answer).toBe("tcp\n");
+    const packet = Bun.spawnSync(["/usr/bin/python3", "-c",
+      `import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect("\\0${seqpacket.slice(1)}"); s.send(b"packet"); print(s.recv(64).decode())`]);
+    expect(packet.stdout.toString()).toBe("packet\n");
+    expect(await logs("echo")).toContain("fd 5 name=gamma listening stream");
 
     // Stopped by hand: the sockets stay, and the next client starts it again.
     expect((await m.ctl("stop", "echo")).code).toBe(0);
@@ -156,6 +165,31 @@ max_connections = 2
     held[0]!.end();
     expect((await waiting).answer).toBe("third\n");
     held[1]!.end();
+  });
+
+  test("max_connections_per_source: a further connection from the same peer is closed unanswered", async () => {
+    const port = await freePort();
+    const m = await session.start({
+      one: `
+[service]
+exec_start = ["${ECHO}", "--accept"]
+
+[[socket]]
+listen_stream = "127.0.0.1:${port}"
+accept = true
+max_connections_per_source = 1
+`,
+    });
+    const held = connect({ host: "127.0.0.1", port });
+    await new Promise((resolve) => held.on("connect", resolve));
+    await until("one instance", async () => (await m.unit("one")).connected === 1);
+    // Closed by hearth with the request unread: an end without answer, or a reset.
+    const refused = await exchange({ host: "127.0.0.1", port }, "second\n").then((r) => r.answer, (e: NodeJS.ErrnoException) => e.code);
+    expect(["", "ECONNRESET"]).toContain(refused);
+    expect(m.text()).toContain("one: Too many connections from 127.0.0.1 (1): connection refused");
+    held.end();
+    await until("the instance to go", async () => (await m.unit("one")).connected === 0);
+    expect((await exchange({ host: "127.0.0.1", port }, "third\n")).answer).toBe("third\n");
   });
 });
 
@@ -271,5 +305,50 @@ exec_start = "/bin/sleep 30"
     expect((await m.ctl("start", "busy")).code).toBe(0);
     expect((await m.unit("busy")).sockets[0].state).toBe("running");
     expect(existsSync(join(dir, "file"))).toBe(true);
+  });
+});
+
+describe("FIFOs and socket files", () => {
+  test("a line written into a FIFO starts its service, which reads it from fd 3", async () => {
+    const dir = session.scratch("sk");
+    const fifo = join(dir, "in.fifo");
+    const out = join(dir, "out");
+    const m = await session.start({
+      reader: `
+[service]
+exec_start = ["/bin/sh", "-c", "head -n 1 <&3 > ${out}"]
+
+[[socket]]
+listen_fifo = "${fifo}"
+socket_mode = "0620"
+`,
+    });
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(statSync(fifo).mode & 0o777).toBe(0o620);
+    writeFileSync(fifo, "through the fifo\n"); // hearth holds it open: the open does not block
+    await until("the service to read the line", async () => existsSync(out) && readFileSync(out, "utf8") === "through the fifo\n");
+    await until("the service to be done", async () => (await m.unit("reader")).active === "inactive");
+    expect((await m.unit("reader")).sockets[0].state).toBe("listening");
+  });
+
+  test("remove_on_stop removes the file when the manager ends; without it the file stays", async () => {
+    const dir = session.scratch("sk");
+    const m = await session.start({
+      files: `
+[service]
+exec_start = "${ECHO}"
+
+[[socket]]
+listen_stream = "${join(dir, "gone.sk")}"
+remove_on_stop = true
+
+[[socket]]
+listen_stream = "${join(dir, "kept.sk")}"
+`,
+    });
+    expect(existsSync(join(dir, "gone.sk"))).toBe(true);
+    expect(await m.stop()).toBe(0);
+    expect(existsSync(join(dir, "gone.sk"))).toBe(false);
+    expect(existsSync(join(dir, "kept.sk"))).toBe(true);
   });
 });

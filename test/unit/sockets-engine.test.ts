@@ -232,6 +232,8 @@ describe("accept = true", () => {
     expect(sh.engine.instanceOf("sshd@1")).toEqual({ template: "sshd", socket: { unit: "sshd", index: 0 }, connection: 7, source: "10.0.0.1" });
     expect(sh.engine.graph.get("shutdown")!.conflicts.has("sshd@1")).toBe(true);
     expect(sh.of("spawn").map((s) => s.unit)).toEqual(["sshd@1"]);
+    expect(sh.of("console").filter((c) => c.unit === "sshd@1")).toEqual([]); // not one line per connection
+    expect(sh.of("log").some((l) => l.unit === "sshd@1" && l.text.startsWith("Started"))).toBe(true);
 
     sh.exit("sshd@1", 0);
     expect(sh.engine.units.has("sshd@1")).toBe(false);

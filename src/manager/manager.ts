@@ -247,7 +247,8 @@ export class Manager {
     Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
     argv = expandCommand(argv, env);
     // An instance of an accept = true unit writes to its template's log.
-    const out = this.outputFor(this.engine.units.get(this.engine.instanceOf(unit.name)?.template ?? unit.name)?.cfg ?? unit);
+    const template = this.engine.instanceOf(unit.name)?.template;
+    const out = this.outputFor(template ? this.engine.units.get(template)!.cfg : unit);
     const fds: number[] = [...(passed?.fds ?? [])];
     const pidEnv: string[] = [];
     if (watchdogUsec > 0) pidEnv.push("WATCHDOG_PID");

@@ -184,7 +184,7 @@ max_connections_per_source = 1
     await new Promise((resolve) => held.on("connect", resolve));
     await until("one instance", async () => (await m.unit("one")).connected === 1);
     // Closed by hearth with the request unread: an end without answer, or a reset.
-    const refused = await exchange({ host: "127.0.0.1", port }, "second\n").then((r) => r.answer, (e: NodeJS.ErrnoException) => e.code);
+    const refused = await exchange({ host: "127.0.0.1", port }, "second\n").then((r) => r.answer, (e: NodeJS.ErrnoException) => String(e.code));
     expect(["", "ECONNRESET"]).toContain(refused);
     expect(m.text()).toContain("one: Too many connections from 127.0.0.1 (1): connection refused");
     held.end();

@@ -12,7 +12,7 @@ export interface UnitStatus {
   name: string;
   description: string;
   file: string;
-  kind: "service" | "target";
+  kind: "service" | "target" | "mount";
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;
@@ -47,7 +47,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     name,
     description: u.cfg.unit.description,
     file: u.cfg.file,
-    kind: s ? "service" : "target",
+    kind: s ? "service" : u.cfg.mount ? "mount" : "target",
     type: u.cfg.service?.type ?? null,
     active: m.engine.activeState(name)!,
     sub: m.engine.subState(name),

@@ -4,7 +4,7 @@
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoadedConfig, ServiceSection, UnitConfig } from "../config/types.ts";
+import type { LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
@@ -16,7 +16,8 @@ import type { Logger } from "../log/manager-log.ts";
 import { RotatingFile } from "../log/file.ts";
 import { NotifyServer } from "../notify/server.ts";
 import { getReactor } from "../../ffi/reactor.ts";
-import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { O } from "../../ffi/constants.ts";
 import { serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
@@ -30,6 +31,16 @@ export interface ManagerOptions {
   /** Called when the manager decides to end (emergency action in run mode, or shutdown). */
   exit: (code: number, reason: string) => void;
   systemMode: boolean;
+  /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
+  mounter?: Mounter;
+  /** The line printed when the target is reached; system mode splits kernel and userspace time. */
+  startupFinished?: (unitsReady: number) => string;
+}
+
+export interface Mounter {
+  /** Resolves when done; rejects with the reason it failed. */
+  mount(entry: MountEntry): Promise<void>;
+  unmount(entry: MountEntry): Promise<void>;
 }
 
 /** What an emergency action does to `hearth run`: end with a distinct status. */
@@ -61,6 +72,7 @@ export class Manager {
   private nextRequestId = 1;
   private notify: NotifyServer | null = null;
   private devNullFd = -1;
+  private ttyFd = -1;
   private startupReported = false;
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
@@ -149,6 +161,7 @@ export class Manager {
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
+      case "mount": return this.performMount(e.unit, e.op);
       case "log": return this.unitLogger(e.unit)[e.level](e.text);
       case "console": return this.console(e.status, e.text);
       case "state-changed": return this.onStateChanged(e.unit);
@@ -211,9 +224,10 @@ export class Manager {
       fds.push(p.write);
       this.watchReadinessFd(unit.name, p.read);
     }
+    const tty = cfg.standard_input === "tty" ? this.consoleFd() : null;
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
-      stdin: this.devNullFd, stdout: out.write, stderr: out.write,
+      stdin: tty ?? this.devNullFd, stdout: tty ?? out.write, stderr: tty ?? out.write,
       cwd: cfg.working_directory ?? (user ? user.home : "/"),
       uid, gid, groups, umask: cfg.umask,
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
@@ -221,6 +235,12 @@ export class Manager {
       noNewPrivileges: cfg.no_new_privileges, newSession: true,
     };
     return { request, readinessRead, readinessWrite };
+  }
+
+  /** One fd on /dev/console, opened at first use, for units with standard_input = "tty". */
+  private consoleFd(): number {
+    if (this.ttyFd < 0) this.ttyFd = openFile("/dev/console", O.RDWR | O.NOCTTY);
+    return this.ttyFd;
   }
 
   /** s6-style readiness: the first newline on the pipe means ready. */
@@ -266,6 +286,14 @@ export class Manager {
       }
       this.dispatch({ type: "exited", pid, status });
     }
+  }
+
+  private performMount(unit: string, op: "mount" | "unmount") {
+    const entry = this.engine.units.get(unit)?.cfg.mount;
+    const mounter = this.opts.mounter;
+    const done = (error?: string) => this.dispatch({ type: "mount-done", unit, op, error });
+    if (!entry || !mounter) return void queueMicrotask(() => done("mounts are handled by PID 1 only"));
+    mounter[op](entry).then(() => done(), (e: unknown) => done(e instanceof Error ? e.message : String(e)));
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -404,7 +432,7 @@ export class Manager {
       this.startupReported = true;
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
-      this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);
+      this.console("info", this.opts.startupFinished?.(ready) ?? `Startup finished in ${ms} ms (userspace); ${ready} units active`);
     }
   }
 

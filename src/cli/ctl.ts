@@ -12,7 +12,8 @@ verbs:
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
-  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)`;
+  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
+  poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)`;
 
 interface CtlArgs {
   runDir: string;

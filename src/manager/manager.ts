@@ -33,9 +33,13 @@ export interface ManagerOptions {
   systemMode: boolean;
   /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
   mounter?: Mounter;
+  /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
+  power?: (action: PowerAction, reason: string) => void;
   /** The line printed when the target is reached; system mode splits kernel and userspace time. */
   startupFinished?: (unitsReady: number) => string;
 }
+
+export type PowerAction = "poweroff" | "reboot" | "halt";
 
 export interface Mounter {
   /** Resolves when done; rejects with the reason it failed. */
@@ -444,9 +448,18 @@ export class Manager {
       this.opts.exit(code, `${action} requested by ${unit}`);
       return;
     }
-    // System mode: the shutdown path arrives with the board issue.
+    // System mode: the orderly way down. The -force and -immediate variants (skip the
+    // ordered stop, or even the sync) arrive with the watchdog issue; until then they
+    // take the orderly path too.
     this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
-    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 1, `${action} requested by ${unit}`);
+    this.power(action.startsWith("reboot") ? "reboot" : "poweroff", `${action} requested by ${unit}`);
+  }
+
+  /** poweroff, reboot or halt asked for (hearth ctl, a signal, an emergency action). */
+  power(action: PowerAction, reason: string) {
+    if (this.opts.power) return this.opts.power(action, reason);
+    // Run mode: end the manager with a status that says what was asked for.
+    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 0, `${action} requested: ${reason}`);
   }
 
   /** Release every fd the manager holds (used when the manager ends). */

@@ -6,19 +6,7 @@ export function statField(stat: string, n: number): string | undefined {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3];
 }
 
-/** Field 22, starttime: clock ticks since boot when the process started. */
-export function parseStartTicks(stat: string): number {
-  const ticks = Number(statField(stat, 22));
-  if (!Number.isInteger(ticks) || ticks < 0) throw new Error(`no start time in stat: ${stat.slice(0, 80)}`);
-  return ticks;
-}
-
 /** Field 4, ppid. */
 export function parsePpid(stat: string): number {
   return Number(statField(stat, 4));
-}
-
-/** Field 3, the state letter ("Z" for a zombie). */
-export function parseState(stat: string): string {
-  return statField(stat, 3) ?? "?";
 }

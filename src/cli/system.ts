@@ -18,7 +18,6 @@ import { applyHostname, loopbackUp, markSystemdCompatible, mountApiFilesystems, 
 import { loadKernelModules } from "../boot/kmod.ts";
 import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
-import { parseStartTicks } from "../boot/procstat.ts";
 import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
 import { Shutdown, type PowerAction, type ShutdownHooks } from "../boot/shutdown.ts";
 import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
@@ -54,9 +53,10 @@ export async function systemMain(_argv: string[]): Promise<number> {
   process.on("uncaughtException", contain("uncaught exception (contained)"));
   process.on("unhandledRejection", contain("unhandled rejection (contained)"));
 
-  const bootStartTicks = (() => {
-    try { return parseStartTicks(readFileSync("/proc/self/stat", "utf8")); } catch { return null; }
-  })();
+  // Where userspace began: this process's start, on CLOCK_BOOTTIME. (PID 1's own start
+  // time in /proc/self/stat is of no use: PID 1 exists from early kernel init on and
+  // only execs us later.) Bun's performance.now() counts from the process's start.
+  const userspaceStartMs = boottimeMs() - performance.now();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
   openConsole(early);
@@ -104,7 +104,7 @@ export async function systemMain(_argv: string[]): Promise<number> {
     exit: (_code, reason) => power("poweroff", reason),
     power,
     mounter: systemMounter,
-    startupFinished: (ready) => formatStartupFinished(startupTimes(bootStartTicks ?? 0, boottimeMs()), ready),
+    startupFinished: (ready) => formatStartupFinished(startupTimes(userspaceStartMs, boottimeMs()), ready),
   });
   logRecords = (r) => manager.managerRing.push(r);
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers

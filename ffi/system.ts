@@ -2,7 +2,7 @@
 // the clocks, the loopback interface, the console. Thin wrappers: each throws SysError
 // (or returns the errno the caller expects), and decides nothing.
 
-import { AF_INET, CLOCK, IFF, IFREQ, MNT, O, REBOOT_CMD, SIOCGIFFLAGS, SIOCSIFFLAGS, SOCK, SYS, TIMESPEC } from "./constants.ts";
+import { AF_INET, CLOCK, E, IFF, IFREQ, MNT, O, REBOOT_CMD, SIOCGIFFLAGS, SIOCSIFFLAGS, SOCK, SIGNALS, SYS, TIMESPEC } from "./constants.ts";
 import { check, cString, lastErrno, libc, retryExpecting, SysError } from "./libc.ts";
 import { checkedSyscallInThread, syscallInThread } from "./async.ts";
 import { openFile } from "./fd.ts";
@@ -48,6 +48,14 @@ export function rebootNow(command: PowerCommand): never {
 /** Ctrl-Alt-Del: false lets the kernel send SIGINT to PID 1 instead of rebooting at once. */
 export function setCtrlAltDelReboots(immediate: boolean): void {
   check("reboot", libc.reboot(immediate ? REBOOT_CMD.CAD_ON : REBOOT_CMD.CAD_OFF), "CAD");
+}
+
+/** kill(-1, signal): every process but PID 1 and the caller. False when there was none (ESRCH). */
+export function signalEveryProcess(signal: "SIGTERM" | "SIGKILL"): boolean {
+  if (libc.kill(-1, SIGNALS[signal]!) === 0) return true;
+  const errno = lastErrno();
+  if (errno === E.ESRCH) return false;
+  throw new SysError("kill", errno, `-1 ${signal}`);
 }
 
 export function syncFilesystems(): void {

@@ -13,7 +13,7 @@
  *   selfcheck                zombies, cgroup2, /run/systemd/system, and every unit's state
  *                            (from hearth's control socket) on the console
  *
- * Built statically for the board's architecture by board/build/rootfs.ts.
+ * Built statically for the board's architecture by board/image/rootfs.ts.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

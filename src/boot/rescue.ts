@@ -25,6 +25,9 @@ export function rescueShellToml(found: ShellFound): string {
     'standard_input = "tty"',
     'restart = "always"',
     "restart_sec = 1",
+    '# An interactive shell ignores SIGTERM; SIGHUP (the terminal hung up) ends it.',
+    'kill_signal = "SIGHUP"',
+    "timeout_stop_sec = 5",
     'environment = { HOME = "/root", TERM = "linux", PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", PS1 = "rescue# " }',
     "",
   ].join("\n");

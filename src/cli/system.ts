@@ -82,7 +82,7 @@ export async function systemMain(_argv: string[]): Promise<number> {
     if (m.result === "failed") logger.err(`kernel module ${m.name}: ${m.error}`);
     else logger.info(`kernel module ${m.name}: ${m.result}`);
   }
-  logger.info(`hostname ${hostname}`);
+  logger.info(`hostname ${hostname}; userspace began ${Math.round(userspaceStartMs)} ms after boot (CLOCK_BOOTTIME)`);
 
   const units = withRescueShell(
     withMountUnits(config.units, config.system.mounts, choice.target),

@@ -10,7 +10,7 @@
  *   crash-once MARKER        the first run creates MARKER and exits 3; later runs serve
  *   write FILE TEXT          a oneshot: write TEXT into FILE
  *   orphans N                leave N orphans behind (they exit 0.2 s later): PID 1 reaps them
- *   selfcheck                zombies, cgroup2, /run/systemd/system, and every unit's state
+ *   selfcheck                zombies, cgroup2, /run/systemd/system, PID 1's memory, every unit's state
  *                            (from hearth's control socket) on the console
  *
  * Built statically for the board's architecture by board/image/rootfs.ts.
@@ -240,6 +240,22 @@ static void print_unit_list(void) {
   close(con);
 }
 
+/* PID 1's resident memory, as /proc/1/status says it ("VmRSS:   30212 kB"). */
+static void print_pid1_rss(void) {
+  FILE *f = fopen("/proc/1/status", "r");
+  if (!f) return;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "VmRSS:", 6) == 0) {
+      line[strcspn(line, "\n")] = 0;
+      char *v = line + 6;
+      while (*v == ' ' || *v == '\t') v++;
+      say("selfcheck: PID 1 VmRSS %s", v);
+    }
+  }
+  fclose(f);
+}
+
 static int cmd_selfcheck(void) {
   int zombies = count_zombies();
   for (int i = 0; i < 30 && zombies > 0; i++) { sleep_ms(100); zombies = count_zombies(); }
@@ -247,6 +263,7 @@ static int cmd_selfcheck(void) {
   say("selfcheck: zombies %d", zombies);
   say("selfcheck: cgroup2 %s", cgroup2_mounted() ? "mounted on /sys/fs/cgroup" : "MISSING");
   say("selfcheck: /run/systemd/system %s", stat("/run/systemd/system", &st) == 0 ? "present" : "MISSING");
+  print_pid1_rss();
   print_unit_list();
   return zombies == 0 ? 0 : 1;
 }

@@ -46,7 +46,8 @@ for (const board of BOARDS) {
       expect(kernel).toBeGreaterThan(0);
       expect(userspace).toBeGreaterThan(0);
       expect(total).toBe(kernel + userspace);
-      console.log(`${board}: ${m![0]}; boot to poweroff ${(r.ms / 1000).toFixed(1)} s wall`);
+      const rss = r.console.match(/selfcheck: PID 1 VmRSS (\d+ kB)/)?.[1] ?? "?";
+      console.log(`${board}: ${m![0]}; PID 1 VmRSS ${rss}; boot to poweroff ${(r.ms / 1000).toFixed(1)} s wall`);
       expect(r.console).toContain("Powering off.");
       expect(r.console).toContain("reboot: Power down");
       expect(r.console).not.toContain("Kernel panic");

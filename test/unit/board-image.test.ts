@@ -8,7 +8,9 @@ import { buildCpio, S_IFCHR, S_IFDIR } from "../../board/image/cpio.ts";
 import { moduleDepends, readModinfo } from "../../board/image/modinfo.ts";
 import { kernelCmdline, qemuArgv } from "../../board/image/qemu.ts";
 import { realKernelPackage } from "../../board/image/debian.ts";
-import { elfArch, planInstall, PROC_MAPS_STAND_IN, requiredLibraries } from "../../src/cli/install.ts";
+import { elfArch, performInstall, planInstall, PROC_MAPS_STAND_IN, requiredLibraries } from "../../src/cli/install.ts";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 const REPO = join(import.meta.dir, "../..");
 const board = (name: string) => parseBoard(name, readFileSync(join(REPO, "board", name, "board.toml"), "utf8"));
@@ -112,5 +114,27 @@ describe("hearth install", () => {
     expect(elfArch(elf(0x3e))).toBe("x64");
     expect(elfArch(new Uint8Array(64))).toBeNull();
     expect(requiredLibraries("arm64")[0]).toEqual(["/lib/ld-linux-aarch64.so.1"]);
+  });
+  test("into a directory: the layout, a refusal to replace a foreign /sbin/init, and the glibc check", () => {
+    const root = mkdtempSync(join(tmpdir(), "hearth-install-"));
+    const binary = join(root, "fake-hearth");
+    const header = new Uint8Array(64); header.set([0x7f, 0x45, 0x4c, 0x46]); header[18] = 0xb7;
+    writeFileSync(binary, header);
+    try {
+      mkdirSync(join(root, "sbin"));
+      symlinkSync("/bin/busybox", join(root, "sbin/init"));
+      const refused = performInstall({ root, binary, initramfs: false }, false, () => {});
+      expect(refused.some((p) => p.includes("/sbin/init exists and is not hearth's"))).toBe(true);
+      const problems = performInstall({ root, binary, initramfs: false }, true, () => {});
+      expect(readlinkSync(join(root, "sbin/init"))).toBe("hearth");
+      expect(readlinkSync(join(root, "sbin/init.before-hearth"))).toBe("/bin/busybox");
+      expect(readFileSync(join(root, "proc/self/maps"), "utf8")).toBe(PROC_MAPS_STAND_IN);
+      expect((lstatSync(join(root, "sbin/hearth")).mode & 0o777).toString(8)).toBe("755");
+      expect(existsSync(join(root, "etc/hearth/units"))).toBe(true);
+      expect(problems.some((p) => p.includes("/lib/ld-linux-aarch64.so.1") && p.includes("libc6:arm64"))).toBe(true);
+      expect(performInstall({ root, binary, initramfs: false }, false, () => {}).some((p) => p.includes("not hearth's"))).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

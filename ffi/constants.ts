@@ -225,11 +225,20 @@ export const IFREQ = { size: 40, name: 0, nameMax: 16, flags: 16 } as const;
 // architectures (the generic ioctl encoding).
 export const WDIOC = {
   GETSUPPORT: 0x80285700, // struct watchdog_info, 40 bytes, identity at offset 8
+  GETBOOTSTATUS: 0x80045702, // int: WDIOF_* flags of the last reboot (WDIOF_CARDRESET)
   SETOPTIONS: 0x80045704,
   KEEPALIVE: 0x80045705,
   SETTIMEOUT: 0xc0045706,
   GETTIMEOUT: 0x80045707,
+  GETTIMELEFT: 0x8004570a, // int seconds; not every driver has it
 } as const;
+
+/** include/uapi/linux/watchdog.h: struct watchdog_info { u32 options; u32 firmware_version; u8 identity[32]; } */
+export const WATCHDOG_INFO = { size: 40, options: 0, firmwareVersion: 4, identity: 8, identityMax: 32 } as const;
+/** WDIOF_* option/status bits (same header). */
+export const WDIOF = { CARDRESET: 0x0020, SETTIMEOUT: 0x0080, MAGICCLOSE: 0x0100, KEEPALIVEPING: 0x8000 } as const;
+/** WDIOS_* for WDIOC_SETOPTIONS (same header). */
+export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
 
 /**
  * The numbers ffi/native.c is compiled with (cc's `define`). Names are the C names,

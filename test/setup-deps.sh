@@ -11,6 +11,7 @@
 # test:
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
+#   libxml2-utils    xmllint, to check that `hearth ctl analyze plot` is valid SVG
 #   python3-systemd  systemd.daemon for test/peers/notify-python.py; it is
 #                    installed for Debian's /usr/bin/python3 (a pyenv python
 #                    first in PATH does not see it: the peer names /usr/bin/python3)
@@ -23,7 +24,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils"
 board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
     all) packages="$test_packages $board_packages" ;;

@@ -143,12 +143,6 @@ function splitCommandString(text: string, site: Site): string[] | undefined {
   return words.map((word) => word.text);
 }
 
-/** systemd expands $MAINPID and ${VAR} in commands; hearth passes them as written. */
-function warnAboutVariables(argv: string[], wordSite: (index: number) => Site): void {
-  const index = argv.findIndex((word) => /\$[A-Za-z_{]/.test(word));
-  if (index >= 0) wordSite(index).warning(`"${argv[index]}" is passed as written: variables are not expanded`);
-}
-
 /** Applies the "-" prefix and finds the program; `wordSite(i)` is where argv[i] stands. */
 function toExecCommand(argv: string[], wordSite: (index: number) => Site, hint: string): ExecCommand | undefined {
   const programSite = wordSite(0);
@@ -163,7 +157,6 @@ function toExecCommand(argv: string[], wordSite: (index: number) => Site, hint: 
     programSite.error(`the systemd prefix "${program[0]}" is not supported (only "-" is)`);
     return undefined;
   }
-  warnAboutVariables(argv, wordSite);
   const found = resolveProgram(program, programSite.env);
   if ("path" in found) return { argv: [found.path, ...args], ignoreFailure };
   // As in systemd, "-" also forgives a program that cannot be run at all.

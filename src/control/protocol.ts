@@ -2,7 +2,7 @@
 // requests, so a hostile or broken client gets a precise error and nothing else.
 
 export const CONTROL_VERBS = [
-  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping",
+  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping", "analyze",
   "poweroff", "reboot", "halt",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];

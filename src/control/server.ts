@@ -8,7 +8,7 @@ import { acceptConnection, listenUnixStream, peerCredentials } from "../../ffi/s
 import type { Manager } from "../manager/manager.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { EXIT, MAX_REQUEST_BYTES, MUTATING_VERBS, parseRequest, type ControlRequest } from "./protocol.ts";
-import { unitStatus } from "./status.ts";
+import { timeline, unitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
 const MAX_PENDING_OUTPUT = 4 * 1024 * 1024; // a follower that does not read is dropped
@@ -173,6 +173,8 @@ export class ControlServer {
     switch (req.verb) {
       case "ping":
         return { ok: true, exit: EXIT.ok, pid: process.pid };
+      case "analyze":
+        return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
       case "list": {
         const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n));
         return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };

@@ -132,7 +132,7 @@ export class Engine {
   }
 
   private emit(e: Effect) {
-    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active);
+    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
   }
 
@@ -265,15 +265,9 @@ export class Engine {
     const node = this.graph.get(u.cfg.name)!;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
-    for (const d of node.after) {
-      const dep = this.units.get(d);
-      if (!dep) continue;
-      if (dep.job) return "wait";
-      const s = this.activeState(d);
-      if (s === "activating" || s === "deactivating") {
-        if (dep.service?.sub !== "auto-restart") return "wait";
-      }
-    }
+    // Ordering is between jobs (as in systemd): a unit that is busy without a job —
+    // restarting on its own, say — does not hold up the units ordered after it.
+    for (const d of node.after) if (this.units.get(d)?.job) return "wait";
     for (const d of node.requires) {
       const dep = this.units.get(d);
       if (!dep) return { reason: `requires ${d}, which is not loaded` };
@@ -341,7 +335,7 @@ export class Engine {
   }
 
   /** Called for every active-state change: completes jobs, propagates binds_to. */
-  private onStateChanged(name: string, active: ActiveState) {
+  private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "activating") u.activeAt = null;
@@ -349,7 +343,8 @@ export class Engine {
     if (job?.running) {
       if (job.type === "start") {
         if (active === "active") this.completeJob(u, "done", "started");
-        else if (active === "failed") this.completeJob(u, "failed", this.resultText(u));
+        // A start that fails fails its job even when an automatic restart follows (systemd).
+        else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
         else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
           const ok = u.service?.result === "success";

@@ -53,4 +53,6 @@ export type Effect =
   | { type: "console"; unit: string; status: "ok" | "failed" | "info"; text: string }
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
-  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string };
+  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
+  // An unclean exit entered the unit's crash record; the shell attaches the log tail.
+  | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord };

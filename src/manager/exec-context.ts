@@ -64,3 +64,23 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
   }
   return { env, errors };
 }
+
+/**
+ * systemd's variable substitution in command lines: "$NAME" standing alone as a word
+ * becomes the value split at whitespace (zero or more words), "${NAME}" anywhere in a
+ * word is replaced by the value as is, "$$" is a literal "$". Unset names expand to
+ * nothing. argv[0] is never touched (it was resolved at load).
+ */
+export function expandCommand(argv: string[], env: Record<string, string>): string[] {
+  const [program, ...args] = argv;
+  const out = [program!];
+  for (const word of args) {
+    const alone = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
+    if (alone) {
+      out.push(...(env[alone[1]!] ?? "").split(/\s+/).filter((w) => w !== ""));
+      continue;
+    }
+    out.push(word.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) => (name === undefined ? "$" : env[name] ?? "")));
+  }
+  return out;
+}

@@ -18,7 +18,7 @@ import { NotifyServer } from "../notify/server.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
-import { serviceEnvironment } from "./exec-context.ts";
+import { expandCommand, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
 export interface ManagerOptions {
@@ -53,6 +53,9 @@ export const RUN_MODE_EXIT_STATUS: Record<string, number> = {
   "poweroff": 83, "poweroff-force": 84, "poweroff-immediate": 85,
 };
 
+// Log lines kept with each unclean exit in the crash record.
+const CRASH_LOG_LINES = 50;
+
 interface UnitOutput {
   read: number;
   write: number; // kept open by the manager so a restart never loses the pipe
@@ -67,6 +70,10 @@ export class Manager {
   readonly engine: Engine;
   readonly managerRing = new LogRing(5000);
   readonly startedAt = Date.now();
+  readonly startedAtMono = performance.now();
+  finishedAtMono: number | null = null; // when the target was first reached
+  /** Time the kernel took before PID 1 started (system mode only), for analysis. */
+  kernelMs: number | null = null;
   private readonly outputs = new Map<string, UnitOutput>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly waiters = new Map<number, JobWaiter>();
@@ -87,6 +94,10 @@ export class Manager {
 
   get config(): LoadedConfig {
     return this.opts.config;
+  }
+
+  get target(): string {
+    return this.opts.target;
   }
 
   get log(): Logger {
@@ -171,6 +182,9 @@ export class Manager {
       case "state-changed": return this.onStateChanged(e.unit);
       case "job-finished": return this.onJobFinished(e);
       case "emergency-action": return this.emergencyAction(e.unit, e.action, e.reason);
+      case "exit-recorded":
+        e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
+        return;
     }
   }
 
@@ -215,6 +229,9 @@ export class Manager {
       watchdogUsec,
     });
     if (errors.length > 0) return { error: errors.join("; ") };
+    // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
+    if (!main && rt.mainPid !== null) env.MAINPID = String(rt.mainPid);
+    argv = expandCommand(argv, env);
     const out = this.outputFor(unit);
     const fds: number[] = [];
     const pidEnv: string[] = [];
@@ -284,10 +301,12 @@ export class Manager {
   /** Reap every exited child; statuses of our units' processes go to the engine. */
   private reap() {
     for (const { pid, status } of reapChildren()) {
-      if (this.engine.unitOfPid(pid) === null) {
+      const unit = this.engine.unitOfPid(pid);
+      if (unit === null) {
         this.log.debug(`reaped orphan ${pid}`);
         continue;
       }
+      this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
     }
   }
@@ -368,16 +387,23 @@ export class Manager {
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
     };
     this.outputs.set(unit.name, out);
-    const buf = new Uint8Array(65536);
-    const o = out;
-    getReactor().watch(o.read, { read: true }, () => {
-      for (let i = 0; i < 16; i++) { // bounded, so one chatty service cannot starve the loop
-        const n = readSome(o.read, buf);
-        if (n === "again" || n === "eof") return;
-        for (const line of o.splitter.push(buf.subarray(0, n))) this.recordLine(unit.name, o, line);
-      }
-    });
+    // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
+    // never by starving the loop (timers and the watchdog run between wake-ups).
+    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 1));
     return out;
+  }
+
+  private readonly readBuffer = new Uint8Array(16384);
+
+  /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
+  private drainOutput(unit: string, maxReads = 64) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    for (let i = 0; i < maxReads; i++) {
+      const n = readSome(out.read, this.readBuffer);
+      if (n === "again" || n === "eof") return;
+      for (const line of out.splitter.push(this.readBuffer.subarray(0, n))) this.recordLine(unit, out, line);
+    }
   }
 
   private recordLine(unit: string, out: UnitOutput, line: string) {
@@ -391,8 +417,10 @@ export class Manager {
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
-      if (unit === "hearth") return this.managerRing.last(n);
-      return this.outputs.get(unit)?.ring.last(n) ?? [];
+      // A unit's log is its own output and what the manager said about it, by time.
+      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const about = this.managerRing.last(n, { unit });
+      return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }
     const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
     return all.sort((a, b) => a.time - b.time).slice(-n);
@@ -401,8 +429,10 @@ export class Manager {
   /** Follow new log entries; returns the unsubscribe function. */
   follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
     const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
-      : unit === "hearth" ? [this.managerRing] : [this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
-    const offs = rings.map((r) => r.subscribe(fn));
+      : [this.managerRing, this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const offs = rings.map((r) => r.subscribe((e) => {
+      if (unit === null || e.unit === unit) fn(e);
+    }));
     return () => offs.forEach((off) => off());
   }
 
@@ -434,6 +464,7 @@ export class Manager {
     }
     if (e.unit === this.opts.target && e.job === "start" && !this.startupReported) {
       this.startupReported = true;
+      this.finishedAtMono = performance.now();
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
       this.console("info", this.opts.startupFinished?.(ready) ?? `Startup finished in ${ms} ms (userspace); ${ready} units active`);

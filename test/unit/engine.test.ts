@@ -281,3 +281,18 @@ describe("restart and stop", () => {
     expect((answers[0] as { job: string }).job).toBe("restart");
   });
 });
+
+import { expandCommand, parseEnvironmentFile } from "../../src/manager/exec-context.ts";
+
+describe("command expansion and environment files (systemd's rules)", () => {
+  test("$NAME alone splits into words, ${NAME} inside a word is literal, $$ is $", () => {
+    const env = { MAINPID: "42", OPTS: "-a  -b", EMPTY: "" };
+    expect(expandCommand(["/bin/kill", "-HUP", "$MAINPID"], env)).toEqual(["/bin/kill", "-HUP", "42"]);
+    expect(expandCommand(["/d", "$OPTS", "--pid=${MAINPID}", "$EMPTY", "$UNSET", "cost$$"], env))
+      .toEqual(["/d", "-a", "-b", "--pid=42", "cost$"]);
+  });
+
+  test("environment files: comments, export, quotes", () => {
+    expect(parseEnvironmentFile("# c\nA=1\nexport B=\"x y\"\nC='z'\n bad line\n")).toEqual({ A: "1", B: "x y", C: "z" });
+  });
+});

@@ -98,9 +98,11 @@ for (const board of BOARDS) {
     });
 
     // Socket activation is being built on branch `sockets`; until it lands, echo starts
-    // at boot and opens 127.0.0.1:7777 itself. Then: echo's process starts only after
-    // echo-client has connected (echo.activatingAt >= echo-client.activatingAt, and echo
-    // reports "serving on fd 3 (passed by the manager)").
+    // at boot and opens 127.0.0.1:7777 itself. Once merged: drop wanted_by from echo.toml
+    // and wants/after from echo-client.toml, then assert that echo's process started only
+    // after echo-client had (echo.activatingAt >= echo-client.activatingAt), that it got
+    // the socket from hearth (its log: "serving on fd 3 (passed by the manager)"), and
+    // that the client's reply line is "ok".
     test.todo("the echo service is started by the first connection to its socket");
   });
 }

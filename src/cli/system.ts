@@ -22,6 +22,7 @@ import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescu
 import { Shutdown, type PowerAction, type ShutdownHooks } from "../boot/shutdown.ts";
 import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
 import { boottimeMs, setCtrlAltDelReboots } from "../../ffi/system.ts";
+import { reapChildren } from "../exec/reaper.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export const SYSTEM_CONF_DIR = "/etc/hearth";
@@ -52,7 +53,18 @@ export async function systemMain(_argv: string[]): Promise<number> {
   };
   process.on("uncaughtException", contain("uncaught exception (contained)"));
   process.on("unhandledRejection", contain("unhandled rejection (contained)"));
+  try {
+    await boot((l) => (log = l));
+  } catch (e) {
+    // Nothing is left to run, but PID 1 must not exit: say so, and keep reaping.
+    writeConsole(`hearth: boot failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    writeConsole("hearth: staying up without a manager; power the board off by hand");
+    setInterval(() => { try { reapChildren(); } catch { /* nothing to reap */ } }, 1000);
+  }
+  return new Promise<number>(() => {}); // PID 1 never returns
+}
 
+async function boot(setLogger: (log: Logger) => void): Promise<void> {
   // Where userspace began: this process's start, on CLOCK_BOOTTIME. (PID 1's own start
   // time in /proc/self/stat is of no use: PID 1 exists from early kernel init on and
   // only execs us later.) Bun's performance.now() counts from the process's start.
@@ -68,15 +80,15 @@ export async function systemMain(_argv: string[]): Promise<number> {
   const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
   const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });
 
-  log = systemLogger(config.system.manager.log_level, cmdline.overrides.log_level !== undefined);
-  const logger = log;
-  for (const note of early.notes) logger[note.level](note.text);
+  const logger = systemLogger(config.system.manager.log_level, cmdline.overrides.log_level !== undefined);
+  setLogger(logger);
   for (const d of [...cmdline.diagnostics, ...config.diagnostics]) logDiagnostic(logger, d);
   if (choice.rescueReason) writeConsole(`[FAILED] Booting the rescue target: ${choice.rescueReason}`);
 
   const hostname = applyHostname(config.system.manager.hostname, early);
   loopbackUp(early);
   markSystemdCompatible(early);
+  for (const note of early.notes) logger[note.level](note.text);
   try { setCtrlAltDelReboots(false); } catch { /* the kernel then reboots at once on ctrl-alt-del */ }
   for (const m of await loadKernelModules(config.system.manager.kernel_modules)) {
     if (m.result === "failed") logger.err(`kernel module ${m.name}: ${m.error}`);
@@ -116,7 +128,6 @@ export async function systemMain(_argv: string[]): Promise<number> {
   }
   for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
   handleSignals(power, config.system.manager.ctrl_alt_del, logger);
-  return new Promise<number>(() => {}); // PID 1 never returns
 }
 
 /** What the signals to PID 1 mean: BusyBox init's (its halt, poweroff and reboot send them). */

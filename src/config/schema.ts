@@ -59,7 +59,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
-export const STANDARD_INPUTS = ["null", "socket"] as const;
+export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -210,7 +210,7 @@ const SERVICE = {
   oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
   no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
   capability_bounding_set: [listOf({ kind: "capability" }), null, 'Capabilities the processes may ever have ("CAP_NET_BIND_SERVICE"); unset: all.'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style).'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
   fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
   log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
   log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],

@@ -17,7 +17,7 @@ export interface UnitStatus {
   name: string;
   description: string;
   file: string;
-  kind: "service" | "target" | "template"; // template: an accept = true unit (one instance per connection)
+  kind: "service" | "target" | "mount" | "template"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;
@@ -58,7 +58,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     name,
     description: u.cfg.unit.description,
     file: u.cfg.file,
-    kind: s ? "service" : m.engine.isTemplate(name) ? "template" : "target",
+    kind: s ? "service" : u.cfg.mount ? "mount" : m.engine.isTemplate(name) ? "template" : "target",
     type: u.cfg.service?.type ?? null,
     active: m.engine.activeState(name)!,
     sub: m.engine.subState(name),

@@ -37,6 +37,8 @@ export type EngineEvent =
   | { type: "timer"; unit: string; kind: TimerKind; id: number }
   | { type: "pid-file"; unit: string; pid: number | null; error?: string }
   | { type: "readiness-fd"; unit: string }
+  // The shell finished a mount effect; error is set when it failed.
+  | { type: "mount-done"; unit: string; op: "mount" | "unmount"; error?: string }
   // Socket activation (src/engine/activation.ts). A socket is named by the unit whose
   // file declares it and its index among that file's [[socket]] entries.
   | { type: "sockets-opened"; units: string[]; failed: { unit: string; index: number; error: string }[] }
@@ -51,6 +53,7 @@ export type Effect =
   | { type: "set-timer"; unit: string; kind: TimerKind; ms: number; id: number }
   | { type: "clear-timer"; unit: string; kind: TimerKind }
   | { type: "read-pid-file"; unit: string; path: string }
+  | { type: "mount"; unit: string; op: "mount" | "unmount" }
   | { type: "log"; unit: string; level: "debug" | "info" | "notice" | "warning" | "err"; text: string }
   | { type: "console"; unit: string; status: "ok" | "failed" | "info"; text: string }
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }

@@ -4,7 +4,7 @@
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoadedConfig, ServiceSection, UnitConfig } from "../config/types.ts";
+import type { LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
@@ -20,7 +20,8 @@ import { SocketActivator, type Passed } from "../sockets/activator.ts";
 import { FdStore } from "../sockets/fd-store.ts";
 import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
-import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { O } from "../../ffi/constants.ts";
 import { expandCommand, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
@@ -34,6 +35,20 @@ export interface ManagerOptions {
   /** Called when the manager decides to end (emergency action in run mode, or shutdown). */
   exit: (code: number, reason: string) => void;
   systemMode: boolean;
+  /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
+  mounter?: Mounter;
+  /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
+  power?: (action: PowerAction, reason: string) => void;
+  /** The line printed when the target is reached; system mode splits kernel and userspace time. */
+  startupFinished?: (unitsReady: number) => string;
+}
+
+export type PowerAction = "poweroff" | "reboot" | "halt";
+
+export interface Mounter {
+  /** Resolves when done; rejects with the reason it failed. */
+  mount(entry: MountEntry): Promise<void>;
+  unmount(entry: MountEntry): Promise<void>;
 }
 
 /** What an emergency action does to `hearth run`: end with a distinct status. */
@@ -72,6 +87,7 @@ export class Manager {
   private nextRequestId = 1;
   private notify: NotifyServer | null = null;
   private devNullFd = -1;
+  private ttyFd = -1;
   private startupReported = false;
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
@@ -181,6 +197,7 @@ export class Manager {
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
+      case "mount": return this.performMount(e.unit, e.op);
       case "log": return this.unitLogger(e.unit)[e.level](e.text);
       case "console": return this.console(e.status, e.text);
       case "state-changed": return this.onStateChanged(e.unit);
@@ -265,9 +282,10 @@ export class Manager {
       fds.push(p.write);
       this.watchReadinessFd(unit.name, p.read);
     }
+    const tty = cfg.standard_input === "tty" ? this.consoleFd() : null;
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
-      stdin: passed?.stdio ?? this.devNullFd, stdout: passed?.stdio ?? out.write, stderr: out.write,
+      stdin: passed?.stdio ?? tty ?? this.devNullFd, stdout: passed?.stdio ?? tty ?? out.write, stderr: tty ?? out.write,
       cwd: cfg.working_directory ?? (user ? user.home : "/"),
       uid, gid, groups, umask: cfg.umask,
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
@@ -288,6 +306,12 @@ export class Manager {
       passed.names.push(stored.name);
     }
     return passed;
+  }
+
+  /** One fd on /dev/console, opened at first use, for units with standard_input = "tty". */
+  private consoleFd(): number {
+    if (this.ttyFd < 0) this.ttyFd = openFile("/dev/console", O.RDWR | O.NOCTTY);
+    return this.ttyFd;
   }
 
   /** s6-style readiness: the first newline on the pipe means ready. */
@@ -338,6 +362,14 @@ export class Manager {
       this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
     }
+  }
+
+  private performMount(unit: string, op: "mount" | "unmount") {
+    const entry = this.engine.units.get(unit)?.cfg.mount;
+    const mounter = this.opts.mounter;
+    const done = (error?: string) => this.dispatch({ type: "mount-done", unit, op, error });
+    if (!entry || !mounter) return void queueMicrotask(() => done("mounts are handled by PID 1 only"));
+    mounter[op](entry).then(() => done(), (e: unknown) => done(e instanceof Error ? e.message : String(e)));
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -506,7 +538,7 @@ export class Manager {
       this.finishedAtMono = performance.now();
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
-      this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);
+      this.console("info", this.opts.startupFinished?.(ready) ?? `Startup finished in ${ms} ms (userspace); ${ready} units active`);
     }
   }
 
@@ -518,9 +550,18 @@ export class Manager {
       this.opts.exit(code, `${action} requested by ${unit}`);
       return;
     }
-    // System mode: the shutdown path arrives with the board issue.
+    // System mode: the orderly way down. The -force and -immediate variants (skip the
+    // ordered stop, or even the sync) arrive with the watchdog issue; until then they
+    // take the orderly path too.
     this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
-    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 1, `${action} requested by ${unit}`);
+    this.power(action.startsWith("reboot") ? "reboot" : "poweroff", `${action} requested by ${unit}`);
+  }
+
+  /** poweroff, reboot or halt asked for (hearth ctl, a signal, an emergency action). */
+  power(action: PowerAction, reason: string) {
+    if (this.opts.power) return this.opts.power(action, reason);
+    // Run mode: end the manager with a status that says what was asked for.
+    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 0, `${action} requested: ${reason}`);
   }
 
   /** Release every fd the manager holds (used when the manager ends). */

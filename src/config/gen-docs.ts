@@ -240,9 +240,10 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
   manager watches the sockets, and the first connection or datagram starts it; it never
   accepts or reads on the service's behalf, so whatever came is still queued for it.
   While it runs or waits to restart, nothing is watched: clients queue in the kernel.
-  After a start limit hit, or more than 20 activations within 2 s (the service keeps
-  going down without taking what is queued), the sockets are no longer watched until
-  the unit is started by hand or reset-failed.
+  After a start limit hit, or more than \`trigger_limit_burst\` activations within
+  \`trigger_limit_interval_sec\` (20 in 2 s: the service keeps going down without taking
+  what is queued), the sockets are no longer watched until the unit is started by hand
+  or reset-failed.
 - **\`accept = true\`** (stream and sequential packet sockets): the unit is a template. It
   is active ("listening") once its sockets are made; each connection gets an instance
   \`NAME@N\` running the unit's \`[service]\` with the connection at fd 3

@@ -240,6 +240,8 @@ const SOCKET = {
   service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
   max_connections: [int(1), 64, "With accept = true: the most instances running at once; further connections wait."],
   max_connections_per_source: [int(0), 0, "With accept = true: the most instances per source address; 0: no limit."],
+  trigger_limit_interval_sec: [duration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).

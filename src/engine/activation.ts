@@ -19,12 +19,11 @@
 //                   backlog); max_connections_per_source refuses the extra ones.
 //
 // A trigger that starts nothing would come back at once (the data is still queued), so
-// triggers are rate limited like systemd's TriggerLimit (20 per 2 s): past that, the
-// sockets are no longer watched until the unit is started by hand or reset-failed.
+// triggers are rate limited like systemd's TriggerLimit (by default 20 per 2 s, the
+// socket's trigger_limit_*): past that, the service's sockets are no longer watched
+// until the unit is started by hand or reset-failed.
 import type { UnitConfig } from "../config/types.ts";
 import type { ActiveState, Effect, UnitResult } from "./types.ts";
-
-export const TRIGGER_LIMIT = { intervalMs: 2000, burst: 20 } as const;
 
 /** systemd's MaxConnections= default. */
 const DEFAULT_MAX_CONNECTIONS = 64;
@@ -36,6 +35,7 @@ export interface SocketEntry {
   accept: boolean;
   maxConnections: number;
   maxPerSource: number; // 0: no limit
+  triggerLimit: { intervalMs: number; burst: number }; // intervalMs 0: no limit
   opened: boolean; // the shell has the socket
   broken: string | null; // why the shell could not make it
   listening: boolean; // what the shell was last told
@@ -77,6 +77,10 @@ export class SocketActivation {
           unit: cfg.name, index, service: socket.service ?? cfg.name, accept: socket.accept,
           maxConnections: socket.max_connections ?? DEFAULT_MAX_CONNECTIONS,
           maxPerSource: socket.max_connections_per_source ?? 0,
+          triggerLimit: {
+            intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
+            burst: socket.trigger_limit_burst ?? 20,
+          },
           opened: false, broken: null, listening: false,
         };
         this.entries.push(entry);
@@ -126,14 +130,15 @@ export class SocketActivation {
     if (!e || e.accept) return;
     e.listening = false;
     if (!this.wantsListening(e, host)) return;
-    const window = (this.triggers.get(e.service) ?? []).filter((t) => host.now - t < TRIGGER_LIMIT.intervalMs);
+    const { intervalMs, burst } = e.triggerLimit;
+    const window = (this.triggers.get(e.service) ?? []).filter((t) => host.now - t < intervalMs);
     window.push(host.now);
     this.triggers.set(e.service, window);
-    if (window.length > TRIGGER_LIMIT.burst) {
+    if (intervalMs > 0 && window.length > burst) {
       this.limited.add(e.service);
       host.emit({
         type: "log", unit: e.service, level: "err",
-        text: `Trigger limit hit (${TRIGGER_LIMIT.burst} in ${TRIGGER_LIMIT.intervalMs / 1000}s): its sockets are no longer watched until it is started by hand or reset-failed`,
+        text: `Trigger limit hit (${burst} in ${intervalMs / 1000}s): its sockets are no longer watched until it is started by hand or reset-failed`,
       });
       return;
     }

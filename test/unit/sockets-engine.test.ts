@@ -2,7 +2,6 @@
 // sockets are watched when, what a trigger or a connection starts, accept = true instances.
 import { describe, expect, test } from "bun:test";
 import type { SocketSection, UnitConfig } from "../../src/config/types.ts";
-import { TRIGGER_LIMIT } from "../../src/engine/activation.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import type { Effect, EngineEvent } from "../../src/engine/types.ts";
 import { configs, service, target } from "../support/units.ts";
@@ -172,18 +171,34 @@ describe("accept = false", () => {
     const sh = new Shell(withSockets(service("echo"), socket()));
     sh.opened(["echo"]);
     sh.failSpawns = true; // every start fails at once: the queued client stays queued
-    for (let i = 0; i < TRIGGER_LIMIT.burst; i++) sh.trigger("echo");
+    for (let i = 0; i < 20; i++) sh.trigger("echo"); // trigger_limit_burst, by default
     expect(sh.watching.has("echo/0")).toBe(true);
     sh.trigger("echo");
     expect(sh.watching.size).toBe(0);
     expect(sh.of("log").some((l) => l.unit === "echo" && l.text.startsWith("Trigger limit hit"))).toBe(true);
-    sh.advance(TRIGGER_LIMIT.intervalMs);
+    sh.advance(2000);
     expect(sh.watching.size).toBe(0); // the limit holds until someone acts
     sh.failSpawns = false;
     sh.request("start", "echo");
     sh.request("stop", "echo");
     sh.exit("echo", 0);
     expect(sh.watching.has("echo/0")).toBe(true);
+  });
+
+  test("the trigger limit follows trigger_limit_*; an interval of 0 disables it", () => {
+    const limited = new Shell(withSockets(service("a"), socket({ trigger_limit_burst: 3, trigger_limit_interval_sec: 1 })));
+    limited.opened(["a"]);
+    limited.failSpawns = true;
+    for (let i = 0; i < 3; i++) limited.trigger("a");
+    limited.advance(1000); // the window slides: these three are forgotten
+    for (let i = 0; i < 3; i++) limited.trigger("a");
+    limited.trigger("a");
+    expect(limited.watching.size).toBe(0);
+    const unlimited = new Shell(withSockets(service("b"), socket({ trigger_limit_interval_sec: 0 })));
+    unlimited.opened(["b"]);
+    unlimited.failSpawns = true;
+    for (let i = 0; i < 100; i++) unlimited.trigger("b");
+    expect(unlimited.watching.has("b/0")).toBe(true);
   });
 
   test("a socket declared by another unit activates the unit its `service` names", () => {

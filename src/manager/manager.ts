@@ -125,7 +125,13 @@ export class Manager {
     process.on("SIGCHLD", () => this.reap());
     this.notify = new NotifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
     for (const unit of this.engine.units.values()) if (unit.service) this.outputFor(unit.cfg);
-    if (this.opts.systemMode) announceSystemdProtocols(); // /run/systemd/system, for sd_booted()
+    if (this.opts.systemMode) {
+      try {
+        announceSystemdProtocols(); // /run/systemd/system, for sd_booted()
+      } catch (e) {
+        this.log.warning(`cannot create /run/systemd/system (daemons may ignore passed sockets): ${(e as Error).message}`);
+      }
+    }
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     this.dispatch(this.sockets.open());

@@ -18,11 +18,17 @@ function stamp(t: number): string {
   return new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+/** What the Loaded: line says about the unit after its file. */
+function kindNote(u: UnitStatus): string {
+  if (u.kind === "template") return "; accept = true: one instance per connection";
+  if (u.type) return `; ${u.type}`;
+  return u.kind === "target" ? "; target" : "";
+}
+
 export function formatStatus(u: UnitStatus, now = Date.now()): string {
   const lines: string[] = [];
   lines.push(`${DOT[u.active] ?? "?"} ${u.name}${u.description ? ` - ${u.description}` : ""}`);
-  const kind = u.kind === "template" ? "; accept = true: one instance per connection" : u.type ? `; ${u.type}` : u.kind === "target" ? "; target" : "";
-  lines.push(`     Loaded: loaded (${u.file || "built-in"}${kind})`);
+  lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})`);
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
   if (u.job) lines.push(`        Job: ${u.job}`);

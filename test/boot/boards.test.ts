@@ -121,7 +121,7 @@ describe("rescue", () => {
       interact: [
         { when: /Started Rescue shell on the console/, send: "\n" },
         { when: /rescue# /, send: "echo rescue-$((6*7))\n" },
-        { when: /rescue-42/, send: "poweroff\n" },
+        { when: /^rescue-42\r?\n/m, send: "poweroff\n" }, // after the whole line, or the echo of "poweroff" lands on it
       ],
       timeoutMs: 180_000,
     });

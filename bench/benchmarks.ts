@@ -17,6 +17,5 @@ export const BENCHMARKS: Benchmark[] = [
   { name: "micro", title: "Micro figures: notify throughput, memory, time to a status answer", file: "micro.ts", args: [], markdown: true },
   { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn", file: "spawn.ts", args: ["500"], markdown: false },
   { name: "service-watchdog", title: "Service watchdog lateness, idle vs busy", file: "service-watchdog.ts", args: ["10"], markdown: false },
-  // The socket-activation benchmark (another branch) goes here, e.g.:
-  // { name: "socket-activation", title: "Socket activation: first-connection latency, Accept=true rate", file: "socket-activation.ts", args: [], markdown: false },
+  { name: "socket-activation", title: "Socket activation: first connection on demand, accept = true throughput", file: "socket-activation.ts", args: ["40", "3"], markdown: false },
 ];

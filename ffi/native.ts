@@ -19,11 +19,12 @@ const nativeSymbols = {
   hearth_spawn: { args: ["ptr"], returns: "i32" },
   hearth_reactor_start: { args: ["ptr"], returns: "i32" },
   hearth_reactor_ctl: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
+  hearth_async_syscall: { args: ["ptr"], returns: "i32" },
   hearth_sizeof: { args: ["i32"], returns: FFIType.i64_fast },
 } as const;
 
 /** Sizes native.c must agree on with the JS side (ffi/spawn.ts, ffi/constants.ts). */
-export const NATIVE_SIZES = { spawnRequest: 19 * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16 };
+export const NATIVE_SIZES = { spawnRequest: 19 * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16, asyncCall: 11 * 8 };
 
 type NativeSymbols = ReturnType<typeof cc<typeof nativeSymbols>>["symbols"];
 let loaded: NativeSymbols | null = null;
@@ -86,10 +87,12 @@ function findLoadedLibc(): string {
 function checkSizes(symbols: NativeSymbols): void {
   const spawnRequest = Number(symbols.hearth_sizeof(0));
   const epollEvent = Number(symbols.hearth_sizeof(1));
-  if (spawnRequest !== NATIVE_SIZES.spawnRequest || epollEvent !== NATIVE_SIZES.epollEvent) {
+  const asyncCall = Number(symbols.hearth_sizeof(2));
+  if (spawnRequest !== NATIVE_SIZES.spawnRequest || epollEvent !== NATIVE_SIZES.epollEvent ||
+    asyncCall !== NATIVE_SIZES.asyncCall) {
     throw new Error(
       `hearth: ffi/native.c layout mismatch: spawn_request ${spawnRequest} (want ${NATIVE_SIZES.spawnRequest}), ` +
-        `epoll_event ${epollEvent} (want ${NATIVE_SIZES.epollEvent})`,
+        `epoll_event ${epollEvent} (want ${NATIVE_SIZES.epollEvent}), async_call ${asyncCall} (want ${NATIVE_SIZES.asyncCall})`,
     );
   }
 }

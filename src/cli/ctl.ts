@@ -15,7 +15,8 @@ verbs:
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
   analyze [blame|critical-chain [UNIT]|plot|dot]
-                            where the start-up time went (plot: an SVG boot chart)`;
+                            where the start-up time went (plot: an SVG boot chart)
+  poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)`;
 
 interface CtlArgs {
   runDir: string;

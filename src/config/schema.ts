@@ -59,7 +59,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
-export const STANDARD_INPUTS = ["null", "socket"] as const;
+export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -210,7 +210,7 @@ const SERVICE = {
   oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
   no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
   capability_bounding_set: [listOf({ kind: "capability" }), null, 'Capabilities the processes may ever have ("CAP_NET_BIND_SERVICE"); unset: all.'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style).'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
   fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
   log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
   log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],
@@ -228,7 +228,7 @@ const SOCKET = {
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
   socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
-  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the unit stops."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
   receive_buffer: [size, null, "SO_RCVBUF, in bytes."],
@@ -240,6 +240,8 @@ const SOCKET = {
   service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
   max_connections: [int(1), 64, "With accept = true: the most instances running at once; further connections wait."],
   max_connections_per_source: [int(0), 0, "With accept = true: the most instances per source address; 0: no limit."],
+  trigger_limit_interval_sec: [duration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).

@@ -16,6 +16,7 @@
 //            (the compiled client: a new process), a raw client on the control socket
 //            (connect, one JSON line each way, close), against `s6-svstat DIR` and
 //            `sv status DIR` (new processes too).
+// Each measurement waits for a quiet machine first (bench/lib/quiet.ts).
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "bun";
@@ -26,6 +27,7 @@ import { cpuNs, pssKiB, rssKiB } from "./lib/proc.ts";
 import { fmt, median, percentile, ratio, slope, spread } from "./lib/stats.ts";
 import { BenchRun, Launched, type Flavour } from "./lib/supervisors.ts";
 import { createRecord } from "./lib/record.ts";
+import { waitForQuiet } from "./lib/quiet.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLOOD_SECONDS = 4;
@@ -151,8 +153,11 @@ async function sinkRate(): Promise<number> {
 async function notifySection(): Promise<string> {
   const idle: FloodResult[] = [], busy: FloodResult[] = [], sink: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    await waitForQuiet();
     idle.push(await hearthUnderFlood(false));
+    await waitForQuiet();
     busy.push(await hearthUnderFlood(true));
+    await waitForQuiet();
     sink.push(await sinkRate());
   }
   const allLag = (rs: FloodResult[]) => rs.flatMap((r) => r.lagMs);
@@ -188,6 +193,7 @@ interface Memory {
 }
 
 async function measureMemory(flavour: Flavour, n: number): Promise<Memory> {
+  await waitForQuiet();
   const run = await BenchRun.ready(flavour, trivialUnits(n));
   try {
     await Bun.sleep(1000); // settle: start-up garbage collected, buffers returned
@@ -251,6 +257,7 @@ async function ctlSection(): Promise<string> {
   const add = (k: string, xs: number[]) => times.set(k, [...(times.get(k) ?? []), ...xs]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const flavour of MEMORY_FLAVOURS) {
+      await waitForQuiet();
       const run = await BenchRun.ready(flavour, units);
       const runs: Record<string, () => Promise<number>> = {};
       if (flavour === "hearth") {

@@ -9,7 +9,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCHMARKS, type Benchmark } from "./benchmarks.ts";
 import { ROOT } from "./lib/paths.ts";
-import { machine, machineBusyMs } from "./lib/proc.ts";
+import { machine } from "./lib/proc.ts";
+import { LoadMeter, QUIET_CORES, waitForQuiet } from "./lib/quiet.ts";
 
 function git(...args: string[]): string {
   const p = Bun.spawnSync(["git", ...args], { cwd: ROOT, stderr: "ignore" });
@@ -28,47 +29,18 @@ interface Outcome {
   otherLoad: number;
 }
 
-// Other load above this (in cores) makes the figures suspect: this is a 2-core kind of
-// machine, and a benchmark of supervisors racing for the cores wants them to itself.
-const QUIET = 0.15;
-
-/** Cores' worth of CPU the machine uses over `ms` while this process idles. */
-async function loadOver(ms: number): Promise<number> {
-  const busy0 = machineBusyMs(), t0 = performance.now();
-  await Bun.sleep(ms);
-  return (machineBusyMs() - busy0) / (performance.now() - t0);
-}
-
-/**
- * On a shared machine, waits (up to BENCH_QUIET_WAIT seconds, default 180) for 3 s in a
- * row of other load under QUIET before a benchmark starts; on a machine of its own this
- * returns after the first 3 s.
- */
-async function waitForQuiet(): Promise<void> {
-  const deadline = performance.now() + Number(process.env.BENCH_QUIET_WAIT ?? 180) * 1000;
-  for (;;) {
-    const load = await loadOver(3000);
-    if (load <= QUIET) return;
-    if (performance.now() > deadline) {
-      process.stderr.write(`   the machine is still busy (${load.toFixed(2)} cores): running anyway\n`);
-      return;
-    }
-    process.stderr.write(`   waiting for a quiet machine (other load ${load.toFixed(2)} cores)\n`);
-  }
-}
-
 async function runOne(b: Benchmark): Promise<Outcome> {
-  await waitForQuiet();
+  // Wait for 3 s of quiet first (on a machine of its own that is all it costs).
+  await waitForQuiet(3000, (line) => process.stderr.write(`   ${line}\n`));
   process.stderr.write(`== ${b.name}: ${commandLine(b)}\n`);
-  const t0 = performance.now(), busy0 = machineBusyMs();
+  const t0 = performance.now(), meter = new LoadMeter();
   const p = Bun.spawn([process.execPath, join(ROOT, "bench", b.file), ...b.args], {
     cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit",
   });
   const [output, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   const elapsedMs = performance.now() - t0;
   // The benchmark's own CPU: its process and every descendant it (or launch) reaped.
-  const ownMs = Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000;
-  const otherLoad = Math.max(0, machineBusyMs() - busy0 - ownMs) / elapsedMs;
+  const otherLoad = meter.otherLoad(Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000);
   process.stderr.write(`== ${b.name}: exit ${code}, ${(elapsedMs / 1000).toFixed(0)} s, other load ${otherLoad.toFixed(2)} cores\n`);
   return { output: output.trim(), ok: code === 0, seconds: elapsedMs / 1000, otherLoad };
 }
@@ -77,7 +49,7 @@ function section(b: Benchmark, r: Outcome): string {
   const body = b.markdown && r.ok ? r.output : "```\n" + r.output + "\n```";
   const status = r.ok ? "" : " — **FAILED** (see the make bench output)";
   const load = `other processes on the machine meanwhile: ${r.otherLoad.toFixed(2)} cores` +
-    (r.otherLoad > QUIET ? " — **not quiet: these figures are suspect, run again**" : "");
+    (r.otherLoad > QUIET_CORES ? " — **not quiet: these figures are suspect, run again**" : "");
   return `## ${b.title}\n\n\`${commandLine(b)}\` (${r.seconds.toFixed(0)} s; ${load})${status}\n\n${body}\n`;
 }
 
@@ -94,7 +66,7 @@ let failed = 0, noisy = 0;
 for (const b of chosen) {
   const r = await runOne(b);
   if (!r.ok) failed++;
-  if (r.otherLoad > QUIET) noisy++;
+  if (r.otherLoad > QUIET_CORES) noisy++;
   const text = section(b, r);
   sections.push(text);
   if (names.length) console.log(text);
@@ -115,7 +87,7 @@ if (!names.length) {
     `- commit: ${git("rev-parse", "--short", "HEAD")}${dirty} (${git("log", "-1", "--format=%s")})`,
     `- peers: ${peerVersions()}`,
     `- command: \`make bench\` (${minutes} min in all${failed ? `; ${failed} benchmark(s) FAILED` : ""})`,
-    `- quiet machine: ${noisy ? `**no**: other processes used more than ${QUIET} cores during ${noisy} benchmark(s) (marked below)` : `yes (other processes under ${QUIET} cores during every benchmark)`}`,
+    `- quiet machine: ${noisy ? `**no**: other processes used more than ${QUIET_CORES} cores during ${noisy} benchmark(s) (marked below)` : `yes (other processes under ${QUIET_CORES} cores during every benchmark)`}`,
     "",
   ].join("\n");
   writeFileSync(join(ROOT, "bench/RESULTS.md"), header + "\n" + sections.join("\n"));

@@ -39,8 +39,7 @@ async function runOne(b: Benchmark): Promise<Outcome> {
   });
   const [output, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   const elapsedMs = performance.now() - t0;
-  // The benchmark's own CPU: its process and every descendant it (or launch) reaped.
-  const otherLoad = meter.otherLoad(Number(p.resourceUsage()?.cpuTime.total ?? 0) / 1000);
+  const otherLoad = meter.otherLoad();
   process.stderr.write(`== ${b.name}: exit ${code}, ${(elapsedMs / 1000).toFixed(0)} s, other load ${otherLoad.toFixed(2)} cores\n`);
   return { output: output.trim(), ok: code === 0, seconds: elapsedMs / 1000, otherLoad };
 }

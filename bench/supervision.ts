@@ -76,8 +76,7 @@ async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult & { 
   const services = [...supervisors].flatMap(childrenOf).filter((p) => !supervisors.has(p));
   const servicesCpu = services.reduce((a, p) => a + cpuNs(p) + reapedChildrenCpuNs(p), 0);
   await run.stop();
-  // Everything below launch (supervisor, services, scripts) was reaped by it: its CPU.
-  const otherLoad = meter.otherLoad(Number(run.sup.proc.resourceUsage()?.cpuTime.total ?? 0) / 1000);
+  const otherLoad = meter.otherLoad();
 
   let peak = 0;
   for (let i = 1; i < samples.length; i++) {

@@ -101,9 +101,3 @@ export function machine(): string {
   return `${process.arch}, ${cpus().length} × ${model}${virt}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Linux ${kernel}, Bun ${Bun.version}`;
 }
 
-/** CPU time the whole machine has spent busy (all cores, every process and the kernel), in ms. */
-export function machineBusyMs(): number {
-  const f = (read("/proc/stat") ?? "").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return (user + nice + system + irq + softirq + steal) * 10; // USER_HZ = 100
-}

@@ -1,8 +1,14 @@
 // The dev box is shared: other sessions' tests boot QEMU on its two cores now and then.
 // A run of supervisors racing for the cores is only worth keeping if nothing else ran
 // meanwhile, so the benchmarks wait for a quiet machine before a run and measure how
-// much else ran during it: the machine's busy time (/proc/stat) less their own.
-import { machineBusyMs } from "./proc.ts";
+// much other processes ran during it.
+//
+// "Other processes": every process on the machine except this one, its descendants and
+// kernel threads, from utime + stime in /proc/PID/stat, between two snapshots. Kernel
+// threads are left out because their work (freeing memory of exited processes, RCU) is
+// mostly caused by the benchmark itself: a supervisor that forks a lot makes them busy.
+// A process that both starts and ends between the snapshots is not seen.
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Other load (in cores) above which a run's figures are suspect. */
 export const QUIET_CORES = 0.15;
@@ -10,28 +16,67 @@ export const QUIET_CORES = 0.15;
 /** How long to wait for quiet before running anyway (BENCH_QUIET_WAIT seconds, default 180). */
 const MAX_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT ?? 180) * 1000;
 
-function ownCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+interface Proc {
+  ppid: number;
+  cpuMs: number;
 }
 
-/** Measures, from now on, the CPU the rest of the machine uses. */
+/** Every userland process: "pid/starttime" (a pid reused is another process) -> its CPU. */
+function snapshot(): Map<string, Proc & { pid: number }> {
+  const procs = new Map<string, Proc & { pid: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+    } catch {
+      continue; // gone
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pid = Number(entry), ppid = Number(f[1]);
+    if (pid === 2 || ppid === 2) continue; // kthreadd and the kernel threads
+    procs.set(`${pid}/${f[19]}`, { pid, ppid, cpuMs: (Number(f[11]) + Number(f[12])) * 10 });
+  }
+  return procs;
+}
+
+/** Pids of this process and its descendants in a snapshot. */
+function ours(procs: Map<string, Proc & { pid: number }>): Set<number> {
+  const mine = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs.values()) {
+      if (mine.has(p.ppid) && !mine.has(p.pid)) {
+        mine.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return mine;
+}
+
+/** Measures, from now on, the CPU other processes use. */
 export class LoadMeter {
-  private readonly busy0 = machineBusyMs();
-  private readonly own0 = ownCpuMs();
+  private readonly before = snapshot();
   private readonly t0 = performance.now();
 
-  /** Cores' worth of CPU used by others since the start; `childrenMs`: what our children used. */
-  otherLoad(childrenMs = 0): number {
+  /** Cores' worth of CPU used by other processes since the start. */
+  otherLoad(): number {
     const elapsed = performance.now() - this.t0;
-    const others = machineBusyMs() - this.busy0 - (ownCpuMs() - this.own0) - childrenMs;
-    return Math.max(0, others) / elapsed;
+    const after = snapshot();
+    const mine = ours(after);
+    let cpu = 0;
+    for (const [key, p] of after) {
+      if (mine.has(p.pid)) continue;
+      cpu += p.cpuMs - (this.before.get(key)?.cpuMs ?? 0); // a new process: all of it
+    }
+    return Math.max(0, cpu) / elapsed;
   }
 }
 
 /**
- * Waits until a `windowMs` window passes with other load under QUIET_CORES (this process
- * idles meanwhile), at most BENCH_QUIET_WAIT seconds; returns the last window's load.
+ * Waits until a `windowMs` window passes with other load under QUIET_CORES, at most
+ * BENCH_QUIET_WAIT seconds; returns the last window's load.
  */
 export async function waitForQuiet(windowMs = 1000, log?: (line: string) => void): Promise<number> {
   const deadline = performance.now() + MAX_WAIT_MS;

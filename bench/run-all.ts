@@ -33,7 +33,7 @@ async function runOne(b: Benchmark): Promise<Outcome> {
   // Wait for 3 s of quiet first (on a machine of its own that is all it costs).
   await waitForQuiet(3000, (line) => process.stderr.write(`   ${line}\n`));
   process.stderr.write(`== ${b.name}: ${commandLine(b)}\n`);
-  const t0 = performance.now(), meter = new LoadMeter();
+  const t0 = performance.now(), meter = new LoadMeter(1000);
   const p = Bun.spawn([process.execPath, join(ROOT, "bench", b.file), ...b.args], {
     cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit",
   });

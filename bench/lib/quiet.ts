@@ -7,7 +7,7 @@
 // kernel threads, from utime + stime in /proc/PID/stat, between two snapshots. Kernel
 // threads are left out because their work (freeing memory of exited processes, RCU) is
 // mostly caused by the benchmark itself: a supervisor that forks a lot makes them busy.
-// A process that both starts and ends between the snapshots is not seen.
+// A process that both starts and ends between two snapshots is not seen.
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Other load (in cores) above which a run's figures are suspect. */
@@ -55,22 +55,35 @@ function ours(procs: Map<string, Proc & { pid: number }>): Set<number> {
   return mine;
 }
 
-/** Measures, from now on, the CPU other processes use. */
+/**
+ * Measures, from now on, the CPU other processes use: the difference between snapshots,
+ * taken at the end and, for long measurements, every `everyMs` (so that a process that
+ * lives a few seconds and ends before the measurement does is seen too).
+ */
 export class LoadMeter {
-  private readonly before = snapshot();
+  private last = snapshot();
+  private cpuMs = 0;
   private readonly t0 = performance.now();
+  private readonly timer: ReturnType<typeof setInterval> | null;
 
-  /** Cores' worth of CPU used by other processes since the start. */
-  otherLoad(): number {
-    const elapsed = performance.now() - this.t0;
-    const after = snapshot();
-    const mine = ours(after);
-    let cpu = 0;
-    for (const [key, p] of after) {
-      if (mine.has(p.pid)) continue;
-      cpu += p.cpuMs - (this.before.get(key)?.cpuMs ?? 0); // a new process: all of it
+  constructor(everyMs?: number) {
+    this.timer = everyMs ? setInterval(() => this.sample(), everyMs) : null;
+  }
+
+  private sample() {
+    const now = snapshot();
+    const mine = ours(now);
+    for (const [key, p] of now) {
+      if (!mine.has(p.pid)) this.cpuMs += p.cpuMs - (this.last.get(key)?.cpuMs ?? 0); // a new process: all of it
     }
-    return Math.max(0, cpu) / elapsed;
+    this.last = now;
+  }
+
+  /** Cores' worth of CPU used by other processes since the start (and stops sampling). */
+  otherLoad(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.sample();
+    return Math.max(0, this.cpuMs) / (performance.now() - this.t0);
   }
 }
 

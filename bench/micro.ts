@@ -16,7 +16,7 @@
 //            (the compiled client: a new process), a raw client on the control socket
 //            (connect, one JSON line each way, close), against `s6-svstat DIR` and
 //            `sv status DIR` (new processes too).
-// Each measurement waits for a quiet machine first (bench/lib/quiet.ts).
+// Each measurement waits for a quiet machine first, and is repeated when disturbed (bench/lib/quiet.ts).
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "bun";
@@ -27,7 +27,7 @@ import { cpuNs, pssKiB, rssKiB } from "./lib/proc.ts";
 import { fmt, median, percentile, ratio, slope, spread } from "./lib/stats.ts";
 import { BenchRun, Launched, type Flavour } from "./lib/supervisors.ts";
 import { createRecord } from "./lib/record.ts";
-import { waitForQuiet } from "./lib/quiet.ts";
+import { interferenceNote, quietly } from "./lib/quiet.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLOOD_SECONDS = 4;
@@ -153,12 +153,9 @@ async function sinkRate(): Promise<number> {
 async function notifySection(): Promise<string> {
   const idle: FloodResult[] = [], busy: FloodResult[] = [], sink: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    await waitForQuiet();
-    idle.push(await hearthUnderFlood(false));
-    await waitForQuiet();
-    busy.push(await hearthUnderFlood(true));
-    await waitForQuiet();
-    sink.push(await sinkRate());
+    idle.push(await quietly("hearth idle", () => hearthUnderFlood(false)));
+    busy.push(await quietly("hearth under flood", () => hearthUnderFlood(true)));
+    sink.push(await quietly("bare receiver", sinkRate));
   }
   const allLag = (rs: FloodResult[]) => rs.flatMap((r) => r.lagMs);
   const rates = busy.map((r) => r.rate);
@@ -193,7 +190,6 @@ interface Memory {
 }
 
 async function measureMemory(flavour: Flavour, n: number): Promise<Memory> {
-  await waitForQuiet();
   const run = await BenchRun.ready(flavour, trivialUnits(n));
   try {
     await Bun.sleep(1000); // settle: start-up garbage collected, buffers returned
@@ -211,7 +207,7 @@ async function memorySection(): Promise<string> {
       for (let i = 0; i < MEMORY_FLAVOURS.length; i++) {
         const flavour = MEMORY_FLAVOURS[(i + round) % MEMORY_FLAVOURS.length]!;
         const key = `${flavour}/${n}`;
-        samples.set(key, [...(samples.get(key) ?? []), await measureMemory(flavour, n)]);
+        samples.set(key, [...(samples.get(key) ?? []), await quietly(`${flavour} memory`, () => measureMemory(flavour, n))]);
       }
     }
   }
@@ -250,35 +246,40 @@ async function rawStatus(runDir: string, unit: string): Promise<number> {
   return performance.now() - t0;
 }
 
+/** With `units` up under one supervisor: the times of its status clients, by client. */
+async function statusTimes(flavour: Flavour, units: BenchUnit[], unit: BenchUnit): Promise<Record<string, number[]>> {
+  const run = await BenchRun.ready(flavour, units);
+  const clients: Record<string, () => Promise<number>> = {};
+  if (flavour === "hearth") {
+    clients["hearth ctl status UNIT"] = () => timeCommand([HEARTH, "ctl", "-r", run.setup.runDir!, "status", unit.name]);
+    clients["raw socket client (connect, request, answer)"] = () => rawStatus(run.setup.runDir!, unit.name);
+  } else if (flavour === "s6") {
+    clients["s6-svstat DIR"] = () => timeCommand(["s6-svstat", run.setup.serviceDir!(unit)]);
+  } else {
+    clients["sv status DIR"] = () => timeCommand(["sv", "status", run.setup.serviceDir!(unit)]);
+  }
+  const times: Record<string, number[]> = {};
+  try {
+    for (const [name, once] of Object.entries(clients)) {
+      const n = name.startsWith("raw") ? CTL_RAW : CTL_SPAWNED;
+      for (let i = 0; i < 3; i++) await once(); // warm the page cache
+      times[name] = [];
+      for (let i = 0; i < n; i++) times[name].push(await once());
+    }
+  } finally {
+    await run.stop();
+  }
+  return times;
+}
+
 async function ctlSection(): Promise<string> {
   const units = trivialUnits(200);
   const unit = units[100]!;
   const times = new Map<string, number[]>();
-  const add = (k: string, xs: number[]) => times.set(k, [...(times.get(k) ?? []), ...xs]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const flavour of MEMORY_FLAVOURS) {
-      await waitForQuiet();
-      const run = await BenchRun.ready(flavour, units);
-      const runs: Record<string, () => Promise<number>> = {};
-      if (flavour === "hearth") {
-        runs["hearth ctl status UNIT"] = () => timeCommand([HEARTH, "ctl", "-r", run.setup.runDir!, "status", unit.name]);
-        runs["raw socket client (connect, request, answer)"] = () => rawStatus(run.setup.runDir!, unit.name);
-      } else if (flavour === "s6") {
-        runs["s6-svstat DIR"] = () => timeCommand(["s6-svstat", run.setup.serviceDir!(unit)]);
-      } else {
-        runs["sv status DIR"] = () => timeCommand(["sv", "status", run.setup.serviceDir!(unit)]);
-      }
-      try {
-        for (const [name, once] of Object.entries(runs)) {
-          const n = name.startsWith("raw") ? CTL_RAW : CTL_SPAWNED;
-          for (let i = 0; i < 3; i++) await once(); // warm the page cache
-          const xs: number[] = [];
-          for (let i = 0; i < n; i++) xs.push(await once());
-          add(name, xs);
-        }
-      } finally {
-        await run.stop();
-      }
+      const measured = await quietly(`${flavour} status`, () => statusTimes(flavour, units, unit));
+      for (const [name, xs] of Object.entries(measured)) times.set(name, [...(times.get(name) ?? []), ...xs]);
     }
   }
   const base = median(times.get("hearth ctl status UNIT")!);
@@ -303,3 +304,4 @@ for (const name of chosen) {
   console.log(await section());
   console.log();
 }
+console.log(`_${interferenceNote()}_`);

@@ -26,7 +26,7 @@ import { createRecord, readTimes, waitAllReady, type Times } from "./lib/record.
 import { cpuNs, reapedChildrenCpuNs, childrenOf } from "./lib/proc.ts";
 import { fmt, median, ratio, spread } from "./lib/stats.ts";
 import { BenchRun, FLAVOURS, type Flavour } from "./lib/supervisors.ts";
-import { LoadMeter, QUIET_CORES, waitForQuiet } from "./lib/quiet.ts";
+import { interferenceNote, quietly } from "./lib/quiet.ts";
 
 const ROUNDS = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 5);
 const RACERS: Flavour[] = ["hearth", "hearth-notify", "s6", "runit"];
@@ -55,9 +55,8 @@ function summarize(units: BenchUnit[], t: Times): Omit<RunResult, "cpuMs" | "pea
 }
 
 /** One supervisor, one variant: start, wait until every probe is ready, measure, stop. */
-async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult & { otherLoad: number }> {
+async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult> {
   const units = makeUnits(withDeps);
-  const meter = new LoadMeter();
   const { run, bringingUp } = await BenchRun.start(flavour, units);
   const samples: { at: number; cpu: number }[] = [];
   const sampleCpu = () => samples.push({ at: performance.now(), cpu: run.sup.supervisorPids().reduce((a, p) => a + cpuNs(p), 0) });
@@ -76,7 +75,6 @@ async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult & { 
   const services = [...supervisors].flatMap(childrenOf).filter((p) => !supervisors.has(p));
   const servicesCpu = services.reduce((a, p) => a + cpuNs(p) + reapedChildrenCpuNs(p), 0);
   await run.stop();
-  const otherLoad = meter.otherLoad();
 
   let peak = 0;
   for (let i = 1; i < samples.length; i++) {
@@ -85,29 +83,8 @@ async function race(flavour: Flavour, withDeps: boolean): Promise<RunResult & { 
   }
   return {
     ...summarize(units, times),
-    cpuMs: samples.at(-1)!.cpu / 1e6, peakCpuPct: peak * 100, servicesCpuMs: servicesCpu / 1e6, otherLoad,
+    cpuMs: samples.at(-1)!.cpu / 1e6, peakCpuPct: peak * 100, servicesCpuMs: servicesCpu / 1e6,
   };
-}
-
-const ATTEMPTS = 3;
-const interference = { repeated: 0, keptNoisy: 0, worstKept: 0 };
-
-/**
- * A race on a quiet machine: waits for quiet, runs, and runs again (at most ATTEMPTS in
- * all) when something else took more than QUIET_CORES meanwhile.
- */
-async function quietRace(flavour: Flavour, withDeps: boolean): Promise<RunResult> {
-  for (let attempt = 1; ; attempt++) {
-    await waitForQuiet(1000, (line) => process.stderr.write(`  ${line}\n`));
-    const r = await race(flavour, withDeps);
-    if (r.otherLoad <= QUIET_CORES || attempt === ATTEMPTS) {
-      if (r.otherLoad > QUIET_CORES) interference.keptNoisy++;
-      interference.worstKept = Math.max(interference.worstKept, r.otherLoad);
-      return r;
-    }
-    interference.repeated++;
-    process.stderr.write(`  ${flavour}: other load ${r.otherLoad.toFixed(2)} cores during the run: again\n`);
-  }
 }
 
 /** The sequential reference: each probe started when the one before it is ready. */
@@ -178,12 +155,11 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < RACERS.length; i++) {
       const flavour = RACERS[(i + round) % RACERS.length]!; // rotate who goes first
-      byVariant.graph.get(flavour)!.push(await quietRace(flavour, true));
-      byVariant.flat.get(flavour)!.push(await quietRace(flavour, false));
+      byVariant.graph.get(flavour)!.push(await quietly(flavour, () => race(flavour, true)));
+      byVariant.flat.get(flavour)!.push(await quietly(flavour, () => race(flavour, false)));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: ${flavour} done\n`);
     }
-    await waitForQuiet(1000);
-    byVariant.graph.get("sequential")!.push(await sequential());
+    byVariant.graph.get("sequential")!.push(await quietly("sequential", sequential));
   }
   byVariant.flat.set("sequential", byVariant.graph.get("sequential")!);
 
@@ -201,9 +177,7 @@ async function main() {
     "- dinit: not packaged for Debian 12: not raced.",
     "- sequential start: each probe started (Bun.spawn) when the one before it is ready, in topological order; timed from the first probe's start.\n",
   );
-  out.push(`- interference: each run waits for a quiet second first, and is run again (up to ${ATTEMPTS} times) when other ` +
-    `processes used more than ${QUIET_CORES} cores during it: ${interference.repeated} runs repeated; ` +
-    `${interference.keptNoisy} kept although not quiet; the most other load in a kept run: ${interference.worstKept.toFixed(2)} cores.\n`);
+  out.push(`- ${interferenceNote()}\n`);
   out.push(report("**With dependencies** (limit: the critical path)", true, byVariant.graph, criticalPathMs(graph), "critical path (physical limit)"));
   out.push("");
   out.push(report("**No dependencies** (limit: the longest single delay)", false, byVariant.flat, criticalPathMs(flat), "longest delay (physical limit)"));

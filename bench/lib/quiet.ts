@@ -103,3 +103,35 @@ export async function waitForQuiet(windowMs = 1000, log?: (line: string) => void
     said = true;
   }
 }
+
+const ATTEMPTS = 3;
+const interference = { runs: 0, repeated: 0, keptNoisy: 0, worstKept: 0 };
+
+/**
+ * One measurement on a quiet machine: waits for quiet, measures, and measures again (at
+ * most 3 times in all) when other processes took more than QUIET_CORES meanwhile.
+ */
+export async function quietly<T>(label: string, measure: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await waitForQuiet(1000, (line) => process.stderr.write(`  ${line}\n`));
+    const meter = new LoadMeter();
+    const value = await measure();
+    const load = meter.otherLoad();
+    if (load <= QUIET_CORES || attempt === ATTEMPTS) {
+      interference.runs++;
+      if (load > QUIET_CORES) interference.keptNoisy++;
+      interference.worstKept = Math.max(interference.worstKept, load);
+      return value;
+    }
+    interference.repeated++;
+    process.stderr.write(`  ${label}: other load ${load.toFixed(2)} cores during the run: again\n`);
+  }
+}
+
+/** What the measurements of this process went through, for its report. */
+export function interferenceNote(): string {
+  const i = interference;
+  return `interference: each of the ${i.runs} measurements waited for a quiet second and was repeated (up to ${ATTEMPTS} times) ` +
+    `when other processes used more than ${QUIET_CORES} cores during it: ${i.repeated} repeated, ${i.keptNoisy} kept although not quiet; ` +
+    `the most other load in a kept one: ${i.worstKept.toFixed(2)} cores.`;
+}

@@ -11,6 +11,7 @@ import { E, O } from "../../ffi/constants.ts";
 import { close, openFile } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { spawnNative } from "../../ffi/spawn.ts";
+import { discoverCgroups } from "../../src/exec/cgroup.ts";
 import { spawn } from "../../src/exec/spawner.ts";
 import { sh, statusField, waitExit } from "../support/child.ts";
 
@@ -210,7 +211,21 @@ describe.skipIf(!isRoot)("the private mount namespace (as root)", () => {
   });
 });
 
+const tree = discoverCgroups("run", { name: `hearth-spawner-test-${process.pid}` });
+afterAll(() => {
+  if (!("unavailable" in tree)) tree.close();
+});
+
 describe("cgroupProcsFd", () => {
+  test.skipIf("unavailable" in tree)("the child is in the unit's cgroup before it runs anything", async () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("context-test");
+    if ("error" in unit) throw new Error(unit.error);
+    const { output, pid } = await sh("cat /proc/self/cgroup", { cgroupProcsFd: unit.procsFd });
+    expect(output).toContain(`0::${tree.cgroupPath}/context-test.service\n`);
+    expect(pid).toBeGreaterThan(0);
+  });
+
   test("an fd that cannot be written fails the spawn at stage cgroup", () => {
     const readOnly = openFile("/dev/null", O.RDONLY);
     try {

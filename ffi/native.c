@@ -70,7 +70,7 @@ extern int pthread_detach(u64 thread);
 #define CHILD_STACK_SIZE (64 * 1024)
 static char child_stack[CHILD_STACK_SIZE];
 
-/* Flags of spawn_request.flags; mirrored in ffi/spawn.ts. */
+/* Flags of spawn_request.flags; mirrored in ffi/spawn-layout.ts. */
 #define SPAWN_SETSID      (1 << 0)
 #define SPAWN_SET_UID     (1 << 1)
 #define SPAWN_SET_GID     (1 << 2)
@@ -85,13 +85,13 @@ static char child_stack[CHILD_STACK_SIZE];
 /* Read-only paths the way Linux < 5.12 allows (no mount_setattr): for tests of that path. */
 #define SPAWN_LEGACY_REMOUNT (1 << 11)
 
-/* Kinds and flags of struct mount_op; mirrored in ffi/spawn.ts. */
+/* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
 #define MOUNT_READ_ONLY    1
 #define MOUNT_INACCESSIBLE 2
 #define MOUNT_PRIVATE_TMP  3
 #define MOUNT_OPTIONAL     (1 << 0) /* a missing path (ENOENT) is skipped */
 
-/* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn.ts. */
+/* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn-layout.ts. */
 enum spawn_stage {
   STAGE_NONE, STAGE_CLONE, STAGE_CGROUP, STAGE_SETSID, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
   STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_MOUNT_NAMESPACE,
@@ -110,7 +110,7 @@ struct mount_op {
 
 /*
  * Filled by ffi/spawn.ts: every field is 8 bytes, so field i is at offset 8*i
- * (SLOT in ffi/spawn.ts names them). Pointers point into JS buffers kept alive for the
+ * (SLOT in ffi/spawn-layout.ts names them). Pointers point into JS buffers kept alive for the
  * duration of the call.
  */
 struct spawn_request {

@@ -158,28 +158,35 @@ function ioprioValue(scheduling: NonNullable<SpawnRequest["ioScheduling"]>): num
  */
 function mountSteps(req: SpawnRequest): NativeMount[] | string {
   const steps: NativeMount[] = [];
-  const add = (kind: NativeMount["kind"], given: string[] | undefined, what: string): string | null => {
-    const paths: NativeMount[] = [];
-    for (const text of given ?? []) {
-      const optional = text.startsWith("-");
-      const raw = optional ? text.slice(1) : text;
-      if (!raw.startsWith("/")) return `${what}: not an absolute path: "${text}"`;
-      const path = posix.normalize(raw).replace(/(.)\/+$/, "$1"); // "/a/b/../c/" -> "/a/c"; "/" stays
-      paths.push({ kind, path, optional });
-    }
-    steps.push(...paths.sort((a, b) => a.path.split("/").length - b.path.split("/").length || (a.path < b.path ? -1 : 1)));
-    return null;
-  };
-  const problem = add("readOnly", req.readOnlyPaths, "read_only_paths") ?? add("inaccessible", req.inaccessiblePaths, "inaccessible_paths");
+  const problem = addPathSteps(steps, "readOnly", req.readOnlyPaths, "read_only_paths")
+    ?? addPathSteps(steps, "inaccessible", req.inaccessiblePaths, "inaccessible_paths");
   if (problem) return problem;
   if (req.privateTmp) steps.push({ kind: "privateTmp", path: "/tmp", optional: false }, { kind: "privateTmp", path: "/var/tmp", optional: true });
   return steps;
 }
 
+/** Appends one kind of path steps to steps, parents first; or says what is wrong with a path. */
+function addPathSteps(steps: NativeMount[], kind: NativeMount["kind"], given: string[] | undefined, what: string): string | null {
+  if (!given?.length) return null;
+  const paths: NativeMount[] = [];
+  for (const text of given) {
+    const optional = text.startsWith("-");
+    const raw = optional ? text.slice(1) : text;
+    if (!raw.startsWith("/")) return `${what}: not an absolute path: "${text}"`;
+    const path = posix.normalize(raw).replace(/(.)\/+$/, "$1"); // "/a/b/../c/" -> "/a/c"; "/" stays
+    paths.push({ kind, path, optional });
+  }
+  const depth = (mount: NativeMount) => mount.path.split("/").length;
+  steps.push(...paths.sort((a, b) => depth(a) - depth(b) || (a.path < b.path ? -1 : 1)));
+  return null;
+}
+
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "mounts" | "cgroupProcsFd">;
+
 /** The execution-context fields in native terms, or what is wrong with them. */
-function nativeContext(req: SpawnRequest): Partial<NativeSpawn> | string {
-  const cpus = req.cpuAffinity ?? [];
-  if (cpus.some((cpu) => !(Number.isInteger(cpu) && cpu >= 0 && cpu <= MAX_CPU))) return `CPU numbers must be integers 0 to ${MAX_CPU}`;
+function nativeContext(req: SpawnRequest): NativeContext | string {
+  const cpus = req.cpuAffinity;
+  if (cpus?.some((cpu) => !(Number.isInteger(cpu) && cpu >= 0 && cpu <= MAX_CPU))) return `CPU numbers must be integers 0 to ${MAX_CPU}`;
   const ioprio = req.ioScheduling === undefined ? undefined : ioprioValue(req.ioScheduling);
   if (typeof ioprio === "string") return ioprio;
   const boundingKeep = capabilityNumbers(req.capabilityBoundingSet, "capability_bounding_set");
@@ -196,8 +203,8 @@ function nativeContext(req: SpawnRequest): Partial<NativeSpawn> | string {
 function validate(req: SpawnRequest): string | null {
   if (!req.path.startsWith("/")) return `program path must be absolute: "${req.path}"`;
   if (req.argv.length === 0) return "argv must not be empty";
-  const paths = [...(req.readOnlyPaths ?? []), ...(req.inaccessiblePaths ?? [])];
-  const strings = [req.path, ...req.argv, ...Object.entries(req.env).flat(), req.cwd ?? "", ...paths];
+  const strings = [req.path, ...req.argv, ...Object.entries(req.env).flat(), req.cwd ?? ""];
+  for (const paths of [req.readOnlyPaths, req.inaccessiblePaths]) if (paths) strings.push(...paths);
   if (strings.some((s) => s.includes("\0"))) return "strings must not contain NUL bytes";
   if (Object.keys(req.env).some((name) => name === "" || name.includes("="))) {
     return "environment variable names must be non-empty and contain no '='";
@@ -207,7 +214,7 @@ function validate(req: SpawnRequest): string | null {
   return null;
 }
 
-function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: Partial<NativeSpawn>): NativeSpawn {
+function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: NativeContext): NativeSpawn {
   const pidEnv = req.pidEnv ?? [];
   const env = Object.entries(req.env);
   for (const name of pidEnv) if (!(name in req.env)) env.push([name, ""]);
@@ -227,7 +234,12 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: P
     oomScoreAdj: req.oomScoreAdj,
     rlimits,
     noNewPrivileges: req.noNewPrivileges ?? false,
-    ...context,
+    cpus: context.cpus,
+    ioprio: context.ioprio,
+    boundingKeep: context.boundingKeep,
+    ambient: context.ambient,
+    mounts: context.mounts,
+    cgroupProcsFd: context.cgroupProcsFd,
   };
 }
 

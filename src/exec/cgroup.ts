@@ -238,6 +238,7 @@ export class CgroupTree {
 
   /** Creates the unit's cgroup if needed, applies its limits; see the top of this file. */
   ensureUnit(unit: string, limits: CgroupLimits = {}): EnsuredUnit {
+    if (unit === "" || /[/\n\0]/.test(unit)) return { error: `no cgroup for a unit named ${JSON.stringify(unit)}` };
     const dir = this.unitDir(unit);
     try {
       mkdirSync(dir);

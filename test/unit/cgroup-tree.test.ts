@@ -75,6 +75,11 @@ describe.skipIf(!tree)("the hearth subtree", () => {
     expect(tree!.removeUnit("twice")).toBe(true);
     expect(existsSync(tree!.unitDir("twice"))).toBe(false);
   });
+
+  test("a name that would leave the subtree is refused", () => {
+    expect(tree!.ensureUnit("../escape")).toEqual({ error: 'no cgroup for a unit named "../escape"' });
+    expect(tree!.ensureUnit("")).toMatchObject({ error: expect.any(String) });
+  });
 });
 
 describe.skipIf(!tree)("tracking real processes", () => {

@@ -3,8 +3,12 @@ BUN      := node_modules/.bin/bun
 SOURCES  := $(shell find src ffi -type f 2>/dev/null) package.json
 COMPILE  := $(BUN) build --compile --minify --no-compile-autoload-bunfig --no-compile-autoload-dotenv
 BOARD    ?= qemu-aarch64
+APPEND   ?=
+# The board's architecture as Bun names it (arm64 | x64), from board/$(BOARD)/board.toml.
+BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
+BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: all build build-arm64 test test-unit test-integration deps check clean qemu bench
+.PHONY: all build build-arm64 test test-unit test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
 
 all: build
 
@@ -19,17 +23,28 @@ dist/hearth: $(SOURCES) node_modules/.stamp
 	$(COMPILE) src/main.ts --outfile $@
 
 build-arm64: dist/hearth-arm64
-dist/hearth-arm64: $(SOURCES) node_modules/.stamp
-	$(COMPILE) --target=bun-linux-arm64 src/main.ts --outfile $@
+dist/hearth-arm64 dist/hearth-x64: dist/hearth-%: $(SOURCES) node_modules/.stamp
+	$(COMPILE) --target=bun-linux-$* src/main.ts --outfile $@
 
-# Debian packages and compiled peers the tests use (libsystemd, python3-systemd, ...).
+# Debian packages and compiled peers the tests use (libsystemd, python3-systemd, QEMU, ...).
 deps: node_modules/.stamp
-	bash test/setup-deps.sh
+	bash test/setup-deps.sh all
+
+# What building and booting a board needs on the host (QEMU, cross compiler, arm64 lists).
+deps-board:
+	bash test/setup-deps.sh board
+
+# The board's boot images: build/boards/$(BOARD)/{vmlinuz,initramfs.cpio}.
+rootfs: deps-board dist/hearth-$(BOARD_ARCH)
+	$(BUN) board/image/rootfs.ts $(BOARD) --hearth dist/hearth-$(BOARD_ARCH)
+
+boot-images:
+	for b in $(BOARDS_BOOTED); do $(MAKE) --no-print-directory rootfs BOARD=$$b || exit 1; done
 
 check: node_modules/.stamp
 	$(BUN) x tsc --noEmit -p .
 
-test: build deps
+test: build deps boot-images
 	$(BUN) test
 
 test-unit: node_modules/.stamp
@@ -38,9 +53,13 @@ test-unit: node_modules/.stamp
 test-integration: build deps
 	$(BUN) test test/integration
 
-qemu:
-	@echo "make qemu: booting a board arrives with the board issue (#5); 'make build' and 'hearth run' work today." >&2
-	@exit 1
+# Boots the board, shows its console, powers off once the example is up (QEMU exits 0).
+qemu: rootfs
+	$(BUN) board/image/boot.ts $(BOARD) --append "$(APPEND)"
+
+# The same, staying up: log in on the console (Ctrl-A X quits QEMU).
+qemu-interactive: rootfs
+	$(BUN) board/image/boot.ts $(BOARD) --interactive --append "$(APPEND)"
 
 clean:
 	rm -rf dist build

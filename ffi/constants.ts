@@ -25,19 +25,20 @@ function perArch<T>(values: Record<Arch, T>): T {
 // ---------------------------------------------------------------- syscall numbers
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
 // Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
-// (set*id) or may be missing from an older libc (close_range).
+// (set*id), may be missing from an older libc (close_range, finit_module), or are run on
+// a helper thread by ffi/async.ts (mount, umount2, finit_module).
 export const SYS = perArch({
   x64: {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313,
+    finit_module: 313, mount: 165, umount2: 166,
     sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
     statfs: 137, mount_setattr: 442,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273,
+    finit_module: 273, mount: 40, umount2: 39,
     sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
     statfs: 43, mount_setattr: 442,
   },
@@ -47,8 +48,9 @@ export const SYS = perArch({
 // include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
 export const E = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11,
-  ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24,
-  ENOSPC: 28, EROFS: 30, EPIPE: 32, ENOSYS: 38, ENOTEMPTY: 39, ENOTSOCK: 88, EMSGSIZE: 90, EOPNOTSUPP: 95,
+  ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21,
+  EINVAL: 22, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENOSYS: 38,
+  ENOTSOCK: 88, EMSGSIZE: 90, EOPNOTSUPP: 95,
   EADDRINUSE: 98, ECONNABORTED: 103, ECONNRESET: 104, ENOTCONN: 107, ECONNREFUSED: 111, EINPROGRESS: 115,
 } as const;
 
@@ -204,13 +206,7 @@ export const IOPRIO = {
 
 // include/uapi/linux/sched.h
 export const CLONE_NEWNS = 0x00020000;
-// include/uapi/linux/mount.h: mount(2) flags.
-export const MS = {
-  RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, SYNCHRONOUS: 16, REMOUNT: 32, MANDLOCK: 64,
-  DIRSYNC: 128, NOSYMFOLLOW: 256, NOATIME: 1024, NODIRATIME: 2048, BIND: 4096, MOVE: 8192,
-  REC: 16384, SILENT: 32768, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19,
-  SHARED: 1 << 20, RELATIME: 1 << 21, I_VERSION: 1 << 23, STRICTATIME: 1 << 24, LAZYTIME: 1 << 25,
-} as const;
+// mount(2) flags: MS, below (early boot uses them too).
 /**
  * mount_setattr(2) (Linux 5.12; include/uapi/linux/mount.h): struct mount_attr { u64
  * attr_set, attr_clr, propagation, userns_fd } (MOUNT_ATTR_SIZE_VER0 = 32 bytes);
@@ -255,16 +251,59 @@ export const SIGRTMAX = 64;
 /** The kernel's sigset_t is 64 bits wide (the size rt_sigprocmask takes). */
 export const KERNEL_SIGSET_BYTES = 8;
 
+// ---------------------------------------------------------------- early boot and the way down
+// include/uapi/linux/mount.h: mount(2) flags.
+export const MS = {
+  RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, SYNCHRONOUS: 16, REMOUNT: 32, MANDLOCK: 64,
+  DIRSYNC: 128, NOSYMFOLLOW: 256, NOATIME: 1024, NODIRATIME: 2048, BIND: 4096, MOVE: 8192,
+  REC: 16384, SILENT: 32768, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19,
+  SHARED: 1 << 20, RELATIME: 1 << 21, I_VERSION: 1 << 23, STRICTATIME: 1 << 24, LAZYTIME: 1 << 25,
+} as const;
+// include/linux/fs.h: umount2(2) flags.
+export const MNT = { FORCE: 1, DETACH: 2, EXPIRE: 4 } as const;
+
+/**
+ * reboot(2) commands (include/uapi/linux/reboot.h, LINUX_REBOOT_CMD_*; glibc's RB_*
+ * are the same numbers). Written as signed 32-bit values, which is how they travel.
+ */
+export const REBOOT_CMD = {
+  RESTART: 0x01234567, HALT: 0xcdef0123 | 0, POWER_OFF: 0x4321fedc,
+  CAD_ON: 0x89abcdef | 0, CAD_OFF: 0,
+} as const;
+
+// include/uapi/linux/time.h
+export const CLOCK = { REALTIME: 0, MONOTONIC: 1, BOOTTIME: 7 } as const;
+/** struct timespec: time_t tv_sec; long tv_nsec (both 64-bit on LP64). */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+
+// Bringing up the loopback interface: include/uapi/linux/sockios.h (the same numbers on
+// x86_64 and arm64), include/uapi/linux/if.h (IFF_*, struct ifreq: a 16-byte name, then
+// a 24-byte union whose first member for SIOC[GS]IFFLAGS is a short).
+export const AF_INET = 2;
+export const SIOCGIFFLAGS = 0x8913;
+export const SIOCSIFFLAGS = 0x8914;
+export const IFF = { UP: 0x1, LOOPBACK: 0x8, RUNNING: 0x40 } as const;
+export const IFREQ = { size: 40, name: 0, nameMax: 16, flags: 16 } as const;
+
 // ---------------------------------------------------------------- misc for other parts
 // include/uapi/linux/watchdog.h: _IOR/_IOWR('W', n, ...) — the same on both
 // architectures (the generic ioctl encoding).
 export const WDIOC = {
   GETSUPPORT: 0x80285700, // struct watchdog_info, 40 bytes, identity at offset 8
+  GETBOOTSTATUS: 0x80045702, // int: WDIOF_* flags of the last reboot (WDIOF_CARDRESET)
   SETOPTIONS: 0x80045704,
   KEEPALIVE: 0x80045705,
   SETTIMEOUT: 0xc0045706,
   GETTIMEOUT: 0x80045707,
+  GETTIMELEFT: 0x8004570a, // int seconds; not every driver has it
 } as const;
+
+/** include/uapi/linux/watchdog.h: struct watchdog_info { u32 options; u32 firmware_version; u8 identity[32]; } */
+export const WATCHDOG_INFO = { size: 40, options: 0, firmwareVersion: 4, identity: 8, identityMax: 32 } as const;
+/** WDIOF_* option/status bits (same header). */
+export const WDIOF = { CARDRESET: 0x0020, SETTIMEOUT: 0x0080, MAGICCLOSE: 0x0100, KEEPALIVEPING: 0x8000 } as const;
+/** WDIOS_* for WDIOC_SETOPTIONS (same header). */
+export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
 
 /**
  * The numbers ffi/native.c is compiled with (cc's `define`). Names are the C names,

@@ -22,6 +22,7 @@ const symbols = dlopen("libc.so.6", {
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
   dup: { args: ["i32"], returns: "i32" },
+  dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   unlink: { args: ["ptr"], returns: "i32" },
   chmod: { args: ["ptr", "u32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
@@ -53,6 +54,7 @@ const symbols = dlopen("libc.so.6", {
   reboot: { args: ["i32"], returns: "i32" },
   sethostname: { args: ["ptr", "u64"], returns: "i32" },
   sync: { args: [], returns: "void" },
+  clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
 }).symbols;
 
 export const libc = symbols;

@@ -557,6 +557,47 @@ int hearth_reactor_ctl(int op, int fd, u32 events, u32 generation) {
   return epoll_ctl(reactor_epoll, op, fd, &event) < 0 ? -errno : 0;
 }
 
+/* ------------------------------------------------------------------ blocking calls */
+
+/*
+ * Some system calls may block for long (mount of a real disk, finit_module of a big
+ * driver), and PID 1's loop must never block. hearth_async_syscall runs one of them on
+ * a thread of its own, then writes the call's 8-byte tag to notify_fd (a pipe the
+ * reactor watches); ffi/async.ts reads the tag and the result from the struct, which JS
+ * keeps alive until then. After the write the thread touches nothing of the call.
+ */
+struct async_call {
+  i64 number;      /* the syscall number */
+  i64 args[6];
+  i64 result;      /* out: the raw return value */
+  i64 error;       /* out: errno when result < 0, else 0 */
+  i64 notify_fd;
+  i64 tag;
+};
+
+static void *async_call_main(void *arg) {
+  struct async_call *call = arg;
+  long result = syscall(call->number, call->args[0], call->args[1], call->args[2],
+                        call->args[3], call->args[4], call->args[5]);
+  call->error = result < 0 ? errno : 0;
+  call->result = result;
+  i64 tag = call->tag;
+  int fd = (int)call->notify_fd;
+  while (write(fd, &tag, sizeof tag) < 0 && errno == EINTR) {}
+  return 0;
+}
+
+/* Starts the thread (every signal blocked in it); 0, or -errno of pthread_create. */
+int hearth_async_syscall(struct async_call *call) {
+  u64 saved_mask, thread;
+  set_signal_mask(~0ULL, &saved_mask);
+  int err = pthread_create(&thread, 0, async_call_main, call);
+  set_signal_mask(saved_mask, 0);
+  if (err) return -err;
+  pthread_detach(thread);
+  return 0;
+}
+
 /* ------------------------------------------------------------------ self-checks */
 
 /* Sizes the JS side relies on, checked when the library loads. */
@@ -564,6 +605,7 @@ i64 hearth_sizeof(int what) {
   switch (what) {
     case 0: return sizeof(struct spawn_request);
     case 1: return sizeof(struct epoll_event);
+    case 2: return sizeof(struct async_call);
     case 3: return STAGE_COUNT;
     case 4: return sizeof(struct mount_op);
     default: return -1;

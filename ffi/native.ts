@@ -20,12 +20,13 @@ const nativeSymbols = {
   hearth_spawn: { args: ["ptr"], returns: "i32" },
   hearth_reactor_start: { args: ["ptr"], returns: "i32" },
   hearth_reactor_ctl: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
+  hearth_async_syscall: { args: ["ptr"], returns: "i32" },
   hearth_sizeof: { args: ["i32"], returns: FFIType.i64_fast },
 } as const;
 
 /** Sizes native.c must agree on with the JS side (ffi/spawn.ts, ffi/constants.ts). */
 export const NATIVE_SIZES = {
-  spawnRequest: SPAWN_REQUEST_SLOTS * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16,
+  spawnRequest: SPAWN_REQUEST_SLOTS * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16, asyncCall: 11 * 8,
   spawnStages: SPAWN_STAGES.length, mountOp: MOUNT_OP_SIZE,
 };
 
@@ -91,6 +92,7 @@ function checkSizes(symbols: NativeSymbols): void {
   const actual = {
     spawnRequest: Number(symbols.hearth_sizeof(0)),
     epollEvent: Number(symbols.hearth_sizeof(1)),
+    asyncCall: Number(symbols.hearth_sizeof(2)),
     spawnStages: Number(symbols.hearth_sizeof(3)),
     mountOp: Number(symbols.hearth_sizeof(4)),
   };

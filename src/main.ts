@@ -9,18 +9,21 @@ usage:
   hearth run [-c CONFDIR] [-r RUNDIR] [--target T]   the manager in the foreground (subreaper)
   hearth check [-c CONFDIR]                          validate the configuration
   hearth ctl [-r RUNDIR] VERB ...                    talk to a running manager (also as 'hearthctl')
+  hearth install --root DIR [--binary PATH]          make hearth the init of a root file system
   hearth --version | --help
 
 As PID 1 (or started as 'init') hearth is the system manager.`;
 
 async function main(argv: string[]): Promise<number> {
   const invokedAs = basename(process.argv0 || "");
+  if (process.pid === 1 || invokedAs === "init") return (await import("./cli/system.ts")).systemMain(argv);
   if (invokedAs === "hearthctl") return (await import("./cli/ctl.ts")).ctlMain(argv);
   const [verb, ...rest] = argv;
   switch (verb) {
     case "run": return (await import("./cli/run.ts")).runMain(rest);
     case "check": return (await import("./cli/check.ts")).checkMain(rest);
     case "ctl": return (await import("./cli/ctl.ts")).ctlMain(rest);
+    case "install": return (await import("./cli/install.ts")).installMain(rest);
     case "--version": case "-V": console.log(`hearth ${pkg.version}`); return 0;
     case "--help": case "-h": case undefined: console.log(HELP); return verb === undefined ? 2 : 0;
     default:

@@ -1,22 +1,41 @@
 #!/bin/sh
-# Installs the Debian packages the tests need, when they are missing, then
-# builds the test peers (test/peers/build.sh -> build/peers/).
+# Installs the Debian packages the tests and the boards need, when they are missing,
+# then builds the test peers (test/peers/build.sh -> build/peers/).
 #
-# Idempotent: with everything installed it only (re)builds what changed, and
-# never touches apt. Installing needs root; when not root and something is
-# missing it says what and exits 1.
+#   setup-deps.sh [all|test|board]      (default: all)
 #
+# Idempotent: with everything installed it only (re)builds what changed, and never
+# touches apt. apt-get update runs once, and only when something is missing. Installing
+# needs root; when not root and something is missing it says what and exits 1.
+#
+# test:
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
+#   libxml2-utils    xmllint, to check that `hearth ctl analyze plot` is valid SVG
 #   python3-systemd  systemd.daemon for test/peers/notify-python.py; it is
 #                    installed for Debian's /usr/bin/python3 (a pyenv python
 #                    first in PATH does not see it: the peer names /usr/bin/python3)
+# board (make rootfs, make qemu, the boot tests):
+#   qemu-system-arm, qemu-system-x86     the two QEMU boards
+#   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc, libc6-dev
+#                    board/demo/hearth-demo.c, statically linked for each board
+#   the arm64 architecture in dpkg       so that apt-get download fetches the arm64
+#                    kernel, glibc and BusyBox (board/image/debian.ts)
 set -eu
 
-packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd"
+group=${1:-all}
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils"
+board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+case "$group" in
+    all) packages="$test_packages $board_packages" ;;
+    test) packages="$test_packages" ;;
+    board) packages="$board_packages" ;;
+    *) echo "setup-deps: unknown group '$group' (all, test, board)" >&2; exit 2 ;;
+esac
 
 missing=""
 for pkg in $packages; do
+    case " $missing " in *" $pkg "*) continue ;; esac
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     if [ "$status" != "install ok installed" ]; then
         missing="$missing $pkg"
@@ -24,18 +43,36 @@ for pkg in $packages; do
 done
 missing=${missing# }
 
-if [ -n "$missing" ]; then
+need_arm64=no
+if [ "$group" != test ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        need_arm64=add
+    elif ! apt-cache show libc6:arm64 >/dev/null 2>&1; then
+        need_arm64=lists
+    fi
+fi
+
+if [ -n "$missing" ] || [ "$need_arm64" != no ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup-deps: missing Debian packages: $missing" >&2
-        echo "setup-deps: as root: apt-get install --no-install-recommends $missing" >&2
+        [ -n "$missing" ] && echo "setup-deps: missing Debian packages: $missing" >&2
+        [ "$need_arm64" = add ] && echo "setup-deps: as root: dpkg --add-architecture arm64" >&2
+        echo "setup-deps: as root: apt-get update && apt-get install --no-install-recommends $missing" >&2
         exit 1
     fi
-    echo "setup-deps: installing: $missing"
     export DEBIAN_FRONTEND=noninteractive
+    if [ "$need_arm64" = add ]; then
+        echo "setup-deps: dpkg --add-architecture arm64"
+        dpkg --add-architecture arm64
+    fi
     apt-get update -qq
-    # shellcheck disable=SC2086  # one word per package
-    apt-get install -y -qq --no-install-recommends $missing
+    if [ -n "$missing" ]; then
+        echo "setup-deps: installing: $missing"
+        # shellcheck disable=SC2086  # one word per package
+        apt-get install -y -qq --no-install-recommends $missing
+    fi
 fi
+
+[ "$group" = board ] && exit 0
 
 if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     echo "setup-deps: /usr/bin/python3 cannot import systemd.daemon (python3-systemd)" >&2

@@ -2,6 +2,7 @@
 import { createConnection } from "node:net";
 import { EXIT } from "../control/protocol.ts";
 import { formatList, formatLogs, formatStatus } from "../control/format.ts";
+import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
 import { formatEntry } from "../log/format.ts";
 import type { UnitStatus } from "../control/status.ts";
 import { defaultRunDir } from "./paths.ts";
@@ -12,7 +13,10 @@ verbs:
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
-  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)`;
+  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
+  analyze [blame|critical-chain [UNIT]|plot|dot]
+                            where the start-up time went (plot: an SVG boot chart)
+  poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)`;
 
 interface CtlArgs {
   runDir: string;
@@ -81,7 +85,13 @@ export async function ctlMain(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const verb = args.verb;
-  const body = { verb, units: args.units, lines: args.lines, follow: args.follow };
+  // analyze's first word is its view, not a unit.
+  const view = verb === "analyze" ? args.units.shift() ?? "blame" : "";
+  if (verb === "analyze" && !["blame", "critical-chain", "plot", "dot"].includes(view)) {
+    console.error(`hearth ctl: analyze: unknown view ${view}; expected blame, critical-chain, plot or dot`);
+    return EXIT.usage;
+  }
+  const body = { verb, units: verb === "analyze" ? [] : args.units, lines: args.lines, follow: args.follow };
   let exit: number = EXIT.failed;
   try {
     await request(args.runDir, body, (obj) => {
@@ -92,6 +102,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
       }
       exit = typeof obj.exit === "number" ? obj.exit : EXIT.failed;
       if (args.json) console.log(JSON.stringify(obj));
+      else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
       else print(verb, obj);
       return false;
     });
@@ -113,4 +124,9 @@ function print(verb: string, obj: Record<string, unknown>) {
     const text = formatLogs(obj.logs as Parameters<typeof formatLogs>[0]);
     if (text) console.log(text);
   }
+}
+
+function printAnalysis(view: string, t: Timeline, unit?: string) {
+  const text = view === "plot" ? plot(t) : view === "dot" ? dot(t) : view === "critical-chain" ? formatCriticalChain(t, unit) : blame(t);
+  process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 }

@@ -14,6 +14,8 @@ export interface CmdlineOverrides {
   watchdog_device?: string;
   target?: string;
   log_level?: ManagerSection["log_level"];
+  /** Units started at boot besides the target (hearth.wants=, systemd.wants=; may repeat). */
+  wants?: string[];
 }
 
 /** One `name=value` word of the command line; col is 1-based, for diagnostics. */
@@ -71,6 +73,8 @@ const RULES: Record<string, ParamRule> = {
     apply: (v, o) => v !== null && v.endsWith(".target") ? setTarget(v.slice(0, -".target".length), o) : "expects NAME.target",
   },
   "hearth.log_level": { rank: 1, apply: (v, o) => setLogLevel(v, o) },
+  "hearth.wants": { rank: 1, apply: (v, o) => addWants(v, o) },
+  "systemd.wants": { rank: 0, apply: (v, o) => addWants(v?.replace(/\.(service|target)$/, "") ?? null, o) },
   "hearth.debug": { rank: 1, apply: (v, o) => setDebug(v, o) },
 };
 
@@ -95,6 +99,12 @@ function setDevice(value: string | null, o: CmdlineOverrides): string | null {
 function setTarget(value: string | null, o: CmdlineOverrides): string | null {
   if (value === null || !isValidUnitName(value)) return "expects a unit name";
   o.target = value;
+  return null;
+}
+
+function addWants(value: string | null, o: CmdlineOverrides): string | null {
+  if (value === null || !isValidUnitName(value)) return "expects a unit name";
+  o.wants = [...(o.wants ?? []), value];
   return null;
 }
 
@@ -125,7 +135,8 @@ export function parseCmdline(text: string): { overrides: CmdlineOverrides; diagn
       diagnostics.push({ file: CMDLINE_FILE, line: 1, col, severity: "error", message: `${name}: ${problem}; ignored` });
     }
   }
-  return { overrides: { ...ranked[0], ...ranked[1] }, diagnostics };
+  const wants = [...(ranked[0]!.wants ?? []), ...(ranked[1]!.wants ?? [])];
+  return { overrides: { ...ranked[0], ...ranked[1], ...(wants.length > 0 ? { wants } : {}) }, diagnostics };
 }
 
 /** system.toml's settings with the command line's on top. */

@@ -62,7 +62,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
-export const STANDARD_INPUTS = ["null", "socket"] as const;
+export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
 
@@ -224,7 +224,7 @@ const SERVICE = {
   memory_max: [{ kind: "size", infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent" }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
   tasks_max: [int(1, undefined, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style).'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
   fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
   log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
   log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],

@@ -88,7 +88,7 @@ export interface ServiceSection {
   log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
   log_file_max_bytes: number;
   // Added later; always set by the loader.
-  standard_input?: "null" | "socket"; // "socket": an accept = true connection on stdin/stdout
+  standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection on stdin/stdout; "tty": the console on 0, 1, 2
   fd_store_max?: number; // 0 = no fd store
   capability_bounding_set?: string[] | null; // "CAP_*" names kept ("~" lists resolved); null = keep all
   ambient_capabilities?: string[]; // "CAP_*" names
@@ -136,8 +136,10 @@ export interface UnitConfig {
   name: string;
   file: string; // path of the TOML file, "" for built-in targets
   unit: UnitSection;
-  service: ServiceSection | null; // null: the unit is a target
+  service: ServiceSection | null; // null: the unit is a target (or a mount)
   sockets: SocketSection[];
+  /** Set for the units PID 1 makes from system.toml's [[mount]] entries (src/boot/mount-units.ts). */
+  mount?: MountEntry;
 }
 
 export interface ManagerSection {

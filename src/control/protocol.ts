@@ -2,12 +2,13 @@
 // requests, so a hostile or broken client gets a precise error and nothing else.
 
 export const CONTROL_VERBS = [
-  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping",
+  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping", "analyze",
+  "poweroff", "reboot", "halt",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** Verbs that change something: only root, or the manager's own user in run mode. */
-export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "reset-failed"]);
+export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "reset-failed", "poweroff", "reboot", "halt"]);
 
 export interface ControlRequest {
   verb: ControlVerb;

@@ -8,7 +8,7 @@ import { acceptConnection, listenUnixStream, peerCredentials } from "../../ffi/s
 import type { Manager } from "../manager/manager.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { EXIT, MAX_REQUEST_BYTES, MUTATING_VERBS, parseRequest, type ControlRequest } from "./protocol.ts";
-import { unitStatus } from "./status.ts";
+import { timeline, unitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
 const MAX_PENDING_OUTPUT = 4 * 1024 * 1024; // a follower that does not read is dropped
@@ -155,7 +155,7 @@ export class ControlServer {
     }
     try {
       if (req.verb === "logs" && req.follow) return this.follow(c, req);
-      c.send(await this.reply(req));
+      c.send(await this.reply(req, c.peer.pid));
     } catch (e) {
       this.log.err(`control: ${req.verb} failed: ${(e as Error).stack ?? e}`);
       c.send({ ok: false, exit: EXIT.failed, error: `internal error: ${(e as Error).message}` });
@@ -166,13 +166,15 @@ export class ControlServer {
     return req.units.filter((u) => !this.manager.engine.units.has(u) && u !== "hearth");
   }
 
-  private async reply(req: ControlRequest): Promise<Reply> {
+  private async reply(req: ControlRequest, peerPid: number): Promise<Reply> {
     const m = this.manager;
     const missing = this.unknownUnits(req);
     if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
     switch (req.verb) {
       case "ping":
         return { ok: true, exit: EXIT.ok, pid: process.pid };
+      case "analyze":
+        return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
       case "list": {
         const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n));
         return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };
@@ -191,6 +193,10 @@ export class ControlServer {
         const unit = req.units[0] ?? null;
         return { ok: true, exit: EXIT.ok, logs: m.logs(unit, req.lines) };
       }
+      case "poweroff": case "reboot": case "halt":
+        // Answered first: the way down closes this socket.
+        setTimeout(() => m.power(req.verb as "poweroff", `hearth ctl ${req.verb} from PID ${peerPid}`), 0);
+        return { ok: true, exit: EXIT.ok };
       case "reset-failed":
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);

@@ -1,18 +1,22 @@
 // Snapshots of unit state for `hearth ctl status/list` (the JSON the client prints).
 import type { Manager } from "../manager/manager.ts";
 import type { LogEntry } from "../log/ring.ts";
+import type { Timeline } from "./analyze.ts";
 
 export interface ExitInfo {
   time: number; // ms since the epoch
   cause: string;
   description: string;
+  coreDumped: boolean;
+  lateMs?: number; // timeouts and watchdog: how late after the deadline the timer fired
+  logTail: string[]; // the unit's last log lines at that moment
 }
 
 export interface UnitStatus {
   name: string;
   description: string;
   file: string;
-  kind: "service" | "target";
+  kind: "service" | "target" | "mount";
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;
@@ -47,7 +51,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     name,
     description: u.cfg.unit.description,
     file: u.cfg.file,
-    kind: s ? "service" : "target",
+    kind: s ? "service" : u.cfg.mount ? "mount" : "target",
     type: u.cfg.service?.type ?? null,
     active: m.engine.activeState(name)!,
     sub: m.engine.subState(name),
@@ -63,8 +67,31 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     restarts: s?.restartTimes.length ?? 0,
     nRestarts: s?.restartsTotal ?? 0,
     crashLoop: !!s && s.restartTimes.length >= 2,
-    exits: (s?.exits ?? []).map((e) => ({ time: wall(e.time), cause: e.cause, description: e.description })),
+    exits: (s?.exits ?? []).map((e) => ({
+      time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, lateMs: e.lateMs, logTail: e.logTail ?? [],
+    })),
   };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;
+}
+
+/** The start-up timeline for `hearth ctl analyze`. */
+export function timeline(m: Manager): Timeline {
+  const units = [...m.engine.units.values()].map((u) => {
+    const node = m.engine.graph.get(u.cfg.name);
+    return {
+      name: u.cfg.name,
+      kind: (u.service ? "service" : "target") as "service" | "target",
+      active: m.engine.activeState(u.cfg.name)!,
+      activatingAt: u.activatingAt === null ? null : wall(u.activatingAt),
+      activeAt: u.activeAt === null ? null : wall(u.activeAt),
+      after: [...(node?.after ?? [])].sort(),
+      requires: [...(node?.requires ?? [])].sort(),
+      wants: [...(node?.wants ?? [])].sort(),
+    };
+  });
+  return {
+    startedAt: wall(m.startedAtMono), kernelMs: m.kernelMs, target: m.target,
+    finishedAt: m.finishedAtMono === null ? null : wall(m.finishedAtMono), units,
+  };
 }

@@ -9,6 +9,11 @@ import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
 } from "./types.ts";
 
+const MOUNT_SUB_STATE: Record<ActiveState, string> = {
+  inactive: "dead", activating: "mounting", active: "mounted", reloading: "mounted",
+  deactivating: "unmounting", failed: "failed",
+};
+
 export interface Job {
   id: number;
   type: "start" | "stop" | "reload";
@@ -27,6 +32,8 @@ export interface UnitRuntime {
   job: Job | null;
   activeAt: number | null; // when the unit last became active (for analysis)
   activatingAt: number | null;
+  mountState: ActiveState; // for mount units: their own state, driven by mount-done events
+  mountError: string | null; // why the last mount failed
 }
 
 export class Engine {
@@ -44,6 +51,7 @@ export class Engine {
       this.units.set(cfg.name, {
         cfg, service: cfg.service ? svc.newServiceRuntime(cfg.service, now) : null,
         targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
+        mountState: "inactive", mountError: null,
       });
     }
   }
@@ -54,11 +62,13 @@ export class Engine {
     const u = this.units.get(name);
     if (!u) return null;
     if (u.service) return svc.activeStateOf(u.service.sub);
+    if (u.cfg.mount) return u.mountState;
     return u.targetActive ? "active" : "inactive";
   }
 
   subState(name: string): string {
     const u = this.units.get(name)!;
+    if (u.cfg.mount) return MOUNT_SUB_STATE[u.mountState];
     return u.service ? u.service.sub : u.targetActive ? "active" : "dead";
   }
 
@@ -98,11 +108,31 @@ export class Engine {
       case "timer": return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
+      case "mount-done": return this.onMountDone(ev.unit, ev.op, ev.error);
     }
   }
 
+  /** A mount unit's effect finished: mounted (or not), or unmounted (a failure is logged, the unit goes down all the same). */
+  private onMountDone(name: string, op: "mount" | "unmount", error?: string) {
+    const u = this.units.get(name);
+    if (!u?.cfg.mount) return;
+    if (op === "mount" && u.mountState === "activating") {
+      if (error !== undefined) this.emit({ type: "log", unit: name, level: "err", text: `Mounting ${u.cfg.mount.where} failed: ${error}` });
+      u.mountError = error ?? null;
+      this.setMountState(u, error === undefined ? "active" : "failed");
+    } else if (op === "unmount" && u.mountState === "deactivating") {
+      if (error !== undefined) this.emit({ type: "log", unit: name, level: "warning", text: `Unmounting ${u.cfg.mount.where} failed: ${error}` });
+      this.setMountState(u, "inactive");
+    }
+  }
+
+  private setMountState(u: UnitRuntime, state: ActiveState) {
+    u.mountState = state;
+    this.emit({ type: "state-changed", unit: u.cfg.name, active: state, sub: MOUNT_SUB_STATE[state] });
+  }
+
   private emit(e: Effect) {
-    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active);
+    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
   }
 
@@ -235,15 +265,9 @@ export class Engine {
     const node = this.graph.get(u.cfg.name)!;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
-    for (const d of node.after) {
-      const dep = this.units.get(d);
-      if (!dep) continue;
-      if (dep.job) return "wait";
-      const s = this.activeState(d);
-      if (s === "activating" || s === "deactivating") {
-        if (dep.service?.sub !== "auto-restart") return "wait";
-      }
-    }
+    // Ordering is between jobs (as in systemd): a unit that is busy without a job —
+    // restarting on its own, say — does not hold up the units ordered after it.
+    for (const d of node.after) if (this.units.get(d)?.job) return "wait";
     for (const d of node.requires) {
       const dep = this.units.get(d);
       if (!dep) return { reason: `requires ${d}, which is not loaded` };
@@ -271,6 +295,12 @@ export class Engine {
   private runStart(u: UnitRuntime) {
     const name = u.cfg.name;
     u.activatingAt = this.now;
+    if (u.cfg.mount) {
+      if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
+      this.setMountState(u, "activating");
+      this.emit({ type: "mount", unit: name, op: "mount" });
+      return;
+    }
     if (!u.service) {
       u.targetActive = true;
       u.targetSince = this.now;
@@ -284,6 +314,15 @@ export class Engine {
 
   private runStop(u: UnitRuntime) {
     const name = u.cfg.name;
+    if (u.cfg.mount) {
+      if (u.mountState !== "active") {
+        u.mountState = "inactive";
+        return this.completeJob(u, "done", "not mounted");
+      }
+      this.setMountState(u, "deactivating");
+      this.emit({ type: "mount", unit: name, op: "unmount" });
+      return;
+    }
     if (!u.service) {
       u.targetActive = false;
       u.targetSince = this.now;
@@ -296,7 +335,7 @@ export class Engine {
   }
 
   /** Called for every active-state change: completes jobs, propagates binds_to. */
-  private onStateChanged(name: string, active: ActiveState) {
+  private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "activating") u.activeAt = null;
@@ -304,7 +343,8 @@ export class Engine {
     if (job?.running) {
       if (job.type === "start") {
         if (active === "active") this.completeJob(u, "done", "started");
-        else if (active === "failed") this.completeJob(u, "failed", this.resultText(u));
+        // A start that fails fails its job even when an automatic restart follows (systemd).
+        else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
         else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
           const ok = u.service?.result === "success";
@@ -330,6 +370,7 @@ export class Engine {
   }
 
   private resultText(u: UnitRuntime): string {
+    if (u.mountError !== null) return u.mountError;
     const r: UnitResult | undefined = u.service?.result;
     return r && r !== "success" ? r : "failed";
   }
@@ -341,15 +382,17 @@ export class Engine {
     const name = u.cfg.name;
     const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
     if (job.type === "start") {
+      const [started, failedTo] = u.cfg.mount ? ["Mounted", "Failed to mount"]
+        : u.service ? ["Started", "Failed to start"] : ["Reached target", "Failed to start"];
       if (result === "done") {
-        this.emit({ type: "console", unit: name, status: "ok", text: u.service ? `Started ${this.label(u)}.` : `Reached target ${this.label(u)}.` });
+        this.emit({ type: "console", unit: name, status: "ok", text: `${started} ${this.label(u)}.` });
       } else if (result === "dependency") {
         this.emit({ type: "console", unit: name, status: "failed", text: `Dependency failed for ${this.label(u)}: ${reason}` });
       } else {
-        this.emit({ type: "console", unit: name, status: "failed", text: `Failed to start ${this.label(u)}: ${reason}` });
+        this.emit({ type: "console", unit: name, status: "failed", text: `${failedTo} ${this.label(u)}: ${reason}` });
       }
-    } else if (job.type === "stop" && result === "done" && u.service) {
-      this.emit({ type: "console", unit: name, status: "ok", text: `Stopped ${this.label(u)}.` });
+    } else if (job.type === "stop" && result === "done" && (u.service || u.cfg.mount)) {
+      this.emit({ type: "console", unit: name, status: "ok", text: `${u.cfg.mount ? "Unmounted" : "Stopped"} ${this.label(u)}.` });
     }
     if (job.thenStart && result === "done") {
       // The stop half of a restart is done: the start half carries the waiters.
@@ -377,6 +420,7 @@ export class Engine {
     for (const u of this.units.values()) {
       if (name !== null && u.cfg.name !== name) continue;
       if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
+      if (u.cfg.mount && u.mountState === "failed") this.setMountState(u, "inactive");
     }
   }
 

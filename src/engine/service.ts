@@ -19,6 +19,9 @@ export interface ExitRecord {
   cause: ExitCause | "exec";
   status: ExitStatus | null;
   description: string; // "exited, code=3", "killed, signal=SEGV", "watchdog timeout"
+  coreDumped: boolean;
+  lateMs?: number; // for timeouts and the watchdog: how long after its deadline the timer fired
+  logTail?: string[]; // the unit's last log lines, attached by the shell (crash record)
 }
 
 export interface ServiceRuntime {
@@ -73,7 +76,9 @@ export interface ServicePort {
 
 export function describeExit(status: ExitStatus, signalName: (n: number) => string): string {
   if (status.kind === "exited") return `exited, code=${status.code}`;
-  return `killed, signal=${signalName(status.signal)}${status.coreDumped ? " (core dumped)" : ""}`;
+  // systemd's wording: "killed, signal=SEGV" (the name without its SIG prefix).
+  const name = signalName(status.signal).replace(/^SIG/, "");
+  return `killed, signal=${name}${status.coreDumped ? " (core dumped)" : ""}`;
 }
 
 // ---- timers -------------------------------------------------------------------------
@@ -307,9 +312,11 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
   }
 }
 
-function recordExit(rt: ServiceRuntime, p: ServicePort, rec: ExitRecord) {
-  rt.exits.push(rec);
+function recordExit(rt: ServiceRuntime, p: ServicePort, rec: Omit<ExitRecord, "coreDumped">) {
+  const full: ExitRecord = { ...rec, coreDumped: rec.status?.kind === "killed" && rec.status.coreDumped };
+  rt.exits.push(full);
   if (rt.exits.length > 20) rt.exits.shift();
+  p.emit({ type: "exit-recorded", unit: p.unit, record: full });
 }
 
 // ---- readiness ---------------------------------------------------------------------------
@@ -382,6 +389,7 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
 
 export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id: number) {
   if (rt.timerIds[kind] !== id) return; // stale
+  const lateMs = Math.max(0, p.now - (rt.deadlines[kind] ?? p.now));
   delete rt.timerIds[kind];
   delete rt.deadlines[kind];
   switch (kind) {
@@ -390,7 +398,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         log(p, "err", `Start operation timed out after ${p.cfg.timeout_start_sec}s. Terminating.`);
         rt.result = "timeout";
         rt.failCause = "timeout";
-        recordExit(rt, p, { time: p.now, cause: "timeout", status: null, description: "start timeout" });
+        recordExit(rt, p, { time: p.now, cause: "timeout", status: null, description: "start timeout", lateMs });
         enterStopSigterm(rt, p);
       }
       return;
@@ -425,7 +433,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       }
       return;
     case "watchdog":
-      if (rt.sub === "running") watchdogExpired(rt, p);
+      if (rt.sub === "running") watchdogExpired(rt, p, lateMs);
       return;
     case "restart":
       if (rt.sub === "auto-restart") {
@@ -437,13 +445,13 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
   }
 }
 
-function watchdogExpired(rt: ServiceRuntime, p: ServicePort) {
+function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
   if (rt.sub !== "running" && rt.sub !== "reload") return;
   log(p, "err", `Watchdog timeout (limit ${rt.watchdogMs / 1000}s)! Killing with SIGABRT.`);
   clearTimer(rt, p, "watchdog");
   rt.result = "watchdog";
   rt.failCause = "watchdog";
-  recordExit(rt, p, { time: p.now, cause: "watchdog", status: null, description: "watchdog timeout" });
+  recordExit(rt, p, { time: p.now, cause: "watchdog", status: null, description: "watchdog timeout", lateMs });
   if (rt.mainPid === null) return settle(rt, p);
   enter(rt, p, "stop-watchdog");
   p.emit({ type: "kill", unit: p.unit, pid: rt.mainPid, signal: SIGABRT, scope: "process" });

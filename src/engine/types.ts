@@ -36,7 +36,9 @@ export type EngineEvent =
   | { type: "notify"; unit: string; pid: number; uid: number; msg: NotifyMessage; mainPidInUnit: boolean }
   | { type: "timer"; unit: string; kind: TimerKind; id: number }
   | { type: "pid-file"; unit: string; pid: number | null; error?: string }
-  | { type: "readiness-fd"; unit: string };
+  | { type: "readiness-fd"; unit: string }
+  // The shell finished a mount effect; error is set when it failed.
+  | { type: "mount-done"; unit: string; op: "mount" | "unmount"; error?: string };
 
 export type Effect =
   | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean }
@@ -46,8 +48,11 @@ export type Effect =
   | { type: "set-timer"; unit: string; kind: TimerKind; ms: number; id: number }
   | { type: "clear-timer"; unit: string; kind: TimerKind }
   | { type: "read-pid-file"; unit: string; path: string }
+  | { type: "mount"; unit: string; op: "mount" | "unmount" }
   | { type: "log"; unit: string; level: "debug" | "info" | "notice" | "warning" | "err"; text: string }
   | { type: "console"; unit: string; status: "ok" | "failed" | "info"; text: string }
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
-  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string };
+  | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
+  // An unclean exit entered the unit's crash record; the shell attaches the log tail.
+  | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord };

@@ -4,7 +4,7 @@
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoadedConfig, ServiceSection, UnitConfig } from "../config/types.ts";
+import type { LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
@@ -16,7 +16,8 @@ import type { Logger } from "../log/manager-log.ts";
 import { RotatingFile } from "../log/file.ts";
 import { NotifyServer } from "../notify/server.ts";
 import { getReactor } from "../../ffi/reactor.ts";
-import { close as closeFd, devNull, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
+import { O } from "../../ffi/constants.ts";
 import { expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
@@ -30,6 +31,20 @@ export interface ManagerOptions {
   /** Called when the manager decides to end (emergency action in run mode, or shutdown). */
   exit: (code: number, reason: string) => void;
   systemMode: boolean;
+  /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
+  mounter?: Mounter;
+  /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
+  power?: (action: PowerAction, reason: string) => void;
+  /** The line printed when the target is reached; system mode splits kernel and userspace time. */
+  startupFinished?: (unitsReady: number) => string;
+}
+
+export type PowerAction = "poweroff" | "reboot" | "halt";
+
+export interface Mounter {
+  /** Resolves when done; rejects with the reason it failed. */
+  mount(entry: MountEntry): Promise<void>;
+  unmount(entry: MountEntry): Promise<void>;
 }
 
 /** What an emergency action does to `hearth run`: end with a distinct status. */
@@ -37,6 +52,9 @@ export const RUN_MODE_EXIT_STATUS: Record<string, number> = {
   "exit": 0, "reboot": 80, "reboot-force": 81, "reboot-immediate": 82,
   "poweroff": 83, "poweroff-force": 84, "poweroff-immediate": 85,
 };
+
+// Log lines kept with each unclean exit in the crash record.
+const CRASH_LOG_LINES = 50;
 
 interface UnitOutput {
   read: number;
@@ -52,6 +70,10 @@ export class Manager {
   readonly engine: Engine;
   readonly managerRing = new LogRing(5000);
   readonly startedAt = Date.now();
+  readonly startedAtMono = performance.now();
+  finishedAtMono: number | null = null; // when the target was first reached
+  /** Time the kernel took before PID 1 started (system mode only), for analysis. */
+  kernelMs: number | null = null;
   private readonly outputs = new Map<string, UnitOutput>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly waiters = new Map<number, JobWaiter>();
@@ -61,6 +83,7 @@ export class Manager {
   private nextRequestId = 1;
   private notify: NotifyServer | null = null;
   private devNullFd = -1;
+  private ttyFd = -1;
   private startupReported = false;
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
@@ -71,6 +94,10 @@ export class Manager {
 
   get config(): LoadedConfig {
     return this.opts.config;
+  }
+
+  get target(): string {
+    return this.opts.target;
   }
 
   get log(): Logger {
@@ -149,11 +176,15 @@ export class Manager {
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
+      case "mount": return this.performMount(e.unit, e.op);
       case "log": return this.unitLogger(e.unit)[e.level](e.text);
       case "console": return this.console(e.status, e.text);
       case "state-changed": return this.onStateChanged(e.unit);
       case "job-finished": return this.onJobFinished(e);
       case "emergency-action": return this.emergencyAction(e.unit, e.action, e.reason);
+      case "exit-recorded":
+        e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
+        return;
     }
   }
 
@@ -214,9 +245,10 @@ export class Manager {
       fds.push(p.write);
       this.watchReadinessFd(unit.name, p.read);
     }
+    const tty = cfg.standard_input === "tty" ? this.consoleFd() : null;
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
-      stdin: this.devNullFd, stdout: out.write, stderr: out.write,
+      stdin: tty ?? this.devNullFd, stdout: tty ?? out.write, stderr: tty ?? out.write,
       cwd: cfg.working_directory ?? (user ? user.home : "/"),
       uid, gid, groups, umask: cfg.umask,
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
@@ -225,6 +257,12 @@ export class Manager {
       ...sandboxRequest(cfg),
     };
     return { request, readinessRead, readinessWrite };
+  }
+
+  /** One fd on /dev/console, opened at first use, for units with standard_input = "tty". */
+  private consoleFd(): number {
+    if (this.ttyFd < 0) this.ttyFd = openFile("/dev/console", O.RDWR | O.NOCTTY);
+    return this.ttyFd;
   }
 
   /** s6-style readiness: the first newline on the pipe means ready. */
@@ -264,12 +302,22 @@ export class Manager {
   /** Reap every exited child; statuses of our units' processes go to the engine. */
   private reap() {
     for (const { pid, status } of reapChildren()) {
-      if (this.engine.unitOfPid(pid) === null) {
+      const unit = this.engine.unitOfPid(pid);
+      if (unit === null) {
         this.log.debug(`reaped orphan ${pid}`);
         continue;
       }
+      this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
     }
+  }
+
+  private performMount(unit: string, op: "mount" | "unmount") {
+    const entry = this.engine.units.get(unit)?.cfg.mount;
+    const mounter = this.opts.mounter;
+    const done = (error?: string) => this.dispatch({ type: "mount-done", unit, op, error });
+    if (!entry || !mounter) return void queueMicrotask(() => done("mounts are handled by PID 1 only"));
+    mounter[op](entry).then(() => done(), (e: unknown) => done(e instanceof Error ? e.message : String(e)));
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -340,16 +388,23 @@ export class Manager {
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
     };
     this.outputs.set(unit.name, out);
-    const buf = new Uint8Array(65536);
-    const o = out;
-    getReactor().watch(o.read, { read: true }, () => {
-      for (let i = 0; i < 16; i++) { // bounded, so one chatty service cannot starve the loop
-        const n = readSome(o.read, buf);
-        if (n === "again" || n === "eof") return;
-        for (const line of o.splitter.push(buf.subarray(0, n))) this.recordLine(unit.name, o, line);
-      }
-    });
+    // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
+    // never by starving the loop (timers and the watchdog run between wake-ups).
+    getReactor().watch(out.read, { read: true }, () => this.drainOutput(unit.name, 1));
     return out;
+  }
+
+  private readonly readBuffer = new Uint8Array(16384);
+
+  /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
+  private drainOutput(unit: string, maxReads = 64) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    for (let i = 0; i < maxReads; i++) {
+      const n = readSome(out.read, this.readBuffer);
+      if (n === "again" || n === "eof") return;
+      for (const line of out.splitter.push(this.readBuffer.subarray(0, n))) this.recordLine(unit, out, line);
+    }
   }
 
   private recordLine(unit: string, out: UnitOutput, line: string) {
@@ -363,8 +418,10 @@ export class Manager {
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
-      if (unit === "hearth") return this.managerRing.last(n);
-      return this.outputs.get(unit)?.ring.last(n) ?? [];
+      // A unit's log is its own output and what the manager said about it, by time.
+      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const about = this.managerRing.last(n, { unit });
+      return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }
     const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
     return all.sort((a, b) => a.time - b.time).slice(-n);
@@ -373,8 +430,10 @@ export class Manager {
   /** Follow new log entries; returns the unsubscribe function. */
   follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
     const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
-      : unit === "hearth" ? [this.managerRing] : [this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
-    const offs = rings.map((r) => r.subscribe(fn));
+      : [this.managerRing, this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const offs = rings.map((r) => r.subscribe((e) => {
+      if (unit === null || e.unit === unit) fn(e);
+    }));
     return () => offs.forEach((off) => off());
   }
 
@@ -406,9 +465,10 @@ export class Manager {
     }
     if (e.unit === this.opts.target && e.job === "start" && !this.startupReported) {
       this.startupReported = true;
+      this.finishedAtMono = performance.now();
       const ready = [...this.engine.units.keys()].filter((n) => this.engine.activeState(n) === "active").length;
       const ms = Math.round(Date.now() - this.startedAt);
-      this.console("info", `Startup finished in ${ms} ms (userspace); ${ready} units active`);
+      this.console("info", this.opts.startupFinished?.(ready) ?? `Startup finished in ${ms} ms (userspace); ${ready} units active`);
     }
   }
 
@@ -420,9 +480,18 @@ export class Manager {
       this.opts.exit(code, `${action} requested by ${unit}`);
       return;
     }
-    // System mode: the shutdown path arrives with the board issue.
+    // System mode: the orderly way down. The -force and -immediate variants (skip the
+    // ordered stop, or even the sync) arrive with the watchdog issue; until then they
+    // take the orderly path too.
     this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
-    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 1, `${action} requested by ${unit}`);
+    this.power(action.startsWith("reboot") ? "reboot" : "poweroff", `${action} requested by ${unit}`);
+  }
+
+  /** poweroff, reboot or halt asked for (hearth ctl, a signal, an emergency action). */
+  power(action: PowerAction, reason: string) {
+    if (this.opts.power) return this.opts.power(action, reason);
+    // Run mode: end the manager with a status that says what was asked for.
+    this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 0, `${action} requested: ${reason}`);
   }
 
   /** Release every fd the manager holds (used when the manager ends). */

@@ -17,7 +17,7 @@ export interface NotifyArrival {
 }
 
 // Datagrams handled per wake-up before yielding to other fds.
-const BATCH = 64;
+const BATCH = 16;
 
 export class NotifyServer {
   readonly fd: number;

@@ -88,3 +88,19 @@ describe("20 units, 2 broken", () => {
     expect((await m.unit("cron")).active).toBe("active");
   });
 });
+
+describe("analyze", () => {
+  test("plot is valid SVG (xmllint) and shows every unit; blame and critical-chain answer", async () => {
+    const svg = await m.ctl("analyze", "plot");
+    expect(svg.code).toBe(0);
+    const lint = Bun.spawnSync(["xmllint", "--noout", "-"], { stdin: new TextEncoder().encode(svg.stdout) });
+    expect(lint.stderr.toString()).toBe("");
+    expect(lint.exitCode).toBe(0);
+    for (const name of GOOD) expect(svg.stdout).toContain(`data-unit="${name}"`);
+    const blame = await m.ctl("analyze", "blame");
+    expect(blame.stdout.split("\n")[0]).toMatch(/db$/); // the 300 ms notify service is the slowest
+    const chain = await m.ctl("analyze", "critical-chain");
+    expect(chain.stdout).toMatch(/multi-user @/);
+    expect((await m.ctl("analyze", "nonsense")).code).toBe(2);
+  });
+});

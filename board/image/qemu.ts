@@ -1,0 +1,32 @@
+// The QEMU command line of a board, with the serial console on stdio. Pure.
+
+import type { Board } from "./board.ts";
+
+export interface BootImages {
+  kernel: string;
+  initramfs: string;
+}
+
+export interface QemuOptions {
+  /** Words appended to the board's kernel command line. */
+  append?: string;
+  /** Keep QEMU's monitor on the console (Ctrl-A X quits); otherwise it is off. */
+  interactive?: boolean;
+}
+
+export function kernelCmdline(board: Board, append = ""): string {
+  return [board.cmdline, append].map((s) => s.trim()).filter((s) => s !== "").join(" ");
+}
+
+export function qemuArgv(board: Board, images: BootImages, opts: QemuOptions = {}): string[] {
+  if (!board.qemu) throw new Error(`board ${board.name} is not a QEMU board`);
+  return [
+    board.qemu.binary, ...board.qemu.args,
+    "-kernel", images.kernel, "-initrd", images.initramfs,
+    "-append", kernelCmdline(board, opts.append),
+    // Interactive: serial and monitor share the terminal (Ctrl-A X quits), a reboot reboots.
+    // Otherwise the serial port alone on stdio, and a reboot (or a panic, with panic=-1)
+    // ends QEMU, so that nothing ever loops.
+    ...(opts.interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]),
+  ];
+}

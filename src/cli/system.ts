@@ -1,0 +1,199 @@
+// hearth as PID 1: early boot, then the same Manager as `hearth run`, in system mode.
+//
+// PID 1 must never die (the kernel panics when it does): every step of early boot is
+// tried on its own, uncaught exceptions and unhandled rejections are logged and
+// contained, and a configuration that cannot be used boots the rescue target (with a
+// shell on the console when the rootfs has one) instead.
+
+import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
+import { formatDiagnostic } from "../config/diagnostics.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Diagnostic, LoadedConfig } from "../config/types.ts";
+import { ControlServer } from "../control/server.ts";
+import { createLogger, formatManagerLine, LOG_LEVEL_PRIORITY, ringSink, type LogLevelName, type Logger } from "../log/manager-log.ts";
+import { Manager } from "../manager/manager.ts";
+import { chooseBootTarget } from "../boot/boot-target.ts";
+import { applyHostname, loopbackUp, markSystemdCompatible, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
+import { loadKernelModules } from "../boot/kmod.ts";
+import { systemMounter } from "../boot/mounter.ts";
+import { withMountUnits } from "../boot/mount-units.ts";
+import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
+import { Shutdown, type PowerAction, type ShutdownHooks } from "../boot/shutdown.ts";
+import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
+import { boottimeMs, setCtrlAltDelReboots } from "../../ffi/system.ts";
+import { reapChildren } from "../exec/reaper.ts";
+import pkg from "../../package.json" with { type: "json" };
+
+export const SYSTEM_CONF_DIR = "/etc/hearth";
+export const SYSTEM_RUN_DIR = "/run/hearth";
+
+/** For issue 6: the hardware watchdog plugs into the way down here. */
+export const shutdownHooks: ShutdownHooks = {};
+
+/** Writes a line to the console (fd 1 is /dev/console once early boot has run). Never throws. */
+function writeConsole(line: string): void {
+  try {
+    writeSync(1, `${line}\n`);
+  } catch {
+    // no console: nothing to tell anyone
+  }
+}
+
+export async function systemMain(_argv: string[]): Promise<number> {
+  if (process.pid !== 1) {
+    console.error("hearth: the system manager runs as PID 1 only; to try it, use `hearth run`");
+    return 1;
+  }
+  let log: Logger | null = null;
+  const contain = (what: string) => (e: unknown) => {
+    const text = `${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+    if (log) log.err(text);
+    else writeConsole(`hearth: ${text}`);
+  };
+  process.on("uncaughtException", contain("uncaught exception (contained)"));
+  process.on("unhandledRejection", contain("unhandled rejection (contained)"));
+  try {
+    await boot((l) => (log = l));
+  } catch (e) {
+    // Nothing is left to run, but PID 1 must not exit: say so, and keep reaping.
+    writeConsole(`hearth: boot failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    writeConsole("hearth: staying up without a manager; power the board off by hand");
+    setInterval(() => { try { reapChildren(); } catch { /* nothing to reap */ } }, 1000);
+  }
+  return new Promise<number>(() => {}); // PID 1 never returns
+}
+
+async function boot(setLogger: (log: Logger) => void): Promise<void> {
+  // Where userspace began: this process's start, on CLOCK_BOOTTIME. (PID 1's own start
+  // time in /proc/self/stat is of no use: PID 1 exists from early kernel init on and
+  // only execs us later.) Bun's performance.now() counts from the process's start.
+  const userspaceStartMs = boottimeMs() - performance.now();
+  const early: EarlyReport = { notes: [], consoleFd: null };
+  mountApiFilesystems(early);
+  openConsole(early);
+  writeConsole(`\nhearth ${pkg.version} running as PID 1.`);
+
+  const cmdline = readCmdline();
+  const confReadable = isReadableDir(SYSTEM_CONF_DIR);
+  const loaded = loadConfig(SYSTEM_CONF_DIR);
+  const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
+  const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });
+
+  const logger = systemLogger(config.system.manager.log_level, cmdline.overrides.log_level !== undefined);
+  setLogger(logger);
+  for (const d of [...cmdline.diagnostics, ...config.diagnostics]) logDiagnostic(logger, d);
+  if (choice.rescueReason) writeConsole(`[FAILED] Booting the rescue target: ${choice.rescueReason}`);
+
+  const hostname = applyHostname(config.system.manager.hostname, early);
+  loopbackUp(early);
+  markSystemdCompatible(early);
+  for (const note of early.notes) logger[note.level](note.text);
+  try { setCtrlAltDelReboots(false); } catch { /* the kernel then reboots at once on ctrl-alt-del */ }
+  for (const m of await loadKernelModules(config.system.manager.kernel_modules)) {
+    if (m.result === "failed") logger.err(`kernel module ${m.name}: ${m.error}`);
+    else logger.info(`kernel module ${m.name}: ${m.result}`);
+  }
+  logger.info(`hostname ${hostname}; userspace began ${Math.round(userspaceStartMs)} ms after boot (CLOCK_BOOTTIME)`);
+
+  const units = withRescueShell(
+    withMountUnits(config.units, config.system.mounts, choice.target),
+    rescueShellUnit(findShell(), config.units, config.system),
+  );
+  let manager!: Manager;
+  let control: ControlServer | null = null;
+  const shutdown = new Shutdown({
+    stopAllUnits: () => manager.stopAll(),
+    release: () => control?.close(),
+    console: writeConsole,
+    log: logger,
+    hooks: shutdownHooks,
+  });
+  const power = (action: PowerAction, reason: string) => void shutdown.run(action, reason);
+  manager = new Manager({
+    config: { ...config, units }, runDir: SYSTEM_RUN_DIR, target: choice.target, logger, systemMode: true,
+    console: writeConsole,
+    exit: (_code, reason) => power("poweroff", reason),
+    power,
+    mounter: systemMounter,
+    startupFinished: (ready) => formatStartupFinished(startupTimes(userspaceStartMs, boottimeMs()), ready),
+  });
+  logRecords = (r) => manager.managerRing.push(r);
+  setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
+  manager.start();
+  try {
+    control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0o600, 0);
+  } catch (e) {
+    logger.err(`control socket: ${(e as Error).message}`);
+  }
+  for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
+  handleSignals(power, config.system.manager.ctrl_alt_del, logger);
+}
+
+/** What the signals to PID 1 mean: BusyBox init's (its halt, poweroff and reboot send them). */
+function handleSignals(power: (a: PowerAction, reason: string) => void, ctrlAltDel: string, log: Logger) {
+  process.on("SIGTERM", () => power("reboot", "SIGTERM"));
+  process.on("SIGUSR1", () => power("halt", "SIGUSR1"));
+  process.on("SIGUSR2", () => power("poweroff", "SIGUSR2"));
+  process.on("SIGINT", () => {
+    if (ctrlAltDel === "none") return log.notice("Ctrl-Alt-Del ignored (ctrl_alt_del = none)");
+    power(ctrlAltDel.startsWith("poweroff") ? "poweroff" : "reboot", "Ctrl-Alt-Del");
+  });
+  process.on("SIGHUP", () => log.notice("SIGHUP ignored (reloading the configuration is not supported yet)"));
+}
+
+function readCmdline(): { overrides: CmdlineOverrides; diagnostics: Diagnostic[] } {
+  try {
+    return parseCmdline(readFileSync(CMDLINE_FILE, "utf8"));
+  } catch (e) {
+    return { overrides: {}, diagnostics: [{ file: CMDLINE_FILE, line: 0, col: 0, severity: "warning", message: `cannot read: ${(e as Error).message}` }] };
+  }
+}
+
+function isReadableDir(path: string): boolean {
+  try {
+    readdirSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findShell(): ShellFound | null {
+  const shell = ["/bin/sh", "/usr/bin/sh"].find(isExecutable);
+  if (!shell) return null;
+  const busybox = ["/bin/busybox", "/usr/bin/busybox"].find(isExecutable) ?? null;
+  return { shell, busybox };
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return existsSync(path);
+  } catch {
+    return false;
+  }
+}
+
+function logDiagnostic(log: Logger, d: Diagnostic) {
+  const text = formatDiagnostic(d);
+  if (d.severity === "error") log.err(text);
+  else log.warning(text);
+}
+
+let logRecords: ((r: Parameters<ReturnType<typeof ringSink>>[0]) => void) | null = null;
+
+/**
+ * Every record goes to the manager's ring (hearth ctl logs); the console shows
+ * notices and worse, or everything down to the level the kernel command line asked for.
+ */
+function systemLogger(level: LogLevelName, levelFromCmdline: boolean): Logger {
+  const consoleLevel: LogLevelName = levelFromCmdline ? level : "notice";
+  return createLogger({
+    level,
+    sink: (r) => {
+      logRecords?.(r);
+      if (r.priority <= LOG_LEVEL_PRIORITY[consoleLevel]) writeConsole(formatManagerLine(r));
+    },
+  });
+}

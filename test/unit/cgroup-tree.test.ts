@@ -55,6 +55,7 @@ describe.skipIf(!tree)("the hearth subtree", () => {
     expect(tree!.dir.startsWith(findCgroup2Mount(readFileSync("/proc/self/mountinfo", "utf8"))!.mountPoint)).toBe(true);
     expect(existsSync(join(tree!.dir, "cgroup.procs"))).toBe(true);
     expect(tree!.hasKill).toBe(existsSync(join(tree!.dir, "cgroup.kill")));
+    expect(tree!.favorDynmods).toBe(findCgroup2Mount(readFileSync("/proc/self/mountinfo", "utf8"))!.options.includes("favordynmods"));
   });
 
   test("the empty subtree of a manager that is gone is removed by the next one", () => {

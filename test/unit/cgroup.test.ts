@@ -14,17 +14,17 @@ describe("findCgroup2Mount", () => {
       "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory",
       "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw",
     ].join("\n");
-    expect(findCgroup2Mount(mountinfo)).toEqual({ mountPoint: "/sys/fs/cgroup/unified", root: "/" });
+    expect(findCgroup2Mount(mountinfo)).toEqual({ mountPoint: "/sys/fs/cgroup/unified", root: "/", options: ["rw"] });
   });
 
   test("a board: cgroup2 alone, with optional fields before the separator", () => {
-    const mountinfo = "25 21 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 master:2 - cgroup2 cgroup2 rw,nsdelegate\n";
-    expect(findCgroup2Mount(mountinfo)).toEqual({ mountPoint: "/sys/fs/cgroup", root: "/" });
+    const mountinfo = "25 21 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 master:2 - cgroup2 cgroup2 rw,nsdelegate,favordynmods\n";
+    expect(findCgroup2Mount(mountinfo)).toEqual({ mountPoint: "/sys/fs/cgroup", root: "/", options: ["rw", "nsdelegate", "favordynmods"] });
   });
 
   test("octal escapes in the mount point; a root other than /", () => {
     const mountinfo = "50 1 0:40 /lxc/box /mnt/my\\040cgroups rw - cgroup2 none rw";
-    expect(findCgroup2Mount(mountinfo)).toEqual({ mountPoint: "/mnt/my cgroups", root: "/lxc/box" });
+    expect(findCgroup2Mount(mountinfo)).toMatchObject({ mountPoint: "/mnt/my cgroups", root: "/lxc/box" });
   });
 
   test("none mounted; a file system merely named cgroup2 elsewhere in the line does not count", () => {

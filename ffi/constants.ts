@@ -31,14 +31,14 @@ export const SYS = perArch({
   x64: {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313, mount: 165, umount2: 166,
+    finit_module: 313, mount: 165, umount2: 166, kcmp: 312,
     sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
     statfs: 137, mount_setattr: 442,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273, mount: 40, umount2: 39,
+    finit_module: 273, mount: 40, umount2: 39, kcmp: 272,
     sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
     statfs: 43, mount_setattr: 442,
   },
@@ -49,9 +49,11 @@ export const SYS = perArch({
 export const E = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11,
   ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21,
-  EINVAL: 22, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENOSYS: 38,
-  ENOTSOCK: 88, EMSGSIZE: 90, EOPNOTSUPP: 95,
-  EADDRINUSE: 98, ECONNABORTED: 103, ECONNRESET: 104, ENOTCONN: 107, ECONNREFUSED: 111, EINPROGRESS: 115,
+  EINVAL: 22, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENAMETOOLONG: 36,
+  ENOSYS: 38, ELOOP: 40, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92,
+  EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97, EADDRINUSE: 98, EADDRNOTAVAIL: 99,
+  ENETDOWN: 100, ECONNABORTED: 103, ECONNRESET: 104, ENOTCONN: 107, ECONNREFUSED: 111,
+  EINPROGRESS: 115,
 } as const;
 
 // ---------------------------------------------------------------- open(2), fcntl(2)
@@ -74,15 +76,24 @@ export const FD_CLOEXEC = 1;
 // include/linux/socket.h (AF_*, MSG_*, SCM_*), include/linux/net.h (SOCK_*),
 // include/uapi/asm-generic/socket.h (SOL_SOCKET, SO_*; x86_64 uses the same values).
 export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const SOCK = {
   STREAM: 1, DGRAM: 2, SEQPACKET: 5,
   NONBLOCK: O.NONBLOCK, CLOEXEC: O.CLOEXEC, // by definition equal to the O_ flags
 } as const;
 export const SOL_SOCKET = 1;
 export const SO = {
-  ERROR: 4, SNDBUF: 7, RCVBUF: 8, PASSCRED: 16, PEERCRED: 17, SNDBUFFORCE: 32,
-  RCVBUFFORCE: 33,
+  REUSEADDR: 2, TYPE: 3, ERROR: 4, SNDBUF: 7, RCVBUF: 8, KEEPALIVE: 9, REUSEPORT: 15,
+  PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, DOMAIN: 39,
 } as const;
+/** include/uapi/linux/in.h (IPPROTO_*), in6.h (IPV6_V6ONLY), tcp.h (TCP_NODELAY). */
+export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const TCP_NODELAY = 1;
+/** include/uapi/linux/kcmp.h: compare two fds' open file descriptions. */
+export const KCMP_FILE = 0;
 export const SCM_RIGHTS = 1;
 export const SCM_CREDENTIALS = 2;
 export const MSG = {
@@ -118,6 +129,22 @@ export const UCRED = { size: 12, pid: 0, uid: 4, gid: 8 } as const;
 
 /** struct sockaddr_un (man 7 unix): sa_family_t (u16) then char sun_path[108]. */
 export const SOCKADDR_UN = { size: 110, family: 0, path: 2, pathMax: 108 } as const;
+
+/**
+ * struct sockaddr_in (include/uapi/linux/in.h): sa_family_t sin_family (u16); __be16
+ * sin_port; struct in_addr sin_addr (4 bytes); padding to 16 bytes.
+ */
+export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
+
+/**
+ * struct sockaddr_in6 (include/uapi/linux/in6.h): sa_family_t sin6_family (u16); __be16
+ * sin6_port; __be32 sin6_flowinfo; struct in6_addr sin6_addr (16 bytes); __u32
+ * sin6_scope_id.
+ */
+export const SOCKADDR_IN6 = { size: 28, family: 0, port: 2, flowinfo: 4, addr: 8, scopeId: 24 } as const;
+
+/** struct __kernel_sockaddr_storage (include/uapi/linux/socket.h): room for any address. */
+export const SOCKADDR_STORAGE_SIZE = 128;
 
 /**
  * struct epoll_event (include/uapi/linux/eventpoll.h): u32 events; u64 data. x86_64
@@ -278,8 +305,8 @@ export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
 
 // Bringing up the loopback interface: include/uapi/linux/sockios.h (the same numbers on
 // x86_64 and arm64), include/uapi/linux/if.h (IFF_*, struct ifreq: a 16-byte name, then
-// a 24-byte union whose first member for SIOC[GS]IFFLAGS is a short).
-export const AF_INET = 2;
+// a 24-byte union whose first member for SIOC[GS]IFFLAGS is a short). AF_INET is with
+// the other socket families above.
 export const SIOCGIFFLAGS = 0x8913;
 export const SIOCSIFFLAGS = 0x8914;
 export const IFF = { UP: 0x1, LOOPBACK: 0x8, RUNNING: 0x40 } as const;

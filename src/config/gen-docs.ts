@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, DEPENDENCIES, RESTART, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, DEPENDENCIES, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -261,6 +261,43 @@ SIGTERM, SIGPIPE, or a code of \`success_exit_status\`.
 A oneshot service cannot have \`always\` or \`on-success\`. Automatic restarts within
 \`start_limit_interval_sec\` are counted (manual starts are not); past
 \`start_limit_burst\` the unit fails for good and \`start_limit_action\` runs.
+`;
+
+const SOCKETS = `## Socket activation
+
+Every \`[[socket]]\` is made when the manager starts, before any unit is started, and held
+until it ends: a client connects to it whether its service runs or not, so services need
+no ordering on their clients, and a service can crash and restart without a client
+noticing. A socket that cannot be made (the address is in use, a directory cannot be
+made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, and a
+\`hearth ctl start\` of the unit tries again.
+
+- **\`accept = false\`** (the default): the service gets every socket that activates it
+  at fd 3 and up — its own first, then other units' (\`service = "..."\`) by name — then
+  the fds of its fd store, with \`LISTEN_FDS\`, \`LISTEN_PID\` (its own pid) and
+  \`LISTEN_FDNAMES\`. While the service is down (never started, stopped, or failed) the
+  manager watches the sockets, and the first connection or datagram starts it; it never
+  accepts or reads on the service's behalf, so whatever came is still queued for it.
+  While it runs or waits to restart, nothing is watched: clients queue in the kernel.
+  After a start limit hit, or more than \`trigger_limit_burst\` activations within
+  \`trigger_limit_interval_sec\` (20 in 2 s: the service keeps going down without taking
+  what is queued), the sockets are no longer watched until the unit is started by hand
+  or reset-failed.
+- **\`accept = true\`** (stream and sequential packet sockets): the unit is a template. It
+  is active ("listening") once its sockets are made; each connection gets an instance
+  \`NAME@N\` running the unit's \`[service]\` with the connection at fd 3
+  (\`LISTEN_FDS=1\`, \`LISTEN_FDNAMES=connection\`), or on stdin and stdout with
+  \`standard_input = "socket"\` (inetd style); \`REMOTE_ADDR\` and \`REMOTE_PORT\` name an IP
+  peer. Instances show in \`hearth ctl list\` and are removed once they end. Stopping the
+  unit pauses the accepting (clients wait in the backlog); starting it resumes.
+- **The fd store**: with \`fd_store_max\` > 0, fds a service sends with \`FDSTORE=1\`
+  (named by \`FDNAME=\`, default "stored") are kept by the manager while the service
+  restarts and handed back at its next start; \`FDSTOREREMOVE=1\` with \`FDNAME=\` drops
+  them, and a kept fd whose peer hangs up is dropped unless it came with \`FDPOLL=0\`. The
+  store is emptied when the service stops for good.
+
+In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
+\`sd_booted()\`, and daemons that check it, then use the passed sockets and sd_notify.
 `;
 
 const CMDLINE = `## Kernel command line

@@ -242,7 +242,7 @@ const SOCKET = {
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
   socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
-  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the unit stops."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
   receive_buffer: [size, null, "SO_RCVBUF, in bytes."],
@@ -254,6 +254,8 @@ const SOCKET = {
   service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
   max_connections: [int(1), 64, "With accept = true: the most instances running at once; further connections wait."],
   max_connections_per_source: [int(0), 0, "With accept = true: the most instances per source address; 0: no limit."],
+  trigger_limit_interval_sec: [duration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).

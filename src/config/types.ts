@@ -129,6 +129,8 @@ export interface SocketSection {
   service?: string; // the unit whose service it activates: this unit unless set
   max_connections?: number;
   max_connections_per_source?: number; // 0 = no limit
+  trigger_limit_interval_sec?: number; // 0 = no limit
+  trigger_limit_burst?: number;
   [key: string]: unknown;
 }
 

@@ -1,7 +1,6 @@
 // Reading one TOML value by its schema type. Each reader returns the value in the form
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
-import { isIP } from "node:net";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 import type { Rlimit } from "./types.ts";
 import type { ValueType } from "./schema.ts";
@@ -10,6 +9,7 @@ import { describeValue, isTable } from "./describe.ts";
 import { DurationError, parseDuration } from "./duration.ts";
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
+import { parseListen } from "../sockets/address.ts";
 
 export function readValue(type: ValueType, value: unknown, site: Site): unknown {
   switch (type.kind) {
@@ -272,16 +272,11 @@ function readListenAddress(value: unknown, site: Site): string | undefined {
 }
 
 function listenAddressProblem(text: string): string | null {
-  if (text.startsWith("/") || text.startsWith("@")) {
-    return Buffer.byteLength(text) > MAX_SOCKET_PATH ? `socket path "${text}" is longer than ${MAX_SOCKET_PATH} bytes` : null;
+  if ((text.startsWith("/") || text.startsWith("@")) && Buffer.byteLength(text) > MAX_SOCKET_PATH) {
+    return `socket path "${text}" is longer than ${MAX_SOCKET_PATH} bytes`;
   }
-  const match = /^(?:\[([^\]]*)\]:|([^:\[\]]*):)?([^:]*)$/.exec(text);
-  if (!match) return `cannot read "${text}" as an address`;
-  const [, ipv6, ipv4, port] = match;
-  if (!/^\d+$/.test(port!) || Number(port) < 1 || Number(port) > 65535) return `"${port}" is not a port (1 to 65535)`;
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) return `"${ipv6}" is not an IPv6 address`;
-  if (ipv4 !== undefined && isIP(ipv4) !== 4) return `"${ipv4}" is not an IPv4 address (host names are not resolved)`;
-  return null;
+  const spec = parseListen("stream", text);
+  return typeof spec === "string" ? spec : null;
 }
 
 function readFdName(value: unknown, site: Site): string | undefined {

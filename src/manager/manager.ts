@@ -22,7 +22,7 @@ import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
-import { expandCommand, serviceEnvironment } from "./exec-context.ts";
+import { expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 
 export interface ManagerOptions {
@@ -297,6 +297,7 @@ export class Manager {
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
       nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
       noNewPrivileges: cfg.no_new_privileges, newSession: true,
+      ...sandboxRequest(cfg),
     };
     return { request, readinessRead, readinessWrite };
   }

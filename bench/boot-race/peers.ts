@@ -163,6 +163,9 @@ function buildSystemd(board: Board, probe: string, kernel: string): Images {
   write(root, "etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n');
   write(root, "etc/machine-id", "8d6c0e8a5f1b4b0c9a2e3f4d5c6b7a80\n");
   write(root, "etc/hostname", "race\n");
+  // No journald in the image: services' output would go to its socket (each start then
+  // logs "Failed to connect stdout to the journal socket"); the probe prints nothing.
+  write(root, "etc/systemd/system.conf", "[Manager]\nDefaultStandardOutput=null\n");
   for (const svc of SERVICES) {
     write(root, `etc/systemd/system/race-${svc.name}.service`, systemdService(svc));
     if (svc.listen) write(root, `etc/systemd/system/race-${svc.name}.socket`, systemdSocket(svc));
@@ -182,14 +185,18 @@ function mkdirp(root: string, rel: string): string {
 
 // ---------------------------------------------------------------- finit
 
-/** finit 4.2 has no sd_notify: readiness is the service's pid file (its pid/NAME condition). */
+/**
+ * finit 4.2 has no sd_notify: readiness is the service's pid file, which asserts its
+ * pid/race:NAME condition. finit tells services apart by command and `:ID`, so each line
+ * is `name:race :NAME`.
+ */
 export function finitConf(): string {
   const lines = ["# boot race: 30 services (bench/boot-race/workload.ts)", "host race", "runlevel 2", ""];
   for (const svc of SERVICES) {
     const after = afterWithoutSocketActivation(svc);
-    const cond = after.length ? ` <${after.map((d) => `pid/${d}`).join(",")}>` : "";
+    const cond = after.length ? ` <${after.map((d) => `pid/race:${d}`).join(",")}>` : "";
     const argv = probeArgv(svc, ["--pidfile", `/run/${svc.name}.pid`]);
-    lines.push(`service [2345] name:${svc.name}${cond} ${argv.join(" ")} -- race ${svc.name}`);
+    lines.push(`service [2345] name:race :${svc.name}${cond} ${argv.join(" ")} -- race ${svc.name}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -199,9 +206,12 @@ function buildFinit(board: Board, probe: string, kernel: string): Images {
   const root = baseRoot("finit", probe);
   const sysroots = libraryClosure(["finit", "finit-plugins"], board.arch).map((p) => debs.unpack(p));
   const plugins = `/lib/${board.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu"}/finit/plugins`;
-  // The pidfile plugin gives the pid/ conditions; the others (hotplug, modules-load, ...)
-  // would start programs that are not in the image.
-  installWithLibraries(["/sbin/finit", `${plugins}/pidfile.so`], sysroots, root, board.arch);
+  // The pidfile plugin gives the pid/ conditions, finit itself asks for netlink.so; the
+  // others (hotplug, modprobe, ...) would start programs that are not in the image.
+  installWithLibraries(["/sbin/finit", `${plugins}/pidfile.so`, `${plugins}/netlink.so`], sysroots, root, board.arch);
+  // finit runs `mount -na` and `swapon -ea` through /bin/sh at boot: BusyBox's.
+  installBusyboxApplets(board, root, ["sh", "mount", "umount", "swapon", "swapoff"]);
+  write(root, "etc/fstab", "# nothing beyond what finit mounts itself\n");
   write(root, "etc/finit.conf", finitConf());
   link(root, "init", "sbin/finit");
   return finish("finit", root, kernel);
@@ -217,14 +227,18 @@ export function busyboxRcS(): string {
   return lines.join("\n") + "\n";
 }
 
-function buildBusybox(board: Board, probe: string, kernel: string): Images {
-  const debs = new Debs(board.arch);
-  const root = baseRoot("busybox", probe);
-  const bb = debs.unpack("busybox-static");
+/** Debian's static BusyBox as /bin/busybox, with links for the applets named. */
+function installBusyboxApplets(board: Board, root: string, applets: string[]) {
+  const bb = new Debs(board.arch).unpack("busybox-static");
   mkdirSync(join(root, "bin"), { recursive: true });
   copyFileSync(join(bb, "bin/busybox"), join(root, "bin/busybox"));
   chmodSync(join(root, "bin/busybox"), 0o755);
-  for (const applet of ["sh", "mount", "init"]) link(root, `bin/${applet}`, "busybox");
+  for (const applet of applets) link(root, `bin/${applet}`, "busybox");
+}
+
+function buildBusybox(board: Board, probe: string, kernel: string): Images {
+  const root = baseRoot("busybox", probe);
+  installBusyboxApplets(board, root, ["sh", "mount", "init"]);
   link(root, "init", "bin/busybox");
   write(root, "etc/inittab", "::sysinit:/etc/init.d/rcS\n");
   write(root, "etc/init.d/rcS", busyboxRcS(), 0o755);

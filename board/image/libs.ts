@@ -82,6 +82,10 @@ export function installWithLibraries(files: string[], sysroots: string[], root: 
   const t = triplet(arch);
   const defaultDirs = [`/lib/${t}`, `/usr/lib/${t}`, "/lib", "/usr/lib"];
   const installed = new Set<string>();
+  // A library's own NEEDED may be satisfied by one the loader has already loaded through
+  // the program's RUNPATH (libsystemd-core needs libsystemd-shared, both in systemd's
+  // private directory): every RUNPATH seen is searched last.
+  const seenRunpaths: string[] = [];
   const find = (rel: string): string | null => {
     for (const s of sysroots) {
       const hit = resolveIn(s, rel);
@@ -103,7 +107,9 @@ export function installWithLibraries(files: string[], sysroots: string[], root: 
       if (!hit) throw new Error(`${rel}: interpreter ${info.interp} is in none of the packages`);
       install(info.interp, hit);
     }
-    const dirs = [...info.runpath.map((d) => d.replace("$ORIGIN", dirname(rel))), ...defaultDirs];
+    const own = info.runpath.map((d) => d.replace("$ORIGIN", dirname(rel)));
+    seenRunpaths.push(...own);
+    const dirs = [...own, ...defaultDirs, ...seenRunpaths];
     for (const lib of info.needed) {
       const where = dirs.map((d) => join(d, lib)).find((p) => find(p) !== null);
       if (!where) throw new Error(`${rel}: needs ${lib}, which is in none of the packages`);

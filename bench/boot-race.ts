@@ -168,7 +168,7 @@ function hearthBinary(path: string): string {
 }
 
 async function main(argv: string[]) {
-  let runs = 5, timeoutS = 60, peers: Peer[] = ["hearth", "systemd", "finit", "busybox"], readme = true, hearth = "dist/hearth-arm64";
+  let runs = 5, timeoutS = 60, peers: Peer[] = [...PEERS], readme = true, hearth = "dist/hearth-arm64";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") runs = Number(argv[++i]);

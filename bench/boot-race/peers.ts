@@ -26,7 +26,7 @@ const NODES: CpioEntry[] = [
 ];
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
-const GROUP = "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n";
+const GROUP = "root:x:0:\ntty:x:5:\nuucp:x:10:\nnogroup:x:65534:\n";
 
 export interface Images {
   kernel: string;
@@ -245,6 +245,56 @@ function buildBusybox(board: Board, probe: string, kernel: string): Images {
   return finish("busybox", root, kernel);
 }
 
+// ---------------------------------------------------------------- OpenRC
+
+/**
+ * One runscript: start-stop-daemon waits for the probe's parent, which exits once the
+ * child is ready and has written its pid file (s-s-d tells the 30 instances of one
+ * program apart by it).
+ */
+export function openrcScript(svc: Service): string {
+  const deps = afterWithoutSocketActivation(svc).map((d) => `race-${d}`);
+  const pidfile = `/run/race-${svc.name}.pid`;
+  const [command, ...args] = probeArgv(svc, ["--daemon", "--pidfile", pidfile]);
+  return ["#!/sbin/openrc-run", `description="race ${svc.name}"`, `command=${command}`, `command_args="${args.join(" ")}"`,
+    `pidfile=${pidfile}`,
+    ...(deps.length ? ["depend() {", `\tneed ${deps.join(" ")}`, "}"] : []), ""].join("\n");
+}
+
+/** Tools OpenRC's shell scripts call: BusyBox's, from Debian's busybox-static. */
+const OPENRC_APPLETS = ["mount", "umount", "mkdir", "rm", "cp", "ln", "cat", "grep", "sed", "sleep", "mountpoint",
+  "touch", "ls", "mv", "chmod", "chown", "uname", "tr", "head", "tail", "cut", "sort", "readlink", "basename",
+  "dirname", "hostname", "printf", "echo", "true", "false", "test", "[", "expr", "env", "id", "stty", "awk", "find", "xargs"];
+
+function buildOpenrc(board: Board, probe: string, kernel: string): Images {
+  const debs = new Debs(board.arch);
+  const root = baseRoot("openrc", probe);
+  const sysroots = libraryClosure(["openrc", "dash", "dpkg", "insserv"], board.arch).map((p) => debs.unpack(p));
+  const openrc = debs.unpack("openrc");
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(openrc, rel), { withFileTypes: true })) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else files.push(r);
+    }
+  };
+  for (const d of ["/sbin", "/bin", "/lib/rc"]) walk(d);
+  // dash is Debian's /bin/sh; start-stop-daemon is dpkg's (Debian's openrc uses it).
+  // insserv.conf: Debian's openrc reads it when it computes the dependencies.
+  installWithLibraries([...files, "/etc/rc.conf", "/bin/dash", "/sbin/start-stop-daemon", "/etc/insserv.conf"], sysroots, root, board.arch);
+  installBusyboxApplets(board, root, OPENRC_APPLETS);
+  link(root, "bin/sh", "dash");
+  for (const svc of SERVICES) {
+    write(root, `etc/init.d/race-${svc.name}`, openrcScript(svc), 0o755);
+    link(root, `etc/runlevels/default/race-${svc.name}`, `/etc/init.d/race-${svc.name}`);
+  }
+  for (const level of ["sysinit", "boot", "shutdown", "nonetwork"]) mkdirSync(join(root, "etc/runlevels", level), { recursive: true });
+  mkdirSync(join(root, "etc/conf.d"), { recursive: true });
+  link(root, "init", "sbin/openrc-init");
+  return finish("openrc", root, kernel);
+}
+
 // ---------------------------------------------------------------- all
 
 export function buildPeer(peer: Peer, board: Board, probe: string, kernel: string, hearthBinary: string): Images {
@@ -253,7 +303,7 @@ export function buildPeer(peer: Peer, board: Board, probe: string, kernel: strin
     case "systemd": return buildSystemd(board, probe, kernel);
     case "finit": return buildFinit(board, probe, kernel);
     case "busybox": return buildBusybox(board, probe, kernel);
-    case "openrc": throw new Error("openrc: not built yet");
+    case "openrc": return buildOpenrc(board, probe, kernel);
   }
 }
 

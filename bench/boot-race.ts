@@ -1,8 +1,11 @@
 // The boot race under QEMU (issue 7 item 2): the same 30 services booted by hearth,
-// systemd, finit and BusyBox init (sequential rcS), side by side, on the same kernel.
+// systemd, finit, BusyBox init (sequential rcS) and OpenRC, side by side, on the same kernel.
 //
 //   bun bench/boot-race.ts [--runs N] [--peers hearth,systemd,...] [--timeout S]
-//                          [--hearth dist/hearth-arm64] [--no-readme]
+//                          [--hearth PATH] [--no-readme]
+//
+// --hearth: an arm64 hearth binary to use as is; by default dist/hearth-arm64, brought up
+// to date with `make build-arm64` first.
 //
 // Each boot: QEMU aarch64 virt, TCG, Cortex-A57, 1 CPU, 1 GiB (board/qemu-aarch64), the
 // board's Debian kernel, one initramfs per init (bench/boot-race/peers.ts). The figure:
@@ -37,6 +40,8 @@ export interface BootResult {
   handover?: number;
   /** From the handover to the last service ready, s. */
   allReady?: number;
+  /** From the handover to the first service ready, s: the init's own start-up plus one probe start. */
+  firstReady?: number;
   last?: string;
   ready: number;
   wallS: number;
@@ -88,7 +93,8 @@ async function boot(peer: Peer, round: number, images: Images, timeoutS: number)
   if (p.handover !== null && p.ready.size === SERVICES.length) {
     let last = "", t = -Infinity;
     for (const [name, at] of p.ready) if (at > t) { t = at; last = name; }
-    return { ...result, ok: true, allReady: t - p.handover, last };
+    const first = Math.min(...p.ready.values());
+    return { ...result, ok: true, allReady: t - p.handover, firstReady: first - p.handover, last };
   }
   return { ...result, why: why ?? (p.handover === null ? "no handover line" : `QEMU exited with ${p.ready.size} ready`) };
 }
@@ -108,27 +114,28 @@ export function table(results: BootResult[], peers: Peer[], criticalS: number, s
   const ok = (p: Peer) => results.filter((r) => r.peer === p && r.ok).map((r) => r.allReady!);
   const ref = peers.includes("hearth") && ok("hearth").length ? median(ok("hearth")) : null;
   const rows = [
-    "| init | boots ok | all ready: median (min–max) | / critical path | / hearth | kernel part (median) | last ready (most often) |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| init | boots ok | all ready: median (min–max) | / critical path | / hearth | first ready (median) | kernel part (median) | last ready (most often) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const p of peers) {
     const all = results.filter((r) => r.peer === p);
     const xs = ok(p);
     if (!xs.length) {
       const why = [...new Set(all.map((r) => r.why ?? "?"))].join("; ");
-      rows.push(`| ${p} | 0/${all.length} | — (${why}) | — | — | — | — |`);
+      rows.push(`| ${p} | 0/${all.length} | — (${why}) | — | — | — | — | — |`);
       continue;
     }
     const m = median(xs);
     const kernel = median(all.filter((r) => r.handover !== undefined).map((r) => r.handover!));
+    const first = median(all.filter((r) => r.ok).map((r) => r.firstReady!));
     const lasts = new Map<string, number>();
     for (const r of all) if (r.last) lasts.set(r.last, (lasts.get(r.last) ?? 0) + 1);
     const last = [...lasts].sort((a, b) => b[1] - a[1])[0]![0];
     rows.push(`| ${p} | ${xs.length}/${all.length} | ${f3(m)} s (${f3(Math.min(...xs))}–${f3(Math.max(...xs))}) | ` +
-      `${f2(m / criticalS)} | ${ref ? f2(m / ref) : "—"} | ${f3(kernel)} s | ${last} |`);
+      `${f2(m / criticalS)} | ${ref ? f2(m / ref) : "—"} | ${f3(first)} s | ${f3(kernel)} s | ${last} |`);
   }
-  rows.push(`| *critical path* | | ${f3(criticalS)} s | 1.00 | ${ref ? f2(criticalS / ref) : "—"} | | |`);
-  rows.push(`| *sequential sum of delays* | | ${f3(sequentialS)} s | ${f2(sequentialS / criticalS)} | ${ref ? f2(sequentialS / ref) : "—"} | | |`);
+  rows.push(`| *critical path* | | ${f3(criticalS)} s | 1.00 | ${ref ? f2(criticalS / ref) : "—"} | | | |`);
+  rows.push(`| *sequential sum of delays* | | ${f3(sequentialS)} s | ${f2(sequentialS / criticalS)} | ${ref ? f2(sequentialS / ref) : "—"} | | | |`);
   return rows.join("\n");
 }
 
@@ -157,18 +164,16 @@ function machine(): string {
 
 // ---------------------------------------------------------------- main
 
-function hearthBinary(path: string): string {
-  const full = resolve(REPO, path);
-  if (!existsSync(full)) {
-    console.log(`boot-race: ${path} is missing: make build-arm64`);
-    const p = Bun.spawnSync(["make", "build-arm64"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
-    if (p.exitCode !== 0) throw new Error("make build-arm64 failed");
-  }
-  return full;
+/** The hearth binary: the default one is (re)built by `make build-arm64` when stale. */
+function hearthBinary(path: string | null): string {
+  if (path) return resolve(REPO, path);
+  const p = Bun.spawnSync(["make", "--no-print-directory", "build-arm64"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
+  if (p.exitCode !== 0) throw new Error("make build-arm64 failed");
+  return join(REPO, "dist/hearth-arm64");
 }
 
 async function main(argv: string[]) {
-  let runs = 5, timeoutS = 60, peers: Peer[] = [...PEERS], readme = true, hearth = "dist/hearth-arm64";
+  let runs = 5, timeoutS = 60, peers: Peer[] = [...PEERS], readme = true, hearth: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") runs = Number(argv[++i]);

@@ -53,7 +53,8 @@ export function parseConsole(text: string): { handover: number | null; ready: Ma
   let handover: number | null = null;
   const ready = new Map<string, number>();
   const errors: string[] = [];
-  for (const m of text.matchAll(/\[\s*(\d+\.\d+)\] (?:Run \S+ as init process|race: (ready|error) ([^\r\n]+))/g)) {
+  // Whole lines only: a line still arriving ("race: ready s" of s9) is not a name yet.
+  for (const m of text.matchAll(/\[\s*(\d+\.\d+)\] (?:Run \S+ as init process|race: (ready|error) ([^\r\n]+)(?=\r?\n))/g)) {
     const t = Number(m[1]);
     if (!m[2]) handover ??= t;
     else if (m[2] === "ready") { if (!ready.has(m[3]!.trim())) ready.set(m[3]!.trim(), t); }

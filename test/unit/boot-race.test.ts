@@ -52,7 +52,7 @@ describe("console", () => {
   test("handover, ready lines (first one counts), errors, interleaved output", () => {
     const text = "[    1.500000] Run /init as init process\r\n" +
       "[  OK  ] Started x.[    2.000000] race: ready a1\r\n[    2.100000] race: ready a1\n" +
-      "[    2.250000] race: error b1: connect: refused\n";
+      "[    2.250000] race: error b1: connect: refused\n[    2.300000] race: ready s";
     const p = parseConsole(text);
     expect(p.handover).toBe(1.5);
     expect([...p.ready]).toEqual([["a1", 2]]);

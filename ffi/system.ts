@@ -62,6 +62,11 @@ export function syncFilesystems(): void {
   libc.sync();
 }
 
+/** sync(2) on a helper thread: a disk that hangs holds the promise, not the event loop. */
+export async function syncInThread(): Promise<void> {
+  await syscallInThread(SYS.sync, []);
+}
+
 export function setHostname(name: string): void {
   const bytes = Buffer.from(name, "utf8");
   check("sethostname", libc.sethostname(bytes, bytes.byteLength), name);

@@ -116,7 +116,7 @@ describe("rescue", () => {
       interact: [
         { when: /Started Rescue shell on the console/, send: "\n" },
         { when: /rescue# /, send: "echo rescue-$((6*7))\n" },
-        { when: /rescue-42/, send: "poweroff\n" },
+        { when: /rescue-42\r?\n/, send: "poweroff\n" },
       ],
       timeoutMs: 180_000,
     });

@@ -25,7 +25,7 @@ import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
 import type { EmergencyAction } from "../config/types.ts";
 import { HardwareWatchdog } from "../watchdog/hardware.ts";
 import { healthVerdict, type UnitHealth } from "../watchdog/policy.ts";
-import { readWatchdogSysfs } from "../watchdog/sysfs.ts";
+import { readTimeoutRange, readWatchdogSysfs } from "../watchdog/sysfs.ts";
 import { boottimeMs, setCtrlAltDelReboots } from "../../ffi/system.ts";
 import { WatchdogFd } from "../../ffi/watchdog.ts";
 import { onSignal } from "../../ffi/signal-forward.ts";
@@ -105,6 +105,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   const watchdog = new HardwareWatchdog(wd.device, {
     open: (path) => WatchdogFd.open(path), log: logger, console: writeConsole,
     now: () => performance.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as Timer),
+    timeoutRange: readTimeoutRange,
   });
   watchdog.learn(readWatchdogSysfs(wd.device));
   watchdog.startRuntime(wd.runtime_sec, choice.target, wd.shutdown_sec);

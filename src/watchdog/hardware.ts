@@ -12,7 +12,7 @@ import type { WatchdogInfo } from "../../ffi/watchdog.ts";
 import type { PowerAction } from "../boot/power.ts";
 import type { Logger } from "../log/manager-log.ts";
 import {
-  armForTarget, closeBeforeReboot, devicesToTry, nextPingAt, PingStats, pingIntervalMs, requestedTimeoutSec, resetByWatchdog,
+  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextPingAt, PingStats, pingIntervalMs, requestedTimeoutSec, resetByWatchdog,
   type HealthVerdict, type PingFigures,
 } from "./policy.ts";
 
@@ -41,6 +41,8 @@ export interface WatchdogDeps {
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(timer: unknown): void;
+  /** The timeouts the driver takes (sysfs min_timeout, max_timeout), when a timeout is refused. */
+  timeoutRange?(device: string): { min: number; max: number } | null;
 }
 
 /** Where the owner is in its life: not open, pinging from the loop, or armed for the way down. */
@@ -207,7 +209,7 @@ export class HardwareWatchdog {
     this.timer = null;
     if (this.phase !== "runtime" || this.fd === null) return;
     const now = this.deps.now();
-    const verdict = this.health();
+    const verdict = this.askHealth();
     if (verdict.healthy) {
       if (this.stoppedBecause !== null) this.say(`Hardware watchdog pings resumed: ${this.stoppedBecause} no longer holds`);
       this.stoppedBecause = null;
@@ -219,6 +221,16 @@ export class HardwareWatchdog {
     }
     this.plannedAt = nextPingAt(this.plannedAt, now, pingIntervalMs(this.timeoutSec!));
     this.armTimer();
+  }
+
+  /** A bug in judging health must not reset the board: only a stuck manager, or a verdict, may. */
+  private askHealth(): HealthVerdict {
+    try {
+      return this.health();
+    } catch (e) {
+      this.deps.log.err(`Hardware watchdog: judging the critical units' health failed: ${(e as Error).stack ?? e}`);
+      return { healthy: true };
+    }
   }
 
   private ping(now: number, plannedAt: number) {
@@ -304,8 +316,19 @@ export class HardwareWatchdog {
   /** WDIOC_SETTIMEOUT in whole seconds; adopt what the driver accepted, or what it has. */
   private adoptTimeout(sec: number) {
     const fd = this.fd!;
-    const want = requestedTimeoutSec(sec);
-    const got = fd.setTimeout(want);
+    let want = requestedTimeoutSec(sec);
+    let got: number | "unsupported";
+    try {
+      got = fd.setTimeout(want);
+    } catch (e) {
+      // EINVAL: out of the driver's range. systemd gives up; the range is in sysfs.
+      const range = (e as { errno?: number }).errno === E.EINVAL ? this.deps.timeoutRange?.(this.devicePath) ?? null : null;
+      const fitted = range === null ? null : fitTimeout(want, range);
+      if (fitted === null || fitted === want) throw e;
+      this.deps.log.warning(`Hardware watchdog: ${this.devicePath} takes ${range!.min}s to ${range!.max}s, not ${want}s; asking for ${fitted}s`);
+      want = fitted;
+      got = fd.setTimeout(want);
+    }
     if (got === "unsupported") {
       const has = fd.timeout();
       if (has === null || has <= 0) throw new Error(`${this.devicePath}: the driver can neither set nor report its timeout`);

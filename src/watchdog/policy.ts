@@ -12,6 +12,15 @@ export function requestedTimeoutSec(sec: number): number {
   return Math.min(MAX_TIMEOUT_SEC, Math.max(1, Math.ceil(sec - 1e-9)));
 }
 
+/**
+ * A timeout the driver refused (EINVAL), brought into the range it takes; null when
+ * the range is of no use. (Some drivers accept only part of what the API allows.)
+ */
+export function fitTimeout(sec: number, range: { min: number; max: number }): number | null {
+  if (!(range.min >= 1 && range.max >= range.min)) return null;
+  return Math.min(range.max, Math.max(range.min, sec));
+}
+
 /** The manager pings at half the timeout, from its own loop. */
 export function pingIntervalMs(timeoutSec: number): number {
   return (timeoutSec * 1000) / 2;

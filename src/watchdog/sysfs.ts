@@ -36,3 +36,11 @@ export function readWatchdogSysfs(device: string): { info: WatchdogInfo | null; 
     bootStatus: number(read(dir, "bootstatus")),
   };
 }
+
+/** The timeouts the driver takes (min_timeout, max_timeout), or null when sysfs does not say. */
+export function readTimeoutRange(device: string): { min: number; max: number } | null {
+  const dir = sysfsDirOf(device);
+  const min = dir === null ? null : number(read(dir, "min_timeout"));
+  const max = dir === null ? null : number(read(dir, "max_timeout"));
+  return min === null || max === null ? null : { min, max };
+}

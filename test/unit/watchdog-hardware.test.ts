@@ -11,6 +11,7 @@ import type { HealthVerdict } from "../../src/watchdog/policy.ts";
 interface FakeDriver {
   present: string[]; // paths that exist
   accepts?: (sec: number) => number | "unsupported" | "einval";
+  range?: { min: number; max: number }; // what sysfs says
   current: number; // the driver's timeout
   bootStatus: number;
 }
@@ -60,8 +61,12 @@ class World {
       now: () => this.now,
       setTimer: (fn, ms) => { const id = this.nextId++; this.timers.set(id, { at: this.now + ms, fn }); return id; },
       clearTimer: (id) => void this.timers.delete(id as number),
+      timeoutRange: () => this.driver.range ?? null,
     });
-    wd.gateOn(["db"], () => this.verdict);
+    wd.gateOn(["db"], () => {
+      if (this.verdict.healthy === false && this.verdict.reason === "throw") throw new Error("a bug");
+      return this.verdict;
+    });
     return wd;
   }
 
@@ -112,6 +117,14 @@ describe("the runtime watchdog", () => {
     const fixed = new World({ ...i6300esb(), accepts: () => "unsupported", current: 60 });
     fixed.owner().startRuntime(5, "multi-user", 600);
     expect(fixed.lines[0]).toContain("timeout 60s, ping every 30s");
+  });
+
+  test("a timeout out of the driver's range is brought into it (sysfs min_timeout/max_timeout)", () => {
+    const w = new World({ ...i6300esb(), accepts: (s) => (s > 2046 ? "einval" : s), range: { min: 1, max: 2046 } });
+    w.owner().startRuntime(3600, "multi-user", 600);
+    expect(w.device!.calls).toEqual(["settimeout 3600", "settimeout 2046", "enable"]);
+    expect(w.logs).toContain("Hardware watchdog: /dev/watchdog0 takes 1s to 2046s, not 3600s; asking for 2046s");
+    expect(w.lines[0]).toContain("timeout 2046s, ping every 1023s");
   });
 
   test("any other failure disarms and closes (systemd gives up too)", () => {
@@ -181,6 +194,15 @@ describe("the runtime watchdog", () => {
     w.advance(10_000);
     expect(w.pings).toEqual([0, 2500, 10_000]);
     expect(wd.state().pinging).toBe(true);
+  });
+
+  test("a bug in judging health is logged and does not stop the pings", () => {
+    const w = new World(i6300esb());
+    w.owner().startRuntime(5, "multi-user", 600);
+    w.verdict = { healthy: false, reason: "throw" };
+    w.advance(5000);
+    expect(w.pings).toEqual([0, 2500, 5000]);
+    expect(w.logs.some((l) => l.startsWith("Hardware watchdog: judging the critical units' health failed: Error: a bug"))).toBe(true);
   });
 });
 

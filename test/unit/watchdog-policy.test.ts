@@ -1,7 +1,7 @@
 // Hardware watchdog decisions (the device itself is exercised under QEMU, test/boot/).
 import { describe, expect, test } from "bun:test";
 import {
-  armForTarget, closeBeforeReboot, devicesToTry, healthVerdict, MAX_TIMEOUT_SEC, nextPingAt, PingStats, pingIntervalMs,
+  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, healthVerdict, MAX_TIMEOUT_SEC, nextPingAt, PingStats, pingIntervalMs,
   requestedTimeoutSec, resetByWatchdog,
 } from "../../src/watchdog/policy.ts";
 import { emergencyPowerRequest, POWER_SIGNALS } from "../../src/boot/power.ts";
@@ -14,6 +14,13 @@ describe("hardware watchdog policy", () => {
     expect(requestedTimeoutSec(1e12)).toBe(MAX_TIMEOUT_SEC);
     expect(MAX_TIMEOUT_SEC).toBe(4_294_967);
     expect(pingIntervalMs(5)).toBe(2500);
+  });
+
+  test("a refused timeout is brought into the driver's range", () => {
+    expect(fitTimeout(3600, { min: 1, max: 2046 })).toBe(2046);
+    expect(fitTimeout(1, { min: 2, max: 60 })).toBe(2);
+    expect(fitTimeout(5, { min: 0, max: 60 })).toBeNull();
+    expect(fitTimeout(5, { min: 10, max: 5 })).toBeNull();
   });
 
   test("/dev/watchdog0 is tried before /dev/watchdog; other paths alone", () => {

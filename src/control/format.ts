@@ -56,7 +56,7 @@ export function formatLogs(entries: LogEntry[]): string {
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10}s`;
 
 function watchdogStateLine(w: WatchdogState): string {
-  if (w.phase === "shutdown") return w.armed ? `armed for the way down (${w.timeoutSec}s per step)` : "off for the way down";
+  if (w.phase === "shutdown") return w.armed ? `armed for the way down (${w.shutdownSec}s per step)` : "off for the way down";
   if (w.phase === "closed") return "closed for reboot(2)";
   if (!w.armed) return w.requestedSec > 0 ? `not armed: ${w.notArmedBecause ?? "unknown reason"}` : "off (runtime_sec = 0)";
   if (w.stoppedBecause !== null) return `armed, pings STOPPED: ${w.stoppedBecause}`;

@@ -12,8 +12,8 @@ import type { WatchdogInfo } from "../../ffi/watchdog.ts";
 import type { PowerAction } from "../boot/power.ts";
 import type { Logger } from "../log/manager-log.ts";
 import {
-  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextPingAt, PingStats, pingIntervalMs, requestedTimeoutSec, resetByWatchdog,
-  type HealthVerdict, type PingFigures,
+  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextBridgePing, nextPingAt, PingStats, pingIntervalMs,
+  requestedTimeoutSec, resetByWatchdog, type HealthVerdict, type PingFigures,
 } from "./policy.ts";
 
 /** An open watchdog device (ffi/watchdog.ts's WatchdogFd; a fake in the unit tests). */
@@ -102,6 +102,9 @@ export class HardwareWatchdog {
   private health: () => HealthVerdict = () => ({ healthy: true });
   private criticalUnits: string[] = [];
   private shutdownSec = 0;
+  /** The way down: how long a step may take (shutdown_sec), and when the current one must be done. */
+  private stepBudgetMs = 0;
+  private stepDeadline = 0;
 
   constructor(device: string, private readonly deps: WatchdogDeps) {
     this.devicePath = device;
@@ -247,9 +250,9 @@ export class HardwareWatchdog {
   // ---- the way down ----------------------------------------------------------------------
 
   /**
-   * The way down begins: no more pings from the loop; armed with the shutdown timeout
-   * (opened now if the runtime watchdog was off), so that the way down must get from
-   * one step to the next within it. 0 disarms.
+   * The way down begins: no more pings from the loop's cadence; armed with the
+   * shutdown timeout (opened now if the runtime watchdog was off), so that each step of
+   * the way down must be done within it. 0 disarms.
    */
   armForShutdown(sec: number = this.shutdownSec) {
     this.clearTimer();
@@ -263,10 +266,11 @@ export class HardwareWatchdog {
     } catch (e) {
       return this.fail(e);
     }
+    this.stepBudgetMs = requestedTimeoutSec(sec) * 1000;
     this.stats.restart();
-    const now = this.deps.now();
-    this.ping(now, now);
-    this.say(`Hardware watchdog armed for the way down: the board resets if a step hangs for ${this.timeoutSec}s.`);
+    const bridged = this.timeoutSec! * 1000 < this.stepBudgetMs ? ` (the device takes ${this.timeoutSec}s at most: hearth pings it until then)` : "";
+    this.say(`Hardware watchdog armed for the way down: the board resets if a step hangs for ${this.stepBudgetMs / 1000}s${bridged}.`);
+    this.shutdownStep();
   }
 
   /** A step of the way down is about to run: a fresh shutdown timeout for it. */
@@ -274,6 +278,26 @@ export class HardwareWatchdog {
     if (this.phase !== "shutdown" || this.fd === null) return;
     const now = this.deps.now();
     this.ping(now, now);
+    this.stepDeadline = now + this.stepBudgetMs;
+    this.bridge();
+  }
+
+  /**
+   * When the device takes less than shutdown_sec, the loop pings it on until the last
+   * ping that still puts the reset at the step's deadline. (A stuck loop then gets the
+   * board reset sooner, after the device's own timeout.)
+   */
+  private bridge() {
+    this.clearTimer();
+    const at = nextBridgePing(this.deps.now(), this.stepDeadline, this.timeoutSec! * 1000);
+    if (at === null) return;
+    this.timer = this.deps.setTimer(() => {
+      this.timer = null;
+      if (this.phase !== "shutdown") return;
+      const now = this.deps.now();
+      this.ping(now, at);
+      this.bridge();
+    }, Math.max(0, at - this.deps.now()));
   }
 
   /** Right before reboot(2): left armed for a reboot, disarmed for poweroff and halt. */

@@ -44,6 +44,18 @@ export function nextPingAt(lastPlannedAt: number, now: number, intervalMs: numbe
   return next > now ? next : now + intervalMs;
 }
 
+/**
+ * The way down, on a device whose timeout is shorter than shutdown_sec: when the next
+ * ping is due so that the reset still comes at the step's deadline and no sooner —
+ * every half timeout, the last one a whole timeout before the deadline; null when no
+ * more ping is needed (the device alone resets at the deadline, or sooner than ever
+ * planned: a device that takes longer than asked).
+ */
+export function nextBridgePing(now: number, deadline: number, deviceMs: number): number | null {
+  const last = deadline - deviceMs;
+  return last <= now ? null : Math.min(now + deviceMs / 2, last);
+}
+
 /** The runtime watchdog is not armed in the rescue target: an operator at the console is not reset away. */
 export function armForTarget(target: string, runtimeSec: number): boolean {
   return runtimeSec > 0 && target !== "rescue";

@@ -223,6 +223,21 @@ describe("the way down", () => {
     expect(w.closed).toBe("armed");
   });
 
+  test("a device that takes less than shutdown_sec is pinged on until the step's deadline is a timeout away", () => {
+    const w = new World({ ...i6300esb(), accepts: (s) => (s > 15 ? "einval" : s), range: { min: 1, max: 15 } });
+    const wd = w.owner();
+    wd.startRuntime(5, "multi-user", 60);
+    w.advance(1000);
+    wd.armForShutdown();
+    expect(w.lines.at(-1)).toBe("Hardware watchdog armed for the way down: the board resets if a step hangs for 60s (the device takes 15s at most: hearth pings it until then).");
+    w.advance(100_000); // a unit that will not stop
+    expect(w.pings).toEqual([0, 1000, 8500, 16_000, 23_500, 31_000, 38_500, 46_000]);
+    // the last ping is at 46 s: the device resets the board at 61 s, the step's deadline
+    wd.shutdownStep(); // (had the step ended) the next one gets 60 s again
+    w.advance(120_000);
+    expect(w.pings.slice(8)).toEqual([100_000, 107_500, 115_000]);
+  });
+
   test("poweroff and halt disarm before reboot(2)", () => {
     for (const action of ["poweroff", "halt"] as const) {
       const w = new World(i6300esb());

@@ -1,7 +1,7 @@
 // Hardware watchdog decisions (the device itself is exercised under QEMU, test/boot/).
 import { describe, expect, test } from "bun:test";
 import {
-  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, healthVerdict, MAX_TIMEOUT_SEC, nextPingAt, PingStats, pingIntervalMs,
+  armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextBridgePing, healthVerdict, MAX_TIMEOUT_SEC, nextPingAt, PingStats, pingIntervalMs,
   requestedTimeoutSec, resetByWatchdog,
 } from "../../src/watchdog/policy.ts";
 import { emergencyPowerRequest, POWER_SIGNALS } from "../../src/boot/power.ts";
@@ -33,6 +33,14 @@ describe("hardware watchdog policy", () => {
     expect(nextPingAt(10_000, 10_003, 2500)).toBe(12_500); // a late ping does not shift the plan
     expect(nextPingAt(10_000, 12_400, 2500)).toBe(12_500);
     expect(nextPingAt(10_000, 13_000, 2500)).toBe(15_500); // a whole interval lost: from now
+  });
+
+  test("the way down on a short device: pinged every half timeout until a timeout before the deadline", () => {
+    expect(nextBridgePing(0, 60_000, 15_000)).toBe(7500);
+    expect(nextBridgePing(40_000, 60_000, 15_000)).toBe(45_000);
+    expect(nextBridgePing(45_000, 60_000, 15_000)).toBeNull();
+    expect(nextBridgePing(0, 10_000, 10_000)).toBeNull(); // the device alone
+    expect(nextBridgePing(0, 10_000, 30_000)).toBeNull(); // it takes longer than asked
   });
 
   test("not armed in rescue, nor when off", () => {

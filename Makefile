@@ -45,13 +45,13 @@ check: node_modules/.stamp
 	$(BUN) x tsc --noEmit -p .
 
 test: build deps boot-images
-	$(BUN) test
+	$(BUN) test --timeout 30000
 
 test-unit: node_modules/.stamp
-	$(BUN) test test/unit
+	$(BUN) test --timeout 30000 test/unit
 
 test-integration: build deps
-	$(BUN) test test/integration
+	$(BUN) test --timeout 30000 test/integration
 
 # Boots the board, shows its console, powers off once the example is up (QEMU exits 0).
 qemu: rootfs

@@ -25,6 +25,7 @@ const symbols = dlopen("libc.so.6", {
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   unlink: { args: ["ptr"], returns: "i32" },
   chmod: { args: ["ptr", "u32"], returns: "i32" },
+  mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   // sockets
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
@@ -32,6 +33,8 @@ const symbols = dlopen("libc.so.6", {
   listen: { args: ["i32", "i32"], returns: "i32" },
   accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  if_nametoindex: { args: ["ptr"], returns: "u32" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: FFIType.i64_fast },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: FFIType.i64_fast },
   getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
@@ -48,6 +51,8 @@ const symbols = dlopen("libc.so.6", {
   getgid: { args: [], returns: "u32" },
   getegid: { args: [], returns: "u32" },
   setsid: { args: [], returns: "i32" },
+  // syscall(2) itself, for calls libc has no wrapper for (kcmp)
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64"], returns: FFIType.i64_fast },
   // system (for src/boot and src/watchdog)
   mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
   umount2: { args: ["ptr", "i32"], returns: "i32" },

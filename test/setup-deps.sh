@@ -12,9 +12,16 @@
 #   libsystemd-dev   sd-daemon.h and libsystemd.so for the C peers
 #   pkg-config, gcc  to build them (libc6-dev comes with gcc)
 #   libxml2-utils    xmllint, to check that `hearth ctl analyze plot` is valid SVG
-#   python3-systemd  systemd.daemon for test/peers/notify-python.py; it is
-#                    installed for Debian's /usr/bin/python3 (a pyenv python
-#                    first in PATH does not see it: the peer names /usr/bin/python3)
+#   python3-systemd  systemd.daemon for the python peers (notify, listen_fds,
+#                    the fd store); it is installed for Debian's /usr/bin/python3
+#                    (a pyenv python first in PATH does not see it: the peers
+#                    name /usr/bin/python3)
+#   dbus-daemon      dbus-daemon --address=systemd: behind a hearth socket
+#   dbus-bin         dbus-send, its client
+#   dropbear-bin     dropbear -i, an SSH server in inetd style (accept = true,
+#                    standard_input = "socket"); dropbearkey for its host key
+#   systemd          systemd-socket-activate, the reference of the socket
+#                    activation benchmark (bench/socket-activation.ts)
 # board (make rootfs, make qemu, the boot tests):
 #   qemu-system-arm, qemu-system-x86     the two QEMU boards
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc, libc6-dev
@@ -24,7 +31,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd"
 board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
     all) packages="$test_packages $board_packages" ;;
@@ -78,5 +85,11 @@ if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     echo "setup-deps: /usr/bin/python3 cannot import systemd.daemon (python3-systemd)" >&2
     exit 1
 fi
+for program in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/systemd-socket-activate; do
+    if [ ! -x "$program" ]; then
+        echo "setup-deps: $program is missing although its package is installed" >&2
+        exit 1
+    fi
+done
 
 exec "$(dirname "$0")/peers/build.sh"

@@ -80,12 +80,3 @@ export function loopbackUp(report: EarlyReport): void {
     report.notes.push({ level: "warning", text: `loopback: ${(e as Error).message}` });
   }
 }
-
-/** Daemons test this directory to decide whether to speak sd_notify and sd_listen_fds. */
-export function markSystemdCompatible(report: EarlyReport): void {
-  try {
-    mkdirSync("/run/systemd/system", { recursive: true, mode: 0o755 });
-  } catch (e) {
-    report.notes.push({ level: "warning", text: `/run/systemd/system: ${(e as Error).message}` });
-  }
-}

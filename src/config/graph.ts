@@ -11,6 +11,7 @@ import type { SystemConfig, UnitConfig, UnitSection } from "./types.ts";
 import type { FileReport } from "./diagnostics.ts";
 import { builtinTarget, extendBuiltin, isBuiltinTarget, unique } from "./builtins.ts";
 import { didYouMean } from "./suggest.ts";
+import { checkSocketConflicts } from "./sockets.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
 
 /** One unit file after its own validation: `unit` as written (null after a syntax error); it loads only without errors. */
@@ -44,6 +45,7 @@ export function resolveGraph(
   const known = new Set<string>([...BUILTIN_TARGETS, ...files.map((f) => f.name)]);
   const candidates = new Map<string, Candidate>();
   for (const name of BUILTIN_TARGETS) candidates.set(name, { config: builtinTarget(name), file: null });
+  checkSocketConflicts(files);
   for (const file of files) {
     if (file.unit === null) continue;
     const checked = withoutBadReferences(file.unit, known, file, files);

@@ -19,13 +19,27 @@ function stamp(t: number): string {
   return new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+/** What the Loaded: line says about the unit after its file. */
+function kindNote(u: UnitStatus): string {
+  if (u.kind === "template") return "; accept = true: one instance per connection";
+  if (u.type) return `; ${u.type}`;
+  return u.kind === "target" ? "; target" : "";
+}
+
 export function formatStatus(u: UnitStatus, now = Date.now()): string {
   const lines: string[] = [];
   lines.push(`${DOT[u.active] ?? "?"} ${u.name}${u.description ? ` - ${u.description}` : ""}`);
-  lines.push(`     Loaded: loaded (${u.file || "built-in"}${u.type ? `; ${u.type}` : u.kind === "target" ? "; target" : ""})`);
+  lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})`);
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
   if (u.job) lines.push(`        Job: ${u.job}`);
+  for (const s of u.sockets ?? []) {
+    const via = s.service !== u.name ? ` -> ${s.service}` : s.unit !== u.name ? ` (from ${s.unit})` : "";
+    lines.push(`     Listen: ${s.listen} ${s.state}${via}${s.error ? `: ${s.error}` : ""}`);
+  }
+  if (u.accepted !== undefined) lines.push(`   Accepted: ${u.accepted}; Connected: ${u.connected ?? 0}`);
+  if (u.instanceOf) lines.push(`   Instance: of ${u.instanceOf}${u.peer ? `, connection from ${u.peer}` : ""}`);
+  if (u.storedFds?.length) lines.push(` Stored fds: ${u.storedFds.join(", ")}`);
   if (u.mainPid !== null) lines.push(`   Main PID: ${u.mainPid}`);
   if (u.controlPid !== null) lines.push(`    Control: ${u.controlPid}`);
   if (u.statusText) lines.push(`     Status: "${u.statusText}"`);
@@ -41,7 +55,8 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
 }
 
 export function formatList(units: UnitStatus[], broken: { name: string; errors: string[] }[] = []): string {
-  const rows = units.map((u) => [u.name, u.active, u.sub, u.mainPid === null ? "-" : String(u.mainPid), u.statusText || u.description]);
+  const describe = (u: UnitStatus) => u.statusText || (u.peer ? `connection from ${u.peer}` : u.description);
+  const rows = units.map((u) => [u.name, u.active, u.sub, u.mainPid === null ? "-" : String(u.mainPid), describe(u)]);
   for (const b of broken) rows.push([b.name, "error", "not-loaded", "-", b.errors[0] ?? ""]);
   const head = ["UNIT", "ACTIVE", "SUB", "PID", "DESCRIPTION"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

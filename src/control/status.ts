@@ -1,6 +1,7 @@
 // Snapshots of unit state for `hearth ctl status/list` (the JSON the client prints).
 import type { Manager } from "../manager/manager.ts";
 import type { LogEntry } from "../log/ring.ts";
+import type { SocketStatus } from "../sockets/activator.ts";
 import type { Timeline } from "./analyze.ts";
 
 export interface ExitInfo {
@@ -16,7 +17,7 @@ export interface UnitStatus {
   name: string;
   description: string;
   file: string;
-  kind: "service" | "target" | "mount";
+  kind: "service" | "target" | "mount" | "template"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;
@@ -33,6 +34,12 @@ export interface UnitStatus {
   nRestarts: number; // automatic restarts since the manager started
   crashLoop: boolean;
   exits: ExitInfo[];
+  sockets: SocketStatus[]; // the sockets the unit declares or is activated by
+  storedFds: string[]; // names of the fds in its fd store (FDSTORE=1)
+  accepted?: number; // templates: connections accepted since the manager started
+  connected?: number; // templates: instances running now
+  instanceOf?: string; // instances: their template
+  peer?: string | null; // instances: who is connected
   logs?: LogEntry[];
 }
 
@@ -51,7 +58,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     name,
     description: u.cfg.unit.description,
     file: u.cfg.file,
-    kind: s ? "service" : u.cfg.mount ? "mount" : "target",
+    kind: s ? "service" : u.cfg.mount ? "mount" : m.engine.isTemplate(name) ? "template" : "target",
     type: u.cfg.service?.type ?? null,
     active: m.engine.activeState(name)!,
     sub: m.engine.subState(name),
@@ -70,7 +77,18 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     exits: (s?.exits ?? []).map((e) => ({
       time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, lateMs: e.lateMs, logTail: e.logTail ?? [],
     })),
+    sockets: m.sockets.status(name),
+    storedFds: m.fdStore.entries(name).map((f) => f.name),
   };
+  if (m.engine.isTemplate(name)) {
+    status.accepted = m.engine.activation.acceptedCount(name);
+    status.connected = [...m.engine.activation.instances.values()].filter((i) => i.template === name).length;
+  }
+  const instance = m.engine.instanceOf(name);
+  if (instance) {
+    status.instanceOf = instance.template;
+    status.peer = m.sockets.peerOf(instance.connection);
+  }
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;
 }

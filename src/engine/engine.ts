@@ -3,7 +3,8 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitConfig } from "../config/types.ts";
-import { buildGraph, type UnitGraph } from "./graph.ts";
+import { addToGraph, buildGraph, removeFromGraph, type UnitGraph } from "./graph.ts";
+import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
@@ -21,6 +22,7 @@ export interface Job {
   running: boolean;
   requestIds: number[]; // control requests waiting for this job
   thenStart?: boolean; // a restart: start again once stopped
+  automatic?: boolean; // not the operator's (a socket trigger, a connection): crash-loop counters stay
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
 
@@ -39,6 +41,7 @@ export interface UnitRuntime {
 export class Engine {
   readonly units = new Map<string, UnitRuntime>();
   readonly graph: UnitGraph;
+  readonly activation: SocketActivation;
   private nextJobId = 1;
   private nextTimer = 1;
   private effects: Effect[] = [];
@@ -47,13 +50,19 @@ export class Engine {
   constructor(configs: Map<string, UnitConfig>, now: number,
     private readonly signalName: (n: number) => string = (n) => String(n)) {
     this.graph = buildGraph(configs);
-    for (const cfg of configs.values()) {
-      this.units.set(cfg.name, {
-        cfg, service: cfg.service ? svc.newServiceRuntime(cfg.service, now) : null,
-        targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
-        mountState: "inactive", mountError: null,
-      });
-    }
+    this.activation = new SocketActivation(configs);
+    for (const cfg of configs.values()) this.addRuntime(cfg, now);
+  }
+
+  /** A unit's runtime record. The [service] of an accept = true unit is only a template
+   * for its instances: the unit itself behaves as a target. */
+  private addRuntime(cfg: UnitConfig, now: number) {
+    const runs = cfg.service !== null && !this.activation.templates.has(cfg.name);
+    this.units.set(cfg.name, {
+      cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
+      targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
+      mountState: "inactive", mountError: null,
+    });
   }
 
   // ---- queries ------------------------------------------------------------------------
@@ -69,7 +78,7 @@ export class Engine {
   subState(name: string): string {
     const u = this.units.get(name)!;
     if (u.cfg.mount) return MOUNT_SUB_STATE[u.mountState];
-    return u.service ? u.service.sub : u.targetActive ? "active" : "dead";
+    return u.service ? u.service.sub : u.targetActive ? this.activeTargetSub(name) : "dead";
   }
 
   /** Which unit a pid belongs to, by its main or control pid. */
@@ -84,9 +93,12 @@ export class Engine {
 
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
+    this.activationHost.now = now;
     this.effects = [];
     this.apply(event);
     this.runJobs();
+    this.activation.collectInstances(this.activationHost);
+    this.activation.syncListening(this.activationHost);
     return this.effects;
   }
 
@@ -109,6 +121,10 @@ export class Engine {
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
       case "mount-done": return this.onMountDone(ev.unit, ev.op, ev.error);
+      case "sockets-opened": return this.socketsOpened(ev.units, ev.failed);
+      case "socket-triggered": return this.activation.triggered(ev.unit, ev.index, this.activationHost);
+      case "connection":
+        return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
     }
   }
 
@@ -131,8 +147,70 @@ export class Engine {
     this.emit({ type: "state-changed", unit: u.cfg.name, active: state, sub: MOUNT_SUB_STATE[state] });
   }
 
+  // ---- socket activation (src/engine/activation.ts) -------------------------------------
+
+  private readonly activationHost: ActivationHost = {
+    now: 0, // set on every event: see handle()
+    state: (name) => {
+      const u = this.units.get(name);
+      if (!u) return null;
+      return { active: this.activeState(name)!, result: u.service?.result ?? null, job: u.job !== null };
+    },
+    config: (name) => this.units.get(name)?.cfg ?? null,
+    start: (name) => this.startTransaction(name, undefined, false),
+    addUnit: (cfg) => {
+      this.addRuntime(cfg, this.now);
+      addToGraph(this.graph, cfg, (n) => this.units.has(n));
+    },
+    removeUnit: (name) => {
+      this.units.delete(name);
+      removeFromGraph(this.graph, name);
+    },
+    emit: (e) => this.emit(e),
+  };
+
+  /** An accept = true unit is active while it accepts: "listening", as a systemd socket unit. */
+  private activeTargetSub(name: string): string {
+    return this.activation.templates.has(name) ? "listening" : "active";
+  }
+
+  /**
+   * The shell made the sockets of `units`; a unit whose socket failed fails with it. An
+   * accept = true unit whose sockets are all made is active: it accepts from now on
+   * (stopping it pauses the accepting, starting it resumes).
+   */
+  private socketsOpened(units: string[], failed: { unit: string; index: number; error: string }[]) {
+    this.activation.opened(units, failed);
+    for (const name of this.activation.templatesOf(units)) {
+      const u = this.units.get(name);
+      if (!u || u.targetActive || u.job || this.activation.brokenReason(name) !== null) continue;
+      u.targetActive = true;
+      u.targetSince = this.now;
+      this.emit({ type: "state-changed", unit: name, active: "active", sub: "listening" });
+    }
+    for (const f of failed) {
+      const service = this.units.get(f.unit)?.cfg.sockets[f.index]?.service ?? f.unit;
+      for (const name of new Set([f.unit, service])) {
+        this.withService(name, (rt, p) => svc.failWithoutRunning(rt, p, `Socket failed: ${f.error}`));
+      }
+    }
+  }
+
+  /** The accept = true instance a unit is, if it is one. */
+  instanceOf(name: string) {
+    return this.activation.instances.get(name);
+  }
+
+  isTemplate(name: string): boolean {
+    return this.activation.templates.has(name);
+  }
+
   private emit(e: Effect) {
     if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
+    // A console line per connection would drown the console: instances log instead.
+    if (e.type === "console" && this.activation.instances.has(e.unit)) {
+      e = { type: "log", unit: e.unit, level: e.status === "failed" ? "warning" : "debug", text: e.text };
+    }
     this.effects.push(e);
   }
 
@@ -172,8 +250,11 @@ export class Engine {
     }
   }
 
-  /** Pull in the unit and, recursively, what it requires and wants; stop what conflicts. */
-  private startTransaction(name: string, requestId?: number) {
+  /**
+   * Pull in the unit and, recursively, what it requires and wants; stop what conflicts.
+   * `manual`: the operator's start, which clears the crash-loop counters of the unit.
+   */
+  private startTransaction(name: string, requestId?: number, manual = true) {
     const seen = new Set<string>();
     const pull = (n: string, anchor: boolean) => {
       if (seen.has(n)) return;
@@ -189,11 +270,15 @@ export class Engine {
         if (rid) u.job.requestIds.push(rid);
       } else {
         // A manual start clears the crash loop (counted only for automatic restarts).
-        if (anchor && u.service) {
+        if (anchor && manual && u.service) {
           u.service.restartTimes = [];
           u.service.restartsInRow = 0;
         }
-        this.replaceJob(u, { id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [] });
+        if (anchor && manual) this.activation.clearTriggerLimit(n);
+        this.replaceJob(u, {
+          id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
+          automatic: !manual,
+        });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
       for (const d of [...node.requires, ...node.wants]) pull(d, false);
@@ -294,6 +379,8 @@ export class Engine {
 
   private runStart(u: UnitRuntime) {
     const name = u.cfg.name;
+    const broken = this.activation.brokenReason(name);
+    if (broken !== null) return this.completeJob(u, "failed", broken);
     u.activatingAt = this.now;
     if (u.cfg.mount) {
       if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
@@ -304,12 +391,12 @@ export class Engine {
     if (!u.service) {
       u.targetActive = true;
       u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: "active" });
+      this.emit({ type: "state-changed", unit: name, active: "active", sub: this.activeTargetSub(name) });
       return;
     }
     const state = this.activeState(name);
     if (state === "active") return this.completeJob(u, "done", "already active");
-    svc.startService(u.service, this.port(name, u.cfg.service!), false);
+    svc.startService(u.service, this.port(name, u.cfg.service!), u.job?.automatic ?? false);
   }
 
   private runStop(u: UnitRuntime) {
@@ -419,6 +506,7 @@ export class Engine {
   private resetFailed(name: string | null) {
     for (const u of this.units.values()) {
       if (name !== null && u.cfg.name !== name) continue;
+      this.activation.clearTriggerLimit(u.cfg.name);
       if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
       if (u.cfg.mount && u.mountState === "failed") this.setMountState(u, "inactive");
     }

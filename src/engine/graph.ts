@@ -39,18 +39,7 @@ export function buildGraph(units: Map<string, UnitConfig>): UnitGraph {
   };
   const known = (name: string) => units.has(name);
 
-  for (const cfg of units.values()) {
-    const u = node(cfg.name);
-    const s = cfg.unit;
-    for (const d of s.requires) u.requires.add(d);
-    for (const d of s.binds_to) { u.bindsTo.add(d); u.requires.add(d); }
-    for (const d of s.wants) if (known(d)) u.wants.add(d);
-    for (const d of s.conflicts) if (known(d)) { u.conflicts.add(d); node(d).conflicts.add(u.name); }
-    for (const d of s.after) if (known(d)) u.after.add(d);
-    for (const d of s.before) if (known(d)) node(d).after.add(u.name);
-    for (const t of s.wanted_by) if (known(t)) node(t).wants.add(u.name);
-    for (const t of s.required_by) if (known(t)) node(t).requires.add(u.name);
-  }
+  for (const cfg of units.values()) linkUnit(cfg, node, known);
 
   // A target waits for what it pulls in (systemd's default dependencies of targets),
   // unless the pulled unit is explicitly ordered after the target.
@@ -68,6 +57,46 @@ export function buildGraph(units: Map<string, UnitConfig>): UnitGraph {
     for (const d of u.after) node(d).before.add(u.name);
   }
   return graph;
+}
+
+/** The forward edges one unit's configuration declares (both ends of conflicts). */
+function linkUnit(cfg: UnitConfig, node: (name: string) => UnitNode, known: (name: string) => boolean) {
+  const u = node(cfg.name);
+  const s = cfg.unit;
+  for (const d of s.requires) u.requires.add(d);
+  for (const d of s.binds_to) { u.bindsTo.add(d); u.requires.add(d); }
+  for (const d of s.wants) if (known(d)) u.wants.add(d);
+  for (const d of s.conflicts) if (known(d)) { u.conflicts.add(d); node(d).conflicts.add(u.name); }
+  for (const d of s.after) if (known(d)) u.after.add(d);
+  for (const d of s.before) if (known(d)) node(d).after.add(u.name);
+  for (const t of s.wanted_by) if (known(t)) node(t).wants.add(u.name);
+  for (const t of s.required_by) if (known(t)) node(t).requires.add(u.name);
+}
+
+/**
+ * Adds a unit made at run time (an instance of an accept = true unit) with every edge,
+ * both ways, as buildGraph would have. Not for targets (they would wait for what they pull in).
+ */
+export function addToGraph(graph: UnitGraph, cfg: UnitConfig, known: (name: string) => boolean): void {
+  const node = (name: string) => {
+    let n = graph.get(name);
+    if (!n) graph.set(name, (n = emptyNode(name)));
+    return n;
+  };
+  linkUnit(cfg, node, known);
+  const u = node(cfg.name);
+  for (const d of u.requires) if (known(d)) node(d).requiredBy.add(u.name);
+  for (const d of u.bindsTo) if (known(d)) node(d).boundBy.add(u.name);
+  for (const d of u.after) node(d).before.add(u.name);
+  for (const other of graph.values()) if (other.after.has(u.name)) u.before.add(other.name);
+}
+
+/** Removes a unit and every edge that names it. */
+export function removeFromGraph(graph: UnitGraph, name: string): void {
+  graph.delete(name);
+  for (const n of graph.values()) {
+    for (const set of [n.requires, n.wants, n.bindsTo, n.conflicts, n.after, n.requiredBy, n.boundBy, n.before]) set.delete(name);
+  }
 }
 
 /** Every ordering cycle, each as the list of its units (first repeated at the end). */

@@ -336,12 +336,17 @@ export function onPidFile(rt: ServiceRuntime, p: ServicePort, pid: number | null
 
 export type NotifyVerdict = { accepted: true } | { accepted: false; reason: string };
 
+/** Whether notify_access lets this process talk for the service (also for its fd store). */
+export function notifyAllowed(rt: ServiceRuntime, cfg: ServiceSection, pid: number): boolean {
+  const access = cfg.notify_access;
+  return access === "all" || (access === "main" && pid === rt.mainPid) ||
+    (access === "exec" && (pid === rt.mainPid || pid === rt.controlPid));
+}
+
 export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: number,
   msg: NotifyMessage, mainPidInUnit: boolean): NotifyVerdict {
   const access = p.cfg.notify_access;
-  const allowed = access === "all" || (access === "main" && pid === rt.mainPid) ||
-    (access === "exec" && (pid === rt.mainPid || pid === rt.controlPid));
-  if (!allowed) {
+  if (!notifyAllowed(rt, p.cfg, pid)) {
     const who = access === "none" ? "disabled (notify_access = none)" :
       access === "main" ? `only permitted for main PID ${rt.mainPid ?? "(none)"}` :
       `only permitted for main PID ${rt.mainPid ?? "(none)"} and control PID ${rt.controlPid ?? "(none)"}`;
@@ -563,6 +568,14 @@ export function reloadService(rt: ServiceRuntime, p: ServicePort): "started" | "
   setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
   runControl(rt, p, "reload", 0);
   return "started";
+}
+
+/** Something the service needs could not be set up (its socket): it fails without running. */
+export function failWithoutRunning(rt: ServiceRuntime, p: ServicePort, reason: string) {
+  log(p, "err", reason);
+  if (rt.sub !== "dead" && rt.sub !== "failed") return; // running already: it keeps its fds
+  rt.result = "resources";
+  enter(rt, p, "failed");
 }
 
 export function resetFailed(rt: ServiceRuntime, p: ServicePort) {

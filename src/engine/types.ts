@@ -38,7 +38,12 @@ export type EngineEvent =
   | { type: "pid-file"; unit: string; pid: number | null; error?: string }
   | { type: "readiness-fd"; unit: string }
   // The shell finished a mount effect; error is set when it failed.
-  | { type: "mount-done"; unit: string; op: "mount" | "unmount"; error?: string };
+  | { type: "mount-done"; unit: string; op: "mount" | "unmount"; error?: string }
+  // Socket activation (src/engine/activation.ts). A socket is named by the unit whose
+  // file declares it and its index among that file's [[socket]] entries.
+  | { type: "sockets-opened"; units: string[]; failed: { unit: string; index: number; error: string }[] }
+  | { type: "socket-triggered"; unit: string; index: number }
+  | { type: "connection"; unit: string; index: number; connection: number; source: string };
 
 export type Effect =
   | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean }
@@ -55,4 +60,9 @@ export type Effect =
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
   | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
   // An unclean exit entered the unit's crash record; the shell attaches the log tail.
-  | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord };
+  | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord }
+  // Socket activation: watch a socket or not; close an accepted connection the engine
+  // refused; an accept = true instance is gone (its connection is closed with it).
+  | { type: "listen"; unit: string; index: number; on: boolean }
+  | { type: "close-connection"; unit: string; connection: number }
+  | { type: "instance-removed"; unit: string; connection: number };

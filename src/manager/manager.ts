@@ -14,11 +14,15 @@ import { LineSplitter, parsePriorityPrefix } from "../log/lines.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { RotatingFile } from "../log/file.ts";
-import { NotifyServer } from "../notify/server.ts";
+import { NotifyServer, type NotifyArrival } from "../notify/server.ts";
+import { notifyAllowed } from "../engine/service.ts";
+import { SocketActivator, type Passed } from "../sockets/activator.ts";
+import { FdStore } from "../sockets/fd-store.ts";
+import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
-import { expandCommand, serviceEnvironment } from "./exec-context.ts";
+import { expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
 import { processIds } from "./procfs.ts";
 import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
 
@@ -89,9 +93,18 @@ export class Manager {
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
   private abandoned = false;
+  /** Every listening socket of the configuration, held from start() to close(). */
+  readonly sockets: SocketActivator;
+  readonly fdStore: FdStore;
 
   constructor(private readonly opts: ManagerOptions) {
     this.engine = new Engine(opts.config.units, performance.now(), signalName);
+    this.sockets = new SocketActivator(opts.config.units.values(), {
+      reactor: getReactor(),
+      dispatch: (event) => this.dispatch(event),
+      log: (unit, level, text) => this.unitLogger(unit)[level](text),
+    });
+    this.fdStore = new FdStore(getReactor(), (unit, level, text) => this.unitLogger(unit)[level](text));
   }
 
   get config(): LoadedConfig {
@@ -114,6 +127,16 @@ export class Manager {
     process.on("SIGCHLD", () => this.reap());
     this.notify = new NotifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
     for (const unit of this.engine.units.values()) if (unit.service) this.outputFor(unit.cfg);
+    if (this.opts.systemMode) {
+      try {
+        announceSystemdProtocols(); // /run/systemd/system, for sd_booted()
+      } catch (e) {
+        this.log.warning(`cannot create /run/systemd/system (daemons may ignore passed sockets): ${(e as Error).message}`);
+      }
+    }
+    // Every socket exists before the first job runs: services need no ordering on their
+    // clients, who just connect (the built-in sockets target is reached after this).
+    this.dispatch(this.sockets.open());
     this.log.info(`Starting ${this.opts.target} (${this.engine.units.size} units loaded)`);
     this.request("start", this.opts.target);
     this.reap(); // children that exited before the handler was installed
@@ -122,6 +145,9 @@ export class Manager {
   /** Ask the engine for a job; the promise settles when the job finishes. */
   request(job: JobType, unit: string): Promise<{ unit: string; job: JobType; result: JobResult; reason: string }> {
     const requestId = this.nextRequestId++;
+    // A start by hand tries again to make the unit's sockets that could not be made.
+    const retried = job === "start" || job === "restart" ? this.sockets.retryFor(unit) : null;
+    if (retried) this.dispatch(retried);
     const done = new Promise<{ unit: string; job: JobType; result: JobResult; reason: string }>((resolve) => {
       this.waiters.set(requestId, resolve);
     });
@@ -136,6 +162,7 @@ export class Manager {
   /** Stop every unit (reverse order, in parallel), then resolve. */
   async stopAll(): Promise<void> {
     this.stopping = true;
+    this.sockets.freeze(); // no client may start anything from now on
     const active = [...this.engine.units.keys()].filter((n) => {
       const s = this.engine.activeState(n);
       return s !== "inactive" && s !== "failed";
@@ -150,6 +177,7 @@ export class Manager {
   abandon() {
     this.stopping = true;
     this.abandoned = true;
+    this.sockets.freeze(); // no client may start anything either
   }
 
   dispatch(event: EngineEvent) {
@@ -194,6 +222,13 @@ export class Manager {
       case "state-changed": return this.onStateChanged(e.unit);
       case "job-finished": return this.onJobFinished(e);
       case "emergency-action": return this.emergencyAction(e.unit, e.action, e.reason);
+      case "listen": return this.sockets.setWatching(e.unit, e.index, e.on);
+      case "close-connection": return this.sockets.closeConnection(e.connection);
+      case "instance-removed":
+        this.sockets.closeConnection(e.connection);
+        this.fdStore.release(e.unit);
+        this.unitLoggers.delete(e.unit);
+        return;
       case "exit-recorded":
         e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
         return;
@@ -233,23 +268,32 @@ export class Manager {
     const user = entry ? { name: entry.name, home: entry.home, shell: entry.shell } : null;
     const rt = this.engine.units.get(unit.name)!.service!;
     const watchdogUsec = main && rt.watchdogMs > 0 ? rt.watchdogMs * 1000 : 0;
+    const passed = main ? this.passedTo(unit.name, cfg) : null;
     const { env, errors } = serviceEnvironment({
       unit: unit.name, cfg, user,
       notifySocket: this.notify?.path ?? null,
       managerEnv: this.opts.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
       readFile: (p) => { try { return readFileSync(p, "utf8"); } catch { return null; } },
       watchdogUsec,
+      listenFdNames: passed?.names,
     });
     if (errors.length > 0) return { error: errors.join("; ") };
     // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
     if (!main && rt.mainPid !== null) env.MAINPID = String(rt.mainPid);
+    Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
     argv = expandCommand(argv, env);
-    const out = this.outputFor(unit);
-    const fds: number[] = [];
+    // An instance of an accept = true unit writes to its template's log.
+    const template = this.engine.instanceOf(unit.name)?.template;
+    const out = this.outputFor(template ? this.engine.units.get(template)!.cfg : unit);
+    const fds: number[] = [...(passed?.fds ?? [])];
     const pidEnv: string[] = [];
     if (watchdogUsec > 0) pidEnv.push("WATCHDOG_PID");
+    if (fds.length > 0) pidEnv.push("LISTEN_PID");
     let readinessRead: number | undefined, readinessWrite: number | undefined;
     if (main && cfg.notification_fd !== null) {
+      if (cfg.notification_fd < 3 + fds.length) {
+        return { error: `notification_fd ${cfg.notification_fd} is taken by the ${fds.length} passed fds at 3..${2 + fds.length}` };
+      }
       const p = makePipe();
       readinessRead = p.read;
       readinessWrite = p.write;
@@ -260,14 +304,28 @@ export class Manager {
     const tty = cfg.standard_input === "tty" ? this.consoleFd() : null;
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
-      stdin: tty ?? this.devNullFd, stdout: tty ?? out.write, stderr: tty ?? out.write,
+      stdin: passed?.stdio ?? tty ?? this.devNullFd, stdout: passed?.stdio ?? tty ?? out.write, stderr: tty ?? out.write,
       cwd: cfg.working_directory ?? (user ? user.home : "/"),
       uid, gid, groups, umask: cfg.umask,
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
       nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
       noNewPrivileges: cfg.no_new_privileges, newSession: true,
+      ...sandboxRequest(cfg),
     };
     return { request, readinessRead, readinessWrite };
+  }
+
+  /**
+   * What the main process gets besides stdio: its sockets (the listening ones, or its
+   * connection), then the fds it stored (FDSTORE=1), with their names.
+   */
+  private passedTo(unit: string, cfg: ServiceSection): Passed {
+    const passed = this.sockets.passedTo(unit, this.engine.instanceOf(unit), cfg.standard_input === "socket");
+    for (const stored of this.fdStore.entries(unit)) {
+      passed.fds.push(stored.fd);
+      passed.names.push(stored.name);
+    }
+    return passed;
   }
 
   /** One fd on /dev/console, opened at first use, for units with standard_input = "tty". */
@@ -312,6 +370,9 @@ export class Manager {
 
   /** Reap every exited child; statuses of our units' processes go to the engine. */
   private reap() {
+    // Messages a process sent before it exited come first (systemd orders them so too):
+    // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
+    this.notify?.drain();
     for (const { pid, status } of reapChildren()) {
       const unit = this.engine.unitOfPid(pid);
       if (unit === null) {
@@ -366,15 +427,31 @@ export class Manager {
 
   // ---- notify --------------------------------------------------------------------------
 
-  private onNotify(m: { pid: number; uid: number; msg: import("../notify/parse.ts").NotifyMessage }) {
+  private onNotify(m: NotifyArrival) {
     const unit = this.unitOfProcess(m.pid);
     if (unit === null) {
       this.log.warning(`notification from PID ${m.pid} (uid ${m.uid}) belongs to no unit: dropped`);
+      m.fds.forEach((fd) => closeFd(fd));
       return;
     }
+    this.storeFds(unit, m);
     const claimed = m.msg.mainPid;
     const mainPidInUnit = claimed !== undefined && this.unitOfProcess(claimed) === unit;
     this.dispatch({ type: "notify", unit, pid: m.pid, uid: m.uid, msg: m.msg, mainPidInUnit });
+  }
+
+  /** FDSTORE=1 and FDSTOREREMOVE=1, from processes notify_access lets talk. */
+  private storeFds(unit: string, m: NotifyArrival) {
+    const rt = this.engine.units.get(unit)?.service;
+    const cfg = this.engine.units.get(unit)?.cfg.service;
+    if (!rt || !cfg || !notifyAllowed(rt, cfg, m.pid)) {
+      m.fds.forEach((fd) => closeFd(fd)); // the engine logs the refusal of the message
+      return;
+    }
+    if (m.msg.fdStoreRemove && m.msg.fdName !== undefined) this.fdStore.remove(unit, m.msg.fdName);
+    if (m.fds.length > 0) {
+      this.fdStore.add(unit, cfg.fd_store_max ?? 0, m.fds, m.msg.fdName ?? "stored", m.msg.fdPoll ?? true);
+    }
   }
 
   /** The unit a process belongs to: its main/control pid, or their session. */
@@ -465,6 +542,8 @@ export class Manager {
     const state = this.engine.activeState(unit);
     if (state === "inactive" || state === "failed") {
       if (this.readinessFds.has(unit)) this.dropReadinessFd(unit);
+      // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
+      if (!this.engine.units.get(unit)?.job) this.fdStore.release(unit);
     }
   }
 
@@ -516,6 +595,8 @@ export class Manager {
     }
     this.outputs.clear();
     this.notify?.close();
+    this.sockets.close();
+    this.fdStore.closeAll();
   }
 }
 

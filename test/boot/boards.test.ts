@@ -97,13 +97,18 @@ for (const board of BOARDS) {
       expect(run().console).toContain("selfcheck: zombies 0");
     });
 
-    // Socket activation is being built on branch `sockets`; until it lands, echo starts
-    // at boot and opens 127.0.0.1:7777 itself. Once merged: drop wanted_by from echo.toml
-    // and wants/after from echo-client.toml, then assert that echo's process started only
-    // after echo-client had (echo.activatingAt >= echo-client.activatingAt), that it got
-    // the socket from hearth (its log: "serving on fd 3 (passed by the manager)"), and
-    // that the client's reply line is "ok".
-    test.todo("the echo service is started by the first connection to its socket");
+    test("the echo service is started by the first connection to its socket", () => {
+      const u = units();
+      const [echo, client] = [u.get("echo")!, u.get("echo-client")!];
+      // Nothing wants echo: it ran because echo-client connected, after echo-client started.
+      expect(echo.active).toBe("active");
+      expect(echo.activatingAt!).toBeGreaterThanOrEqual(client.activatingAt!);
+      // hearth made the socket and passed it (had echo bound 127.0.0.1:7777 itself, the
+      // address would have been in use and echo failed).
+      expect(echo.sockets).toEqual([expect.objectContaining({ listen: "127.0.0.1:7777 (Stream)", name: "echo", state: "running" })]);
+      // The first connect succeeded: the socket was there before either unit started.
+      expect(run().console).toContain("echo-client: sent 'hello hearth', got 'hello hearth' after 1 attempt(s): ok");
+    });
   });
 }
 
@@ -116,7 +121,7 @@ describe("rescue", () => {
       interact: [
         { when: /Started Rescue shell on the console/, send: "\n" },
         { when: /rescue# /, send: "echo rescue-$((6*7))\n" },
-        { when: /rescue-42\r?\n/, send: "poweroff\n" },
+        { when: /^rescue-42\r?\n/m, send: "poweroff\n" }, // after the whole line, or the echo of "poweroff" lands on it
       ],
       timeoutMs: 180_000,
     });

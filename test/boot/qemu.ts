@@ -150,6 +150,7 @@ export interface UnitState {
   activeAt: number | null;
   nRestarts: number;
   exits: { cause: string; description: string }[];
+  sockets: { listen: string; name: string; state: string }[];
 }
 
 export function selfcheckUnits(consoleText: string): Map<string, UnitState> {

@@ -94,7 +94,8 @@ describe("control socket", () => {
   });
 
   test("64 idle connections do not lock out the next client for good", async () => {
-    const socks = Array.from({ length: 70 }, () => createConnection({ path: join(m.runDir, "control.sock") }));
+    // The manager refuses connections past 64 by closing them: the client sees resets.
+    const socks = Array.from({ length: 70 }, () => createConnection({ path: join(m.runDir, "control.sock") }).on("error", () => {}));
     await Bun.sleep(200);
     for (const s of socks) s.destroy();
     await Bun.sleep(100);

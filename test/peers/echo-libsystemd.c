@@ -10,7 +10,15 @@
  * ("fd 3 name=NAME type=stream listening") on stdout, then sends READY=1.
  *
  * --accept (Accept=yes): fd 3 is one connected socket; echo on it until the
- * peer closes, then exit 0.
+ * peer closes, then exit 0. Prints "connection from $REMOTE_ADDR port
+ * $REMOTE_PORT" on stderr first when REMOTE_ADDR is set.
+ *
+ * --crash-after N (Accept=no): serves one request at a time on the passed
+ * sockets: a listening socket gets one connection accepted, one read echoed,
+ * and the connection closed; a datagram socket gets one datagram echoed. After
+ * the Nth request it aborts (SIGABRT), holding no connection at that moment:
+ * what the manager does between the crash and the next start decides whether
+ * any client is refused or lost.
  *
  * Exits 1 when no usable socket was passed. SIGTERM ends it (default action).
  */
@@ -88,6 +96,9 @@ static void echo_datagram(int fd) {
 }
 
 static int serve_accepted(void) {
+        const char *remote = getenv("REMOTE_ADDR");
+        if (remote)
+                fprintf(stderr, "connection from %s port %s\n", remote, getenv("REMOTE_PORT") ?: "?");
         int n = sd_listen_fds(1);
         if (n < 1) {
                 fprintf(stderr, "--accept: no socket passed (sd_listen_fds: %d)\n", n);
@@ -161,18 +172,63 @@ static int serve_listeners(void) {
         }
 }
 
+/* One request on a ready socket: a whole connection, or one datagram. */
+static void serve_one(int fd, enum kind kind) {
+        if (kind == DATAGRAM) {
+                echo_datagram(fd);
+                return;
+        }
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+                return;
+        (void) echo_connection(c);
+        close(c);
+}
+
+static int serve_then_crash(long requests) {
+        int n = sd_listen_fds(1);
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                add(fd, sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0 ? DATAGRAM : LISTENER);
+        }
+        if (npfds == 0) {
+                fprintf(stderr, "no socket passed (LISTEN_FDS/LISTEN_PID)\n");
+                return 1;
+        }
+        (void) sd_notify(0, "READY=1");
+        for (long served = 0; served < requests;) {
+                if (poll(pfds, (nfds_t) npfds, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        perror("poll");
+                        return 1;
+                }
+                for (int i = 0; i < npfds && served < requests; i++) {
+                        if (!pfds[i].revents)
+                                continue;
+                        serve_one(pfds[i].fd, kinds[i]);
+                        served++;
+                }
+        }
+        printf("served %ld, crashing\n", requests);
+        abort();
+}
+
 int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                printf("usage: %s [--accept | --help]\n"
+                printf("usage: %s [--accept | --crash-after N | --help]\n"
                        "Socket-activated echo server using libsystemd's sd_listen_fds.\n"
                        "Default: echo on every passed socket (Accept=no). --accept: echo on the\n"
-                       "connection at fd 3 until it closes (Accept=yes).\n",
+                       "connection at fd 3 until it closes (Accept=yes). --crash-after N: one\n"
+                       "request at a time, abort after the Nth (Accept=no).\n",
                        argv[0]);
                 return 0;
         }
         if (argc > 1 && strcmp(argv[1], "--accept") == 0)
                 return serve_accepted();
+        if (argc > 2 && strcmp(argv[1], "--crash-after") == 0)
+                return serve_then_crash(strtol(argv[2], NULL, 10));
         if (argc > 1) {
                 fprintf(stderr, "%s: unknown argument '%s'\n", argv[0], argv[1]);
                 return 2;

@@ -19,13 +19,9 @@ import signal
 import sys
 import time
 
-if len(sys.argv) > 1:
-    if sys.argv[1] in ("--help", "-h"):
-        print(f"usage: {sys.argv[0]} [--help]")
-        print(__doc__.strip())
-        sys.exit(0)
-    print(f"{sys.argv[0]}: unknown argument {sys.argv[1]!r}", file=sys.stderr)
-    sys.exit(2)
+from peer_args import handle_args  # test/peers/peer_args.py, next to this file
+
+handle_args(__doc__)
 
 from systemd import daemon  # noqa: E402  (after --help, so --help works without it)
 

@@ -1,0 +1,225 @@
+// Socket activation, the engine's half (pure): which sockets the shell watches, what a
+// trigger or a connection starts, and the instances of accept = true units.
+//
+// A socket is named by the unit whose file declares it and its position among that
+// file's [[socket]] entries; it activates its `service` (that unit unless it says
+// otherwise).
+//
+//   accept = false  The service gets the listening fds. The shell watches them only while
+//                   the service is down (inactive, or failed for another reason than the
+//                   start limit) with no job pending: the first connection or datagram
+//                   starts it, and the manager never accepts or reads on its behalf.
+//                   While the service runs, or restarts, clients queue in the kernel.
+//   accept = true   The service is a template: the shell accepts each connection and the
+//                   engine makes an instance NAME@N of it that gets the connection; the
+//                   instance is removed once it is inactive or failed. The unit itself
+//                   runs nothing: it is active ("listening") once its sockets are made,
+//                   and stopping it pauses the accepting. Accepting also pauses while
+//                   max_connections instances of the socket exist (clients wait in the
+//                   backlog); max_connections_per_source refuses the extra ones.
+//
+// A trigger that starts nothing would come back at once (the data is still queued), so
+// triggers are rate limited like systemd's TriggerLimit (by default 20 per 2 s, the
+// socket's trigger_limit_*): past that, the service's sockets are no longer watched
+// until the unit is started by hand or reset-failed.
+import type { UnitConfig } from "../config/types.ts";
+import type { ActiveState, Effect, UnitResult } from "./types.ts";
+
+/** systemd's MaxConnections= default. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+
+export interface SocketEntry {
+  unit: string; // the unit whose file declares the [[socket]]
+  index: number; // its position among them
+  service: string; // the unit it activates
+  accept: boolean;
+  maxConnections: number;
+  maxPerSource: number; // 0: no limit
+  triggerLimit: { intervalMs: number; burst: number }; // intervalMs 0: no limit
+  opened: boolean; // the shell has the socket
+  broken: string | null; // why the shell could not make it
+  listening: boolean; // what the shell was last told
+}
+
+/** What an accept = true instance was made for. */
+export interface Instance {
+  template: string;
+  socket: { unit: string; index: number };
+  connection: number; // the shell's handle of the connected socket
+  source: string; // the peer, for max_connections_per_source
+}
+
+/** The engine as this module sees it. */
+export interface ActivationHost {
+  now: number;
+  state(unit: string): { active: ActiveState; result: UnitResult | null; job: boolean } | null;
+  config(unit: string): UnitConfig | null;
+  /** Queue a start that is not the operator's (the crash-loop counters are kept). */
+  start(unit: string): void;
+  addUnit(config: UnitConfig): void;
+  removeUnit(name: string): void;
+  emit(effect: Effect): void;
+}
+
+export class SocketActivation {
+  readonly entries: SocketEntry[] = [];
+  /** Units activated per connection: their [service] is a template, never run itself. */
+  readonly templates = new Set<string>();
+  readonly instances = new Map<string, Instance>();
+  private readonly triggers = new Map<string, number[]>(); // service -> recent trigger times
+  private readonly limited = new Set<string>(); // services past the trigger limit
+  private readonly accepted = new Map<string, number>(); // template -> connections so far
+
+  constructor(configs: Map<string, UnitConfig>) {
+    for (const cfg of configs.values()) {
+      cfg.sockets.forEach((socket, index) => {
+        const entry: SocketEntry = {
+          unit: cfg.name, index, service: socket.service ?? cfg.name, accept: socket.accept,
+          maxConnections: socket.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+          maxPerSource: socket.max_connections_per_source ?? 0,
+          triggerLimit: {
+            intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
+            burst: socket.trigger_limit_burst ?? 20,
+          },
+          opened: false, broken: null, listening: false,
+        };
+        this.entries.push(entry);
+        if (entry.accept) this.templates.add(entry.service);
+      });
+    }
+  }
+
+  private entry(unit: string, index: number): SocketEntry | undefined {
+    return this.entries.find((e) => e.unit === unit && e.index === index);
+  }
+
+  /** Why the unit cannot start: a socket it declares or is activated by could not be made. */
+  brokenReason(unit: string): string | null {
+    const broken = this.entries.find((e) => e.broken !== null && (e.unit === unit || e.service === unit));
+    return broken ? `its socket could not be made: ${broken.broken}` : null;
+  }
+
+  /** The templates activated by sockets that `units` declare. */
+  templatesOf(units: string[]): string[] {
+    return [...new Set(this.entries.filter((e) => e.accept && units.includes(e.unit)).map((e) => e.service))];
+  }
+
+  /** Connections accepted for a template since the manager started. */
+  acceptedCount(template: string): number {
+    return this.accepted.get(template) ?? 0;
+  }
+
+  // ---- events ------------------------------------------------------------------------
+
+  /** The shell made (or failed to make) the sockets of `units`. */
+  opened(units: string[], failed: { unit: string; index: number; error: string }[]): void {
+    for (const e of this.entries) {
+      if (!units.includes(e.unit)) continue;
+      const failure = failed.find((f) => f.unit === e.unit && f.index === e.index);
+      e.opened = failure === undefined;
+      e.broken = failure?.error ?? null;
+    }
+  }
+
+  /**
+   * A connection or datagram is waiting on an accept = false socket. The shell has stopped
+   * watching that socket; syncListening tells it whether to watch again.
+   */
+  triggered(unit: string, index: number, host: ActivationHost): void {
+    const e = this.entry(unit, index);
+    if (!e || e.accept) return;
+    e.listening = false;
+    if (!this.wantsListening(e, host)) return;
+    const { intervalMs, burst } = e.triggerLimit;
+    const window = (this.triggers.get(e.service) ?? []).filter((t) => host.now - t < intervalMs);
+    window.push(host.now);
+    this.triggers.set(e.service, window);
+    if (intervalMs > 0 && window.length > burst) {
+      this.limited.add(e.service);
+      host.emit({
+        type: "log", unit: e.service, level: "err",
+        text: `Trigger limit hit (${burst} in ${intervalMs / 1000}s): its sockets are no longer watched until it is started by hand or reset-failed`,
+      });
+      return;
+    }
+    host.start(e.service);
+  }
+
+  /** The shell accepted a connection on an accept = true socket. */
+  connection(unit: string, index: number, connection: number, source: string, host: ActivationHost): void {
+    const e = this.entry(unit, index);
+    const template = e ? host.config(e.service) : null;
+    if (!e?.accept || !template?.service) {
+      host.emit({ type: "close-connection", unit, connection });
+      return;
+    }
+    const fromSource = [...this.instances.values()].filter((i) => sameSocket(i, e) && i.source === source).length;
+    if (e.maxPerSource > 0 && fromSource >= e.maxPerSource) {
+      host.emit({ type: "log", unit: e.service, level: "warning", text: `Too many connections from ${source} (${fromSource}): connection refused` });
+      host.emit({ type: "close-connection", unit: e.service, connection });
+      return;
+    }
+    const n = this.acceptedCount(e.service) + 1;
+    this.accepted.set(e.service, n);
+    const name = `${e.service}@${n}`;
+    this.instances.set(name, { template: e.service, socket: { unit, index }, connection, source });
+    host.addUnit(instanceConfig(template, name));
+    host.start(name);
+  }
+
+  /** A start by the operator, or reset-failed: triggers count from zero again. */
+  clearTriggerLimit(service: string): void {
+    this.triggers.delete(service);
+    this.limited.delete(service);
+  }
+
+  // ---- after every event --------------------------------------------------------------
+
+  /** Removes instances that are done; their connections are closed by the shell. */
+  collectInstances(host: ActivationHost): void {
+    for (const [name, instance] of this.instances) {
+      const s = host.state(name);
+      if (s && (s.job || (s.active !== "inactive" && s.active !== "failed"))) continue;
+      this.instances.delete(name);
+      host.removeUnit(name);
+      host.emit({ type: "instance-removed", unit: name, connection: instance.connection });
+    }
+  }
+
+  /** Tells the shell about every socket whose watching should change. */
+  syncListening(host: ActivationHost): void {
+    for (const e of this.entries) {
+      const want = this.wantsListening(e, host);
+      if (want === e.listening) continue;
+      e.listening = want;
+      host.emit({ type: "listen", unit: e.unit, index: e.index, on: want });
+    }
+  }
+
+  private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
+    if (!e.opened || this.brokenReason(e.service) !== null) return false;
+    if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
+    if (this.limited.has(e.service)) return false;
+    const s = host.state(e.service);
+    if (!s || s.job) return false;
+    return s.active === "inactive" || (s.active === "failed" && s.result !== "start-limit-hit");
+  }
+
+  private liveInstances(e: SocketEntry): number {
+    let n = 0;
+    for (const i of this.instances.values()) if (sameSocket(i, e)) n++;
+    return n;
+  }
+}
+
+function sameSocket(i: Instance, e: SocketEntry): boolean {
+  return i.socket.unit === e.unit && i.socket.index === e.index;
+}
+
+/**
+ * The configuration of one instance: the template's, under its own name, pulled in by
+ * nothing (it is started by its connection) and declaring no sockets of its own.
+ */
+export function instanceConfig(template: UnitConfig, name: string): UnitConfig {
+  return { ...template, name, unit: { ...template.unit, wanted_by: [], required_by: [] }, sockets: [] };
+}

@@ -1,0 +1,250 @@
+// Socket activation, the manager's half: it holds every listening socket from start-up to
+// the end (across every restart and crash of the services behind them), watches the ones
+// the engine asks it to, accepts connections for accept = true units, and says which fds
+// a process gets. It decides nothing: triggers and connections go to the engine as
+// events, and the engine's "listen" effects come back here.
+//
+// It never accepts or reads on an accept = false socket: readiness only tells the engine
+// that a client is waiting, and the client stays queued in the kernel for the service.
+import type { SocketSection, UnitConfig } from "../config/types.ts";
+import type { Instance } from "../engine/activation.ts";
+import type { EngineEvent } from "../engine/types.ts";
+import type { UserDatabase } from "../exec/users.ts";
+import { close } from "../../ffi/fd.ts";
+import { acceptWithPeer, type SocketAddress } from "../../ffi/net.ts";
+import type { Reactor } from "../../ffi/reactor.ts";
+import { peerCredentials } from "../../ffi/socket.ts";
+import { describeListen, formatAddress, formatHost, remoteEnvironment } from "./address.ts";
+import { listenSpecOf, openListener, removeSocketFile, type OpenedSocket } from "./listen.ts";
+
+type Level = "debug" | "info" | "notice" | "warning" | "err";
+
+export interface ActivatorOptions {
+  reactor: Reactor;
+  dispatch: (event: EngineEvent) => void;
+  log: (unit: string, level: Level, text: string) => void;
+  users?: () => UserDatabase;
+}
+
+/** One [[socket]] entry and what became of it. */
+interface Socket {
+  unit: string;
+  index: number;
+  config: SocketSection;
+  service: string;
+  label: string; // "/run/foo.sk (Stream)"
+  opened: OpenedSocket | null;
+  error: string | null;
+  watching: boolean;
+}
+
+interface Connection {
+  fd: number;
+  peer: SocketAddress | null;
+}
+
+/** What a process of a unit gets from its sockets. */
+export interface Passed {
+  fds: number[]; // placed at 3, 4, ...
+  names: string[]; // LISTEN_FDNAMES, one per fd
+  stdio: number | null; // standard_input = "socket": the connection on stdin and stdout
+  env: Record<string, string>; // REMOTE_ADDR, REMOTE_PORT
+}
+
+/** A socket as `hearth ctl status` shows it. */
+export interface SocketStatus {
+  listen: string; // "/run/foo.sk (Stream)"
+  unit: string; // the unit that declares it
+  service: string; // the unit it activates
+  name: string; // its fd name
+  accept: boolean;
+  /** listening: watched for clients; running: its service has it (or accept is paused); failed: not made. */
+  state: "listening" | "running" | "failed";
+  error: string | null;
+}
+
+// Connections accepted per wake-up, so that one busy socket cannot starve the rest.
+const ACCEPT_BATCH = 64;
+// After accept4 fails for want of fds or memory, the socket rests this long (the pending
+// connection would wake the loop again at once).
+const ACCEPT_PAUSE_MS = 100;
+
+export class SocketActivator {
+  private readonly sockets: Socket[] = [];
+  private readonly connections = new Map<number, Connection>();
+  private nextConnection = 1;
+  private frozen = false;
+
+  constructor(units: Iterable<UnitConfig>, private readonly opts: ActivatorOptions) {
+    for (const cfg of units) {
+      cfg.sockets.forEach((config, index) => {
+        const spec = listenSpecOf(config);
+        this.sockets.push({
+          unit: cfg.name, index, config, service: config.service ?? cfg.name,
+          label: typeof spec === "string" ? "[[socket]]" : describeListen(spec),
+          opened: null, error: null, watching: false,
+        });
+      });
+    }
+  }
+
+  /**
+   * Makes every socket not made yet (of `units`, or of all units): the event to hand the
+   * engine, which fails the units whose socket could not be made.
+   */
+  open(units?: string[]): Extract<EngineEvent, { type: "sockets-opened" }> {
+    const failed: { unit: string; index: number; error: string }[] = [];
+    const wanted = this.sockets.filter((s) => (units ? units.includes(s.unit) : true));
+    for (const s of wanted) {
+      if (s.opened) continue;
+      try {
+        s.opened = openListener(s.config, s.config.accept, this.opts.users);
+        s.error = null;
+        for (const w of s.opened.warnings) this.opts.log(s.unit, "warning", `socket ${s.label}: ${w}`);
+        this.opts.log(s.unit, "debug", `listening on ${s.label}`);
+      } catch (error) {
+        s.error = (error as Error).message;
+        this.opts.log(s.unit, "err", `cannot listen: ${s.error}`);
+        failed.push({ unit: s.unit, index: s.index, error: s.error });
+      }
+    }
+    return { type: "sockets-opened", units: [...new Set(wanted.map((s) => s.unit))], failed };
+  }
+
+  /** Sockets that failed and concern `unit` (it declares them or they activate it): try again. */
+  retryFor(unit: string): Extract<EngineEvent, { type: "sockets-opened" }> | null {
+    const owners = [...new Set(this.sockets.filter((s) => s.error !== null && (s.unit === unit || s.service === unit)).map((s) => s.unit))];
+    return owners.length > 0 ? this.open(owners) : null;
+  }
+
+  // ---- watching ----------------------------------------------------------------------
+
+  /** The engine's "listen" effect. */
+  setWatching(unit: string, index: number, on: boolean): void {
+    const s = this.find(unit, index);
+    if (!s?.opened || on === s.watching) return;
+    if (on && this.frozen) return;
+    s.watching = on;
+    const fd = s.opened.fd;
+    if (!on) return this.opts.reactor.unwatch(fd);
+    this.opts.reactor.watch(fd, { read: true }, () => (s.config.accept ? this.acceptAll(s) : this.triggered(s)));
+  }
+
+  /** The manager is going down: nothing may start a service any more. */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) this.setWatching(s.unit, s.index, false);
+  }
+
+  private triggered(s: Socket): void {
+    this.setWatching(s.unit, s.index, false);
+    this.opts.log(s.service, "info", `Incoming traffic on ${s.label}: activating`);
+    this.opts.dispatch({ type: "socket-triggered", unit: s.unit, index: s.index });
+  }
+
+  private acceptAll(s: Socket): void {
+    for (let n = 0; n < ACCEPT_BATCH && s.watching; n++) {
+      let accepted;
+      try {
+        accepted = acceptWithPeer(s.opened!.fd);
+      } catch (error) {
+        this.opts.log(s.unit, "warning", `accepting on ${s.label} failed: ${(error as Error).message}; pausing ${ACCEPT_PAUSE_MS} ms`);
+        this.pause(s);
+        return;
+      }
+      if (accepted === null) return;
+      const id = this.nextConnection++;
+      this.connections.set(id, { fd: accepted.fd, peer: accepted.peer });
+      this.opts.dispatch({ type: "connection", unit: s.unit, index: s.index, connection: id, source: this.source(accepted.fd, accepted.peer) });
+    }
+  }
+
+  private pause(s: Socket): void {
+    this.setWatching(s.unit, s.index, false);
+    setTimeout(() => {
+      if (!this.frozen) this.setWatching(s.unit, s.index, true);
+    }, ACCEPT_PAUSE_MS);
+  }
+
+  /** Who a connection comes from, for max_connections_per_source: its IP, or its uid. */
+  private source(fd: number, peer: SocketAddress | null): string {
+    if (peer && peer.family !== "unix") return formatHost(peer, true);
+    try {
+      return `uid ${peerCredentials(fd).uid}`;
+    } catch {
+      return "unknown";
+    }
+  }
+
+  /** Closes an accepted connection: refused by the engine, or its instance is gone. */
+  closeConnection(id: number): void {
+    const c = this.connections.get(id);
+    if (!c) return;
+    this.connections.delete(id);
+    close(c.fd);
+  }
+
+  // ---- what a process gets ---------------------------------------------------------------
+
+  /**
+   * The fds for the main process of `unit`: an instance's connection (at fd 3, or on
+   * stdin/stdout inetd style), or the listening sockets of the accept = false entries that
+   * activate the unit — its own first, then other units' by name.
+   */
+  passedTo(unit: string, instance: Instance | undefined, inetd: boolean): Passed {
+    if (instance) {
+      const c = this.connections.get(instance.connection);
+      if (!c) return { fds: [], names: [], stdio: null, env: {} };
+      const env = remoteEnvironment(c.peer);
+      return inetd ? { fds: [], names: [], stdio: c.fd, env } : { fds: [c.fd], names: ["connection"], stdio: null, env };
+    }
+    const mine = this.sockets
+      .filter((s) => s.service === unit && !s.config.accept && s.opened)
+      .sort((a, b) => rank(a, unit) - rank(b, unit) || a.unit.localeCompare(b.unit) || a.index - b.index);
+    return {
+      fds: mine.map((s) => s.opened!.fd),
+      names: mine.map((s) => s.config.fd_name ?? s.unit),
+      stdio: null,
+      env: {},
+    };
+  }
+
+  /** The sockets a unit declares or is activated by. */
+  status(unit: string): SocketStatus[] {
+    return this.sockets
+      .filter((s) => s.unit === unit || s.service === unit)
+      .map((s) => ({
+        listen: s.label,
+        unit: s.unit, service: s.service, name: s.config.fd_name ?? s.unit, accept: s.config.accept,
+        state: s.error !== null ? "failed" : s.watching ? "listening" : "running",
+        error: s.error,
+      }));
+  }
+
+  /** Connected peers, for logs: "10.0.0.2:51000". */
+  peerOf(id: number): string | null {
+    const peer = this.connections.get(id)?.peer;
+    return peer ? formatAddress(peer, true) : null;
+  }
+
+  /** Closes every socket and connection; removes the files of remove_on_stop sockets. */
+  close(): void {
+    this.freeze();
+    for (const id of [...this.connections.keys()]) this.closeConnection(id);
+    for (const s of this.sockets) {
+      if (!s.opened) continue;
+      close(s.opened.fd);
+      if (s.config.remove_on_stop) removeSocketFile(s.opened.spec);
+      s.opened = null;
+    }
+  }
+
+  private find(unit: string, index: number): Socket | undefined {
+    return this.sockets.find((s) => s.unit === unit && s.index === index);
+  }
+}
+
+/** The unit's own sockets come first. */
+function rank(s: Socket, unit: string): number {
+  return s.unit === unit ? 0 : 1;
+}

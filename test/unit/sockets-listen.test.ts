@@ -1,0 +1,211 @@
+// Creating listening sockets and FIFOs from [[socket]] entries (src/sockets/listen.ts),
+// with real sockets: every option is read back from the kernel.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chownSync, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SO, SOL_SOCKET, SOCK, TCP_NODELAY } from "../../ffi/constants.ts";
+import { close, isCloseOnExec, isNonBlocking } from "../../ffi/fd.ts";
+import { libc } from "../../ffi/libc.ts";
+import { localAddress, makeFifo } from "../../ffi/net.ts";
+import { getIntOption } from "../../ffi/socket.ts";
+import type { SocketSection } from "../../src/config/types.ts";
+import { ListenError, openListener, removeSocketFile } from "../../src/sockets/listen.ts";
+import { formatAddress } from "../../src/sockets/address.ts";
+import { announceSystemdProtocols } from "../../src/sockets/booted.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "hearth-listen-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function entry(over: Partial<SocketSection>): SocketSection {
+  return { accept: false, socket_mode: 0o666, fd_name: null, ...over };
+}
+
+/** A TCP port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Connects with node:net; resolves true when the connection is accepted by the kernel. */
+function canConnect(options: { path: string } | { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(options as never);
+    socket.on("connect", () => { socket.destroy(); resolve(true); });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+const opened: number[] = [];
+afterAll(() => opened.forEach((fd) => close(fd)));
+function open(over: Partial<SocketSection>, nonBlocking = false) {
+  const socket = openListener(entry(over), nonBlocking);
+  opened.push(socket.fd);
+  return socket;
+}
+
+describe("unix sockets", () => {
+  test("a stream socket file: listening, close-on-exec, blocking unless asked, with its mode", async () => {
+    const path = join(dir, "a.sk");
+    const s = open({ listen_stream: path, socket_mode: 0o640 });
+    expect(s.label).toBe(`${path} (Stream)`);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.ACCEPTCONN)).toBe(1);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.TYPE)).toBe(SOCK.STREAM);
+    expect(isCloseOnExec(s.fd)).toBe(true);
+    expect(isNonBlocking(s.fd)).toBe(false);
+    expect(statSync(path).mode & 0o7777).toBe(0o640);
+    expect(await canConnect({ path })).toBe(true);
+    expect(isNonBlocking(open({ listen_stream: join(dir, "nb.sk") }, true).fd)).toBe(true);
+  });
+
+  test("missing directories are made with directory_mode", () => {
+    const path = join(dir, "deep/er/c.sk");
+    open({ listen_stream: path, directory_mode: 0o750 });
+    expect(statSync(join(dir, "deep")).mode & 0o7777).toBe(0o750);
+    expect(statSync(join(dir, "deep/er")).mode & 0o7777).toBe(0o750);
+  });
+
+  test("a socket file left by an earlier run is replaced; any other file is not", () => {
+    const path = join(dir, "stale.sk");
+    const first = openListener(entry({ listen_stream: path }), false);
+    close(first.fd); // the file stays behind, as after a crash
+    expect(lstatSync(path).isSocket()).toBe(true);
+    open({ listen_stream: path });
+    const regular = join(dir, "regular");
+    writeFileSync(regular, "keep me");
+    expect(() => open({ listen_stream: regular })).toThrow(/EADDRINUSE/);
+    expect(statSync(regular).isFile()).toBe(true);
+  });
+
+  test("a directory that cannot be made is a clear error naming the socket", () => {
+    writeFileSync(join(dir, "file"), "");
+    const path = join(dir, "file/sub/x.sk");
+    let error: unknown;
+    try { open({ listen_stream: path }); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(ListenError);
+    expect((error as Error).message).toStartWith(`${path} (Stream): cannot create directory ${join(dir, "file/sub")}`);
+    expect((error as Error).message).toContain("ENOTDIR");
+  });
+
+  test("socket_user and socket_group own the file", () => {
+    if (libc.geteuid() !== 0) return;
+    const path = join(dir, "owned.sk");
+    open({ listen_stream: path, socket_user: "nobody", socket_group: "1234" });
+    const st = statSync(path);
+    expect(st.uid).toBe(65534);
+    expect(st.gid).toBe(1234);
+    chownSync(path, 0, 0);
+    expect(() => open({ listen_stream: join(dir, "x.sk"), socket_user: "no-such-user-here" })).toThrow(/not in \/etc\/passwd/);
+  });
+
+  test("abstract sequential packet and datagram sockets", () => {
+    const name = `@hearth-test-${process.pid}`;
+    const seq = open({ listen_sequential_packet: name });
+    expect(getIntOption(seq.fd, SOL_SOCKET, SO.TYPE)).toBe(SOCK.SEQPACKET);
+    expect(localAddress(seq.fd)).toEqual({ family: "unix", path: name });
+    const dgram = open({ listen_datagram: `${name}-d`, pass_credentials: true });
+    expect(getIntOption(dgram.fd, SOL_SOCKET, SO.TYPE)).toBe(SOCK.DGRAM);
+    expect(getIntOption(dgram.fd, SOL_SOCKET, SO.PASSCRED)).toBe(1);
+    expect(getIntOption(dgram.fd, SOL_SOCKET, SO.ACCEPTCONN)).toBe(0);
+  });
+
+  test("TCP-only options on a unix socket are warnings, not errors", () => {
+    const s = open({ listen_stream: join(dir, "w.sk"), no_delay: true });
+    expect(s.warnings).toEqual(["no_delay applies to TCP sockets only: ignored"]);
+  });
+});
+
+describe("IP sockets", () => {
+  test("IPv4 stream with SO_REUSEADDR, keep-alive, no-delay, buffers and backlog", async () => {
+    const port = await freePort();
+    const s = open({
+      listen_stream: `127.0.0.1:${port}`, keep_alive: true, no_delay: true, reuse_port: true,
+      receive_buffer: 65536, send_buffer: 32768, backlog: 7,
+    });
+    expect(s.warnings).toEqual([]);
+    expect(formatAddress(localAddress(s.fd)!)).toBe(`127.0.0.1:${port}`);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.REUSEADDR)).toBe(1);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.REUSEPORT)).toBe(1);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.KEEPALIVE)).toBe(1);
+    expect(getIntOption(s.fd, IPPROTO_TCP, TCP_NODELAY)).toBe(1);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.RCVBUF)).toBe(2 * 65536); // the kernel doubles it (socket(7))
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.SNDBUF)).toBe(2 * 32768);
+    expect(await canConnect({ host: "127.0.0.1", port })).toBe(true);
+  });
+
+  test("a port alone takes IPv6 and IPv4 connections", async () => {
+    const port = await freePort();
+    const s = open({ listen_stream: String(port) });
+    expect(formatAddress(localAddress(s.fd)!)).toBe(`[::]:${port}`);
+    expect(await canConnect({ host: "::1", port })).toBe(true);
+    expect(await canConnect({ host: "127.0.0.1", port })).toBe(true);
+  });
+
+  test("bind_ipv6_only = ipv6-only refuses IPv4", async () => {
+    const port = await freePort();
+    const s = open({ listen_stream: `[::]:${port}`, bind_ipv6_only: "ipv6-only" });
+    expect(getIntOption(s.fd, IPPROTO_IPV6, IPV6_V6ONLY)).toBe(1);
+    expect(await canConnect({ host: "::1", port })).toBe(true);
+    expect(await canConnect({ host: "127.0.0.1", port })).toBe(false);
+  });
+
+  test("a UDP socket is bound and not listening", async () => {
+    const port = await freePort();
+    const s = open({ listen_datagram: `127.0.0.1:${port}` });
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.TYPE)).toBe(SOCK.DGRAM);
+    expect(formatAddress(localAddress(s.fd)!)).toBe(`127.0.0.1:${port}`);
+  });
+
+  test("an address in use is an error naming the socket", async () => {
+    const port = await freePort();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    try {
+      expect(() => open({ listen_stream: `127.0.0.1:${port}` }))
+        .toThrow(`127.0.0.1:${port} (Stream): bind port ${port}: Address already in use (EADDRINUSE)`);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("an unknown interface in an IPv6 scope is an error", () => {
+    expect(() => open({ listen_stream: "[fe80::1%no-such-if0]:9999" })).toThrow(/no network interface "no-such-if0"/);
+  });
+});
+
+describe("FIFOs", () => {
+  test("made with socket_mode, opened read-write and blocking; an existing FIFO is reused", () => {
+    const path = join(dir, "f/fifo");
+    const f = open({ listen_fifo: path, socket_mode: 0o620 });
+    expect(f.label).toBe(`${path} (FIFO)`);
+    expect(statSync(path).isFIFO()).toBe(true);
+    expect(statSync(path).mode & 0o7777).toBe(0o620);
+    expect(isNonBlocking(f.fd)).toBe(false);
+    open({ listen_fifo: path });
+    const other = join(dir, "not-a-fifo");
+    writeFileSync(other, "");
+    expect(() => open({ listen_fifo: other })).toThrow(`${other} (FIFO): ${other} exists and is not a FIFO`);
+    expect(makeFifo(path, 0o600)).toBe("exists");
+  });
+
+  test("remove_on_stop's removal leaves abstract names and missing files alone", () => {
+    const path = join(dir, "gone.sk");
+    const s = open({ listen_stream: path });
+    removeSocketFile(s.spec);
+    expect(() => lstatSync(path)).toThrow();
+    removeSocketFile(s.spec);
+    removeSocketFile({ kind: "stream", address: { family: "unix", path: "@x" }, anyAddress: false });
+  });
+});
+
+describe("system mode", () => {
+  test("/run/systemd/system is made, so that sd_booted() is true for daemons", () => {
+    announceSystemdProtocols(dir);
+    expect(statSync(join(dir, "run/systemd/system")).isDirectory()).toBe(true);
+    announceSystemdProtocols(dir); // again: fine
+  });
+});

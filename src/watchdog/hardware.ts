@@ -337,30 +337,37 @@ export class HardwareWatchdog {
     return true;
   }
 
-  /** WDIOC_SETTIMEOUT in whole seconds; adopt what the driver accepted, or what it has. */
+  /**
+   * WDIOC_SETTIMEOUT in whole seconds, then WDIOC_GETTIMEOUT: the timeout the device
+   * really runs with is adopted, with a warning when it is not the one asked for (the
+   * driver rounded it, refused it, or cannot change it).
+   */
   private adoptTimeout(sec: number) {
-    const fd = this.fd!;
-    let want = requestedTimeoutSec(sec);
-    let got: number | "unsupported";
-    try {
-      got = fd.setTimeout(want);
-    } catch (e) {
-      // EINVAL: out of the driver's range. systemd gives up; the range is in sysfs.
-      const range = (e as { errno?: number }).errno === E.EINVAL ? this.deps.timeoutRange?.(this.devicePath) ?? null : null;
-      const fitted = range === null ? null : fitTimeout(want, range);
-      if (fitted === null || fitted === want) throw e;
-      this.deps.log.warning(`Hardware watchdog: ${this.devicePath} takes ${range!.min}s to ${range!.max}s, not ${want}s; asking for ${fitted}s`);
-      want = fitted;
-      got = fd.setTimeout(want);
+    const want = requestedTimeoutSec(sec);
+    const set = this.setTimeout(want);
+    const actual = this.fd!.timeout() ?? (typeof set === "number" ? set : null);
+    if (actual === null || actual <= 0) throw new Error(`${this.devicePath}: the driver can neither set nor report its timeout`);
+    if (actual !== want) {
+      const why = set === "unsupported" ? "the driver cannot change its timeout" : set === "refused" ? "the driver refused it" : `the driver set ${set}s`;
+      this.deps.log.warning(`Hardware watchdog: asked for ${want}s, ${why}; using the ${actual}s the device runs with`);
     }
-    if (got === "unsupported") {
-      const has = fd.timeout();
-      if (has === null || has <= 0) throw new Error(`${this.devicePath}: the driver can neither set nor report its timeout`);
-      this.deps.log.warning(`Hardware watchdog: the driver cannot change its timeout; using its ${has}s instead of ${want}s`);
-      this.timeoutSec = has;
-    } else {
-      if (got !== want) this.deps.log.warning(`Hardware watchdog: asked for ${want}s, the driver set ${got}s; using ${got}s`);
-      this.timeoutSec = got;
+    this.timeoutSec = actual;
+  }
+
+  /**
+   * One WDIOC_SETTIMEOUT. EINVAL is a timeout out of the driver's range (systemd gives up
+   * there): asked again within the range sysfs gives, else "refused". Other errors throw.
+   */
+  private setTimeout(want: number): number | "unsupported" | "refused" {
+    try {
+      return this.fd!.setTimeout(want);
+    } catch (e) {
+      if ((e as { errno?: number }).errno !== E.EINVAL) throw e;
+      const range = this.deps.timeoutRange?.(this.devicePath) ?? null;
+      const fitted = range === null ? null : fitTimeout(want, range);
+      if (fitted === null || fitted === want) return "refused";
+      this.deps.log.info(`Hardware watchdog: ${this.devicePath} takes ${range!.min}s to ${range!.max}s, not ${want}s; asking for ${fitted}s`);
+      return this.fd!.setTimeout(fitted);
     }
   }
 

@@ -10,7 +10,7 @@ import type { HealthVerdict } from "../../src/watchdog/policy.ts";
 
 interface FakeDriver {
   present: string[]; // paths that exist
-  accepts?: (sec: number) => number | "unsupported" | "einval";
+  accepts?: (sec: number) => number | "unsupported" | "einval" | "eio";
   range?: { min: number; max: number }; // what sysfs says
   current: number; // the driver's timeout
   bootStatus: number;
@@ -25,6 +25,7 @@ class FakeDevice implements WatchdogDevice {
     this.calls.push(`settimeout ${sec}`);
     const r = this.driver.accepts?.(sec) ?? sec;
     if (r === "einval") throw new SysError("WDIOC_SETTIMEOUT", E.EINVAL);
+    if (r === "eio") throw new SysError("WDIOC_SETTIMEOUT", E.EIO);
     if (r !== "unsupported") this.driver.current = r;
     return r;
   }
@@ -108,15 +109,21 @@ describe("the runtime watchdog", () => {
     expect(w.pings).toEqual([0, 2503, 5003, 7503]);
   });
 
-  test("the driver's own timeout is adopted, with a warning, when it rounds or cannot change", () => {
+  test("the timeout the device runs with (WDIOC_GETTIMEOUT) is adopted, with a warning, when the driver rounds, refuses or cannot change", () => {
     const rounds = new World({ ...i6300esb(), accepts: (s) => s + 1 });
     rounds.owner().startRuntime(5, "multi-user", 600);
     expect(rounds.lines[0]).toContain("timeout 6s, ping every 3s");
-    expect(rounds.logs).toContain("Hardware watchdog: asked for 5s, the driver set 6s; using 6s");
+    expect(rounds.logs).toContain("Hardware watchdog: asked for 5s, the driver set 6s; using the 6s the device runs with");
 
     const fixed = new World({ ...i6300esb(), accepts: () => "unsupported", current: 60 });
     fixed.owner().startRuntime(5, "multi-user", 600);
     expect(fixed.lines[0]).toContain("timeout 60s, ping every 30s");
+    expect(fixed.logs).toContain("Hardware watchdog: asked for 5s, the driver cannot change its timeout; using the 60s the device runs with");
+
+    const refuses = new World({ ...i6300esb(), accepts: () => "einval", current: 30 });
+    refuses.owner().startRuntime(5, "multi-user", 600);
+    expect(refuses.lines[0]).toContain("timeout 30s, ping every 15s");
+    expect(refuses.logs).toContain("Hardware watchdog: asked for 5s, the driver refused it; using the 30s the device runs with");
   });
 
   test("a timeout out of the driver's range is brought into it (sysfs min_timeout/max_timeout)", () => {
@@ -124,15 +131,16 @@ describe("the runtime watchdog", () => {
     w.owner().startRuntime(3600, "multi-user", 600);
     expect(w.device!.calls).toEqual(["settimeout 3600", "settimeout 2046", "enable"]);
     expect(w.logs).toContain("Hardware watchdog: /dev/watchdog0 takes 1s to 2046s, not 3600s; asking for 2046s");
+    expect(w.logs).toContain("Hardware watchdog: asked for 3600s, the driver set 2046s; using the 2046s the device runs with");
     expect(w.lines[0]).toContain("timeout 2046s, ping every 1023s");
   });
 
   test("any other failure disarms and closes (systemd gives up too)", () => {
-    const w = new World({ ...i6300esb(), accepts: () => "einval" });
+    const w = new World({ ...i6300esb(), accepts: () => "eio" });
     const wd = w.owner();
     wd.startRuntime(5, "multi-user", 600);
     expect(w.closed).toBe("disarmed");
-    expect(wd.state()).toMatchObject({ armed: false, notArmedBecause: expect.stringContaining("Invalid argument") });
+    expect(wd.state()).toMatchObject({ armed: false, notArmedBecause: expect.stringContaining("Input/output error") });
   });
 
   test("/dev/watchdog0 missing: /dev/watchdog; neither: tried again at every ping time", () => {

@@ -26,19 +26,19 @@ function perArch<T>(values: Record<Arch, T>): T {
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
 // Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
 // (set*id), may be missing from an older libc (close_range, finit_module), or are run on
-// a helper thread by ffi/async.ts (mount, umount2, finit_module).
+// a helper thread by ffi/async.ts (mount, umount2, finit_module, sync).
 export const SYS = perArch({
   x64: {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313, mount: 165, umount2: 166, kcmp: 312,
+    finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
     sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
     statfs: 137, mount_setattr: 442,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273, mount: 40, umount2: 39, kcmp: 272,
+    finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
     sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
     statfs: 43, mount_setattr: 442,
   },

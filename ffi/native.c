@@ -6,9 +6,11 @@
  * struct differences between x86_64 and aarch64) arrives as a -D definition built from
  * ffi/constants.ts, the one table of such values.
  *
- * Two things live here because JavaScript cannot do them:
+ * What lives here, because JavaScript cannot do it:
  *   1. hearth_spawn: the child side of a spawn, which runs between clone and execve.
  *   2. the reactor: a thread blocked in epoll_wait that wakes the JS event loop.
+ *   3. blocking system calls on helper threads.
+ *   4. handlers for the signals Bun does not know (the real-time ones).
  */
 
 typedef long long i64;
@@ -596,6 +598,32 @@ int hearth_async_syscall(struct async_call *call) {
   if (err) return -err;
   pthread_detach(thread);
   return 0;
+}
+
+/* ------------------------------------------------------------------ signals Bun does not know */
+
+/*
+ * Bun's process.on() knows no real-time signal, yet systemd's tools send SIGRTMIN+n to
+ * PID 1 (and a real-time signal left at SIG_DFL is dropped for PID 1). The handler
+ * writes the signal's number, one byte, to a non-blocking pipe the reactor watches:
+ * write(2) is async-signal-safe, and a full pipe loses a byte rather than blocking.
+ * glibc's signal() installs it with BSD semantics (SA_RESTART, stays installed).
+ */
+typedef void (*signal_handler)(int);
+extern signal_handler signal(int sig, signal_handler handler);
+static int forward_fd = -1;
+
+static void forward_signal(int sig) {
+  int saved = errno;
+  unsigned char number = (unsigned char)sig;
+  (void)!write(forward_fd, &number, 1);
+  errno = saved;
+}
+
+/* Sends sig to fd from now on (one fd for all: the last one given); 0 or -errno. */
+int hearth_forward_signal(int sig, int fd) {
+  forward_fd = fd;
+  return signal(sig, forward_signal) == (signal_handler)-1 ? -errno : 0;
 }
 
 /* ------------------------------------------------------------------ self-checks */

@@ -21,6 +21,7 @@ const nativeSymbols = {
   hearth_reactor_start: { args: ["ptr"], returns: "i32" },
   hearth_reactor_ctl: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
   hearth_async_syscall: { args: ["ptr"], returns: "i32" },
+  hearth_forward_signal: { args: ["i32", "i32"], returns: "i32" },
   hearth_sizeof: { args: ["i32"], returns: FFIType.i64_fast },
 } as const;
 

@@ -115,9 +115,9 @@ const MANAGER = {
 
 const WATCHDOG = {
   device: [path, "/dev/watchdog0", "The hardware watchdog device (systemd's WatchdogDevice=)."],
-  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2; 0 or "off" disables it (RuntimeWatchdogSec=).'],
-  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed for the reboot path; 0 or "off" disables it (RebootWatchdogSec=).'],
-  critical_units: [listOf(unitName), [], "Units whose health gates the pings: while one has failed, the manager stops pinging and the board resets."],
+  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2 from the manager\'s loop; 0 or "off" leaves the device alone (RuntimeWatchdogSec=). Not armed in the rescue target.'],
+  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed when the way down begins and renewed at each of its steps: a step that hangs longer resets the board; 0 or "off" disarms it (RebootWatchdogSec=).'],
+  critical_units: [listOf(unitName), [], "Units whose health gates the pings: when one has failed for good (its restart budget spent, its service watchdog missed with no restart to come, or no restart at all), the manager stops pinging and the board resets."],
 } as const satisfies KeyRows;
 
 const MOUNT = {

@@ -4,7 +4,7 @@
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
+import type { EmergencyAction, LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
@@ -25,6 +25,7 @@ import { O } from "../../ffi/constants.ts";
 import { cgroupLimits, expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
 import { discoverCgroups, type CgroupTree } from "../exec/cgroup.ts";
 import { processIds } from "./procfs.ts";
+import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -39,12 +40,12 @@ export interface ManagerOptions {
   /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
   mounter?: Mounter;
   /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
-  power?: (action: PowerAction, reason: string) => void;
+  power?: (action: PowerAction, reason: string, mode: PowerMode) => void;
   /** The line printed when the target is reached; system mode splits kernel and userspace time. */
   startupFinished?: (unitsReady: number) => string;
 }
 
-export type PowerAction = "poweroff" | "reboot" | "halt";
+export type { PowerAction } from "../boot/power.ts";
 
 export interface Mounter {
   /** Resolves when done; rejects with the reason it failed. */
@@ -92,6 +93,7 @@ export class Manager {
   private startupReported = false;
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
+  private abandoned = false;
   private cgroups: CgroupTree | null = null;
   // The last main pid of each unit: its process group, for the final kill without cgroups.
   private readonly lastMainPid = new Map<string, number>();
@@ -187,7 +189,18 @@ export class Manager {
     await Promise.all(active.map((n) => this.request("stop", n)));
   }
 
+  /**
+   * The way down without stopping the units (reboot-force): from now on no event is
+   * acted on — no restart, no spawn — while the final stage kills what is left.
+   */
+  abandon() {
+    this.stopping = true;
+    this.abandoned = true;
+    this.sockets.freeze(); // no client may start anything either
+  }
+
   dispatch(event: EngineEvent) {
+    if (this.abandoned) return;
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
@@ -610,7 +623,7 @@ export class Manager {
     }
   }
 
-  private emergencyAction(unit: string, action: string, reason: string) {
+  private emergencyAction(unit: string, action: EmergencyAction, reason: string) {
     if (this.stopping) return;
     if (!this.opts.systemMode) {
       const code = RUN_MODE_EXIT_STATUS[action] ?? 1;
@@ -618,16 +631,16 @@ export class Manager {
       this.opts.exit(code, `${action} requested by ${unit}`);
       return;
     }
-    // System mode: the orderly way down. The -force and -immediate variants (skip the
-    // ordered stop, or even the sync) arrive with the watchdog issue; until then they
-    // take the orderly path too.
+    // System mode: the way down, as far as the action says (orderly, -force, -immediate).
+    const request = emergencyPowerRequest(action);
+    if (request === null) return;
     this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
-    this.power(action.startsWith("reboot") ? "reboot" : "poweroff", `${action} requested by ${unit}`);
+    this.power(request.action, `${action} requested by ${unit}`, request.mode);
   }
 
   /** poweroff, reboot or halt asked for (hearth ctl, a signal, an emergency action). */
-  power(action: PowerAction, reason: string) {
-    if (this.opts.power) return this.opts.power(action, reason);
+  power(action: PowerAction, reason: string, mode: PowerMode = "orderly") {
+    if (this.opts.power) return this.opts.power(action, reason, mode);
     // Run mode: end the manager with a status that says what was asked for.
     this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 0, `${action} requested: ${reason}`);
   }

@@ -84,7 +84,7 @@ export function copyLibc(libcDir: string, root: string) {
   }
 }
 
-export function installBusybox(busyboxDir: string, root: string) {
+function installBusybox(busyboxDir: string, root: string) {
   mkdirSync(join(root, "bin"), { recursive: true });
   copyFileSync(join(busyboxDir, "bin/busybox"), join(root, "bin/busybox"));
   chmodSync(join(root, "bin/busybox"), 0o755);

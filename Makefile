@@ -53,6 +53,14 @@ test-unit: node_modules/.stamp
 test-integration: build deps
 	$(BUN) test --timeout 30000 test/integration
 
+# Every benchmark in bench/benchmarks.ts, side by side with its peers; writes
+# bench/RESULTS.md. Installs s6 and runit (Debian) when missing. One or a few alone:
+#   make bench BENCH="supervision micro"   (prints, leaves RESULTS.md alone)
+bench: build node_modules/.stamp
+	bash test/setup-deps.sh test
+	sh bench/setup.sh
+	$(BUN) bench/run-all.ts $(BENCH)
+
 # Boots the board, shows its console, powers off once the example is up (QEMU exits 0).
 qemu: rootfs
 	$(BUN) board/image/boot.ts $(BOARD) --append "$(APPEND)"

@@ -56,7 +56,7 @@ test-integration: build deps
 # Every benchmark in bench/benchmarks.ts, side by side with its peers; writes
 # bench/RESULTS.md. Installs s6 and runit (Debian) when missing. One or a few alone:
 #   make bench BENCH="supervision micro"   (prints, leaves RESULTS.md alone)
-bench: build node_modules/.stamp
+bench: build deps-board node_modules/.stamp
 	bash test/setup-deps.sh test
 	sh bench/setup.sh
 	$(BUN) bench/run-all.ts $(BENCH)

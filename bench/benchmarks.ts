@@ -22,4 +22,5 @@ export const BENCHMARKS: Benchmark[] = [
   { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn", file: "spawn.ts", args: ["500"], markdown: false },
   { name: "service-watchdog", title: "Service watchdog lateness, idle vs busy", file: "service-watchdog.ts", args: ["10"], markdown: false },
   { name: "socket-activation", title: "Socket activation: first connection on demand, accept = true throughput", file: "socket-activation.ts", args: ["40", "3"], markdown: false },
+  { name: "boot-race", title: "Boot race under QEMU: 30 services, hearth vs systemd, finit, BusyBox rcS, OpenRC", file: "boot-race.ts", args: ["--runs", "5"], markdown: true },
 ];

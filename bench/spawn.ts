@@ -1,5 +1,7 @@
 // Cost of one spawn of /bin/true: hearth's spawner vs Bun.spawn vs libc posix_spawn.
-// Run: bun bench/spawn.ts [N]   (N spawns per method, default 500)
+// Run: bun bench/spawn.ts [N] [--context]   (N spawns per method, default 500)
+// --context adds hearth spawns with parts of the hardened execution context, to price
+// each against a plain one (root only: cgroup, namespace and capabilities need it).
 // Interleaved: each round spawns once with every method, in a rotating order, so that
 // drift in the machine's load (other work on a shared 2-core box) hits all alike.
 //
@@ -22,10 +24,13 @@
 // start costs, is within 5% of the others.
 
 import { ptr } from "bun:ffi";
+import { availableParallelism } from "node:os";
 import { libc } from "../ffi/libc.ts";
-import { spawn } from "../src/exec/spawner.ts";
+import { discoverCgroups } from "../src/exec/cgroup.ts";
+import { spawn, type SpawnRequest } from "../src/exec/spawner.ts";
 
-const N = Number(process.argv[2] ?? 500);
+const N = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 500);
+const withContext = process.argv.includes("--context");
 const PROGRAM = "/bin/true";
 
 interface Sample {
@@ -39,9 +44,9 @@ function waitFor(pid: number): void {
   while (libc.waitpid(pid, status, 0) !== pid) {}
 }
 
-function hearthOnce(): Sample {
+function hearthOnce(extra: Partial<SpawnRequest> = {}): Sample {
   const start = performance.now();
-  const result = spawn({ path: PROGRAM, argv: ["true"], env: {} });
+  const result = spawn({ path: PROGRAM, argv: ["true"], env: {}, ...extra });
   const launched = performance.now();
   if (!result.ok) throw new Error(result.message);
   waitFor(result.pid);
@@ -73,10 +78,26 @@ function posixSpawnOnce(): Sample {
 }
 
 const methods: Record<string, () => Sample | Promise<Sample>> = {
-  hearth: hearthOnce,
+  hearth: () => hearthOnce(),
   "Bun.spawn": bunOnce,
   posix_spawn: posixSpawnOnce,
 };
+
+if (withContext) {
+  const tree = discoverCgroups("run");
+  if ("unavailable" in tree) throw new Error(`--context needs cgroup v2: ${tree.unavailable}`);
+  process.on("exit", () => tree.close());
+  const unit = tree.ensureUnit("bench");
+  if ("error" in unit) throw new Error(unit.error);
+  Object.assign(methods, {
+    "+cgroup": () => hearthOnce({ cgroupProcsFd: unit.procsFd }),
+    "+caps": () => hearthOnce({ capabilityBoundingSet: ["CAP_NET_BIND_SERVICE"], ambientCapabilities: ["CAP_NET_BIND_SERVICE"] }),
+    // every CPU: the cost of the calls, not of waiting for one busy CPU
+    "+sched": () => hearthOnce({ cpuAffinity: [...Array(availableParallelism()).keys()], ioScheduling: { class: "idle", priority: 0 } }),
+    "+private_tmp": () => hearthOnce({ privateTmp: true }),
+    "+ro+hidden": () => hearthOnce({ readOnlyPaths: ["/usr", "/etc"], inaccessiblePaths: ["/root"] }),
+  });
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

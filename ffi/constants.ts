@@ -26,17 +26,21 @@ function perArch<T>(values: Record<Arch, T>): T {
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
 // Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
 // (set*id), may be missing from an older libc (close_range, finit_module), or are run on
-// a helper thread by ffi/async.ts (mount, umount2, finit_module).
+// a helper thread by ffi/async.ts (mount, umount2, finit_module, sync).
 export const SYS = perArch({
   x64: {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313, mount: 165, umount2: 166, kcmp: 312,
+    finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
+    sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
+    statfs: 137, mount_setattr: 442,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273, mount: 40, umount2: 39, kcmp: 272,
+    finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
+    sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
+    statfs: 43, mount_setattr: 442,
   },
 });
 
@@ -187,6 +191,67 @@ export const RLIMIT: Readonly<Record<string, number>> = {
 /** RLIM_INFINITY: (~0UL) on 64-bit architectures. */
 export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
+// ---------------------------------------------------------------- the execution context
+// What the spawner's child applies before execve beyond ids and limits (ffi/native.c):
+// CPU affinity, I/O priority, capabilities, a private mount namespace.
+
+/**
+ * Capabilities by number (include/uapi/linux/capability.h, Linux 5.9: CAP_LAST_CAP is
+ * CAP_CHECKPOINT_RESTORE = 40), so a name's index is its bit. The same on every
+ * architecture.
+ */
+export const CAPABILITY_NAMES = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+] as const;
+/**
+ * capget(2)/capset(2) (include/uapi/linux/capability.h): struct __user_cap_header_struct
+ * { u32 version; int pid } and, for version 3, two struct __user_cap_data_struct
+ * { u32 effective, permitted, inheritable } (capabilities 0-31, then 32-63).
+ */
+export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+// include/uapi/linux/prctl.h
+export const PR_CAP = {
+  SET_KEEPCAPS: 8, CAPBSET_READ: 23, CAPBSET_DROP: 24,
+  CAP_AMBIENT: 47, AMBIENT_IS_SET: 1, AMBIENT_RAISE: 2, AMBIENT_LOWER: 3, AMBIENT_CLEAR_ALL: 4,
+} as const;
+
+/**
+ * ioprio_set(2) (include/uapi/linux/ioprio.h): the value is class << 13 | level, the
+ * level 0 (highest) to 7; the target is IOPRIO_WHO_PROCESS with who = 0 (the caller).
+ */
+export const IOPRIO = {
+  CLASS_NONE: 0, CLASS_RT: 1, CLASS_BE: 2, CLASS_IDLE: 3, CLASS_SHIFT: 13, WHO_PROCESS: 1,
+} as const;
+
+// include/uapi/linux/sched.h
+export const CLONE_NEWNS = 0x00020000;
+// mount(2) flags: MS, below (early boot uses them too).
+/**
+ * mount_setattr(2) (Linux 5.12; include/uapi/linux/mount.h): struct mount_attr { u64
+ * attr_set, attr_clr, propagation, userns_fd } (MOUNT_ATTR_SIZE_VER0 = 32 bytes);
+ * AT_RECURSIVE from include/uapi/linux/fcntl.h, AT_FDCWD = -100 from the same file.
+ */
+export const MOUNT_ATTR = { RDONLY: 0x1, SIZE_VER0: 32 } as const;
+export const AT_FDCWD = -100;
+export const AT_RECURSIVE = 0x8000;
+/**
+ * struct statfs (man 2 statfs; include/uapi/asm-generic/statfs.h, which x86_64 uses too:
+ * eleven 8-byte words on LP64, then f_spare[4]), 120 bytes with f_flags at 80. The
+ * ST_* bits of f_flags (include/linux/statfs.h) that a bind remount must keep.
+ */
+export const STATFS = { size: 120, flags: 80 } as const;
+export const ST = {
+  NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x400, NODIRATIME: 0x800, RELATIME: 0x1000,
+} as const;
+
 // ---------------------------------------------------------------- signals
 // arch/x86/include/uapi/asm/signal.h and include/uapi/asm-generic/signal.h (arm64):
 // the numbers 1..31 are identical on both; kept per architecture so that a third one
@@ -284,6 +349,23 @@ export function nativeDefines(): Record<string, string> {
     SIG_SETMASK, KERNEL_SIGSET_BYTES, HEARTH_NSIG: SIGRTMAX,
     PRIO_PROCESS, PR_SET_NO_NEW_PRIVS: PR.SET_NO_NEW_PRIVS,
     EPOLL_CLOEXEC: EPOLL.CLOEXEC, EPOLL_EVENT_PACKED,
+    // the execution context
+    SYS_sched_setaffinity: SYS.sched_setaffinity, SYS_ioprio_set: SYS.ioprio_set,
+    SYS_capget: SYS.capget, SYS_capset: SYS.capset, SYS_statfs: SYS.statfs,
+    SYS_mount_setattr: SYS.mount_setattr,
+    IOPRIO_WHO_PROCESS: IOPRIO.WHO_PROCESS,
+    LINUX_CAPABILITY_VERSION_3, CAP_SETPCAP: CAPABILITY_NAMES.indexOf("CAP_SETPCAP"),
+    PR_SET_KEEPCAPS: PR_CAP.SET_KEEPCAPS, PR_CAPBSET_READ: PR_CAP.CAPBSET_READ,
+    PR_CAPBSET_DROP: PR_CAP.CAPBSET_DROP, PR_CAP_AMBIENT: PR_CAP.CAP_AMBIENT,
+    PR_CAP_AMBIENT_RAISE: PR_CAP.AMBIENT_RAISE, PR_CAP_AMBIENT_CLEAR_ALL: PR_CAP.AMBIENT_CLEAR_ALL,
+    CLONE_NEWNS, MS_RDONLY: MS.RDONLY, MS_NOSUID: MS.NOSUID, MS_NODEV: MS.NODEV,
+    MS_NOEXEC: MS.NOEXEC, MS_REMOUNT: MS.REMOUNT, MS_NOATIME: MS.NOATIME,
+    MS_NODIRATIME: MS.NODIRATIME, MS_RELATIME: MS.RELATIME, MS_BIND: MS.BIND, MS_REC: MS.REC,
+    MS_SLAVE: MS.SLAVE, MOUNT_ATTR_RDONLY: MOUNT_ATTR.RDONLY, MOUNT_ATTR_SIZE_VER0: MOUNT_ATTR.SIZE_VER0,
+    AT_FDCWD, AT_RECURSIVE, STATFS_SIZE: STATFS.size, STATFS_FLAGS: STATFS.flags,
+    ST_NOSUID: ST.NOSUID, ST_NODEV: ST.NODEV, ST_NOEXEC: ST.NOEXEC, ST_NOATIME: ST.NOATIME,
+    ST_NODIRATIME: ST.NODIRATIME, ST_RELATIME: ST.RELATIME,
+    ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR,
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }

@@ -6,9 +6,11 @@
  * struct differences between x86_64 and aarch64) arrives as a -D definition built from
  * ffi/constants.ts, the one table of such values.
  *
- * Two things live here because JavaScript cannot do them:
+ * What lives here, because JavaScript cannot do it:
  *   1. hearth_spawn: the child side of a spawn, which runs between clone and execve.
  *   2. the reactor: a thread blocked in epoll_wait that wakes the JS event loop.
+ *   3. blocking system calls on helper threads.
+ *   4. handlers for the signals Bun does not know (the real-time ones).
  */
 
 typedef long long i64;
@@ -35,6 +37,8 @@ extern u32 umask(u32 mask);
 extern int setrlimit(int resource, const u64 *limits); /* struct rlimit: {cur, max} */
 extern int setpriority(int which, u32 who, int prio);
 extern int prctl(int option, ...);
+extern int mount(const char *source, const char *target, const char *type, unsigned long flags, const void *data);
+extern int unshare(int flags);
 extern int epoll_create1(int flags);
 extern int epoll_ctl(int epfd, int op, int fd, void *event);
 extern int epoll_wait(int epfd, void *events, int maxevents, int timeout);
@@ -56,8 +60,9 @@ extern int pthread_detach(u64 thread);
  * setuid/setgid/setgroups wrappers — in a multi-threaded process glibc implements
  * those by signalling every thread of the PARENT (the "setxid" broadcast). Those go
  * through syscall(2) here, as does getpid (older glibc cached it in the TLS, which
- * would hold the parent's pid). The wrappers used (dup2, fcntl, open, setsid, ...)
- * are plain system calls in glibc.
+ * would hold the parent's pid). The wrappers used (dup2, fcntl, open, setsid, mount,
+ * unshare, prctl, ...) are plain system calls in glibc; calls some libc lacks
+ * (ioprio_set, mount_setattr before glibc 2.36) go through syscall(2) too.
  */
 
 /* The child's stack: one static block, reused. A fresh mmap per spawn cost ~15 us more
@@ -67,7 +72,7 @@ extern int pthread_detach(u64 thread);
 #define CHILD_STACK_SIZE (64 * 1024)
 static char child_stack[CHILD_STACK_SIZE];
 
-/* Flags of spawn_request.flags; mirrored in ffi/spawn.ts. */
+/* Flags of spawn_request.flags; mirrored in ffi/spawn-layout.ts. */
 #define SPAWN_SETSID      (1 << 0)
 #define SPAWN_SET_UID     (1 << 1)
 #define SPAWN_SET_GID     (1 << 2)
@@ -76,17 +81,38 @@ static char child_stack[CHILD_STACK_SIZE];
 #define SPAWN_SET_NICE    (1 << 5)
 #define SPAWN_SET_OOM     (1 << 6)
 #define SPAWN_NO_NEW_PRIVS (1 << 7)
+#define SPAWN_SET_IOPRIO  (1 << 8)
+#define SPAWN_CAP_BOUNDING (1 << 9)
+#define SPAWN_CAP_AMBIENT (1 << 10)
+/* Read-only paths the way Linux < 5.12 allows (no mount_setattr): for tests of that path. */
+#define SPAWN_LEGACY_REMOUNT (1 << 11)
 
-/* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn.ts. */
+/* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
+#define MOUNT_READ_ONLY    1
+#define MOUNT_INACCESSIBLE 2
+#define MOUNT_PRIVATE_TMP  3
+#define MOUNT_OPTIONAL     (1 << 0) /* a missing path (ENOENT) is skipped */
+
+/* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn-layout.ts. */
 enum spawn_stage {
-  STAGE_NONE, STAGE_CLONE, STAGE_SETSID, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
-  STAGE_NICE, STAGE_OOM_SCORE_ADJ, STAGE_SETGROUPS, STAGE_SETGID,
+  STAGE_NONE, STAGE_CLONE, STAGE_CGROUP, STAGE_SETSID, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
+  STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_MOUNT_NAMESPACE,
+  STAGE_READ_ONLY_PATHS, STAGE_INACCESSIBLE_PATHS, STAGE_PRIVATE_TMP,
+  STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
   STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_EXECVE,
+  STAGE_COUNT /* not a stage: checked against the JS list when the library loads */
+};
+
+/* One step of the private mount namespace; applied in order. */
+struct mount_op {
+  i64 kind;                /* MOUNT_READ_ONLY, MOUNT_INACCESSIBLE, MOUNT_PRIVATE_TMP */
+  i64 flags;               /* MOUNT_OPTIONAL */
+  const char *path;        /* absolute, normalized */
 };
 
 /*
  * Filled by ffi/spawn.ts: every field is 8 bytes, so field i is at offset 8*i
- * (SLOT in ffi/spawn.ts names them). Pointers point into JS buffers kept alive for the
+ * (SLOT in ffi/spawn-layout.ts names them). Pointers point into JS buffers kept alive for the
  * duration of the call.
  */
 struct spawn_request {
@@ -107,8 +133,17 @@ struct spawn_request {
   i64 oom_score_adj;
   const u64 *rlimits;      /* rlimit_count triples: resource, soft, hard */
   i64 rlimit_count;
+  i64 cgroup_procs_fd;     /* >= 0: the child moves itself into that cgroup first */
+  const u64 *cpu_mask;     /* sched_setaffinity mask of cpu_mask_bytes; 0 bytes: inherit */
+  i64 cpu_mask_bytes;
+  i64 ioprio;              /* SPAWN_SET_IOPRIO: the ioprio_set value */
+  u64 bounding_keep;       /* SPAWN_CAP_BOUNDING: bit n kept in the bounding set */
+  u64 ambient;             /* SPAWN_CAP_AMBIENT: bit n raised in the ambient set */
+  const struct mount_op *mounts; /* mount_count steps: a non-zero count means a mount namespace */
+  i64 mount_count;
   i64 failed_errno;        /* out: set by the child when a step fails */
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
+  i64 failed_index;        /* out: for a mount stage, the index of the mount_op */
 };
 
 static void child_fail(struct spawn_request *req, int stage) {
@@ -213,30 +248,214 @@ static int write_oom_score_adj(i64 value) {
   return written == len ? 0 : -1;
 }
 
+/* cgroup.procs (Documentation/admin-guide/cgroup-v2.rst): writing "0" moves the writer. */
+static int join_cgroup(int procs_fd) {
+  return write(procs_fd, "0", 1) == 1 ? 0 : -1;
+}
+
+/* prctl's arguments are unsigned longs; a variadic call must pass them as such. */
+static int prctl_long(int option, long a, long b, long c, long d) {
+  return prctl(option, a, b, c, d);
+}
+
+/* ------------------------------------------------ capabilities (man 7 capabilities) */
+
+/* capget/capset, _LINUX_CAPABILITY_VERSION_3: two data structs, capabilities 0-31 then 32-63. */
+struct cap_header { u32 version; int pid; };
+struct cap_data { u32 effective; u32 permitted; u32 inheritable; };
+
+static int caps_read(struct cap_data caps[2]) {
+  struct cap_header header = { LINUX_CAPABILITY_VERSION_3, 0 };
+  return (int)syscall(SYS_capget, &header, caps);
+}
+
+static int caps_write(struct cap_data caps[2]) {
+  struct cap_header header = { LINUX_CAPABILITY_VERSION_3, 0 };
+  return (int)syscall(SYS_capset, &header, caps);
+}
+
+static int has_bit(u64 set, int cap) {
+  return (set >> cap) & 1;
+}
+
+/*
+ * Drops from the bounding set (and the inheritable set) every capability not in keep.
+ * PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set, which PID 1 lacks (the kernel
+ * leaves it out of init's effective set): it is raised first when permitted, as
+ * systemd's capability_bounding_set_drop does. A drop that fails is fine if the
+ * capability was not in the set anyway; EINVAL means past the kernel's last capability.
+ */
+static int drop_bounding_set(u64 keep) {
+  struct cap_data caps[2];
+  if (caps_read(caps) < 0) return -1;
+  u32 setpcap = 1U << CAP_SETPCAP;
+  if (!(caps[0].effective & setpcap) && (caps[0].permitted & setpcap)) {
+    caps[0].effective |= setpcap;
+    if (caps_write(caps) < 0) return -1;
+  }
+  for (int cap = 0; cap < 64; cap++) {
+    if (has_bit(keep, cap)) continue;
+    if (prctl_long(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break;
+      if (prctl_long(PR_CAPBSET_READ, cap, 0, 0, 0) != 0) return -1; /* errno: the drop's */
+    }
+    caps[cap >> 5].inheritable &= ~(1U << (cap & 31));
+  }
+  return caps_write(caps);
+}
+
+/*
+ * Makes the ambient set exactly `wanted` (PR_CAP_AMBIENT_RAISE needs each capability
+ * permitted and inheritable). Capabilities outside the bounding set are left out, as
+ * systemd does. With also_inherit the inheritable set becomes the same set first; that
+ * is done before the uid change, and the raise repeated after it, because setuid clears
+ * the ambient set even with keep-caps (systemd's exec_invoke does the same two steps).
+ */
+static int apply_ambient(u64 wanted, int also_inherit) {
+  u64 set = 0;
+  for (int cap = 0; cap < 64; cap++)
+    if (has_bit(wanted, cap) && prctl_long(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) set |= 1ULL << cap;
+  if (also_inherit) {
+    struct cap_data caps[2];
+    if (caps_read(caps) < 0) return -1;
+    caps[0].inheritable = (u32)set;
+    caps[1].inheritable = (u32)(set >> 32);
+    if (caps_write(caps) < 0) return -1;
+  }
+  if (prctl_long(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return -1;
+  for (int cap = 0; cap < 64; cap++)
+    if (has_bit(set, cap) && prctl_long(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -1;
+  return 0;
+}
+
+/* ------------------------------------------------ the private mount namespace */
+
+/* struct mount_attr of mount_setattr(2), MOUNT_ATTR_SIZE_VER0. */
+struct mount_attr { u64 attr_set; u64 attr_clr; u64 propagation; u64 userns_fd; };
+
+/* A namespace of our own, where nothing mounted propagates back to the host; mounts
+ * the host makes later still arrive (MS_SLAVE, as systemd does). */
+static int enter_mount_namespace(void) {
+  if (unshare(CLONE_NEWNS) < 0) return -1;
+  return mount(0, "/", 0, MS_REC | MS_SLAVE, 0);
+}
+
+/* Linux < 5.12: a bind remount changes one mount only (mounts below path stay
+ * writable), and resets the per-mount flags it is not given: keep what statfs says. */
+static int remount_read_only_legacy(const char *path) {
+  u64 fs[STATFS_SIZE / 8];
+  if (syscall(SYS_statfs, path, fs) < 0) return -1;
+  u64 have = fs[STATFS_FLAGS / 8];
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+  if (have & ST_NOSUID) flags |= MS_NOSUID;
+  if (have & ST_NODEV) flags |= MS_NODEV;
+  if (have & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (have & ST_NOATIME) flags |= MS_NOATIME;
+  if (have & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (have & ST_RELATIME) flags |= MS_RELATIME;
+  return mount(0, path, 0, flags, 0);
+}
+
+/*
+ * path, and every mount below it, read-only. A bind mount of the path onto itself
+ * makes it a mount of its own (MS_REC keeps the mounts below it visible); "/" is one
+ * already, and a mount stacked on "/" would not even be seen from the process's root.
+ * These are our namespace's copies: the host's mounts are untouched.
+ */
+static int make_read_only(const char *path, i64 flags) {
+  int is_root = path[0] == '/' && path[1] == 0;
+  if (!is_root && mount(path, path, 0, MS_BIND | MS_REC, 0) < 0) return -1;
+  if (!(flags & SPAWN_LEGACY_REMOUNT)) {
+    struct mount_attr attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+    if (syscall(SYS_mount_setattr, (long)AT_FDCWD, path, (long)AT_RECURSIVE, &attr, (long)MOUNT_ATTR_SIZE_VER0) == 0)
+      return 0;
+    if (errno != ENOSYS) return -1;
+  }
+  return remount_read_only_legacy(path);
+}
+
+/*
+ * Hides path. A directory gets an empty read-only tmpfs of mode 000 over it. Anything
+ * else gets /dev/null bound over it, remounted read-only and nodev: opening a device
+ * node on a nodev mount fails with EACCES, for root too (tmpfs refuses a non-directory
+ * mount point with ENOTDIR, which tells the two apart).
+ */
+static int make_inaccessible(const char *path) {
+  unsigned long locked = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("tmpfs", path, "tmpfs", locked, "mode=000") == 0) return 0;
+  if (errno != ENOTDIR) return -1;
+  if (mount("/dev/null", path, 0, MS_BIND, 0) < 0) return -1;
+  return mount(0, path, 0, MS_BIND | MS_REMOUNT | locked, 0);
+}
+
+/* A fresh tmpfs, as /tmp wants it (sticky, writable by all). */
+static int mount_private_tmp(const char *path) {
+  return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+static int mount_stage(i64 kind) {
+  if (kind == MOUNT_READ_ONLY) return STAGE_READ_ONLY_PATHS;
+  if (kind == MOUNT_INACCESSIBLE) return STAGE_INACCESSIBLE_PATHS;
+  return STAGE_PRIVATE_TMP;
+}
+
+static void apply_mounts(struct spawn_request *req) {
+  if (enter_mount_namespace() < 0) child_fail(req, STAGE_MOUNT_NAMESPACE);
+  for (i64 i = 0; i < req->mount_count; i++) {
+    const struct mount_op *op = req->mounts + i;
+    int result;
+    if (op->kind == MOUNT_READ_ONLY) result = make_read_only(op->path, req->flags);
+    else if (op->kind == MOUNT_INACCESSIBLE) result = make_inaccessible(op->path);
+    else result = mount_private_tmp(op->path);
+    if (result < 0 && !(errno == ENOENT && (op->flags & MOUNT_OPTIONAL))) {
+      req->failed_index = i;
+      child_fail(req, mount_stage(op->kind));
+    }
+  }
+}
+
 static void write_pid_slots(struct spawn_request *req) {
   i64 pid = syscall(SYS_getpid);
   for (char *const *slot = req->pid_slots; *slot; slot++) format_decimal(pid, *slot);
 }
 
-/* The order follows systemd's exec_child: privileged steps (rlimits, nice,
- * oom_score_adj) before dropping privileges, chdir after (as the service's user). */
+/* The order follows systemd's exec_child: into the cgroup first (so that everything
+ * the child does is accounted there), privileged steps (rlimits, scheduling,
+ * oom_score_adj, mounts, the bounding set) before dropping privileges, chdir after (as
+ * the service's user, inside the new mounts). */
 static int child_main(void *arg) {
   struct spawn_request *req = arg;
   i64 flags = req->flags;
+  int ambient = (flags & SPAWN_CAP_AMBIENT) != 0;
   reset_signal_dispositions();
+  if (req->cgroup_procs_fd >= 0 && join_cgroup((int)req->cgroup_procs_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);
   if (close_fds_from((int)req->fd_count) < 0) child_fail(req, STAGE_CLOSE_FDS);
   if (apply_rlimits(req) < 0) child_fail(req, STAGE_RLIMIT);
   if ((flags & SPAWN_SET_NICE) && setpriority(PRIO_PROCESS, 0, (int)req->nice) < 0)
     child_fail(req, STAGE_NICE);
+  if ((flags & SPAWN_SET_IOPRIO) && syscall(SYS_ioprio_set, (long)IOPRIO_WHO_PROCESS, 0L, req->ioprio) < 0)
+    child_fail(req, STAGE_IOPRIO);
+  if (req->cpu_mask_bytes > 0 && syscall(SYS_sched_setaffinity, 0L, req->cpu_mask_bytes, req->cpu_mask) < 0)
+    child_fail(req, STAGE_CPU_AFFINITY);
   if ((flags & SPAWN_SET_OOM) && write_oom_score_adj(req->oom_score_adj) < 0)
     child_fail(req, STAGE_OOM_SCORE_ADJ);
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);
+  if (req->mount_count > 0) apply_mounts(req);
+  if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
+    child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
+  if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
   if ((flags & SPAWN_SET_GROUPS) && syscall(SYS_setgroups, req->group_count, req->groups) < 0)
     child_fail(req, STAGE_SETGROUPS);
   if ((flags & SPAWN_SET_GID) && syscall(SYS_setgid, req->gid) < 0) child_fail(req, STAGE_SETGID);
-  if ((flags & SPAWN_SET_UID) && syscall(SYS_setuid, req->uid) < 0) child_fail(req, STAGE_SETUID);
+  if (flags & SPAWN_SET_UID) {
+    /* keep-caps: the permitted set survives the change to a non-zero uid (execve resets it) */
+    if (ambient && req->uid != 0 && prctl_long(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+      child_fail(req, STAGE_AMBIENT_CAPABILITIES);
+    if (syscall(SYS_setuid, req->uid) < 0) child_fail(req, STAGE_SETUID);
+    if (ambient && apply_ambient(req->ambient, 0) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
+  }
   if (req->cwd && chdir(req->cwd) < 0) child_fail(req, STAGE_CHDIR);
   if ((flags & SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
     child_fail(req, STAGE_NO_NEW_PRIVS);
@@ -263,6 +482,7 @@ static void reap_failed_child(int pid) {
 int hearth_spawn(struct spawn_request *req) {
   req->failed_errno = 0;
   req->failed_stage = STAGE_NONE;
+  req->failed_index = 0;
   /* the stack grows down on x86_64 and arm64; both ABIs want it 16-byte aligned */
   char *stack_top = (char *)((u64)(child_stack + CHILD_STACK_SIZE) & ~15ULL);
   u64 saved_mask;
@@ -380,6 +600,32 @@ int hearth_async_syscall(struct async_call *call) {
   return 0;
 }
 
+/* ------------------------------------------------------------------ signals Bun does not know */
+
+/*
+ * Bun's process.on() knows no real-time signal, yet systemd's tools send SIGRTMIN+n to
+ * PID 1 (and a real-time signal left at SIG_DFL is dropped for PID 1). The handler
+ * writes the signal's number, one byte, to a non-blocking pipe the reactor watches:
+ * write(2) is async-signal-safe, and a full pipe loses a byte rather than blocking.
+ * glibc's signal() installs it with BSD semantics (SA_RESTART, stays installed).
+ */
+typedef void (*signal_handler)(int);
+extern signal_handler signal(int sig, signal_handler handler);
+static int forward_fd = -1;
+
+static void forward_signal(int sig) {
+  int saved = errno;
+  unsigned char number = (unsigned char)sig;
+  (void)!write(forward_fd, &number, 1);
+  errno = saved;
+}
+
+/* Sends sig to fd from now on (one fd for all: the last one given); 0 or -errno. */
+int hearth_forward_signal(int sig, int fd) {
+  forward_fd = fd;
+  return signal(sig, forward_signal) == (signal_handler)-1 ? -errno : 0;
+}
+
 /* ------------------------------------------------------------------ self-checks */
 
 /* Sizes the JS side relies on, checked when the library loads. */
@@ -388,6 +634,8 @@ i64 hearth_sizeof(int what) {
     case 0: return sizeof(struct spawn_request);
     case 1: return sizeof(struct epoll_event);
     case 2: return sizeof(struct async_call);
+    case 3: return STAGE_COUNT;
+    case 4: return sizeof(struct mount_op);
     default: return -1;
   }
 }

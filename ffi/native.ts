@@ -14,17 +14,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nativeSource from "./native.c" with { type: "text" };
 import { EPOLL_EVENT_PACKED, nativeDefines } from "./constants.ts";
+import { MOUNT_OP_SIZE, SPAWN_REQUEST_SLOTS, SPAWN_STAGES } from "./spawn-layout.ts";
 
 const nativeSymbols = {
   hearth_spawn: { args: ["ptr"], returns: "i32" },
   hearth_reactor_start: { args: ["ptr"], returns: "i32" },
   hearth_reactor_ctl: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
   hearth_async_syscall: { args: ["ptr"], returns: "i32" },
+  hearth_forward_signal: { args: ["i32", "i32"], returns: "i32" },
   hearth_sizeof: { args: ["i32"], returns: FFIType.i64_fast },
 } as const;
 
 /** Sizes native.c must agree on with the JS side (ffi/spawn.ts, ffi/constants.ts). */
-export const NATIVE_SIZES = { spawnRequest: 19 * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16, asyncCall: 11 * 8 };
+export const NATIVE_SIZES = {
+  spawnRequest: SPAWN_REQUEST_SLOTS * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16, asyncCall: 11 * 8,
+  spawnStages: SPAWN_STAGES.length, mountOp: MOUNT_OP_SIZE,
+};
 
 type NativeSymbols = ReturnType<typeof cc<typeof nativeSymbols>>["symbols"];
 let loaded: NativeSymbols | null = null;
@@ -85,14 +90,15 @@ function findLoadedLibc(): string {
 }
 
 function checkSizes(symbols: NativeSymbols): void {
-  const spawnRequest = Number(symbols.hearth_sizeof(0));
-  const epollEvent = Number(symbols.hearth_sizeof(1));
-  const asyncCall = Number(symbols.hearth_sizeof(2));
-  if (spawnRequest !== NATIVE_SIZES.spawnRequest || epollEvent !== NATIVE_SIZES.epollEvent ||
-    asyncCall !== NATIVE_SIZES.asyncCall) {
-    throw new Error(
-      `hearth: ffi/native.c layout mismatch: spawn_request ${spawnRequest} (want ${NATIVE_SIZES.spawnRequest}), ` +
-        `epoll_event ${epollEvent} (want ${NATIVE_SIZES.epollEvent}), async_call ${asyncCall} (want ${NATIVE_SIZES.asyncCall})`,
-    );
-  }
+  const actual = {
+    spawnRequest: Number(symbols.hearth_sizeof(0)),
+    epollEvent: Number(symbols.hearth_sizeof(1)),
+    asyncCall: Number(symbols.hearth_sizeof(2)),
+    spawnStages: Number(symbols.hearth_sizeof(3)),
+    mountOp: Number(symbols.hearth_sizeof(4)),
+  };
+  const wrong = (Object.keys(NATIVE_SIZES) as (keyof typeof NATIVE_SIZES)[])
+    .filter((key) => actual[key] !== NATIVE_SIZES[key])
+    .map((key) => `${key} ${actual[key]} (want ${NATIVE_SIZES[key]})`);
+  if (wrong.length > 0) throw new Error(`hearth: ffi/native.c layout mismatch: ${wrong.join(", ")}`);
 }

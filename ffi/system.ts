@@ -58,8 +58,9 @@ export function signalEveryProcess(signal: "SIGTERM" | "SIGKILL"): boolean {
   throw new SysError("kill", errno, `-1 ${signal}`);
 }
 
-export function syncFilesystems(): void {
-  libc.sync();
+/** sync(2) on a helper thread: a disk that hangs holds the promise, not the event loop. */
+export async function syncInThread(): Promise<void> {
+  await syscallInThread(SYS.sync, []);
 }
 
 export function setHostname(name: string): void {

@@ -12,6 +12,10 @@ export interface QemuOptions {
   append?: string;
   /** Keep QEMU's monitor on the console (Ctrl-A X quits); otherwise it is off. */
   interactive?: boolean;
+  /** A QMP socket at this path (QEMU waits for its client before the guest starts). */
+  qmpSocket?: string;
+  /** false: a reset (the watchdog's, or a reboot) boots the guest again instead of ending QEMU. */
+  exitOnReboot?: boolean;
 }
 
 export function kernelCmdline(board: Board, append = ""): string {
@@ -27,6 +31,8 @@ export function qemuArgv(board: Board, images: BootImages, opts: QemuOptions = {
     // Interactive: serial and monitor share the terminal (Ctrl-A X quits), a reboot reboots.
     // Otherwise the serial port alone on stdio, and a reboot (or a panic, with panic=-1)
     // ends QEMU, so that nothing ever loops.
-    ...(opts.interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]),
+    ...(opts.interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none"]),
+    ...(!opts.interactive && opts.exitOnReboot !== false ? ["-no-reboot"] : []),
+    ...(opts.qmpSocket ? ["-qmp", `unix:${opts.qmpSocket},server=on,wait=on`] : []),
   ];
 }

@@ -76,7 +76,7 @@ export function buildImages(board: Board, hearthBinary: string, outDir: string) 
 }
 
 /** glibc's loader and libraries (not its gconv modules, locales or programs). */
-function copyLibc(libcDir: string, root: string) {
+export function copyLibc(libcDir: string, root: string) {
   for (const dir of ["lib", "lib64", "usr/lib"]) {
     const from = join(libcDir, dir);
     if (!existsSync(from)) continue;
@@ -147,7 +147,7 @@ function installModules(kernelDir: string, root: string, names: string[]): strin
 }
 
 /** The staged tree (plus extra entries) as a newc cpio, streamed to a file. Returns its size. */
-function writeCpio(root: string, extra: CpioEntry[], out: string): number {
+export function writeCpio(root: string, extra: CpioEntry[], out: string): number {
   const fd = openSync(`${out}.tmp`, "w");
   let size = 0, ino = 1;
   const put = (bytes: Uint8Array) => { writeSync(fd, bytes); size += bytes.byteLength; };

@@ -9,6 +9,8 @@ export interface ApiMount {
   options: string;
   /** Made with this mode when missing (mount points inside other API file systems). */
   mkdirMode?: number;
+  /** Tried when `options` is refused (an option older kernels do not know). */
+  fallbackOptions?: string;
 }
 
 export const API_MOUNTS: readonly ApiMount[] = [
@@ -19,7 +21,12 @@ export const API_MOUNTS: readonly ApiMount[] = [
   { what: "tmpfs", where: "/dev/shm", type: "tmpfs", options: "nosuid,nodev,mode=1777", mkdirMode: 0o1777 },
   { what: "tmpfs", where: "/run", type: "tmpfs", options: "nosuid,nodev,mode=0755,size=20%" },
   { what: "tmpfs", where: "/tmp", type: "tmpfs", options: "nosuid,nodev,mode=1777,size=50%" },
-  { what: "cgroup2", where: "/sys/fs/cgroup", type: "cgroup2", options: "nosuid,nodev,noexec,nsdelegate", mkdirMode: 0o755 },
+  // favordynmods (Linux 6.0+) spares every spawn an RCU grace period when the child
+  // joins its unit's cgroup (see src/exec/cgroup.ts); older kernels refuse it.
+  {
+    what: "cgroup2", where: "/sys/fs/cgroup", type: "cgroup2", options: "nosuid,nodev,noexec,nsdelegate,favordynmods",
+    fallbackOptions: "nosuid,nodev,noexec,nsdelegate", mkdirMode: 0o755,
+  },
 ];
 
 /** The API mounts still to do, given which paths are mount points already. */

@@ -30,8 +30,16 @@ export function isMountPoint(path: string): boolean {
 
 function mountApi(m: ApiMount): void {
   mkdirSync(m.where, { recursive: true, mode: m.mkdirMode ?? 0o755 });
-  const { flags, data } = parseMountOptions(m.options);
-  mountNow(m.what, m.where, m.type, flags, data);
+  const mount = (options: string) => {
+    const { flags, data } = parseMountOptions(options);
+    mountNow(m.what, m.where, m.type, flags, data);
+  };
+  try {
+    mount(m.options);
+  } catch (e) {
+    if (m.fallbackOptions === undefined) throw e;
+    mount(m.fallbackOptions);
+  }
 }
 
 /** Mounts what is missing of API_MOUNTS and puts the console on fds 0, 1, 2. */

@@ -1,35 +1,39 @@
-// The way down, minimal and orderly: stop every unit (the engine orders the stops, each
-// with its own timeout), then SIGTERM and SIGKILL to whatever is left, sync, unmount in
-// reverse order, remount the root read-only, and reboot(2) with the command asked for.
-// The console says each step.
+// The way down: stop every unit (the engine orders the stops, each with its own
+// timeout), then SIGTERM and SIGKILL to whatever is left, sync, unmount in reverse
+// order, remount the root read-only, and reboot(2) with the command asked for. The
+// console says each step. How far it goes is the request's mode (src/boot/power.ts):
+// "force" skips stopping the units, "immediate" calls reboot(2) at once.
 //
-// The hooks are where the hardware watchdog (issue 6) plugs in: arm it with
-// shutdown_sec when the way down begins, ping it at each step, close it just before
-// reboot(2).
+// The hooks are where the hardware watchdog plugs in (src/watchdog/hardware.ts): armed
+// with shutdown_sec when the way down begins, pinged before each step, and closed just
+// before reboot(2) — left armed for a reboot, disarmed for poweroff and halt.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { MS } from "../../ffi/constants.ts";
-import { mountNow, rebootNow, signalEveryProcess, syncFilesystems, unmountInThread, type PowerCommand } from "../../ffi/system.ts";
+import { mountNow, rebootNow, signalEveryProcess, syncInThread, unmountInThread } from "../../ffi/system.ts";
 import { E, MNT } from "../../ffi/constants.ts";
 import { describeErrno } from "../../ffi/libc.ts";
 import { reapChildren } from "../exec/reaper.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { parseMountinfo, planUnmounts } from "./mountinfo.ts";
+import type { PowerAction, PowerMode } from "./power.ts";
 import { parsePpid } from "./procstat.ts";
 
-export type PowerAction = PowerCommand;
+export type { PowerAction, PowerMode } from "./power.ts";
 
 export interface ShutdownHooks {
-  /** The way down begins (issue 6: arm the hardware watchdog with shutdown_sec). */
-  begin?(action: PowerAction): void;
-  /** A step of the final stage is about to run (issue 6: ping the watchdog). */
+  /** The way down begins (the hardware watchdog is armed with shutdown_sec). */
+  begin?(action: PowerAction, mode: PowerMode): void;
+  /** A step of the way down is about to run (the watchdog is pinged). */
   step?(what: string): void;
-  /** Right before reboot(2) (issue 6: close the watchdog, disarming it unless rebooting). */
+  /** Right before reboot(2) (the watchdog is closed: left armed for a reboot, else disarmed). */
   end?(action: PowerAction): void;
 }
 
 export interface ShutdownDeps {
   stopAllUnits(): Promise<void>;
+  /** "force": the units are not stopped; the manager stops acting on them (no restart, no spawn). */
+  abandonUnits(): void;
   /** Closes the control socket and whatever else the manager holds open. */
   release(): void;
   console(line: string): void;
@@ -39,8 +43,11 @@ export interface ShutdownDeps {
 
 const TERM_GRACE_MS = 5000;
 const KILL_GRACE_MS = 2000;
+/** "immediate": how long reboot(2) waits for a sync (systemd syncs first too); a hung disk cannot hold it. */
+const IMMEDIATE_SYNC_MS = 2000;
 
 const FINAL_WORDS: Record<PowerAction, string> = { poweroff: "Powering off.", reboot: "Rebooting.", halt: "System halted." };
+const IMMEDIATE_WORDS: Record<PowerAction, string> = { poweroff: "Powering off immediately", reboot: "Rebooting immediately", halt: "Halting immediately" };
 
 export class Shutdown {
   private action: PowerAction | null = null;
@@ -52,41 +59,58 @@ export class Shutdown {
   }
 
   /** Starts the way down; later requests while it runs are ignored (the first one wins). */
-  async run(action: PowerAction, reason: string): Promise<void> {
+  async run(action: PowerAction, reason: string, mode: PowerMode = "orderly"): Promise<void> {
     if (this.action !== null) {
       this.deps.log.notice(`${action} requested (${reason}) while a ${this.action} is under way: ignored`);
       return;
     }
     this.action = action;
     const { deps } = this;
-    deps.hooks?.begin?.(action);
-    deps.console(`         Going down for ${action}: ${reason}.`);
-    try {
-      await deps.stopAllUnits();
-    } catch (e) {
-      deps.log.err(`stopping units: ${(e as Error).message}`);
+    if (mode === "immediate") return this.immediately(action, reason);
+    deps.console(`         Going down for ${action}${mode === "force" ? " (forced: units are not stopped)" : ""}: ${reason}.`);
+    deps.hooks?.begin?.(action, mode);
+    if (mode === "force") {
+      deps.abandonUnits();
+    } else {
+      try {
+        await deps.stopAllUnits();
+      } catch (e) {
+        deps.log.err(`stopping units: ${(e as Error).message}`);
+      }
     }
     deps.release();
     await this.finalStage(action);
   }
 
+  /** reboot(2) now: nothing is stopped, killed or unmounted; a sync is given a short while. */
+  private async immediately(action: PowerAction, reason: string) {
+    this.deps.console(`         ${IMMEDIATE_WORDS[action]}: ${reason}.`);
+    this.deps.hooks?.begin?.(action, "immediate");
+    await Promise.race([syncInThread(), Bun.sleep(IMMEDIATE_SYNC_MS)]);
+    this.reboot(action);
+  }
+
   private async finalStage(action: PowerAction) {
-    const { deps } = this;
-    const step = (what: string) => deps.hooks?.step?.(what);
+    const step = (what: string) => this.deps.hooks?.step?.(what);
     step("kill");
     await this.killRemaining("SIGTERM", TERM_GRACE_MS);
     await this.killRemaining("SIGKILL", KILL_GRACE_MS);
     step("sync");
-    syncFilesystems();
+    await syncInThread();
     step("unmount");
     await this.unmountAll();
-    syncFilesystems();
-    deps.console(`         ${FINAL_WORDS[action]}`);
-    deps.hooks?.end?.(action);
+    step("sync");
+    await syncInThread();
+    this.deps.console(`         ${FINAL_WORDS[action]}`);
+    this.reboot(action);
+  }
+
+  private reboot(action: PowerAction) {
+    this.deps.hooks?.end?.(action);
     try {
       rebootNow(action);
     } catch (e) {
-      deps.log.err(`${(e as Error).message}; staying up`);
+      this.deps.log.err(`${(e as Error).message}; staying up`);
     }
   }
 

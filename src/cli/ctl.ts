@@ -1,7 +1,9 @@
 // `hearth ctl [-r RUNDIR] VERB ...`: the control client.
 import { createConnection } from "node:net";
 import { EXIT } from "../control/protocol.ts";
-import { formatList, formatLogs, formatStatus } from "../control/format.ts";
+import { formatList, formatLogs, formatStatus, formatWatchdog } from "../control/format.ts";
+import { DurationError, parseTimeSpan } from "../config/duration.ts";
+import type { WatchdogState } from "../watchdog/hardware.ts";
 import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
 import { formatEntry } from "../log/format.ts";
 import type { UnitStatus } from "../control/status.ts";
@@ -16,7 +18,12 @@ verbs:
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
   analyze [blame|critical-chain [UNIT]|plot|dot]
                             where the start-up time went (plot: an SVG boot chart)
-  poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)`;
+  poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)
+  watchdog [set-timeout TIME]
+                            the hardware watchdog: device, timeout, pings, jitter, last reset;
+                            set-timeout changes the runtime timeout ("10s"; 0 or off disarms)
+  debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
+                            watchdog must reset the board; only with hearth.debug=1 at boot`;
 
 interface CtlArgs {
   runDir: string;
@@ -91,7 +98,12 @@ export async function ctlMain(argv: string[]): Promise<number> {
     console.error(`hearth ctl: analyze: unknown view ${view}; expected blame, critical-chain, plot or dot`);
     return EXIT.usage;
   }
-  const body = { verb, units: verb === "analyze" ? [] : args.units, lines: args.lines, follow: args.follow };
+  const extra = verbArguments(verb, args.units);
+  if (typeof extra === "string") {
+    console.error(`hearth ctl: ${extra}`);
+    return EXIT.usage;
+  }
+  const body = { verb, units: verb === "analyze" ? [] : args.units, lines: args.lines, follow: args.follow, ...extra };
   let exit: number = EXIT.failed;
   try {
     await request(args.runDir, body, (obj) => {
@@ -113,6 +125,28 @@ export async function ctlMain(argv: string[]): Promise<number> {
   return exit;
 }
 
+/** The words after watchdog and debug, as request fields (they name no unit); a usage error as a string. */
+export function verbArguments(verb: string, words: string[]): Record<string, unknown> | string {
+  if (verb !== "watchdog" && verb !== "debug") return {};
+  const [what, value, ...rest] = words.splice(0);
+  if (rest.length > 0) return `${verb}: too many arguments`;
+  if (verb === "watchdog") {
+    if (what === undefined) return {};
+    if (what !== "set-timeout" || value === undefined) return "watchdog: expected set-timeout TIME (\"10s\", 0 or off)";
+    try {
+      return { setTimeoutSec: value === "off" ? 0 : parseTimeSpan(value) };
+    } catch (e) {
+      if (e instanceof DurationError) return `watchdog set-timeout: ${e.message}`;
+      throw e;
+    }
+  }
+  if (what !== "freeze") return "debug: expected freeze [SECONDS]";
+  if (value === undefined) return { debug: { action: "freeze" } };
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) return "debug freeze: SECONDS must be a non-negative number";
+  return { debug: { action: "freeze", seconds } };
+}
+
 function print(verb: string, obj: Record<string, unknown>) {
   if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
   if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
@@ -120,6 +154,8 @@ function print(verb: string, obj: Record<string, unknown>) {
   else if (verb === "status" && obj.manager) {
     const m = obj.manager as { pid: number; units: number; failed: string[] };
     console.log(`● hearth (PID ${m.pid}): ${m.units} units, ${m.failed.length} failed${m.failed.length ? `: ${m.failed.join(", ")}` : ""}`);
+  } else if (verb === "watchdog" && obj.watchdog) {
+    console.log(formatWatchdog(obj.watchdog as WatchdogState));
   } else if (verb === "logs" && Array.isArray(obj.logs)) {
     const text = formatLogs(obj.logs as Parameters<typeof formatLogs>[0]);
     if (text) console.log(text);

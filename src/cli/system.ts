@@ -19,17 +19,22 @@ import { loadKernelModules } from "../boot/kmod.ts";
 import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
 import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
-import { Shutdown, type PowerAction, type ShutdownHooks } from "../boot/shutdown.ts";
+import { Shutdown } from "../boot/shutdown.ts";
+import { emergencyPowerRequest, POWER_SIGNALS, type PowerRequest } from "../boot/power.ts";
 import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
+import type { EmergencyAction } from "../config/types.ts";
+import { HardwareWatchdog } from "../watchdog/hardware.ts";
+import { healthVerdict, type UnitHealth } from "../watchdog/policy.ts";
+import { readTimeoutRange, readWatchdogSysfs } from "../watchdog/sysfs.ts";
 import { boottimeMs, setCtrlAltDelReboots } from "../../ffi/system.ts";
+import { WatchdogFd } from "../../ffi/watchdog.ts";
+import { onSignal } from "../../ffi/signal-forward.ts";
+import { signalNumber } from "../../ffi/signals.ts";
 import { reapChildren } from "../exec/reaper.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export const SYSTEM_CONF_DIR = "/etc/hearth";
 export const SYSTEM_RUN_DIR = "/run/hearth";
-
-/** For issue 6: the hardware watchdog plugs into the way down here. */
-export const shutdownHooks: ShutdownHooks = {};
 
 /** Writes a line to the console (fd 1 is /dev/console once early boot has run). Never throws. */
 function writeConsole(line: string): void {
@@ -94,6 +99,15 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     else logger.info(`kernel module ${m.name}: ${m.result}`);
   }
   logger.info(`hostname ${hostname}; userspace began ${Math.round(userspaceStartMs)} ms after boot (CLOCK_BOOTTIME)`);
+  // The hardware watchdog, as soon as its driver is loaded: pinged from this loop from now on.
+  const wd = config.system.watchdog;
+  const watchdog = new HardwareWatchdog(wd.device, {
+    open: (path) => WatchdogFd.open(path), log: logger, console: writeConsole,
+    now: () => performance.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as Timer),
+    timeoutRange: readTimeoutRange,
+  });
+  watchdog.learn(readWatchdogSysfs(wd.device));
+  watchdog.startRuntime(wd.runtime_sec, choice.target, wd.shutdown_sec);
 
   const units = withRescueShell(
     withMountUnits(config.units, config.system.mounts, choice.target),
@@ -103,25 +117,32 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   let control: ControlServer | null = null;
   const shutdown = new Shutdown({
     stopAllUnits: () => manager.stopAll(),
+    abandonUnits: () => manager.abandon(),
     release: () => control?.close(),
     console: writeConsole,
     log: logger,
-    hooks: shutdownHooks,
+    hooks: {
+      begin: () => watchdog.armForShutdown(),
+      step: () => watchdog.shutdownStep(),
+      end: (action) => watchdog.finish(action),
+    },
   });
-  const power = (action: PowerAction, reason: string) => void shutdown.run(action, reason);
+  const power = (r: PowerRequest, reason: string) => void shutdown.run(r.action, reason, r.mode);
   manager = new Manager({
     config: { ...config, units }, runDir: SYSTEM_RUN_DIR, target: choice.target, logger, systemMode: true,
     console: writeConsole,
-    exit: (_code, reason) => power("poweroff", reason),
-    power,
+    exit: (_code, reason) => power({ action: "poweroff", mode: "orderly" }, reason),
+    power: (action, reason, mode) => power({ action, mode }, reason),
     mounter: systemMounter,
     startupFinished: (ready) => formatStartupFinished(startupTimes(userspaceStartMs, boottimeMs()), ready),
   });
   logRecords = (r) => manager.managerRing.push(r);
+  watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
   manager.start();
   try {
-    control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0o600, 0);
+    control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0o600, 0,
+      { watchdog, debugAllowed: cmdline.overrides.debug === true });
   } catch (e) {
     logger.err(`control socket: ${(e as Error).message}`);
   }
@@ -129,16 +150,33 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   handleSignals(power, config.system.manager.ctrl_alt_del, logger);
 }
 
-/** What the signals to PID 1 mean: BusyBox init's (its halt, poweroff and reboot send them). */
-function handleSignals(power: (a: PowerAction, reason: string) => void, ctrlAltDel: string, log: Logger) {
-  process.on("SIGTERM", () => power("reboot", "SIGTERM"));
-  process.on("SIGUSR1", () => power("halt", "SIGUSR1"));
-  process.on("SIGUSR2", () => power("poweroff", "SIGUSR2"));
+/** The signals to PID 1 that take the way down (src/boot/power.ts), and Ctrl-Alt-Del (SIGINT). */
+function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAltDel: EmergencyAction, log: Logger) {
+  for (const [name, request] of Object.entries(POWER_SIGNALS)) {
+    const handler = () => power(request, name);
+    try {
+      // Bun knows no real-time signal: those come through ffi/signal-forward.ts.
+      if (name.startsWith("SIGRTMIN")) onSignal(signalNumber(name)!, handler);
+      else process.on(name as NodeJS.Signals, handler);
+    } catch (e) {
+      log.warning(`${name} will be ignored: ${(e as Error).message}`);
+    }
+  }
   process.on("SIGINT", () => {
-    if (ctrlAltDel === "none") return log.notice("Ctrl-Alt-Del ignored (ctrl_alt_del = none)");
-    power(ctrlAltDel.startsWith("poweroff") ? "poweroff" : "reboot", "Ctrl-Alt-Del");
+    const request = emergencyPowerRequest(ctrlAltDel);
+    if (request === null) return log.notice("Ctrl-Alt-Del ignored (ctrl_alt_del = none)");
+    power(request, "Ctrl-Alt-Del");
   });
   process.on("SIGHUP", () => log.notice("SIGHUP ignored (reloading the configuration is not supported yet)"));
+}
+
+/** What health gating looks at (src/watchdog/policy.ts): the critical units' states. */
+function unitHealth(manager: Manager, names: string[]): UnitHealth[] {
+  return names.map((name) => ({
+    name,
+    active: manager.engine.activeState(name) ?? "inactive",
+    result: manager.engine.units.get(name)?.service?.result ?? "success",
+  }));
 }
 
 function readCmdline(): { overrides: CmdlineOverrides; diagnostics: Diagnostic[] } {

@@ -16,6 +16,8 @@ export interface CmdlineOverrides {
   log_level?: ManagerSection["log_level"];
   /** Units started at boot besides the target (hearth.wants=, systemd.wants=; may repeat). */
   wants?: string[];
+  /** hearth.debug=1: debug logging, and the control socket's debug verbs (hearth ctl debug). */
+  debug?: boolean;
 }
 
 /** One `name=value` word of the command line; col is 1-based, for diagnostics. */
@@ -118,6 +120,7 @@ function setLogLevel(value: string | null, o: CmdlineOverrides): string | null {
 function setDebug(value: string | null, o: CmdlineOverrides): string | null {
   if (value !== null && value !== "1" && value !== "true") return "takes no value";
   o.log_level = "debug";
+  o.debug = true;
   return null;
 }
 

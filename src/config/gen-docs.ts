@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, DEPENDENCIES, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, DEPENDENCIES, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -27,7 +27,7 @@ function cell(text: string): string {
 }
 
 const PLURAL: Partial<Record<ValueType["kind"], string>> = {
-  string: "strings", "unit-name": "unit names", path: "absolute paths", "exit-status": "exit codes", capability: "capabilities",
+  string: "strings", "unit-name": "unit names", path: "absolute paths", "exit-status": "exit codes",
 };
 
 export function typeName(type: ValueType): string {
@@ -35,8 +35,8 @@ export function typeName(type: ValueType): string {
     case "string": return "string";
     case "path": return type.home ? 'absolute path or "~"' : type.optionalMark ? 'absolute path, "-" prefix allowed' : "absolute path";
     case "bool": return "bool";
-    case "int": return intName(type.min, type.max);
-    case "size": return "size";
+    case "int": return intName(type.min, type.max) + (type.infinity ? ' or "infinity"' : "");
+    case "size": return type.infinity ? 'size or "infinity"' : "size";
     case "duration": return type.off ? 'duration or "off"' : "duration";
     case "list": return `list of ${PLURAL[type.of.kind] ?? typeName(type.of)}`;
     case "unit-name": return "unit name";
@@ -50,7 +50,9 @@ export function typeName(type: ValueType): string {
     case "exit-status": return "exit code";
     case "listen-address": return "socket address";
     case "fd-name": return "fd name";
-    case "capability": return "capability";
+    case "capability-set": return "capability set";
+    case "cpu-set": return "CPU list";
+    case "percent": return "percentage";
   }
 }
 
@@ -168,6 +170,43 @@ const VALUES = `## Values
   IPv6). Host names are not resolved.
 - **table of strings** (\`environment\`): \`{ LANG = "C", PORT = 8080 }\`; numbers and
   booleans are turned into strings.
+- **capability set**: capability names, with or without \`CAP_\`, as an array
+  (\`["CAP_NET_BIND_SERVICE", "net_raw"]\`) or one string separated by spaces, as systemd
+  writes them. A \`~\` before the first name inverts the list: \`"~CAP_SYS_ADMIN CAP_SYS_MODULE"\`
+  is every capability hearth knows (up to \`CAP_CHECKPOINT_RESTORE\`) but those two.
+- **CPU list**: CPU numbers and ranges, \`[0, "2-3"]\`, \`"0-1,3"\` or \`"0 1 2"\`.
+- **percentage**: \`"50%"\`; decimals are allowed.
+`;
+
+const SANDBOX = `## Sandboxing and resource limits
+
+Everything of \`[service]\` is applied to each process in the child, between fork and
+exec, in systemd's order: cgroup, session, fds, \`limit_*\`, \`nice\`, I/O scheduling,
+\`cpu_affinity\`, \`oom_score_adj\`, \`umask\`, the mount namespace, the capability bounding
+set, ambient capabilities, groups, \`group\`, \`user\`, \`working_directory\`,
+\`no_new_privileges\`. A step that fails fails the start, and the log names the step
+and the path (\`read_only_paths /data: No such file or directory\`).
+
+\`read_only_paths\`, \`inaccessible_paths\` and \`private_tmp\` give the processes a mount
+namespace of their own (the host's mounts are untouched; mounts the host makes later
+still appear inside). Read-only paths are applied first, then inaccessible ones, then
+the private /tmp: \`read_only_paths = ["/"]\` with \`private_tmp = true\` leaves only /tmp
+and /var/tmp writable. Read-only applies to the mounts below a path too (Linux 5.12 and
+later; before that, only to the path's own mount). An inaccessible directory is
+replaced by an empty, read-only tmpfs of mode 000; an inaccessible file by \`/dev/null\`
+on a \`nodev\` mount, which no one can open. Unlike systemd's \`PrivateTmp=\`, which
+shares one directory among all processes of a unit until it stops, \`private_tmp\`
+mounts a fresh tmpfs for every process started: what \`exec_start_pre\` writes to /tmp
+is not seen by \`exec_start\`. A missing /var/tmp is skipped.
+
+With cgroup v2 (always on the board), each service runs in a cgroup of its own,
+\`/sys/fs/cgroup/hearth/NAME.service\` (in \`hearth run\`: below the manager's own
+cgroup, in \`hearth-run-PID/\`), so every process it forks is found and stopped, and
+\`memory_max\`, \`cpu_quota\` and \`tasks_max\` are enforced by the kernel (the memory,
+cpu and pids controllers are enabled when a unit first needs them). A limit the kernel
+cannot apply (its controller missing) is a warning naming the unit and the key; the
+service starts without it. Without a writable cgroup v2 hierarchy hearth says so once
+and tracks processes by session instead, and the limits are not applied.
 `;
 
 const DEPENDENCIES = `## Dependencies and targets

@@ -157,6 +157,11 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   if (service.notify_access === "none" && service.watchdog_sec > 0) {
     at("notify_access").warning('with notify_access = "none" no WATCHDOG=1 is heard: the service watchdog will fire');
   }
+  const bounding = service.capability_bounding_set;
+  const outside = bounding ? (service.ambient_capabilities ?? []).filter((cap) => !bounding.includes(cap)) : [];
+  if (outside.length > 0) {
+    at("ambient_capabilities").warning(`${outside.join(", ")} not in capability_bounding_set: left out of the ambient set`);
+  }
   if (service.standard_input === "socket" && !sockets.some((socket) => socket.accept)) {
     at("standard_input").error('standard_input = "socket" needs a [[socket]] with accept = true');
   }

@@ -3,7 +3,7 @@
 // docs/configuration.md is generated from here (src/config/gen-docs.ts).
 
 import type {
-  EmergencyAction, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
+  EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 
@@ -13,8 +13,8 @@ export type ValueType =
   | { kind: "string" }
   | { kind: "path"; home?: boolean; optionalMark?: boolean } // absolute; "~" / leading "-" where allowed
   | { kind: "bool" }
-  | { kind: "int"; min?: number; max?: number }
-  | { kind: "size" } // bytes: an integer or "64K", "1M", "2G"
+  | { kind: "int"; min?: number; max?: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
+  | { kind: "size"; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
   | { kind: "duration"; off?: boolean } // seconds or a time span; `off`: "off" means 0
   | { kind: "list"; of: ValueType } // an array; a single value counts as a list of one
   | { kind: "unit-name" }
@@ -28,7 +28,9 @@ export type ValueType =
   | { kind: "exit-status" }
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
   | { kind: "fd-name" }
-  | { kind: "capability" };
+  | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
+  | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
+  | { kind: "percent" }; // "50%"
 
 const string: ValueType = { kind: "string" };
 const path: ValueType = { kind: "path" };
@@ -38,7 +40,8 @@ const durationOrOff: ValueType = { kind: "duration", off: true };
 const size: ValueType = { kind: "size" };
 const unitName: ValueType = { kind: "unit-name" };
 const mode: ValueType = { kind: "mode" };
-const int = (min?: number, max?: number): ValueType => ({ kind: "int", min, max });
+const int = (min?: number, max?: number, infinity?: boolean): ValueType => ({ kind: "int", min, max, ...(infinity ? { infinity } : {}) });
+const capabilitySet: ValueType = { kind: "capability-set" };
 const listOf = (of: ValueType): ValueType => ({ kind: "list", of });
 const oneOf = (values: readonly string[]): ValueType => ({ kind: "enum", values });
 
@@ -60,6 +63,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
 export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
+export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -111,9 +115,9 @@ const MANAGER = {
 
 const WATCHDOG = {
   device: [path, "/dev/watchdog0", "The hardware watchdog device (systemd's WatchdogDevice=)."],
-  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2; 0 or "off" disables it (RuntimeWatchdogSec=).'],
-  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed for the reboot path; 0 or "off" disables it (RebootWatchdogSec=).'],
-  critical_units: [listOf(unitName), [], "Units whose health gates the pings: while one has failed, the manager stops pinging and the board resets."],
+  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2 from the manager\'s loop; 0 or "off" leaves the device alone (RuntimeWatchdogSec=). Not armed in the rescue target.'],
+  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed when the way down begins and renewed at each of its steps: a step that hangs longer resets the board; 0 or "off" disarms it (RebootWatchdogSec=).'],
+  critical_units: [listOf(unitName), [], "Units whose health gates the pings: when one has failed for good (its restart budget spent, its service watchdog missed with no restart to come, or no restart at all), the manager stops pinging and the board resets."],
 } as const satisfies KeyRows;
 
 const MOUNT = {
@@ -209,7 +213,17 @@ const SERVICE = {
   nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],
   oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
   no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
-  capability_bounding_set: [listOf({ kind: "capability" }), null, 'Capabilities the processes may ever have ("CAP_NET_BIND_SERVICE"); unset: all.'],
+  capability_bounding_set: [capabilitySet, null, 'Capabilities the processes may ever have (["CAP_NET_BIND_SERVICE"]); "~" before the first name keeps all but those listed; unset: all.'],
+  ambient_capabilities: [capabilitySet, [], "Capabilities the processes get even when they run as another user than root (the ambient set); those outside capability_bounding_set are left out."],
+  cpu_affinity: [{ kind: "cpu-set" }, null, 'CPUs the processes may run on: numbers and ranges, [0, "2-3"] or "0-1,3"; unset: all (inherited).'],
+  io_scheduling_class: [oneOf(IO_SCHEDULING_CLASSES), null, 'I/O scheduling class (ioprio_set); "none" is best-effort at level 4. Unset with io_scheduling_priority set: best-effort.'],
+  io_scheduling_priority: [int(0, 7), null, "I/O priority within the class, 0 (highest) to 7; unset with io_scheduling_class set: 4."],
+  read_only_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths made read-only for the processes, with everything mounted below them (a private mount namespace); a leading "-" skips a missing path.'],
+  inaccessible_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths hidden from the processes: a directory looks empty and unreadable, anything else cannot be opened; a leading "-" skips a missing path.'],
+  private_tmp: [bool, false, "A fresh, empty tmpfs on /tmp and /var/tmp for each process (see below)."],
+  memory_max: [{ kind: "size", infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
+  cpu_quota: [{ kind: "percent" }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
+  tasks_max: [int(1, undefined, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
   standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
   fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
   log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],

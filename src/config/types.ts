@@ -15,6 +15,7 @@ export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
 export type KillMode = "control-group" | "mixed" | "process";
+export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"
   | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit";
@@ -89,7 +90,18 @@ export interface ServiceSection {
   // Added later; always set by the loader.
   standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection on stdin/stdout; "tty": the console on 0, 1, 2
   fd_store_max?: number; // 0 = no fd store
-  capability_bounding_set?: string[] | null; // "CAP_*" names; null = keep all
+  capability_bounding_set?: string[] | null; // "CAP_*" names kept ("~" lists resolved); null = keep all
+  ambient_capabilities?: string[]; // "CAP_*" names
+  cpu_affinity?: number[] | null; // CPU numbers, sorted; null = inherited
+  io_scheduling_class?: IoSchedulingClass | null;
+  io_scheduling_priority?: number | null; // 0..7
+  read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
+  inaccessible_paths?: string[]; // the same
+  private_tmp?: boolean;
+  // Resource limits, through the unit's cgroup; null = no limit set.
+  memory_max?: number | null; // bytes; Infinity = "infinity"
+  cpu_quota?: number | null; // percent of one CPU
+  tasks_max?: number | null; // Infinity = "infinity"
 }
 
 /** Filled by the sockets issue; parsed and kept now so that files using it validate. */

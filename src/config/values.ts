@@ -1,6 +1,7 @@
 // Reading one TOML value by its schema type. Each reader returns the value in the form
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
+import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 import type { Rlimit } from "./types.ts";
 import type { ValueType } from "./schema.ts";
 import type { Site } from "./diagnostics.ts";
@@ -15,8 +16,8 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "string": return readString(value, site);
     case "path": return readPath(value, site, type);
     case "bool": return readBool(value, site);
-    case "int": return readInt(value, site, type.min, type.max);
-    case "size": return readSize(value, site);
+    case "int": return type.infinity && value === "infinity" ? Infinity : readInt(value, site, type.min, type.max, type.infinity);
+    case "size": return type.infinity && value === "infinity" ? Infinity : readSize(value, site, type.infinity);
     case "duration": return readDurationValue(value, site, type.off ?? false);
     case "list": return readList(value, site, type.of);
     case "unit-name": return readUnitName(value, site);
@@ -30,7 +31,9 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "exit-status": return readInt(value, site, 0, 255);
     case "listen-address": return readListenAddress(value, site);
     case "fd-name": return readFdName(value, site);
-    case "capability": return readCapability(value, site);
+    case "capability-set": return readCapabilitySet(value, site);
+    case "cpu-set": return readCpuSet(value, site);
+    case "percent": return readPercent(value, site);
   }
 }
 
@@ -57,9 +60,9 @@ function readBool(value: unknown, site: Site): boolean | undefined {
   return undefined;
 }
 
-function readInt(value: unknown, site: Site, min = -Infinity, max = Infinity): number | undefined {
+function readInt(value: unknown, site: Site, min = -Infinity, max = Infinity, infinity = false): number | undefined {
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    site.error(`expected an integer, got ${describeValue(value)}`);
+    site.error(`expected an integer${infinity ? ' or "infinity"' : ""}, got ${describeValue(value)}`);
     return undefined;
   }
   if (value < min || value > max) {
@@ -86,11 +89,11 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(match[1]) * factor);
 }
 
-function readSize(value: unknown, site: Site): number | undefined {
+function readSize(value: unknown, site: Site, infinity = false): number | undefined {
   if (typeof value === "number") return readInt(value, site, 0);
   const bytes = typeof value === "string" ? parseSize(value) : undefined;
   if (bytes !== undefined) return bytes;
-  site.error(`expected a size in bytes (an integer, or "64K", "1M", "2G"), got ${describeValue(value)}`);
+  site.error(`expected a size in bytes (an integer, or "64K", "1M", "2G"${infinity ? ', or "infinity"' : ""}), got ${describeValue(value)}`);
   return undefined;
 }
 
@@ -284,23 +287,63 @@ function readFdName(value: unknown, site: Site): string | undefined {
   return undefined;
 }
 
-/** Linux capabilities by number (capability.h), so a name's index is its bit. */
-export const CAPABILITIES = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-  "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-  "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-  "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-] as const;
+/** Linux capabilities by number (the index of a name is its bit). */
+export const CAPABILITIES: readonly string[] = CAPABILITY_NAMES;
 
-function readCapability(value: unknown, site: Site): string | undefined {
-  const text = readString(value, site);
-  if (text === undefined) return undefined;
+function capabilityName(text: string, site: Site): string | undefined {
   const name = text.toUpperCase().replace(/^(CAP_)?/, "CAP_");
-  if ((CAPABILITIES as readonly string[]).includes(name)) return name;
+  if (CAPABILITIES.includes(name)) return name;
   site.error(`unknown capability "${text}"${didYouMean(name, CAPABILITIES)}`);
+  return undefined;
+}
+
+/**
+ * A set of capabilities, returned as the names it contains in capability order: an
+ * array of names, or one string of names separated by spaces (systemd's form). A "~"
+ * before the first name means every capability except those listed.
+ */
+function readCapabilitySet(value: unknown, site: Site): string[] | undefined {
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [value];
+  const texts = items.map((item, index) => readString(item, Array.isArray(value) ? site.item(index) : site));
+  if (texts.includes(undefined)) return undefined;
+  const invert = texts[0]?.startsWith("~") ?? false;
+  const names = texts.map((text, index) => capabilityName(index === 0 && invert ? text!.slice(1) : text!, Array.isArray(value) ? site.item(index) : site));
+  if (names.includes(undefined)) return undefined;
+  return CAPABILITIES.filter((name) => names.includes(name) !== invert);
+}
+
+/** The largest CPU number Linux can have (CONFIG_NR_CPUS is at most 8192). */
+const MAX_CPU = 8191;
+
+/** CPU numbers: an integer, "2-3" ranges, a string of them separated by commas or spaces, or an array of those. Sorted, without repeats. */
+function readCpuSet(value: unknown, site: Site): number[] | undefined {
+  const items = Array.isArray(value) ? value : [value];
+  const cpus = new Set<number>();
+  for (const [index, item] of items.entries()) {
+    const itemSite = Array.isArray(value) ? site.item(index) : site;
+    const parts = typeof item === "number" ? [String(item)] : typeof item === "string" ? item.split(/[\s,]+/).filter(Boolean) : [];
+    if (parts.length === 0) {
+      itemSite.error(`expected CPU numbers or ranges like 0, "2-3" or "0-1,3", got ${describeValue(item)}`);
+      return undefined;
+    }
+    for (const part of parts) {
+      const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+      const first = Number(match?.[1]);
+      const last = Number(match?.[2] ?? match?.[1]);
+      if (!match || first > last || last > MAX_CPU) {
+        itemSite.error(`"${part}" is not a CPU number or range (0 to ${MAX_CPU}, like 3 or "2-5")`);
+        return undefined;
+      }
+      for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
+    }
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
+
+/** A percentage, "50%" (decimals allowed): the number before "%". */
+function readPercent(value: unknown, site: Site): number | undefined {
+  const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
+  if (match && Number(match[1]) > 0) return Number(match[1]);
+  site.error(`expected a percentage above 0 like "50%" or "150%", got ${describeValue(value)}`);
   return undefined;
 }

@@ -1,6 +1,7 @@
 // Human output of `hearth ctl`, shaped after systemctl's. Pure: JSON in, text out.
 import { formatEntry } from "../log/format.ts";
 import type { LogEntry } from "../log/ring.ts";
+import type { WatchdogState } from "../watchdog/hardware.ts";
 import type { UnitStatus } from "./status.ts";
 
 const DOT: Record<string, string> = {
@@ -65,4 +66,42 @@ export function formatList(units: UnitStatus[], broken: { name: string; errors: 
 
 export function formatLogs(entries: LogEntry[]): string {
   return entries.map((e) => formatEntry(e)).join("\n");
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10}s`;
+
+function watchdogStateLine(w: WatchdogState): string {
+  if (w.phase === "shutdown") return w.armed ? `armed for the way down (${w.shutdownSec}s per step)` : "off for the way down";
+  if (w.phase === "closed") return "closed for reboot(2)";
+  if (!w.armed) return w.requestedSec > 0 ? `not armed: ${w.notArmedBecause ?? "unknown reason"}` : "off (runtime_sec = 0)";
+  if (w.stoppedBecause !== null) return `armed, pings STOPPED: ${w.stoppedBecause}`;
+  return `armed, pinged every ${seconds(w.pingIntervalMs ?? 0)} from the manager loop`;
+}
+
+function lastResetLine(w: WatchdogState): string {
+  if (w.lastResetByWatchdog === null) return "unknown (the driver's boot status could not be read)";
+  if (w.lastResetByWatchdog) return "by the watchdog (WDIOF_CARDRESET in the boot status)";
+  return w.advertisesCardReset === false ? "not by the watchdog, as far as the driver tells (it does not advertise WDIOF_CARDRESET)" : "not by the watchdog";
+}
+
+/** `hearth ctl watchdog`: the hardware watchdog's state, systemctl-style. */
+export function formatWatchdog(w: WatchdogState): string {
+  const lines = [`${w.armed ? "●" : "○"} Hardware watchdog ${w.device}${w.identity ? `: '${w.identity}'` : ""}${w.firmwareVersion ? ` (firmware ${w.firmwareVersion})` : ""}`];
+  const row = (label: string, text: string) => lines.push(`${label.padStart(11)}: ${text}`);
+  row("State", watchdogStateLine(w));
+  if (w.timeoutSec !== null) {
+    const asked = w.phase === "runtime" && w.requestedSec > 0 && w.requestedSec !== w.timeoutSec ? `, ${w.requestedSec}s asked` : "";
+    row("Timeout", `${w.timeoutSec}s${asked}${w.readBackSec !== null ? ` (WDIOC_GETTIMEOUT: ${w.readBackSec}s)` : ""}`);
+  }
+  if (w.timeLeftSec !== null) row("Time left", `${w.timeLeftSec}s${w.timeLeftFrom === "last ping" ? " (estimated from the last ping: the driver cannot tell)" : ""}`);
+  if (w.pings > 0) row("Pings", `${w.pings}${w.lastPingAgoMs !== null ? `, the last ${seconds(w.lastPingAgoMs)} ago` : ""}`);
+  const f = w.figures;
+  if (f && f.samples > 0) {
+    row("Interval", `mean ${f.meanMs} ms (planned ${f.plannedMs}), min ${f.minMs}, max ${f.maxMs}, over ${f.samples} intervals`);
+    row("Jitter", `p50 ${f.jitterMs.p50} ms, p99 ${f.jitterMs.p99} ms, max ${f.jitterMs.max} ms (late after plan: p50 ${f.latenessMs.p50}, p99 ${f.latenessMs.p99}, max ${f.latenessMs.max} ms)`);
+  }
+  row("Last reset", lastResetLine(w));
+  row("Way down", w.shutdownSec > 0 ? `armed with ${w.shutdownSec}s per step (shutdown_sec)` : "not armed (shutdown_sec = 0)");
+  if (w.criticalUnits.length > 0) row("Critical", `${w.criticalUnits.join(", ")} (failed for good: the pings stop)`);
+  return lines.join("\n");
 }

@@ -7,7 +7,9 @@ import { close as closeFd, readNonBlocking as readSome, writeSome } from "../../
 import { acceptConnection, listenUnixStream, peerCredentials } from "../../ffi/socket.ts";
 import type { Manager } from "../manager/manager.ts";
 import type { Logger } from "../log/manager-log.ts";
-import { EXIT, MAX_REQUEST_BYTES, MUTATING_VERBS, parseRequest, type ControlRequest } from "./protocol.ts";
+import type { WatchdogState } from "../watchdog/hardware.ts";
+import { freezeLoop } from "./debug.ts";
+import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
 import { timeline, unitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
@@ -113,12 +115,27 @@ function brokenUnits(m: Manager): { name: string; errors: string[] }[] {
   return [...broken].sort().map(([name, errors]) => ({ name, errors }));
 }
 
+/** The hardware watchdog as the control socket sees it (src/watchdog/hardware.ts). */
+export interface WatchdogControl {
+  state(): WatchdogState;
+  /** A new runtime timeout (0 disarms); an error text, or null. */
+  setRuntimeTimeout(sec: number): string | null;
+}
+
+/** What only PID 1 offers through the control socket. */
+export interface SystemControls {
+  watchdog: WatchdogControl | null;
+  /** The kernel command line has hearth.debug=1: the debug verbs are accepted. */
+  debugAllowed: boolean;
+}
+
 export class ControlServer {
   readonly fd: number;
   private readonly connections = new Set<Connection>();
 
   constructor(readonly path: string, private readonly manager: Manager, private readonly log: Logger,
-    private readonly mode: number, private readonly ownerUid: number) {
+    private readonly mode: number, private readonly ownerUid: number,
+    private readonly system: SystemControls = { watchdog: null, debugAllowed: false }) {
     this.fd = listenUnixStream(path, mode);
     chmodSync(path, mode);
     getReactor().watch(this.fd, { read: true }, () => this.acceptAll());
@@ -149,7 +166,7 @@ export class ControlServer {
       return c.send({ ok: false, exit: EXIT.usage, error: parsed.error });
     }
     const req = parsed.req;
-    if (MUTATING_VERBS.has(req.verb) && c.peer.uid !== 0 && c.peer.uid !== this.ownerUid) {
+    if (isMutating(req) && c.peer.uid !== 0 && c.peer.uid !== this.ownerUid) {
       this.log.warning(`control: ${req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
       return c.send({ ok: false, exit: EXIT.failed, error: "permission denied" });
     }
@@ -197,6 +214,10 @@ export class ControlServer {
         // Answered first: the way down closes this socket.
         setTimeout(() => m.power(req.verb as "poweroff", `hearth ctl ${req.verb} from PID ${peerPid}`), 0);
         return { ok: true, exit: EXIT.ok };
+      case "watchdog":
+        return this.watchdog(req);
+      case "debug":
+        return this.debug(req, peerPid);
       case "reset-failed":
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
@@ -212,6 +233,29 @@ export class ControlServer {
         };
       }
     }
+  }
+
+  private watchdog(req: ControlRequest): Reply {
+    const wd = this.system.watchdog;
+    if (wd === null) return { ok: false, exit: EXIT.failed, error: "no hardware watchdog: only PID 1 owns it (hearth run leaves it alone)" };
+    const error = req.setTimeoutSec === undefined ? null : wd.setRuntimeTimeout(req.setTimeoutSec);
+    return { ok: error === null, exit: error === null ? EXIT.ok : EXIT.failed, watchdog: wd.state(), ...(error ? { error } : {}) };
+  }
+
+  private debug(req: ControlRequest, peerPid: number): Reply {
+    if (!this.system.debugAllowed) {
+      this.log.warning(`control: debug ${req.debug!.action} from PID ${peerPid} refused: no hearth.debug=1 on the kernel command line`);
+      return { ok: false, exit: EXIT.failed, error: "debug requests are refused: the kernel command line has no hearth.debug=1" };
+    }
+    const seconds = req.debug!.seconds;
+    // Answered first: nothing is sent once the loop is frozen.
+    setTimeout(() => {
+      this.log.warning(`Freezing the manager loop ${seconds === undefined ? "for good" : `for ${seconds}s`} ` +
+        `(hearth ctl debug freeze from PID ${peerPid}): no timer runs, the hardware watchdog is not pinged`);
+      freezeLoop(seconds === undefined ? Infinity : seconds * 1000);
+      this.log.notice(`The manager loop runs again after a ${seconds}s freeze`);
+    }, 0);
+    return { ok: true, exit: EXIT.ok };
   }
 
   private follow(c: Connection, req: ControlRequest) {

@@ -3,7 +3,7 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitConfig } from "../config/types.ts";
-import { addToGraph, buildGraph, removeFromGraph, type UnitGraph } from "./graph.ts";
+import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import type {
@@ -255,13 +255,8 @@ export class Engine {
    * `manual`: the operator's start, which clears the crash-loop counters of the unit.
    */
   private startTransaction(name: string, requestId?: number, manual = true) {
-    const seen = new Set<string>();
-    const pull = (n: string, anchor: boolean) => {
-      if (seen.has(n)) return;
-      seen.add(n);
-      const u = this.units.get(n);
-      const node = this.graph.get(n);
-      if (!u || !node) return;
+    this.walk(name, (node) => [...node.requires, ...node.wants], (u, node, anchor) => {
+      const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;
       if (state === "active" || state === "reloading") {
@@ -281,19 +276,13 @@ export class Engine {
         });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
-      for (const d of [...node.requires, ...node.wants]) pull(d, false);
-    };
-    pull(name, true);
+    });
   }
 
+  /** Stop the unit and, recursively, every unit that requires it. */
   private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
-    const seen = new Set<string>();
-    const push = (n: string, anchor: boolean) => {
-      if (seen.has(n)) return;
-      seen.add(n);
-      const u = this.units.get(n);
-      const node = this.graph.get(n);
-      if (!u || !node) return;
+    this.walk(name, (node) => node.requiredBy, (u, _node, anchor) => {
+      const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;
       const idle = state === "inactive" || state === "failed";
@@ -308,9 +297,23 @@ export class Engine {
           requestIds: rid ? [rid] : [], thenStart: anchor && thenStart,
         });
       }
-      for (const d of node.requiredBy) push(d, false);
+    });
+  }
+
+  /** Visit `name`, then what `next` leads to, each loaded unit once; `anchor` marks the first. */
+  private walk(name: string, next: (node: UnitNode) => Iterable<string>,
+    visit: (u: UnitRuntime, node: UnitNode, anchor: boolean) => void) {
+    const seen = new Set<string>();
+    const go = (n: string, anchor: boolean) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      const u = this.units.get(n);
+      const node = this.graph.get(n);
+      if (!u || !node) return;
+      visit(u, node, anchor);
+      for (const d of next(node)) go(d, false);
     };
-    push(name, true);
+    go(name, true);
   }
 
   private replaceJob(u: UnitRuntime, job: Job) {

@@ -6,14 +6,26 @@
 //
 // spawn() is synchronous and returns once the child has called execve: an exec failure
 // is reported here (ok: false), not later as an exit status, and the failed child is
-// already reaped. The child's steps, in order: signal dispositions reset, setsid, fds
-// placed, rlimits, nice, oom_score_adj, umask, setgroups, setgid, setuid, chdir,
-// no_new_privs, pid env vars, signal mask emptied, execve (see ffi/native.c).
+// already reaped. The child's steps, in order (see ffi/native.c): signal dispositions
+// reset, into the unit's cgroup, setsid, fds placed, rlimits, nice, ioprio, CPU
+// affinity, oom_score_adj, umask, the private mount namespace (read-only paths, then
+// inaccessible paths, then the private /tmp), the capability bounding set, ambient
+// capabilities, setgroups, setgid, setuid (with keep-caps when ambient capabilities
+// must survive it), chdir, no_new_privs, pid env vars, signal mask emptied, execve.
+//
+// private_tmp differs from systemd's PrivateTmp=: every process gets a fresh tmpfs on
+// /tmp and /var/tmp (a missing /var/tmp is skipped), where systemd bind-mounts one
+// directory per unit that all of the unit's processes share until it stops. So files an
+// exec_start_pre leaves in /tmp are not seen by exec_start, and the tmpfs (its size is
+// tmpfs's default, half of RAM) is freed when the last process using it exits.
 
-import { RLIMIT, E } from "../../ffi/constants.ts";
+import { posix } from "node:path";
+import { CAPABILITY_NAMES, E, IOPRIO, RLIMIT } from "../../ffi/constants.ts";
 import { devNull } from "../../ffi/fd.ts";
 import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
-import { spawnNative, type NativeSpawn } from "../../ffi/spawn.ts";
+import { spawnNative, type NativeMount, type NativeSpawn } from "../../ffi/spawn.ts";
+
+export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 
 export interface SpawnRequest {
   /** Absolute path of the program. */
@@ -45,11 +57,42 @@ export interface SpawnRequest {
   noNewPrivileges?: boolean;
   /** setsid() in the child; default true. */
   newSession?: boolean;
+  /** CPUs the process may run on (sched_setaffinity), by number; unset or empty: inherited. */
+  cpuAffinity?: number[];
+  /**
+   * I/O scheduling (ioprio_set): a class and its level, 0 (highest) to 7. "none" means
+   * best-effort at level 4, as in systemd; realtime needs CAP_SYS_ADMIN or CAP_SYS_NICE.
+   */
+  ioScheduling?: { class: IoSchedulingClass; priority: number };
+  /** "CAP_*" names kept in the capability bounding set; every other one is dropped. Unset: unchanged. */
+  capabilityBoundingSet?: string[];
+  /**
+   * "CAP_*" names raised in the ambient set, so that the program has them after execve
+   * even when it runs as another user than root. Those not in the bounding set are left
+   * out, as systemd does.
+   */
+  ambientCapabilities?: string[];
+  /**
+   * A private mount namespace: these paths, and every mount below them, read-only;
+   * inaccessiblePaths hidden (an empty mode-000 tmpfs over a directory, /dev/null on a
+   * nodev mount over anything else: opening it fails with EACCES); privateTmp: a fresh
+   * tmpfs on /tmp and /var/tmp. A leading "-" on a path: skip it if it does not exist.
+   */
+  readOnlyPaths?: string[];
+  inaccessiblePaths?: string[];
+  privateTmp?: boolean;
+  /**
+   * An fd open for writing on the cgroup.procs file of the unit's cgroup
+   * (CgroupTree.ensureUnit in src/exec/cgroup.ts): the child moves itself there before
+   * anything else, so that it and all it forks are tracked. The caller keeps and closes it.
+   */
+  cgroupProcsFd?: number;
 }
 
+/** On failure: the step that failed (a stage of ffi/spawn-layout.ts, or "request"/"devnull"), and the path it was working on, if any. */
 export type SpawnResult =
   | { ok: true; pid: number }
-  | { ok: false; errno: number; stage: string; message: string };
+  | { ok: false; errno: number; stage: string; message: string; path?: string };
 
 /** A request hearth refuses before any process exists (stage "request"). */
 function refuse(message: string): SpawnResult {
@@ -80,10 +123,88 @@ function supplementaryGroups(req: SpawnRequest): number[] | undefined {
   return undefined;
 }
 
+/** The largest CPU number the kernel can have (CONFIG_NR_CPUS is at most 8192). */
+const MAX_CPU = 8191;
+
+/** Capability names to numbers (their bits); a string for the first unknown one. */
+function capabilityNumbers(names: string[] | undefined, what: string): number[] | undefined | string {
+  if (names === undefined) return undefined;
+  const numbers: number[] = [];
+  for (const name of names) {
+    const number = (CAPABILITY_NAMES as readonly string[]).indexOf(name.toUpperCase().replace(/^(CAP_)?/, "CAP_"));
+    if (number < 0) return `${what}: unknown capability "${name}"`;
+    numbers.push(number);
+  }
+  return numbers;
+}
+
+const IOPRIO_CLASS: Record<IoSchedulingClass, number> = {
+  realtime: IOPRIO.CLASS_RT, "best-effort": IOPRIO.CLASS_BE, idle: IOPRIO.CLASS_IDLE, none: IOPRIO.CLASS_NONE,
+};
+
+/** The ioprio_set value; systemd's ioprio_normalize turns "none" into best-effort level 4. */
+function ioprioValue(scheduling: NonNullable<SpawnRequest["ioScheduling"]>): number | string {
+  const { class: name, priority } = scheduling;
+  if (!(name in IOPRIO_CLASS)) return `unknown I/O scheduling class "${name}"`;
+  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 7)) return "I/O scheduling priority must be 0 to 7";
+  if (name === "none") return (IOPRIO.CLASS_BE << IOPRIO.CLASS_SHIFT) | 4;
+  return (IOPRIO_CLASS[name] << IOPRIO.CLASS_SHIFT) | priority;
+}
+
+/**
+ * The mount namespace's steps: read-only paths first (parents before children), then
+ * inaccessible paths (hiding wins over read-only), then the private /tmp and /var/tmp
+ * (writable inside a read-only "/").
+ */
+function mountSteps(req: SpawnRequest): NativeMount[] | string {
+  const steps: NativeMount[] = [];
+  const problem = addPathSteps(steps, "readOnly", req.readOnlyPaths, "read_only_paths")
+    ?? addPathSteps(steps, "inaccessible", req.inaccessiblePaths, "inaccessible_paths");
+  if (problem) return problem;
+  if (req.privateTmp) steps.push({ kind: "privateTmp", path: "/tmp", optional: false }, { kind: "privateTmp", path: "/var/tmp", optional: true });
+  return steps;
+}
+
+/** Appends one kind of path steps to steps, parents first; or says what is wrong with a path. */
+function addPathSteps(steps: NativeMount[], kind: NativeMount["kind"], given: string[] | undefined, what: string): string | null {
+  if (!given?.length) return null;
+  const paths: NativeMount[] = [];
+  for (const text of given) {
+    const optional = text.startsWith("-");
+    const raw = optional ? text.slice(1) : text;
+    if (!raw.startsWith("/")) return `${what}: not an absolute path: "${text}"`;
+    const path = posix.normalize(raw).replace(/(.)\/+$/, "$1"); // "/a/b/../c/" -> "/a/c"; "/" stays
+    paths.push({ kind, path, optional });
+  }
+  const depth = (mount: NativeMount) => mount.path.split("/").length;
+  steps.push(...paths.sort((a, b) => depth(a) - depth(b) || (a.path < b.path ? -1 : 1)));
+  return null;
+}
+
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "mounts" | "cgroupProcsFd">;
+
+/** The execution-context fields in native terms, or what is wrong with them. */
+function nativeContext(req: SpawnRequest): NativeContext | string {
+  const cpus = req.cpuAffinity;
+  if (cpus?.some((cpu) => !(Number.isInteger(cpu) && cpu >= 0 && cpu <= MAX_CPU))) return `CPU numbers must be integers 0 to ${MAX_CPU}`;
+  const ioprio = req.ioScheduling === undefined ? undefined : ioprioValue(req.ioScheduling);
+  if (typeof ioprio === "string") return ioprio;
+  const boundingKeep = capabilityNumbers(req.capabilityBoundingSet, "capability_bounding_set");
+  if (typeof boundingKeep === "string") return boundingKeep;
+  const ambient = capabilityNumbers(req.ambientCapabilities, "ambient_capabilities");
+  if (typeof ambient === "string") return ambient;
+  const mounts = mountSteps(req);
+  if (typeof mounts === "string") return mounts;
+  const fd = req.cgroupProcsFd;
+  if (fd !== undefined && !(Number.isInteger(fd) && fd >= 0)) return "cgroupProcsFd must be an fd";
+  return { cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupProcsFd: fd };
+}
+
 function validate(req: SpawnRequest): string | null {
   if (!req.path.startsWith("/")) return `program path must be absolute: "${req.path}"`;
   if (req.argv.length === 0) return "argv must not be empty";
   const strings = [req.path, ...req.argv, ...Object.entries(req.env).flat(), req.cwd ?? ""];
+  for (const paths of [req.readOnlyPaths, req.inaccessiblePaths]) if (paths) strings.push(...paths);
   if (strings.some((s) => s.includes("\0"))) return "strings must not contain NUL bytes";
   if (Object.keys(req.env).some((name) => name === "" || name.includes("="))) {
     return "environment variable names must be non-empty and contain no '='";
@@ -93,7 +214,7 @@ function validate(req: SpawnRequest): string | null {
   return null;
 }
 
-function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"]): NativeSpawn {
+function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: NativeContext): NativeSpawn {
   const pidEnv = req.pidEnv ?? [];
   const env = Object.entries(req.env);
   for (const name of pidEnv) if (!(name in req.env)) env.push([name, ""]);
@@ -113,6 +234,12 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"]): NativeSpa
     oomScoreAdj: req.oomScoreAdj,
     rlimits,
     noNewPrivileges: req.noNewPrivileges ?? false,
+    cpus: context.cpus,
+    ioprio: context.ioprio,
+    boundingKeep: context.boundingKeep,
+    ambient: context.ambient,
+    mounts: context.mounts,
+    cgroupProcsFd: context.cgroupProcsFd,
   };
 }
 
@@ -122,20 +249,26 @@ export function spawn(req: SpawnRequest): SpawnResult {
   if (problem) return refuse(problem);
   const rlimits = nativeRlimits(req.rlimits);
   if (typeof rlimits === "string") return refuse(rlimits);
+  const context = nativeContext(req);
+  if (typeof context === "string") return refuse(context);
   let nativeRequest: NativeSpawn;
   try {
-    nativeRequest = toNative(req, rlimits);
+    nativeRequest = toNative(req, rlimits, context);
   } catch (error) {
     if (!(error instanceof SysError)) throw error;
     return { ok: false, errno: error.errno, stage: "devnull", message: error.message };
   }
   const result = spawnNative(nativeRequest);
   if ("pid" in result) return { ok: true, pid: result.pid };
-  const subject = result.stage === "execve" ? ` ${req.path}` : result.stage === "chdir" ? ` ${req.cwd}` : "";
+  const path = result.stage === "execve" ? req.path
+    : result.stage === "chdir" ? req.cwd
+    : result.mountIndex !== undefined ? nativeRequest.mounts![result.mountIndex]!.path
+    : undefined;
   return {
     ok: false,
     errno: result.errno,
     stage: result.stage,
-    message: `${result.stage}${subject}: ${describeErrno(result.errno)}`,
+    message: `${result.stage}${path === undefined ? "" : ` ${path}`}: ${describeErrno(result.errno)}`,
+    ...(path === undefined ? {} : { path }),
   };
 }

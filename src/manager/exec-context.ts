@@ -2,6 +2,8 @@
 // Pure except for reading environment files and the user database, which the caller
 // passes in as text readers so tests can feed them.
 import type { ServiceSection } from "../config/types.ts";
+import type { CgroupLimits } from "../exec/cgroup.ts";
+import type { SpawnRequest } from "../exec/spawner.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -83,4 +85,28 @@ export function expandCommand(argv: string[], env: Record<string, string>): stri
     out.push(word.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name?: string) => (name === undefined ? "$" : env[name] ?? "")));
   }
   return out;
+}
+
+/**
+ * The hardening keys of [service] as SpawnRequest fields (cgroup placement is the
+ * manager's: it comes from the unit's cgroup, not from these keys). I/O scheduling as
+ * systemd resolves it: a class without a priority gets 4, a priority without a class is
+ * best-effort.
+ */
+export function sandboxRequest(cfg: ServiceSection): Partial<SpawnRequest> {
+  const ioSet = (cfg.io_scheduling_class ?? null) !== null || (cfg.io_scheduling_priority ?? null) !== null;
+  return {
+    cpuAffinity: cfg.cpu_affinity ?? undefined,
+    ioScheduling: ioSet ? { class: cfg.io_scheduling_class ?? "best-effort", priority: cfg.io_scheduling_priority ?? 4 } : undefined,
+    capabilityBoundingSet: cfg.capability_bounding_set ?? undefined,
+    ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,
+    readOnlyPaths: cfg.read_only_paths,
+    inaccessiblePaths: cfg.inaccessible_paths,
+    privateTmp: cfg.private_tmp,
+  };
+}
+
+/** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */
+export function cgroupLimits(cfg: ServiceSection): CgroupLimits {
+  return { memoryMax: cfg.memory_max, cpuQuota: cfg.cpu_quota, tasksMax: cfg.tasks_max };
 }

@@ -4,7 +4,7 @@
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
+import type { EmergencyAction, LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import type { Effect, EngineEvent, JobResult, JobType, TimerKind } from "../engine/types.ts";
 import { spawn, type SpawnRequest } from "../exec/spawner.ts";
@@ -22,8 +22,10 @@ import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
-import { expandCommand, serviceEnvironment } from "./exec-context.ts";
+import { cgroupLimits, expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
+import { discoverCgroups, type CgroupTree } from "../exec/cgroup.ts";
 import { processIds } from "./procfs.ts";
+import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -38,12 +40,12 @@ export interface ManagerOptions {
   /** Performs the mount units' effects (system mode: src/boot/mounter.ts). */
   mounter?: Mounter;
   /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
-  power?: (action: PowerAction, reason: string) => void;
+  power?: (action: PowerAction, reason: string, mode: PowerMode) => void;
   /** The line printed when the target is reached; system mode splits kernel and userspace time. */
   startupFinished?: (unitsReady: number) => string;
 }
 
-export type PowerAction = "poweroff" | "reboot" | "halt";
+export type { PowerAction } from "../boot/power.ts";
 
 export interface Mounter {
   /** Resolves when done; rejects with the reason it failed. */
@@ -91,6 +93,10 @@ export class Manager {
   private startupReported = false;
   private readonly unitLoggers = new Map<string, Logger>();
   private stopping = false;
+  private abandoned = false;
+  private cgroups: CgroupTree | null = null;
+  // The last main pid of each unit: its process group, for the final kill without cgroups.
+  private readonly lastMainPid = new Map<string, number>();
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketActivator;
   readonly fdStore: FdStore;
@@ -121,6 +127,7 @@ export class Manager {
   start() {
     mkdirSync(this.opts.runDir, { recursive: true, mode: 0o755 });
     becomeSubreaper();
+    this.trackProcesses();
     this.devNullFd = devNull();
     process.on("SIGCHLD", () => this.reap());
     this.notify = new NotifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
@@ -138,6 +145,20 @@ export class Manager {
     this.log.info(`Starting ${this.opts.target} (${this.engine.units.size} units loaded)`);
     this.request("start", this.opts.target);
     this.reap(); // children that exited before the handler was installed
+  }
+
+  /**
+   * One cgroup per service where cgroup v2 is writable (always on the board); else each
+   * service's processes are found through the process group its main process leads.
+   */
+  private trackProcesses() {
+    const tree = discoverCgroups(this.opts.systemMode ? "system" : "run");
+    if ("unavailable" in tree) {
+      this.log.notice(`cgroup v2 not usable (${tree.unavailable}): tracking services by process group instead`);
+      return;
+    }
+    this.cgroups = tree;
+    this.log.info(`Tracking services in cgroups under ${tree.dir}`);
   }
 
   /** Ask the engine for a job; the promise settles when the job finishes. */
@@ -168,7 +189,18 @@ export class Manager {
     await Promise.all(active.map((n) => this.request("stop", n)));
   }
 
+  /**
+   * The way down without stopping the units (reboot-force): from now on no event is
+   * acted on — no restart, no spawn — while the final stage kills what is left.
+   */
+  abandon() {
+    this.stopping = true;
+    this.abandoned = true;
+    this.sockets.freeze(); // no client may start anything either
+  }
+
   dispatch(event: EngineEvent) {
+    if (this.abandoned) return;
     this.queue.push(event);
     if (this.draining) return;
     this.draining = true;
@@ -236,9 +268,11 @@ export class Manager {
     if (built.readinessWrite !== undefined) closeFd(built.readinessWrite);
     if (!result.ok) {
       if (built.readinessRead !== undefined) this.dropReadinessFd(e.unit);
-      this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: `${result.stage}: ${result.message}` });
+      const error = result.message.startsWith(result.stage) ? result.message : `${result.stage}: ${result.message}`;
+      this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error });
       return;
     }
+    if (e.role === "main") this.lastMainPid.set(e.unit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
   }
@@ -289,6 +323,15 @@ export class Manager {
       this.watchReadinessFd(unit.name, p.read);
     }
     const tty = cfg.standard_input === "tty" ? this.consoleFd() : null;
+    let cgroupProcsFd: number | undefined;
+    if (this.cgroups) {
+      const joined = this.cgroups.ensureUnit(unit.name, cgroupLimits(cfg));
+      if ("error" in joined) this.log.warning(`${unit.name}: no cgroup, tracked by process group: ${joined.error}`);
+      else {
+        for (const w of joined.warnings) this.log.warning(`${unit.name}: ${w}`);
+        cgroupProcsFd = joined.procsFd;
+      }
+    }
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
       stdin: passed?.stdio ?? tty ?? this.devNullFd, stdout: passed?.stdio ?? tty ?? out.write, stderr: tty ?? out.write,
@@ -297,6 +340,8 @@ export class Manager {
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
       nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
       noNewPrivileges: cfg.no_new_privileges, newSession: true,
+      ...sandboxRequest(cfg),
+      cgroupProcsFd,
     };
     return { request, readinessRead, readinessWrite };
   }
@@ -348,10 +393,21 @@ export class Manager {
   }
 
   private performKill(e: Extract<Effect, { type: "kill" }>) {
-    // Without cgroups a unit's processes are its main process's session/process group
-    // (the spawner makes every process a session leader).
-    if (e.scope === "unit" && killProcess(-e.pid, e.signal)) return;
+    if (e.scope === "unit") return this.killUnit(e.unit, e.signal, e.pid);
     killProcess(e.pid, e.signal);
+  }
+
+  /**
+   * Every process of a unit: its cgroup, however often they forked; without cgroups the
+   * process group its main process leads (the spawner makes every process a session
+   * leader), which misses only processes that started sessions of their own.
+   */
+  private killUnit(unit: string, signal: number, leader = this.lastMainPid.get(unit)) {
+    if (this.cgroups && this.cgroups.pids(unit).length > 0) {
+      this.cgroups.kill(unit, signal);
+      return;
+    }
+    if (leader !== undefined && !killProcess(-leader, signal)) killProcess(leader, signal);
   }
 
   /** Reap every exited child; statuses of our units' processes go to the engine. */
@@ -444,6 +500,10 @@ export class Manager {
   unitOfProcess(pid: number): string | null {
     const direct = this.engine.unitOfPid(pid);
     if (direct !== null) return direct;
+    if (this.cgroups) {
+      const unit = this.cgroups.unitOfPid(pid);
+      if (unit !== null) return unit;
+    }
     const ids = processIds(pid);
     if (ids === null) return null;
     return this.engine.unitOfPid(ids.sid) ?? this.engine.unitOfPid(ids.pgid);
@@ -526,11 +586,26 @@ export class Manager {
 
   private onStateChanged(unit: string) {
     const state = this.engine.activeState(unit);
+    const sub = this.engine.subState(unit);
+    if (state === "inactive" || state === "failed" || sub === "auto-restart") this.killLeftovers(unit);
     if (state === "inactive" || state === "failed") {
       if (this.readinessFds.has(unit)) this.dropReadinessFd(unit);
       // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
       if (!this.engine.units.get(unit)?.job) this.fdStore.release(unit);
     }
+  }
+
+  /**
+   * The main process is gone: what it left behind goes too (systemd's control-group and
+   * mixed kill modes), so a restart starts clean and a stop leaves nothing running.
+   */
+  private killLeftovers(unit: string) {
+    const cfg = this.engine.units.get(unit)?.cfg.service;
+    if (!cfg || cfg.kill_mode === "process") return;
+    if (cfg.type === "oneshot" && cfg.remain_after_exit) return;
+    this.killUnit(unit, 9);
+    this.lastMainPid.delete(unit); // never signal a process group whose pid may be reused
+    if (this.cgroups?.isEmpty(unit)) this.cgroups.removeUnit(unit);
   }
 
   private onJobFinished(e: Extract<Effect, { type: "job-finished" }>) {
@@ -548,7 +623,7 @@ export class Manager {
     }
   }
 
-  private emergencyAction(unit: string, action: string, reason: string) {
+  private emergencyAction(unit: string, action: EmergencyAction, reason: string) {
     if (this.stopping) return;
     if (!this.opts.systemMode) {
       const code = RUN_MODE_EXIT_STATUS[action] ?? 1;
@@ -556,16 +631,16 @@ export class Manager {
       this.opts.exit(code, `${action} requested by ${unit}`);
       return;
     }
-    // System mode: the orderly way down. The -force and -immediate variants (skip the
-    // ordered stop, or even the sync) arrive with the watchdog issue; until then they
-    // take the orderly path too.
+    // System mode: the way down, as far as the action says (orderly, -force, -immediate).
+    const request = emergencyPowerRequest(action);
+    if (request === null) return;
     this.log.err(`${unit}: ${reason}: start_limit_action=${action}`);
-    this.power(action.startsWith("reboot") ? "reboot" : "poweroff", `${action} requested by ${unit}`);
+    this.power(request.action, `${action} requested by ${unit}`, request.mode);
   }
 
   /** poweroff, reboot or halt asked for (hearth ctl, a signal, an emergency action). */
-  power(action: PowerAction, reason: string) {
-    if (this.opts.power) return this.opts.power(action, reason);
+  power(action: PowerAction, reason: string, mode: PowerMode = "orderly") {
+    if (this.opts.power) return this.opts.power(action, reason, mode);
     // Run mode: end the manager with a status that says what was asked for.
     this.opts.exit(RUN_MODE_EXIT_STATUS[action] ?? 0, `${action} requested: ${reason}`);
   }
@@ -583,6 +658,7 @@ export class Manager {
     this.notify?.close();
     this.sockets.close();
     this.fdStore.closeAll();
+    this.cgroups?.close();
   }
 }
 

@@ -56,7 +56,8 @@ describe("parseCmdline", () => {
   test("rescue words and hearth.debug", () => {
     expect(overrides("quiet single")).toEqual({ target: "rescue" });
     expect(overrides("1")).toEqual({ target: "rescue" });
-    expect(overrides("hearth.debug")).toEqual({ log_level: "debug" });
+    expect(overrides("hearth.debug")).toEqual({ log_level: "debug", debug: true });
+    expect(overrides("hearth.debug=1 hearth.log_level=notice")).toEqual({ log_level: "notice", debug: true });
   });
 
   test("invalid values are diagnostics at their column, and are ignored", () => {

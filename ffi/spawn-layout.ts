@@ -1,0 +1,37 @@
+// struct spawn_request of ffi/native.c in JS terms: its fields, flags, failure stages and
+// mount steps. Kept apart from ffi/spawn.ts so that ffi/native.ts can check them against
+// the compiled C when it loads (both import this file; neither imports the other's
+// state).
+
+/** enum spawn_stage in ffi/native.c, same order (checked at load against STAGE_COUNT). */
+export const SPAWN_STAGES = [
+  "none", "clone", "cgroup", "setsid", "fds", "close_fds", "rlimit", "nice", "ioprio",
+  "cpu_affinity", "oom_score_adj", "mount_namespace", "read_only_paths", "inaccessible_paths",
+  "private_tmp", "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
+  "setuid", "chdir", "no_new_privs", "execve",
+] as const;
+export type SpawnStage = (typeof SPAWN_STAGES)[number];
+
+/** The SPAWN_* flags of ffi/native.c. */
+export const FLAG = {
+  setsid: 1 << 0, uid: 1 << 1, gid: 1 << 2, groups: 1 << 3, umask: 1 << 4, nice: 1 << 5,
+  oomScoreAdj: 1 << 6, noNewPrivileges: 1 << 7, ioprio: 1 << 8, capabilityBoundingSet: 1 << 9,
+  ambientCapabilities: 1 << 10, legacyRemount: 1 << 11,
+} as const;
+
+/** Field indexes of struct spawn_request (every field is 8 bytes). */
+export const SLOT = {
+  path: 0, argv: 1, envp: 2, pidSlots: 3, fdSources: 4, fdCount: 5, cwd: 6, flags: 7,
+  uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
+  rlimits: 15, rlimitCount: 16, cgroupProcsFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
+  boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24,
+  failedErrno: 25, failedStage: 26, failedIndex: 27,
+} as const;
+export const SPAWN_REQUEST_SLOTS = 28;
+
+/** struct mount_op: kind, flags, path (three 8-byte cells). */
+export const MOUNT_OP_SIZE = 24;
+/** MOUNT_* kinds of ffi/native.c. */
+export const MOUNT_KIND = { readOnly: 1, inaccessible: 2, privateTmp: 3 } as const;
+/** MOUNT_OPTIONAL: a missing path is skipped. */
+export const MOUNT_OPTIONAL = 1;

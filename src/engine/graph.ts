@@ -98,23 +98,3 @@ export function removeFromGraph(graph: UnitGraph, name: string): void {
     for (const set of [n.requires, n.wants, n.bindsTo, n.conflicts, n.after, n.requiredBy, n.boundBy, n.before]) set.delete(name);
   }
 }
-
-/** Every ordering cycle, each as the list of its units (first repeated at the end). */
-export function findOrderingCycles(graph: UnitGraph): string[][] {
-  const cycles: string[][] = [];
-  const state = new Map<string, "open" | "done">();
-  const stack: string[] = [];
-  const visit = (name: string) => {
-    state.set(name, "open");
-    stack.push(name);
-    for (const d of graph.get(name)?.after ?? []) {
-      const s = state.get(d);
-      if (s === "open") cycles.push([...stack.slice(stack.indexOf(d)), d]);
-      else if (s === undefined) visit(d);
-    }
-    stack.pop();
-    state.set(name, "done");
-  };
-  for (const name of [...graph.keys()].sort()) if (!state.has(name)) visit(name);
-  return cycles;
-}

@@ -8,12 +8,12 @@ import { ptr } from "bun:ffi";
 import { E, PR, WNOHANG } from "../../ffi/constants.ts";
 import { check, lastErrno, libc, SysError } from "../../ffi/libc.ts";
 import { signalName, signalNumber } from "../../ffi/signals.ts";
+import type { ExitStatus } from "../engine/types.ts";
 
 export { signalName, signalNumber };
 
-export type ExitStatus =
-  | { kind: "exited"; code: number }
-  | { kind: "killed"; signal: number; coreDumped: boolean };
+// How a process ended is the engine's vocabulary; it is decoded here from wait(2)'s status.
+export type { ExitStatus };
 
 export interface ReapedChild {
   pid: number;

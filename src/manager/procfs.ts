@@ -1,5 +1,6 @@
 // Small readers of /proc used to match processes to units without cgroups.
 import { readFileSync } from "node:fs";
+import { statField } from "../boot/procstat.ts";
 
 /** Session id and parent pid of a process, from /proc/PID/stat; null if it is gone. */
 export function processIds(pid: number): { ppid: number; pgid: number; sid: number } | null {
@@ -12,12 +13,10 @@ export function processIds(pid: number): { ppid: number; pgid: number; sid: numb
   return parseStat(text);
 }
 
-/** Fields after "pid (comm)": state ppid pgrp session ... (proc(5)); comm may hold ')' */
+/** ppid, pgrp and session: fields 4, 5 and 6 of proc(5)'s list (comm may hold ')'). */
 export function parseStat(text: string): { ppid: number; pgid: number; sid: number } | null {
-  const close = text.lastIndexOf(")");
-  if (close < 0) return null;
-  const fields = text.slice(close + 2).split(" ");
-  const ppid = Number(fields[1]), pgid = Number(fields[2]), sid = Number(fields[3]);
+  if (text.lastIndexOf(")") < 0) return null;
+  const ppid = Number(statField(text, 4)), pgid = Number(statField(text, 5)), sid = Number(statField(text, 6));
   if (!Number.isInteger(ppid) || !Number.isInteger(sid)) return null;
   return { ppid, pgid, sid };
 }

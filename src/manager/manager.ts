@@ -472,7 +472,7 @@ export class Manager {
   private onNotify(m: NotifyArrival) {
     const unit = this.unitOfProcess(m.pid);
     if (unit === null) {
-      this.log.warning(`notification from PID ${m.pid} (uid ${m.uid}) belongs to no unit: dropped`);
+      this.notify!.refused(m, "belongs to no unit: dropped");
       m.fds.forEach((fd) => closeFd(fd));
       return;
     }

@@ -86,6 +86,7 @@ static char child_stack[CHILD_STACK_SIZE];
 #define SPAWN_CAP_AMBIENT (1 << 10)
 /* Read-only paths the way Linux < 5.12 allows (no mount_setattr): for tests of that path. */
 #define SPAWN_LEGACY_REMOUNT (1 << 11)
+/* SIGPIPE to SIG_IGN instead of SIG_DFL (systemd's IgnoreSIGPIPE=). */
 #define SPAWN_IGNORE_SIGPIPE (1 << 12)
 
 /* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */

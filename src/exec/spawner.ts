@@ -7,11 +7,12 @@
 // spawn() is synchronous and returns once the child has called execve: an exec failure
 // is reported here (ok: false), not later as an exit status, and the failed child is
 // already reaped. The child's steps, in order (see ffi/native.c): signal dispositions
-// reset (SIGPIPE ignored if asked), into the unit's cgroup, setsid, fds placed, rlimits, nice, ioprio, CPU
-// affinity, oom_score_adj, umask, the private mount namespace (read-only paths, then
-// inaccessible paths, then the private /tmp), the capability bounding set, ambient
-// capabilities, setgroups, setgid, setuid (with keep-caps when ambient capabilities
-// must survive it), chdir, no_new_privs, pid env vars, signal mask emptied, execve.
+// reset (SIGPIPE ignored if asked), into the unit's cgroup, setsid, fds placed,
+// rlimits, nice, ioprio, CPU affinity, oom_score_adj, umask, the private mount
+// namespace (read-only paths, then inaccessible paths, then the private /tmp), the
+// capability bounding set, ambient capabilities, setgroups, setgid, setuid (with
+// keep-caps when ambient capabilities must survive it), chdir, no_new_privs, pid env
+// vars, signal mask emptied, execve.
 //
 // private_tmp differs from systemd's PrivateTmp=: every process gets a fresh tmpfs on
 // /tmp and /var/tmp (a missing /var/tmp is skipped), where systemd bind-mounts one

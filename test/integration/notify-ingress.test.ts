@@ -83,6 +83,17 @@ describe("a notify service running as another user", () => {
   });
 });
 
+describe("a datagram longer than the manager reads", () => {
+  test("is refused with a line saying it was truncated, naming the sender", async () => {
+    const p = Bun.spawn(["/usr/bin/python3", "-c", `
+import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1\\n" + b"X" * 5000, sys.argv[1])
+`, join(m.runDir, "notify.sock")]);
+    expect(await p.exited).toBe(0);
+    await m.waitForOutput(new RegExp(`truncated datagram from PID ${p.pid}\\b.*longer than 4096 bytes.*dropped`));
+  });
+});
+
 describe("a flood of malformed notify datagrams", () => {
   test("leaves the log, memory and fds of the manager bounded; a notify service beside it starts and stops", async () => {
     const pid = m.proc.pid;

@@ -41,7 +41,13 @@ export class NotifyServer {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.fd = notifySocket(path);
-    if (!path.startsWith("@")) reachableByEveryone(path);
+    if (!path.startsWith("@")) {
+      try {
+        reachableByEveryone(path);
+      } catch (e) {
+        log.warning(`notify socket ${path}: services running as other users cannot reach it: ${(e as Error).message}`);
+      }
+    }
     getReactor().watch(this.fd, { read: true }, () => this.drain());
   }
 

@@ -86,6 +86,8 @@ static char child_stack[CHILD_STACK_SIZE];
 #define SPAWN_CAP_AMBIENT (1 << 10)
 /* Read-only paths the way Linux < 5.12 allows (no mount_setattr): for tests of that path. */
 #define SPAWN_LEGACY_REMOUNT (1 << 11)
+/* SIGPIPE to SIG_IGN instead of SIG_DFL (systemd's IgnoreSIGPIPE=). */
+#define SPAWN_IGNORE_SIGPIPE (1 << 12)
 
 /* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
 #define MOUNT_READ_ONLY    1
@@ -153,11 +155,16 @@ static void child_fail(struct spawn_request *req, int stage) {
 }
 
 /* The kernel's struct sigaction (handler, flags, restorer, 64-bit mask) is the same on
- * x86_64 and arm64; all zero means SIG_DFL. */
-static void reset_signal_dispositions(void) {
+ * x86_64 and arm64; all zero means SIG_DFL, a handler of 1 SIG_IGN. Every signal to
+ * its default, except SIGPIPE when asked (systemd's IgnoreSIGPIPE=yes, its default):
+ * a write to a closed pipe or socket then fails with EPIPE instead of killing. */
+static void reset_signal_dispositions(int ignore_sigpipe) {
   u64 default_action[4] = {0, 0, 0, 0};
-  for (int sig = 1; sig <= HEARTH_NSIG; sig++)
-    syscall(SYS_rt_sigaction, sig, default_action, 0, KERNEL_SIGSET_BYTES); /* KILL/STOP fail: fine */
+  u64 ignore_action[4] = {1, 0, 0, 0};
+  for (int sig = 1; sig <= HEARTH_NSIG; sig++) {
+    u64 *action = sig == SIGPIPE && ignore_sigpipe ? ignore_action : default_action;
+    syscall(SYS_rt_sigaction, sig, action, 0, KERNEL_SIGSET_BYTES); /* KILL/STOP fail: fine */
+  }
 }
 
 static int set_signal_mask(u64 mask, u64 *old) {
@@ -427,7 +434,7 @@ static int child_main(void *arg) {
   struct spawn_request *req = arg;
   i64 flags = req->flags;
   int ambient = (flags & SPAWN_CAP_AMBIENT) != 0;
-  reset_signal_dispositions();
+  reset_signal_dispositions((flags & SPAWN_IGNORE_SIGPIPE) != 0);
   if (req->cgroup_procs_fd >= 0 && join_cgroup((int)req->cgroup_procs_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);

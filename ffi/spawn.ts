@@ -59,6 +59,8 @@ export interface NativeSpawn {
   mounts?: NativeMount[];
   /** Read-only paths without mount_setattr, as on Linux < 5.12 (for tests). */
   legacyRemount?: boolean;
+  /** SIGPIPE ignored (SIG_IGN) rather than reset to its default like every other signal. */
+  ignoreSigpipe?: boolean;
 }
 
 export type NativeSpawnResult =
@@ -143,6 +145,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.boundingKeep !== undefined) flags |= FLAG.capabilityBoundingSet;
   if (req.ambient !== undefined) flags |= FLAG.ambientCapabilities;
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
+  if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
   return flags;
 }
 

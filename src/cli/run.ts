@@ -5,7 +5,7 @@ import { formatDiagnostic } from "../config/diagnostics.ts";
 import { ControlServer } from "../control/server.ts";
 import { createLogger, parseLogLevel, ringSink, stderrSink, teeSink, type LogLevelName } from "../log/manager-log.ts";
 import { Manager } from "../manager/manager.ts";
-import { userConfDir, userRunDir } from "./paths.ts";
+import { absoluteDir, userConfDir, userRunDir } from "./paths.ts";
 
 const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL]";
 
@@ -15,9 +15,12 @@ export async function runMain(argv: string[]): Promise<number> {
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const value = () => argv[++i] ?? "";
-    if (x === "-c" || x === "--conf-dir") confDir = value();
-    else if (x === "-r" || x === "--run-dir") runDir = value();
-    else if (x === "--target") target = value();
+    if (x === "-c" || x === "--conf-dir" || x === "-r" || x === "--run-dir") {
+      const dir = value();
+      if (dir === "") { console.error(`hearth run: ${x} needs a directory\n${USAGE}`); return 2; }
+      if (x === "-c" || x === "--conf-dir") confDir = absoluteDir(dir);
+      else runDir = absoluteDir(dir);
+    } else if (x === "--target") target = value();
     else if (x === "--log-level") {
       level = parseLogLevel(value()) ?? null;
       if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }

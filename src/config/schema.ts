@@ -213,6 +213,7 @@ const SERVICE = {
   nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],
   oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
   no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
+  ignore_sigpipe: [bool, true, "SIGPIPE is ignored in the processes, as systemd's IgnoreSIGPIPE=yes: a write to a closed pipe or socket fails with EPIPE instead of killing; false: its default action."],
   capability_bounding_set: [capabilitySet, null, 'Capabilities the processes may ever have (["CAP_NET_BIND_SERVICE"]); "~" before the first name keeps all but those listed; unset: all.'],
   ambient_capabilities: [capabilitySet, [], "Capabilities the processes get even when they run as another user than root (the ambient set); those outside capability_bounding_set are left out."],
   cpu_affinity: [{ kind: "cpu-set" }, null, 'CPUs the processes may run on: numbers and ranges, [0, "2-3"] or "0-1,3"; unset: all (inherited).'],

@@ -98,6 +98,7 @@ export interface ServiceSection {
   read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
   inaccessible_paths?: string[]; // the same
   private_tmp?: boolean;
+  ignore_sigpipe?: boolean; // SIGPIPE ignored in the processes (true by default)
   // Resource limits, through the unit's cgroup; null = no limit set.
   memory_max?: number | null; // bytes; Infinity = "infinity"
   cpu_quota?: number | null; // percent of one CPU

@@ -7,11 +7,12 @@
 // spawn() is synchronous and returns once the child has called execve: an exec failure
 // is reported here (ok: false), not later as an exit status, and the failed child is
 // already reaped. The child's steps, in order (see ffi/native.c): signal dispositions
-// reset, into the unit's cgroup, setsid, fds placed, rlimits, nice, ioprio, CPU
-// affinity, oom_score_adj, umask, the private mount namespace (read-only paths, then
-// inaccessible paths, then the private /tmp), the capability bounding set, ambient
-// capabilities, setgroups, setgid, setuid (with keep-caps when ambient capabilities
-// must survive it), chdir, no_new_privs, pid env vars, signal mask emptied, execve.
+// reset (SIGPIPE ignored if asked), into the unit's cgroup, setsid, fds placed,
+// rlimits, nice, ioprio, CPU affinity, oom_score_adj, umask, the private mount
+// namespace (read-only paths, then inaccessible paths, then the private /tmp), the
+// capability bounding set, ambient capabilities, setgroups, setgid, setuid (with
+// keep-caps when ambient capabilities must survive it), chdir, no_new_privs, pid env
+// vars, signal mask emptied, execve.
 //
 // private_tmp differs from systemd's PrivateTmp=: every process gets a fresh tmpfs on
 // /tmp and /var/tmp (a missing /var/tmp is skipped), where systemd bind-mounts one
@@ -57,6 +58,11 @@ export interface SpawnRequest {
   noNewPrivileges?: boolean;
   /** setsid() in the child; default true. */
   newSession?: boolean;
+  /**
+   * SIGPIPE ignored in the child (systemd's IgnoreSIGPIPE=), so that a write to a closed
+   * pipe fails with EPIPE; default false: every signal at its default action.
+   */
+  ignoreSigpipe?: boolean;
   /** CPUs the process may run on (sched_setaffinity), by number; unset or empty: inherited. */
   cpuAffinity?: number[];
   /**
@@ -226,6 +232,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     fdSources: [req.stdin ?? devNull(), req.stdout ?? devNull(), req.stderr ?? devNull(), ...(req.fds ?? [])],
     cwd: req.cwd,
     setsid: req.newSession ?? true,
+    ignoreSigpipe: req.ignoreSigpipe ?? false,
     uid: req.uid,
     gid: req.gid,
     groups: supplementaryGroups(req),

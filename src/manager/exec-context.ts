@@ -1,11 +1,11 @@
 // From a unit's configuration to what the spawner needs: environment, ids, limits.
 // Pure except for reading environment files and the user database, which the caller
 // passes in as text readers so tests can feed them.
+import { homedir } from "node:os";
 import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
 import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
-
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
 export function parseEnvironmentFile(text: string): Record<string, string> {
@@ -88,7 +88,17 @@ export function expandCommand(argv: string[], env: Record<string, string>): stri
 }
 
 /**
- * The hardening keys of [service] as SpawnRequest fields (cgroup placement is the
+ * Where a service starts, as systemd's WorkingDirectory=: "/" unless working_directory
+ * says otherwise, even with user = (not the user's home); "~" is the home of the
+ * service's user, or of the manager's when it has none.
+ */
+export function workingDirectory(configured: string | null, user: { home: string } | null): string {
+  if (configured === "~") return user?.home ?? homedir();
+  return configured ?? "/";
+}
+
+/**
+ * The hardening keys of [service] and ignore_sigpipe as SpawnRequest fields (cgroup placement is the
  * manager's: it comes from the unit's cgroup, not from these keys). I/O scheduling as
  * systemd resolves it: a class without a priority gets 4, a priority without a class is
  * best-effort.
@@ -103,6 +113,7 @@ export function sandboxRequest(cfg: ServiceSection): Partial<SpawnRequest> {
     readOnlyPaths: cfg.read_only_paths,
     inaccessiblePaths: cfg.inaccessible_paths,
     privateTmp: cfg.private_tmp,
+    ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
 }
 

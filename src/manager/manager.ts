@@ -22,7 +22,7 @@ import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd, devNull, openFile, pipe as makePipe, readNonBlocking as readSome } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
-import { cgroupLimits, expandCommand, sandboxRequest, serviceEnvironment } from "./exec-context.ts";
+import { cgroupLimits, expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 import { discoverCgroups, type CgroupTree } from "../exec/cgroup.ts";
 import { processIds } from "./procfs.ts";
 import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
@@ -335,7 +335,7 @@ export class Manager {
     const request: SpawnRequest = {
       path: argv[0]!, argv, env, pidEnv, fds,
       stdin: passed?.stdio ?? tty ?? this.devNullFd, stdout: passed?.stdio ?? tty ?? out.write, stderr: tty ?? out.write,
-      cwd: cfg.working_directory ?? (user ? user.home : "/"),
+      cwd: workingDirectory(cfg.working_directory, user),
       uid, gid, groups, umask: cfg.umask,
       rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
       nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
@@ -472,7 +472,7 @@ export class Manager {
   private onNotify(m: NotifyArrival) {
     const unit = this.unitOfProcess(m.pid);
     if (unit === null) {
-      this.log.warning(`notification from PID ${m.pid} (uid ${m.uid}) belongs to no unit: dropped`);
+      this.notify!.refused(m, "belongs to no unit: dropped");
       m.fds.forEach((fd) => closeFd(fd));
       return;
     }

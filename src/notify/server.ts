@@ -1,13 +1,20 @@
 // The notify socket: receives sd_notify datagrams with the sender's credentials,
 // parses them, and hands well-formed messages on. Malformed ones are logged with the
-// sender and dropped. Fds sent with FDSTORE=1 go on with the message (the receiver
-// keeps or closes them); every other fd is closed here, BARRIER=1's at once so that
-// the sender unblocks.
-import { unlinkSync } from "node:fs";
+// sender and dropped; what is said about a sender is rate-limited (log-limit.ts), since
+// every local user may write here. Fds sent with FDSTORE=1 go on with the message (the
+// receiver keeps or closes them); every other fd is closed here, BARRIER=1's at once so
+// that the sender unblocks.
+//
+// A sender is known only by the credentials the kernel attaches (SO_PASSCRED): its pid
+// is what the receiver matches against its units before acting on anything. Only root
+// can claim another pid, as in systemd.
+import { chmodSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd } from "../../ffi/fd.ts";
-import { notifySocket, recvWithCredentials } from "../../ffi/socket.ts";
+import { NOTIFY_DATAGRAM_MAX, notifySocket, recvWithCredentials } from "../../ffi/socket.ts";
 import type { Logger } from "../log/manager-log.ts";
+import { LogLimit, type Suppressed } from "./log-limit.ts";
 import { parseNotify, type NotifyMessage } from "./parse.ts";
 
 export interface NotifyArrival {
@@ -24,9 +31,23 @@ const BATCH = 16;
 
 export class NotifyServer {
   readonly fd: number;
+  private readonly limit = new LogLimit();
+  private flushTimer: Timer | null = null;
 
-  constructor(readonly path: string, private readonly log: Logger, private readonly deliver: (m: NotifyArrival) => void) {
+  constructor(
+    readonly path: string,
+    private readonly log: Logger,
+    private readonly deliver: (m: NotifyArrival) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.fd = notifySocket(path);
+    if (!path.startsWith("@")) {
+      try {
+        reachableByEveryone(path);
+      } catch (e) {
+        log.warning(`notify socket ${path}: services running as other users cannot reach it: ${(e as Error).message}`);
+      }
+    }
     getReactor().watch(this.fd, { read: true }, () => this.drain());
   }
 
@@ -35,35 +56,86 @@ export class NotifyServer {
     for (let i = 0; i < BATCH; i++) {
       const d = recvWithCredentials(this.fd);
       if (d === null) return;
-      const who = `PID ${d.pid} (uid ${d.uid})`;
-      const parsed = d.truncated ? null : parseNotify(d.data);
+      const sender = { pid: d.pid, uid: d.uid };
+      const parsed = d.truncated || d.pid <= 0 ? null : parseNotify(d.data);
       const keep = parsed?.ok === true && parsed.msg.fdStore && !parsed.msg.barrier;
       if (!keep) for (const fd of d.fds) closeFd(fd); // BARRIER=1: closing its fd is the whole answer
+      if (d.pid <= 0) {
+        this.warn(sender, (who) => `notify: datagram without sender credentials (${who}): dropped`);
+        continue;
+      }
       if (parsed === null) {
-        this.log.warning(`notify: datagram from ${who} too long or carrying too many fds: dropped`);
+        this.warn(sender, (who) => `notify: truncated datagram from ${who} (longer than ${NOTIFY_DATAGRAM_MAX} bytes, or more fds than fit): dropped`);
         continue;
       }
       if (!parsed.ok) {
-        this.log.warning(`notify: malformed datagram from ${who}: ${parsed.error}`);
+        this.warn(sender, (who) => `notify: malformed datagram from ${who}: ${parsed.error}`);
         continue;
       }
-      for (const w of parsed.msg.warnings) this.log.warning(`notify: from ${who}: ${w}`);
+      for (const w of parsed.msg.warnings) this.warn(sender, (who) => `notify: from ${who}: ${w}`);
       if (parsed.msg.barrier) continue;
       const fds = keep ? d.fds : [];
       try {
         this.deliver({ pid: d.pid, uid: d.uid, gid: d.gid, msg: parsed.msg, fds });
       } catch (e) {
         // The fds may be stored already: a leak is better than closing one twice.
-        this.log.err(`notify: handling message from ${who} failed: ${(e as Error).stack ?? e}`);
+        this.log.err(`notify: handling message from ${describe(sender)} failed: ${(e as Error).stack ?? e}`);
       }
     }
   }
 
+  /** Logs, within the sender's rate limit, that its notification was refused. */
+  refused(sender: { pid: number; uid: number }, why: string) {
+    this.warn(sender, (who) => `notification from ${who} ${why}`);
+  }
+
   close() {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.flush();
     getReactor().unwatch(this.fd);
     closeFd(this.fd);
     if (!this.path.startsWith("@")) {
       try { unlinkSync(this.path); } catch { /* already gone */ }
     }
   }
+
+  /** Logs a line about a sender ("PID 42 (uid 0)"), unless it said too much lately. */
+  private warn(sender: { pid: number; uid: number }, line: (who: string) => string) {
+    const who = describe(sender);
+    if (this.limit.allow(who, this.now())) {
+      this.log.warning(line(who));
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, this.limit.intervalMs);
+  }
+
+  private flush() {
+    for (const s of this.limit.flush(this.now())) this.log.warning(`notify: ${suppressedLine(s)}`);
+  }
+}
+
+function describe(sender: { pid: number; uid: number }): string {
+  return `PID ${sender.pid} (uid ${sender.uid})`;
+}
+
+function suppressedLine(s: Suppressed): string {
+  const from = s.sender ?? `${s.senders} other sender${s.senders === 1 ? "" : "s"}`;
+  return `suppressed ${s.count} message${s.count === 1 ? "" : "s"} about ${from}`;
+}
+
+/**
+ * Services run as any user, so, as systemd's /run/systemd/notify, the socket is writable
+ * by everyone (bind gave it the manager's umask) and its directory searchable; a sender
+ * is known by the credentials the kernel attaches, never by the socket's mode. Only the
+ * search bits are added to the directory: its listing stays as private as it was.
+ */
+function reachableByEveryone(path: string) {
+  chmodSync(path, 0o777);
+  const dir = dirname(path);
+  const mode = statSync(dir).mode & 0o7777;
+  if ((mode & 0o011) !== 0o011) chmodSync(dir, mode | 0o011);
 }

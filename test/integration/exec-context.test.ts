@@ -1,4 +1,4 @@
-// The hardened execution context through `hearth run`: units using each key report
+// The execution context through `hearth run`: units using each key report
 // what they see from inside (/proc/self/status, ionice, /proc/self/mountinfo, what a
 // write or an open does) on stdout, and the test reads it back with `hearth ctl logs`.
 // Needs root (CI runs as root): mount namespaces, capabilities, another user.
@@ -75,6 +75,12 @@ beforeAll(async () => {
       "private_tmp = true",
     ),
     missing: oneshot("true", 'read_only_paths = ["/nonexistent/hearth-ro"]'),
+    "nobody-cwd": oneshot("pwd", 'user = "nobody"'), // nobody's home is /nonexistent
+    "root-cwd": oneshot("pwd"),
+    "home-cwd": oneshot("pwd", 'user = "root"', 'working_directory = "~"'),
+    // The shell execs grep, so /proc/self is what the service's program got.
+    "sigpipe-default": oneshot("exec grep SigIgn /proc/self/status"),
+    "sigpipe-off": oneshot("exec grep SigIgn /proc/self/status", "ignore_sigpipe = false"),
   });
   m = await startManager(conf);
   await m.waitForOutput(/Startup finished/);
@@ -126,5 +132,28 @@ describe("execution context through hearth run", () => {
     expect(r.code).toBe(1);
     expect((await m.unit("missing")).active).toBe("failed");
     expect(m.text()).toMatch(/missing.*read_only_paths \/nonexistent\/hearth-ro: No such file or directory/);
+  });
+});
+
+describe("what a service starts with, as systemd", () => {
+  test.skipIf(!isRoot)("a service with user = and no working_directory starts in /, not in the user's home", async () => {
+    expect(await report("nobody-cwd")).toEqual(["/"]);
+  });
+
+  test("a service without user = or working_directory starts in /", async () => {
+    expect(await report("root-cwd")).toEqual(["/"]);
+  });
+
+  test.skipIf(!isRoot)('working_directory = "~" starts in the user\'s home', async () => {
+    expect(await report("home-cwd")).toEqual(["/root"]);
+  });
+
+  // SIGPIPE is signal 13: bit 12 of SigIgn.
+  test("SIGPIPE is ignored by default (IgnoreSIGPIPE=yes): a write to a closed pipe fails with EPIPE", async () => {
+    expect(BigInt(`0x${field(await report("sigpipe-default"), "SigIgn")}`) & (1n << 12n)).toBe(1n << 12n);
+  });
+
+  test("with ignore_sigpipe = false SIGPIPE keeps its default action", async () => {
+    expect(BigInt(`0x${field(await report("sigpipe-off"), "SigIgn")}`) & (1n << 12n)).toBe(0n);
   });
 });

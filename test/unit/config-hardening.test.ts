@@ -23,17 +23,18 @@ function problems(...lines: string[]): string[] {
 }
 
 describe("reading the values", () => {
-  test("defaults: nothing set, nothing asked of the spawner", () => {
+  test("defaults: nothing set, nothing asked of the spawner but systemd's SIGPIPE ignored", () => {
     const svc = service();
     expect(svc).toMatchObject({
       capability_bounding_set: null, ambient_capabilities: [], cpu_affinity: null, io_scheduling_class: null,
       io_scheduling_priority: null, read_only_paths: [], inaccessible_paths: [], private_tmp: false,
-      memory_max: null, cpu_quota: null, tasks_max: null,
+      memory_max: null, cpu_quota: null, tasks_max: null, ignore_sigpipe: true,
     });
     expect(sandboxRequest(svc)).toEqual({
       cpuAffinity: undefined, ioScheduling: undefined, capabilityBoundingSet: undefined, ambientCapabilities: undefined,
-      readOnlyPaths: [], inaccessiblePaths: [], privateTmp: false,
+      readOnlyPaths: [], inaccessiblePaths: [], privateTmp: false, ignoreSigpipe: true,
     });
+    expect(sandboxRequest(service("ignore_sigpipe = false")).ignoreSigpipe).toBe(false);
   });
 
   test("capability sets: names in any case, as an array or systemd's one string; ~ inverts", () => {

@@ -166,6 +166,11 @@ describe("spawn: process attributes", () => {
     expect(statusField(output, "SigCgt")).toBe("0000000000000000");
   });
 
+  test("ignoreSigpipe: SIGPIPE (bit 12) alone is ignored", async () => {
+    const { output } = await sh("cat /proc/self/status", { ignoreSigpipe: true });
+    expect(statusField(output, "SigIgn")).toBe("0000000000001000");
+  });
+
   test("a new session by default: sid = pgid = pid", async () => {
     const { output, pid } = await sh("cat /proc/self/stat");
     const fields = statFields(output);

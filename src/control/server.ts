@@ -36,6 +36,7 @@ class Connection {
   private inpos = 0; // where the unanswered part of inbuf begins
   private eof = false; // the client will send nothing more (or may not: a too-long line)
   private busy = false; // a request is being answered
+  private hungUp = false; // the client closed both ways (EPOLLHUP): what it sent is still answered
   private outbuf: Uint8Array[] = [];
   private outBytes = 0;
   private closed = false;
@@ -67,8 +68,10 @@ class Connection {
   }
 
   private onReady(ev: Readiness) {
+    if (ev.hangup) this.hungUp = true;
     if (ev.writable || ev.hangup) this.flush();
     if ((ev.readable || ev.hangup) && this.wantsInput()) this.readInput();
+    if (this.hungUp && this.following) return this.close();
     this.pump();
   }
 
@@ -124,7 +127,11 @@ class Connection {
   /** Answers the waiting requests, one at a time, while the client reads the replies. */
   private pump() {
     while (!this.closed && !this.busy && !this.following && this.outBytes <= OUTPUT_HIGH_WATER) {
-      const line = this.nextLine();
+      let line = this.nextLine();
+      if (line === null && this.hungUp && this.wantsInput()) {
+        this.readInput(); // no more wake-ups come: read on here, up to the end
+        line = this.nextLine();
+      }
       if (line === null) break;
       if (line.trim() === "") continue;
       this.busy = true;
@@ -172,17 +179,17 @@ class Connection {
   }
 
   /**
-   * Watches what the connection waits for. Nothing at all while a request is answered
-   * and the replies are out: a client that hung up would wake the loop again and again
-   * (EPOLLHUP), and a write will tell.
+   * Watches what the connection waits for; with neither, still for the client closing
+   * (EPOLLHUP is always reported), so that a gone follower or waiter is let go. Once it
+   * hung up, nothing: EPOLLHUP would wake the loop again and again; a write tells the rest.
    */
   private rearm() {
     if (this.closed) return;
     const interest: Interest = { read: this.wantsInput(), write: this.outBytes > 0 };
-    const key = `${interest.read}${interest.write}`;
+    const key = this.hungUp ? "gone" : `${interest.read}${interest.write}`;
     if (key === this.interest) return;
     this.interest = key;
-    if (!interest.read && !interest.write) getReactor().unwatch(this.fd);
+    if (this.hungUp) getReactor().unwatch(this.fd);
     else getReactor().watch(this.fd, interest, (ev) => this.onReady(ev));
   }
 

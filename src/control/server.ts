@@ -29,6 +29,8 @@ const OUTPUT_HIGH_WATER = 256 * 1024;
 const MAX_FOLLOWER_BACKLOG = 1024 * 1024;
 const READ_CHUNK = 16 * 1024;
 
+const ENCODER = new TextEncoder();
+
 type Reply = Record<string, unknown> & { ok: boolean; exit: number };
 
 class Connection {
@@ -149,7 +151,7 @@ class Connection {
 
   send(obj: unknown) {
     if (this.closed) return;
-    const bytes = new TextEncoder().encode(JSON.stringify(obj) + "\n");
+    const bytes = ENCODER.encode(JSON.stringify(obj) + "\n");
     this.outbuf.push(bytes);
     this.outBytes += bytes.length;
     if (this.following && this.outBytes > this.followBase + MAX_FOLLOWER_BACKLOG) {
@@ -385,7 +387,8 @@ export class ControlServer {
         const broken = new Map(brokenUnits(m).map((b) => [b.name, b]));
         const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors));
         const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
-        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units };
+        const hint = lines < req.lines ? { hint: "the units' output is shown to root only (hearth ctl logs, as root)" } : {};
+        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units, ...hint };
       }
       case "logs": {
         const unit = req.units[0] ?? null;

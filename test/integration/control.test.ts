@@ -95,6 +95,7 @@ describe("control socket", () => {
     expect(status.code).toBe(0);
     expect(status.out).toContain("Active: active (running)");
     expect(status.out).not.toMatch(/line \d+/); // a unit's output is root's, as the journal is
+    expect(status.err).toContain("Hint: the units' output is shown to root only");
     expect((await asNobody("analyze", "blame")).code).toBe(0);
     const stop = await asNobody("stop", "talker");
     expect(stop.code).toBe(1);
@@ -149,15 +150,6 @@ describe("control socket", () => {
     expect(numbers.length).toBe(6);
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBe(numbers[i - 1]! + 1);
     await Bun.sleep(300); // the manager writes to the closed connection and must survive it
-    expect((await m.ctl("status", "talker")).code).toBe(0);
-  });
-
-  test("64 idle connections do not lock out the next client for good", async () => {
-    // The manager refuses connections past 64 by closing them: the client sees resets.
-    const socks = Array.from({ length: 70 }, () => createConnection({ path: join(m.runDir, "control.sock") }).on("error", () => {}));
-    await Bun.sleep(200);
-    for (const s of socks) s.destroy();
-    await Bun.sleep(100);
     expect((await m.ctl("status", "talker")).code).toBe(0);
   });
 });

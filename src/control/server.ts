@@ -207,6 +207,7 @@ class Connection {
   }
 
   follow(off: () => void) {
+    if (this.closed) return off(); // went away while the backlog was sent
     this.unfollow = off;
     this.followBase = this.outBytes;
     this.inbuf = "";

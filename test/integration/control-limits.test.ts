@@ -17,6 +17,7 @@ beforeAll(async () => {
     units[`sleeper${i}`] = `[unit]\ndescription = "a service that sleeps, number ${i}, with a long description"\n` +
       `wanted_by = ["multi-user"]\n[service]\nexec_start = ["sleep", "1000"]\n`;
   }
+  units.chatty = `[service]\nexec_start = ["sh", "-c", "while true; do seq 1 100000; sleep 0.1; done"]\n`;
   conf = writeConf(units);
   m = await startManager(conf);
   await m.waitForOutput(/Startup finished/);
@@ -121,6 +122,23 @@ describe("control socket limits", () => {
     expect(b.pid).toBe(m.proc.pid);
     sock.destroy();
   });
+
+  test("a logs -f follower that does not read is dropped; the manager's memory stays bounded", async () => {
+    const before = rssKb();
+    expect((await m.ctl("start", "chatty")).code).toBe(0);
+    const sock = await connect();
+    sock.on("error", () => {});
+    const closed = new Promise((resolve) => sock.on("close", resolve));
+    sock.pause();
+    sock.write(JSON.stringify({ verb: "logs", units: ["chatty"], lines: 0, follow: true }) + "\n");
+    await m.waitForOutput(/control: dropped a logs -f follower \(PID \d+\) that does not read/);
+    sock.resume(); // drain what the kernel holds: the close follows
+    await closed;
+    const after = rssKb();
+    expect((await m.ctl("stop", "chatty")).code).toBe(0);
+    console.log(`a follower of a unit printing 100,000 lines at a time that does not read: manager VmRSS ${before} -> ${after} kB`);
+    expect(after - before).toBeLessThan(100 * 1024);
+  }, 30_000);
 
   test("a connection that sends no request is closed after 30 s", async () => {
     const sock = await connect();

@@ -15,7 +15,7 @@ verbs:
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
-  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
+  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
   analyze [blame|critical-chain [UNIT]|plot|dot]
                             where the start-up time went (plot: an SVG boot chart)
   poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)
@@ -23,7 +23,9 @@ verbs:
                             the hardware watchdog: device, timeout, pings, jitter, last reset;
                             set-timeout changes the runtime timeout ("10s"; 0 or off disarms)
   debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
-                            watchdog must reset the board; only with hearth.debug=1 at boot`;
+                            watchdog must reset the board; only with hearth.debug=1 at boot
+any user may look (status, list, analyze, watchdog); changes and logs are root's (or, under
+hearth run, its own user's)`;
 
 interface CtlArgs {
   runDir: string;

@@ -15,7 +15,7 @@ verbs:
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
-  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything)
+  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
   analyze [blame|critical-chain [UNIT]|plot|dot]
                             where the start-up time went (plot: an SVG boot chart)
   poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)
@@ -23,7 +23,9 @@ verbs:
                             the hardware watchdog: device, timeout, pings, jitter, last reset;
                             set-timeout changes the runtime timeout ("10s"; 0 or off disarms)
   debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
-                            watchdog must reset the board; only with hearth.debug=1 at boot`;
+                            watchdog must reset the board; only with hearth.debug=1 at boot
+any user may look (status, list, analyze, watchdog); changes and logs are root's (or, under
+hearth run, its own user's)`;
 
 interface CtlArgs {
   runDir: string;
@@ -105,6 +107,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
   }
   const body = { verb, units: verb === "analyze" ? [] : args.units, lines: args.lines, follow: args.follow, ...extra };
   let exit: number = EXIT.failed;
+  let answered = false;
   try {
     await request(args.runDir, body, (obj) => {
       if ("log" in obj) {
@@ -112,6 +115,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
         console.log(args.json ? JSON.stringify(e) : formatEntry(e));
         return true;
       }
+      answered = true;
       exit = typeof obj.exit === "number" ? obj.exit : EXIT.failed;
       if (args.json) console.log(JSON.stringify(obj));
       else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
@@ -122,6 +126,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
     console.error(`hearth ctl: cannot reach the manager at ${args.runDir}/control.sock: ${(e as Error).message}`);
     return EXIT.failed;
   }
+  if (!answered && !args.follow) console.error(`hearth ctl: the manager closed the connection without a reply`);
   return exit;
 }
 
@@ -150,7 +155,10 @@ export function verbArguments(verb: string, words: string[]): Record<string, unk
 function print(verb: string, obj: Record<string, unknown>) {
   if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
   if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
-  else if (verb === "status" && Array.isArray(obj.units)) console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));
+  else if (verb === "status" && Array.isArray(obj.units)) {
+    console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));
+    if (typeof obj.hint === "string") console.error(`Hint: ${obj.hint}`);
+  }
   else if (verb === "status" && obj.manager) {
     const m = obj.manager as { pid: number; units: number; failed: string[] };
     console.log(`● hearth (PID ${m.pid}): ${m.units} units, ${m.failed.length} failed${m.failed.length ? `: ${m.failed.join(", ")}` : ""}`);

@@ -63,7 +63,7 @@ export async function runMain(argv: string[]): Promise<number> {
   // Keep the event loop alive: all other wake-ups come from the reactor thread.
   const keepAlive = setInterval(() => {}, 1 << 30);
   manager.start();
-  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, 0o600, process.getuid?.() ?? 0);
+  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     process.on(sig, () => void exit(0, `${sig} received`));
   }

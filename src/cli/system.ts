@@ -141,7 +141,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
   manager.start();
   try {
-    control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0o600, 0,
+    control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
       { watchdog, debugAllowed: cmdline.overrides.debug === true });
   } catch (e) {
     logger.err(`control socket: ${(e as Error).message}`);

@@ -6,8 +6,8 @@ export interface TimelineUnit {
   name: string;
   kind: "service" | "target";
   active: string;
-  activatingAt: number | null; // ms since the epoch
-  activeAt: number | null;
+  activatingAt: number | null; // the first activation, ms since the epoch
+  activeAt: number | null; // when that activation made it active
   after: string[];
   requires: string[];
   wants: string[];
@@ -75,14 +75,19 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
 }
 
-/** An SVG boot chart: one bar per unit from activation to ready, kernel part first. */
+/**
+ * An SVG boot chart: one bar per unit from activation to ready, kernel part first. The
+ * boot is over when the target was first reached: units first started later are left
+ * out, as systemd-analyze plot does, and the title tells the boot's time.
+ */
 export function plot(t: Timeline): string {
   const units = t.units
-    .filter((u) => u.activatingAt !== null)
+    .filter((u) => u.activatingAt !== null && (t.finishedAt === null || u.activatingAt <= t.finishedAt))
     .sort((a, b) => a.activatingAt! - b.activatingAt! || a.name.localeCompare(b.name));
   const kernel = t.kernelMs ?? 0;
-  const end = Math.max(t.finishedAt ?? 0, ...units.map((u) => u.activeAt ?? u.activatingAt!)) - t.startedAt;
-  const total = kernel + Math.max(end, 1);
+  const lastBar = Math.max(t.startedAt, ...units.map((u) => u.activeAt ?? u.activatingAt!)) - t.startedAt;
+  const end = t.finishedAt !== null ? t.finishedAt - t.startedAt : lastBar;
+  const total = kernel + Math.max(end, lastBar, 1);
   const scale = Math.min(2, Math.max(0.05, 1000 / total)); // px per ms: the chart stays readable
   const rowH = 20, top = 60, left = 10, labelW = 260;
   const width = Math.ceil(left + total * scale + labelW);

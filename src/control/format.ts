@@ -29,6 +29,13 @@ function kindNote(u: UnitStatus): string {
 export function formatStatus(u: UnitStatus, now = Date.now()): string {
   const lines: string[] = [];
   lines.push(`${DOT[u.active] ?? "?"} ${u.name}${u.description ? ` - ${u.description}` : ""}`);
+  if (u.load === "error") {
+    // As systemctl for a unit with a bad setting: the reasons, and nothing runs.
+    const [first, ...more] = u.loadErrors ?? [];
+    lines.push(`     Loaded: error (${first ?? u.file})`, ...more.map((e) => `             ${e}`));
+    lines.push(`     Active: inactive (dead)`);
+    return lines.join("\n");
+  }
   lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})`);
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);

@@ -1,72 +1,165 @@
 // The control socket: RUNDIR/control.sock, JSON lines, the peer's uid from SO_PEERCRED.
-// Every connection is non-blocking and bounded (request size, pending output, count),
-// so a slow or hostile client can only hurt itself.
-import { chmodSync, unlinkSync } from "node:fs";
-import { getReactor } from "../../ffi/reactor.ts";
+// The socket is for everyone (mode 0666, as systemd's bus): anyone may look, only root or
+// the manager's own user may change anything (checked per request). So every connection
+// is bounded, and a slow or hostile client can only hurt itself:
+// - requests are answered one at a time, in order; the next one is not even read while
+//   the replies wait for a client that does not read them (backpressure);
+// - a request line is bounded; a longer one gets an error and the connection closes;
+// - a connection without a request for IDLE_MS is closed, and when MAX_CONNECTIONS are
+//   open the one idle the longest makes room for the newcomer: no one is locked out;
+// - a `logs -f` follower that does not read is dropped past MAX_FOLLOWER_BACKLOG;
+// - a client that half-closes after its requests gets its replies, then the close.
+import { unlinkSync } from "node:fs";
+import { getReactor, type Interest, type Readiness } from "../../ffi/reactor.ts";
 import { close as closeFd, readNonBlocking as readSome, writeSome } from "../../ffi/fd.ts";
-import { acceptConnection, listenUnixStream, peerCredentials } from "../../ffi/socket.ts";
+import { acceptConnection, listenUnixStream, peerCredentials, type Credentials } from "../../ffi/socket.ts";
 import type { Manager } from "../manager/manager.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
 import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
-import { timeline, unitStatus } from "./status.ts";
+import { notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
-const MAX_PENDING_OUTPUT = 4 * 1024 * 1024; // a follower that does not read is dropped
+/** A connection with no request and no reply read for this long is closed. */
+const IDLE_MS = 30_000;
+/** Replies waiting for the client past this: its next request is not read until they drain. */
+const OUTPUT_HIGH_WATER = 256 * 1024;
+/** Log lines waiting for a `logs -f` follower past its backlog: it is dropped. */
+const MAX_FOLLOWER_BACKLOG = 1024 * 1024;
+const READ_CHUNK = 16 * 1024;
+
+const ENCODER = new TextEncoder();
 
 type Reply = Record<string, unknown> & { ok: boolean; exit: number };
 
 class Connection {
   private inbuf = "";
+  private inpos = 0; // where the unanswered part of inbuf begins
+  private eof = false; // the client will send nothing more (or may not: a too-long line)
+  private busy = false; // a request is being answered
+  private hungUp = false; // the client closed both ways (EPOLLHUP): what it sent is still answered
   private outbuf: Uint8Array[] = [];
   private outBytes = 0;
   private closed = false;
   private unfollow: (() => void) | null = null;
+  private followBase = 0; // the backlog when following began (the replayed lines)
+  private interest = "";
+  private idleTimer: ReturnType<typeof setTimeout>;
+  /** performance.now() of the last request taken or reply byte written. */
+  lastActivity = performance.now();
   private readonly decoder = new TextDecoder();
-  private readonly buf = new Uint8Array(16384);
+  private readonly buf = new Uint8Array(READ_CHUNK);
 
   constructor(
     readonly fd: number,
-    readonly peer: { pid: number; uid: number; gid: number },
+    readonly peer: Credentials,
     private readonly server: ControlServer,
   ) {
-    getReactor().watch(fd, { read: true }, (ev) => this.onReady(ev));
+    this.idleTimer = setTimeout(() => this.checkIdle(), IDLE_MS);
+    this.rearm();
   }
 
-  private onReady(ev: { readable: boolean; writable: boolean; hangup: boolean }) {
-    if (ev.writable) this.flush();
-    if (!ev.readable && !ev.hangup) return;
-    for (;;) {
+  /** Waits for nothing from the client and owes it nothing: a connection that may go first. */
+  get idle(): boolean {
+    return !this.busy && this.unfollow === null;
+  }
+
+  get following(): boolean {
+    return this.unfollow !== null;
+  }
+
+  private onReady(ev: Readiness) {
+    if (ev.hangup) this.hungUp = true;
+    if (ev.writable || ev.hangup) this.flush();
+    if ((ev.readable || ev.hangup) && this.wantsInput()) this.readInput();
+    if (this.hungUp && this.following) return this.close();
+    this.pump();
+  }
+
+  /** Read only while nothing is waiting to be answered and the replies are read. */
+  private wantsInput(): boolean {
+    if (this.closed || this.eof) return false;
+    if (this.following) return true; // only to learn that the client went away
+    return !this.busy && this.outBytes <= OUTPUT_HIGH_WATER && this.inbuf.indexOf("\n", this.inpos) < 0;
+  }
+
+  private readInput() {
+    this.inbuf = this.inbuf.slice(this.inpos);
+    this.inpos = 0;
+    while (this.inbuf.indexOf("\n") < 0) {
       let n: number | "again" | "eof";
       try {
         n = readSome(this.fd, this.buf);
       } catch {
         return this.close(); // ECONNRESET and friends
       }
-      if (n === "again") break;
-      if (n === "eof") return this.close();
-      this.inbuf += this.decoder.decode(this.buf.subarray(0, n), { stream: true });
-      if (this.inbuf.length > MAX_REQUEST_BYTES && !this.inbuf.includes("\n")) {
-        this.send({ ok: false, exit: EXIT.usage, error: `request longer than ${MAX_REQUEST_BYTES} bytes` });
-        return this.close();
+      if (n === "again") return;
+      if (n === "eof") {
+        this.eof = true;
+        this.inbuf += this.decoder.decode();
+        return;
       }
-      let nl: number;
-      while ((nl = this.inbuf.indexOf("\n")) >= 0) {
-        const line = this.inbuf.slice(0, nl);
-        this.inbuf = this.inbuf.slice(nl + 1);
-        if (line.trim() !== "") void this.server.handle(this, line);
+      if (this.following) continue; // a follower has nothing more to ask
+      this.inbuf += this.decoder.decode(this.buf.subarray(0, n), { stream: true });
+      if (this.inbuf.length > MAX_REQUEST_BYTES && this.inbuf.indexOf("\n") < 0) {
+        this.send({ ok: false, exit: EXIT.usage, error: `request longer than ${MAX_REQUEST_BYTES} bytes` });
+        this.inbuf = "";
+        this.eof = true; // nothing more is read: the reply goes out, then the connection closes
+        return;
       }
     }
   }
 
+  /** The next request line; at the end of input, what is left counts as one. */
+  private nextLine(): string | null {
+    const nl = this.inbuf.indexOf("\n", this.inpos);
+    if (nl < 0) {
+      if (!this.eof || this.inpos >= this.inbuf.length) return null;
+      const rest = this.inbuf.slice(this.inpos);
+      this.inbuf = "";
+      this.inpos = 0;
+      return rest;
+    }
+    const line = this.inbuf.slice(this.inpos, nl);
+    this.inpos = nl + 1;
+    return line;
+  }
+
+  /** Answers the waiting requests, one at a time, while the client reads the replies. */
+  private pump() {
+    while (!this.closed && !this.busy && !this.following && this.outBytes <= OUTPUT_HIGH_WATER) {
+      let line = this.nextLine();
+      if (line === null && this.hungUp && this.wantsInput()) {
+        this.readInput(); // no more wake-ups come: read on here, up to the end
+        line = this.nextLine();
+      }
+      if (line === null) break;
+      if (line.trim() === "") continue;
+      this.busy = true;
+      this.lastActivity = performance.now();
+      const done = () => {
+        this.busy = false;
+        this.pump();
+      };
+      this.server.handle(this, line).then(done, done);
+    }
+    // Half-closed and all answered: the loop above ended for want of a line.
+    if (this.eof && !this.busy && !this.following && this.outBytes === 0) return this.close();
+    this.rearm();
+  }
+
   send(obj: unknown) {
     if (this.closed) return;
-    const bytes = new TextEncoder().encode(JSON.stringify(obj) + "\n");
+    const bytes = ENCODER.encode(JSON.stringify(obj) + "\n");
     this.outbuf.push(bytes);
     this.outBytes += bytes.length;
-    if (this.outBytes > MAX_PENDING_OUTPUT) return this.close();
+    if (this.following && this.outBytes > this.followBase + MAX_FOLLOWER_BACKLOG) {
+      this.server.note(`control: dropped a logs -f follower (PID ${this.peer.pid}) that does not read: ${this.outBytes} bytes waiting`);
+      return this.close();
+    }
     this.flush();
+    this.rearm();
   }
 
   private flush() {
@@ -78,41 +171,73 @@ class Connection {
       } catch {
         return this.close(); // the client went away (EPIPE)
       }
-      if (n === "again") {
-        getReactor().watch(this.fd, { read: true, write: true }, (ev) => this.onReady(ev));
-        return;
-      }
+      if (n === "again") return;
+      this.lastActivity = performance.now();
       this.outBytes -= n;
       if (n < head.length) this.outbuf[0] = head.subarray(n);
       else this.outbuf.shift();
     }
-    if (!this.closed) getReactor().watch(this.fd, { read: true }, (ev) => this.onReady(ev));
+    if (this.following) this.followBase = Math.min(this.followBase, this.outBytes);
   }
 
-  setFollower(off: () => void) {
+  /**
+   * Watches what the connection waits for; with neither, still for the client closing
+   * (EPOLLHUP is always reported), so that a gone follower or waiter is let go. Once it
+   * hung up, nothing: EPOLLHUP would wake the loop again and again; a write tells the rest.
+   */
+  private rearm() {
+    if (this.closed) return;
+    const interest: Interest = { read: this.wantsInput(), write: this.outBytes > 0 };
+    const key = this.hungUp ? "gone" : `${interest.read}${interest.write}`;
+    if (key === this.interest) return;
+    this.interest = key;
+    if (this.hungUp) getReactor().unwatch(this.fd);
+    else getReactor().watch(this.fd, interest, (ev) => this.onReady(ev));
+  }
+
+  private checkIdle() {
+    if (this.closed) return;
+    const quiet = performance.now() - this.lastActivity;
+    const stuck = this.idle || (this.following && this.outBytes > 0);
+    if (stuck && quiet >= IDLE_MS) {
+      this.server.note(`control: closed a connection from PID ${this.peer.pid} (uid ${this.peer.uid}) idle for ${Math.round(quiet / 1000)}s`, "debug");
+      return this.close();
+    }
+    this.idleTimer = setTimeout(() => this.checkIdle(), Math.max(1000, IDLE_MS - (stuck ? quiet : 0)));
+  }
+
+  follow(off: () => void) {
+    if (this.closed) return off(); // went away while the backlog was sent
     this.unfollow = off;
+    this.followBase = this.outBytes;
+    this.inbuf = "";
+    this.inpos = 0;
+    this.rearm();
   }
 
   close() {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.unfollow?.();
     getReactor().unwatch(this.fd);
     closeFd(this.fd);
+    this.outbuf = [];
+    this.outBytes = 0;
     this.server.forget(this);
   }
 }
 
 /** Units that did not load, with the problems that disabled them. */
-function brokenUnits(m: Manager): { name: string; errors: string[] }[] {
-  const broken = new Map<string, string[]>();
+function brokenUnits(m: Manager): { name: string; file: string; errors: string[] }[] {
+  const broken = new Map<string, { name: string; file: string; errors: string[] }>();
   for (const d of m.config.diagnostics) {
     if (d.severity !== "error" || !d.unit || m.engine.units.has(d.unit)) continue;
-    const list = broken.get(d.unit) ?? [];
-    list.push(`${d.file}:${d.line}:${d.col}: ${d.message}`);
-    broken.set(d.unit, list);
+    const b = broken.get(d.unit) ?? { name: d.unit, file: d.file, errors: [] };
+    b.errors.push(`${d.file}:${d.line}:${d.col}: ${d.message}`);
+    broken.set(d.unit, b);
   }
-  return [...broken].sort().map(([name, errors]) => ({ name, errors }));
+  return [...broken.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The hardware watchdog as the control socket sees it (src/watchdog/hardware.ts). */
@@ -129,15 +254,22 @@ export interface SystemControls {
   debugAllowed: boolean;
 }
 
+/** At most this many control messages per window go to the log; the rest are counted. */
+const LOG_BURST = 10;
+const LOG_WINDOW_MS = 10_000;
+
 export class ControlServer {
   readonly fd: number;
   private readonly connections = new Set<Connection>();
+  private logWindowStart = 0;
+  private logged = 0;
+  private suppressed = 0;
 
+  /** ownerUid: besides root, who may change anything (the manager's own user in run mode). */
   constructor(readonly path: string, private readonly manager: Manager, private readonly log: Logger,
-    private readonly mode: number, private readonly ownerUid: number,
+    private readonly ownerUid: number,
     private readonly system: SystemControls = { watchdog: null, debugAllowed: false }) {
-    this.fd = listenUnixStream(path, mode);
-    chmodSync(path, mode);
+    this.fd = listenUnixStream(path, 0o666);
     getReactor().watch(this.fd, { read: true }, () => this.acceptAll());
   }
 
@@ -145,48 +277,98 @@ export class ControlServer {
     for (;;) {
       const fd = acceptConnection(this.fd);
       if (fd === null) return;
-      if (this.connections.size >= MAX_CONNECTIONS) {
-        this.log.warning(`control: more than ${MAX_CONNECTIONS} connections, refusing one`);
-        closeFd(fd);
+      let peer: Credentials;
+      try {
+        peer = peerCredentials(fd);
+      } catch {
+        closeFd(fd); // gone before we asked
         continue;
       }
-      const peer = peerCredentials(fd);
+      if (this.connections.size >= MAX_CONNECTIONS) this.makeRoom(peer);
       this.connections.add(new Connection(fd, peer, this));
     }
+  }
+
+  /** Closes the connection idle the longest (a follower, or one waiting for a job, last). */
+  private makeRoom(newcomer: Credentials) {
+    const rank = (c: Connection) => (c.idle ? 0 : c.following ? 1 : 2);
+    let victim: Connection | null = null;
+    for (const c of this.connections) {
+      if (!victim || rank(c) < rank(victim) || (rank(c) === rank(victim) && c.lastActivity < victim.lastActivity)) victim = c;
+    }
+    if (!victim) return;
+    this.note(`control: ${MAX_CONNECTIONS} connections open; closed the oldest idle one (PID ${victim.peer.pid}, uid ${victim.peer.uid}) ` +
+      `to let PID ${newcomer.pid} (uid ${newcomer.uid}) in`);
+    victim.close();
+  }
+
+  /** Logs a message about a client, at most LOG_BURST per window: clients must not flood the log. */
+  note(message: string, level: "warning" | "debug" = "warning") {
+    const now = performance.now();
+    if (now - this.logWindowStart >= LOG_WINDOW_MS) {
+      if (this.suppressed > 0) this.log.warning(`control: ${this.suppressed} more messages about clients were not logged`);
+      this.logWindowStart = now;
+      this.logged = 0;
+      this.suppressed = 0;
+    }
+    if (++this.logged > LOG_BURST) this.suppressed++;
+    else this.log[level](message);
   }
 
   forget(c: Connection) {
     this.connections.delete(c);
   }
 
+  private privileged(peer: Credentials): boolean {
+    return peer.uid === 0 || peer.uid === this.ownerUid;
+  }
+
+  /** Why an unprivileged peer may not do this request, or null. */
+  private refusal(req: ControlRequest, peer: Credentials): string | null {
+    if (this.privileged(peer)) return null;
+    const who = `only root${this.ownerUid !== 0 ? ` or uid ${this.ownerUid}` : ""} may; uid ${peer.uid} may list, status, analyze and watchdog`;
+    if (isMutating(req)) return `permission denied: ${req.verb} changes the system (${who})`;
+    if (req.verb === "logs") return `permission denied: the units' output may hold secrets, as systemd's journal (${who})`;
+    return null;
+  }
+
   async handle(c: Connection, line: string) {
     const parsed = parseRequest(line);
     if (!parsed.ok) {
-      this.log.warning(`control: bad request from PID ${c.peer.pid} (uid ${c.peer.uid}): ${parsed.error}`);
+      this.note(`control: bad request from PID ${c.peer.pid} (uid ${c.peer.uid}): ${parsed.error}`);
       return c.send({ ok: false, exit: EXIT.usage, error: parsed.error });
     }
     const req = parsed.req;
-    if (isMutating(req) && c.peer.uid !== 0 && c.peer.uid !== this.ownerUid) {
-      this.log.warning(`control: ${req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
-      return c.send({ ok: false, exit: EXIT.failed, error: "permission denied" });
+    const refused = this.refusal(req, c.peer);
+    if (refused !== null) {
+      this.note(`control: ${req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
+      return c.send({ ok: false, exit: EXIT.failed, error: refused });
     }
     try {
       if (req.verb === "logs" && req.follow) return this.follow(c, req);
-      c.send(await this.reply(req, c.peer.pid));
+      c.send(await this.reply(req, c.peer));
     } catch (e) {
       this.log.err(`control: ${req.verb} failed: ${(e as Error).stack ?? e}`);
       c.send({ ok: false, exit: EXIT.failed, error: `internal error: ${(e as Error).message}` });
     }
   }
 
-  private unknownUnits(req: ControlRequest): string[] {
-    return req.units.filter((u) => !this.manager.engine.units.has(u) && u !== "hearth");
+  /** The reply when a named unit is unknown or did not load; null when all are there. */
+  private missingUnits(req: ControlRequest): Reply | null {
+    const engine = this.manager.engine;
+    const named = req.units.filter((u) => !engine.units.has(u) && !(u === "hearth" && req.verb === "logs"));
+    if (named.length === 0) return null;
+    const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
+    const missing = named.filter((u) => !broken.has(u));
+    if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
+    if (req.verb === "status") return null; // shown as systemctl does: Loaded: error (...)
+    return { ok: false, exit: EXIT.failed, error: named.map((u) => `unit ${u} is not loaded: ${broken.get(u)!.errors[0]}`).join("; ") };
   }
 
-  private async reply(req: ControlRequest, peerPid: number): Promise<Reply> {
+  private async reply(req: ControlRequest, peer: Credentials): Promise<Reply> {
     const m = this.manager;
-    const missing = this.unknownUnits(req);
-    if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
+    const missing = this.missingUnits(req);
+    if (missing) return missing;
     switch (req.verb) {
       case "ping":
         return { ok: true, exit: EXIT.ok, pid: process.pid };
@@ -202,9 +384,12 @@ export class ControlServer {
           const failed = units.filter((u) => u.active === "failed").map((u) => u.name);
           return { ok: true, exit: EXIT.ok, manager: { pid: process.pid, units: units.length, failed } };
         }
-        const units = req.units.map((n) => unitStatus(m, n, req.lines)!);
+        const lines = this.privileged(peer) ? req.lines : 0; // the output is root's, as the journal
+        const broken = new Map(brokenUnits(m).map((b) => [b.name, b]));
+        const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors));
         const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
-        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units };
+        const hint = lines < req.lines ? { hint: "the units' output is shown to root only (hearth ctl logs, as root)" } : {};
+        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units, ...hint };
       }
       case "logs": {
         const unit = req.units[0] ?? null;
@@ -212,12 +397,12 @@ export class ControlServer {
       }
       case "poweroff": case "reboot": case "halt":
         // Answered first: the way down closes this socket.
-        setTimeout(() => m.power(req.verb as "poweroff", `hearth ctl ${req.verb} from PID ${peerPid}`), 0);
+        setTimeout(() => m.power(req.verb as "poweroff", `hearth ctl ${req.verb} from PID ${peer.pid}`), 0);
         return { ok: true, exit: EXIT.ok };
       case "watchdog":
         return this.watchdog(req);
       case "debug":
-        return this.debug(req, peerPid);
+        return this.debug(req, peer.pid);
       case "reset-failed":
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
@@ -261,7 +446,7 @@ export class ControlServer {
   private follow(c: Connection, req: ControlRequest) {
     const unit = req.units[0] ?? null;
     for (const e of this.manager.logs(unit, req.lines)) c.send({ log: e });
-    c.setFollower(this.manager.follow(unit, (e) => c.send({ log: e })));
+    c.follow(this.manager.follow(unit, (e) => c.send({ log: e })));
   }
 
   close() {

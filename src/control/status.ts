@@ -17,6 +17,9 @@ export interface UnitStatus {
   name: string;
   description: string;
   file: string;
+  /** "error": the unit's file has errors, so it was not loaded (loadErrors says where). */
+  load: "loaded" | "error";
+  loadErrors?: string[]; // FILE:LINE:COL: message
   kind: "service" | "target" | "mount" | "template"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
@@ -58,6 +61,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     name,
     description: u.cfg.unit.description,
     file: u.cfg.file,
+    load: "loaded",
     kind: s ? "service" : u.cfg.mount ? "mount" : m.engine.isTemplate(name) ? "template" : "target",
     type: u.cfg.service?.type ?? null,
     active: m.engine.activeState(name)!,
@@ -93,6 +97,16 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
   return status;
 }
 
+/** A unit whose file has errors (FILE:LINE:COL: message each): known, but not loaded. */
+export function notLoadedStatus(name: string, file: string, errors: string[]): UnitStatus {
+  return {
+    name, description: "", file, load: "error", loadErrors: errors,
+    kind: "service", type: null, active: "inactive", sub: "dead", result: "success", job: null,
+    mainPid: null, controlPid: null, since: Date.now(), activatingAt: null, activeAt: null, statusText: "", errno: null,
+    restarts: 0, nRestarts: 0, crashLoop: false, exits: [], sockets: [], storedFds: [],
+  };
+}
+
 /** The start-up timeline for `hearth ctl analyze`. */
 export function timeline(m: Manager): Timeline {
   const units = [...m.engine.units.values()].map((u) => {
@@ -101,8 +115,9 @@ export function timeline(m: Manager): Timeline {
       name: u.cfg.name,
       kind: (u.service ? "service" : "target") as "service" | "target",
       active: m.engine.activeState(u.cfg.name)!,
-      activatingAt: u.activatingAt === null ? null : wall(u.activatingAt),
-      activeAt: u.activeAt === null ? null : wall(u.activeAt),
+      // The first activation: restarts after the boot do not move a unit in the chart.
+      activatingAt: u.firstActivatingAt === null ? null : wall(u.firstActivatingAt),
+      activeAt: u.firstActiveAt === null ? null : wall(u.firstActiveAt),
       after: [...(node?.after ?? [])].sort(),
       requires: [...(node?.requires ?? [])].sort(),
       wants: [...(node?.wants ?? [])].sort(),

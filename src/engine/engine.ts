@@ -34,6 +34,9 @@ export interface UnitRuntime {
   job: Job | null;
   activeAt: number | null; // when the unit last became active (for analysis)
   activatingAt: number | null;
+  /** The first activation (analyze: the boot chart is drawn from these, restarts aside). */
+  firstActivatingAt: number | null;
+  firstActiveAt: number | null;
   mountState: ActiveState; // for mount units: their own state, driven by mount-done events
   mountError: string | null; // why the last mount failed
 }
@@ -61,7 +64,7 @@ export class Engine {
     this.units.set(cfg.name, {
       cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
-      mountState: "inactive", mountError: null,
+      firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null,
     });
   }
 
@@ -385,6 +388,7 @@ export class Engine {
     const broken = this.activation.brokenReason(name);
     if (broken !== null) return this.completeJob(u, "failed", broken);
     u.activatingAt = this.now;
+    u.firstActivatingAt ??= this.now;
     if (u.cfg.mount) {
       if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
       this.setMountState(u, "activating");
@@ -428,6 +432,7 @@ export class Engine {
   private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
+    if (active === "active") u.firstActiveAt ??= this.now;
     if (active === "activating") u.activeAt = null;
     const job = u.job;
     if (job?.running) {

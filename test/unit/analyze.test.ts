@@ -33,6 +33,13 @@ describe("analyze", () => {
     expect(svg.trim().endsWith("</svg>")).toBe(true);
   });
 
+  test("plot tells the boot's time and leaves out units first started after it", () => {
+    const later: Timeline = { ...timeline, units: [...timeline.units, unit("manual", 5000, 5100)] };
+    const svg = plot(later);
+    expect(svg).toContain("Startup: 1.200s (kernel) + 420ms (userspace)");
+    expect(svg).not.toContain(`data-unit="manual"`);
+  });
+
   test("dot draws ordering and requirement edges", () => {
     expect(dot(timeline)).toContain(`"web" -> "db" [color=grey66, arrowhead=empty];`);
   });

@@ -325,6 +325,10 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
         if (p.cfg.pid_file) return p.emit({ type: "read-pid-file", unit: p.unit, path: p.cfg.pid_file });
         return p.emit({ type: "find-main-pid", unit: p.unit });
       }
+      if (cause === "clean" && p.cfg.type === "notify" && p.cfg.remain_after_exit && p.cfg.notify_access === "all") {
+        // Another process of the unit may still send READY=1 (systemd waits for it too).
+        return log(p, "info", `Main process ${description} before READY=1; waiting for it from the unit's other processes`);
+      }
       log(p, "err", `Main process ${description} before it was ready`);
       rt.result = cause === "clean" ? "protocol" : resultOf(status);
       return failAndMaybeRestart(rt, p, cause === "clean" ? "unclean-code" : cause, status);
@@ -336,6 +340,11 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
       if (cause === "clean" && p.cfg.remain_after_exit) return enter(rt, p, "exited");
       return decideAfterExit(rt, p, cause, status);
     case "stop": case "stop-sigterm": case "stop-sigkill": case "stop-watchdog":
+      // Not stopped by the operator (STOPPING=1, say): the exit counts for the restart table.
+      if (!rt.operatorStop && rt.failCause === null) {
+        rt.failCause = cause;
+        if (cause !== "clean") rt.result = resultOf(status);
+      }
       if (rt.controlPid === null) settle(rt, p);
       return;
     default:
@@ -537,7 +546,10 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       }
       if (rt.sub === "stop-sigterm" || rt.sub === "stop-watchdog") {
         log(p, "warning", `State '${rt.sub}' timed out. Killing.`);
-        if (!rt.operatorStop && rt.result === "success") rt.result = "timeout";
+        if (!rt.operatorStop && rt.result === "success") {
+          rt.result = "timeout";
+          rt.failCause ??= "timeout";
+        }
         return enterStopSigkill(rt, p);
       }
       return;

@@ -42,6 +42,12 @@ remain_after_exit = true
 type = "forking"
 exec_start = ["/bin/sh", "-c", "sleep 100000 & exit 0"]
 `,
+    // Two processes left: no main pid can be told; the unit is followed by its cgroup.
+    "two-left": `
+[service]
+type = "forking"
+exec_start = ["/bin/sh", "-c", "sleep 100001 & sleep 100002 & exit 0"]
+`,
     ...(dbusDaemon ? {
       "dbus": `
 [service]
@@ -124,6 +130,26 @@ describe("the main process under hearth run", () => {
     expect(cmdline(again.mainPid)).toContain("sleep 100000");
     expect((await m.ctl("stop", "forker")).code).toBe(0);
     expect(alive(again.mainPid)).toBe(false);
+  });
+
+  test("a forking parent that leaves two processes: the unit lives until both are gone, and stop ends both", async () => {
+    const left = () => m.children().map((c) => c.pid).filter((pid) => /^sleep 10000[12]/.test(cmdline(pid)));
+    expect((await m.ctl("start", "two-left")).code).toBe(0);
+    const u = await m.unit("two-left");
+    expect(u.active).toBe("active");
+    expect(u.mainPid).toBeNull();
+    const first = left();
+    expect(first).toHaveLength(2);
+    process.kill(first[0]!, "SIGKILL");
+    await Bun.sleep(200);
+    expect((await m.unit("two-left")).active).toBe("active");
+    process.kill(first[1]!, "SIGKILL");
+    await m.waitForState("two-left", "inactive");
+    expect((await m.ctl("restart", "two-left")).code).toBe(0);
+    const again = left();
+    expect(again).toHaveLength(2);
+    expect((await m.ctl("stop", "two-left")).code).toBe(0);
+    expect(again.filter(alive)).toEqual([]);
   });
 
   test.if(dbusDaemon !== undefined)("dbus-daemon --fork without --print-pid: tracked, stopped by SIGTERM, restarted", async () => {

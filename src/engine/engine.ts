@@ -51,7 +51,8 @@ export class Engine {
   private now = 0;
 
   constructor(configs: Map<string, UnitConfig>, now: number,
-    private readonly signalName: (n: number) => string = (n) => String(n)) {
+    private readonly signalName: (n: number) => string = (n) => String(n),
+    private readonly managerPid: number | null = null) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
@@ -128,6 +129,8 @@ export class Engine {
       case "socket-triggered": return this.activation.triggered(ev.unit, ev.index, this.activationHost);
       case "connection":
         return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
+      case "main-pid-guess": return this.withService(ev.unit, (rt, p) => svc.onMainPidGuess(rt, p, ev.candidates, ev.populated));
+      case "cgroup-empty": return this.withService(ev.unit, (rt, p) => svc.onCgroupEmpty(rt, p));
     }
   }
 
@@ -218,7 +221,10 @@ export class Engine {
   }
 
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
-    return { unit: name, cfg, now: this.now, nextTimerId: () => this.nextTimer++, emit: (e) => this.emit(e) };
+    return {
+      unit: name, cfg, now: this.now, nextTimerId: () => this.nextTimer++, emit: (e) => this.emit(e),
+      managerPid: this.managerPid,
+    };
   }
 
   private withService(name: string, fn: (rt: svc.ServiceRuntime, p: svc.ServicePort) => void) {

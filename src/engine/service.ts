@@ -3,6 +3,7 @@
 // output port, and returns nothing; effects go out through the port.
 import type { ExecCommand, ServiceSection } from "../config/types.ts";
 import type { NotifyMessage } from "../notify/parse.ts";
+import { describeNotify } from "./notify-text.ts";
 import { exitCause, restartDelaySec, shallRestart, startLimitCheck, type ExitCause } from "./restart.ts";
 import type {
   ActiveState, Effect, ExitStatus, ProcessRole, ServiceSubState, TimerKind, UnitResult,
@@ -40,6 +41,10 @@ export interface ServiceRuntime {
   restartsTotal: number; // every automatic restart since the manager started (NRestarts)
   restartTimes: number[]; // automatic restarts inside start_limit_interval_sec
   watchdogMs: number; // current service watchdog timeout, 0 = off
+  // No main pid is known (a forking daemon that could not be told apart): the unit lives
+  // while its cgroup holds a process, and is stopped by signalling the cgroup.
+  cgroupTracked: boolean;
+  lastMainPid: number | null; // the last main pid: its process group is the unit's without cgroups
   timerIds: Partial<Record<TimerKind, number>>;
   deadlines: Partial<Record<TimerKind, number>>;
   since: number; // when the active state last changed
@@ -50,6 +55,7 @@ export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRunt
     sub: "dead", mainPid: null, controlPid: null, control: null, result: "success",
     failCause: null, lastExit: null, exits: [], statusText: "", errno: null,
     operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
+    cgroupTracked: false, lastMainPid: null,
     timerIds: {}, deadlines: {}, since: now,
   };
 }
@@ -72,6 +78,7 @@ export interface ServicePort {
   now: number;
   nextTimerId: () => number;
   emit: (e: Effect) => void;
+  managerPid: number | null; // never a main pid, whoever names it
 }
 
 export function describeExit(status: ExitStatus, signalName: (n: number) => string): string {
@@ -139,6 +146,12 @@ function runControl(rt: ServiceRuntime, p: ServicePort, list: ControlList, index
   p.emit({ type: "spawn", unit: p.unit, role: "control", command: commands(p.cfg, list)[index]!, main: false });
 }
 
+/** The control process runs no more for this unit: SIGKILL it; its exit will be ignored. */
+function abandonControl(rt: ServiceRuntime, p: ServicePort) {
+  if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
+  rt.control = null;
+}
+
 function resultOf(status: ExitStatus): UnitResult {
   if (status.kind === "exited") return "exit-code";
   return status.coreDumped ? "core-dump" : "signal";
@@ -163,6 +176,7 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
   rt.statusText = "";
   rt.errno = null;
   rt.mainPid = null;
+  rt.cgroupTracked = false;
   rt.watchdogMs = p.cfg.watchdog_sec * 1000;
   setTimer(rt, p, "start", p.cfg.timeout_start_sec);
   if (p.cfg.exec_start_pre.length > 0) {
@@ -191,8 +205,8 @@ function enterStartPost(rt: ServiceRuntime, p: ServicePort) {
 function enterRunning(rt: ServiceRuntime, p: ServicePort) {
   clearTimer(rt, p, "start");
   rt.control = null;
-  if (p.cfg.type === "oneshot" && rt.mainPid === null) {
-    // A oneshot is done when its main process exited successfully.
+  if (rt.mainPid === null && !rt.cgroupTracked) {
+    // Nothing left to follow: a oneshot done, or a daemon gone before it could be found.
     if (p.cfg.remain_after_exit) enter(rt, p, "exited");
     else settle(rt, p);
     return;
@@ -213,6 +227,7 @@ export function onSpawned(rt: ServiceRuntime, p: ServicePort, role: ProcessRole,
     return;
   }
   rt.mainPid = pid;
+  rt.lastMainPid = pid;
   if (rt.sub !== "start") return;
   // simple and exec: the spawner returns only once execve succeeded, so both are up now.
   if ((p.cfg.type === "simple" || p.cfg.type === "exec") && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
@@ -237,7 +252,13 @@ export function onExited(rt: ServiceRuntime, p: ServicePort, pid: number, status
   if (pid === rt.controlPid) {
     rt.controlPid = null;
     const control = rt.control;
-    if (!control) return true;
+    if (!control || STOP_SIGNAL_STATES.has(rt.sub)) {
+      // A control process signalled with the main one (or left to run by STOPPING=1):
+      // the stop is over when both are gone.
+      rt.control = null;
+      if (STOP_SIGNAL_STATES.has(rt.sub) && rt.mainPid === null && !rt.cgroupTracked) settle(rt, p);
+      return true;
+    }
     const cmd = commands(p.cfg, control.list)[control.index]!;
     const ok = status.kind === "exited" && status.code === 0;
     if (!ok) log(p, cmd.ignoreFailure ? "info" : "warning", `Control process ${cmd.argv[0]} ${describeExit(status, signalName)}`);
@@ -246,10 +267,13 @@ export function onExited(rt: ServiceRuntime, p: ServicePort, pid: number, status
   }
   if (pid !== rt.mainPid) return false;
   rt.mainPid = null;
+  rt.lastMainPid = pid;
   rt.lastExit = status;
   onMainExited(rt, p, status, signalName);
   return true;
 }
+
+const STOP_SIGNAL_STATES: ReadonlySet<ServiceSubState> = new Set(["stop-sigterm", "stop-sigkill", "stop-watchdog"]);
 
 function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status: ExitStatus) {
   const control = rt.control!;
@@ -274,7 +298,7 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
       if (ok && next < list.length) return runControl(rt, p, "reload", next);
       rt.control = null;
       clearTimer(rt, p, "reload");
-      if (rt.sub === "reload") enter(rt, p, rt.mainPid !== null || p.cfg.type !== "oneshot" ? "running" : "exited");
+      if (rt.sub === "reload") endReload(rt, p);
       return;
     case "stop":
       if (next < list.length && rt.sub === "stop") return runControl(rt, p, "stop", next);
@@ -284,8 +308,14 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
 }
 
 function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, signalName: (n: number) => string) {
-  const cause = exitCause(status, p.cfg.success_exit_status);
+  let cause = exitCause(status, p.cfg.success_exit_status);
   const description = describeExit(status, signalName);
+  const ignored = cause !== "clean" && p.cfg.exec_start.ignoreFailure;
+  if (ignored) {
+    // systemd's "-" prefix (ExecStart=-/usr/sbin/sshd -i): told, then taken as success.
+    log(p, "info", `Main process ${description}: failure ignored (exec_start has the "-" prefix)`);
+    cause = "clean";
+  }
   if (cause !== "clean") recordExit(rt, p, { time: p.now, cause, status, description });
 
   switch (rt.sub) {
@@ -293,18 +323,28 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
       if (cause === "clean" && p.cfg.type === "oneshot") return enterStartPost(rt, p);
       if (cause === "clean" && p.cfg.type === "forking") {
         if (p.cfg.pid_file) return p.emit({ type: "read-pid-file", unit: p.unit, path: p.cfg.pid_file });
-        return enterStartPost(rt, p);
+        return p.emit({ type: "find-main-pid", unit: p.unit });
+      }
+      if (cause === "clean" && p.cfg.type === "notify" && p.cfg.remain_after_exit && p.cfg.notify_access === "all") {
+        // Another process of the unit may still send READY=1 (systemd waits for it too).
+        return log(p, "info", `Main process ${description} before READY=1; waiting for it from the unit's other processes`);
       }
       log(p, "err", `Main process ${description} before it was ready`);
       rt.result = cause === "clean" ? "protocol" : resultOf(status);
       return failAndMaybeRestart(rt, p, cause === "clean" ? "unclean-code" : cause, status);
     case "start-post": case "running": case "reload":
-      if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
-      log(p, cause === "clean" ? "info" : "warning", `Main process ${description}`);
+      abandonControl(rt, p);
+      if (!ignored) log(p, cause === "clean" ? "info" : "warning", `Main process ${description}`);
       if (cause !== "clean") rt.result = resultOf(status);
       clearAllTimers(rt, p);
+      if (cause === "clean" && p.cfg.remain_after_exit) return enter(rt, p, "exited");
       return decideAfterExit(rt, p, cause, status);
     case "stop": case "stop-sigterm": case "stop-sigkill": case "stop-watchdog":
+      // Not stopped by the operator (STOPPING=1, say): the exit counts for the restart table.
+      if (!rt.operatorStop && rt.failCause === null) {
+        rt.failCause = cause;
+        if (cause !== "clean") rt.result = resultOf(status);
+      }
       if (rt.controlPid === null) settle(rt, p);
       return;
     default:
@@ -326,12 +366,66 @@ export function onReadinessFd(rt: ServiceRuntime, p: ServicePort) {
 }
 
 export function onPidFile(rt: ServiceRuntime, p: ServicePort, pid: number | null, error?: string) {
-  if (rt.sub !== "start") return;
-  if (pid === null) {
-    log(p, "warning", `PID file ${p.cfg.pid_file} not readable (${error ?? "no pid"}); the daemon is not tracked`);
+  if (rt.sub !== "start" || rt.mainPid !== null) return;
+  const refused = pid === null ? null : mainPidRefusal(rt, p, pid);
+  if (pid === null || refused !== null) {
+    log(p, "warning", `PID file ${p.cfg.pid_file} ${pid === null ? `not readable (${error ?? "no pid"})` : `names PID ${pid}, ${refused}`}; guessing the main PID`);
+    return p.emit({ type: "find-main-pid", unit: p.unit });
   }
-  rt.mainPid = pid;
+  setMainPid(rt, pid);
   enterStartPost(rt, p);
+}
+
+/**
+ * The answer to find-main-pid (systemd's service_search_main_pid): the one process the
+ * forking parent left is the daemon; with several, or none the shell can see, the unit
+ * is followed by its cgroup until it is empty.
+ */
+export function onMainPidGuess(rt: ServiceRuntime, p: ServicePort, candidates: number[], populated: boolean) {
+  if (rt.sub !== "start" || rt.mainPid !== null) return;
+  const suitable = candidates.filter((pid) => mainPidRefusal(rt, p, pid) === null);
+  if (suitable.length === 1) {
+    setMainPid(rt, suitable[0]!);
+    log(p, "debug", `Main PID guessed: ${suitable[0]}`);
+  } else if (populated) {
+    rt.cgroupTracked = true;
+    log(p, "info", suitable.length > 1
+      ? `Main PID not guessed: ${suitable.length} processes could be it; following the unit's processes instead`
+      : "Main PID not found; following the unit's processes instead");
+    p.emit({ type: "watch-cgroup", unit: p.unit });
+  }
+  enterStartPost(rt, p);
+}
+
+/** The unit's cgroup emptied (watch-cgroup): a daemon followed by its cgroup is gone. */
+export function onCgroupEmpty(rt: ServiceRuntime, p: ServicePort) {
+  if (!rt.cgroupTracked || rt.mainPid !== null) return;
+  rt.cgroupTracked = false;
+  switch (rt.sub) {
+    case "start-post": case "running": case "reload":
+      abandonControl(rt, p);
+      log(p, "info", "The unit's processes are gone");
+      clearAllTimers(rt, p);
+      if (p.cfg.remain_after_exit) return enter(rt, p, "exited");
+      return decideAfterExit(rt, p, "clean", null);
+    case "stop-sigterm": case "stop-sigkill": case "stop-watchdog":
+      if (rt.controlPid === null) settle(rt, p);
+      return;
+  }
+}
+
+function setMainPid(rt: ServiceRuntime, pid: number) {
+  rt.mainPid = pid;
+  rt.lastMainPid = pid;
+  rt.cgroupTracked = false;
+}
+
+/** Why a pid cannot be the main pid (systemd's service_is_suitable_main_pid), or null. */
+function mainPidRefusal(rt: ServiceRuntime, p: ServicePort, pid: number): string | null {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return "not a process";
+  if (pid === 1 || pid === p.managerPid) return "that is the manager";
+  if (pid === rt.controlPid) return "that is the control process";
+  return null;
 }
 
 export type NotifyVerdict = { accepted: true } | { accepted: false; reason: string };
@@ -350,44 +444,73 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
     const who = access === "none" ? "disabled (notify_access = none)" :
       access === "main" ? `only permitted for main PID ${rt.mainPid ?? "(none)"}` :
       `only permitted for main PID ${rt.mainPid ?? "(none)"} and control PID ${rt.controlPid ?? "(none)"}`;
-    return { accepted: false, reason: `notification from PID ${pid} rejected: reception ${who}` };
+    return { accepted: false, reason: `notification from PID ${pid} rejected: reception ${who} (${describeNotify(msg)})` };
   }
-  if (msg.mainPid !== undefined && msg.mainPid !== rt.mainPid) {
-    if (uid === 0 || mainPidInUnit) rt.mainPid = msg.mainPid;
-    else log(p, "warning", `MAINPID=${msg.mainPid} from PID ${pid} ignored: not a process of this unit`);
-  }
+  log(p, "debug", `Notification from PID ${pid} in state ${rt.sub}: ${describeNotify(msg)}`);
+  if (msg.mainPid !== undefined && msg.mainPid !== rt.mainPid) claimMainPid(rt, p, pid, uid, msg.mainPid, mainPidInUnit);
   if (msg.status !== undefined) rt.statusText = msg.status;
   if (msg.errno !== undefined) rt.errno = msg.errno;
   if (msg.extendTimeoutUsec !== undefined) {
     const ms = msg.extendTimeoutUsec / 1000;
-    for (const kind of ["start", "stop", "watchdog"] as const) extendTimer(rt, p, kind, ms);
+    for (const kind of ["start", "stop", "reload", "watchdog"] as const) extendTimer(rt, p, kind, ms);
   }
-  if (msg.watchdogUsec !== undefined && msg.watchdogUsec > 0) {
+  if (msg.watchdogUsec !== undefined) {
+    // WATCHDOG_USEC=0 turns the watchdog off (systemd).
     rt.watchdogMs = msg.watchdogUsec / 1000;
-    armWatchdog(rt, p);
+    if (rt.watchdogMs > 0) armWatchdog(rt, p);
+    else clearTimer(rt, p, "watchdog");
   }
 
-  if (msg.stopping) {
-    if (rt.sub === "running" || rt.sub === "reload") {
-      // The daemon announced it is going away on its own: wait for it, send nothing.
-      clearTimer(rt, p, "watchdog");
-      enter(rt, p, "stop-sigterm");
-      setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
-    }
-  } else if (msg.ready) {
-    if (rt.sub === "start" && p.cfg.type === "notify") enterStartPost(rt, p);
-    else if (rt.sub === "reload" && rt.control === null) {
-      clearTimer(rt, p, "reload");
-      enter(rt, p, "running");
-    }
-  } else if (msg.reloading && rt.sub === "running") {
-    enter(rt, p, "reload");
-    setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
-  }
-
+  // systemd's precedence: STOPPING=1 wins over READY=1, which wins over RELOADING=1.
+  const flag = msg.stopping ? "stopping" : msg.ready ? "ready" : msg.reloading ? "reloading" : null;
+  if (flag !== null && !onStateFlag(rt, p, flag)) log(p, "debug", `${flag.toUpperCase()}=1 changes nothing in state ${rt.sub}`);
   if (msg.watchdog === "ping") armWatchdog(rt, p);
   else if (msg.watchdog === "trigger") watchdogExpired(rt, p);
   return { accepted: true };
+}
+
+/** READY=1, RELOADING=1 or STOPPING=1 (the winner of a message); false if it changes nothing. */
+function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "ready" | "reloading"): boolean {
+  switch (flag) {
+    case "stopping":
+      if (rt.sub !== "running" && rt.sub !== "reload") return false;
+      // The daemon announced it is going away on its own: wait for it, send nothing.
+      clearTimer(rt, p, "watchdog");
+      clearTimer(rt, p, "reload");
+      enter(rt, p, "stop-sigterm");
+      setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
+      return true;
+    case "ready":
+      if (rt.sub === "start" && p.cfg.type === "notify") {
+        enterStartPost(rt, p);
+        return true;
+      }
+      if (rt.sub !== "reload" || rt.control !== null) return false;
+      endReload(rt, p);
+      return true;
+    case "reloading":
+      if (rt.sub !== "running") return false;
+      enter(rt, p, "reload");
+      setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
+      return true;
+  }
+}
+
+/** States in which MAINPID= is taken (systemd's list): a process exists or is awaited. */
+const MAINPID_STATES: ReadonlySet<ServiceSubState> = new Set([
+  "start", "start-post", "running", "reload", "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog",
+]);
+
+/**
+ * MAINPID=: never PID 1, the manager or the control process, whoever asks (else a stop
+ * would signal them); a process of another unit or none only if the sender is root.
+ */
+function claimMainPid(rt: ServiceRuntime, p: ServicePort, sender: number, uid: number, claimed: number, inUnit: boolean) {
+  const refusal = !MAINPID_STATES.has(rt.sub) ? `the unit is ${rt.sub}`
+    : mainPidRefusal(rt, p, claimed) ?? (inUnit || uid === 0 ? null : "not a process of this unit, and the sender is not root");
+  if (refusal !== null) return log(p, "warning", `MAINPID=${claimed} from PID ${sender} refused: ${refusal}`);
+  if (!inUnit) log(p, "debug", `MAINPID=${claimed} is not a process of this unit; accepted as the sender is root`);
+  setMainPid(rt, claimed);
 }
 
 // ---- timers firing ------------------------------------------------------------------------
@@ -410,22 +533,23 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
     case "reload":
       if (rt.sub === "reload") {
         log(p, "warning", "Reload operation timed out");
-        if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
-        rt.control = null;
-        enter(rt, p, "running");
+        abandonControl(rt, p);
+        endReload(rt, p);
       }
       return;
     case "stop":
       if (rt.sub === "stop") {
         log(p, "warning", "Stop command timed out. Terminating.");
-        rt.control = null;
-        if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
+        abandonControl(rt, p);
         rt.controlPid = null;
         return enterStopSigterm(rt, p);
       }
       if (rt.sub === "stop-sigterm" || rt.sub === "stop-watchdog") {
         log(p, "warning", `State '${rt.sub}' timed out. Killing.`);
-        if (!rt.operatorStop && rt.result === "success") rt.result = "timeout";
+        if (!rt.operatorStop && rt.result === "success") {
+          rt.result = "timeout";
+          rt.failCause ??= "timeout";
+        }
         return enterStopSigkill(rt, p);
       }
       return;
@@ -438,7 +562,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       }
       return;
     case "watchdog":
-      if (rt.sub === "running") watchdogExpired(rt, p, lateMs);
+      watchdogExpired(rt, p, lateMs);
       return;
     case "restart":
       if (rt.sub === "auto-restart") {
@@ -475,7 +599,7 @@ export function stopService(rt: ServiceRuntime, p: ServicePort) {
       return enter(rt, p, rt.result === "success" ? "dead" : "failed");
     case "running": case "reload": case "exited":
       clearAllTimers(rt, p);
-      if (p.cfg.exec_stop.length > 0 && (rt.mainPid !== null || rt.sub === "exited")) {
+      if (p.cfg.exec_stop.length > 0 && (rt.mainPid !== null || rt.cgroupTracked || rt.sub === "exited")) {
         if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
         enter(rt, p, "stop");
         setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
@@ -493,12 +617,16 @@ export function stopService(rt: ServiceRuntime, p: ServicePort) {
 function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
   clearAllTimers(rt, p);
   rt.control = null;
-  const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
-  if (pids.length === 0) return settle(rt, p);
-  enter(rt, p, "stop-sigterm");
   const mode = p.cfg.kill_mode;
-  for (const pid of pids) {
-    const scope = pid === rt.mainPid && mode === "control-group" ? "unit" : "process";
+  const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
+  const group = cgroupLeader(rt, p);
+  if (pids.length === 0 && group !== null && mode === "mixed") return enterStopSigkill(rt, p);
+  if (pids.length === 0 && (group === null || mode !== "control-group")) return settle(rt, p);
+  enter(rt, p, "stop-sigterm");
+  const targets = pids.map((pid) => ({ pid, scope: pid === rt.mainPid && mode === "control-group" ? "unit" : "process" } as const));
+  // No main pid known: the unit's processes are signalled through its cgroup.
+  if (group !== null && mode === "control-group") targets.push({ pid: group, scope: "unit" });
+  for (const { pid, scope } of targets) {
     p.emit({ type: "kill", unit: p.unit, pid, signal: p.cfg.kill_signal, scope });
     p.emit({ type: "kill", unit: p.unit, pid, signal: SIGCONT, scope });
     if (p.cfg.send_sighup) p.emit({ type: "kill", unit: p.unit, pid, signal: SIGHUP, scope });
@@ -509,6 +637,8 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
 function enterStopSigkill(rt: ServiceRuntime, p: ServicePort) {
   enter(rt, p, "stop-sigkill");
   const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
+  const group = cgroupLeader(rt, p);
+  if (group !== null && p.cfg.kill_mode !== "process") pids.push(group);
   for (const pid of pids) {
     const scope = p.cfg.kill_mode === "process" ? "process" : "unit";
     p.emit({ type: "kill", unit: p.unit, pid, signal: SIGKILL, scope });
@@ -516,10 +646,21 @@ function enterStopSigkill(rt: ServiceRuntime, p: ServicePort) {
   setTimer(rt, p, "kill", SIGKILL_GRACE_SEC);
 }
 
+/**
+ * A unit followed by its cgroup alone (no main pid): the pid a unit-scope kill names,
+ * the last main pid, whose process group is the unit's where cgroups are missing.
+ */
+function cgroupLeader(rt: ServiceRuntime, p: ServicePort): number | null {
+  if (!rt.cgroupTracked || rt.mainPid !== null) return null;
+  const pid = rt.lastMainPid;
+  return pid !== null && mainPidRefusal(rt, p, pid) === null ? pid : null;
+}
+
 /** All processes are gone: decide where the unit ends up. */
 function settle(rt: ServiceRuntime, p: ServicePort) {
   clearAllTimers(rt, p);
   rt.control = null;
+  rt.cgroupTracked = false;
   if (rt.failCause !== null && !rt.operatorStop) {
     const cause = rt.failCause;
     rt.failCause = null;
@@ -559,6 +700,12 @@ function decideAfterExit(rt: ServiceRuntime, p: ServicePort, cause: ExitCause, s
   log(p, "info", `Scheduled restart in ${Math.round(delay * 1000)}ms (cause: ${cause})`);
   enter(rt, p, "auto-restart");
   setTimer(rt, p, "restart", delay);
+}
+
+/** Back to the state the reload started from: running, or exited if no process is left. */
+function endReload(rt: ServiceRuntime, p: ServicePort) {
+  clearTimer(rt, p, "reload");
+  enter(rt, p, rt.mainPid === null && !rt.cgroupTracked ? "exited" : "running");
 }
 
 export function reloadService(rt: ServiceRuntime, p: ServicePort): "started" | "unsupported" | "inactive" {

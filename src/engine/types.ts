@@ -43,7 +43,12 @@ export type EngineEvent =
   // file declares it and its index among that file's [[socket]] entries.
   | { type: "sockets-opened"; units: string[]; failed: { unit: string; index: number; error: string }[] }
   | { type: "socket-triggered"; unit: string; index: number }
-  | { type: "connection"; unit: string; index: number; connection: number; source: string };
+  | { type: "connection"; unit: string; index: number; connection: number; source: string }
+  // Answer to find-main-pid: the processes of the unit's cgroup whose parent is the
+  // manager (left by a forking parent), and whether the cgroup holds any process at all.
+  | { type: "main-pid-guess"; unit: string; candidates: number[]; populated: boolean }
+  // The cgroup of a unit the engine watches (watch-cgroup) has no process left.
+  | { type: "cgroup-empty"; unit: string };
 
 export type Effect =
   | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean }
@@ -65,4 +70,9 @@ export type Effect =
   // refused; an accept = true instance is gone (its connection is closed with it).
   | { type: "listen"; unit: string; index: number; on: boolean }
   | { type: "close-connection"; unit: string; connection: number }
-  | { type: "instance-removed"; unit: string; connection: number };
+  | { type: "instance-removed"; unit: string; connection: number }
+  // A forking parent exited without a pid file: which process is the daemon? (answered
+  // with main-pid-guess, systemd's service_search_main_pid)
+  | { type: "find-main-pid"; unit: string }
+  // Tell the engine once (cgroup-empty) when the unit's cgroup has no process left.
+  | { type: "watch-cgroup"; unit: string };

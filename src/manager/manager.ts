@@ -25,6 +25,7 @@ import { O } from "../../ffi/constants.ts";
 import { cgroupLimits, expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 import { discoverCgroups, type CgroupTree } from "../exec/cgroup.ts";
 import { processIds } from "./procfs.ts";
+import { mainPidGuess } from "./main-pid.ts";
 import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
 
 export interface ManagerOptions {
@@ -95,6 +96,7 @@ export class Manager {
   private stopping = false;
   private abandoned = false;
   private cgroups: CgroupTree | null = null;
+  private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   // The last main pid of each unit: its process group, for the final kill without cgroups.
   private readonly lastMainPid = new Map<string, number>();
   /** Every listening socket of the configuration, held from start() to close(). */
@@ -102,7 +104,7 @@ export class Manager {
   readonly fdStore: FdStore;
 
   constructor(private readonly opts: ManagerOptions) {
-    this.engine = new Engine(opts.config.units, performance.now(), signalName);
+    this.engine = new Engine(opts.config.units, performance.now(), signalName, process.pid);
     this.sockets = new SocketActivator(opts.config.units.values(), {
       reactor: getReactor(),
       dispatch: (event) => this.dispatch(event),
@@ -251,6 +253,12 @@ export class Manager {
       case "exit-recorded":
         e.record.logTail = this.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);
         return;
+      case "find-main-pid":
+        this.queue.push({ type: "main-pid-guess", unit: e.unit, ...mainPidGuess(this.cgroups, e.unit, process.pid) });
+        return;
+      case "watch-cgroup":
+        if (this.cgroups) this.cgroupWatch.add(e.unit);
+        return this.reportEmptyCgroups();
     }
   }
 
@@ -423,6 +431,18 @@ export class Manager {
       }
       this.drainOutput(unit);
       this.dispatch({ type: "exited", pid, status });
+    }
+    this.reportEmptyCgroups();
+  }
+
+  /** watch-cgroup: the last process of a watched cgroup is reaped here (we are its subreaper). */
+  private reportEmptyCgroups() {
+    for (const unit of this.cgroupWatch) {
+      if (!this.cgroups?.isEmpty(unit)) continue;
+      this.cgroupWatch.delete(unit);
+      // Inside an effect the event waits its turn in the queue; from the reaper it goes now.
+      if (this.draining) this.queue.push({ type: "cgroup-empty", unit });
+      else this.dispatch({ type: "cgroup-empty", unit });
     }
   }
 

@@ -1,74 +1,8 @@
 // The engine without processes: a virtual clock and pids handed out by the test.
 import { describe, expect, test } from "bun:test";
-import { Engine } from "../../src/engine/engine.ts";
-import type { Effect, EngineEvent, ExitStatus, TimerKind } from "../../src/engine/types.ts";
-import type { NotifyMessage } from "../../src/notify/parse.ts";
-import { configs, service, target } from "../support/units.ts";
-
-/** Drives the engine like the shell does, but with fake pids and a virtual clock. */
-class Sim {
-  now = 0;
-  nextPid = 100;
-  effects: Effect[] = [];
-  spawned: { unit: string; role: string; pid: number; argv: string[] }[] = [];
-  timers = new Map<string, { at: number; id: number; unit: string; kind: TimerKind }>();
-  failSpawn = new Set<string>();
-  engine: Engine;
-
-  constructor(...units: Parameters<typeof configs>) {
-    this.engine = new Engine(configs(...units), 0);
-  }
-
-  send(ev: EngineEvent) {
-    const queue = [ev];
-    while (queue.length) {
-      const out = this.engine.handle(queue.shift()!, this.now);
-      for (const e of out) {
-        this.effects.push(e);
-        if (e.type === "spawn") {
-          if (this.failSpawn.has(e.unit)) {
-            queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: "No such file or directory" });
-          } else {
-            const pid = this.nextPid++;
-            this.spawned.push({ unit: e.unit, role: e.role, pid, argv: e.command.argv });
-            queue.push({ type: "spawned", unit: e.unit, role: e.role, pid });
-          }
-        } else if (e.type === "set-timer") {
-          this.timers.set(`${e.unit}/${e.kind}`, { at: this.now + e.ms, id: e.id, unit: e.unit, kind: e.kind });
-        } else if (e.type === "clear-timer") {
-          this.timers.delete(`${e.unit}/${e.kind}`);
-        }
-      }
-    }
-  }
-
-  start(unit: string, requestId = 1) { this.send({ type: "request", job: "start", unit, requestId }); }
-  stop(unit: string, requestId = 2) { this.send({ type: "request", job: "stop", unit, requestId }); }
-  mainPid(unit: string) { return this.engine.units.get(unit)!.service!.mainPid!; }
-  exit(unit: string, status: ExitStatus) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
-  notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit)) {
-    const full: NotifyMessage = { ready: false, reloading: false, stopping: false, fdStore: false, fdStoreRemove: false, barrier: false, unknown: [], warnings: [], ...msg };
-    this.send({ type: "notify", unit, pid, uid: 1000, msg: full, mainPidInUnit: false });
-  }
-  /** Advance the virtual clock, firing due timers in order. */
-  advance(ms: number) {
-    const end = this.now + ms;
-    for (;;) {
-      const due = [...this.timers.values()].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers.delete(`${due.unit}/${due.kind}`);
-      this.now = due.at;
-      this.send({ type: "timer", unit: due.unit, kind: due.kind, id: due.id });
-    }
-    this.now = end;
-  }
-  state(unit: string) { return this.engine.activeState(unit); }
-  jobResults(unit: string) {
-    return this.effects.filter((e) => e.type === "job-finished" && e.unit === unit).map((e) => (e as { result: string }).result);
-  }
-  kills(unit: string) { return this.effects.filter((e) => e.type === "kill" && e.unit === unit) as Extract<Effect, { type: "kill" }>[]; }
-  spawnOrder() { return this.spawned.filter((s) => s.role === "main").map((s) => s.unit); }
-}
+import type { ExitStatus } from "../../src/engine/types.ts";
+import { EngineSim as Sim } from "../support/engine-sim.ts";
+import { service, target } from "../support/units.ts";
 
 const ok: ExitStatus = { kind: "exited", code: 0 };
 

@@ -1,0 +1,98 @@
+// Drives the engine as the shell does, without processes: fake pids, a virtual clock,
+// and a fake cgroup tree that answers the engine's questions about a unit's processes.
+import { Engine } from "../../src/engine/engine.ts";
+import type { Effect, EngineEvent, ExitStatus, TimerKind } from "../../src/engine/types.ts";
+import type { NotifyMessage } from "../../src/notify/parse.ts";
+import { configs } from "./units.ts";
+
+export const MANAGER_PID = 4000;
+
+/** A notify message with every flag off, plus `over`. */
+export function notifyMessage(over: Partial<NotifyMessage> = {}): NotifyMessage {
+  return { ready: false, reloading: false, stopping: false, fdStore: false, fdStoreRemove: false, barrier: false, unknown: [], warnings: [], ...over };
+}
+
+export class EngineSim {
+  now = 0;
+  nextPid = 100;
+  effects: Effect[] = [];
+  spawned: { unit: string; role: string; pid: number; argv: string[] }[] = [];
+  timers = new Map<string, { at: number; id: number; unit: string; kind: TimerKind }>();
+  failSpawn = new Set<string>();
+  /** What the fake cgroup tree holds for a unit when the engine asks for its main pid. */
+  cgroup = new Map<string, { candidates: number[]; populated: boolean }>();
+  /** Units whose cgroup the engine asked to be told about when it empties. */
+  watched = new Set<string>();
+  engine: Engine;
+
+  constructor(...units: Parameters<typeof configs>) {
+    this.engine = new Engine(configs(...units), 0, undefined, MANAGER_PID);
+  }
+
+  send(ev: EngineEvent) {
+    const queue = [ev];
+    while (queue.length) {
+      const out = this.engine.handle(queue.shift()!, this.now);
+      for (const e of out) {
+        this.effects.push(e);
+        if (e.type === "spawn") {
+          if (this.failSpawn.has(e.unit)) {
+            queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: "No such file or directory" });
+          } else {
+            const pid = this.nextPid++;
+            this.spawned.push({ unit: e.unit, role: e.role, pid, argv: e.command.argv });
+            queue.push({ type: "spawned", unit: e.unit, role: e.role, pid });
+          }
+        } else if (e.type === "set-timer") {
+          this.timers.set(`${e.unit}/${e.kind}`, { at: this.now + e.ms, id: e.id, unit: e.unit, kind: e.kind });
+        } else if (e.type === "clear-timer") {
+          this.timers.delete(`${e.unit}/${e.kind}`);
+        } else if (e.type === "find-main-pid") {
+          const found = this.cgroup.get(e.unit) ?? { candidates: [], populated: false };
+          queue.push({ type: "main-pid-guess", unit: e.unit, ...found });
+        } else if (e.type === "watch-cgroup") {
+          this.watched.add(e.unit);
+        }
+      }
+    }
+  }
+
+  start(unit: string, requestId = 1) { this.send({ type: "request", job: "start", unit, requestId }); }
+  stop(unit: string, requestId = 2) { this.send({ type: "request", job: "stop", unit, requestId }); }
+  request(job: "start" | "stop" | "restart" | "reload", unit: string, requestId = 3) {
+    this.send({ type: "request", job, unit, requestId });
+  }
+  rt(unit: string) { return this.engine.units.get(unit)!.service!; }
+  mainPid(unit: string) { return this.rt(unit).mainPid!; }
+  exit(unit: string, status: ExitStatus) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
+  notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit), opts: { uid?: number; inUnit?: boolean } = {}) {
+    this.send({ type: "notify", unit, pid, uid: opts.uid ?? 1000, msg: notifyMessage(msg), mainPidInUnit: opts.inUnit ?? false });
+  }
+  /** The fake cgroup of a watched unit became empty. */
+  cgroupEmptied(unit: string) {
+    if (!this.watched.delete(unit)) return;
+    this.send({ type: "cgroup-empty", unit });
+  }
+  /** Advance the virtual clock, firing due timers in order. */
+  advance(ms: number) {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers.values()].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers.delete(`${due.unit}/${due.kind}`);
+      this.now = due.at;
+      this.send({ type: "timer", unit: due.unit, kind: due.kind, id: due.id });
+    }
+    this.now = end;
+  }
+  state(unit: string) { return this.engine.activeState(unit); }
+  sub(unit: string) { return this.engine.subState(unit); }
+  jobResults(unit: string) {
+    return this.effects.filter((e) => e.type === "job-finished" && e.unit === unit).map((e) => (e as { result: string }).result);
+  }
+  kills(unit: string) { return this.effects.filter((e) => e.type === "kill" && e.unit === unit) as Extract<Effect, { type: "kill" }>[]; }
+  logs(unit: string, level?: string) {
+    return this.effects.filter((e): e is Extract<Effect, { type: "log" }> => e.type === "log" && e.unit === unit && (level === undefined || e.level === level)).map((e) => e.text);
+  }
+  spawnOrder() { return this.spawned.filter((s) => s.role === "main").map((s) => s.unit); }
+}

@@ -7,6 +7,10 @@
 import type { Diagnostic } from "./types.ts";
 import { positionOf, type PositionMap } from "./positions.ts";
 import type { LoadEnv } from "./commands.ts";
+import { escapeControls, SHOWN_LENGTH, shorten } from "./describe.ts";
+
+/** The longest message: values are echoed shortened already; this catches what is left. */
+const MAX_MESSAGE_LENGTH = 400;
 
 export class FileReport {
   readonly diagnostics: Diagnostic[] = [];
@@ -28,8 +32,10 @@ export class FileReport {
     return new Site(this, path);
   }
 
+  /** Every diagnostic passes here: one line (control characters escaped), of bounded length. */
   add(severity: Diagnostic["severity"], line: number, col: number, message: string): void {
-    const diagnostic: Diagnostic = { file: this.file, line, col, message, severity };
+    const text = shorten(escapeControls(message), MAX_MESSAGE_LENGTH);
+    const diagnostic: Diagnostic = { file: this.file, line, col, message: text, severity };
     if (severity === "error" && this.unit !== undefined) diagnostic.unit = this.unit;
     this.diagnostics.push(diagnostic);
   }
@@ -66,7 +72,7 @@ export class Site {
 
   private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value"): void {
     const { line, col } = positionOf(this.report.positions, this.path, part);
-    const label = siteLabel(this.path);
+    const label = shorten(siteLabel(this.path), SHOWN_LENGTH); // a key may be as long as the file
     this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`);
   }
 }

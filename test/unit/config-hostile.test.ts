@@ -99,12 +99,12 @@ describe("numbers out of range (defect 17, 18)", () => {
     expect(errors(config)).toEqual([]);
     expect(config.units.get("s")!.service!.timeout_start_sec).toBe(Infinity);
     expect(config.units.get("s")!.service!.timeout_stop_sec).toBe(Infinity);
-    expect(errors(fromTexts({ s: service('restart_sec = "30d"') }))[0]).toMatch(/^restart_sec: .*at most 24d 20h 31min 23s 647ms/);
+    expect(errors(fromTexts({ s: service('restart_sec = "30d"') }))[0]).toMatch(/^restart_sec: "30d" is too long: at most 2147483\.647s \(24\.8 days\)/);
     expect(errors(fromTexts({ s: service('watchdog_sec = "infinity"') }))[0]).toMatch(/^watchdog_sec: /);
   });
 
   test("the log ring itself refuses an absurd capacity with a clear message", () => {
-    expect(() => new LogRing(4294967296)).toThrow(/LogRing capacity must be .* at most 1000000/);
+    expect(() => new LogRing(4294967296)).toThrow(/LogRing capacity must be an integer from 1 to at most 1000000, got 4294967296/);
     expect(new LogRing(1_000_000).capacity).toBe(1_000_000);
   });
 });
@@ -157,7 +157,7 @@ describe("huge and deeply nested files (defect 20)", () => {
     const config = fromTexts({ deep: service(`x = ${nested(200)}`) });
     const deep = config.diagnostics.filter((d) => d.file === "units/deep.toml");
     expect(deep.map((d) => `${d.line}:${d.col}: ${d.message}`)).toEqual([
-      "3:20: arrays and inline tables nested deeper than 16: not read further",
+      "3:53: nested deeper than 16 (arrays, inline tables or dotted keys): not read further",
     ]);
   });
 
@@ -187,7 +187,7 @@ describe("diagnostics stay one bounded line each (defect 25)", () => {
       expect(d.message).not.toContain("\n");
       expect(d.message.length).toBeLessThan(300);
     }
-    expect(errors(config)).toContain('working_directory: expected an absolute path, got "rel\\nyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…"');
+    expect(errors(config)).toContain(`working_directory: expected an absolute path, got "rel\\n${"y".repeat(76)}…"`);
     expect(LINE.test("units/a.toml:1:1: error: x")).toBe(true);
   });
 
@@ -200,7 +200,7 @@ describe("diagnostics stay one bounded line each (defect 25)", () => {
 
   test("an unterminated string is called that", () => {
     expect(errors(fromTexts({ u: '[service]\nexec_start = "/bin/true\nuser = "x"\n' }))).toEqual([
-      'TOML syntax error: unterminated string: a "..." string ends on its own line (use """ for several lines)',
+      'TOML syntax error: unterminated string: a quoted string ends on the line it starts (use """ for several lines)',
     ]);
   });
 });
@@ -221,8 +221,8 @@ describe("a script whose interpreter cannot run (defect 25)", () => {
     writeFileSync(join(dir, "units", "crlf.toml"), `[service]\nexec_start = "${crlf}"\n`);
     writeFileSync(join(dir, "units", "fine.toml"), `[service]\nexec_start = "${fine}"\n`);
     const r = await check(dir);
-    expect(r.lines).toContain(`${dir}/units/missing.toml:2:14: error: ${missing}: its interpreter /nonexistent/python9 (#! line) does not exist`);
-    expect(r.lines).toContain(`${dir}/units/crlf.toml:2:14: error: ${crlf}: its #! line ends in a carriage return (DOS line endings): the kernel would look for "/bin/sh\\r"`);
+    expect(r.lines).toContain(`${dir}/units/missing.toml:2:14: error: exec_start: ${missing}: its interpreter /nonexistent/python9 (#! line) does not exist`);
+    expect(r.lines).toContain(`${dir}/units/crlf.toml:2:14: error: exec_start: ${crlf}: its #! line ends in a carriage return (DOS line endings): the kernel would look for "/bin/sh\\r"`);
     expect(r.lines.filter((l) => l.includes("fine"))).toEqual([]);
   });
 });

@@ -94,6 +94,14 @@ snake_case forms of systemd's directives: \`ExecStart=\` is \`exec_start\`,
 it exits with 1 if there is any error. The manager runs the same checks at boot: a unit
 with an error is not loaded, and the others start anyway.
 
+Only regular files are read (symbolic links are followed), of at most 1 MiB, in UTF-8,
+with arrays, inline tables and dotted keys nested at most 16 deep: a FIFO, a directory, a
+device or a link to nothing named \`*.toml\` in \`units/\` is an error naming it, and so
+is a larger or deeper file; it is never waited on. A message echoes at most 80
+characters of a value, control characters escaped, and at most 100 problems are shown
+per file. Scripts run by a command are checked for a \`#!\` interpreter that is missing
+or that ends in a carriage return (a script saved with DOS line endings).
+
 \`\`\`toml
 # CONFDIR/units/echo.toml
 [unit]

@@ -64,7 +64,7 @@ function readMounts(entries: Record<string, unknown>[], report: FileReport): Mou
 }
 
 function countErrors(report: FileReport): number {
-  return report.diagnostics.filter((d) => d.severity === "error").length;
+  return report.errorCount;
 }
 
 /** system.toml's defaults: what a board without system.toml runs with. */

@@ -191,6 +191,14 @@ describe("diagnostics stay one bounded line each (defect 25)", () => {
     expect(LINE.test("units/a.toml:1:1: error: x")).toBe(true);
   });
 
+  test("a file with 5000 bad keys gives 100 diagnostics and a count of the rest, not 5000 lines", () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `k${i} = ${i}`).join("\n");
+    const config = fromTexts({ many: service(keys) });
+    expect(config.diagnostics).toHaveLength(101);
+    expect(config.diagnostics.at(-1)!.message).toBe("and 4900 more problems in this file, not shown");
+    expect(config.units.has("many")).toBe(false);
+  });
+
   test("did-you-mean on a 500 KB key answers at once", () => {
     const started = performance.now();
     const config = fromTexts({ k: service(`${"exec_stat".repeat(50_000)} = 1`) });

@@ -94,7 +94,7 @@ snake_case forms of systemd's directives: \`ExecStart=\` is \`exec_start\`,
 it exits with 1 if there is any error. The manager runs the same checks at boot: a unit
 with an error is not loaded, and the others start anyway.
 
-Only regular files are read (symbolic links are followed), of at most 1 MiB, in UTF-8,
+Only regular files are read (symbolic links are followed), of at most 256 KiB, in UTF-8,
 with arrays, inline tables and dotted keys nested at most 16 deep: a FIFO, a directory, a
 device or a link to nothing named \`*.toml\` in \`units/\` is an error naming it, and so
 is a larger or deeper file; it is never waited on. A message echoes at most 80

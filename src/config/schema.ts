@@ -350,9 +350,12 @@ export function tableInfo(table: TableName): TableInfo {
   return TABLES.find((t) => t.name === table)!;
 }
 
-/** The keys of one table, by name. */
-export function keysOf(table: TableName): Map<string, KeySpec> {
-  return new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]));
+const KEYS_BY_TABLE = new Map(TABLES.map(({ name: table }) =>
+  [table, new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]))] as const));
+
+/** The keys of one table, by name (one map per table, made once: this is asked per key read). */
+export function keysOf(table: TableName): ReadonlyMap<string, KeySpec> {
+  return KEYS_BY_TABLE.get(table)!;
 }
 
 export function tablesOf(file: "system" | "unit"): TableInfo[] {

@@ -110,7 +110,7 @@ function addOddEntries(units: string): void {
   symlinkSync("/dev/zero", join(units, "zero.toml"));
   symlinkSync("loop.toml", join(units, "loop.toml"));
   writeFileSync(join(units, "empty.toml"), "");
-  writeFileSync(join(units, "big.toml"), `# ${"x".repeat(1 << 20)}\n`);
+  writeFileSync(join(units, "big.toml"), `# ${"x".repeat(300_000)}\n`);
 }
 
 /** A configuration directory of mutated files; returns it and what was done, to print on failure. */

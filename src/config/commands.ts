@@ -79,14 +79,14 @@ export function resolveProgram(program: string, env: LoadEnv): ProgramLookup {
     return { problem: env.exists(program) ? `${program} is not executable` : `${program} does not exist` };
   }
   if (program.includes("/")) {
-    return { problem: `"${program}" is a relative path: give an absolute path, or a bare name to look up in PATH` };
+    return { problem: `${quote(program)} is a relative path: give an absolute path, or a bare name to look up in PATH` };
   }
   const candidates = SEARCH_PATH.map((dir) => `${dir}/${program}`);
   const executable = candidates.find((path) => env.isExecutable(path));
   if (executable !== undefined) return { path: executable };
   const present = candidates.find((path) => env.exists(path));
   if (present !== undefined) return { problem: `${present} is not executable` };
-  return { problem: `"${program}" not found in PATH (${SEARCH_PATH.join(":")})` };
+  return { problem: `${quote(program)} not found in PATH (${SEARCH_PATH.join(":")})` };
 }
 
 /** exec_start: an argv array, or one string. */
@@ -168,7 +168,7 @@ function splitCommandString(text: string, site: Site): string[] | undefined {
   const unquoted = words.filter((word) => !word.quoted).map((word) => word.text);
   const operator = unquoted.find((word) => SHELL_OPERATORS.has(word));
   if (operator !== undefined) {
-    site.warning(`"${operator}" is passed to the program as an argument: no shell is run (use ["/bin/sh", "-c", "..."] for shell syntax)`);
+    site.warning(`${quote(operator)} is passed to the program as an argument: no shell is run (use ["/bin/sh", "-c", "..."] for shell syntax)`);
   }
   return words.map((word) => word.text);
 }

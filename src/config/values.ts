@@ -110,6 +110,11 @@ export function sizeText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/** Why a delay or watchdog interval (`shown` as written) cannot be: longer than a timer counts. */
+export function tooLongForTimer(shown: string): string {
+  return `${shown} is too long: at most ${MAX_TIMER_SEC}s (24.8 days), the longest a timer counts`;
+}
+
 /**
  * Seconds. Past what a timer can count, a duration means infinity; a `finite` one (a
  * delay, a watchdog interval: infinity makes no sense there) is refused instead.
@@ -120,8 +125,7 @@ function readDurationValue(value: unknown, site: Site, offAllowed: boolean, fini
     const seconds = parseDuration(value);
     if (seconds <= MAX_TIMER_SEC) return seconds;
     if (!finite) return Infinity;
-    const shown = typeof value === "string" ? quote(value) : String(value);
-    site.error(`${shown} is too long: at most ${MAX_TIMER_SEC}s (24.8 days), the longest a timer counts`);
+    site.error(tooLongForTimer(typeof value === "string" ? quote(value) : String(value)));
     return undefined;
   } catch (e) {
     if (!(e instanceof DurationError)) throw e;

@@ -147,8 +147,8 @@ const VALUES = `## Values
   word that is only \`$NAME\` becomes the value's words split at spaces, \`\${NAME}\` inside a
   word is replaced as it is, an unset variable is empty, and \`$$\` is a literal \`$\`.
   \`$MAINPID\` (the main process's pid) is set for \`exec_start_post\`, \`exec_reload\`
-  and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`. A program given by bare name is
-  looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
+  and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`.
+  A program given by bare name is looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
   configuration is loaded, and argv[0] becomes its absolute path; a missing or
   non-executable program is an error. A leading \`-\` (\`"-/usr/bin/cleanup"\`) means the
   command's failure is ignored, as in systemd; then a missing program is only a warning.

@@ -219,7 +219,7 @@ const SERVICE = {
   exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
   remain_after_exit: [bool, false, "A oneshot service stays active after its command has exited."],
   pid_file: [path, null, "Where a forking service writes its main pid."],
-  notification_fd: [int(3, MAX_NOTIFICATION_FD), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd. At most 1023, below the default limit of 1024 open files, and below limit_nofile when set; the fds before it are /dev/null or passed sockets."],
+  notification_fd: [int(3, MAX_NOTIFICATION_FD), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd. At most 1023, under the default limit of 1024 open files, and below limit_nofile when set; the fds below it are /dev/null or passed sockets."],
   restart: [oneOf(RESTART_POLICIES), "no", "When the service is restarted after its main process ends: see \"When a service restarts\" below."],
   restart_sec: [finiteDuration, fromManager("default_restart_sec"), "Delay before a restart."],
   restart_steps: [int(0, 1000), 0, "Number of steps in which the restart delay grows from restart_sec to restart_max_delay_sec; 0: no growth."],

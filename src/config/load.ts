@@ -224,8 +224,8 @@ function sortByPlace(diagnostics: Diagnostic[], reports: FileReport[]): Diagnost
 /** The one place that reads the filesystem (besides the program check of LoadEnv). */
 export function readConfigDir(confDir: string): ConfigSources {
   const diagnostics: Diagnostic[] = [];
-  const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error") =>
-    diagnostics.push({ file, line: 0, col: 0, message, severity });
+  const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error", unit?: string) =>
+    diagnostics.push({ file, line: 0, col: 0, message, severity, ...(unit === undefined ? {} : { unit }) });
 
   const systemPath = join(confDir, "system.toml");
   const systemText = readOptional(systemPath, problem);
@@ -246,8 +246,9 @@ export function readConfigDir(confDir: string): ConfigSources {
       problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
     }
     if (!entry.endsWith(".toml")) continue;
-    const text = readOptional(file, problem);
-    if (text !== null) units.push({ name: entry.slice(0, -".toml".length), file, text });
+    const name = entry.slice(0, -".toml".length);
+    const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
+    if (text !== null) units.push({ name, file, text });
   }
   return { system, units, diagnostics };
 }

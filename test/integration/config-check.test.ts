@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hearthCommand, tempDir } from "../support/harness.ts";
+import { loadConfig } from "../../src/config/load.ts";
 
 const dirs: string[] = [];
 afterAll(() => { for (const dir of dirs) rmSync(dir, { recursive: true, force: true }); });
@@ -57,6 +58,12 @@ describe("files that are not regular files (defect 19, 25)", () => {
     expect(r.lines).toContain(`${dir}/units/dangling.toml: error: a symbolic link to /nonexistent/gone.toml, which does not exist`);
     expect(r.lines).toContain(`${dir}/units/dir.toml: error: not a regular file (a directory): not read`);
     expect(r.lines).toContain(`${dir}/units/zero.toml: error: not a regular file (a character device): not read`);
+  });
+
+  test("the problem names the unit it keeps from loading (for hearth ctl status)", () => {
+    const dir = confDir({}, (units) => { Bun.spawnSync(["mkfifo", join(units, "pipe.toml")]); });
+    const [problem] = loadConfig(dir).diagnostics;
+    expect(problem).toMatchObject({ file: `${dir}/units/pipe.toml`, unit: "pipe", severity: "error" });
   });
 
   test("a FIFO system.toml is reported, not waited on", async () => {

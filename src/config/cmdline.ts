@@ -3,8 +3,9 @@
 
 import type { Diagnostic, ManagerSection, SystemConfig } from "./types.ts";
 import { DurationError, parseDuration } from "./duration.ts";
-import { LOG_LEVELS } from "./schema.ts";
-import { isValidUnitName } from "./values.ts";
+import { LOG_LEVELS, MAX_TIMER_SEC } from "./schema.ts";
+import { isValidUnitName, tooLongForTimer } from "./values.ts";
+import { quote } from "./describe.ts";
 
 export const CMDLINE_FILE = "/proc/cmdline";
 
@@ -84,7 +85,9 @@ function setDuration(value: string | null, set: (seconds: number) => void): stri
   if (value === null) return "needs a value";
   if (value === "default") return '"default" (keep the driver\'s timeout) is not supported: give a time';
   try {
-    set(value === "off" ? 0 : parseDuration(value));
+    const seconds = value === "off" ? 0 : parseDuration(value);
+    if (seconds > MAX_TIMER_SEC) return tooLongForTimer(quote(value)); // as [watchdog] refuses it
+    set(seconds);
     return null;
   } catch (e) {
     if (e instanceof DurationError) return e.message;

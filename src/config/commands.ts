@@ -6,10 +6,11 @@
 // and argv[0] becomes its absolute path.
 
 import { accessSync, constants, statSync } from "node:fs";
+import { readRegularFile } from "./read-file.ts";
 import type { ExecCommand } from "./types.ts";
 import type { Site } from "./diagnostics.ts";
 import { SHELL_OPERATORS, ShellSyntaxError, splitShellWordsDetailed } from "./shellwords.ts";
-import { describeValue } from "./describe.ts";
+import { describeValue, quote } from "./describe.ts";
 
 /** What the loader may ask of the filesystem; tests inject their own. */
 export interface LoadEnv {
@@ -17,6 +18,8 @@ export interface LoadEnv {
   isExecutable(path: string): boolean;
   /** True if anything exists at path. */
   exists(path: string): boolean;
+  /** The first `max` bytes of a regular file (to read a #! line); null if there is none. */
+  head?(path: string, max: number): Uint8Array | null;
 }
 
 export const hostEnv: LoadEnv = {
@@ -36,7 +39,34 @@ export const hostEnv: LoadEnv = {
       return false;
     }
   },
+  head(path, max) {
+    const read = readRegularFile(path, max);
+    return "bytes" in read ? read.bytes : null;
+  },
 };
+
+/** The kernel reads this much of a script for its #! line (BINPRM_BUF_SIZE). */
+const SHEBANG_BYTES = 256;
+
+/**
+ * Why execve would fail on a script's #! line, or null: a missing interpreter, or a line
+ * ending in CR (a script saved with DOS line endings), which the kernel takes as part of
+ * the name. Only the check's own reading: the kernel has the last word.
+ */
+export function interpreterProblem(program: string, env: LoadEnv): string | null {
+  const head = env.head?.(program, SHEBANG_BYTES);
+  if (!head || head[0] !== 0x23 || head[1] !== 0x21) return null; // no "#!"
+  const end = head.indexOf(0x0a);
+  const line = new TextDecoder().decode(head.subarray(2, end < 0 ? head.length : end));
+  const words = line.split(/[ \t]+/).filter((word) => word !== "");
+  const interpreter = words[0];
+  if (interpreter === undefined) return `${program}: its #! line names no interpreter`;
+  if (line.endsWith("\r")) {
+    return `${program}: its #! line ends in a carriage return (DOS line endings): the kernel would look for ${quote(words.at(-1)!)}`;
+  }
+  if (!interpreter.startsWith("/") || env.isExecutable(interpreter)) return null;
+  return `${program}: its interpreter ${interpreter} (#! line) ${env.exists(interpreter) ? "is not executable" : "does not exist"}`;
+}
 
 /** Where bare program names are looked up: systemd's fixed default, not the caller's $PATH. */
 export const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -49,14 +79,14 @@ export function resolveProgram(program: string, env: LoadEnv): ProgramLookup {
     return { problem: env.exists(program) ? `${program} is not executable` : `${program} does not exist` };
   }
   if (program.includes("/")) {
-    return { problem: `"${program}" is a relative path: give an absolute path, or a bare name to look up in PATH` };
+    return { problem: `${quote(program)} is a relative path: give an absolute path, or a bare name to look up in PATH` };
   }
   const candidates = SEARCH_PATH.map((dir) => `${dir}/${program}`);
   const executable = candidates.find((path) => env.isExecutable(path));
   if (executable !== undefined) return { path: executable };
   const present = candidates.find((path) => env.exists(path));
   if (present !== undefined) return { problem: `${present} is not executable` };
-  return { problem: `"${program}" not found in PATH (${SEARCH_PATH.join(":")})` };
+  return { problem: `${quote(program)} not found in PATH (${SEARCH_PATH.join(":")})` };
 }
 
 /** exec_start: an argv array, or one string. */
@@ -138,7 +168,7 @@ function splitCommandString(text: string, site: Site): string[] | undefined {
   const unquoted = words.filter((word) => !word.quoted).map((word) => word.text);
   const operator = unquoted.find((word) => SHELL_OPERATORS.has(word));
   if (operator !== undefined) {
-    site.warning(`"${operator}" is passed to the program as an argument: no shell is run (use ["/bin/sh", "-c", "..."] for shell syntax)`);
+    site.warning(`${quote(operator)} is passed to the program as an argument: no shell is run (use ["/bin/sh", "-c", "..."] for shell syntax)`);
   }
   return words.map((word) => word.text);
 }
@@ -157,12 +187,14 @@ function toExecCommand(argv: string[], wordSite: (index: number) => Site, hint: 
     programSite.error(`the systemd prefix "${program[0]}" is not supported (only "-" is)`);
     return undefined;
   }
-  const found = resolveProgram(program, programSite.env);
+  const lookup = resolveProgram(program, programSite.env);
+  const interpreter = "path" in lookup ? interpreterProblem(lookup.path, programSite.env) : null;
+  const found = interpreter === null ? lookup : { problem: interpreter };
   if ("path" in found) return { argv: [found.path, ...args], ignoreFailure };
   // As in systemd, "-" also forgives a program that cannot be run at all.
   if (ignoreFailure && hint === "") {
     programSite.warning(`${found.problem}; the command will fail, which "-" ignores`);
-    return { argv: [program, ...args], ignoreFailure };
+    return { argv: ["path" in lookup ? lookup.path : program, ...args], ignoreFailure };
   }
   programSite.error(found.problem + hint);
   return undefined;

@@ -1,12 +1,29 @@
 // How a TOML value is named in messages: `got the string "yes"`, `got an array`.
 
-const SHOWN_STRING_LENGTH = 60;
+/** How much of a value a message echoes: a diagnostic stays one short line. */
+export const SHOWN_LENGTH = 80;
+
+/** C0 and C1 control characters, and the two that editors take for a line break. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const ESCAPED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** `text` with its control characters written as escapes (\n, \u0001): never a raw line break. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => ESCAPED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The first `max` characters, and "…" if there were more. */
+export function shorten(text: string, max = SHOWN_LENGTH): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** A string as a message echoes it: in double quotes, shortened, control characters escaped. */
+export function quote(text: string): string {
+  return escapeControls(JSON.stringify(shorten(text)));
+}
 
 export function describeValue(value: unknown): string {
-  if (typeof value === "string") {
-    const shown = value.length > SHOWN_STRING_LENGTH ? `${value.slice(0, SHOWN_STRING_LENGTH)}...` : value;
-    return `the string ${JSON.stringify(shown)}`;
-  }
+  if (typeof value === "string") return `the string ${quote(value)}`;
   if (typeof value === "boolean") return `the boolean ${value}`;
   if (typeof value === "number" || typeof value === "bigint") {
     return typeof value === "number" && !Number.isInteger(value) ? `the number ${value}` : `the integer ${value}`;

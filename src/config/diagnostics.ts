@@ -7,9 +7,19 @@
 import type { Diagnostic } from "./types.ts";
 import { positionOf, type PositionMap } from "./positions.ts";
 import type { LoadEnv } from "./commands.ts";
+import { escapeControls, SHOWN_LENGTH, shorten } from "./describe.ts";
+
+/** The longest message: values are echoed shortened already; this catches what is left. */
+const MAX_MESSAGE_LENGTH = 400;
+/** The most diagnostics shown per file: a 1 MiB file of bad keys would flood the console at boot. */
+export const MAX_DIAGNOSTICS_PER_FILE = 100;
 
 export class FileReport {
   readonly diagnostics: Diagnostic[] = [];
+  /** Every error, shown or not. */
+  errorCount = 0;
+  private hidden: Diagnostic | null = null; // "and N more problems", once past the limit
+  private hiddenCount = 0;
 
   /** `unit` is set on the errors of a unit file: an error there disables that unit. */
   constructor(
@@ -20,7 +30,7 @@ export class FileReport {
   ) {}
 
   get hasErrors(): boolean {
-    return this.diagnostics.some((d) => d.severity === "error");
+    return this.errorCount > 0;
   }
 
   /** The site of a key path; "" is the file as a whole. */
@@ -28,10 +38,27 @@ export class FileReport {
     return new Site(this, path);
   }
 
+  /** Every diagnostic passes here: one line (control characters escaped), of bounded length. */
   add(severity: Diagnostic["severity"], line: number, col: number, message: string): void {
+    if (severity === "error") this.errorCount++;
+    if (this.diagnostics.length >= MAX_DIAGNOSTICS_PER_FILE) return this.hide(severity, line, col);
+    this.push(severity, line, col, shorten(escapeControls(message), MAX_MESSAGE_LENGTH));
+  }
+
+  private push(severity: Diagnostic["severity"], line: number, col: number, message: string): Diagnostic {
     const diagnostic: Diagnostic = { file: this.file, line, col, message, severity };
     if (severity === "error" && this.unit !== undefined) diagnostic.unit = this.unit;
     this.diagnostics.push(diagnostic);
+    return diagnostic;
+  }
+
+  /** Counted in one last diagnostic, placed where the first hidden one was. */
+  private hide(severity: Diagnostic["severity"], line: number, col: number): void {
+    this.hidden ??= this.push(severity, line, col, "");
+    this.hiddenCount++;
+    if (severity === "error") this.hidden.severity = "error";
+    if (this.hidden.severity === "error" && this.unit !== undefined) this.hidden.unit = this.unit;
+    this.hidden.message = `and ${this.hiddenCount} more problems in this file, not shown`;
   }
 }
 
@@ -66,7 +93,7 @@ export class Site {
 
   private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value"): void {
     const { line, col } = positionOf(this.report.positions, this.path, part);
-    const label = siteLabel(this.path);
+    const label = shorten(siteLabel(this.path), SHOWN_LENGTH); // a key may be as long as the file
     this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`);
   }
 }

@@ -1,6 +1,8 @@
 // Durations: a number of seconds (float allowed) or a systemd time span such as
 // "500ms", "1min 30s", "2h", "1.5s" or "infinity". Always returned in seconds.
 
+import { quote } from "./describe.ts";
+
 /** A time unit as a fraction: seconds = amount * num / den (keeps "100ms" exactly 0.1). */
 interface TimeUnit { num: number; den: number }
 
@@ -43,7 +45,7 @@ export function parseDuration(value: unknown): number {
 }
 
 function checkSeconds(seconds: number, shown: string): number {
-  if (Number.isNaN(seconds)) throw new DurationError(`"${shown}" is not a duration`);
+  if (Number.isNaN(seconds)) throw new DurationError(`${quote(shown)} is not a duration`);
   if (seconds < 0) throw new DurationError(`a duration cannot be negative (got ${shown})`);
   return seconds;
 }
@@ -53,7 +55,7 @@ export function parseTimeSpan(text: string): number {
   const span = text.trim();
   if (span === "") throw new DurationError(`empty duration: expected ${FORMS_HINT}`);
   if (span === "infinity") return Infinity;
-  if (span.startsWith("-")) throw new DurationError(`a duration cannot be negative (got "${text}")`);
+  if (span.startsWith("-")) throw new DurationError(`a duration cannot be negative (got ${quote(text)})`);
 
   let seconds = 0;
   SPAN_PART.lastIndex = 0;
@@ -61,16 +63,16 @@ export function parseTimeSpan(text: string): number {
     const at = SPAN_PART.lastIndex;
     const part = SPAN_PART.exec(span);
     if (part === null) {
-      const where = at === 0 ? "" : ` at "${span.slice(at)}"`;
-      throw new DurationError(`cannot read "${text}" as a duration${where}: expected ${FORMS_HINT}`);
+      const where = at === 0 ? "" : ` at ${quote(span.slice(at))}`;
+      throw new DurationError(`cannot read ${quote(text)} as a duration${where}: expected ${FORMS_HINT}`);
     }
     const [, amount, unitName] = part as unknown as [string, string, string];
     if (unitName === "" && SPAN_PART.lastIndex < span.length && !/\s$/.test(part[0])) {
-      throw new DurationError(`cannot read "${text}" as a duration: expected ${FORMS_HINT}`);
+      throw new DurationError(`cannot read ${quote(text)} as a duration: expected ${FORMS_HINT}`);
     }
     const unit = unitName === "" ? SEC : TIME_UNITS[unitName];
     if (unit === undefined) {
-      throw new DurationError(`unknown time unit "${unitName}" in "${text}" (use ${UNIT_HINT})`);
+      throw new DurationError(`unknown time unit ${quote(unitName)} in ${quote(text)} (use ${UNIT_HINT})`);
     }
     seconds += (Number(amount) * unit.num) / unit.den;
   }

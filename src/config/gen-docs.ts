@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DefaultRule, SCHEMA, TABLES, type KeySpec, type TableInfo, type ValueType } from "./schema.ts";
 import { formatDuration } from "./duration.ts";
-import { SIGNALS } from "./values.ts";
+import { SIGNALS, sizeText } from "./values.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", import.meta.url));
 
@@ -35,9 +35,9 @@ export function typeName(type: ValueType): string {
     case "string": return "string";
     case "path": return type.home ? 'absolute path or "~"' : type.optionalMark ? 'absolute path, "-" prefix allowed' : "absolute path";
     case "bool": return "bool";
-    case "int": return intName(type.min, type.max) + (type.infinity ? ' or "infinity"' : "");
-    case "size": return type.infinity ? 'size or "infinity"' : "size";
-    case "duration": return type.off ? 'duration or "off"' : "duration";
+    case "int": return `integer ${type.min} to ${type.max}` + (type.infinity ? ' or "infinity"' : "");
+    case "size": return `size up to ${sizeText(type.max)}` + (type.infinity ? ' or "infinity"' : "");
+    case "duration": return (type.off ? 'duration or "off"' : "duration") + (type.finite ? ", up to 24.8 days" : "");
     case "list": return `list of ${PLURAL[type.of.kind] ?? typeName(type.of)}`;
     case "unit-name": return "unit name";
     case "command": return "command";
@@ -46,20 +46,14 @@ export function typeName(type: ValueType): string {
     case "signal": return "signal";
     case "mode": return "file mode";
     case "env": return "table of strings";
-    case "rlimit": return "resource limit";
+    case "rlimit": return type.max < Number.MAX_SAFE_INTEGER ? `resource limit up to ${type.max}` : "resource limit";
     case "exit-status": return "exit code";
     case "listen-address": return "socket address";
     case "fd-name": return "fd name";
     case "capability-set": return "capability set";
     case "cpu-set": return "CPU list";
-    case "percent": return "percentage";
+    case "percent": return `percentage up to ${type.max}%`;
   }
-}
-
-function intName(min?: number, max?: number): string {
-  if (min !== undefined && max !== undefined) return `integer ${min} to ${max}`;
-  if (min !== undefined) return `integer >= ${min}`;
-  return "integer";
 }
 
 export function defaultText(spec: KeySpec): string {
@@ -78,15 +72,8 @@ function valueText(type: ValueType, value: unknown): string {
   if (type.kind === "duration" && typeof value === "number") return value === Infinity ? '"infinity"' : formatDuration(value);
   if (type.kind === "mode" && typeof value === "number") return `"${value.toString(8).padStart(4, "0")}"`;
   if (type.kind === "signal") return `"${Object.keys(SIGNALS).find((name) => SIGNALS[name] === value)}"`;
-  if (type.kind === "size" && typeof value === "number") return sizeText(value);
+  if (type.kind === "size" && typeof value === "number") return `"${sizeText(value)}"`;
   return JSON.stringify(value).replace(/,/g, ", ");
-}
-
-function sizeText(bytes: number): string {
-  for (const [suffix, factor] of [["G", 2 ** 30], ["M", 2 ** 20], ["K", 2 ** 10]] as const) {
-    if (bytes >= factor && bytes % factor === 0) return `"${bytes / factor}${suffix}"`;
-  }
-  return String(bytes);
 }
 
 // ---------------------------------------------------------------- prose
@@ -106,6 +93,14 @@ snake_case forms of systemd's directives: \`ExecStart=\` is \`exec_start\`,
 \`FILE:LINE:COL: error: message\` (or \`warning:\`), then \`N units, M errors, K warnings\`;
 it exits with 1 if there is any error. The manager runs the same checks at boot: a unit
 with an error is not loaded, and the others start anyway.
+
+Only regular files are read (symbolic links are followed), of at most 256 KiB, in UTF-8,
+with arrays, inline tables and dotted keys nested at most 16 deep: a FIFO, a directory, a
+device or a link to nothing named \`*.toml\` in \`units/\` is an error naming it, and so
+is a larger or deeper file; it is never waited on. A message echoes at most 80
+characters of a value, control characters escaped, and at most 100 problems are shown
+per file. Scripts run by a command are checked for a \`#!\` interpreter that is missing
+or that ends in a carriage return (a script saved with DOS line endings).
 
 \`\`\`toml
 # CONFDIR/units/echo.toml
@@ -140,13 +135,20 @@ const VALUES = `## Values
 - **duration**: a number of seconds (\`90\`, \`0.5\`) or a systemd time span string:
   \`"500ms"\`, \`"1min 30s"\`, \`"2h"\`, \`"1.5s"\`, \`"infinity"\`. Units: \`us\`/\`usec\`,
   \`ms\`/\`msec\`, \`s\`/\`sec\`, \`min\`/\`m\`, \`h\`/\`hr\`, \`d\`, \`w\`, \`M\` (month), \`y\`.
-  A number without a unit inside a string is seconds.
+  A number without a unit inside a string is seconds. A timer counts at most
+  2147483.647 s (2^31-1 ms, 24.8 days): a longer timeout or window means \`"infinity"\`;
+  the keys marked "up to 24.8 days" (delays and watchdog intervals) refuse longer ones
+  and \`"infinity"\`.
 - **command**: an argv array, \`["/usr/bin/foo", "-v", "a b"]\`, or one string split into
   words as a POSIX shell would (single and double quotes, backslash escapes), without
-  running a shell and without expanding anything: \`$MAINPID\` stays as written (with a
-  warning), and \`|\`, \`>\` or \`;\` are plain arguments (also with a warning; use
-  \`["/bin/sh", "-c", "..."]\` when you want a shell). A program given by bare name is
-  looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
+  running a shell: \`|\`, \`>\` or \`;\` are plain arguments (with a warning; use
+  \`["/bin/sh", "-c", "..."]\` when you want a shell). At each start, the arguments (not the
+  program) expand \`$NAME\` and \`\${NAME}\` from the service's environment as systemd does: a
+  word that is only \`$NAME\` becomes the value's words split at spaces, \`\${NAME}\` inside a
+  word is replaced as it is, an unset variable is empty, and \`$$\` is a literal \`$\`.
+  \`$MAINPID\` (the main process's pid) is set for \`exec_start_post\`, \`exec_reload\`
+  and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`.
+  A program given by bare name is looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
   configuration is loaded, and argv[0] becomes its absolute path; a missing or
   non-executable program is an error. A leading \`-\` (\`"-/usr/bin/cleanup"\`) means the
   command's failure is ignored, as in systemd; then a missing program is only a warning.
@@ -327,8 +329,8 @@ const DIAGNOSTICS = `## What an error does
   start as usual, and the boot goes on.
 - In system.toml, a bad value falls back to its default; a bad \`[[mount]]\` entry is
   skipped; an unknown \`default_target\` falls back to \`multi-user\`.
-- Warnings (unknown names in \`wants\`/\`after\`/\`before\`, variables or shell operators in
-  a command, a requirement on a unit with errors) change nothing else.
+- Warnings (unknown names in \`wants\`/\`after\`/\`before\`, shell operators in a
+  command, a requirement on a unit with errors) change nothing else.
 `;
 
 if (import.meta.main) {

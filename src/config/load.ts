@@ -2,7 +2,7 @@
 // schema, then the unit graph checked as a whole. Everything here is pure except
 // readConfigDir, the one reader of the filesystem.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type {
   Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
@@ -10,12 +10,14 @@ import type {
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
 import { FileReport, formatDiagnostic, type Site } from "./diagnostics.ts";
-import { scanPositions } from "./positions.ts";
+import { scanText } from "./positions.ts";
 import { hostEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
+import { quote } from "./describe.ts";
 import { resolveGraph, type UnitFile } from "./graph.ts";
+import { readConfigFile } from "./read-file.ts";
 
 export { formatDiagnostic };
 export type { LoadEnv };
@@ -28,8 +30,9 @@ export function parseSystemToml(text: string, file: string): { system: SystemCon
 }
 
 function parseSystemFile(text: string, file: string): { system: SystemConfig; report: FileReport } {
-  const report = new FileReport(file, scanPositions(text), hostEnv);
-  const doc = parseToml(text, report);
+  const scanned = scanText(text);
+  const report = new FileReport(file, scanned.positions, hostEnv);
+  const doc = parseToml(text, report, scanned.tooDeep);
   const tables = doc ? readTables(doc, "system", report) : new Map<TableName, unknown>();
   const manager = readTable<ManagerSection>("manager", tables.get("manager"), DEFAULT_MANAGER, report.at("manager"));
   const watchdog = readTable<WatchdogSection>("watchdog", tables.get("watchdog"), DEFAULT_MANAGER, report.at("watchdog"));
@@ -61,7 +64,7 @@ function readMounts(entries: Record<string, unknown>[], report: FileReport): Mou
 }
 
 function countErrors(report: FileReport): number {
-  return report.diagnostics.filter((d) => d.severity === "error").length;
+  return report.errorCount;
 }
 
 /** system.toml's defaults: what a board without system.toml runs with. */
@@ -82,11 +85,12 @@ export function parseUnitToml(
 }
 
 function parseUnitFile(name: string, text: string, file: string, system: SystemConfig, env: LoadEnv): UnitFile {
-  const report = new FileReport(file, scanPositions(text), env, name);
+  const scanned = scanText(text);
+  const report = new FileReport(file, scanned.positions, env, name);
   if (!isValidUnitName(name)) {
-    report.at("").error(`"${name}" is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
+    report.at("").error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
   }
-  const doc = parseToml(text, report);
+  const doc = parseToml(text, report, scanned.tooDeep);
   if (doc === undefined) return { name, report, unit: null };
 
   const tables = readTables(doc, "unit", report);
@@ -162,6 +166,10 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   if (outside.length > 0) {
     at("ambient_capabilities").warning(`${outside.join(", ")} not in capability_bounding_set: left out of the ambient set`);
   }
+  const nofile = service.limits.nofile?.soft;
+  if (service.notification_fd !== null && nofile !== undefined && service.notification_fd >= nofile) {
+    at("notification_fd").error(`fd ${service.notification_fd} is not below limit_nofile (${nofile}): the service could not have it`);
+  }
   if (service.standard_input === "socket" && !sockets.some((socket) => socket.accept)) {
     at("standard_input").error('standard_input = "socket" needs a [[socket]] with accept = true');
   }
@@ -216,8 +224,8 @@ function sortByPlace(diagnostics: Diagnostic[], reports: FileReport[]): Diagnost
 /** The one place that reads the filesystem (besides the program check of LoadEnv). */
 export function readConfigDir(confDir: string): ConfigSources {
   const diagnostics: Diagnostic[] = [];
-  const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error") =>
-    diagnostics.push({ file, line: 0, col: 0, message, severity });
+  const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error", unit?: string) =>
+    diagnostics.push({ file, line: 0, col: 0, message, severity, ...(unit === undefined ? {} : { unit }) });
 
   const systemPath = join(confDir, "system.toml");
   const systemText = readOptional(systemPath, problem);
@@ -235,23 +243,21 @@ export function readConfigDir(confDir: string): ConfigSources {
   for (const entry of entries) {
     const file = join(unitsDir, entry);
     if (/\.(service|socket|target|mount|timer)$/.test(entry)) {
-      problem(file, "ignored: a systemd unit file; convert it with `hearth import`", "warning");
+      problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
     }
     if (!entry.endsWith(".toml")) continue;
-    const text = readOptional(file, problem);
-    if (text !== null) units.push({ name: entry.slice(0, -".toml".length), file, text });
+    const name = entry.slice(0, -".toml".length);
+    const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
+    if (text !== null) units.push({ name, file, text });
   }
   return { system, units, diagnostics };
 }
 
-/** The file's text; null if it does not exist (or cannot be read, which is reported). */
+/** The file's text; null if it does not exist, or cannot be read (which is reported). */
 function readOptional(path: string, problem: (file: string, message: string) => void): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    if (errorCode(e) !== "ENOENT") problem(path, `cannot read: ${errorText(e)}`);
-    return null;
-  }
+  const read = readConfigFile(path);
+  if ("problem" in read) problem(path, read.problem);
+  return "text" in read ? read.text : null;
 }
 
 function errorCode(e: unknown): string | undefined {

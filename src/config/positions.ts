@@ -20,15 +20,30 @@ export type PositionMap = Map<string, Located>;
 
 const FILE_START: Pos = { line: 1, col: 1 };
 
+/**
+ * The deepest nesting read: arrays and inline tables within each other, or the parts of
+ * one dotted key. hearth's deepest value is an argv array in a list (2). Deeper text is
+ * refused before the TOML parser sees it: it recurses, and the paths recorded here grow
+ * with the depth (a few KB of "{a={a=..." once cost hundreds of MB).
+ */
+export const MAX_NESTING = 16;
+
 export function scanPositions(text: string): PositionMap {
+  return scanText(text).positions;
+}
+
+/** The positions, and where the text first nests deeper than MAX_NESTING (null if it never does). */
+export function scanText(text: string): { positions: PositionMap; tooDeep: Pos | null } {
   const scanner = new Scanner(text);
   try {
     scanner.scanDocument();
   } catch {
-    // A scanner bug must never hide the real diagnostics: keep what was found so far.
+    // Too deep, or a scanner bug, which must never hide the real diagnostics: keep what was found so far.
   }
-  return scanner.found;
+  return { positions: scanner.found, tooDeep: scanner.tooDeep };
 }
+
+class TooDeep extends Error {}
 
 /** The path one level up: `a.b[2]` -> `a.b`, `a.b` -> `a`, `a` -> null. */
 export function parentPath(path: string): string | null {
@@ -51,6 +66,8 @@ const SCALAR_END = /[\s,\]}#]/;
 
 class Scanner {
   readonly found: PositionMap = new Map();
+  tooDeep: Pos | null = null;
+  private depth = 0; // arrays and inline tables open at i
   private i = 0;
   private table = ""; // resolved path of the current [table] or [[array]] entry
   private arrayTableCounts = new Map<string, number>(); // resolved [[name]] path -> entries so far
@@ -132,29 +149,43 @@ class Scanner {
   }
 
   private array(path: string): void {
+    this.enter();
     this.i++; // [
     for (let index = 0; this.i < this.s.length; ) {
       this.skipBlankLinesAndComments();
       const c = this.s[this.i];
-      if (c === "]") { this.i++; return; }
+      if (c === "]") { this.i++; break; }
       if (c === ",") { this.i++; continue; }
       const before = this.i;
       this.value(`${path}[${index++}]`, null);
       if (this.i === before) this.i++;
     }
+    this.depth--;
   }
 
   private inlineTable(path: string): void {
+    this.enter();
     this.i++; // {
     while (this.i < this.s.length) {
       this.skipBlankLinesAndComments();
       const c = this.s[this.i];
-      if (c === "}") { this.i++; return; }
+      if (c === "}") { this.i++; break; }
       if (c === ",") { this.i++; continue; }
       const before = this.i;
       this.keyValue(path);
       if (this.i === before) this.i++;
     }
+    this.depth--;
+  }
+
+  /** One level deeper; past MAX_NESTING the scan stops here (see MAX_NESTING). */
+  private enter(): void {
+    if (++this.depth > MAX_NESTING) this.stopTooDeep();
+  }
+
+  private stopTooDeep(): never {
+    this.tooDeep = this.pos(this.i);
+    throw new TooDeep();
   }
 
   /** Dotted key segments, unquoted: `a."b.c".d` -> ["a", "b.c", "d"]. Empty if no key here. */
@@ -171,6 +202,7 @@ class Scanner {
         if (this.i === start) return names;
         names.push(this.s.slice(start, this.i));
       }
+      if (names.length > MAX_NESTING) this.stopTooDeep();
       this.skipSpaces();
       if (this.s[this.i] !== ".") return names;
       this.i++;

@@ -6,6 +6,7 @@ import type {
   EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
+import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
 
 // ---------------------------------------------------------------- value types
 
@@ -13,9 +14,11 @@ export type ValueType =
   | { kind: "string" }
   | { kind: "path"; home?: boolean; optionalMark?: boolean } // absolute; "~" / leading "-" where allowed
   | { kind: "bool" }
-  | { kind: "int"; min?: number; max?: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
-  | { kind: "size"; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
-  | { kind: "duration"; off?: boolean } // seconds or a time span; `off`: "off" means 0
+  | { kind: "int"; min: number; max: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
+  | { kind: "size"; max: number; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
+  // Seconds or a time span; `off`: "off" means 0. `finite`: "infinity" is refused and so is
+  // anything a timer cannot count (over MAX_TIMER_SEC); elsewhere that much means infinity.
+  | { kind: "duration"; off?: boolean; finite?: boolean }
   | { kind: "list"; of: ValueType } // an array; a single value counts as a list of one
   | { kind: "unit-name" }
   | { kind: "command" }
@@ -24,26 +27,49 @@ export type ValueType =
   | { kind: "signal" }
   | { kind: "mode" } // file mode bits
   | { kind: "env" } // a table of environment variables
-  | { kind: "rlimit"; unit: "count" | "bytes" | "seconds" | "usec" }
+  | { kind: "rlimit"; unit: "count" | "bytes" | "seconds" | "usec"; max: number }
   | { kind: "exit-status" }
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
-  | { kind: "percent" }; // "50%"
+  | { kind: "percent"; max: number }; // "50%"
 
 const string: ValueType = { kind: "string" };
 const path: ValueType = { kind: "path" };
 const bool: ValueType = { kind: "bool" };
 const duration: ValueType = { kind: "duration" };
-const durationOrOff: ValueType = { kind: "duration", off: true };
-const size: ValueType = { kind: "size" };
+const finiteDuration: ValueType = { kind: "duration", finite: true };
+const size = (max: number): ValueType => ({ kind: "size", max });
 const unitName: ValueType = { kind: "unit-name" };
 const mode: ValueType = { kind: "mode" };
-const int = (min?: number, max?: number, infinity?: boolean): ValueType => ({ kind: "int", min, max, ...(infinity ? { infinity } : {}) });
+const int = (min: number, max: number, infinity?: boolean): ValueType => ({ kind: "int", min, max, ...(infinity ? { infinity } : {}) });
 const capabilitySet: ValueType = { kind: "capability-set" };
 const listOf = (of: ValueType): ValueType => ({ kind: "list", of });
 const oneOf = (values: readonly string[]): ValueType => ({ kind: "enum", values });
+
+// ---------------------------------------------------------------- ranges
+
+/**
+ * The longest duration a timer can count: setTimeout takes at most 2^31-1 ms (24.8
+ * days). A longer timeout or window means infinity; a longer delay or watchdog is refused.
+ */
+export const MAX_TIMER_SEC = (2 ** 31 - 1) / 1000;
+/** Automatic restarts or activations counted in a window: each one is remembered. */
+const MAX_BURST = 10_000;
+/** Bytes: 2^50 (1 PiB), more than any board has, and exact in a double. */
+const MAX_BYTES = 2 ** 50;
+/** setsockopt takes an int. */
+const MAX_INT = 2 ** 31 - 1;
+/** All of 8192 CPUs, the most Linux can have (CONFIG_NR_CPUS). */
+const MAX_CPU_PERCENT = 100 * 8192;
+/** The kernel's PID_MAX_LIMIT on 64-bit: pids.max above it means nothing. */
+const MAX_TASKS = 4_194_304;
+/**
+ * notification_fd: the highest fd below the default RLIMIT_NOFILE soft limit (1024) a
+ * service starts with; a unit that raises limit_nofile still gets at most this.
+ */
+export const MAX_NOTIFICATION_FD = 1023;
 
 // ---------------------------------------------------------------- enumerations
 
@@ -104,19 +130,19 @@ const MANAGER = {
   default_target: [unitName, "multi-user", "The target started at boot, unless the kernel command line names another."],
   hostname: [string, null, "Hostname set at boot; unset keeps the one the kernel has."],
   log_level: [oneOf(LOG_LEVELS), "info", "Least severe manager message that is logged."],
-  default_restart_sec: [duration, 0.1, "restart_sec of services that set none."],
+  default_restart_sec: [finiteDuration, 0.1, "restart_sec of services that set none."],
   default_timeout_start_sec: [duration, 90, "timeout_start_sec of services that set none."],
   default_timeout_stop_sec: [duration, 90, "timeout_stop_sec of services that set none."],
   default_start_limit_interval_sec: [duration, 10, "start_limit_interval_sec of services that set none."],
-  default_start_limit_burst: [int(0), 5, "start_limit_burst of services that set none."],
+  default_start_limit_burst: [int(0, MAX_BURST), 5, "start_limit_burst of services that set none."],
   ctrl_alt_del: [oneOf(EMERGENCY_ACTIONS), "reboot", "What SIGINT to PID 1 (Ctrl-Alt-Del on the console) does."],
   kernel_modules: [listOf(string), [], "Kernel modules loaded at boot from /lib/modules/$(uname -r)."],
 } as const satisfies KeyRows;
 
 const WATCHDOG = {
   device: [path, "/dev/watchdog0", "The hardware watchdog device (systemd's WatchdogDevice=)."],
-  runtime_sec: [durationOrOff, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2 from the manager\'s loop; 0 or "off" leaves the device alone (RuntimeWatchdogSec=). Not armed in the rescue target.'],
-  shutdown_sec: [durationOrOff, 600, 'Hardware watchdog timeout armed when the way down begins and renewed at each of its steps: a step that hangs longer resets the board; 0 or "off" disarms it (RebootWatchdogSec=).'],
+  runtime_sec: [{ kind: "duration", off: true, finite: true }, 0, 'Hardware watchdog timeout while running, pinged every runtime_sec/2 from the manager\'s loop; 0 or "off" leaves the device alone (RuntimeWatchdogSec=). Not armed in the rescue target.'],
+  shutdown_sec: [{ kind: "duration", off: true, finite: true }, 600, 'Hardware watchdog timeout armed when the way down begins and renewed at each of its steps: a step that hangs longer resets the board; 0 or "off" disarms it (RebootWatchdogSec=).'],
   critical_units: [listOf(unitName), [], "Units whose health gates the pings: when one has failed for good (its restart budget spent, its service watchdog missed with no restart to come, or no restart at all), the manager stops pinging and the board resets."],
 } as const satisfies KeyRows;
 
@@ -167,10 +193,20 @@ const RLIMIT_DOC: Record<keyof typeof RLIMITS, string> = {
   rttime: "Real-time CPU time without a blocking call (RLIMIT_RTTIME), a duration kept in microseconds.",
 };
 
+/**
+ * The largest finite value of each limit; larger is "infinity". The kernel's own ceilings
+ * where it has one (nr_open's, RLIMIT_NICE's 40, RLIMIT_RTPRIO's 99), else 2^53-1, the
+ * largest integer a TOML number keeps exactly here.
+ */
+const RLIMIT_MAX: Partial<Record<keyof typeof RLIMITS, number>> = { nofile: 2_147_483_584, nice: 40, rtprio: 99 };
+
 const LIMIT_KEYS = Object.fromEntries(
   Object.entries(RLIMITS).map(([resource, unit]) => [
     `limit_${resource}`,
-    [{ kind: "rlimit", unit }, null, RLIMIT_DOC[resource as keyof typeof RLIMITS]] as KeyRow,
+    [
+      { kind: "rlimit", unit, max: RLIMIT_MAX[resource as keyof typeof RLIMITS] ?? Number.MAX_SAFE_INTEGER },
+      null, RLIMIT_DOC[resource as keyof typeof RLIMITS],
+    ] as KeyRow,
   ]),
 ) as Record<`limit_${keyof typeof RLIMITS}`, KeyRow>;
 
@@ -183,17 +219,17 @@ const SERVICE = {
   exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
   remain_after_exit: [bool, false, "The service stays active (\"exited\") after its main process has exited successfully; any type, as in systemd."],
   pid_file: [path, null, "Where a forking service writes its main pid. Without it the main pid is guessed as systemd does: the one process the parent left in the unit's cgroup; with several, the unit is followed by its cgroup."],
-  notification_fd: [int(3), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd."],
+  notification_fd: [int(3, MAX_NOTIFICATION_FD), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd. At most 1023, under the default limit of 1024 open files, and below limit_nofile when set; the fds below it are /dev/null or passed sockets."],
   restart: [oneOf(RESTART_POLICIES), "no", "When the service is restarted after its main process ends: see \"When a service restarts\" below."],
-  restart_sec: [duration, fromManager("default_restart_sec"), "Delay before a restart."],
-  restart_steps: [int(0), 0, "Number of steps in which the restart delay grows from restart_sec to restart_max_delay_sec; 0: no growth."],
+  restart_sec: [finiteDuration, fromManager("default_restart_sec"), "Delay before a restart."],
+  restart_steps: [int(0, 1000), 0, "Number of steps in which the restart delay grows from restart_sec to restart_max_delay_sec; 0: no growth."],
   restart_max_delay_sec: [duration, Infinity, "The longest restart delay, reached after restart_steps restarts."],
   timeout_start_sec: [duration, fromManager("default_timeout_start_sec"), "How long start-up may take before the service is failed."],
   timeout_stop_sec: [duration, fromManager("default_timeout_stop_sec"), "How long a stop may take before SIGKILL."],
   timeout_abort_sec: [duration, sameAs("timeout_stop_sec"), "After a watchdog timeout, how long the watchdog signal may take before SIGKILL."],
-  watchdog_sec: [duration, 0, "Service watchdog: the service must send WATCHDOG=1 this often (WATCHDOG_USEC); 0 disables it."],
+  watchdog_sec: [finiteDuration, 0, "Service watchdog: the service must send WATCHDOG=1 this often (WATCHDOG_USEC); 0 disables it."],
   start_limit_interval_sec: [duration, fromManager("default_start_limit_interval_sec"), "Window in which automatic restarts are counted; 0 disables the limit."],
-  start_limit_burst: [int(0), fromManager("default_start_limit_burst"), "Automatic restarts allowed within the window before the unit fails for good."],
+  start_limit_burst: [int(0, MAX_BURST), fromManager("default_start_limit_burst"), "Automatic restarts allowed within the window before the unit fails for good."],
   start_limit_action: [oneOf(EMERGENCY_ACTIONS), "none", "What to do when the start limit is hit."],
   success_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes counted as success besides 0."],
   restart_prevent_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is never restarted."],
@@ -222,14 +258,14 @@ const SERVICE = {
   read_only_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths made read-only for the processes, with everything mounted below them (a private mount namespace); a leading "-" skips a missing path.'],
   inaccessible_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths hidden from the processes: a directory looks empty and unreadable, anything else cannot be opened; a leading "-" skips a missing path.'],
   private_tmp: [bool, false, "A fresh, empty tmpfs on /tmp and /var/tmp for each process (see below)."],
-  memory_max: [{ kind: "size", infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
-  cpu_quota: [{ kind: "percent" }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
-  tasks_max: [int(1, undefined, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
+  memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
+  cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
+  tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
   standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
-  fd_store_max: [int(0), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
-  log_buffer_lines: [int(0), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
+  fd_store_max: [int(0, 4096), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
+  log_buffer_lines: [int(0, MAX_RING_CAPACITY), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
   log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],
-  log_file_max_bytes: [size, 1_048_576, 'Size at which log_file is rotated: bytes or "512K", "1M".'],
+  log_file_max_bytes: [size(MAX_BYTES), 1_048_576, 'Size at which log_file is rotated: bytes or "512K", "1M".'],
 } as const satisfies KeyRows;
 
 const SOCKET = {
@@ -238,7 +274,7 @@ const SOCKET = {
   listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
   listen_fifo: [path, null, "A FIFO created at this path."],
   accept: [bool, false, "Start one instance per connection, the connection at fd 3 (stream and sequential packet sockets only)."],
-  backlog: [int(0), 4096, "Length of the queue of pending connections (listen(2))."],
+  backlog: [int(0, 65535), 4096, "Length of the queue of pending connections (listen(2))."],
   socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
@@ -246,17 +282,17 @@ const SOCKET = {
   remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
-  receive_buffer: [size, null, "SO_RCVBUF, in bytes."],
-  send_buffer: [size, null, "SO_SNDBUF, in bytes."],
+  receive_buffer: [size(MAX_INT), null, "SO_RCVBUF, in bytes."],
+  send_buffer: [size(MAX_INT), null, "SO_SNDBUF, in bytes."],
   pass_credentials: [bool, false, "Set SO_PASSCRED."],
   keep_alive: [bool, false, "Set SO_KEEPALIVE."],
   no_delay: [bool, false, "Set TCP_NODELAY."],
   fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],
   service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
-  max_connections: [int(1), 64, "With accept = true: the most instances running at once; further connections wait."],
-  max_connections_per_source: [int(0), 0, "With accept = true: the most instances per source address; 0: no limit."],
-  trigger_limit_interval_sec: [duration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
-  trigger_limit_burst: [int(1), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
+  max_connections: [int(1, 65536), 64, "With accept = true: the most instances running at once; further connections wait."],
+  max_connections_per_source: [int(0, 65536), 0, "With accept = true: the most instances per source address; 0: no limit."],
+  trigger_limit_interval_sec: [finiteDuration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1, MAX_BURST), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
@@ -315,9 +351,12 @@ export function tableInfo(table: TableName): TableInfo {
   return TABLES.find((t) => t.name === table)!;
 }
 
-/** The keys of one table, by name. */
-export function keysOf(table: TableName): Map<string, KeySpec> {
-  return new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]));
+const KEYS_BY_TABLE = new Map(TABLES.map(({ name: table }) =>
+  [table, new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]))] as const));
+
+/** The keys of one table, by name (one map per table, made once: this is asked per key read). */
+export function keysOf(table: TableName): ReadonlyMap<string, KeySpec> {
+  return KEYS_BY_TABLE.get(table)!;
 }
 
 export function tablesOf(file: "system" | "unit"): TableInfo[] {

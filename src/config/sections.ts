@@ -8,19 +8,46 @@ import type { FileReport, Site } from "./diagnostics.ts";
 import { describeValue, isTable } from "./describe.ts";
 import { readValue } from "./values.ts";
 import { didYouMean } from "./suggest.ts";
+import { MAX_NESTING, type Pos } from "./positions.ts";
 
 export type FileKind = "system" | "unit";
 
-/** The document, or undefined after reporting the syntax error where smol-toml found it. */
-export function parseToml(text: string, report: FileReport): Record<string, unknown> | undefined {
+/**
+ * The document, or undefined after reporting the syntax error where smol-toml found it.
+ * Text nested too deep (`tooDeep`, found by the position scanner) is not parsed at all.
+ */
+export function parseToml(text: string, report: FileReport, tooDeep: Pos | null): Record<string, unknown> | undefined {
+  if (tooDeep !== null) {
+    report.add("error", tooDeep.line, tooDeep.col, `nested deeper than ${MAX_NESTING} (arrays, inline tables or dotted keys): not read further`);
+    return undefined;
+  }
   try {
     return parse(text);
   } catch (e) {
     if (!(e instanceof TomlError)) throw e;
-    const reason = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
-    report.add("error", e.line, e.column, `TOML syntax error: ${reason}`);
+    const reason = e.message.replace(/^Invalid TOML document: /, "").split("\n")[0]!;
+    report.add("error", e.line, e.column, `TOML syntax error: ${explain(reason, charAt(text, e.line, e.column))}`);
     return undefined;
   }
+}
+
+/** smol-toml calls the line break that ends an unclosed string a control character. */
+function explain(reason: string, at: string | undefined): string {
+  if (reason.startsWith("control characters are not allowed") && (at === "\n" || at === "\r")) {
+    return "unterminated string: a quoted string ends on the line it starts (use \"\"\" for several lines)";
+  }
+  return reason;
+}
+
+/** The character at a 1-based line and column. */
+function charAt(text: string, line: number, col: number): string | undefined {
+  let offset = 0;
+  for (let n = 1; n < line; n++) {
+    const newline = text.indexOf("\n", offset);
+    if (newline < 0) return undefined;
+    offset = newline + 1;
+  }
+  return text[offset + col - 1];
 }
 
 /** The document's tables by name; [[name]] tables as arrays. Unknown or misshapen ones are reported. */

@@ -23,14 +23,20 @@ export function editDistance(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
+/** Longer words are no typo of a name: the edit distance costs their length times the name's. */
+const MAX_WORD_LENGTH = 64;
+
 /** The candidate closest to `word`, if it is close enough to be a likely typo. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  if (word.length > MAX_WORD_LENGTH) return undefined;
   const wanted = normalize(word);
   const allowed = Math.max(1, Math.floor(wanted.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
-    const distance = editDistance(wanted, normalize(candidate));
+    const name = normalize(candidate);
+    if (Math.abs(name.length - wanted.length) > allowed) continue; // the distance is at least that
+    const distance = editDistance(wanted, name);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

@@ -5,8 +5,9 @@ import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 import type { Rlimit } from "./types.ts";
 import type { ValueType } from "./schema.ts";
 import type { Site } from "./diagnostics.ts";
-import { describeValue, isTable } from "./describe.ts";
+import { describeValue, isTable, quote } from "./describe.ts";
 import { DurationError, parseDuration } from "./duration.ts";
+import { MAX_TIMER_SEC } from "./schema.ts";
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
 import { parseListen } from "../sockets/address.ts";
@@ -17,8 +18,8 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "path": return readPath(value, site, type);
     case "bool": return readBool(value, site);
     case "int": return type.infinity && value === "infinity" ? Infinity : readInt(value, site, type.min, type.max, type.infinity);
-    case "size": return type.infinity && value === "infinity" ? Infinity : readSize(value, site, type.infinity);
-    case "duration": return readDurationValue(value, site, type.off ?? false);
+    case "size": return type.infinity && value === "infinity" ? Infinity : readSize(value, site, type.max, type.infinity);
+    case "duration": return readDurationValue(value, site, type.off ?? false, type.finite ?? false);
     case "list": return readList(value, site, type.of);
     case "unit-name": return readUnitName(value, site);
     case "command": return readCommand(value, site);
@@ -27,13 +28,13 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "signal": return readSignal(value, site);
     case "mode": return readMode(value, site);
     case "env": return readEnvironment(value, site);
-    case "rlimit": return readRlimit(value, site, type.unit);
+    case "rlimit": return readRlimit(value, site, type.unit, type.max);
     case "exit-status": return readInt(value, site, 0, 255);
     case "listen-address": return readListenAddress(value, site);
     case "fd-name": return readFdName(value, site);
     case "capability-set": return readCapabilitySet(value, site);
     case "cpu-set": return readCpuSet(value, site);
-    case "percent": return readPercent(value, site);
+    case "percent": return readPercent(value, site, type.max);
   }
 }
 
@@ -48,7 +49,7 @@ function readPath(value: unknown, site: Site, type: { home?: boolean; optionalMa
   if (text === undefined) return undefined;
   const path = type.optionalMark && text.startsWith("-") ? text.slice(1) : text;
   if (path.startsWith("/") || (type.home && path === "~")) return text;
-  site.error(`expected an absolute path, got "${text}"`);
+  site.error(`expected an absolute path, got ${quote(text)}`);
   return undefined;
 }
 
@@ -89,18 +90,43 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(match[1]) * factor);
 }
 
-function readSize(value: unknown, site: Site, infinity = false): number | undefined {
-  if (typeof value === "number") return readInt(value, site, 0);
+function readSize(value: unknown, site: Site, max: number, infinity = false): number | undefined {
+  if (typeof value === "number") return readInt(value, site, 0, max);
   const bytes = typeof value === "string" ? parseSize(value) : undefined;
+  if (bytes !== undefined && bytes > max) {
+    site.error(`${quote(value as string)} is out of range (at most ${sizeText(max)}${infinity ? ', or "infinity"' : ""})`);
+    return undefined;
+  }
   if (bytes !== undefined) return bytes;
   site.error(`expected a size in bytes (an integer, or "64K", "1M", "2G"${infinity ? ', or "infinity"' : ""}), got ${describeValue(value)}`);
   return undefined;
 }
 
-function readDurationValue(value: unknown, site: Site, offAllowed: boolean): number | undefined {
+/** 2^50 as "1024T", 2^31-1 as "2147483647 bytes". */
+export function sizeText(bytes: number): string {
+  for (const [suffix, factor] of [["T", 2 ** 40], ["G", 2 ** 30], ["M", 2 ** 20], ["K", 2 ** 10]] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${suffix}`;
+  }
+  return `${bytes} bytes`;
+}
+
+/** Why a delay or watchdog interval (`shown` as written) cannot be: longer than a timer counts. */
+export function tooLongForTimer(shown: string): string {
+  return `${shown} is too long: at most ${MAX_TIMER_SEC}s (24.8 days), the longest a timer counts`;
+}
+
+/**
+ * Seconds. Past what a timer can count, a duration means infinity; a `finite` one (a
+ * delay, a watchdog interval: infinity makes no sense there) is refused instead.
+ */
+function readDurationValue(value: unknown, site: Site, offAllowed: boolean, finite: boolean): number | undefined {
   if (offAllowed && value === "off") return 0;
   try {
-    return parseDuration(value);
+    const seconds = parseDuration(value);
+    if (seconds <= MAX_TIMER_SEC) return seconds;
+    if (!finite) return Infinity;
+    site.error(tooLongForTimer(typeof value === "string" ? quote(value) : String(value)));
+    return undefined;
   } catch (e) {
     if (!(e instanceof DurationError)) throw e;
     site.error(typeof value === "string" || typeof value === "number" ? e.message : `${e.message}, got ${describeValue(value)}`);
@@ -129,11 +155,11 @@ function readUnitName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
   if (SYSTEMD_SUFFIX.test(name)) {
-    site.error(`"${name}": unit names have no suffix; write "${name.replace(SYSTEMD_SUFFIX, "")}"`);
+    site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.replace(SYSTEMD_SUFFIX, ""))}`);
     return undefined;
   }
   if (!isValidUnitName(name)) {
-    site.error(`"${name}" is not a valid unit name (letters, digits and _ . @ : -)`);
+    site.error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -)`);
     return undefined;
   }
   return name;
@@ -141,7 +167,7 @@ function readUnitName(value: unknown, site: Site): string | undefined {
 
 function readEnum(value: unknown, site: Site, allowed: readonly string[]): string | undefined {
   if (typeof value === "string" && allowed.includes(value)) return value;
-  const got = typeof value === "string" ? `"${value}"` : describeValue(value);
+  const got = typeof value === "string" ? quote(value) : describeValue(value);
   const hint = typeof value === "string" ? didYouMean(value, allowed) : "";
   site.error(`expected one of ${allowed.join(", ")}; got ${got}${hint}`);
   return undefined;
@@ -207,7 +233,7 @@ function readEnvironment(value: unknown, site: Site): Record<string, string> | u
   for (const [name, item] of Object.entries(value)) {
     const itemSite = site.entry(name);
     if (!ENV_NAME.test(name)) {
-      itemSite.error(`"${name}" is not a valid variable name`, "key");
+      itemSite.error(`${quote(name)} is not a valid variable name`, "key");
       valid = false;
     } else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
       env[name] = String(item);
@@ -220,12 +246,17 @@ function readEnvironment(value: unknown, site: Site): Record<string, string> | u
 }
 
 /** An integer, "infinity", or "soft:hard" with either side an integer or "infinity". */
-function readRlimit(value: unknown, site: Site, unit: "count" | "bytes" | "seconds" | "usec"): Rlimit | undefined {
+function readRlimit(value: unknown, site: Site, unit: "count" | "bytes" | "seconds" | "usec", max: number): Rlimit | undefined {
   const text = typeof value === "number" ? String(value) : typeof value === "string" ? value : undefined;
   const sides = text?.split(":");
   const amounts = sides?.length === 1 || sides?.length === 2 ? sides.map((side) => rlimitAmount(side.trim(), unit)) : [];
   if (amounts.length === 0 || amounts.includes(undefined)) {
     site.error(`expected ${RLIMIT_FORMS[unit]}, "infinity", or "soft:hard"; got ${describeValue(value)}`);
+    return undefined;
+  }
+  const tooLarge = (amounts as number[]).find((amount) => amount !== Infinity && amount > max);
+  if (tooLarge !== undefined) {
+    site.error(`${tooLarge} is out of range: at most ${max}, or "infinity"`);
     return undefined;
   }
   const [soft, hard = soft] = amounts as number[];
@@ -273,7 +304,7 @@ function readListenAddress(value: unknown, site: Site): string | undefined {
 
 function listenAddressProblem(text: string): string | null {
   if ((text.startsWith("/") || text.startsWith("@")) && Buffer.byteLength(text) > MAX_SOCKET_PATH) {
-    return `socket path "${text}" is longer than ${MAX_SOCKET_PATH} bytes`;
+    return `socket path ${quote(text)} is longer than ${MAX_SOCKET_PATH} bytes`;
   }
   const spec = parseListen("stream", text);
   return typeof spec === "string" ? spec : null;
@@ -283,7 +314,7 @@ function readFdName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
   if (/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(name)) return name; // printable ASCII, no ":" or space
-  site.error(`"${name}" is not a valid fd name (1 to 255 printable ASCII characters, no ":" or space)`);
+  site.error(`${quote(name)} is not a valid fd name (1 to 255 printable ASCII characters, no ":" or space)`);
   return undefined;
 }
 
@@ -293,7 +324,7 @@ export const CAPABILITIES: readonly string[] = CAPABILITY_NAMES;
 function capabilityName(text: string, site: Site): string | undefined {
   const name = text.toUpperCase().replace(/^(CAP_)?/, "CAP_");
   if (CAPABILITIES.includes(name)) return name;
-  site.error(`unknown capability "${text}"${didYouMean(name, CAPABILITIES)}`);
+  site.error(`unknown capability ${quote(text)}${didYouMean(name, CAPABILITIES)}`);
   return undefined;
 }
 
@@ -331,7 +362,7 @@ function readCpuSet(value: unknown, site: Site): number[] | undefined {
       const first = Number(match?.[1]);
       const last = Number(match?.[2] ?? match?.[1]);
       if (!match || first > last || last > MAX_CPU) {
-        itemSite.error(`"${part}" is not a CPU number or range (0 to ${MAX_CPU}, like 3 or "2-5")`);
+        itemSite.error(`${quote(part)} is not a CPU number or range (0 to ${MAX_CPU}, like 3 or "2-5")`);
         return undefined;
       }
       for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
@@ -341,8 +372,12 @@ function readCpuSet(value: unknown, site: Site): number[] | undefined {
 }
 
 /** A percentage, "50%" (decimals allowed): the number before "%". */
-function readPercent(value: unknown, site: Site): number | undefined {
+function readPercent(value: unknown, site: Site, max: number): number | undefined {
   const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
+  if (match && Number(match[1]) > max) {
+    site.error(`${quote(value as string)} is out of range (at most ${max}%)`);
+    return undefined;
+  }
   if (match && Number(match[1]) > 0) return Number(match[1]);
   site.error(`expected a percentage above 0 like "50%" or "150%", got ${describeValue(value)}`);
   return undefined;

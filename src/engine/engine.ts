@@ -371,8 +371,10 @@ export class Engine {
       if (!node.after.has(d)) continue; // no ordering: started side by side, its outcome does not matter
       const s = this.activeState(d);
       if (s !== "active" && s !== "reloading") {
-        const why = dep.service ? `${dep.service.result}` : s;
-        return { reason: `dependency ${d} failed (${why})` };
+        // A dependency whose own start was refused ran nothing: its result is still "success".
+        const result = dep.service?.result ?? "success";
+        const what = result !== "success" ? `failed (${result})` : s === "failed" ? "failed" : `was not started (${s})`;
+        return { reason: `dependency ${d} ${what}` };
       }
     }
     return "run";

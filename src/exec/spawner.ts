@@ -220,6 +220,12 @@ function validate(req: SpawnRequest): string | null {
   return null;
 }
 
+/** What errno alone does not say. F_DUPFD fails with EINVAL past the open-file limit. */
+function failureDetail(req: SpawnRequest, result: { stage: string; errno: number }): string {
+  if (result.stage !== "fds" || result.errno !== E.EINVAL) return "";
+  return ` (fd ${2 + (req.fds?.length ?? 0)} is not below the open-file limit, RLIMIT_NOFILE)`;
+}
+
 function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: NativeContext): NativeSpawn {
   const pidEnv = req.pidEnv ?? [];
   const env = Object.entries(req.env);
@@ -275,7 +281,7 @@ export function spawn(req: SpawnRequest): SpawnResult {
     ok: false,
     errno: result.errno,
     stage: result.stage,
-    message: `${result.stage}${path === undefined ? "" : ` ${path}`}: ${describeErrno(result.errno)}`,
+    message: `${result.stage}${path === undefined ? "" : ` ${path}`}: ${describeErrno(result.errno)}${failureDetail(req, result)}`,
     ...(path === undefined ? {} : { path }),
   };
 }

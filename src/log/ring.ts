@@ -49,17 +49,25 @@ function clampPriority(p: number): number {
   return Math.min(7, Math.max(0, Math.trunc(p)));
 }
 
+/**
+ * The largest ring: the unit files' limit on log_buffer_lines. A larger one is refused
+ * here too, so that a bad number fails one unit's start and not the manager.
+ */
+export const MAX_RING_CAPACITY = 1_000_000;
+
 export class LogRing {
   readonly capacity: number;
-  private readonly slots: (LogEntry | undefined)[];
+  /** Grows as entries come, up to capacity: a large ring costs nothing until it fills. */
+  private readonly slots: LogEntry[] = [];
   private next = 1;
   private readonly subscribers = new Set<LogSubscriber>();
   private readonly onSubscriberError?: (error: unknown) => void;
 
   constructor(capacity: number, options: LogRingOptions = {}) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`LogRing capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_RING_CAPACITY) {
+      throw new RangeError(`LogRing capacity must be an integer from 1 to at most ${MAX_RING_CAPACITY}, got ${capacity}`);
+    }
     this.capacity = capacity;
-    this.slots = new Array(capacity);
     this.onSubscriberError = options.onSubscriberError;
   }
 

@@ -3,6 +3,7 @@
 // decides anything here. Events are queued and drained in order, never recursively,
 // so every effect of one event is performed before the next event is looked at.
 import { mkdirSync, readFileSync } from "node:fs";
+import { readConfigText } from "../config/read-file.ts";
 import { join } from "node:path";
 import type { EmergencyAction, LoadedConfig, MountEntry, ServiceSection, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
@@ -302,7 +303,7 @@ export class Manager {
       unit: unit.name, cfg, user,
       notifySocket: this.notify?.path ?? null,
       managerEnv: this.opts.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
-      readFile: (p) => { try { return readFileSync(p, "utf8"); } catch { return null; } },
+      readFile: readConfigText, // regular files only: a FIFO must not block the manager
       watchdogUsec,
       listenFdNames: passed?.names,
     });

@@ -74,6 +74,17 @@ describe("parseCmdline", () => {
   });
 });
 
+describe("watchdog times on the command line (defect 17)", () => {
+  test("longer than a timer counts is refused, as in [watchdog]", () => {
+    const { overrides: result, diagnostics } = parseCmdline("hearth.watchdog_sec=30d systemd.watchdog_sec=infinity");
+    expect(result).toEqual({});
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      'hearth.watchdog_sec: "30d" is too long: at most 2147483.647s (24.8 days), the longest a timer counts; ignored',
+      'systemd.watchdog_sec: "infinity" is too long: at most 2147483.647s (24.8 days), the longest a timer counts; ignored',
+    ]);
+  });
+});
+
 describe("applyCmdline", () => {
   test("overrides system.toml, leaves the rest", () => {
     const system = defaultSystemConfig();

@@ -100,7 +100,7 @@ describe("refused values, at their place", () => {
     expect(problems('memory_max = "lots"')).toEqual([
       `${FILE}:3:14: error: memory_max: expected a size in bytes (an integer, or "64K", "1M", "2G", or "infinity"), got the string "lots"`,
     ]);
-    expect(problems("tasks_max = 0")).toEqual([`${FILE}:3:13: error: tasks_max: 0 is out of range (at least 1)`]);
+    expect(problems("tasks_max = 0")).toEqual([`${FILE}:3:13: error: tasks_max: 0 is out of range (1 to 4194304)`]);
     expect(problems("io_scheduling_priority = 8")).toEqual([
       `${FILE}:3:26: error: io_scheduling_priority: 8 is out of range (0 to 7)`,
     ]);

@@ -5,8 +5,10 @@ import { DefaultRule, SCHEMA, TABLES } from "../../src/config/schema.ts";
 import { DOC_PATH, renderConfigurationDoc } from "../../src/config/gen-docs.ts";
 import { FileReport } from "../../src/config/diagnostics.ts";
 import { readValue } from "../../src/config/values.ts";
-import { buildConfig } from "../../src/config/load.ts";
+import { buildConfig, loadConfig } from "../../src/config/load.ts";
+import { join } from "node:path";
 import { fakeEnv } from "../fixtures/config/fake-env.ts";
+import { expandCommand } from "../../src/manager/exec-context.ts";
 
 describe("docs/configuration.md", () => {
   const doc = readFileSync(DOC_PATH, "utf8");
@@ -23,6 +25,24 @@ describe("docs/configuration.md", () => {
         expect(section).toContain(`| \`${spec.name}\` |`);
       }
     }
+  });
+});
+
+describe("what the manual says commands do with $MAINPID (defect 16)", () => {
+  const doc = readFileSync(DOC_PATH, "utf8").replace(/\s+/g, " ");
+
+  test("says $NAME is expanded, as the code does, and for which commands $MAINPID is set", () => {
+    expect(expandCommand(["/bin/kill", "-HUP", "$MAINPID"], { MAINPID: "42" })).toEqual(["/bin/kill", "-HUP", "42"]);
+    expect(doc).not.toContain("stays as written");
+    expect(doc).toContain("`$MAINPID` (the main process's pid) is set for `exec_start_post`, `exec_reload` and `exec_stop`");
+  });
+
+  test("points to no `hearth import` verb", () => {
+    const legacy = loadConfig(join(import.meta.dir, "../fixtures/config/broken"), { env: fakeEnv }).diagnostics
+      .find((d) => d.file.endsWith("legacy.service"));
+    expect(legacy?.message).toStartWith("ignored: a systemd unit file; write it as NAME.toml");
+    expect(legacy?.message).not.toContain("hearth import");
+    expect(doc).not.toContain("hearth import");
   });
 });
 

@@ -24,7 +24,7 @@ describe("diagnostics of a unit file", () => {
     expect(result.unit).toBeNull();
     expect(result.diagnostics).toEqual([{
       file: FILE, line: 3, col: 18, severity: "error", unit: "echo",
-      message: "TOML syntax error: control characters are not allowed in strings",
+      message: 'TOML syntax error: unterminated string: a quoted string ends on the line it starts (use """ for several lines)',
     }]);
   });
 

@@ -107,7 +107,7 @@ class Connection {
 function brokenUnits(m: Manager): { name: string; errors: string[] }[] {
   const broken = new Map<string, string[]>();
   for (const d of m.config.diagnostics) {
-    if (d.severity !== "error" || !d.unit || m.engine.units.has(d.unit)) continue;
+    if (d.severity !== "error" || !d.unit || m.unit(d.unit) !== null) continue;
     const list = broken.get(d.unit) ?? [];
     list.push(`${d.file}:${d.line}:${d.col}: ${d.message}`);
     broken.set(d.unit, list);
@@ -180,7 +180,7 @@ export class ControlServer {
   }
 
   private unknownUnits(req: ControlRequest): string[] {
-    return req.units.filter((u) => !this.manager.engine.units.has(u) && u !== "hearth");
+    return req.units.filter((u) => this.manager.unit(u) === null && u !== "hearth");
   }
 
   private async reply(req: ControlRequest, peerPid: number): Promise<Reply> {
@@ -193,12 +193,12 @@ export class ControlServer {
       case "analyze":
         return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
       case "list": {
-        const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n));
+        const units = m.units().map((u) => unitStatus(m, u.name));
         return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };
       }
       case "status": {
         if (req.units.length === 0) {
-          const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n)!);
+          const units = m.units().map((u) => unitStatus(m, u.name)!);
           const failed = units.filter((u) => u.active === "failed").map((u) => u.name);
           return { ok: true, exit: EXIT.ok, manager: { pid: process.pid, units: units.length, failed } };
         }

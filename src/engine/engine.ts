@@ -7,7 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import type {
-  ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
+  ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
 
 const MOUNT_SUB_STATE: Record<ActiveState, string> = {
@@ -22,7 +22,9 @@ export interface Job {
   running: boolean;
   requestIds: number[]; // control requests waiting for this job
   thenStart?: boolean; // a restart: start again once stopped
-  automatic?: boolean; // not the operator's (a socket trigger, a connection): crash-loop counters stay
+  // Not the operator's own (a socket trigger, a connection, a unit pulled in or restarted
+  // with the one asked for): the crash-loop counters stay (src/engine/service.ts owns them).
+  automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
 
@@ -36,6 +38,7 @@ export interface UnitRuntime {
   activatingAt: number | null;
   mountState: ActiveState; // for mount units: their own state, driven by mount-done events
   mountError: string | null; // why the last mount failed
+  processGroup: number | null; // led by the unit's first main process: its leftovers without cgroups
 }
 
 export class Engine {
@@ -46,9 +49,12 @@ export class Engine {
   private nextTimer = 1;
   private effects: Effect[] = [];
   private now = 0;
+  private startupReported = false;
 
+  /** `target`: the unit whose first start job ends the start-up ("startup-finished"). */
   constructor(configs: Map<string, UnitConfig>, now: number,
-    private readonly signalName: (n: number) => string = (n) => String(n)) {
+    private readonly signalName: (n: number) => string = (n) => String(n),
+    private readonly target: string | null = null) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
@@ -61,7 +67,7 @@ export class Engine {
     this.units.set(cfg.name, {
       cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
-      mountState: "inactive", mountError: null,
+      mountState: "inactive", mountError: null, processGroup: null,
     });
   }
 
@@ -89,16 +95,71 @@ export class Engine {
     return null;
   }
 
+  /** The unit a process belongs to: its main/control pid, its cgroup, or the session or group it is in. */
+  private unitOfOrigin(o: ProcessOrigin): string | null {
+    const direct = this.unitOfPid(o.pid);
+    if (direct !== null) return direct;
+    if (o.cgroupUnit !== null && this.units.has(o.cgroupUnit)) return o.cgroupUnit;
+    if (o.sid !== null) {
+      const bySession = this.unitOfPid(o.sid);
+      if (bySession !== null) return bySession;
+    }
+    return o.pgid === null ? null : this.unitOfPid(o.pgid);
+  }
+
+  /** A read-only copy of what the engine knows of a unit, for readers outside it. */
+  snapshot(name: string): UnitSnapshot | null {
+    const u = this.units.get(name);
+    if (!u) return null;
+    const s = u.service;
+    const node = this.graph.get(name);
+    const snap: UnitSnapshot = {
+      name, config: u.cfg,
+      kind: s ? "service" : u.cfg.mount ? "mount" : this.isTemplate(name) ? "template" : "target",
+      active: this.activeState(name)!, sub: this.subState(name),
+      result: s?.result ?? "success",
+      job: u.job ? { type: u.job.thenStart ? "restart" : u.job.reportAs ?? u.job.type, running: u.job.running } : null,
+      mainPid: s?.mainPid ?? null, controlPid: s?.controlPid ?? null,
+      since: s ? s.since : u.targetSince,
+      activatingAt: u.activatingAt, activeAt: u.activeAt,
+      statusText: s?.statusText ?? "", errno: s?.errno ?? null,
+      restarts: s?.restartTimes.length ?? 0, nRestarts: s?.restartsTotal ?? 0,
+      exits: (s?.exits ?? []).map((e) => ({ ...e, logTail: e.logTail ? [...e.logTail] : undefined })),
+      after: [...(node?.after ?? [])].sort(), requires: [...(node?.requires ?? [])].sort(), wants: [...(node?.wants ?? [])].sort(),
+    };
+    if (this.isTemplate(name)) {
+      const connected = [...this.activation.instances.values()].filter((i) => i.template === name).length;
+      snap.template = { accepted: this.activation.acceptedCount(name), connected };
+    }
+    const instance = this.instanceOf(name);
+    if (instance) snap.instance = { template: instance.template, connection: instance.connection };
+    return snap;
+  }
+
+  /** Every unit's snapshot, by name. */
+  snapshots(): UnitSnapshot[] {
+    return [...this.units.keys()].sort().map((n) => this.snapshot(n)!);
+  }
+
   // ---- dispatch -------------------------------------------------------------------------
 
+  /**
+   * Apply one event; returns the effects for the shell, in order. A bug while handling it
+   * is caught: what was emitted before it still holds (a process spawned is real) and is
+   * returned, with the error as a manager-log effect.
+   */
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
     this.activationHost.now = now;
     this.effects = [];
-    this.apply(event);
-    this.runJobs();
-    this.activation.collectInstances(this.activationHost);
-    this.activation.syncListening(this.activationHost);
+    try {
+      this.apply(event);
+      this.runJobs();
+      this.activation.collectInstances(this.activationHost);
+      this.activation.syncListening(this.activationHost);
+    } catch (e) {
+      this.effects.push({ type: "manager-log", level: "err", text: `internal error handling ${event.type} event: ${(e as Error).stack ?? e}` });
+    }
     return this.effects;
   }
 
@@ -106,18 +167,21 @@ export class Engine {
     switch (ev.type) {
       case "request": return this.request(ev.job, ev.unit, ev.requestId);
       case "reset-failed": return this.resetFailed(ev.unit);
-      case "spawned": return this.withService(ev.unit, (rt, p) => svc.onSpawned(rt, p, ev.role, ev.pid));
+      case "spawned": {
+        const u = this.units.get(ev.unit);
+        if (u && ev.role === "main") u.processGroup = ev.pid; // the spawner makes it a session leader
+        return this.withService(ev.unit, (rt, p) => svc.onSpawned(rt, p, ev.role, ev.pid));
+      }
       case "spawn-failed": return this.withService(ev.unit, (rt, p) => svc.onSpawnFailed(rt, p, ev.role, ev.error));
       case "exited": {
         const unit = this.unitOfPid(ev.pid);
         if (unit) this.withService(unit, (rt, p) => svc.onExited(rt, p, ev.pid, ev.status, this.signalName));
         return;
       }
-      case "notify": return this.withService(ev.unit, (rt, p) => {
-        const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, ev.mainPidInUnit);
-        if (!verdict.accepted) this.emit({ type: "log", unit: ev.unit, level: "warning", text: verdict.reason });
-      });
-      case "timer": return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
+      case "notify": return this.onNotify(ev);
+      case "timer":
+        if (ev.kind === "accept") return this.activation.acceptPauseOver(ev.unit);
+        return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
       case "mount-done": return this.onMountDone(ev.unit, ev.op, ev.error);
@@ -125,7 +189,54 @@ export class Engine {
       case "socket-triggered": return this.activation.triggered(ev.unit, ev.index, this.activationHost);
       case "connection":
         return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
+      case "accept-failed":
+        return this.activation.acceptFailed(ev.unit, ev.index, ev.error, this.nextTimer++, this.activationHost);
+      case "exit-log": {
+        const rec = this.units.get(ev.unit)?.service?.exits.find((r) => r.time === ev.time && r.logTail === undefined);
+        if (rec) rec.logTail = ev.lines;
+        return;
+      }
+      case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
     }
+  }
+
+  /**
+   * A notification: matched to its unit here; the fds it carried are kept in the unit's
+   * fd store if notify_access lets the sender talk, else closed.
+   */
+  private onNotify(ev: Extract<EngineEvent, { type: "notify" }>) {
+    const unit = this.unitOfOrigin(ev.origin);
+    const u = unit === null ? undefined : this.units.get(unit);
+    if (unit === null || !u?.service || !u.cfg.service) {
+      if (ev.fds.length > 0) this.emit({ type: "close-fds", fds: ev.fds });
+      this.emit({ type: "manager-log", level: "warning", text: `notification from PID ${ev.pid} (uid ${ev.uid}) belongs to no unit: dropped` });
+      return;
+    }
+    const cfg = u.cfg.service;
+    if (svc.notifyAllowed(u.service, cfg, ev.pid)) {
+      if (ev.msg.fdStoreRemove && ev.msg.fdName !== undefined) this.emit({ type: "remove-stored-fds", unit, name: ev.msg.fdName });
+      if (ev.fds.length > 0) {
+        this.emit({ type: "store-fds", unit, fds: ev.fds, max: cfg.fd_store_max ?? 0, name: ev.msg.fdName ?? "stored", poll: ev.msg.fdPoll ?? true });
+      }
+    } else if (ev.fds.length > 0) {
+      this.emit({ type: "close-fds", fds: ev.fds }); // the refusal of the message is logged below
+    }
+    const mainPidInUnit = ev.claimed !== null && this.unitOfOrigin(ev.claimed) === unit;
+    this.withService(unit, (rt, p) => {
+      const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, mainPidInUnit);
+      if (!verdict.accepted) this.emit({ type: "log", unit, level: "warning", text: verdict.reason });
+    });
+  }
+
+  /** Without cgroups a stop cannot reach processes that left the unit's process group: say so. */
+  private leftoversSurvived(name: string, processes: { pid: number; name: string }[]) {
+    const u = this.units.get(name);
+    if (!u || processes.length === 0) return;
+    const shown = processes.slice(0, 10).map((p) => `${p.pid} (${p.name})`).join(", ");
+    const more = processes.length > 10 ? ` and ${processes.length - 10} more` : "";
+    const text = `${this.label(u)}: ${processes.length} process(es) left its process group and survived its stop (no cgroups to find them): ${shown}${more}`;
+    this.emit({ type: "log", unit: name, level: "warning", text });
+    this.emit({ type: "console", unit: name, status: "warning", text });
   }
 
   /** A mount unit's effect finished: mounted (or not), or unmounted (a failure is logged, the unit goes down all the same). */
@@ -206,12 +317,54 @@ export class Engine {
   }
 
   private emit(e: Effect) {
-    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
+    if (e.type === "spawn") e = { ...e, context: this.spawnContext(e.unit, e.role === "main") };
     // A console line per connection would drown the console: instances log instead.
     if (e.type === "console" && this.activation.instances.has(e.unit)) {
-      e = { type: "log", unit: e.unit, level: e.status === "failed" ? "warning" : "debug", text: e.text };
+      e = { type: "log", unit: e.unit, level: e.status === "ok" || e.status === "info" ? "debug" : "warning", text: e.text };
     }
+    if (e.type !== "state-changed") return void this.effects.push(e);
+    this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
+    this.cleanUpAfter(e.unit, e.active, e.sub);
+  }
+
+  /** Everything the shell needs to spawn a process of the unit (it reads no engine state). */
+  private spawnContext(name: string, main: boolean): SpawnContext {
+    const u = this.units.get(name)!;
+    const instance = this.activation.instances.get(name);
+    const logUnit = instance?.template ?? name;
+    const watchdogMs = u.service?.watchdogMs ?? 0;
+    return {
+      config: u.cfg, logUnit, logConfig: this.units.get(logUnit)?.cfg ?? u.cfg,
+      watchdogUsec: main && watchdogMs > 0 ? watchdogMs * 1000 : 0,
+      mainPid: main ? null : u.service?.mainPid ?? null,
+      connection: instance?.connection ?? null,
+    };
+  }
+
+  /**
+   * A service went down (or its main process is gone and a restart is due): what it left
+   * behind goes (systemd's control-group and mixed kill modes), so a restart starts clean
+   * and a stop leaves nothing running; then, unless it comes back at once, its fd store,
+   * readiness pipe and cgroup go too. Emitted right after the state change, before any
+   * spawn of a start that follows (a restart), so no leftover of the old run survives it.
+   */
+  private cleanUpAfter(name: string, active: ActiveState, sub: string) {
+    const u = this.units.get(name);
+    const cfg = u?.cfg.service;
+    if (!u?.service || !cfg) return;
+    const down = active === "inactive" || active === "failed";
+    if (!down && sub !== "auto-restart") return;
+    const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit);
+    if (!keepsLeftovers) {
+      this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
+      u.processGroup = null; // never signal a process group whose pid may be reused
+    }
+    if (!down) return;
+    if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
+    // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
+    if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
+    if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });
   }
 
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
@@ -264,22 +417,30 @@ export class Engine {
       } else if (u.job?.type === "start") {
         if (rid) u.job.requestIds.push(rid);
       } else {
-        // A manual start clears the crash loop (counted only for automatic restarts).
-        if (anchor && manual && u.service) {
-          u.service.restartTimes = [];
-          u.service.restartsInRow = 0;
-        }
+        // The operator's start of this very unit clears its crash loop (the service does,
+        // at its start); units pulled in with it keep theirs.
         if (anchor && manual) this.activation.clearTriggerLimit(n);
+        if (anchor && manual) this.retrySockets(n);
         this.replaceJob(u, {
           id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
-          automatic: !manual,
+          automatic: !(anchor && manual),
         });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
     });
   }
 
-  /** Stop the unit and, recursively, every unit that requires it. */
+  /** A start by hand makes again the sockets the unit needs that could not be made. */
+  private retrySockets(name: string) {
+    const units = this.activation.retry(name);
+    if (units.length > 0) this.emit({ type: "retry-sockets", units });
+  }
+
+  /**
+   * Stop the unit and, recursively, every unit that requires it. A restart (thenStart)
+   * restarts those that were up (systemd's try-restart of the units that Requires= or
+   * BindsTo= it): they stop first and start again after it.
+   */
   private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
     this.walk(name, (node) => node.requiredBy, (u, _node, anchor) => {
       const n = u.cfg.name;
@@ -291,10 +452,13 @@ export class Engine {
       } else if (u.job?.type === "stop") {
         if (rid) u.job.requestIds.push(rid);
         if (anchor && thenStart) u.job.thenStart = true;
+      } else if (!anchor && thenStart && u.job?.type === "start" && !u.job.running) {
+        // A dependent still waiting to start has nothing to restart: it starts after this one.
       } else {
+        if (anchor && thenStart) this.retrySockets(n); // a restart by hand, as a start
         this.replaceJob(u, {
           id: this.nextJobId++, type: "stop", unit: n, running: false,
-          requestIds: rid ? [rid] : [], thenStart: anchor && thenStart,
+          requestIds: rid ? [rid] : [], thenStart, automatic: !anchor,
         });
       }
     });
@@ -353,6 +517,7 @@ export class Engine {
     const node = this.graph.get(u.cfg.name)!;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
+    if (this.activation.retrying(u.cfg.name)) return "wait"; // its sockets are being made again
     // Ordering is between jobs (as in systemd): a unit that is busy without a job —
     // restarting on its own, say — does not hold up the units ordered after it.
     for (const d of node.after) if (this.units.get(d)?.job) return "wait";
@@ -388,7 +553,7 @@ export class Engine {
     if (u.cfg.mount) {
       if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
       this.setMountState(u, "activating");
-      this.emit({ type: "mount", unit: name, op: "mount" });
+      this.emit({ type: "mount", unit: name, op: "mount", entry: u.cfg.mount });
       return;
     }
     if (!u.service) {
@@ -410,7 +575,7 @@ export class Engine {
         return this.completeJob(u, "done", "not mounted");
       }
       this.setMountState(u, "deactivating");
-      this.emit({ type: "mount", unit: name, op: "unmount" });
+      this.emit({ type: "mount", unit: name, op: "unmount", entry: u.cfg.mount });
       return;
     }
     if (!u.service) {
@@ -485,13 +650,12 @@ export class Engine {
       this.emit({ type: "console", unit: name, status: "ok", text: `${u.cfg.mount ? "Unmounted" : "Stopped"} ${this.label(u)}.` });
     }
     if (job.thenStart && result === "done") {
-      // The stop half of a restart is done: the start half carries the waiters.
-      const start: Job = { id: this.nextJobId++, type: "start", unit: name, running: false, requestIds: job.requestIds, reportAs: "restart" };
-      if (u.service) {
-        u.service.restartTimes = [];
-        u.service.restartsInRow = 0;
-      }
-      u.job = start;
+      // The stop half of a restart is done: the start half carries the waiters (and
+      // clears the crash loop if it is the operator's restart of this unit).
+      u.job = {
+        id: this.nextJobId++, type: "start", unit: name, running: false, requestIds: job.requestIds,
+        reportAs: "restart", automatic: job.automatic,
+      };
       return;
     }
     for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
@@ -504,6 +668,11 @@ export class Engine {
 
   private finish(f: { unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }) {
     this.effects.push({ type: "job-finished", ...f });
+    if (f.unit !== this.target || f.job !== "start" || this.startupReported) return;
+    this.startupReported = true;
+    let activeUnits = 0;
+    for (const n of this.units.keys()) if (this.activeState(n) === "active") activeUnits++;
+    this.effects.push({ type: "startup-finished", unit: f.unit, result: f.result, activeUnits });
   }
 
   private resetFailed(name: string | null) {

@@ -48,7 +48,8 @@ class Sim {
   exit(unit: string, status: ExitStatus) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
   notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit)) {
     const full: NotifyMessage = { ready: false, reloading: false, stopping: false, fdStore: false, fdStoreRemove: false, barrier: false, unknown: [], warnings: [], ...msg };
-    this.send({ type: "notify", unit, pid, uid: 1000, msg: full, mainPidInUnit: false });
+    // The sender is in the unit's cgroup (as the shell would have found it).
+    this.send({ type: "notify", pid, uid: 1000, msg: full, fds: [], origin: { pid, cgroupUnit: unit, sid: null, pgid: null }, claimed: null });
   }
   /** Advance the virtual clock, firing due timers in order. */
   advance(ms: number) {

@@ -56,7 +56,7 @@ const CRASH_LOG_LINES = 50;
 type JobWaiter = (r: { unit: string; job: JobType; result: JobResult; reason: string }) => void;
 
 export class Manager {
-  readonly engine: Engine;
+  private readonly engine: Engine; // read through unit()/units() only: snapshots
   readonly managerRing = new LogRing(5000);
   readonly host: ManagerHost;
   readonly startedAt: number;

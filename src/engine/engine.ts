@@ -28,7 +28,21 @@ export interface Job {
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
 
+/** What a unit is; each kind's behaviour is in Engine.kinds. */
+export type UnitKindName = "service" | "target" | "mount" | "template";
+
+/** How one kind of unit reports its state and runs its jobs. */
+interface UnitKind {
+  active(u: UnitRuntime): ActiveState;
+  sub(u: UnitRuntime): string;
+  /** Run a start job (the unit is not broken; activatingAt is set). */
+  start(u: UnitRuntime): void;
+  stop(u: UnitRuntime): void;
+  words: { started: string; failedTo: string; stopped: string | null }; // console lines; null: none on stop
+}
+
 export interface UnitRuntime {
+  kind: UnitKindName;
   cfg: UnitConfig;
   service: svc.ServiceRuntime | null; // null for targets
   targetActive: boolean; // for targets
@@ -63,9 +77,10 @@ export class Engine {
   /** A unit's runtime record. The [service] of an accept = true unit is only a template
    * for its instances: the unit itself behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const runs = cfg.service !== null && !this.activation.templates.has(cfg.name);
+    const kind: UnitKindName = cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
+      : cfg.service !== null ? "service" : "target";
     this.units.set(cfg.name, {
-      cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
+      kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       mountState: "inactive", mountError: null, processGroup: null,
     });
@@ -75,16 +90,68 @@ export class Engine {
 
   activeState(name: string): ActiveState | null {
     const u = this.units.get(name);
-    if (!u) return null;
-    if (u.service) return svc.activeStateOf(u.service.sub);
-    if (u.cfg.mount) return u.mountState;
-    return u.targetActive ? "active" : "inactive";
+    return u ? this.kinds[u.kind].active(u) : null;
   }
 
   subState(name: string): string {
     const u = this.units.get(name)!;
-    if (u.cfg.mount) return MOUNT_SUB_STATE[u.mountState];
-    return u.service ? u.service.sub : u.targetActive ? this.activeTargetSub(name) : "dead";
+    return this.kinds[u.kind].sub(u);
+  }
+
+  // ---- kinds of units -----------------------------------------------------------------
+
+  private readonly kinds: Record<UnitKindName, UnitKind> = (() => {
+    const target: UnitKind = {
+      active: (u) => (u.targetActive ? "active" : "inactive"),
+      sub: (u) => (u.targetActive ? "active" : "dead"),
+      start: (u) => this.setTargetActive(u, true),
+      stop: (u) => this.setTargetActive(u, false),
+      words: { started: "Reached target", failedTo: "Failed to start", stopped: null },
+    };
+    return {
+      target,
+      // An accept = true unit behaves as a target (its instances are services).
+      // An accept = true unit is active while it accepts: "listening", as a systemd socket unit.
+      template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
+      service: {
+        active: (u) => svc.activeStateOf(u.service!.sub),
+        sub: (u) => u.service!.sub,
+        start: (u) => {
+          if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
+          svc.startService(u.service!, this.port(u.cfg.name, u.cfg.service!), u.job?.automatic ?? false);
+        },
+        stop: (u) => {
+          const state = this.activeState(u.cfg.name);
+          if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
+          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!));
+        },
+        words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
+      },
+      mount: {
+        active: (u) => u.mountState,
+        sub: (u) => MOUNT_SUB_STATE[u.mountState],
+        start: (u) => {
+          if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
+          this.setMountState(u, "activating");
+          this.emit({ type: "mount", unit: u.cfg.name, op: "mount", entry: u.cfg.mount! });
+        },
+        stop: (u) => {
+          if (u.mountState !== "active") {
+            u.mountState = "inactive";
+            return this.completeJob(u, "done", "not mounted");
+          }
+          this.setMountState(u, "deactivating");
+          this.emit({ type: "mount", unit: u.cfg.name, op: "unmount", entry: u.cfg.mount! });
+        },
+        words: { started: "Mounted", failedTo: "Failed to mount", stopped: "Unmounted" },
+      },
+    };
+  })();
+
+  private setTargetActive(u: UnitRuntime, on: boolean) {
+    u.targetActive = on;
+    u.targetSince = this.now;
+    this.emit({ type: "state-changed", unit: u.cfg.name, active: on ? "active" : "inactive", sub: this.kinds[u.kind].sub(u) });
   }
 
   /** Which unit a pid belongs to, by its main or control pid. */
@@ -115,7 +182,7 @@ export class Engine {
     const node = this.graph.get(name);
     const snap: UnitSnapshot = {
       name, config: u.cfg,
-      kind: s ? "service" : u.cfg.mount ? "mount" : this.isTemplate(name) ? "template" : "target",
+      kind: u.kind,
       active: this.activeState(name)!, sub: this.subState(name),
       result: s?.result ?? "success",
       job: u.job ? { type: u.job.thenStart ? "restart" : u.job.reportAs ?? u.job.type, running: u.job.running } : null,
@@ -280,11 +347,6 @@ export class Engine {
     emit: (e) => this.emit(e),
   };
 
-  /** An accept = true unit is active while it accepts: "listening", as a systemd socket unit. */
-  private activeTargetSub(name: string): string {
-    return this.activation.templates.has(name) ? "listening" : "active";
-  }
-
   /**
    * The shell made the sockets of `units`; a unit whose socket failed fails with it. An
    * accept = true unit whose sockets are all made is active: it accepts from now on
@@ -295,9 +357,7 @@ export class Engine {
     for (const name of this.activation.templatesOf(units)) {
       const u = this.units.get(name);
       if (!u || u.targetActive || u.job || this.activation.brokenReason(name) !== null) continue;
-      u.targetActive = true;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: "listening" });
+      this.setTargetActive(u, true);
     }
     for (const f of failed) {
       const service = this.units.get(f.unit)?.cfg.sockets[f.index]?.service ?? f.unit;
@@ -546,47 +606,14 @@ export class Engine {
   }
 
   private runStart(u: UnitRuntime) {
-    const name = u.cfg.name;
-    const broken = this.activation.brokenReason(name);
+    const broken = this.activation.brokenReason(u.cfg.name);
     if (broken !== null) return this.completeJob(u, "failed", broken);
     u.activatingAt = this.now;
-    if (u.cfg.mount) {
-      if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
-      this.setMountState(u, "activating");
-      this.emit({ type: "mount", unit: name, op: "mount", entry: u.cfg.mount });
-      return;
-    }
-    if (!u.service) {
-      u.targetActive = true;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: this.activeTargetSub(name) });
-      return;
-    }
-    const state = this.activeState(name);
-    if (state === "active") return this.completeJob(u, "done", "already active");
-    svc.startService(u.service, this.port(name, u.cfg.service!), u.job?.automatic ?? false);
+    this.kinds[u.kind].start(u);
   }
 
   private runStop(u: UnitRuntime) {
-    const name = u.cfg.name;
-    if (u.cfg.mount) {
-      if (u.mountState !== "active") {
-        u.mountState = "inactive";
-        return this.completeJob(u, "done", "not mounted");
-      }
-      this.setMountState(u, "deactivating");
-      this.emit({ type: "mount", unit: name, op: "unmount", entry: u.cfg.mount });
-      return;
-    }
-    if (!u.service) {
-      u.targetActive = false;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "inactive", sub: "dead" });
-      return;
-    }
-    const state = this.activeState(name);
-    if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
-    svc.stopService(u.service, this.port(name, u.cfg.service!));
+    this.kinds[u.kind].stop(u);
   }
 
   /** Called for every active-state change: completes jobs, propagates binds_to. */
@@ -636,9 +663,8 @@ export class Engine {
     u.job = null;
     const name = u.cfg.name;
     const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
+    const { started, failedTo, stopped } = this.kinds[u.kind].words;
     if (job.type === "start") {
-      const [started, failedTo] = u.cfg.mount ? ["Mounted", "Failed to mount"]
-        : u.service ? ["Started", "Failed to start"] : ["Reached target", "Failed to start"];
       if (result === "done") {
         this.emit({ type: "console", unit: name, status: "ok", text: `${started} ${this.label(u)}.` });
       } else if (result === "dependency") {
@@ -646,8 +672,8 @@ export class Engine {
       } else {
         this.emit({ type: "console", unit: name, status: "failed", text: `${failedTo} ${this.label(u)}: ${reason}` });
       }
-    } else if (job.type === "stop" && result === "done" && (u.service || u.cfg.mount)) {
-      this.emit({ type: "console", unit: name, status: "ok", text: `${u.cfg.mount ? "Unmounted" : "Stopped"} ${this.label(u)}.` });
+    } else if (job.type === "stop" && result === "done" && stopped !== null) {
+      this.emit({ type: "console", unit: name, status: "ok", text: `${stopped} ${this.label(u)}.` });
     }
     if (job.thenStart && result === "done") {
       // The stop half of a restart is done: the start half carries the waiters (and

@@ -63,6 +63,7 @@ export class Engine {
   private nextTimer = 1;
   private effects: Effect[] = [];
   private now = 0;
+  private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
   private startupReported = false;
 
   /** `target`: the unit whose first start job ends the start-up ("startup-finished"). */
@@ -354,6 +355,7 @@ export class Engine {
    */
   private socketsOpened(units: string[], failed: { unit: string; index: number; error: string }[]) {
     this.activation.opened(units, failed);
+    for (const u of this.units.values()) if (u.job) this.wake(u.cfg.name); // starts that waited for a retry
     for (const name of this.activation.templatesOf(units)) {
       const u = this.units.get(name);
       if (!u || u.targetActive || u.job || this.activation.brokenReason(name) !== null) continue;
@@ -549,27 +551,44 @@ export class Engine {
       }
     }
     u.job = job;
+    this.wake(u.cfg.name);
   }
 
-  /** Run every job whose ordering allows it, until nothing changes. */
+  // ---- the run queue (systemd's run queue, dinit's process_queues) ----------------------
+
+  /** The job of `name` may be able to run now (it is new, or what it waits for changed). */
+  private wake(name: string) {
+    this.runQueue.add(name);
+  }
+
+  /**
+   * `name` changed its job or state: wake it, the units ordered after it (their starts
+   * wait for its job and state) and those ordered before it (their stops wait for its).
+   */
+  private wakeNeighbours(name: string) {
+    this.wake(name);
+    const node = this.graph.get(name);
+    if (!node) return;
+    for (const d of node.before) this.wake(d);
+    for (const d of node.after) this.wake(d);
+  }
+
+  /** Run every job the queue woke whose ordering allows it; a job that runs wakes others. */
   private runJobs() {
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const u of this.units.values()) {
-        const job = u.job;
-        if (!job || job.running) continue;
-        const verdict = job.type === "start" ? this.startVerdict(u) : this.stopVerdict(u);
-        if (verdict === "wait") continue;
-        progress = true;
-        if (verdict !== "run") {
-          this.completeJob(u, "dependency", verdict.reason);
-          continue;
-        }
-        job.running = true;
-        if (job.type === "start") this.runStart(u);
-        else this.runStop(u);
+    for (const name of this.runQueue) {
+      this.runQueue.delete(name);
+      const u = this.units.get(name);
+      const job = u?.job;
+      if (!u || !job || job.running) continue;
+      const verdict = job.type === "start" ? this.startVerdict(u) : this.stopVerdict(u);
+      if (verdict === "wait") continue; // woken again when what it waits for changes
+      if (verdict !== "run") {
+        this.completeJob(u, "dependency", verdict.reason);
+        continue;
       }
+      job.running = true;
+      if (job.type === "start") this.runStart(u);
+      else this.runStop(u);
     }
   }
 
@@ -619,6 +638,7 @@ export class Engine {
   /** Called for every active-state change: completes jobs, propagates binds_to. */
   private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
+    this.wakeNeighbours(name);
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "activating") u.activeAt = null;
     const job = u.job;
@@ -661,6 +681,7 @@ export class Engine {
     const job = u.job;
     if (!job) return;
     u.job = null;
+    this.wakeNeighbours(u.cfg.name);
     const name = u.cfg.name;
     const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
     const { started, failedTo, stopped } = this.kinds[u.kind].words;

@@ -72,10 +72,14 @@ export class UnitProcesses {
     }
   }
 
-  /** What the engine needs to match a process to a unit. */
+  /**
+   * What the engine needs to match a process to a unit: its cgroup says it all where
+   * there are cgroups (one read of /proc); else its session and process group.
+   */
   origin(pid: number): ProcessOrigin {
+    if (this.cgroups) return { pid, cgroupUnit: this.cgroups.unitOfPid(pid), sid: null, pgid: null };
     const ids = this.host.processIds(pid);
-    return { pid, cgroupUnit: this.cgroups?.unitOfPid(pid) ?? null, sid: ids?.sid ?? null, pgid: ids?.pgid ?? null };
+    return { pid, cgroupUnit: null, sid: ids?.sid ?? null, pgid: ids?.pgid ?? null };
   }
 
   close() {

@@ -140,3 +140,33 @@ describe("handle()", () => {
     expect(sim.of("manager-log")[0]!.text).toContain("internal error handling request event: Error: boom");
   });
 });
+
+describe("the run queue", () => {
+  test("a chain of units that require the previous one starts in order and stops in reverse", () => {
+    const n = 50;
+    const names = Array.from({ length: n }, (_, i) => `s${i}`);
+    const sim = new EngineSim([
+      target("all", { wants: names }),
+      ...names.map((name, i) => service(name, { type: "notify" }, i > 0 ? { requires: [`s${i - 1}`], after: [`s${i - 1}`] } : {})),
+    ]);
+    sim.request("start", "all");
+    for (let i = 0; i < n; i++) {
+      expect(sim.of("spawn").map((s) => s.unit)).toEqual(names.slice(0, i + 1)); // one at a time
+      sim.send({ type: "notify", pid: sim.mainPid(`s${i}`), uid: 0, msg: ready, fds: [], origin: { pid: sim.mainPid(`s${i}`), cgroupUnit: null, sid: null, pgid: null }, claimed: null });
+    }
+    expect(sim.active("all")).toBe("active");
+    const from = sim.effects.length;
+    sim.request("stop", "s0"); // and every unit that requires it, in one transaction
+    const stopped: string[] = [];
+    for (let i = n - 1; i >= 0; i--) {
+      // Only the last unit still up is being stopped: the others wait for it.
+      const signalled = [...new Set(sim.of("kill", from).map((k) => k.unit))];
+      expect(signalled).toEqual([...stopped, `s${i}`]);
+      stopped.push(`s${i}`);
+      sim.exit(`s${i}`, { kind: "killed", signal: 15, coreDumped: false });
+    }
+    expect(names.every((name) => sim.active(name) === "inactive")).toBe(true);
+  });
+});
+
+const ready = { ready: true, reloading: false, stopping: false, fdStore: false, fdStoreRemove: false, barrier: false, unknown: [], warnings: [] };

@@ -111,8 +111,8 @@ export class Engine {
     };
     return {
       target,
-      // An accept = true unit behaves as a target (its instances are services).
-      // An accept = true unit is active while it accepts: "listening", as a systemd socket unit.
+      // An accept = true unit behaves as a target (its instances are the services); it is
+      // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
       service: {
         active: (u) => svc.activeStateOf(u.service!.sub),

@@ -232,7 +232,7 @@ export class Manager {
       case "log": return this.unitLogger(e.unit)[e.level](e.text);
       case "manager-log": return this.log[e.level](e.text);
       case "console": return this.console(e.status, e.text);
-      case "state-changed": return this.outputs.drain(e.unit);
+      case "state-changed": return; // for the record: what follows from it comes as effects of its own
       case "job-finished": return this.onJobFinished(e);
       case "startup-finished": return this.onStartupFinished(e.activeUnits);
       case "emergency-action":

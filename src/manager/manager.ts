@@ -68,8 +68,9 @@ export class Manager {
   private readonly timers = new Map<string, unknown>();
   private readonly waiters = new Map<number, JobWaiter>();
   private readonly readinessFds = new Map<string, number>();
-  // Spawned processes whose output pipe is drained before their exit goes to the engine.
-  private readonly outputOfPid = new Map<number, string>();
+  // Processes this shell spawned and has not reaped: their unit, and the output pipe that
+  // is drained before their exit goes to the engine.
+  private readonly spawned = new Map<number, { unit: string; output: string }>();
   private readonly queue: EngineEvent[] = [];
   private draining = false;
   private nextRequestId = 1;
@@ -295,7 +296,7 @@ export class Manager {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error });
       return;
     }
-    this.outputOfPid.set(result.pid, ctx.logUnit);
+    this.spawned.set(result.pid, { unit: e.unit, output: ctx.logUnit });
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
@@ -353,9 +354,9 @@ export class Manager {
     // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
     this.notify?.drain();
     for (const { pid, status } of this.host.reap()) {
-      const output = this.outputOfPid.get(pid);
-      this.outputOfPid.delete(pid);
-      if (output !== undefined) this.outputs.drain(output); // what it wrote comes before its exit
+      const spawned = this.spawned.get(pid);
+      this.spawned.delete(pid);
+      if (spawned) this.outputs.drain(spawned.output); // what it wrote comes before its exit
       this.dispatch({ type: "exited", pid, status });
     }
     this.processes?.removeEmptyCgroups();
@@ -403,13 +404,16 @@ export class Manager {
 
   // ---- notify --------------------------------------------------------------------------
 
-  /** A datagram: the engine matches its sender to a unit from where the process stands. */
+  /**
+   * A datagram: the engine matches its sender to a unit from where the process stands
+   * (a process this shell spawned is where it was spawned: no need to read /proc).
+   */
   private onNotify(m: NotifyArrival) {
     const claimed = m.msg.mainPid;
+    const origin = (pid: number) => this.processes!.origin(pid, this.spawned.get(pid)?.unit ?? null);
     this.dispatch({
       type: "notify", pid: m.pid, uid: m.uid, msg: m.msg, fds: m.fds,
-      origin: this.processes!.origin(m.pid),
-      claimed: claimed === undefined ? null : this.processes!.origin(claimed),
+      origin: origin(m.pid), claimed: claimed === undefined ? null : origin(claimed),
     });
   }
 

@@ -73,10 +73,12 @@ export class UnitProcesses {
   }
 
   /**
-   * What the engine needs to match a process to a unit: its cgroup says it all where
-   * there are cgroups (one read of /proc); else its session and process group.
+   * What the engine needs to match a process to a unit: `spawnedFor`, the unit the shell
+   * spawned it for (it is in that unit's cgroup); else its cgroup, where there are
+   * cgroups (one read of /proc); else its session and process group.
    */
-  origin(pid: number): ProcessOrigin {
+  origin(pid: number, spawnedFor: string | null): ProcessOrigin {
+    if (spawnedFor !== null) return { pid, cgroupUnit: spawnedFor, sid: null, pgid: null };
     if (this.cgroups) return { pid, cgroupUnit: this.cgroups.unitOfPid(pid), sid: null, pgid: null };
     const ids = this.host.processIds(pid);
     return { pid, cgroupUnit: null, sid: ids?.sid ?? null, pgid: ids?.pgid ?? null };

@@ -206,6 +206,8 @@ export class Manager {
             this.perform(effect);
           } catch (e) {
             this.log.err(`internal error performing ${effect.type} for ${"unit" in effect ? effect.unit : "?"}: ${(e as Error).stack ?? e}`);
+            // A spawn that never happened must not leave its unit waiting for it forever.
+            if (effect.type === "spawn") this.queue.push({ type: "spawn-failed", unit: effect.unit, role: effect.role, error: `internal error: ${(e as Error).message}` });
           }
         }
       }

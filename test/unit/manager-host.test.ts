@@ -99,4 +99,14 @@ describe("the manager on a fake host", () => {
     expect(host.alive(away)).toBe(true);
     expect(lines.some((l) => l.includes("[ WARN ]") && l.includes(`${away} (away)`))).toBe(true);
   });
+
+  test("a spawn that throws fails its unit instead of leaving it activating", () => {
+    const host = new FakeHost();
+    host.spawn = () => {
+      throw new Error("no more pids");
+    };
+    const { m, internalErrors } = managerOn(host, [target("multi-user", { wants: ["web"] }), service("web", sh("web"))]);
+    expect(m.unit("web")!.active).toBe("failed");
+    expect(internalErrors()[0]).toContain("internal error performing spawn for web: Error: no more pids");
+  });
 });

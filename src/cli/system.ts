@@ -174,8 +174,8 @@ function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAlt
 function unitHealth(manager: Manager, names: string[]): UnitHealth[] {
   return names.map((name) => ({
     name,
-    active: manager.engine.activeState(name) ?? "inactive",
-    result: manager.engine.units.get(name)?.service?.result ?? "success",
+    active: manager.unit(name)?.active ?? "inactive",
+    result: manager.unit(name)?.result ?? "success",
   }));
 }
 

@@ -262,7 +262,13 @@ SIGTERM, SIGPIPE, or a code of \`success_exit_status\`.
 
 A oneshot service cannot have \`always\` or \`on-success\`. Automatic restarts within
 \`start_limit_interval_sec\` are counted (manual starts are not); past
-\`start_limit_burst\` the unit fails for good and \`start_limit_action\` runs.
+\`start_limit_burst\` the unit fails for good and \`start_limit_action\` runs. A
+\`hearth ctl start\` or \`restart\` of a unit (or \`reset-failed\`) clears its count; the
+units it pulls in keep theirs.
+
+\`hearth ctl restart X\` restarts, with X, the running units that require or bind to X
+(systemd's try-restart): they stop before X and start again after it. \`stop X\` stops
+them and leaves them stopped.
 `;
 
 const SOCKETS = `## Socket activation

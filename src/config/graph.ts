@@ -1,11 +1,8 @@
 // The unit graph as a whole: references to unknown units, the built-in targets, default
 // dependencies, and ordering cycles. What comes out is the set of units that can run.
 //
-// Ordering edges follow the same rules as the engine's graph (src/engine/graph.ts), so a
-// configuration the loader accepts has no cycle there either:
-//   a after b  <=  a.after has b, or b.before has a, or
-//                  a is a target that pulls b in (requires, binds_to, wants, or b's
-//                  wanted_by/required_by names a) and b is not itself ordered after a.
+// Ordering edges are the engine's own (src/engine/graph.ts, where the rules are written),
+// so a configuration the loader accepts has no cycle there either.
 
 import type { SystemConfig, UnitConfig, UnitSection } from "./types.ts";
 import type { FileReport } from "./diagnostics.ts";
@@ -13,6 +10,7 @@ import { builtinTarget, extendBuiltin, isBuiltinTarget, unique } from "./builtin
 import { didYouMean } from "./suggest.ts";
 import { checkSocketConflicts } from "./sockets.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
+import { orderingEdges } from "../engine/graph.ts";
 
 /** One unit file after its own validation: `unit` as written (null after a syntax error); it loads only without errors. */
 export interface UnitFile {
@@ -164,30 +162,8 @@ function withDefaultDependencies(config: UnitConfig): UnitConfig {
 
 // ---------------------------------------------------------------- ordering cycles
 
-/** For each unit, the units it starts after. Only units in `units` count. */
-export function orderingEdges(units: Map<string, UnitConfig>): Map<string, Set<string>> {
-  const after = new Map<string, Set<string>>([...units.keys()].map((name) => [name, new Set<string>()]));
-  const pulledIn = new Map<string, Set<string>>([...units.keys()].map((name) => [name, new Set<string>()]));
-  for (const { name, unit } of units.values()) {
-    for (const other of unit.after) after.get(name)!.add(other);
-    for (const other of unit.before) after.get(other)?.add(name);
-    for (const other of [...unit.requires, ...unit.binds_to, ...unit.wants]) pulledIn.get(name)!.add(other);
-    for (const target of [...unit.wanted_by, ...unit.required_by]) pulledIn.get(target)?.add(name);
-  }
-  const explicit = new Map([...after].map(([name, set]) => [name, new Set(set)]));
-  for (const config of units.values()) {
-    if (!isTarget(config)) continue;
-    for (const other of pulledIn.get(config.name)!) {
-      if (units.has(other) && !explicit.get(other)!.has(config.name)) after.get(config.name)!.add(other);
-    }
-  }
-  for (const set of after.values()) for (const other of set) if (!units.has(other)) set.delete(other);
-  return after;
-}
-
-function isTarget(config: UnitConfig): boolean {
-  return config.service === null && config.sockets.length === 0;
-}
+/** For each unit, the units it starts after: the engine's rules (src/engine/graph.ts). */
+export { orderingEdges };
 
 /**
  * One ordering cycle, as [a, b, c] for "a after b after c after a", starting at its

@@ -232,7 +232,7 @@ class Connection {
 function brokenUnits(m: Manager): { name: string; file: string; errors: string[] }[] {
   const broken = new Map<string, { name: string; file: string; errors: string[] }>();
   for (const d of m.config.diagnostics) {
-    if (d.severity !== "error" || !d.unit || m.engine.units.has(d.unit)) continue;
+    if (d.severity !== "error" || !d.unit || m.unit(d.unit) !== null) continue;
     const b = broken.get(d.unit) ?? { name: d.unit, file: d.file, errors: [] };
     b.errors.push(`${d.file}:${d.line}:${d.col}: ${d.message}`);
     broken.set(d.unit, b);
@@ -355,8 +355,7 @@ export class ControlServer {
 
   /** The reply when a named unit is unknown or did not load; null when all are there. */
   private missingUnits(req: ControlRequest): Reply | null {
-    const engine = this.manager.engine;
-    const named = req.units.filter((u) => !engine.units.has(u) && !(u === "hearth" && req.verb === "logs"));
+    const named = req.units.filter((u) => this.manager.unit(u) === null && !(u === "hearth" && req.verb === "logs"));
     if (named.length === 0) return null;
     const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
     const missing = named.filter((u) => !broken.has(u));
@@ -375,12 +374,12 @@ export class ControlServer {
       case "analyze":
         return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
       case "list": {
-        const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n));
+        const units = m.units().map((u) => unitStatus(m, u.name));
         return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };
       }
       case "status": {
         if (req.units.length === 0) {
-          const units = [...m.engine.units.keys()].sort().map((n) => unitStatus(m, n)!);
+          const units = m.units().map((u) => unitStatus(m, u.name)!);
           const failed = units.filter((u) => u.active === "failed").map((u) => u.name);
           return { ok: true, exit: EXIT.ok, manager: { pid: process.pid, units: units.length, failed } };
         }

@@ -54,44 +54,42 @@ function wall(t: number): number {
 }
 
 export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus | null {
-  const u = m.engine.units.get(name);
+  const u = m.unit(name);
   if (!u) return null;
-  const s = u.service;
   const status: UnitStatus = {
     name,
-    description: u.cfg.unit.description,
-    file: u.cfg.file,
+    description: u.config.unit.description,
+    file: u.config.file,
     load: "loaded",
-    kind: s ? "service" : u.cfg.mount ? "mount" : m.engine.isTemplate(name) ? "template" : "target",
-    type: u.cfg.service?.type ?? null,
-    active: m.engine.activeState(name)!,
-    sub: m.engine.subState(name),
-    result: s?.result ?? "success",
-    job: u.job ? `${u.job.reportAs ?? u.job.type}${u.job.running ? "" : " (waiting)"}` : null,
-    mainPid: s?.mainPid ?? null,
-    controlPid: s?.controlPid ?? null,
-    since: wall(s ? s.since : u.targetSince),
+    kind: u.kind,
+    type: u.config.service?.type ?? null,
+    active: u.active,
+    sub: u.sub,
+    result: u.result,
+    job: u.job ? `${u.job.type}${u.job.running ? "" : " (waiting)"}` : null,
+    mainPid: u.mainPid,
+    controlPid: u.controlPid,
+    since: wall(u.since),
     activatingAt: u.activatingAt === null ? null : wall(u.activatingAt),
     activeAt: u.activeAt === null ? null : wall(u.activeAt),
-    statusText: s?.statusText ?? "",
-    errno: s?.errno ?? null,
-    restarts: s?.restartTimes.length ?? 0,
-    nRestarts: s?.restartsTotal ?? 0,
-    crashLoop: !!s && s.restartTimes.length >= 2,
-    exits: (s?.exits ?? []).map((e) => ({
+    statusText: u.statusText,
+    errno: u.errno,
+    restarts: u.restarts,
+    nRestarts: u.nRestarts,
+    crashLoop: u.kind === "service" && u.restarts >= 2,
+    exits: u.exits.map((e) => ({
       time: wall(e.time), cause: e.cause, description: e.description, coreDumped: e.coreDumped, lateMs: e.lateMs, logTail: e.logTail ?? [],
     })),
     sockets: m.sockets.status(name),
     storedFds: m.fdStore.entries(name).map((f) => f.name),
   };
-  if (m.engine.isTemplate(name)) {
-    status.accepted = m.engine.activation.acceptedCount(name);
-    status.connected = [...m.engine.activation.instances.values()].filter((i) => i.template === name).length;
+  if (u.template) {
+    status.accepted = u.template.accepted;
+    status.connected = u.template.connected;
   }
-  const instance = m.engine.instanceOf(name);
-  if (instance) {
-    status.instanceOf = instance.template;
-    status.peer = m.sockets.peerOf(instance.connection);
+  if (u.instance) {
+    status.instanceOf = u.instance.template;
+    status.peer = m.sockets.peerOf(u.instance.connection);
   }
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;
@@ -109,20 +107,17 @@ export function notLoadedStatus(name: string, file: string, errors: string[]): U
 
 /** The start-up timeline for `hearth ctl analyze`. */
 export function timeline(m: Manager): Timeline {
-  const units = [...m.engine.units.values()].map((u) => {
-    const node = m.engine.graph.get(u.cfg.name);
-    return {
-      name: u.cfg.name,
-      kind: (u.service ? "service" : "target") as "service" | "target",
-      active: m.engine.activeState(u.cfg.name)!,
-      // The first activation: restarts after the boot do not move a unit in the chart.
-      activatingAt: u.firstActivatingAt === null ? null : wall(u.firstActivatingAt),
-      activeAt: u.firstActiveAt === null ? null : wall(u.firstActiveAt),
-      after: [...(node?.after ?? [])].sort(),
-      requires: [...(node?.requires ?? [])].sort(),
-      wants: [...(node?.wants ?? [])].sort(),
-    };
-  });
+  const units = m.units().map((u) => ({
+    name: u.name,
+    kind: (u.kind === "service" ? "service" : "target") as "service" | "target",
+    active: u.active,
+    // The first activation: restarts after the boot do not move a unit in the chart.
+    activatingAt: u.firstActivatingAt === null ? null : wall(u.firstActivatingAt),
+    activeAt: u.firstActiveAt === null ? null : wall(u.firstActiveAt),
+    after: u.after,
+    requires: u.requires,
+    wants: u.wants,
+  }));
   return {
     startedAt: wall(m.startedAtMono), kernelMs: m.kernelMs, target: m.target,
     finishedAt: m.finishedAtMono === null ? null : wall(m.finishedAtMono), units,

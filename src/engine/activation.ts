@@ -27,6 +27,9 @@ import type { ActiveState, Effect, UnitResult } from "./types.ts";
 
 /** systemd's MaxConnections= default. */
 const DEFAULT_MAX_CONNECTIONS = 64;
+// After accept(2) fails for want of fds or memory, the socket rests this long (the
+// pending connection would wake the loop again at once).
+const ACCEPT_PAUSE_MS = 100;
 
 export interface SocketEntry {
   unit: string; // the unit whose file declares the [[socket]]
@@ -38,6 +41,8 @@ export interface SocketEntry {
   triggerLimit: { intervalMs: number; burst: number }; // intervalMs 0: no limit
   opened: boolean; // the shell has the socket
   broken: string | null; // why the shell could not make it
+  retrying: boolean; // the shell was asked to make it again (a start by hand)
+  pausedUntil: number; // accept(2) failed: not watched before then
   listening: boolean; // what the shell was last told
 }
 
@@ -81,7 +86,7 @@ export class SocketActivation {
             intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
             burst: socket.trigger_limit_burst ?? 20,
           },
-          opened: false, broken: null, listening: false,
+          opened: false, broken: null, retrying: false, pausedUntil: 0, listening: false,
         };
         this.entries.push(entry);
         if (entry.accept) this.templates.add(entry.service);
@@ -104,6 +109,22 @@ export class SocketActivation {
     return [...new Set(this.entries.filter((e) => e.accept && units.includes(e.unit)).map((e) => e.service))];
   }
 
+  /**
+   * A start by hand: the sockets that concern `unit` and could not be made are to be
+   * made again. Returns the units that declare them (the shell's "retry-sockets"); the
+   * start waits (see retrying) until the shell says how it went.
+   */
+  retry(unit: string): string[] {
+    const again = this.entries.filter((e) => e.broken !== null && !e.retrying && (e.unit === unit || e.service === unit));
+    for (const e of again) e.retrying = true;
+    return [...new Set(again.map((e) => e.unit))];
+  }
+
+  /** True while a socket the unit needs is being made again. */
+  retrying(unit: string): boolean {
+    return this.entries.some((e) => e.retrying && (e.unit === unit || e.service === unit));
+  }
+
   /** Connections accepted for a template since the manager started. */
   acceptedCount(template: string): number {
     return this.accepted.get(template) ?? 0;
@@ -118,6 +139,7 @@ export class SocketActivation {
       const failure = failed.find((f) => f.unit === e.unit && f.index === e.index);
       e.opened = failure === undefined;
       e.broken = failure?.error ?? null;
+      e.retrying = false;
     }
   }
 
@@ -167,6 +189,26 @@ export class SocketActivation {
     host.start(name);
   }
 
+  /**
+   * accept(2) failed on an accept = true socket: it is not watched for a while, then the
+   * "accept" timer of its unit brings it back (if it is still wanted then).
+   */
+  acceptFailed(unit: string, index: number, error: string, timerId: number, host: ActivationHost): void {
+    const e = this.entry(unit, index);
+    if (!e?.accept) return;
+    e.pausedUntil = host.now + ACCEPT_PAUSE_MS;
+    host.emit({ type: "log", unit, level: "warning", text: `accepting failed: ${error}; pausing ${ACCEPT_PAUSE_MS} ms` });
+    host.emit({ type: "set-timer", unit, kind: "accept", ms: ACCEPT_PAUSE_MS, id: timerId });
+  }
+
+  /**
+   * The "accept" timer of `unit` (one per unit: the shell keeps the last one set, so it
+   * ends the latest rest): its sockets may be watched again.
+   */
+  acceptPauseOver(unit: string): void {
+    for (const e of this.entries) if (e.unit === unit) e.pausedUntil = 0;
+  }
+
   /** A start by the operator, or reset-failed: triggers count from zero again. */
   clearTriggerLimit(service: string): void {
     this.triggers.delete(service);
@@ -198,6 +240,7 @@ export class SocketActivation {
 
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
     if (!e.opened || this.brokenReason(e.service) !== null) return false;
+    if (e.pausedUntil > 0) return false;
     if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
     if (this.limited.has(e.service)) return false;
     const s = host.state(e.service);

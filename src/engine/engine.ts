@@ -7,7 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import type {
-  ActiveState, Effect, EngineEvent, JobResult, JobType, UnitResult,
+  ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
 
 const MOUNT_SUB_STATE: Record<ActiveState, string> = {
@@ -22,11 +22,27 @@ export interface Job {
   running: boolean;
   requestIds: number[]; // control requests waiting for this job
   thenStart?: boolean; // a restart: start again once stopped
-  automatic?: boolean; // not the operator's (a socket trigger, a connection): crash-loop counters stay
+  // Not the operator's own (a socket trigger, a connection, a unit pulled in or restarted
+  // with the one asked for): the crash-loop counters stay (src/engine/service.ts owns them).
+  automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
 
+/** What a unit is; each kind's behaviour is in Engine.kinds. */
+export type UnitKindName = "service" | "target" | "mount" | "template";
+
+/** How one kind of unit reports its state and runs its jobs. */
+interface UnitKind {
+  active(u: UnitRuntime): ActiveState;
+  sub(u: UnitRuntime): string;
+  /** Run a start job (the unit is not broken; activatingAt is set). */
+  start(u: UnitRuntime): void;
+  stop(u: UnitRuntime): void;
+  words: { started: string; failedTo: string; stopped: string | null }; // console lines; null: none on stop
+}
+
 export interface UnitRuntime {
+  kind: UnitKindName;
   cfg: UnitConfig;
   service: svc.ServiceRuntime | null; // null for targets
   targetActive: boolean; // for targets
@@ -39,6 +55,7 @@ export interface UnitRuntime {
   firstActiveAt: number | null;
   mountState: ActiveState; // for mount units: their own state, driven by mount-done events
   mountError: string | null; // why the last mount failed
+  processGroup: number | null; // led by the unit's first main process: its leftovers without cgroups
 }
 
 export class Engine {
@@ -49,9 +66,13 @@ export class Engine {
   private nextTimer = 1;
   private effects: Effect[] = [];
   private now = 0;
+  private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
+  private startupReported = false;
 
+  /** `target`: the unit whose first start job ends the start-up ("startup-finished"). */
   constructor(configs: Map<string, UnitConfig>, now: number,
     private readonly signalName: (n: number) => string = (n) => String(n),
+    private readonly target: string | null = null,
     private readonly managerPid: number | null = null) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
@@ -61,11 +82,12 @@ export class Engine {
   /** A unit's runtime record. The [service] of an accept = true unit is only a template
    * for its instances: the unit itself behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const runs = cfg.service !== null && !this.activation.templates.has(cfg.name);
+    const kind: UnitKindName = cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
+      : cfg.service !== null ? "service" : "target";
     this.units.set(cfg.name, {
-      cfg, service: runs ? svc.newServiceRuntime(cfg.service!, now) : null,
+      kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
-      firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null,
+      firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
     });
   }
 
@@ -73,16 +95,68 @@ export class Engine {
 
   activeState(name: string): ActiveState | null {
     const u = this.units.get(name);
-    if (!u) return null;
-    if (u.service) return svc.activeStateOf(u.service.sub);
-    if (u.cfg.mount) return u.mountState;
-    return u.targetActive ? "active" : "inactive";
+    return u ? this.kinds[u.kind].active(u) : null;
   }
 
   subState(name: string): string {
     const u = this.units.get(name)!;
-    if (u.cfg.mount) return MOUNT_SUB_STATE[u.mountState];
-    return u.service ? u.service.sub : u.targetActive ? this.activeTargetSub(name) : "dead";
+    return this.kinds[u.kind].sub(u);
+  }
+
+  // ---- kinds of units -----------------------------------------------------------------
+
+  private readonly kinds: Record<UnitKindName, UnitKind> = (() => {
+    const target: UnitKind = {
+      active: (u) => (u.targetActive ? "active" : "inactive"),
+      sub: (u) => (u.targetActive ? "active" : "dead"),
+      start: (u) => this.setTargetActive(u, true),
+      stop: (u) => this.setTargetActive(u, false),
+      words: { started: "Reached target", failedTo: "Failed to start", stopped: null },
+    };
+    return {
+      target,
+      // An accept = true unit behaves as a target (its instances are the services); it is
+      // active while it accepts: "listening", as a systemd socket unit.
+      template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
+      service: {
+        active: (u) => svc.activeStateOf(u.service!.sub),
+        sub: (u) => u.service!.sub,
+        start: (u) => {
+          if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
+          svc.startService(u.service!, this.port(u.cfg.name, u.cfg.service!), u.job?.automatic ?? false);
+        },
+        stop: (u) => {
+          const state = this.activeState(u.cfg.name);
+          if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
+          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!));
+        },
+        words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
+      },
+      mount: {
+        active: (u) => u.mountState,
+        sub: (u) => MOUNT_SUB_STATE[u.mountState],
+        start: (u) => {
+          if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
+          this.setMountState(u, "activating");
+          this.emit({ type: "mount", unit: u.cfg.name, op: "mount", entry: u.cfg.mount! });
+        },
+        stop: (u) => {
+          if (u.mountState !== "active") {
+            u.mountState = "inactive";
+            return this.completeJob(u, "done", "not mounted");
+          }
+          this.setMountState(u, "deactivating");
+          this.emit({ type: "mount", unit: u.cfg.name, op: "unmount", entry: u.cfg.mount! });
+        },
+        words: { started: "Mounted", failedTo: "Failed to mount", stopped: "Unmounted" },
+      },
+    };
+  })();
+
+  private setTargetActive(u: UnitRuntime, on: boolean) {
+    u.targetActive = on;
+    u.targetSince = this.now;
+    this.emit({ type: "state-changed", unit: u.cfg.name, active: on ? "active" : "inactive", sub: this.kinds[u.kind].sub(u) });
   }
 
   /** Which unit a pid belongs to, by its main or control pid. */
@@ -93,16 +167,72 @@ export class Engine {
     return null;
   }
 
+  /** The unit a process belongs to: its main/control pid, its cgroup, or the session or group it is in. */
+  private unitOfOrigin(o: ProcessOrigin): string | null {
+    const direct = this.unitOfPid(o.pid);
+    if (direct !== null) return direct;
+    if (o.cgroupUnit !== null && this.units.has(o.cgroupUnit)) return o.cgroupUnit;
+    if (o.sid !== null) {
+      const bySession = this.unitOfPid(o.sid);
+      if (bySession !== null) return bySession;
+    }
+    return o.pgid === null ? null : this.unitOfPid(o.pgid);
+  }
+
+  /** A read-only copy of what the engine knows of a unit, for readers outside it. */
+  snapshot(name: string): UnitSnapshot | null {
+    const u = this.units.get(name);
+    if (!u) return null;
+    const s = u.service;
+    const node = this.graph.get(name);
+    const snap: UnitSnapshot = {
+      name, config: u.cfg,
+      kind: u.kind,
+      active: this.activeState(name)!, sub: this.subState(name),
+      result: s?.result ?? "success",
+      job: u.job ? { type: u.job.thenStart ? "restart" : u.job.reportAs ?? u.job.type, running: u.job.running } : null,
+      mainPid: s?.mainPid ?? null, controlPid: s?.controlPid ?? null,
+      since: s ? s.since : u.targetSince,
+      activatingAt: u.activatingAt, activeAt: u.activeAt,
+      firstActivatingAt: u.firstActivatingAt, firstActiveAt: u.firstActiveAt,
+      statusText: s?.statusText ?? "", errno: s?.errno ?? null,
+      restarts: s?.restartTimes.length ?? 0, nRestarts: s?.restartsTotal ?? 0,
+      exits: (s?.exits ?? []).map((e) => ({ ...e, logTail: e.logTail ? [...e.logTail] : undefined })),
+      after: [...(node?.after ?? [])].sort(), requires: [...(node?.requires ?? [])].sort(), wants: [...(node?.wants ?? [])].sort(),
+    };
+    if (this.isTemplate(name)) {
+      const connected = [...this.activation.instances.values()].filter((i) => i.template === name).length;
+      snap.template = { accepted: this.activation.acceptedCount(name), connected };
+    }
+    const instance = this.instanceOf(name);
+    if (instance) snap.instance = { template: instance.template, connection: instance.connection };
+    return snap;
+  }
+
+  /** Every unit's snapshot, by name. */
+  snapshots(): UnitSnapshot[] {
+    return [...this.units.keys()].sort().map((n) => this.snapshot(n)!);
+  }
+
   // ---- dispatch -------------------------------------------------------------------------
 
+  /**
+   * Apply one event; returns the effects for the shell, in order. A bug while handling it
+   * is caught: what was emitted before it still holds (a process spawned is real) and is
+   * returned, with the error as a manager-log effect.
+   */
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
     this.activationHost.now = now;
     this.effects = [];
-    this.apply(event);
-    this.runJobs();
-    this.activation.collectInstances(this.activationHost);
-    this.activation.syncListening(this.activationHost);
+    try {
+      this.apply(event);
+      this.runJobs();
+      this.activation.collectInstances(this.activationHost);
+      this.activation.syncListening(this.activationHost);
+    } catch (e) {
+      this.effects.push({ type: "manager-log", level: "err", text: `internal error handling ${event.type} event: ${(e as Error).stack ?? e}` });
+    }
     return this.effects;
   }
 
@@ -110,18 +240,21 @@ export class Engine {
     switch (ev.type) {
       case "request": return this.request(ev.job, ev.unit, ev.requestId);
       case "reset-failed": return this.resetFailed(ev.unit);
-      case "spawned": return this.withService(ev.unit, (rt, p) => svc.onSpawned(rt, p, ev.role, ev.pid));
+      case "spawned": {
+        const u = this.units.get(ev.unit);
+        if (u && ev.role === "main") u.processGroup = ev.pid; // the spawner makes it a session leader
+        return this.withService(ev.unit, (rt, p) => svc.onSpawned(rt, p, ev.role, ev.pid));
+      }
       case "spawn-failed": return this.withService(ev.unit, (rt, p) => svc.onSpawnFailed(rt, p, ev.role, ev.error));
       case "exited": {
         const unit = this.unitOfPid(ev.pid);
         if (unit) this.withService(unit, (rt, p) => svc.onExited(rt, p, ev.pid, ev.status, this.signalName));
         return;
       }
-      case "notify": return this.withService(ev.unit, (rt, p) => {
-        const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, ev.mainPidInUnit);
-        if (!verdict.accepted) this.emit({ type: "log", unit: ev.unit, level: "warning", text: verdict.reason });
-      });
-      case "timer": return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
+      case "notify": return this.onNotify(ev);
+      case "timer":
+        if (ev.kind === "accept") return this.activation.acceptPauseOver(ev.unit);
+        return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
       case "mount-done": return this.onMountDone(ev.unit, ev.op, ev.error);
@@ -131,7 +264,54 @@ export class Engine {
         return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
       case "main-pid-guess": return this.withService(ev.unit, (rt, p) => svc.onMainPidGuess(rt, p, ev.candidates, ev.populated));
       case "cgroup-empty": return this.withService(ev.unit, (rt, p) => svc.onCgroupEmpty(rt, p));
+      case "accept-failed":
+        return this.activation.acceptFailed(ev.unit, ev.index, ev.error, this.nextTimer++, this.activationHost);
+      case "exit-log": {
+        const rec = this.units.get(ev.unit)?.service?.exits.find((r) => r.time === ev.time && r.logTail === undefined);
+        if (rec) rec.logTail = ev.lines;
+        return;
+      }
+      case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
     }
+  }
+
+  /**
+   * A notification: matched to its unit here; the fds it carried are kept in the unit's
+   * fd store if notify_access lets the sender talk, else closed.
+   */
+  private onNotify(ev: Extract<EngineEvent, { type: "notify" }>) {
+    const unit = this.unitOfOrigin(ev.origin);
+    const u = unit === null ? undefined : this.units.get(unit);
+    if (unit === null || !u?.service || !u.cfg.service) {
+      if (ev.fds.length > 0) this.emit({ type: "close-fds", fds: ev.fds });
+      this.emit({ type: "notify-refused", unit: null, pid: ev.pid, uid: ev.uid, reason: "belongs to no unit: dropped" });
+      return;
+    }
+    const cfg = u.cfg.service;
+    if (svc.notifyAllowed(u.service, cfg, ev.pid)) {
+      if (ev.msg.fdStoreRemove && ev.msg.fdName !== undefined) this.emit({ type: "remove-stored-fds", unit, name: ev.msg.fdName });
+      if (ev.fds.length > 0) {
+        this.emit({ type: "store-fds", unit, fds: ev.fds, max: cfg.fd_store_max ?? 0, name: ev.msg.fdName ?? "stored", poll: ev.msg.fdPoll ?? true });
+      }
+    } else if (ev.fds.length > 0) {
+      this.emit({ type: "close-fds", fds: ev.fds }); // the refusal of the message is logged below
+    }
+    const mainPidInUnit = ev.claimed !== null && this.unitOfOrigin(ev.claimed) === unit;
+    this.withService(unit, (rt, p) => {
+      const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, mainPidInUnit);
+      if (!verdict.accepted) this.emit({ type: "notify-refused", unit, pid: ev.pid, uid: ev.uid, reason: verdict.reason });
+    });
+  }
+
+  /** Without cgroups a stop cannot reach processes that left the unit's process group: say so. */
+  private leftoversSurvived(name: string, processes: { pid: number; name: string }[]) {
+    const u = this.units.get(name);
+    if (!u || processes.length === 0) return;
+    const shown = processes.slice(0, 10).map((p) => `${p.pid} (${p.name})`).join(", ");
+    const more = processes.length > 10 ? ` and ${processes.length - 10} more` : "";
+    const text = `${this.label(u)}: ${processes.length} process(es) left its process group and survived its stop (no cgroups to find them): ${shown}${more}`;
+    this.emit({ type: "log", unit: name, level: "warning", text });
+    this.emit({ type: "console", unit: name, status: "warning", text });
   }
 
   /** A mount unit's effect finished: mounted (or not), or unmounted (a failure is logged, the unit goes down all the same). */
@@ -175,11 +355,6 @@ export class Engine {
     emit: (e) => this.emit(e),
   };
 
-  /** An accept = true unit is active while it accepts: "listening", as a systemd socket unit. */
-  private activeTargetSub(name: string): string {
-    return this.activation.templates.has(name) ? "listening" : "active";
-  }
-
   /**
    * The shell made the sockets of `units`; a unit whose socket failed fails with it. An
    * accept = true unit whose sockets are all made is active: it accepts from now on
@@ -187,12 +362,11 @@ export class Engine {
    */
   private socketsOpened(units: string[], failed: { unit: string; index: number; error: string }[]) {
     this.activation.opened(units, failed);
+    for (const u of this.units.values()) if (u.job) this.wake(u.cfg.name); // starts that waited for a retry
     for (const name of this.activation.templatesOf(units)) {
       const u = this.units.get(name);
       if (!u || u.targetActive || u.job || this.activation.brokenReason(name) !== null) continue;
-      u.targetActive = true;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: "listening" });
+      this.setTargetActive(u, true);
     }
     for (const f of failed) {
       const service = this.units.get(f.unit)?.cfg.sockets[f.index]?.service ?? f.unit;
@@ -212,12 +386,54 @@ export class Engine {
   }
 
   private emit(e: Effect) {
-    if (e.type === "state-changed") this.onStateChanged(e.unit, e.active, e.sub);
+    if (e.type === "spawn") e = { ...e, context: this.spawnContext(e.unit, e.role === "main") };
     // A console line per connection would drown the console: instances log instead.
     if (e.type === "console" && this.activation.instances.has(e.unit)) {
-      e = { type: "log", unit: e.unit, level: e.status === "failed" ? "warning" : "debug", text: e.text };
+      e = { type: "log", unit: e.unit, level: e.status === "ok" || e.status === "info" ? "debug" : "warning", text: e.text };
     }
+    if (e.type !== "state-changed") return void this.effects.push(e);
+    this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
+    this.cleanUpAfter(e.unit, e.active, e.sub);
+  }
+
+  /** Everything the shell needs to spawn a process of the unit (it reads no engine state). */
+  private spawnContext(name: string, main: boolean): SpawnContext {
+    const u = this.units.get(name)!;
+    const instance = this.activation.instances.get(name);
+    const logUnit = instance?.template ?? name;
+    const watchdogMs = u.service?.watchdogMs ?? 0;
+    return {
+      config: u.cfg, logUnit, logConfig: this.units.get(logUnit)?.cfg ?? u.cfg,
+      watchdogUsec: main && watchdogMs > 0 ? watchdogMs * 1000 : 0,
+      mainPid: main ? null : u.service?.mainPid ?? null,
+      connection: instance?.connection ?? null,
+    };
+  }
+
+  /**
+   * A service went down (or its main process is gone and a restart is due): what it left
+   * behind goes (systemd's control-group and mixed kill modes), so a restart starts clean
+   * and a stop leaves nothing running; then, unless it comes back at once, its fd store,
+   * readiness pipe and cgroup go too. Emitted right after the state change, before any
+   * spawn of a start that follows (a restart), so no leftover of the old run survives it.
+   */
+  private cleanUpAfter(name: string, active: ActiveState, sub: string) {
+    const u = this.units.get(name);
+    const cfg = u?.cfg.service;
+    if (!u?.service || !cfg) return;
+    const down = active === "inactive" || active === "failed";
+    if (!down && sub !== "auto-restart") return;
+    const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit);
+    if (!keepsLeftovers) {
+      this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
+      u.processGroup = null; // never signal a process group whose pid may be reused
+    }
+    if (!down) return;
+    if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
+    // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
+    if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
+    if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });
   }
 
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
@@ -273,22 +489,30 @@ export class Engine {
       } else if (u.job?.type === "start") {
         if (rid) u.job.requestIds.push(rid);
       } else {
-        // A manual start clears the crash loop (counted only for automatic restarts).
-        if (anchor && manual && u.service) {
-          u.service.restartTimes = [];
-          u.service.restartsInRow = 0;
-        }
+        // The operator's start of this very unit clears its crash loop (the service does,
+        // at its start); units pulled in with it keep theirs.
         if (anchor && manual) this.activation.clearTriggerLimit(n);
+        if (anchor && manual) this.retrySockets(n);
         this.replaceJob(u, {
           id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
-          automatic: !manual,
+          automatic: !(anchor && manual),
         });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
     });
   }
 
-  /** Stop the unit and, recursively, every unit that requires it. */
+  /** A start by hand makes again the sockets the unit needs that could not be made. */
+  private retrySockets(name: string) {
+    const units = this.activation.retry(name);
+    if (units.length > 0) this.emit({ type: "retry-sockets", units });
+  }
+
+  /**
+   * Stop the unit and, recursively, every unit that requires it. A restart (thenStart)
+   * restarts those that were up (systemd's try-restart of the units that Requires= or
+   * BindsTo= it): they stop first and start again after it.
+   */
   private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
     this.walk(name, (node) => node.requiredBy, (u, _node, anchor) => {
       const n = u.cfg.name;
@@ -300,10 +524,13 @@ export class Engine {
       } else if (u.job?.type === "stop") {
         if (rid) u.job.requestIds.push(rid);
         if (anchor && thenStart) u.job.thenStart = true;
+      } else if (!anchor && thenStart && u.job?.type === "start" && !u.job.running) {
+        // A dependent still waiting to start has nothing to restart: it starts after this one.
       } else {
+        if (anchor && thenStart) this.retrySockets(n); // a restart by hand, as a start
         this.replaceJob(u, {
           id: this.nextJobId++, type: "stop", unit: n, running: false,
-          requestIds: rid ? [rid] : [], thenStart: anchor && thenStart,
+          requestIds: rid ? [rid] : [], thenStart, automatic: !anchor,
         });
       }
     });
@@ -334,27 +561,44 @@ export class Engine {
       }
     }
     u.job = job;
+    this.wake(u.cfg.name);
   }
 
-  /** Run every job whose ordering allows it, until nothing changes. */
+  // ---- the run queue (systemd's run queue, dinit's process_queues) ----------------------
+
+  /** The job of `name` may be able to run now (it is new, or what it waits for changed). */
+  private wake(name: string) {
+    this.runQueue.add(name);
+  }
+
+  /**
+   * `name` changed its job or state: wake it, the units ordered after it (their starts
+   * wait for its job and state) and those ordered before it (their stops wait for its).
+   */
+  private wakeNeighbours(name: string) {
+    this.wake(name);
+    const node = this.graph.get(name);
+    if (!node) return;
+    for (const d of node.before) this.wake(d);
+    for (const d of node.after) this.wake(d);
+  }
+
+  /** Run every job the queue woke whose ordering allows it; a job that runs wakes others. */
   private runJobs() {
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const u of this.units.values()) {
-        const job = u.job;
-        if (!job || job.running) continue;
-        const verdict = job.type === "start" ? this.startVerdict(u) : this.stopVerdict(u);
-        if (verdict === "wait") continue;
-        progress = true;
-        if (verdict !== "run") {
-          this.completeJob(u, "dependency", verdict.reason);
-          continue;
-        }
-        job.running = true;
-        if (job.type === "start") this.runStart(u);
-        else this.runStop(u);
+    for (const name of this.runQueue) {
+      this.runQueue.delete(name);
+      const u = this.units.get(name);
+      const job = u?.job;
+      if (!u || !job || job.running) continue;
+      const verdict = job.type === "start" ? this.startVerdict(u) : this.stopVerdict(u);
+      if (verdict === "wait") continue; // woken again when what it waits for changes
+      if (verdict !== "run") {
+        this.completeJob(u, "dependency", verdict.reason);
+        continue;
       }
+      job.running = true;
+      if (job.type === "start") this.runStart(u);
+      else this.runStop(u);
     }
   }
 
@@ -362,6 +606,7 @@ export class Engine {
     const node = this.graph.get(u.cfg.name)!;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
+    if (this.activation.retrying(u.cfg.name)) return "wait"; // its sockets are being made again
     // Ordering is between jobs (as in systemd): a unit that is busy without a job —
     // restarting on its own, say — does not hold up the units ordered after it.
     for (const d of node.after) if (this.units.get(d)?.job) return "wait";
@@ -392,53 +637,21 @@ export class Engine {
   }
 
   private runStart(u: UnitRuntime) {
-    const name = u.cfg.name;
-    const broken = this.activation.brokenReason(name);
+    const broken = this.activation.brokenReason(u.cfg.name);
     if (broken !== null) return this.completeJob(u, "failed", broken);
     u.activatingAt = this.now;
     u.firstActivatingAt ??= this.now;
-    if (u.cfg.mount) {
-      if (u.mountState === "active") return this.completeJob(u, "done", "already mounted");
-      this.setMountState(u, "activating");
-      this.emit({ type: "mount", unit: name, op: "mount" });
-      return;
-    }
-    if (!u.service) {
-      u.targetActive = true;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "active", sub: this.activeTargetSub(name) });
-      return;
-    }
-    const state = this.activeState(name);
-    if (state === "active") return this.completeJob(u, "done", "already active");
-    svc.startService(u.service, this.port(name, u.cfg.service!), u.job?.automatic ?? false);
+    this.kinds[u.kind].start(u);
   }
 
   private runStop(u: UnitRuntime) {
-    const name = u.cfg.name;
-    if (u.cfg.mount) {
-      if (u.mountState !== "active") {
-        u.mountState = "inactive";
-        return this.completeJob(u, "done", "not mounted");
-      }
-      this.setMountState(u, "deactivating");
-      this.emit({ type: "mount", unit: name, op: "unmount" });
-      return;
-    }
-    if (!u.service) {
-      u.targetActive = false;
-      u.targetSince = this.now;
-      this.emit({ type: "state-changed", unit: name, active: "inactive", sub: "dead" });
-      return;
-    }
-    const state = this.activeState(name);
-    if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
-    svc.stopService(u.service, this.port(name, u.cfg.service!));
+    this.kinds[u.kind].stop(u);
   }
 
   /** Called for every active-state change: completes jobs, propagates binds_to. */
   private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
+    this.wakeNeighbours(name);
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "active") u.firstActiveAt ??= this.now;
     if (active === "activating") u.activeAt = null;
@@ -482,11 +695,11 @@ export class Engine {
     const job = u.job;
     if (!job) return;
     u.job = null;
+    this.wakeNeighbours(u.cfg.name);
     const name = u.cfg.name;
     const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
+    const { started, failedTo, stopped } = this.kinds[u.kind].words;
     if (job.type === "start") {
-      const [started, failedTo] = u.cfg.mount ? ["Mounted", "Failed to mount"]
-        : u.service ? ["Started", "Failed to start"] : ["Reached target", "Failed to start"];
       if (result === "done") {
         this.emit({ type: "console", unit: name, status: "ok", text: `${started} ${this.label(u)}.` });
       } else if (result === "dependency") {
@@ -494,17 +707,16 @@ export class Engine {
       } else {
         this.emit({ type: "console", unit: name, status: "failed", text: `${failedTo} ${this.label(u)}: ${reason}` });
       }
-    } else if (job.type === "stop" && result === "done" && (u.service || u.cfg.mount)) {
-      this.emit({ type: "console", unit: name, status: "ok", text: `${u.cfg.mount ? "Unmounted" : "Stopped"} ${this.label(u)}.` });
+    } else if (job.type === "stop" && result === "done" && stopped !== null) {
+      this.emit({ type: "console", unit: name, status: "ok", text: `${stopped} ${this.label(u)}.` });
     }
     if (job.thenStart && result === "done") {
-      // The stop half of a restart is done: the start half carries the waiters.
-      const start: Job = { id: this.nextJobId++, type: "start", unit: name, running: false, requestIds: job.requestIds, reportAs: "restart" };
-      if (u.service) {
-        u.service.restartTimes = [];
-        u.service.restartsInRow = 0;
-      }
-      u.job = start;
+      // The stop half of a restart is done: the start half carries the waiters (and
+      // clears the crash loop if it is the operator's restart of this unit).
+      u.job = {
+        id: this.nextJobId++, type: "start", unit: name, running: false, requestIds: job.requestIds,
+        reportAs: "restart", automatic: job.automatic,
+      };
       return;
     }
     for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
@@ -517,6 +729,11 @@ export class Engine {
 
   private finish(f: { unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }) {
     this.effects.push({ type: "job-finished", ...f });
+    if (f.unit !== this.target || f.job !== "start" || this.startupReported) return;
+    this.startupReported = true;
+    let activeUnits = 0;
+    for (const n of this.units.keys()) if (this.activeState(n) === "active") activeUnits++;
+    this.effects.push({ type: "startup-finished", unit: f.unit, result: f.result, activeUnits });
   }
 
   private resetFailed(name: string | null) {

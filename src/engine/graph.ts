@@ -1,6 +1,11 @@
 // The unit graph: every dependency of the loaded configuration normalised into forward
 // edges, so the job engine asks one question per relation ("what does U require?",
 // "what must be up before U?", "who requires U?") without caring where it was written.
+// The ordering rules live here only: the loader looks for ordering cycles in this same
+// graph (src/config/graph.ts), so a configuration it accepts has none here.
+//   a after b  <=  a.after has b, or b.before has a, or
+//                  a is a target that pulls b in (requires, binds_to, wants, or b's
+//                  wanted_by/required_by names a) and b is not itself ordered after a.
 import type { UnitConfig } from "../config/types.ts";
 
 export interface UnitNode {
@@ -42,12 +47,14 @@ export function buildGraph(units: Map<string, UnitConfig>): UnitGraph {
   for (const cfg of units.values()) linkUnit(cfg, node, known);
 
   // A target waits for what it pulls in (systemd's default dependencies of targets),
-  // unless the pulled unit is explicitly ordered after the target.
+  // unless the pulled unit is explicitly ordered after the target (by after/before as
+  // written: an order a target rule implied does not count).
+  const explicit = new Map([...graph].map(([name, n]) => [name, new Set(n.after)]));
   for (const cfg of units.values()) {
     if (cfg.service !== null || cfg.sockets.length > 0) continue;
     const t = node(cfg.name);
     for (const d of [...t.requires, ...t.wants]) {
-      if (known(d) && !node(d).after.has(t.name)) t.after.add(d);
+      if (known(d) && !explicit.get(d)?.has(t.name)) t.after.add(d);
     }
   }
 
@@ -97,4 +104,10 @@ export function removeFromGraph(graph: UnitGraph, name: string): void {
   for (const n of graph.values()) {
     for (const set of [n.requires, n.wants, n.bindsTo, n.conflicts, n.after, n.requiredBy, n.boundBy, n.before]) set.delete(name);
   }
+}
+
+/** For each unit, the units it starts after (the loader's cycle search walks these). */
+export function orderingEdges(units: Map<string, UnitConfig>): Map<string, Set<string>> {
+  const graph = buildGraph(units);
+  return new Map([...units.keys()].map((name) => [name, new Set(graph.get(name)?.after ?? [])]));
 }

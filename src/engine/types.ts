@@ -1,5 +1,5 @@
 // The engine's vocabulary: events in, effects out, and the states it reports.
-import type { EmergencyAction, ExecCommand } from "../config/types.ts";
+import type { EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
 import type { NotifyMessage } from "../notify/parse.ts";
 
 export type ExitStatus =
@@ -23,7 +23,8 @@ export type JobType = "start" | "stop" | "restart" | "reload";
 export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout" | "unsupported";
 
 export type ProcessRole = "main" | "control";
-export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload";
+// "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
+export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept";
 
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }
@@ -31,9 +32,9 @@ export type EngineEvent =
   | { type: "spawned"; unit: string; role: ProcessRole; pid: number }
   | { type: "spawn-failed"; unit: string; role: ProcessRole; error: string }
   | { type: "exited"; pid: number; status: ExitStatus }
-  // The shell has already matched the sender to the unit (its pids, or its session or
-  // cgroup); mainPidInUnit says whether a MAINPID= claim names a process of the unit.
-  | { type: "notify"; unit: string; pid: number; uid: number; msg: NotifyMessage; mainPidInUnit: boolean }
+  // A datagram on the notify socket. The engine finds the sender's unit from what the
+  // shell saw of it (see ProcessOrigin) and decides what happens to the fds it carried.
+  | { type: "notify"; pid: number; uid: number; msg: NotifyMessage; fds: number[]; origin: ProcessOrigin; claimed: ProcessOrigin | null }
   | { type: "timer"; unit: string; kind: TimerKind; id: number }
   | { type: "pid-file"; unit: string; pid: number | null; error?: string }
   | { type: "readiness-fd"; unit: string }
@@ -48,19 +49,46 @@ export type EngineEvent =
   // manager (left by a forking parent), and whether the cgroup holds any process at all.
   | { type: "main-pid-guess"; unit: string; candidates: number[]; populated: boolean }
   // The cgroup of a unit the engine watches (watch-cgroup) has no process left.
-  | { type: "cgroup-empty"; unit: string };
+  | { type: "cgroup-empty"; unit: string }
+  // accept(2) failed on an accept = true socket (out of fds or memory): it rests a while.
+  | { type: "accept-failed"; unit: string; index: number; error: string }
+  // The log lines the shell attached to the crash record of `unit` made at `time`.
+  | { type: "exit-log"; unit: string; time: number; lines: string[] }
+  // Without cgroups: processes of the unit that left its process group outlived its stop.
+  | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] };
+
+/** Where a process stands, as the shell sees it: the engine matches it to a unit. */
+export interface ProcessOrigin {
+  pid: number;
+  cgroupUnit: string | null; // the unit whose cgroup holds it
+  sid: number | null; // its session and process group (a unit's processes lead them)
+  pgid: number | null;
+}
+
+/** What the shell needs to build a process's spawn request, besides the unit's config. */
+export interface SpawnContext {
+  config: UnitConfig; // the unit's (an instance's own, made from its template)
+  logUnit: string; // whose output pipe it writes to: an instance writes to its template's
+  logConfig: UnitConfig;
+  watchdogUsec: number; // WATCHDOG_USEC for the main process, 0 for none
+  mainPid: number | null; // $MAINPID for control processes
+  connection: number | null; // an accept = true instance's connection
+}
 
 export type Effect =
-  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean }
+  // context: filled in by the engine (src/engine/service.ts emits the bare spawn).
+  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean; context?: SpawnContext }
   // scope "unit": every process of the unit (its cgroup, or its process group when
   // cgroups are missing); "process": that pid alone (kill_mode = process / mixed).
   | { type: "kill"; unit: string; pid: number; signal: number; scope: "unit" | "process" }
   | { type: "set-timer"; unit: string; kind: TimerKind; ms: number; id: number }
   | { type: "clear-timer"; unit: string; kind: TimerKind }
   | { type: "read-pid-file"; unit: string; path: string }
-  | { type: "mount"; unit: string; op: "mount" | "unmount" }
+  | { type: "mount"; unit: string; op: "mount" | "unmount"; entry: MountEntry }
   | { type: "log"; unit: string; level: "debug" | "info" | "notice" | "warning" | "err"; text: string }
-  | { type: "console"; unit: string; status: "ok" | "failed" | "info"; text: string }
+  | { type: "console"; unit: string; status: "ok" | "failed" | "warning" | "info"; text: string }
+  // The manager's own log (a notification from no unit; an internal error).
+  | { type: "manager-log"; level: "debug" | "info" | "notice" | "warning" | "err"; text: string }
   | { type: "job-finished"; unit: string; job: JobType; result: JobResult; requestId?: number; reason: string }
   | { type: "state-changed"; unit: string; active: ActiveState; sub: string }
   | { type: "emergency-action"; unit: string; action: EmergencyAction; reason: string }
@@ -75,4 +103,52 @@ export type Effect =
   // with main-pid-guess, systemd's service_search_main_pid)
   | { type: "find-main-pid"; unit: string }
   // Tell the engine once (cgroup-empty) when the unit's cgroup has no process left.
-  | { type: "watch-cgroup"; unit: string };
+  | { type: "watch-cgroup"; unit: string }
+  // The main process is gone or the unit is down: SIGKILL what is left of the unit (its
+  // cgroup, or without cgroups the process group its first main process led).
+  | { type: "kill-leftovers"; unit: string; processGroup: number | null }
+  // The unit is down for good: its cgroup goes once it is empty.
+  | { type: "remove-cgroup"; unit: string }
+  // The unit is down without a restart to follow: the fds it stored are closed.
+  | { type: "release-fd-store"; unit: string }
+  // The unit is down: its readiness pipe (notification_fd) is closed.
+  | { type: "close-readiness-fd"; unit: string }
+  // FDSTORE=1: the fds a notification carried, to keep (up to max) or to close.
+  | { type: "store-fds"; unit: string; fds: number[]; max: number; name: string; poll: boolean }
+  | { type: "close-fds"; fds: number[] }
+  | { type: "remove-stored-fds"; unit: string; name: string }
+  // The start job of the target finished (once per manager).
+  | { type: "startup-finished"; unit: string; result: JobResult; activeUnits: number }
+  // A start by hand tries again to make these units' sockets that could not be made.
+  | { type: "retry-sockets"; units: string[] }
+  // A notification refused (from no unit, or one notify_access does not let talk): the
+  // shell logs it within the sender's rate limit, so a flood cannot flood the log.
+  | { type: "notify-refused"; unit: string | null; pid: number; uid: number; reason: string };
+
+/** A unit as the engine sees it, copied out for readers (control, boot report). */
+export interface UnitSnapshot {
+  name: string;
+  config: UnitConfig;
+  kind: "service" | "target" | "mount" | "template";
+  active: ActiveState;
+  sub: string;
+  result: UnitResult;
+  job: { type: JobType; running: boolean } | null;
+  mainPid: number | null;
+  controlPid: number | null;
+  since: number; // engine clock (ms)
+  activatingAt: number | null;
+  activeAt: number | null;
+  firstActivatingAt: number | null; // the first activation (the boot chart), restarts aside
+  firstActiveAt: number | null;
+  statusText: string;
+  errno: number | null;
+  restarts: number; // automatic restarts inside the start-limit window
+  nRestarts: number; // since the manager started
+  exits: readonly import("./service.ts").ExitRecord[];
+  after: string[];
+  requires: string[];
+  wants: string[];
+  template?: { accepted: number; connected: number }; // accept = true units
+  instance?: { template: string; connection: number }; // their instances
+}

@@ -4,7 +4,6 @@
 // Nothing else in the manager may call waitpid(-1): the spawner reaps only the
 // children whose execve failed, before anyone else could see them.
 
-import { ptr } from "bun:ffi";
 import { E, PR, WNOHANG } from "../../ffi/constants.ts";
 import { check, lastErrno, libc, SysError } from "../../ffi/libc.ts";
 import { signalName, signalNumber } from "../../ffi/signals.ts";
@@ -32,12 +31,6 @@ export function decodeWaitStatus(raw: number): ExitStatus {
     return { kind: "killed", signal: low, coreDumped: (raw & 0x80) !== 0 };
   }
   throw new RangeError(`not the status of a terminated process: 0x${raw.toString(16)}`);
-}
-
-/** "exited 0", "killed by SIGKILL", "killed by SIGSEGV (core dumped)". */
-export function describeExitStatus(status: ExitStatus): string {
-  if (status.kind === "exited") return `exited ${status.code}`;
-  return `killed by ${signalName(status.signal)}${status.coreDumped ? " (core dumped)" : ""}`;
 }
 
 const waitStatus = new Int32Array(1);
@@ -80,12 +73,6 @@ export function becomeSubreaper(): void {
   check("prctl", libc.prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER");
 }
 
-export function isSubreaper(): boolean {
-  const flag = new Int32Array(1);
-  check("prctl", libc.prctl(PR.GET_CHILD_SUBREAPER, ptr(flag), 0, 0, 0), "PR_GET_CHILD_SUBREAPER");
-  return flag[0] !== 0;
-}
-
 function toSignal(signal: number | string): number {
   const number = typeof signal === "number" ? signal : signalNumber(signal);
   if (number === null || !Number.isInteger(number) || number < 0) {
@@ -111,10 +98,4 @@ export function killProcess(pid: number, signal: number | string): boolean {
     throw new RangeError(`killProcess: bad pid ${pid} (0 and -1 are refused)`);
   }
   return sendSignal(pid, signal);
-}
-
-/** Signals every process of group pgid (kill(-pgid)). pgid 1 would mean "everyone". */
-export function killProcessGroup(pgid: number, signal: number | string): boolean {
-  if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`killProcessGroup: bad process group ${pgid}`);
-  return sendSignal(-pgid, signal);
 }

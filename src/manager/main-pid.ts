@@ -1,7 +1,6 @@
 // The shell's half of guessing a forking daemon's main pid (systemd's
 // unit_search_main_pid): it reports what the unit's cgroup holds; the engine decides.
-import type { CgroupTree } from "../exec/cgroup.ts";
-import { processIds } from "./procfs.ts";
+import type { CgroupPort } from "./host.ts";
 
 /**
  * The processes of the unit's cgroup whose parent is the manager: what a forking parent
@@ -9,8 +8,8 @@ import { processIds } from "./procfs.ts";
  * tree are the daemon's own children. Without cgroups nothing can be told: no candidate,
  * and populated, so that the unit stays up as long as it is not stopped.
  */
-export function mainPidGuess(cgroups: CgroupTree | null, unit: string, managerPid: number,
-  parentOf: (pid: number) => number | null = (pid) => processIds(pid)?.ppid ?? null):
+export function mainPidGuess(cgroups: Pick<CgroupPort, "pids"> | null, unit: string, managerPid: number,
+  parentOf: (pid: number) => number | null):
   { candidates: number[]; populated: boolean } {
   if (cgroups === null) return { candidates: [], populated: true };
   const pids = [...new Set(cgroups.pids(unit))];

@@ -84,9 +84,12 @@ export class NotifyServer {
     }
   }
 
-  /** Logs, within the sender's rate limit, that its notification was refused. */
-  refused(sender: { pid: number; uid: number }, why: string) {
-    this.warn(sender, (who) => `notification from ${who} ${why}`);
+  /**
+   * Logs, within the sender's rate limit, that its notification was refused; with `log`
+   * (a unit's log) the text goes there as it is, since it names the sender already.
+   */
+  refused(sender: { pid: number; uid: number }, why: string, log?: (text: string) => void) {
+    this.warn(sender, (who) => log ? why : `notification from ${who} ${why}`, log);
   }
 
   close() {
@@ -101,10 +104,11 @@ export class NotifyServer {
   }
 
   /** Logs a line about a sender ("PID 42 (uid 0)"), unless it said too much lately. */
-  private warn(sender: { pid: number; uid: number }, line: (who: string) => string) {
+  private warn(sender: { pid: number; uid: number }, line: (who: string) => string,
+    log: (text: string) => void = (text) => this.log.warning(text)) {
     const who = describe(sender);
     if (this.limit.allow(who, this.now())) {
-      this.log.warning(line(who));
+      log(line(who));
       return;
     }
     this.flushTimer ??= setTimeout(() => {

@@ -7,7 +7,6 @@
 // It never accepts or reads on an accept = false socket: readiness only tells the engine
 // that a client is waiting, and the client stays queued in the kernel for the service.
 import type { SocketSection, UnitConfig } from "../config/types.ts";
-import type { Instance } from "../engine/activation.ts";
 import type { EngineEvent } from "../engine/types.ts";
 import type { UserDatabase } from "../exec/users.ts";
 import { close } from "../../ffi/fd.ts";
@@ -65,9 +64,6 @@ export interface SocketStatus {
 
 // Connections accepted per wake-up, so that one busy socket cannot starve the rest.
 const ACCEPT_BATCH = 64;
-// After accept4 fails for want of fds or memory, the socket rests this long (the pending
-// connection would wake the loop again at once).
-const ACCEPT_PAUSE_MS = 100;
 
 export class SocketActivator {
   private readonly sockets: Socket[] = [];
@@ -111,12 +107,6 @@ export class SocketActivator {
     return { type: "sockets-opened", units: [...new Set(wanted.map((s) => s.unit))], failed };
   }
 
-  /** Sockets that failed and concern `unit` (it declares them or they activate it): try again. */
-  retryFor(unit: string): Extract<EngineEvent, { type: "sockets-opened" }> | null {
-    const owners = [...new Set(this.sockets.filter((s) => s.error !== null && (s.unit === unit || s.service === unit)).map((s) => s.unit))];
-    return owners.length > 0 ? this.open(owners) : null;
-  }
-
   // ---- watching ----------------------------------------------------------------------
 
   /** The engine's "listen" effect. */
@@ -148,8 +138,8 @@ export class SocketActivator {
       try {
         accepted = acceptWithPeer(s.opened!.fd);
       } catch (error) {
-        this.opts.log(s.unit, "warning", `accepting on ${s.label} failed: ${(error as Error).message}; pausing ${ACCEPT_PAUSE_MS} ms`);
-        this.pause(s);
+        // The engine decides how long the socket rests (its "listen" effect stops the loop).
+        this.opts.dispatch({ type: "accept-failed", unit: s.unit, index: s.index, error: `on ${s.label}: ${(error as Error).message}` });
         return;
       }
       if (accepted === null) return;
@@ -157,13 +147,6 @@ export class SocketActivator {
       this.connections.set(id, { fd: accepted.fd, peer: accepted.peer });
       this.opts.dispatch({ type: "connection", unit: s.unit, index: s.index, connection: id, source: this.source(accepted.fd, accepted.peer) });
     }
-  }
-
-  private pause(s: Socket): void {
-    this.setWatching(s.unit, s.index, false);
-    setTimeout(() => {
-      if (!this.frozen) this.setWatching(s.unit, s.index, true);
-    }, ACCEPT_PAUSE_MS);
   }
 
   /** Who a connection comes from, for max_connections_per_source: its IP, or its uid. */
@@ -191,9 +174,9 @@ export class SocketActivator {
    * stdin/stdout inetd style), or the listening sockets of the accept = false entries that
    * activate the unit — its own first, then other units' by name.
    */
-  passedTo(unit: string, instance: Instance | undefined, inetd: boolean): Passed {
-    if (instance) {
-      const c = this.connections.get(instance.connection);
+  passedTo(unit: string, connection: number | null, inetd: boolean): Passed {
+    if (connection !== null) {
+      const c = this.connections.get(connection);
       if (!c) return { fds: [], names: [], stdio: null, env: {} };
       const env = remoteEnvironment(c.peer);
       return inetd ? { fds: [], names: [], stdio: c.fd, env } : { fds: [c.fd], names: ["connection"], stdio: null, env };

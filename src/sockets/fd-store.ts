@@ -6,7 +6,7 @@
 // file, as a service that stores again what it got back) is not stored twice;
 // FDSTOREREMOVE=1 with FDNAME= closes the fds of that name; a stored fd whose peer hangs
 // up or that reports an error is dropped, unless it was stored with FDPOLL=0. The store
-// of a unit is emptied when the unit goes down for good (see Manager).
+// of a unit is emptied when the unit goes down for good (the engine says so: release-fd-store).
 import { fstatSync } from "node:fs";
 import { close } from "../../ffi/fd.ts";
 import { sameOpenFile } from "../../ffi/net.ts";

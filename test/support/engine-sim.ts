@@ -1,7 +1,9 @@
 // Drives the engine as the shell does, without processes: fake pids, a virtual clock,
-// and a fake cgroup tree that answers the engine's questions about a unit's processes.
+// sockets made on request, and a fake cgroup tree that answers the engine's questions
+// about a unit's processes; records every effect in order.
 import { Engine } from "../../src/engine/engine.ts";
-import type { Effect, EngineEvent, ExitStatus, TimerKind } from "../../src/engine/types.ts";
+import type { Effect, EngineEvent, ExitStatus, JobType, TimerKind } from "../../src/engine/types.ts";
+import type { UnitConfig } from "../../src/config/types.ts";
 import type { NotifyMessage } from "../../src/notify/parse.ts";
 import { configs } from "./units.ts";
 
@@ -23,10 +25,19 @@ export class EngineSim {
   cgroup = new Map<string, { candidates: number[]; populated: boolean }>();
   /** Units whose cgroup the engine asked to be told about when it empties. */
   watched = new Set<string>();
+  /** Sockets the engine wants watched ("unit/index"). */
+  readonly watching = new Set<string>();
   engine: Engine;
 
   constructor(...units: Parameters<typeof configs>) {
-    this.engine = new Engine(configs(...units), 0, undefined, MANAGER_PID);
+    this.engine = new Engine(configs(...units), 0, String, null, MANAGER_PID);
+  }
+
+  /** The units, and the target whose first start is the start-up ("startup-finished"). */
+  static from(units: UnitConfig[], target: string | null = null): EngineSim {
+    const sim = new EngineSim();
+    sim.engine = new Engine(configs(...units), 0, String, target, MANAGER_PID);
+    return sim;
   }
 
   send(ev: EngineEvent) {
@@ -52,6 +63,11 @@ export class EngineSim {
           queue.push({ type: "main-pid-guess", unit: e.unit, ...found });
         } else if (e.type === "watch-cgroup") {
           this.watched.add(e.unit);
+        } else if (e.type === "retry-sockets") {
+          queue.push({ type: "sockets-opened", units: e.units, failed: [] });
+        } else if (e.type === "listen") {
+          if (e.on) this.watching.add(`${e.unit}/${e.index}`);
+          else this.watching.delete(`${e.unit}/${e.index}`);
         }
       }
     }
@@ -59,14 +75,21 @@ export class EngineSim {
 
   start(unit: string, requestId = 1) { this.send({ type: "request", job: "start", unit, requestId }); }
   stop(unit: string, requestId = 2) { this.send({ type: "request", job: "stop", unit, requestId }); }
-  request(job: "start" | "stop" | "restart" | "reload", unit: string, requestId = 3) {
+  request(job: JobType, unit: string, requestId = 3) {
     this.send({ type: "request", job, unit, requestId });
   }
   rt(unit: string) { return this.engine.units.get(unit)!.service!; }
   mainPid(unit: string) { return this.rt(unit).mainPid!; }
-  exit(unit: string, status: ExitStatus) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
+  exit(unit: string, status: ExitStatus = { kind: "exited", code: 0 }) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
+  /** A datagram from `pid`, a process of `unit`'s cgroup; inUnit: the MAINPID= it names is one too. */
   notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit), opts: { uid?: number; inUnit?: boolean } = {}) {
-    this.send({ type: "notify", unit, pid, uid: opts.uid ?? 1000, msg: notifyMessage(msg), mainPidInUnit: opts.inUnit ?? false });
+    const full = notifyMessage(msg);
+    const claimed = full.mainPid === undefined ? null
+      : { pid: full.mainPid, cgroupUnit: opts.inUnit ? unit : null, sid: null, pgid: null };
+    this.send({
+      type: "notify", pid, uid: opts.uid ?? 1000, msg: full, fds: [],
+      origin: { pid, cgroupUnit: unit, sid: null, pgid: null }, claimed,
+    });
   }
   /** The fake cgroup of a watched unit became empty. */
   cgroupEmptied(unit: string) {
@@ -95,4 +118,15 @@ export class EngineSim {
     return this.effects.filter((e): e is Extract<Effect, { type: "log" }> => e.type === "log" && e.unit === unit && (level === undefined || e.level === level)).map((e) => e.text);
   }
   spawnOrder() { return this.spawned.filter((s) => s.role === "main").map((s) => s.unit); }
+  active(unit: string) { return this.engine.snapshot(unit)?.active ?? null; }
+
+  /** Effects since `from` (an index into effects), of one type. */
+  of<T extends Effect["type"]>(type: T, from = 0): Extract<Effect, { type: T }>[] {
+    return this.effects.slice(from).filter((e) => e.type === type) as Extract<Effect, { type: T }>[];
+  }
+
+  /** "spawn web", "kill-leftovers db"...: the effects since `from` that name a unit, as one line each. */
+  trace(from = 0, types: Effect["type"][] = ["spawn", "kill-leftovers", "remove-cgroup", "instance-removed", "release-fd-store"]): string[] {
+    return this.effects.slice(from).filter((e) => types.includes(e.type)).map((e) => `${e.type} ${"unit" in e ? e.unit : ""}`);
+  }
 }

@@ -99,8 +99,9 @@ describe("service types", () => {
     sim.start("n");
     sim.notify("n", { ready: true }, 4242);
     expect(sim.state("n")).toBe("activating");
-    const warn = sim.effects.find((e) => e.type === "log" && e.level === "warning") as { text: string };
-    expect(warn.text).toContain("4242");
+    const refused = sim.of("notify-refused");
+    expect(refused).toMatchObject([{ unit: "n", pid: 4242 }]);
+    expect(refused[0]!.reason).toContain("4242");
   });
 
   test("forking: ready when the parent exits, main pid from the pid file", () => {

@@ -24,6 +24,8 @@ class Shell {
   readonly engine: Engine;
   /** What the shell watches now: "unit/index". */
   readonly watching = new Set<string>();
+  /** Sockets the shell cannot make (a retry fails again). */
+  private broken: { unit: string; index: number; error: string }[] = [];
 
   constructor(...units: UnitConfig[]) {
     this.engine = new Engine(configs(target("shutdown"), ...units), 0);
@@ -40,6 +42,8 @@ class Shell {
             : { type: "spawned", unit: e.unit, role: e.role, pid: this.nextPid++ });
         } else if (e.type === "set-timer") {
           this.timers.push({ at: this.now + e.ms, event: { type: "timer", unit: e.unit, kind: e.kind, id: e.id } });
+        } else if (e.type === "retry-sockets") {
+          queue.push({ type: "sockets-opened", units: e.units, failed: this.broken.filter((b) => e.units.includes(b.unit)) });
         } else if (e.type === "listen") {
           if (e.on) this.watching.add(`${e.unit}/${e.index}`);
           else this.watching.delete(`${e.unit}/${e.index}`);
@@ -49,6 +53,7 @@ class Shell {
   }
 
   opened(units: string[], failed: { unit: string; index: number; error: string }[] = []) {
+    this.broken = [...this.broken.filter((b) => !units.includes(b.unit)), ...failed];
     this.send({ type: "sockets-opened", units, failed });
   }
 

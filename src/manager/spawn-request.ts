@@ -1,0 +1,90 @@
+// Building a spawn request from a "spawn" effect: credentials, environment, fds and
+// sandboxing, all from the effect's payload and the host (no engine state is read).
+import type { Effect, SpawnContext } from "../engine/types.ts";
+import type { SpawnRequest } from "../exec/spawner.ts";
+import { findUser, resolveCredentials } from "../exec/users.ts";
+import type { Passed } from "../sockets/activator.ts";
+import type { ManagerHost } from "./host.ts";
+import { expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
+
+export interface SpawnInputs {
+  effect: Extract<Effect, { type: "spawn" }> & { context: SpawnContext };
+  host: ManagerHost;
+  notifySocket: string | null;
+  systemMode: boolean;
+  devNull: number;
+  console: () => number; // /dev/console, for standard_input = "tty"
+  passed: Passed | null; // the main process's sockets and stored fds
+  output: number; // the write end of the unit's output pipe
+  cgroupProcsFd?: number;
+}
+
+export type BuiltRequest =
+  | { request: SpawnRequest; readiness?: { read: number; write: number } }
+  | { error: string };
+
+export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
+  const { effect: e, host } = inp;
+  const { config: unit, watchdogUsec, mainPid } = e.context;
+  const cfg = unit.service!;
+  const main = e.role === "main";
+  // The user database is read only for units that ask for other ids.
+  const wantsIds = cfg.user !== null || cfg.group !== null || cfg.supplementary_groups.length > 0;
+  const db = wantsIds ? host.userDatabase() : null;
+  const ids = db ? resolveCredentials(db, { user: cfg.user, group: cfg.group, supplementaryGroups: cfg.supplementary_groups }) : {};
+  if ("error" in ids) return { error: ids.error };
+  const { uid, gid, groups } = ids;
+  const entry = db && cfg.user !== null ? findUser(db, cfg.user) : null;
+  const user = entry ? { name: entry.name, home: entry.home, shell: entry.shell } : null;
+  const passed = inp.passed;
+  const { env, errors } = serviceEnvironment({
+    unit: unit.name, cfg, user,
+    notifySocket: inp.notifySocket,
+    managerEnv: inp.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
+    readFile: (p) => { try { return host.readFile(p); } catch { return null; } },
+    watchdogUsec,
+    listenFdNames: passed?.names,
+  });
+  if (errors.length > 0) return { error: errors.join("; ") };
+  // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
+  if (!main && mainPid !== null) env.MAINPID = String(mainPid);
+  Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
+  const argv = expandCommand(e.command.argv, env);
+  const fds: number[] = [...(passed?.fds ?? [])];
+  const pidEnv: string[] = [];
+  if (watchdogUsec > 0) pidEnv.push("WATCHDOG_PID");
+  if (fds.length > 0) pidEnv.push("LISTEN_PID");
+  let readiness: { read: number; write: number } | undefined;
+  if (main && cfg.notification_fd !== null) {
+    if (cfg.notification_fd < 3 + fds.length) {
+      return { error: `notification_fd ${cfg.notification_fd} is taken by the ${fds.length} passed fds at 3..${2 + fds.length}` };
+    }
+    readiness = host.pipe();
+    while (fds.length < cfg.notification_fd - 3) fds.push(inp.devNull);
+    fds.push(readiness.write);
+  }
+  const tty = cfg.standard_input === "tty" ? inp.console() : null;
+  const request: SpawnRequest = {
+    path: argv[0]!, argv, env, pidEnv, fds,
+    stdin: passed?.stdio ?? tty ?? inp.devNull, stdout: passed?.stdio ?? tty ?? inp.output, stderr: tty ?? inp.output,
+    cwd: workingDirectory(cfg.working_directory, user),
+    uid, gid, groups, umask: cfg.umask,
+    rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
+    nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
+    noNewPrivileges: cfg.no_new_privileges, newSession: true,
+    ...sandboxRequest(cfg),
+    cgroupProcsFd: inp.cgroupProcsFd,
+  };
+  return { request, readiness };
+}
+
+/** In run mode services inherit the caller's environment, less what is ours to set. */
+function inheritEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (k.startsWith("LISTEN_") || k === "NOTIFY_SOCKET" || k.startsWith("WATCHDOG_")) continue;
+    env[k] = v;
+  }
+  return env;
+}

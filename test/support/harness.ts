@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import {
   cgroupDirs, cgroupPids, clearLeftovers, describeProc, descendantsOf, fdCount, procsWithEnv, rssKiB, stillAlive, type Proc,
@@ -238,6 +238,8 @@ export function childrenOf(ppid: number): { pid: number; state: string }[] {
 export interface StartOptions {
   /** Run this instead of hearth (a stand-in manager that misbehaves on purpose). */
   command?: string[];
+  /** Give the manager `-r` relative to its working directory, as a user in a shell may. */
+  relativeRunDir?: boolean;
 }
 
 /** Start `hearth run` on a configuration directory and wait for its control socket. */
@@ -249,8 +251,10 @@ export async function startManager(confDir: string, extra: string[] = [], option
   const runDir = tempDir("run");
   const startedAt = performance.now();
   const testId = randomUUID();
-  const proc = Bun.spawn([...(options.command ?? hearthCommand()), "run", "-c", confDir, "-r", runDir, ...extra], {
+  const runArg = options.relativeRunDir ? basename(runDir) : runDir;
+  const proc = Bun.spawn([...(options.command ?? hearthCommand()), "run", "-c", confDir, "-r", runArg, ...extra], {
     stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, HEARTH_TEST_ID: testId },
+    cwd: options.relativeRunDir ? dirname(runDir) : undefined,
   });
   const m = new RunningManager(proc, runDir, startedAt, testId);
   state.managers.add(m);

@@ -86,34 +86,43 @@ export function cgroupDirs(dir: string): string[] {
   return [...below, dir];
 }
 
+/** The command line of a process, its arguments joined by spaces; "" once gone. */
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return "";
+  }
+}
+
+/** Live processes running exactly this command line ("sleep 300"). */
+export function pidsRunning(cmdline: string): number[] {
+  return pids().filter((pid) => cmdlineOf(pid) === cmdline && readStat(pid)?.state !== "Z");
+}
+
 /** "PID (cmdline)" for messages. */
 export function describeProc(pid: number): string {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").filter(Boolean).join(" ");
-    return `${pid} (${cmdline || readlinkSync(`/proc/${pid}/exe`)})`;
+    return `${pid} (${cmdlineOf(pid) || readlinkSync(`/proc/${pid}/exe`)})`;
   } catch {
     return `${pid} (gone)`;
   }
 }
 
-/** SIGKILLs the processes and removes the cgroup tree once its processes are gone. */
+/** SIGKILLs the processes, waits until they are gone, and removes the cgroup tree. */
 export async function clearLeftovers(pidList: number[], cgroupDir: string | null, timeoutMs = 5000): Promise<void> {
-  for (const pid of pidList) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  if (cgroupDir === null || !existsSync(cgroupDir)) return;
-  for (const pid of cgroupPids(cgroupDir)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
   const end = Date.now() + timeoutMs;
+  const targets = [...pidList, ...(cgroupDir === null ? [] : cgroupPids(cgroupDir))];
+  const procs = targets.map(readStat).filter((p): p is Proc => p !== null);
+  for (const p of procs) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  while (procs.some(stillAlive) && Date.now() < end) await Bun.sleep(20);
+  if (cgroupDir === null) return;
   for (const dir of cgroupDirs(cgroupDir)) {
     for (;;) {
       try {

@@ -142,12 +142,26 @@ export class RunningManager {
   /** Internal errors logged since the last call, and what ctl saw; once stopped, all that was found. */
   takeProblems(): string[] {
     const problems = this.seen.splice(0);
+    if (!this.stopping) problems.push(...this.deathProblems());
     for (; this.scannedLines < this.output.length; this.scannedLines++) {
       const line = this.output[this.scannedLines]!;
       if (INTERNAL_ERROR.test(line)) problems.push(`the manager logged: ${clip(line)}`);
     }
     if (!this.running && this.stopping) registry().managers.delete(this);
     return problems.map((p) => `${this.origin}: manager ${this.proc.pid}: ${p}`);
+  }
+
+  private deathReported = false;
+
+  /** A manager never dies of a signal (PID 1 would take the system with it): said once. */
+  private deathProblems(): string[] {
+    if (this.proc.signalCode === null || this.deathReported) return [];
+    this.deathReported = true;
+    return [`died of ${this.proc.signalCode}; its last lines:\n${this.tail()}`];
+  }
+
+  private tail(): string {
+    return this.output.slice(-12).map((l) => `      | ${clip(l)}`).join("\n");
   }
 
   private stopAndCheck(): Promise<{ code: number; problems: string[] }> {
@@ -171,10 +185,10 @@ export class RunningManager {
       clearTimeout(timeout);
     }
     const code = await this.proc.exited;
-    if (killed) problems.push("did not exit within 15 s of SIGTERM (killed)");
-    else if (this.proc.signalCode !== null) problems.push(`died of ${this.proc.signalCode}`);
     // Output ends when every holder of the pipes is gone: a leftover may hold them.
     await Promise.race([Promise.all(this.pumps), Bun.sleep(2000)]);
+    if (killed) problems.push(`did not exit within 15 s of SIGTERM (killed); its last lines:\n${this.tail()}`);
+    else problems.push(...this.deathProblems());
     this.seen.push(...problems, ...(await this.leftoverProblems(running)));
     return { code, problems };
   }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { cleanup, hearthCommand, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, hearthCommand, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 
 let m: RunningManager;
 let conf: string;
@@ -89,16 +89,21 @@ describe("control socket", () => {
     const numbers = texts.map((t) => Number(t.split(" ")[1]));
     expect(numbers.length).toBe(6);
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBe(numbers[i - 1]! + 1);
-    await Bun.sleep(300); // the manager writes to the closed connection and must survive it
+    // Three lines later the manager has written to the closed connection, and must have survived it.
+    const last = numbers[numbers.length - 1]!;
+    await poll("three more lines", async () => {
+      const { logs } = await m.ctlJson<{ logs: { text: string }[] }>("logs", "-n", "1", "talker");
+      return Number(logs[0]?.text.split(" ")[1]) >= last + 3;
+    });
     expect((await m.ctl("status", "talker")).code).toBe(0);
   });
 
   test("64 idle connections do not lock out the next client for good", async () => {
     // The manager refuses connections past 64 by closing them: the client sees resets.
-    const socks = Array.from({ length: 70 }, () => createConnection({ path: join(m.runDir, "control.sock") }).on("error", () => {}));
-    await Bun.sleep(200);
-    for (const s of socks) s.destroy();
-    await Bun.sleep(100);
+    const socks = Array.from({ length: 70 }, () => createConnection({ path: join(m.runDir, "control.sock") }));
+    // Each connected, or refused (closed or reset), before they go.
+    await Promise.all(socks.map((s) => new Promise((resolve) => s.once("connect", resolve).once("error", resolve).once("close", resolve))));
+    for (const s of socks) s.on("error", () => {}).destroy();
     expect((await m.ctl("status", "talker")).code).toBe(0);
   });
 });

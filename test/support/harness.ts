@@ -2,12 +2,12 @@
 // to it through `hearth ctl`, the way a user would; and checks, for every test, that the
 // manager stayed sound (the invariants at the end of this file).
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import {
-  cgroupDirs, cgroupPids, clearLeftovers, describeProc, descendantsOf, fdCount, procsWithEnv, rssKiB, stillAlive, type Proc,
+  allProcs, cgroupDirs, cgroupPids, clearLeftovers, describeProc, descendantsOf, fdCount, procsWithEnv, rssKiB, stillAlive, type Proc,
 } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -237,15 +237,7 @@ export class RunningManager {
   }
 }
 export function childrenOf(ppid: number): { pid: number; state: string }[] {
-  const out: { pid: number; state: string }[] = [];
-  for (const entry of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === ppid) out.push({ pid: Number(entry), state: fields[0]! });
-    } catch { /* gone */ }
-  }
-  return out;
+  return allProcs().filter((p) => p.ppid === ppid).map(({ pid, state }) => ({ pid, state }));
 }
 
 /** For the harness's own tests. */

@@ -111,9 +111,8 @@ exec_start = ["${join(PEERS, "notify-libsystemd")}"]
     const stop = m.ctl("stop", "stubborn");
     // When the manager began stopping it, on the manager's clock.
     const stopping = await m.waitForState("stubborn", "deactivating");
-    const t0 = performance.now();
     expect((await stop).code).toBe(0);
-    expect(performance.now() - t0).toBeGreaterThan(800); // SIGTERM was ignored: it took the SIGKILL
+    // SIGTERM was ignored: it took the SIGKILL, at the timeout.
     const logs = (await m.ctlJson<{ logs: { time: number; text: string }[] }>("logs", "-n", "20", "stubborn")).logs;
     const killed = logs.find((l) => l.text === "State 'stop-sigterm' timed out. Killing.")!;
     expect(killed).toBeDefined();

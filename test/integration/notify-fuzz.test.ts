@@ -15,7 +15,6 @@ const FUZZ = join(PEER_SOURCES, "notify-fuzz.py");
 let m: RunningManager;
 let conf: string;
 let before: { fds: number; rssKiB: number };
-let after: { fds: number; rssKiB: number };
 let linesBefore = 0;
 let linesDuring = 0;
 let outside = "";
@@ -78,10 +77,11 @@ describe(`notify fuzz (seed ${SEED})`, () => {
     expect(stop.code).toBe(0);
     expect(["inactive", "failed"]).toContain((await m.unit("fuzzer")).active);
     expect(m.running).toBe(true);
-    after = { fds: fdCount(m.proc.pid)!, rssKiB: rssKiB(m.proc.pid)! };
   });
 
   test("the manager's fds are as before and its RSS grew by less than 32 MiB", () => {
+    expect(m.running).toBe(true);
+    const after = { fds: fdCount(m.proc.pid)!, rssKiB: rssKiB(m.proc.pid)! };
     console.log(`notify fuzz: fds ${before.fds} -> ${after.fds}, RSS ${before.rssKiB} -> ${after.rssKiB} KiB, ${linesDuring} log lines`);
     expect(after.fds).toBeLessThanOrEqual(before.fds + 1); // + a ctl connection being closed
     expect(after.rssKiB - before.rssKiB).toBeLessThan(32 * 1024);

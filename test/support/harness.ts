@@ -219,18 +219,19 @@ export class RunningManager {
    */
   private async leftoverProblems(running: Proc[]): Promise<string[]> {
     const cgroup = this.cgroupDir;
-    let left = new Map<number, string>();
+    let left = new Map<number, string[]>();
     let cgroupLeft = false;
+    const found = (pid: number, why: string) => left.set(pid, [...(left.get(pid) ?? []), why]);
     // A grace for processes the manager killed just before it exited.
     await poll("leftovers to go", () => {
       left = new Map();
-      for (const p of running) if (stillAlive(p)) left.set(p.pid, "was the manager's descendant when it was stopped");
-      for (const pid of procsWithEnv(`HEARTH_TEST_ID=${this.testId}`)) if (!left.has(pid)) left.set(pid, "carries the manager's HEARTH_TEST_ID");
-      if (cgroup !== null) for (const pid of cgroupPids(cgroup)) if (!left.has(pid)) left.set(pid, `is in ${cgroup}`);
+      for (const p of running) if (stillAlive(p)) found(p.pid, "was the manager's descendant when it was stopped");
+      for (const pid of procsWithEnv(`HEARTH_TEST_ID=${this.testId}`)) found(pid, "carries the manager's HEARTH_TEST_ID");
+      if (cgroup !== null) for (const pid of cgroupPids(cgroup)) found(pid, `is in ${cgroup}`);
       cgroupLeft = cgroup !== null && existsSync(cgroup);
       return left.size === 0 && !cgroupLeft;
     }, { timeoutMs: LEFTOVER_GRACE_MS, intervalMs: 50 }).catch(() => null);
-    const problems = [...left].map(([pid, why]) => `left a process behind: ${describeProc(pid)}, which ${why}`);
+    const problems = [...left].map(([pid, why]) => `left a process behind: ${describeProc(pid)}, which ${why.join(", ")}`);
     if (cgroupLeft) problems.push(`left its cgroup behind: ${cgroupDirs(cgroup!).join(", ")}`);
     await clearLeftovers([...left.keys()], cgroupLeft ? cgroup : null);
     return problems;

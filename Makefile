@@ -8,7 +8,7 @@ APPEND   ?=
 BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
 BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: all build build-arm64 test test-unit test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
+.PHONY: all build build-arm64 test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
 
 all: build
 
@@ -47,8 +47,13 @@ check: node_modules/.stamp
 test: build deps boot-images
 	$(BUN) test --timeout 30000
 
+# Pure tests: no processes, sockets, /proc or FFI calls (quick, run anywhere).
 test-unit: node_modules/.stamp
 	$(BUN) test --timeout 30000 test/unit
+
+# Tests that touch the kernel: spawning, reaping, cgroups, sockets, FFI; some need root.
+test-system: node_modules/.stamp
+	$(BUN) test --timeout 30000 test/system
 
 test-integration: build deps
 	$(BUN) test --timeout 30000 test/integration

@@ -22,6 +22,10 @@
 #                    standard_input = "socket"); dropbearkey for its host key
 #   systemd          systemd-socket-activate, the reference of the socket
 #                    activation benchmark (bench/socket-activation.ts)
+#   openssh-server   sshd -i as an accept = true unit, logged into for real
+#                    (test/integration/peers.test.ts); installed without starting
+#                    its daemon (a policy-rc.d denies it while apt runs)
+#   openssh-client   ssh, ssh-keygen and ssh-keyscan, its clients
 # board (make rootfs, make qemu, the boot tests):
 #   qemu-system-arm, qemu-system-x86     the two QEMU boards
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc, libc6-dev
@@ -31,7 +35,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client"
 board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
     all) packages="$test_packages $board_packages" ;;
@@ -74,8 +78,17 @@ if [ -n "$missing" ] || [ "$need_arm64" != no ]; then
     apt-get update -qq
     if [ -n "$missing" ]; then
         echo "setup-deps: installing: $missing"
+        # Packages with a daemon (openssh-server) must not start it: the tests run their own.
+        policy=""
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            policy=/usr/sbin/policy-rc.d
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+            printf '#!/bin/sh\nexit 101\n' > "$policy"
+            chmod 755 "$policy"
+        fi
         # shellcheck disable=SC2086  # one word per package
         apt-get install -y -qq --no-install-recommends $missing
+        if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
     fi
 fi
 
@@ -85,7 +98,8 @@ if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     echo "setup-deps: /usr/bin/python3 cannot import systemd.daemon (python3-systemd)" >&2
     exit 1
 fi
-for program in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/systemd-socket-activate; do
+for program in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/systemd-socket-activate \
+    /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/ssh-keyscan; do
     if [ ! -x "$program" ]; then
         echo "setup-deps: $program is missing although its package is installed" >&2
         exit 1

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
 let m: RunningManager;
 let conf: string;
@@ -45,13 +45,11 @@ describe("cgroups", () => {
 
   test("a process that left the session is stopped with its unit", async () => {
     expect((await m.ctl("start", "escaper")).code).toBe(0);
-    for (let i = 0; i < 50 && !existsSync(join(work, "escaped.pid")); i++) await Bun.sleep(20);
-    const pid = Number(readFileSync(join(work, "escaped.pid"), "utf8"));
+    const pid = await poll("the escaped pid", () => existsSync(join(work, "escaped.pid")) && Number(readFileSync(join(work, "escaped.pid"), "utf8")));
     expect(existsSync(`/proc/${pid}`)).toBe(true);
     if (tracking) expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain("/escaper.service");
     expect((await m.ctl("stop", "escaper")).code).toBe(0);
-    await Bun.sleep(100);
-    if (tracking) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    if (tracking) await poll(`the escaped process ${pid} to be gone`, () => !existsSync(`/proc/${pid}`), { timeoutMs: 5000 });
     else process.kill(pid, "SIGKILL"); // without cgroups it escapes: the documented limit
   });
 

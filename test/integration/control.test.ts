@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { cleanup, hearthCommand, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, hearthCommand, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 
 let m: RunningManager;
 let conf: string;
@@ -149,7 +149,12 @@ describe("control socket", () => {
     const numbers = texts.map((t) => Number(t.split(" ")[1]));
     expect(numbers.length).toBe(6);
     for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBe(numbers[i - 1]! + 1);
-    await Bun.sleep(300); // the manager writes to the closed connection and must survive it
+    // Three lines later the manager has written to the closed connection, and must have survived it.
+    const last = numbers[numbers.length - 1]!;
+    await poll("three more lines", async () => {
+      const { logs } = await m.ctlJson<{ logs: { text: string }[] }>("logs", "-n", "1", "talker");
+      return Number(logs[0]?.text.split(" ")[1]) >= last + 3;
+    });
     expect((await m.ctl("status", "talker")).code).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exchange } from "../support/clients.ts";
-import { cleanup, hearthCommand, RunningManager, tempDir, writeConf } from "../support/harness.ts";
+import { cleanup, RunningManager, startManager, tempDir, writeConf } from "../support/harness.ts";
 import { Session } from "../support/session.ts";
 
 const session = new Session();
@@ -95,13 +95,9 @@ describe("without cgroups", () => {
 exec_start = ["sh", "-c", "setsid sleep 1001 & echo $! >> ${work}/escaped.pid; setsid sleep 1002 & echo $! >> ${work}/escaped.pid; exec sleep 1000"]
 `,
     });
-    const runDir = tempDir("run");
     // A mount namespace without the cgroup2 hierarchy: the manager falls back to process groups.
     const script = "umount -l /sys/fs/cgroup/unified 2>/dev/null; umount -l /sys/fs/cgroup 2>/dev/null; exec \"$@\"";
-    const proc = Bun.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", ...hearthCommand(), "run", "-c", conf, "-r", runDir], {
-      stdin: "ignore", stdout: "pipe", stderr: "pipe",
-    });
-    const m = new RunningManager(proc, runDir, performance.now());
+    const m = await startManager(conf, [], { wrapper: ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"] });
     let escaped: number[] = [];
     try {
       await m.waitForOutput(/Startup finished/);

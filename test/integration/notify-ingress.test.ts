@@ -5,10 +5,10 @@
 // Needs root (CI runs as root) for user = "nobody".
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  PEERS, RunningManager, cleanup, hearthCommand, openFds, startManager, tempDir, writeConf,
+  PEERS, RunningManager, cleanup, openFds, startManager, writeConf,
 } from "../support/harness.ts";
 
 const NOTIFY_PEER = join(PEERS, "notify-libsystemd");
@@ -123,21 +123,14 @@ describe("a flood of malformed notify datagrams", () => {
 
 describe("hearth run with a relative -r", () => {
   let own: RunningManager | null = null; // a manager of its own, started from another cwd
-  const cwd = tempDir("relative");
   const ownConf = writeConf({ "c-notify": notifyUnit() });
   afterAll(async () => {
     await own?.stop();
-    cleanup(own, ownConf, cwd);
+    cleanup(own, ownConf);
   });
 
   test("a libsystemd notify service reaches active (NOTIFY_SOCKET is absolute)", async () => {
-    const runDir = join(cwd, "rt");
-    const proc = Bun.spawn([...hearthCommand(), "run", "-c", ownConf, "-r", "rt"], {
-      cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe",
-    });
-    own = new RunningManager(proc, runDir, performance.now());
-    const end = Date.now() + 10_000;
-    while (!existsSync(join(runDir, "control.sock")) && proc.exitCode === null && Date.now() < end) await Bun.sleep(10);
+    own = await startManager(ownConf, [], { relativeRunDir: true });
     const started = await own.ctl("start", "c-notify");
     expect(started.code).toBe(0);
     expect((await own.unit("c-notify")).active).toBe("active");

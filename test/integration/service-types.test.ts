@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
 let m: RunningManager;
 let conf: string;
@@ -99,8 +99,7 @@ describe("service types", () => {
     expect(u.mainPid).toBe(pid);
     expect(existsSync(`/proc/${pid}`)).toBe(true);
     expect((await m.ctl("stop", "forker")).code).toBe(0);
-    await Bun.sleep(100);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    await poll(`the daemon ${pid} to be gone`, () => !existsSync(`/proc/${pid}`), { timeoutMs: 5000 });
   });
 
   test("exec: a program that cannot be executed fails the start with the reason", async () => {

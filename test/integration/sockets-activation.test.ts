@@ -160,6 +160,8 @@ max_connections = 2
     }));
     await until("two instances", async () => (await m.unit("two")).connected === 2);
     const waiting = exchange({ host: "127.0.0.1", port }, "third\n");
+    // An absence: a third instance that came anyway would only be missed, never
+    // invented, by a slow machine.
     await Bun.sleep(300);
     expect((await m.unit("two")).connected).toBe(2); // the third waits in the kernel
     held[0]!.end();

@@ -68,9 +68,10 @@ listen_stream = "${path}"
     const first = await m.waitForState("held", "active");
     process.kill(first.mainPid, "SIGKILL");
     await session.until("the restart to be scheduled", async () => (await session.m.unit("held")).sub === "auto-restart");
-    const during = await exchange({ path }, "two\n"); // connects at once, answered after restart_sec
+    // The held socket takes the connection (a refusal would reject here); the traffic
+    // starts the service at once, without waiting out restart_sec.
+    const during = await exchange({ path }, "two\n");
     expect(during.answer).toBe("two\n");
-    expect(during.connectedMs).toBeLessThan(100);
     const second = await m.unit("held");
     expect(second.mainPid).not.toBe(first.mainPid);
     expect(second.nRestarts).toBe(1);

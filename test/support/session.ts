@@ -1,6 +1,6 @@
 // One `hearth run` per test and everything it leaves behind: configuration and scratch
 // directories, removed after the test (call end() from afterEach).
-import { cleanup, startManager, tempDir, writeConf, type RunningManager } from "./harness.ts";
+import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager, type StartOptions } from "./harness.ts";
 
 export class Session {
   private manager: RunningManager | null = null;
@@ -13,10 +13,10 @@ export class Session {
   }
 
   /** Writes the units and starts a manager on them. */
-  async start(units: Record<string, string>): Promise<RunningManager> {
+  async start(units: Record<string, string>, options: StartOptions = {}): Promise<RunningManager> {
     const dir = writeConf(units);
     this.dirs.push(dir);
-    this.manager = await startManager(dir);
+    this.manager = await startManager(dir, [], options);
     return this.manager;
   }
 
@@ -34,13 +34,7 @@ export class Session {
 
   /** Polls until probe gives something truthy; fails with the manager's output. */
   async until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms; output:\n${this.manager?.text()}`);
-      await Bun.sleep(25);
-    }
+    return poll(what, probe, { timeoutMs, intervalMs: 25, context: () => `output:\n${this.manager?.text()}` });
   }
 
   async end(): Promise<void> {

@@ -1,10 +1,10 @@
 // The shell's half of guessing a forking daemon's main pid: what the unit's cgroup holds.
 import { describe, expect, test } from "bun:test";
-import type { CgroupTree } from "../../src/exec/cgroup.ts";
+import type { CgroupPort } from "../../src/manager/host.ts";
 import { mainPidGuess } from "../../src/manager/main-pid.ts";
 
 const MANAGER = 50;
-const tree = (pids: number[]) => ({ pids: () => pids }) as unknown as CgroupTree;
+const tree = (pids: number[]) => ({ pids: () => pids }) as unknown as CgroupPort;
 const parents: Record<number, number> = { 101: MANAGER, 102: 101, 103: MANAGER, 104: 1 };
 const parentOf = (pid: number) => parents[pid] ?? null;
 

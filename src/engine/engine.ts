@@ -296,9 +296,9 @@ export class Engine {
     } else if (ev.fds.length > 0) {
       this.emit({ type: "close-fds", fds: ev.fds }); // the refusal of the message is logged below
     }
-    const mainPidInUnit = ev.claimed !== null && this.unitOfOrigin(ev.claimed) === unit;
+    const claim = ev.claimed === null ? null : { inUnit: this.unitOfOrigin(ev.claimed) === unit, alive: ev.claimed.alive };
     this.withService(unit, (rt, p) => {
-      const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, mainPidInUnit);
+      const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, claim);
       if (!verdict.accepted) this.emit({ type: "notify-refused", unit, pid: ev.pid, uid: ev.uid, reason: verdict.reason });
     });
   }

@@ -430,6 +430,12 @@ function mainPidRefusal(rt: ServiceRuntime, p: ServicePort, pid: number): string
 
 export type NotifyVerdict = { accepted: true } | { accepted: false; reason: string };
 
+/** What the shell found of the process a MAINPID= names. */
+export interface MainPidClaim {
+  inUnit: boolean; // in the unit's cgroup (or session)
+  alive: boolean;
+}
+
 /** Whether notify_access lets this process talk for the service (also for its fd store). */
 export function notifyAllowed(rt: ServiceRuntime, cfg: ServiceSection, pid: number): boolean {
   const access = cfg.notify_access;
@@ -438,7 +444,7 @@ export function notifyAllowed(rt: ServiceRuntime, cfg: ServiceSection, pid: numb
 }
 
 export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: number,
-  msg: NotifyMessage, mainPidInUnit: boolean): NotifyVerdict {
+  msg: NotifyMessage, claim: MainPidClaim | null): NotifyVerdict {
   const access = p.cfg.notify_access;
   if (!notifyAllowed(rt, p.cfg, pid)) {
     const who = access === "none" ? "disabled (notify_access = none)" :
@@ -447,7 +453,7 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
     return { accepted: false, reason: `notification from PID ${pid} rejected: reception ${who} (${describeNotify(msg)})` };
   }
   log(p, "debug", `Notification from PID ${pid} in state ${rt.sub}: ${describeNotify(msg)}`);
-  if (msg.mainPid !== undefined && msg.mainPid !== rt.mainPid) claimMainPid(rt, p, pid, uid, msg.mainPid, mainPidInUnit);
+  if (msg.mainPid !== undefined && msg.mainPid !== rt.mainPid) claimMainPid(rt, p, pid, uid, msg.mainPid, claim ?? { inUnit: false, alive: false });
   if (msg.status !== undefined) rt.statusText = msg.status;
   if (msg.errno !== undefined) rt.errno = msg.errno;
   if (msg.extendTimeoutUsec !== undefined) {
@@ -505,9 +511,12 @@ const MAINPID_STATES: ReadonlySet<ServiceSubState> = new Set([
  * MAINPID=: never PID 1, the manager or the control process, whoever asks (else a stop
  * would signal them); a process of another unit or none only if the sender is root.
  */
-function claimMainPid(rt: ServiceRuntime, p: ServicePort, sender: number, uid: number, claimed: number, inUnit: boolean) {
+function claimMainPid(rt: ServiceRuntime, p: ServicePort, sender: number, uid: number, claimed: number,
+  { inUnit, alive }: MainPidClaim) {
+  // A pid that does not exist would be waited for, and signalled, until a stop times out.
   const refusal = !MAINPID_STATES.has(rt.sub) ? `the unit is ${rt.sub}`
-    : mainPidRefusal(rt, p, claimed) ?? (inUnit || uid === 0 ? null : "not a process of this unit, and the sender is not root");
+    : mainPidRefusal(rt, p, claimed) ?? (!alive ? "no such process"
+      : inUnit || uid === 0 ? null : "not a process of this unit, and the sender is not root");
   if (refusal !== null) return log(p, "warning", `MAINPID=${claimed} from PID ${sender} refused: ${refusal}`);
   if (!inUnit) log(p, "debug", `MAINPID=${claimed} is not a process of this unit; accepted as the sender is root`);
   setMainPid(rt, claimed);

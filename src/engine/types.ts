@@ -63,6 +63,7 @@ export interface ProcessOrigin {
   cgroupUnit: string | null; // the unit whose cgroup holds it
   sid: number | null; // its session and process group (a unit's processes lead them)
   pgid: number | null;
+  alive: boolean; // false: no such process (a MAINPID= claim may name any number)
 }
 
 /** What the shell needs to build a process's spawn request, besides the unit's config. */

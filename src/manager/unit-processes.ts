@@ -78,10 +78,11 @@ export class UnitProcesses {
    * cgroups (one read of /proc); else its session and process group.
    */
   origin(pid: number, spawnedFor: string | null): ProcessOrigin {
-    if (spawnedFor !== null) return { pid, cgroupUnit: spawnedFor, sid: null, pgid: null };
-    if (this.cgroups) return { pid, cgroupUnit: this.cgroups.unitOfPid(pid), sid: null, pgid: null };
+    if (spawnedFor !== null) return { pid, cgroupUnit: spawnedFor, sid: null, pgid: null, alive: true };
     const ids = this.host.processIds(pid);
-    return { pid, cgroupUnit: null, sid: ids?.sid ?? null, pgid: ids?.pgid ?? null };
+    if (ids === null) return { pid, cgroupUnit: null, sid: null, pgid: null, alive: false };
+    if (this.cgroups) return { pid, cgroupUnit: this.cgroups.unitOfPid(pid), sid: null, pgid: null, alive: true };
+    return { pid, cgroupUnit: null, sid: ids.sid, pgid: ids.pgid, alive: true };
   }
 
   close() {

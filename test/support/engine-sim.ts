@@ -82,13 +82,13 @@ export class EngineSim {
   mainPid(unit: string) { return this.rt(unit).mainPid!; }
   exit(unit: string, status: ExitStatus = { kind: "exited", code: 0 }) { this.send({ type: "exited", pid: this.mainPid(unit), status }); }
   /** A datagram from `pid`, a process of `unit`'s cgroup; inUnit: the MAINPID= it names is one too. */
-  notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit), opts: { uid?: number; inUnit?: boolean } = {}) {
+  notify(unit: string, msg: Partial<NotifyMessage>, pid = this.mainPid(unit), opts: { uid?: number; inUnit?: boolean; alive?: boolean } = {}) {
     const full = notifyMessage(msg);
     const claimed = full.mainPid === undefined ? null
-      : { pid: full.mainPid, cgroupUnit: opts.inUnit ? unit : null, sid: null, pgid: null };
+      : { pid: full.mainPid, cgroupUnit: opts.inUnit ? unit : null, sid: null, pgid: null, alive: opts.alive ?? true };
     this.send({
       type: "notify", pid, uid: opts.uid ?? 1000, msg: full, fds: [],
-      origin: { pid, cgroupUnit: unit, sid: null, pgid: null }, claimed,
+      origin: { pid, cgroupUnit: unit, sid: null, pgid: null, alive: true }, claimed,
     });
   }
   /** The fake cgroup of a watched unit became empty. */

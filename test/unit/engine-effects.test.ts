@@ -152,7 +152,7 @@ describe("the run queue", () => {
     sim.request("start", "all");
     for (let i = 0; i < n; i++) {
       expect(sim.of("spawn").map((s) => s.unit)).toEqual(names.slice(0, i + 1)); // one at a time
-      sim.send({ type: "notify", pid: sim.mainPid(`s${i}`), uid: 0, msg: ready, fds: [], origin: { pid: sim.mainPid(`s${i}`), cgroupUnit: null, sid: null, pgid: null }, claimed: null });
+      sim.send({ type: "notify", pid: sim.mainPid(`s${i}`), uid: 0, msg: ready, fds: [], origin: { pid: sim.mainPid(`s${i}`), cgroupUnit: null, sid: null, pgid: null, alive: true }, claimed: null });
     }
     expect(sim.active("all")).toBe("active");
     const from = sim.effects.length;

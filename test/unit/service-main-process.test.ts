@@ -160,6 +160,15 @@ describe("MAINPID= authorisation", () => {
     expect(sim.kills("n").every((k) => k.pid === own)).toBe(true);
   });
 
+  test("a pid that does not exist is refused, even from root: a stop would wait for it until it times out", () => {
+    const sim = new EngineSim(notifyUnit());
+    sim.start("n");
+    const own = sim.mainPid("n");
+    sim.notify("n", { ready: true, mainPid: 2147483647 }, own, { uid: 0, alive: false });
+    expect(sim.mainPid("n")).toBe(own);
+    expect(sim.logs("n", "warning").some((l) => l.includes("MAINPID=2147483647") && l.includes("no such process"))).toBe(true);
+  });
+
   test("pids <= 0 and the control process are refused", () => {
     const sim = new EngineSim(service("n", { type: "notify", notify_access: "all", exec_reload: [{ argv: ["/bin/reload"], ignoreFailure: false }] }));
     sim.start("n");

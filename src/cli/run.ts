@@ -62,11 +62,14 @@ export async function runMain(argv: string[]): Promise<number> {
   });
   // Keep the event loop alive: all other wake-ups come from the reactor thread.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  manager.start();
-  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
+  // Before anything can be seen (a service, the control socket): a SIGTERM from then on
+  // stops the units instead of killing the manager with its services left running. The
+  // handlers run from the event loop, so after the control server below exists.
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     process.on(sig, () => void exit(0, `${sig} received`));
   }
+  manager.start();
+  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
   const code = await exited;
   clearInterval(keepAlive);
   return code;

@@ -1,7 +1,7 @@
 // The way down: stop every unit (the engine orders the stops, each with its own
 // timeout), then SIGTERM and SIGKILL to whatever is left, sync, unmount in reverse
 // order, remount the root read-only, and reboot(2) with the command asked for. The
-// console says each step. How far it goes is the request's mode (src/boot/power.ts):
+// console says each step. How far it goes is the request's mode (src/engine/power.ts):
 // "force" skips stopping the units, "immediate" calls reboot(2) at once.
 //
 // The hooks are where the hardware watchdog plugs in (src/watchdog/hardware.ts): armed
@@ -16,10 +16,10 @@ import { describeErrno } from "../../ffi/libc.ts";
 import { reapChildren } from "../exec/reaper.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { parseMountinfo, planUnmounts } from "./mountinfo.ts";
-import type { PowerAction, PowerMode } from "./power.ts";
+import type { PowerAction, PowerMode } from "../engine/power.ts";
 import { parsePpid } from "./procstat.ts";
 
-export type { PowerAction, PowerMode } from "./power.ts";
+export type { PowerAction, PowerMode } from "../engine/power.ts";
 
 export interface ShutdownHooks {
   /** The way down begins (the hardware watchdog is armed with shutdown_sec). */

@@ -20,7 +20,7 @@ import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
 import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
 import { Shutdown } from "../boot/shutdown.ts";
-import { emergencyPowerRequest, POWER_SIGNALS, type PowerRequest } from "../boot/power.ts";
+import { emergencyPowerRequest, POWER_SIGNALS, type PowerRequest } from "../engine/power.ts";
 import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
 import type { EmergencyAction } from "../config/types.ts";
 import { HardwareWatchdog } from "../watchdog/hardware.ts";
@@ -150,7 +150,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   handleSignals(power, config.system.manager.ctrl_alt_del, logger);
 }
 
-/** The signals to PID 1 that take the way down (src/boot/power.ts), and Ctrl-Alt-Del (SIGINT). */
+/** The signals to PID 1 that take the way down (src/engine/power.ts), and Ctrl-Alt-Del (SIGINT). */
 function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAltDel: EmergencyAction, log: Logger) {
   for (const [name, request] of Object.entries(POWER_SIGNALS)) {
     const handler = () => power(request, name);

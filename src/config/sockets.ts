@@ -5,7 +5,7 @@
 //     the listening sockets, or is a template run once per connection.
 // The later entry in file order is the one reported, so the first keeps working.
 import type { UnitFile } from "./graph.ts";
-import { formatAddress, LISTEN_KEYS, parseListen } from "../sockets/address.ts";
+import { formatAddress, LISTEN_KEYS, parseListen } from "./socket-address.ts";
 
 export function checkSocketConflicts(files: UnitFile[]): void {
   const addresses = new Map<string, string>(); // address key -> "unit socket[i]"

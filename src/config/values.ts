@@ -10,7 +10,7 @@ import { DurationError, parseDuration } from "./duration.ts";
 import { MAX_TIMER_SEC } from "./schema.ts";
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
-import { parseListen } from "../sockets/address.ts";
+import { parseListen } from "./socket-address.ts";
 
 export function readValue(type: ValueType, value: unknown, site: Site): unknown {
   switch (type.kind) {

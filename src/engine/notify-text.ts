@@ -1,6 +1,6 @@
 // One line that says what a notify message asked for, for the debug log: the assignments
 // the parser understood, in the daemon's own words (READY=1, STATUS=…), bounded.
-import type { NotifyMessage } from "../notify/parse.ts";
+import type { NotifyMessage } from "./notify-message.ts";
 
 const STATUS_SHOWN = 200; // characters of STATUS= shown; the rest is elided
 

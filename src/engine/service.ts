@@ -2,7 +2,7 @@
 // configuration can express). Pure: every transition takes the runtime record and an
 // output port, and returns nothing; effects go out through the port.
 import type { ExecCommand, ServiceSection } from "../config/types.ts";
-import type { NotifyMessage } from "../notify/parse.ts";
+import type { NotifyMessage } from "./notify-message.ts";
 import { describeNotify } from "./notify-text.ts";
 import { exitCause, restartDelaySec, shallRestart, startLimitCheck, type ExitCause } from "./restart.ts";
 import type {

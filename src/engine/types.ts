@@ -1,6 +1,6 @@
 // The engine's vocabulary: events in, effects out, and the states it reports.
 import type { EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
-import type { NotifyMessage } from "../notify/parse.ts";
+import type { NotifyMessage } from "./notify-message.ts";
 
 export type ExitStatus =
   | { kind: "exited"; code: number }

@@ -13,7 +13,7 @@ import { LogRing, type LogEntry } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
-import type { PowerAction, PowerMode } from "../boot/power.ts";
+import type { PowerAction, PowerMode } from "../engine/power.ts";
 import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest } from "./spawn-request.ts";
@@ -42,7 +42,7 @@ export interface ManagerOptions {
   host?: ManagerHost;
 }
 
-export type { PowerAction } from "../boot/power.ts";
+export type { PowerAction } from "../engine/power.ts";
 export { RUN_MODE_EXIT_STATUS } from "./power.ts";
 
 export interface Mounter {

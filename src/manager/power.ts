@@ -3,7 +3,7 @@
 // stage; run mode ends `hearth run` with a status that says what was asked for.
 import type { EmergencyAction } from "../config/types.ts";
 import type { Logger } from "../log/manager-log.ts";
-import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../boot/power.ts";
+import { emergencyPowerRequest, type PowerAction, type PowerMode } from "../engine/power.ts";
 
 /** What an emergency action does to `hearth run`: end with a distinct status. */
 export const RUN_MODE_EXIT_STATUS: Record<string, number> = {

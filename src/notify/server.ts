@@ -15,7 +15,7 @@ import { close as closeFd } from "../../ffi/fd.ts";
 import { NOTIFY_DATAGRAM_MAX, notifySocket, recvWithCredentials } from "../../ffi/socket.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { LogLimit, type Suppressed } from "./log-limit.ts";
-import { parseNotify, type NotifyMessage } from "./parse.ts";
+import { parseNotify, type NotifyMessage } from "../engine/notify-message.ts";
 
 export interface NotifyArrival {
   pid: number;

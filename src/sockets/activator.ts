@@ -13,7 +13,7 @@ import { close } from "../../ffi/fd.ts";
 import { acceptWithPeer, type SocketAddress } from "../../ffi/net.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import { peerCredentials } from "../../ffi/socket.ts";
-import { describeListen, formatAddress, formatHost, remoteEnvironment } from "./address.ts";
+import { describeListen, formatAddress, formatHost, remoteEnvironment } from "../config/socket-address.ts";
 import { listenSpecOf, openListener, removeSocketFile, type OpenedSocket } from "./listen.ts";
 
 type Level = "debug" | "info" | "notice" | "warning" | "err";

@@ -21,7 +21,7 @@ import {
 import { setIntOption } from "../../ffi/socket.ts";
 import { findGroupId, findUser, readUserDatabase, type UserDatabase } from "../exec/users.ts";
 import type { SocketSection } from "../config/types.ts";
-import { describeListen, LISTEN_KEYS, parseListen, type ListenSpec } from "./address.ts";
+import { describeListen, LISTEN_KEYS, parseListen, type ListenSpec } from "../config/socket-address.ts";
 
 /** The defaults of docs/configuration.md, for entries built by hand (tests). */
 const DEFAULTS = {

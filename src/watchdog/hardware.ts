@@ -9,7 +9,7 @@
 
 import { E, WDIOF } from "../../ffi/constants.ts";
 import type { WatchdogInfo } from "../../ffi/watchdog.ts";
-import type { PowerAction } from "../boot/power.ts";
+import type { PowerAction } from "../engine/power.ts";
 import type { Logger } from "../log/manager-log.ts";
 import {
   armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextBridgePing, nextPingAt, PingStats, pingIntervalMs,

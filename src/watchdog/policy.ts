@@ -2,7 +2,7 @@
 // watchdog"): which device to open, which timeout to ask for, when to ping, whether to
 // ping at all, what to do with the device on the way down, and the ping statistics.
 
-import type { PowerAction } from "../boot/power.ts";
+import type { PowerAction } from "../engine/power.ts";
 
 /** The kernel's watchdog API takes an int of seconds, handled in ms as an unsigned int. */
 export const MAX_TIMEOUT_SEC = Math.min(Math.floor(0xffff_ffff / 1000), 0x7fff_ffff);

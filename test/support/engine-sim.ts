@@ -4,7 +4,7 @@
 import { Engine } from "../../src/engine/engine.ts";
 import type { Effect, EngineEvent, ExitStatus, JobType, TimerKind } from "../../src/engine/types.ts";
 import type { UnitConfig } from "../../src/config/types.ts";
-import type { NotifyMessage } from "../../src/notify/parse.ts";
+import type { NotifyMessage } from "../../src/engine/notify-message.ts";
 import { configs } from "./units.ts";
 
 export const MANAGER_PID = 4000;

@@ -6,7 +6,7 @@ import type { EngineEvent, ExitStatus } from "../../src/engine/types.ts";
 import type { ReapedChild } from "../../src/exec/reaper.ts";
 import type { SpawnRequest } from "../../src/exec/spawner.ts";
 import type { NotifyArrival } from "../../src/notify/server.ts";
-import type { NotifyMessage } from "../../src/notify/parse.ts";
+import type { NotifyMessage } from "../../src/engine/notify-message.ts";
 import type { CgroupPort, FdStorePort, ManagerHost, NotifyPort, SocketPort } from "../../src/manager/host.ts";
 import type { ActivatorOptions, Passed } from "../../src/sockets/activator.ts";
 import type { ProcessEntry } from "../../src/manager/procfs.ts";

@@ -12,7 +12,7 @@ import { localAddress, makeFifo } from "../../ffi/net.ts";
 import { getIntOption } from "../../ffi/socket.ts";
 import type { SocketSection } from "../../src/config/types.ts";
 import { ListenError, openListener, removeSocketFile } from "../../src/sockets/listen.ts";
-import { formatAddress } from "../../src/sockets/address.ts";
+import { formatAddress } from "../../src/config/socket-address.ts";
 import { announceSystemdProtocols } from "../../src/sockets/booted.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hearth-listen-"));

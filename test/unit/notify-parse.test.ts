@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { NOTIFY_MAX_BYTES, fdNameIsValid, parseNotify, type NotifyMessage } from "../../src/notify/parse.ts";
+import { NOTIFY_MAX_BYTES, fdNameIsValid, parseNotify, type NotifyMessage } from "../../src/engine/notify-message.ts";
 
 const enc = new TextEncoder();
 

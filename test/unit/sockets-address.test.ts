@@ -1,9 +1,9 @@
-// Listen addresses and peer addresses (src/sockets/address.ts): pure text <-> bytes.
+// Listen addresses and peer addresses (src/config/socket-address.ts): pure text <-> bytes.
 import { describe, expect, test } from "bun:test";
 import {
   describeListen, formatAddress, formatIPv6, parseIPv4, parseIPv6, parseListen, remoteEnvironment,
   type ListenSpec,
-} from "../../src/sockets/address.ts";
+} from "../../src/config/socket-address.ts";
 
 const v6 = (text: string) => parseIPv6(text)!;
 

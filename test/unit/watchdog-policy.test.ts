@@ -4,7 +4,7 @@ import {
   armForTarget, closeBeforeReboot, devicesToTry, fitTimeout, nextBridgePing, healthVerdict, MAX_TIMEOUT_SEC, nextPingAt, PingStats, pingIntervalMs,
   requestedTimeoutSec, resetByWatchdog,
 } from "../../src/watchdog/policy.ts";
-import { emergencyPowerRequest, POWER_SIGNALS } from "../../src/boot/power.ts";
+import { emergencyPowerRequest, POWER_SIGNALS } from "../../src/engine/power.ts";
 
 describe("hardware watchdog policy", () => {
   test("timeouts are whole seconds rounded up, within the API's range; pings at half the timeout", () => {

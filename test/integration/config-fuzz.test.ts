@@ -11,6 +11,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, hearthCommand, ROOT, startManager, tempDir, type RunningManager } from "../support/harness.ts";
+import { seededRandom } from "../support/random.ts";
 
 const SEED = Number(process.env.HEARTH_FUZZ_SEED ?? 20_261_206);
 const BATCHES = Number(process.env.HEARTH_FUZZ_BATCHES ?? 8);
@@ -22,18 +23,6 @@ const SUMMARY = /^\d+ units?, \d+ errors?, \d+ warnings?$/;
 const MAX_LINE = 700; // the path of a temporary directory, a label and a 400-character message
 
 console.log(`config fuzz: seed ${SEED}, ${BATCHES} batches (HEARTH_FUZZ_SEED=${SEED} replays it)`);
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIXTURES = join(ROOT, "test/fixtures");
 const SOURCES: string[] = ["config/good/units", "twenty/units"].flatMap((dir) =>
@@ -115,7 +104,7 @@ function addOddEntries(units: string): void {
 
 /** A configuration directory of mutated files; returns it and what was done, to print on failure. */
 function batch(index: number, withSystem: boolean): { dir: string; made: string[] } {
-  const rand = random(SEED + index);
+  const rand = seededRandom(SEED + index);
   const dir = tempDir(`fuzz-${index}`);
   const units = join(dir, "units");
   mkdirSync(units);

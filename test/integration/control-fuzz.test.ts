@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { cleanup, openFds, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { seededRandom } from "../support/random.ts";
 
 const SEED = Number(process.env.HEARTH_FUZZ_SEED ?? 20261206);
 const BUDGET_MS = 15_000;
@@ -30,18 +31,6 @@ afterAll(async () => {
   await m?.stop();
   cleanup(m, conf);
 });
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
@@ -155,7 +144,7 @@ describe("control socket fuzz", () => {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKb())), 50);
     await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
-      const r = prng(SEED + client);
+      const r = seededRandom(SEED + client);
       while (performance.now() < end) {
         const what = await session(r);
         kinds.set(what, (kinds.get(what) ?? 0) + 1);

@@ -3,21 +3,11 @@
 // values that would flood the diagnostics. Each case was found by fuzzing or abuse.
 // What needs files and processes is in test/integration/config-check.test.ts.
 import { describe, expect, test } from "bun:test";
-import { buildConfig, type ConfigSources } from "../../src/config/load.ts";
 import { SCHEMA, type ValueType } from "../../src/config/schema.ts";
 import { renderConfigurationDoc } from "../../src/config/gen-docs.ts";
 import { LogRing } from "../../src/log/ring.ts";
 import type { LoadedConfig } from "../../src/config/types.ts";
-import { fakeEnv } from "../fixtures/config/fake-env.ts";
-
-function fromTexts(units: Record<string, string>, systemText?: string): LoadedConfig {
-  const sources: ConfigSources = {
-    system: systemText === undefined ? null : { file: "system.toml", text: systemText },
-    units: Object.entries(units).map(([name, text]) => ({ name, file: `units/${name}.toml`, text })),
-    diagnostics: [],
-  };
-  return buildConfig(sources, fakeEnv);
-}
+import { fromTexts } from "../fixtures/config/fake-env.ts";
 
 function errors(config: LoadedConfig): string[] {
   return config.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);

@@ -1,11 +1,11 @@
 // The whole configuration directory: built-in targets, the unit graph, and `hearth check`.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { buildConfig, formatDiagnostic, loadConfig, type ConfigSources } from "../../src/config/load.ts";
+import { formatDiagnostic, loadConfig } from "../../src/config/load.ts";
 import { checkMain } from "../../src/cli/check.ts";
 import { orderingEdges } from "../../src/config/graph.ts";
 import { BUILTIN_TARGETS, type Diagnostic, type LoadedConfig } from "../../src/config/types.ts";
-import { fakeEnv } from "../fixtures/config/fake-env.ts";
+import { fakeEnv, fromTexts } from "../fixtures/config/fake-env.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/config");
 
@@ -17,16 +17,6 @@ function load(name: string): LoadedConfig {
 function formatted(config: LoadedConfig, name: string): string[] {
   const dir = join(FIXTURES, name) + "/";
   return config.diagnostics.map((d) => formatDiagnostic({ ...d, file: d.file.replace(dir, "") }));
-}
-
-/** A configuration from texts, without files. */
-function fromTexts(units: Record<string, string>, systemText?: string): LoadedConfig {
-  const sources: ConfigSources = {
-    system: systemText === undefined ? null : { file: "system.toml", text: systemText },
-    units: Object.entries(units).map(([name, text]) => ({ name, file: `units/${name}.toml`, text })),
-    diagnostics: [],
-  };
-  return buildConfig(sources, fakeEnv);
 }
 
 describe("a good configuration", () => {

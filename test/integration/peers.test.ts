@@ -8,18 +8,12 @@ import { join } from "node:path";
 import { PEERS } from "../support/harness.ts";
 import { describeProc, pidsRunning as pidsOf } from "../support/procs.ts";
 import { Session } from "../support/session.ts";
-import { exchange, freePort } from "../support/clients.ts";
+import { exchange, freePort, runClient } from "../support/clients.ts";
 
 const session = new Session();
 afterEach(() => session.end());
 const NOTIFY = join(PEERS, "notify-libsystemd");
 const SSHD = "/usr/sbin/sshd";
-
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, out: stdout + stderr };
-}
 
 /** The instances of an accept = true unit that `hearth ctl list` shows. */
 async function instances(template: string): Promise<{ name: string; active: string }[]> {
@@ -31,7 +25,7 @@ describe("dropbear -i: accept = true, the connection on stdin/stdout", () => {
   test("an SSH client gets the banner and the host key; each connection's instance ends with it", async () => {
     const dir = session.scratch("dropbear");
     const key = join(dir, "host_key");
-    const made = await run(["/usr/bin/dropbearkey", "-t", "ed25519", "-f", key]);
+    const made = await runClient(["/usr/bin/dropbearkey", "-t", "ed25519", "-f", key]);
     expect(made.code).toBe(0);
     const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(made.out)![0];
     const port = await freePort();
@@ -48,7 +42,7 @@ accept = true
     });
     const banner = await exchange({ host: "127.0.0.1", port }, "", { expected: 8 });
     expect(banner.answer).toStartWith("SSH-2.0-dropbear");
-    const client = await run(["/usr/bin/dbclient", "-y", "-p", String(port), "-i", key, "nobody@127.0.0.1", "true"], { HOME: dir });
+    const client = await runClient(["/usr/bin/dbclient", "-y", "-p", String(port), "-i", key, "nobody@127.0.0.1", "true"], { HOME: dir });
     expect(client.out).toContain(fingerprint);
     expect(client.out).toContain("No auth methods could be used");
     await session.until("every instance to end", async () => (await instances("dropbear")).length === 0);
@@ -61,8 +55,8 @@ describe.skipIf(!existsSync(SSHD))("sshd -i: Debian's ssh@.service as a unit", (
     const dir = session.scratch("sshd");
     const hostKey = join(dir, "host_key");
     const userKey = join(dir, "user_key");
-    expect((await run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey])).code).toBe(0);
-    expect((await run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", userKey])).code).toBe(0);
+    expect((await runClient(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey])).code).toBe(0);
+    expect((await runClient(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", userKey])).code).toBe(0);
     writeFileSync(join(dir, "authorized_keys"), readFileSync(`${userKey}.pub`));
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, "sshd_config"), [
@@ -90,7 +84,7 @@ listen_stream = "127.0.0.1:${port}"
 accept = true
 `,
     });
-    const ssh = (...command: string[]) => run(["/usr/bin/ssh", "-p", String(port), "-i", userKey, "-o", "BatchMode=yes",
+    const ssh = (...command: string[]) => runClient(["/usr/bin/ssh", "-p", String(port), "-i", userKey, "-o", "BatchMode=yes",
       "-o", "StrictHostKeyChecking=no", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "root@127.0.0.1", ...command]);
     return { m, port, dir, ssh };
   }
@@ -106,7 +100,7 @@ accept = true
 
   test("a client that leaves before logging in (sshd exits 255, ignored by \"-\") is no failure: no warning, no failed instance", async () => {
     const { m, port } = await sshd();
-    const scan = await run(["/usr/bin/ssh-keyscan", "-p", String(port), "-t", "ed25519", "127.0.0.1"]);
+    const scan = await runClient(["/usr/bin/ssh-keyscan", "-p", String(port), "-t", "ed25519", "127.0.0.1"]);
     expect(scan.out).toMatch(/127\.0\.0\.1\]:\d+ ssh-ed25519 AAAA/);
     await session.until("the instance to end", async () => (await instances("ssh")).length === 0);
     // Nothing to warn about: the exit status is ignored, as Debian's "-" asks.
@@ -173,7 +167,7 @@ exec_start = ["/usr/bin/dbus-daemon", "--session", "--fork", "--nopidfile", "--a
 `,
     });
     expect((await m.ctl("start", "bus")).code).toBe(0);
-    const getId = () => run(["/usr/bin/dbus-send", `--bus=unix:path=${socket}`, "--dest=org.freedesktop.DBus", "--print-reply",
+    const getId = () => runClient(["/usr/bin/dbus-send", `--bus=unix:path=${socket}`, "--dest=org.freedesktop.DBus", "--print-reply",
       "/org/freedesktop/DBus", "org.freedesktop.DBus.GetId"]);
     const id = await getId();
     expect(id.out).toMatch(/string "[0-9a-f]{32}"/);

@@ -80,3 +80,10 @@ export async function datagrams(port: number, messages: string[], opts: { expect
   socket.close();
   return answers;
 }
+
+/** Runs a client program (dbus-send, dbclient, ssh…) to its end: its exit code and all it printed. */
+export async function runClient(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out: stdout + stderr };
+}

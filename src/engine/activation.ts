@@ -74,6 +74,7 @@ export class SocketActivation {
   private readonly triggers = new Map<string, number[]>(); // service -> recent trigger times
   private readonly limited = new Set<string>(); // services past the trigger limit
   private readonly accepted = new Map<string, number>(); // template -> connections so far
+  private frozen = false; // the manager is going down
 
   constructor(configs: Map<string, UnitConfig>) {
     for (const cfg of configs.values()) {
@@ -171,7 +172,7 @@ export class SocketActivation {
   connection(unit: string, index: number, connection: number, source: string, host: ActivationHost): void {
     const e = this.entry(unit, index);
     const template = e ? host.config(e.service) : null;
-    if (!e?.accept || !template?.service) {
+    if (!e?.accept || !template?.service || this.frozen) {
       host.emit({ type: "close-connection", unit, connection });
       return;
     }
@@ -238,8 +239,13 @@ export class SocketActivation {
     }
   }
 
+  /** The manager is going down: no socket is watched again, no connection taken. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
-    if (!e.opened || this.brokenReason(e.service) !== null) return false;
+    if (this.frozen || !e.opened || this.brokenReason(e.service) !== null) return false;
     if (e.pausedUntil > 0) return false;
     if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
     if (this.limited.has(e.service)) return false;

@@ -68,6 +68,7 @@ export class Engine {
   private now = 0;
   private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
   private startupReported = false;
+  private goingDown = false; // see the going-down event
 
   /** `target`: the unit whose first start job ends the start-up ("startup-finished"). */
   constructor(configs: Map<string, UnitConfig>, now: number,
@@ -240,6 +241,9 @@ export class Engine {
     switch (ev.type) {
       case "request": return this.request(ev.job, ev.unit, ev.requestId);
       case "reset-failed": return this.resetFailed(ev.unit);
+      case "going-down":
+        this.goingDown = true;
+        return this.activation.freeze();
       case "spawned": {
         const u = this.units.get(ev.unit);
         if (u && ev.role === "main") u.processGroup = ev.pid; // the spawner makes it a session leader
@@ -386,6 +390,8 @@ export class Engine {
   }
 
   private emit(e: Effect) {
+    // On the way down a unit's failure asks for nothing more: the way down is under way.
+    if (e.type === "emergency-action" && this.goingDown) return;
     if (e.type === "spawn") e = { ...e, context: this.spawnContext(e.unit, e.role === "main") };
     // A console line per connection would drown the console: instances log instead.
     if (e.type === "console" && this.activation.instances.has(e.unit)) {

@@ -29,6 +29,9 @@ export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "re
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }
   | { type: "reset-failed"; unit: string | null }
+  // The manager is going down (stopping every unit, or abandoning them): no socket may
+  // start anything any more, and no unit's emergency action applies.
+  | { type: "going-down" }
   | { type: "spawned"; unit: string; role: ProcessRole; pid: number }
   | { type: "spawn-failed"; unit: string; role: ProcessRole; error: string }
   | { type: "exited"; pid: number; status: ExitStatus }

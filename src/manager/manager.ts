@@ -79,7 +79,6 @@ export class Manager {
   private devNullFd = -1;
   private ttyFd = -1;
   private readonly unitLoggers = new Map<string, Logger>();
-  private stopping = false;
   private abandoned = false;
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
@@ -177,8 +176,7 @@ export class Manager {
 
   /** Stop every unit (reverse order, in parallel), then resolve. */
   async stopAll(): Promise<void> {
-    this.stopping = true;
-    this.sockets.freeze(); // no client may start anything from now on
+    this.dispatch({ type: "going-down" }); // no client may start anything from now on
     const up = this.units().filter((u) => u.active !== "inactive" && u.active !== "failed");
     await Promise.all(up.map((u) => this.request("stop", u.name)));
   }
@@ -188,9 +186,8 @@ export class Manager {
    * acted on — no restart, no spawn — while the final stage kills what is left.
    */
   abandon() {
-    this.stopping = true;
+    this.dispatch({ type: "going-down" }); // no client may start anything either
     this.abandoned = true;
-    this.sockets.freeze(); // no client may start anything either
   }
 
   dispatch(event: EngineEvent) {
@@ -241,7 +238,6 @@ export class Manager {
       case "job-finished": return this.onJobFinished(e);
       case "startup-finished": return this.onStartupFinished(e.activeUnits);
       case "emergency-action":
-        if (this.stopping) return;
         return emergencyAction(this.powerOptions(), e.unit, e.action, e.reason);
       case "listen": return this.sockets.setWatching(e.unit, e.index, e.on);
       case "retry-sockets": return void this.queue.push(this.sockets.open(e.units));

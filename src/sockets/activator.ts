@@ -69,7 +69,6 @@ export class SocketActivator {
   private readonly sockets: Socket[] = [];
   private readonly connections = new Map<number, Connection>();
   private nextConnection = 1;
-  private frozen = false;
 
   constructor(units: Iterable<UnitConfig>, private readonly opts: ActivatorOptions) {
     for (const cfg of units) {
@@ -113,17 +112,10 @@ export class SocketActivator {
   setWatching(unit: string, index: number, on: boolean): void {
     const s = this.find(unit, index);
     if (!s?.opened || on === s.watching) return;
-    if (on && this.frozen) return;
     s.watching = on;
     const fd = s.opened.fd;
     if (!on) return this.opts.reactor.unwatch(fd);
     this.opts.reactor.watch(fd, { read: true }, () => (s.config.accept ? this.acceptAll(s) : this.triggered(s)));
-  }
-
-  /** The manager is going down: nothing may start a service any more. */
-  freeze(): void {
-    this.frozen = true;
-    for (const s of this.sockets) this.setWatching(s.unit, s.index, false);
   }
 
   private triggered(s: Socket): void {
@@ -212,7 +204,7 @@ export class SocketActivator {
 
   /** Closes every socket and connection; removes the files of remove_on_stop sockets. */
   close(): void {
-    this.freeze();
+    for (const s of this.sockets) this.setWatching(s.unit, s.index, false);
     for (const id of [...this.connections.keys()]) this.closeConnection(id);
     for (const s of this.sockets) {
       if (!s.opened) continue;

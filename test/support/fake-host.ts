@@ -198,7 +198,6 @@ export class FakeHost implements ManagerHost {
         if (on) host.watched.add(`${unit}/${index}`);
         else host.watched.delete(`${unit}/${index}`);
       },
-      freeze() { host.watched.clear(); },
       closeConnection(id: number) { host.closedConnections.push(id); },
       passedTo: (_unit: string, connection: number | null): Passed =>
         ({ fds: connection === null ? [] : [1000 + connection], names: connection === null ? [] : ["connection"], stdio: null, env: {} }),

@@ -120,6 +120,28 @@ describe("accept failed", () => {
   });
 });
 
+describe("going down", () => {
+  test("no socket is watched again, a connection starts nothing, and a unit's emergency action is moot", () => {
+    const sim = listening([
+      acceptUnit("echo"),
+      service("fragile", { restart: "always", restart_sec: 0, start_limit_burst: 1, start_limit_interval_sec: 100, start_limit_action: "reboot" }),
+    ]);
+    sim.request("start", "fragile");
+    expect(sim.watching.has("echo/0")).toBe(true);
+    const from = sim.effects.length;
+    sim.send({ type: "going-down" });
+    expect(sim.watching.size).toBe(0);
+    sim.send({ type: "connection", unit: "echo", index: 0, connection: 9, source: "uid 0" });
+    expect(sim.of("close-connection", from)).toMatchObject([{ connection: 9 }]);
+    expect(sim.of("spawn", from)).toEqual([]);
+    for (let i = 0; i < 3; i++) {
+      sim.exit("fragile", { kind: "exited", code: 1 });
+      sim.advance(1);
+    }
+    expect(sim.of("emergency-action", from)).toEqual([]);
+  });
+});
+
 describe("handle()", () => {
   test("startup finished is reported once, with the count of active units", () => {
     const sim = EngineSim.from([target("multi-user", { wants: ["a", "b"] }), service("a"), service("b")], "multi-user");

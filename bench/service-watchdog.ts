@@ -5,7 +5,7 @@
 // Run: bun bench/service-watchdog.ts [seconds per run, default 10]
 // Needs build/peers/notify-libsystemd (make deps) and dist/hearth (make build).
 import { join } from "node:path";
-import { PEERS, cleanup, startManager, writeConf } from "../test/support/harness.ts";
+import { PEERS, cleanup, launchManager, writeConf } from "../test/support/harness.ts";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const WATCHED = 20;
@@ -33,7 +33,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(busy: boolean) {
   const conf = writeConf(units(busy));
-  const m = await startManager(conf);
+  const m = await launchManager(conf);
   const cpu0 = cpuTicks(m.proc.pid);
   await Bun.sleep(SECONDS * 1000);
   const cpu1 = cpuTicks(m.proc.pid);

@@ -23,7 +23,7 @@
 import { spawn as spawnProcess, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { exchange, freePort, type StreamTarget } from "../test/support/clients.ts";
-import { cleanup, hearthCommand, PEERS, startManager, tempDir, writeConf } from "../test/support/harness.ts";
+import { cleanup, hearthCommand, PEERS, launchManager, tempDir, writeConf } from "../test/support/harness.ts";
 
 const ROUNDS = Number(process.argv[2] ?? 40);
 const SECONDS = Number(process.argv[3] ?? 3);
@@ -126,7 +126,7 @@ accept = true
 max_connections = 256
 `,
   });
-  const m = await startManager(conf, ["--log-level", "notice"]);
+  const m = await launchManager(conf, ["--log-level", "notice"]);
   await m.waitForState("running", "active");
   try {
     console.log(`socket activation, ${process.arch}, Bun ${Bun.version}, hearth from ${hearthCommand().join(" ")}`);
@@ -138,7 +138,7 @@ max_connections = 256
   }
 }
 
-async function firstConnection(m: Awaited<ReturnType<typeof startManager>>, paths: { onDemand: string; running: string; ssaPath: string }) {
+async function firstConnection(m: Awaited<ReturnType<typeof launchManager>>, paths: { onDemand: string; running: string; ssaPath: string }) {
   const samples: Record<string, number[]> = { "on demand": [], running: [], ssa: [] };
   const methods: Record<string, () => Promise<number>> = {
     "on demand": async () => {

@@ -26,6 +26,9 @@
 #                    (test/integration/peers.test.ts); installed without starting
 #                    its daemon (a policy-rc.d denies it while apt runs)
 #   openssh-client   ssh, ssh-keygen and ssh-keyscan, its clients
+#   time             GNU time: the peak memory of one `hearth check` (the kernel's
+#                    count for that process; Bun's resourceUsage may report the
+#                    largest child the test process ever had)
 # board (make rootfs, make qemu, the boot tests):
 #   qemu-system-arm, qemu-system-x86     the two QEMU boards
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc, libc6-dev
@@ -35,7 +38,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client time"
 board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
     all) packages="$test_packages $board_packages" ;;

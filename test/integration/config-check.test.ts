@@ -25,14 +25,17 @@ function confDir(units: Record<string, string>, make?: (unitsDir: string) => voi
 
 /** `hearth check` as a user runs it, killed if it does not finish in time. */
 async function check(dir: string, timeoutMs = 15_000): Promise<{ code: number | null; lines: string[]; maxRssKb: number; timedOut: boolean }> {
-  const proc = Bun.spawn([...hearthCommand(), "check", "-c", dir], { stdout: "pipe", stderr: "pipe" });
+  // GNU time prints the peak RSS of that one process, in KiB, as the last line on stderr.
+  const proc = Bun.spawn(["/usr/bin/time", "-q", "-f", "maxrss %M", ...hearthCommand(), "check", "-c", dir], { stdout: "pipe", stderr: "pipe" });
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; proc.kill("SIGKILL"); }, timeoutMs);
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   await proc.exited;
   clearTimeout(timer);
-  const maxRssKb = Math.round(Number(proc.resourceUsage()?.maxRSS ?? 0) / 1024);
-  return { code: timedOut ? null : proc.exitCode, lines: (out + err).split("\n").filter((l) => l !== ""), maxRssKb, timedOut };
+  const lines = (out + err).split("\n").filter((l) => l !== "");
+  const maxRssKb = Number(/^maxrss (\d+)$/.exec(lines.at(-1) ?? "")?.[1] ?? NaN);
+  if (!timedOut) lines.pop();
+  return { code: timedOut ? null : proc.exitCode, lines, maxRssKb, timedOut };
 }
 
 describe("files that are not regular files (defect 19, 25)", () => {

@@ -251,12 +251,21 @@ export interface StartOptions {
   wrapper?: string[];
 }
 
-/** Start `hearth run` on a configuration directory and wait for its control socket. */
+/**
+ * Start `hearth run` on a configuration directory and wait for its control socket; the
+ * harness checks it when its test ends (see the invariants above).
+ */
 export async function startManager(confDir: string, extra: string[] = [], options: StartOptions = {}): Promise<RunningManager> {
   const state = registry();
   if (!state.hooksInstalled) {
     throw new Error("the harness's checks are not installed: run bun test from the repository root, whose bunfig.toml preloads test/support/preload.ts");
   }
+  return launchManager(confDir, extra, options, (m) => state.managers.add(m));
+}
+
+/** The same for the benchmarks (bench/), which run outside bun test: nothing checks it. */
+export async function launchManager(confDir: string, extra: string[] = [], options: StartOptions = {},
+  register: (m: RunningManager) => void = () => {}): Promise<RunningManager> {
   const runDir = tempDir("run");
   const startedAt = performance.now();
   const testId = randomUUID();
@@ -266,7 +275,7 @@ export async function startManager(confDir: string, extra: string[] = [], option
     cwd: options.relativeRunDir ? dirname(runDir) : undefined,
   });
   const m = new RunningManager(proc, runDir, startedAt, testId);
-  state.managers.add(m);
+  register(m);
   await poll("hearth run to make its control socket", () => existsSync(join(runDir, "control.sock")) || !m.running, {
     timeoutMs: 10_000, intervalMs: 10,
   }).catch(() => null);

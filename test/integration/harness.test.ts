@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, cleanup, hearthCommand, poll, startManager, writeConf } from "../support/harness.ts";
+import { ROOT, cleanup, hearthCommand, poll, startManager, tempDir, writeConf } from "../support/harness.ts";
 import { describeProc } from "../support/procs.ts";
 
 const FAKE = join(ROOT, "test/fixtures/harness/fake-manager.py");
@@ -34,17 +34,20 @@ describe("the harness's invariants", () => {
   // rest in the cgroup): so when the manager exits, the rest is left, and a test that
   // lets this happen must be told, even though the unit did what it says.
   test("a unit with kill_mode = process leaves its child behind: reported, with the cgroup, then killed", async () => {
+    const scratch = tempDir("marker");
+    const marker = join(scratch, "forked");
     const conf = writeConf({
       leaves: `
 [unit]
 wanted_by = ["multi-user"]
 [service]
 kill_mode = "process"
-exec_start = ["sh", "-c", "sleep 303 & exec sleep 1000"]
+exec_start = ["sh", "-c", "sleep 303 & echo $! > ${marker}; exec sleep 1000"]
 `,
     });
     const m = await startManager(conf);
-    await m.waitForOutput(/Startup finished/);
+    // The unit is active once spawned; the child it forks is there once the marker is.
+    await poll("the unit's child to be forked", () => existsSync(marker));
     const cgroup = m.cgroupDir;
     const problems = (await m.stopCollecting()).join("\n");
     expect(problems).toMatch(/left a process behind: \d+ \(sleep 303\)/);
@@ -55,7 +58,7 @@ exec_start = ["sh", "-c", "sleep 303 & exec sleep 1000"]
       expect(problems).toContain(`left its cgroup behind: ${join(cgroup, "leaves.service")}, ${cgroup}`);
       expect(existsSync(cgroup)).toBe(false);
     }
-    cleanup(m, conf);
+    cleanup(m, conf, scratch);
   });
 
   test("a test that starts a manager and never stops it still fails, through the preloaded hooks", async () => {

@@ -222,6 +222,9 @@ function sortByPlace(diagnostics: Diagnostic[], reports: FileReport[]): Diagnost
 }
 
 /** The one place that reads the filesystem (besides the program check of LoadEnv). */
+/** The most unit files read from units/ (a board has tens to hundreds). */
+export const MAX_UNIT_FILES = 4096;
+
 export function readConfigDir(confDir: string): ConfigSources {
   const diagnostics: Diagnostic[] = [];
   const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error", unit?: string) =>
@@ -240,6 +243,13 @@ export function readConfigDir(confDir: string): ConfigSources {
     else if (systemText === null) problem(confDir, "no system.toml and no units/: only the built-in targets exist", "warning");
   }
   const units: ConfigSources["units"] = [];
+  const tomls = entries.filter((e) => e.endsWith(".toml"));
+  if (tomls.length > MAX_UNIT_FILES) {
+    // Bounded like every other input: 256 KiB each, this many files at most.
+    problem(unitsDir, `${tomls.length} unit files: only the first ${MAX_UNIT_FILES} by name are read`);
+    const kept = new Set(tomls.slice(0, MAX_UNIT_FILES));
+    entries = entries.filter((e) => !e.endsWith(".toml") || kept.has(e));
+  }
   for (const entry of entries) {
     const file = join(unitsDir, entry);
     if (/\.(service|socket|target|mount|timer)$/.test(entry)) {

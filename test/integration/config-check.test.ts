@@ -79,6 +79,16 @@ describe("files that are not regular files (defect 19, 25)", () => {
 });
 
 describe("huge and deeply nested files (defect 20)", () => {
+  test("a units/ of more than 4096 files is read up to 4096, and says so", async () => {
+    const dir = confDir({}, (units) => {
+      for (let i = 0; i < 4100; i++) writeFileSync(join(units, `u${String(i).padStart(4, "0")}.toml`), "");
+    });
+    const r = await check(dir);
+    expect(r.code).toBe(1);
+    expect(r.lines).toContain(`${dir}/units: error: 4100 unit files: only the first 4096 by name are read`);
+    expect(r.lines.at(-1)).toMatch(/^4\d{3} units, 1 error, \d+ warnings?$/);
+  });
+
   const nested = (depth: number) => `${"{a=".repeat(depth)}1${"}".repeat(depth)}`;
 
   test("a unit file over 256 KiB is refused unread", () => {

@@ -18,17 +18,17 @@ export function bootOffsetMs(): number {
 }
 
 /**
- * The phases up to now ("code loaded"): the handover, the runtime's first line of
- * hearth (when src/main.ts marked it) and now. Never throws: a phase it cannot read is
- * left out, and a handover it cannot read is the runtime's own time origin.
+ * The phases up to "code loaded" (performance.now() then; by default now): the handover,
+ * the runtime's first line of hearth (when src/main.ts marked it) and that. Never throws:
+ * a phase it cannot read is left out, a handover it cannot read is the runtime's own time origin.
  */
-export function startupMarks(origin: StartupPhases["origin"], offsetMs: number): StartupPhases {
+export function startupMarks(origin: StartupPhases["origin"], offsetMs: number, codeLoaded = performance.now()): StartupPhases {
   const marks: PhaseMark[] = [];
   const handover = safely(() => origin === "kernel" ? kernelHandoverMs() : processStartMs());
   marks.push({ phase: "handover", atMs: handover ?? offsetMs });
   const ready = safely(() => performance.getEntriesByName(RUNTIME_READY_MARK)[0]?.startTime ?? null);
   if (ready !== null) marks.push({ phase: "runtime-ready", atMs: offsetMs + ready });
-  marks.push({ phase: "code-loaded", atMs: offsetMs + performance.now() });
+  marks.push({ phase: "code-loaded", atMs: offsetMs + codeLoaded });
   return { origin, marks };
 }
 

@@ -72,10 +72,10 @@ export async function systemMain(_argv: string[]): Promise<number> {
 
 async function boot(setLogger: (log: Logger) => void): Promise<void> {
   // The start-up phases, on CLOCK_BOOTTIME; the handover is read from /dev/kmsg, so after /dev is mounted.
-  const offsetMs = bootOffsetMs();
+  const codeLoaded = performance.now(), offsetMs = bootOffsetMs();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
-  const phases = startupMarks("kernel", offsetMs);
+  const phases = startupMarks("kernel", offsetMs, codeLoaded);
   openConsole(early);
   writeConsole(`\nhearth ${pkg.version} running as PID 1.`);
 

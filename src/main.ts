@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 // hearth: one executable, its role chosen by how it is started (DESIGN §1).
+performance.mark("hearth:runtime-ready"); // the start-up phase "runtime ready" (src/boot/phase-marks.ts)
 import { basename } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 

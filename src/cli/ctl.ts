@@ -6,6 +6,7 @@ import { DurationError, parseTimeSpan } from "../config/duration.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
 import { formatEntry } from "../log/format.ts";
+import { formatPhases, phaseRows } from "../boot/startup.ts";
 import type { UnitStatus } from "../control/status.ts";
 import { defaultRunDir } from "./paths.ts";
 
@@ -16,8 +17,11 @@ verbs:
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
-  analyze [blame|critical-chain [UNIT]|plot|dot]
-                            where the start-up time went (plot: an SVG boot chart)
+  analyze [time|blame|critical-chain [UNIT]|plot|dot]
+                            where the start-up time went: time (the default) splits hearth's
+                            own start into phases (kernel handover, runtime ready, code and
+                            configuration loaded, first spawn, target reached; --json: the
+                            numbers); blame and critical-chain the units; plot an SVG chart
   poweroff|reboot|halt      stop every unit and take the system down (hearth run: end it)
   watchdog [set-timeout TIME]
                             the hardware watchdog: device, timeout, pings, jitter, last reset;
@@ -95,9 +99,9 @@ export async function ctlMain(argv: string[]): Promise<number> {
   }
   const verb = args.verb;
   // analyze's first word is its view, not a unit.
-  const view = verb === "analyze" ? args.units.shift() ?? "blame" : "";
-  if (verb === "analyze" && !["blame", "critical-chain", "plot", "dot"].includes(view)) {
-    console.error(`hearth ctl: analyze: unknown view ${view}; expected blame, critical-chain, plot or dot`);
+  const view = verb === "analyze" ? args.units.shift() ?? "time" : "";
+  if (verb === "analyze" && !["time", "blame", "critical-chain", "plot", "dot"].includes(view)) {
+    console.error(`hearth ctl: analyze: unknown view ${view}; expected time, blame, critical-chain, plot or dot`);
     return EXIT.usage;
   }
   const extra = verbArguments(verb, args.units);
@@ -117,7 +121,8 @@ export async function ctlMain(argv: string[]): Promise<number> {
       }
       answered = true;
       exit = typeof obj.exit === "number" ? obj.exit : EXIT.failed;
-      if (args.json) console.log(JSON.stringify(obj));
+      if (args.json && view === "time" && obj.timeline) console.log(JSON.stringify(phasesJson(obj.timeline as Timeline)));
+      else if (args.json) console.log(JSON.stringify(obj));
       else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
       else print(verb, obj);
       return false;
@@ -170,7 +175,14 @@ function print(verb: string, obj: Record<string, unknown>) {
   }
 }
 
+/** `analyze time --json`: each phase with its times in ms (since boot, since the handover, from the phase before). */
+function phasesJson(t: Timeline) {
+  if (!t.phases) return { target: t.target, phases: null };
+  return { target: t.target, origin: t.phases.origin, phases: phaseRows(t.phases) };
+}
+
 function printAnalysis(view: string, t: Timeline, unit?: string) {
-  const text = view === "plot" ? plot(t) : view === "dot" ? dot(t) : view === "critical-chain" ? formatCriticalChain(t, unit) : blame(t);
+  const time = () => t.phases ? formatPhases(t.phases, t.target) : "the manager did not record its start-up phases";
+  const text = view === "time" ? time() : view === "plot" ? plot(t) : view === "dot" ? dot(t) : view === "critical-chain" ? formatCriticalChain(t, unit) : blame(t);
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 }

@@ -6,10 +6,13 @@ import { ControlServer } from "../control/server.ts";
 import { createLogger, parseLogLevel, ringSink, stderrSink, teeSink, type LogLevelName } from "../log/manager-log.ts";
 import { Manager } from "../manager/manager.ts";
 import { absoluteDir, userConfDir, userRunDir } from "./paths.ts";
+import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
 
 const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL]";
 
 export async function runMain(argv: string[]): Promise<number> {
+  const offsetMs = bootOffsetMs();
+  const phases = startupMarks("process", offsetMs);
   let confDir = userConfDir(), runDir = userRunDir(), target: string | null = null;
   let level: LogLevelName | null = null;
   for (let i = 0; i < argv.length; i++) {
@@ -29,6 +32,7 @@ export async function runMain(argv: string[]): Promise<number> {
   }
 
   const config = loadConfig(confDir);
+  markPhase(phases, "config-loaded", offsetMs);
   const logLevel = level ?? config.system.manager.log_level;
   let manager: Manager | null = null;
   const logger = createLogger({
@@ -56,7 +60,7 @@ export async function runMain(argv: string[]): Promise<number> {
   };
 
   manager = new Manager({
-    config, runDir, target, logger, systemMode: false,
+    config, runDir, target, logger, systemMode: false, startup: { phases, offsetMs },
     console: (line) => console.log(line),
     exit: (code, reason) => void exit(code, reason),
   });

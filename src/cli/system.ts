@@ -21,12 +21,13 @@ import { withMountUnits } from "../boot/mount-units.ts";
 import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
 import { Shutdown } from "../boot/shutdown.ts";
 import { emergencyPowerRequest, POWER_SIGNALS, type PowerRequest } from "../engine/power.ts";
-import { formatStartupFinished, startupTimes } from "../boot/startup.ts";
+import { formatStartupFinished } from "../boot/startup.ts";
+import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
 import type { EmergencyAction } from "../config/types.ts";
 import { HardwareWatchdog } from "../watchdog/hardware.ts";
 import { healthVerdict, type UnitHealth } from "../watchdog/policy.ts";
 import { readTimeoutRange, readWatchdogSysfs } from "../watchdog/sysfs.ts";
-import { boottimeMs, setCtrlAltDelReboots } from "../../ffi/system.ts";
+import { setCtrlAltDelReboots } from "../../ffi/system.ts";
 import { WatchdogFd } from "../../ffi/watchdog.ts";
 import { onSignal } from "../../ffi/signal-forward.ts";
 import { signalNumber } from "../../ffi/signals.ts";
@@ -70,12 +71,11 @@ export async function systemMain(_argv: string[]): Promise<number> {
 }
 
 async function boot(setLogger: (log: Logger) => void): Promise<void> {
-  // Where userspace began: this process's start, on CLOCK_BOOTTIME. (PID 1's own start
-  // time in /proc/self/stat is of no use: PID 1 exists from early kernel init on and
-  // only execs us later.) Bun's performance.now() counts from the process's start.
-  const userspaceStartMs = boottimeMs() - performance.now();
+  // The start-up phases, on CLOCK_BOOTTIME; the handover is read from /dev/kmsg, so after /dev is mounted.
+  const codeLoaded = performance.now(), offsetMs = bootOffsetMs();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
+  const phases = startupMarks("kernel", offsetMs, codeLoaded);
   openConsole(early);
   writeConsole(`\nhearth ${pkg.version} running as PID 1.`);
 
@@ -83,6 +83,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   const confReadable = isReadableDir(SYSTEM_CONF_DIR);
   const loaded = loadConfig(SYSTEM_CONF_DIR);
   const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
+  markPhase(phases, "config-loaded", offsetMs);
   const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });
 
   const logger = systemLogger(config.system.manager.log_level, cmdline.overrides.log_level !== undefined);
@@ -98,7 +99,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     if (m.result === "failed") logger.err(`kernel module ${m.name}: ${m.error}`);
     else logger.info(`kernel module ${m.name}: ${m.result}`);
   }
-  logger.info(`hostname ${hostname}; userspace began ${Math.round(userspaceStartMs)} ms after boot (CLOCK_BOOTTIME)`);
+  logger.info(`hostname ${hostname}; the kernel handed over ${Math.round(phases.marks[0]!.atMs)} ms after boot (CLOCK_BOOTTIME)`);
   // The hardware watchdog, as soon as its driver is loaded: pinged from this loop from now on.
   const wd = config.system.watchdog;
   const watchdog = new HardwareWatchdog(wd.device, {
@@ -134,7 +135,11 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     exit: (_code, reason) => power({ action: "poweroff", mode: "orderly" }, reason),
     power: (action, reason, mode) => power({ action, mode }, reason),
     mounter: systemMounter,
-    startupFinished: (ready) => formatStartupFinished(startupTimes(userspaceStartMs, boottimeMs()), ready),
+    startup: { phases, offsetMs },
+    startupFinished: (p, ready) => {
+      setTimeout(() => writeConsole(residentMemoryLine()), 0); // after the line below
+      return p ? formatStartupFinished(p, ready) : `Startup finished; ${ready} units ready`;
+    },
   });
   logRecords = (r) => manager.managerRing.push(r);
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
@@ -177,6 +182,15 @@ function unitHealth(manager: Manager, names: string[]): UnitHealth[] {
     active: manager.unit(name)?.active ?? "inactive",
     result: manager.unit(name)?.result ?? "success",
   }));
+}
+
+/** PID 1's resident memory once started (the boot tests look for this line). */
+function residentMemoryLine(): string {
+  try {
+    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
+    if (Number.isFinite(kb)) return `hearth: PID 1 resident memory after start-up: ${(kb / 1024).toFixed(1)} MiB`;
+  } catch { /* no /proc */ }
+  return "hearth: PID 1 resident memory after start-up: unknown (no /proc/self/status)";
 }
 
 function readCmdline(): { overrides: CmdlineOverrides; diagnostics: Diagnostic[] } {

@@ -121,5 +121,6 @@ export function timeline(m: Manager): Timeline {
   return {
     startedAt: wall(m.startedAtMono), kernelMs: m.kernelMs, target: m.target,
     finishedAt: m.finishedAtMono === null ? null : wall(m.finishedAtMono), units,
+    phases: m.startupPhases(),
   };
 }

@@ -21,6 +21,7 @@ import { UnitOutputs } from "./unit-output.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
+import type { StartupPhases } from "../boot/startup.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -36,8 +37,13 @@ export interface ManagerOptions {
   mounter?: Mounter;
   /** The way down in system mode (src/boot/shutdown.ts); run mode exits instead. */
   power?: (action: PowerAction, reason: string, mode: PowerMode) => void;
-  /** The line printed when the target is reached; system mode splits kernel and userspace time. */
-  startupFinished?: (unitsReady: number) => string;
+  /** The line printed when the target is reached; system mode splits it by phase. */
+  startupFinished?: (phases: StartupPhases | null, unitsReady: number) => string;
+  /**
+   * The start-up phases reached before the manager (src/boot/phase-marks.ts), and the
+   * offset from host.now() to CLOCK_BOOTTIME; the manager adds first spawn and target reached.
+   */
+  startup?: { phases: StartupPhases; offsetMs: number };
   /** The system underneath (tests pass a fake one). */
   host?: ManagerHost;
 }
@@ -63,6 +69,7 @@ export class Manager {
   readonly startedAt: number;
   readonly startedAtMono: number;
   finishedAtMono: number | null = null; // when the target was first reached
+  private firstSpawnAtMono: number | null = null;
   /** Time the kernel took before PID 1 started (system mode only), for analysis. */
   kernelMs: number | null = null;
   private readonly outputs: UnitOutputs;
@@ -307,6 +314,7 @@ export class Manager {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error });
       return;
     }
+    this.firstSpawnAtMono ??= this.host.now();
     this.spawned.set(result.pid, { unit: e.unit, output: ctx.logUnit });
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
@@ -475,7 +483,17 @@ export class Manager {
   private onStartupFinished(activeUnits: number) {
     this.finishedAtMono = this.host.now();
     const ms = Math.round(this.host.wallNow() - this.startedAt);
-    this.console("info", this.opts.startupFinished?.(activeUnits) ?? `Startup finished in ${ms} ms (userspace); ${activeUnits} units active`);
+    this.console("info", this.opts.startupFinished?.(this.startupPhases(), activeUnits) ?? `Startup finished in ${ms} ms (userspace); ${activeUnits} units active`);
+  }
+
+  /** The phases of the start so far, on CLOCK_BOOTTIME (src/boot/startup.ts); null when not told them. */
+  startupPhases(): StartupPhases | null {
+    const s = this.opts.startup;
+    if (!s) return null;
+    const marks = [...s.phases.marks];
+    if (this.firstSpawnAtMono !== null) marks.push({ phase: "first-spawn", atMs: this.firstSpawnAtMono + s.offsetMs });
+    if (this.finishedAtMono !== null) marks.push({ phase: "target-reached", atMs: this.finishedAtMono + s.offsetMs });
+    return { origin: s.phases.origin, marks };
   }
 
   private powerOptions(): PowerOptions {

@@ -1,6 +1,7 @@
 // DESIGN §2/§6 and issue #2's first "done when": 20 units, two of them broken; the 18
 // good ones start in parallel, ordered only where they say so.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, cleanup, poll, startManager, type RunningManager } from "../support/harness.ts";
 
@@ -103,5 +104,23 @@ describe("analyze", () => {
     const chain = await m.ctl("analyze", "critical-chain");
     expect(chain.stdout).toMatch(/multi-user @/);
     expect((await m.ctl("analyze", "nonsense")).code).toBe(2);
+  });
+
+  test("analyze with no view shows hearth's own start by phase, in order, like systemd-analyze time", async () => {
+    const time = await m.ctl("analyze");
+    expect(time.code).toBe(0);
+    expect(time.stdout).toMatch(/^Startup finished in \S+ \(runtime\) \+ \S+ \(hearth code\) \+ \S+ \(configuration\) \+ \S+ \(first spawn\) \+ \S+ \(units\) = \S+\n/);
+    const labels = ["process started", "runtime ready", "code loaded", "configuration loaded", "first spawn", "target reached"];
+    const rows = time.stdout.split("\n").filter((l) => labels.some((x) => l.startsWith(x)));
+    expect(rows.map((l) => labels.find((x) => l.startsWith(x)))).toEqual(labels);
+    const json = JSON.parse((await m.ctl("--json", "analyze")).stdout) as { origin: string; phases: { phase: string; sinceBootMs: number; deltaMs: number }[] };
+    expect(json.origin).toBe("process");
+    expect(json.phases.map((p) => p.phase)).toEqual(["handover", "runtime-ready", "code-loaded", "config-loaded", "first-spawn", "target-reached"]);
+    for (const p of json.phases) expect(p.deltaMs).toBeGreaterThanOrEqual(0);
+    // All on CLOCK_BOOTTIME: the handover is no later than now, in ms since boot.
+    const uptimeMs = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
+    expect(json.phases.at(-1)!.sinceBootMs).toBeLessThanOrEqual(uptimeMs + 10);
+    expect(json.phases[0]!.sinceBootMs).toBeGreaterThan(uptimeMs - 120_000);
+    console.log(`run mode on this host: ${time.stdout.split("\n")[0]}`);
   });
 });

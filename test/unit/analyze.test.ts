@@ -7,7 +7,7 @@ const unit = (name: string, start: number, ready: number, after: string[] = [], 
   ({ name, kind, active: "active", activatingAt: T0 + start, activeAt: T0 + ready, after, requires: [], wants: [] });
 
 const timeline: Timeline = {
-  startedAt: T0, kernelMs: 1200, finishedAt: T0 + 420, target: "multi-user",
+  startedAt: T0, kernelMs: 1200, finishedAt: T0 + 420, target: "multi-user", phases: null,
   units: [
     unit("db", 10, 310),
     unit("web", 310, 330, ["db"]),

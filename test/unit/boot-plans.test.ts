@@ -6,7 +6,8 @@ import { API_MOUNTS, planApiMounts } from "../../src/boot/api-mounts.ts";
 import { moduleName, parseModulesBuiltin, parseModulesDep, planModules } from "../../src/boot/modules.ts";
 import { parseMountinfo, planUnmounts } from "../../src/boot/mountinfo.ts";
 import { parsePpid, statField } from "../../src/boot/procstat.ts";
-import { formatStartupFinished, startupTimes } from "../../src/boot/startup.ts";
+import { formatPhases, formatStartupFinished, phaseRows, type PhaseName, type StartupPhases } from "../../src/boot/startup.ts";
+import { kmsgRecord } from "../../src/boot/phase-marks.ts";
 import { chooseHostname } from "../../src/boot/early.ts";
 
 describe("parseMountOptions", () => {
@@ -108,13 +109,41 @@ describe("/proc/PID/stat", () => {
   });
 });
 
-describe("startup line", () => {
-  test("kernel + userspace = total, systemd's wording", () => {
-    const t = startupTimes(1499.6, 5406.2);
-    expect(formatStartupFinished(t, 18)).toBe("Startup finished in 1500 ms (kernel) + 3907 ms (userspace) = 5407 ms; 18 units ready");
+describe("start-up phases", () => {
+  const at = (phase: PhaseName, atMs: number) => ({ phase, atMs });
+  const boot: StartupPhases = {
+    origin: "kernel",
+    marks: [at("handover", 1499.6), at("runtime-ready", 1910.2), at("code-loaded", 2300), at("config-loaded", 2550.4),
+      at("first-spawn", 2630), at("target-reached", 5406.2)],
+  };
+  test("the startup line splits the boot by phase, in whole ms that add up", () => {
+    expect(formatStartupFinished(boot, 18)).toBe("Startup finished in 1500 ms (kernel) + 410 ms (runtime) + 390 ms (hearth code)" +
+      " + 250 ms (configuration) + 80 ms (first spawn) + 2776 ms (units) = 5406 ms; 18 units ready");
   });
-  test("never negative", () => {
-    expect(startupTimes(-5, 100)).toEqual({ kernelMs: 0, userspaceMs: 100 });
+  test("analyze time: each phase since the handover and from the one before, like systemd-analyze time", () => {
+    expect(formatPhases(boot, "multi-user").split("\n")).toEqual([
+      "Startup finished in 1.500s (kernel) + 411ms (runtime) + 390ms (hearth code) + 250ms (configuration) + 80ms (first spawn) + 2.776s (units) = 5.406s",
+      "multi-user reached 3.907s after the kernel's handover, 5.406s after boot.",
+      "",
+      "phase                 since handover     delta",
+      "kernel handover                  0ms   +1.500s",
+      "runtime ready                  411ms    +411ms",
+      "code loaded                    800ms    +390ms",
+      "configuration loaded          1.051s    +250ms",
+      "first spawn                   1.130s     +80ms",
+      "target reached                3.907s   +2.776s",
+    ]);
+  });
+  test("in run mode time counts from the process's start; phases not reached are left out", () => {
+    const run: StartupPhases = { origin: "process", marks: [at("code-loaded", 1030), at("handover", 1000), at("config-loaded", 1040)] };
+    expect(phaseRows(run).map((r) => [r.label, r.sinceHandoverMs, r.deltaMs])).toEqual([
+      ["process started", 0, 0], ["code loaded", 30, 30], ["configuration loaded", 40, 10],
+    ]);
+    expect(formatPhases(run, "default").split("\n")[0]).toBe("Startup not finished yet: default not reached; so far 30ms (hearth code) + 10ms (configuration) = 40ms");
+  });
+  test("a /dev/kmsg record gives its time and text", () => {
+    expect(kmsgRecord("6,339,1499612,-;Run /sbin/init as init process\n")).toEqual({ ms: 1499.612, text: "Run /sbin/init as init process" });
+    expect(kmsgRecord("garbage")).toBeNull();
   });
 });
 

@@ -313,9 +313,9 @@ export class Engine {
     if (!u || processes.length === 0) return;
     const shown = processes.slice(0, 10).map((p) => `${p.pid} (${p.name})`).join(", ");
     const more = processes.length > 10 ? ` and ${processes.length - 10} more` : "";
-    const text = `${this.label(u)}: ${processes.length} process(es) left its process group and survived its stop (no cgroups to find them): ${shown}${more}`;
+    const text = `${processes.length} process(es) left its process group and survived its stop (no cgroups to find them): ${shown}${more}`;
     this.emit({ type: "log", unit: name, level: "warning", text });
-    this.emit({ type: "console", unit: name, status: "warning", text });
+    this.emit({ type: "console", unit: name, status: "warning", text: `${this.label(u)}: ${text}` });
   }
 
   /** A mount unit's effect finished: mounted (or not), or unmounted (a failure is logged, the unit goes down all the same). */

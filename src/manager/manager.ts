@@ -57,6 +57,9 @@ export interface Mounter {
   unmount(entry: MountEntry): Promise<void>;
 }
 
+// How long stopAll waits for the cgroups of SIGKILLed leftovers to empty.
+const LEFTOVER_WAIT_MS = 2000;
+
 // Log lines kept with each unclean exit in the crash record.
 const CRASH_LOG_LINES = 50;
 
@@ -181,11 +184,20 @@ export class Manager {
     this.dispatch({ type: "reset-failed", unit });
   }
 
-  /** Stop every unit (reverse order, in parallel), then resolve. */
+  /**
+   * Stop every unit (reverse order, in parallel), then give their SIGKILLed leftovers a
+   * moment to die, so that their cgroups go too; then resolve.
+   */
   async stopAll(): Promise<void> {
     this.dispatch({ type: "going-down" }); // no client may start anything from now on
     const up = this.units().filter((u) => u.active !== "inactive" && u.active !== "failed");
     await Promise.all(up.map((u) => this.request("stop", u.name)));
+    // Reaping (SIGCHLD) removes each cgroup once empty; a SIGKILLed process is gone in
+    // milliseconds unless stuck in the kernel, which this bound leaves to the caller.
+    for (let waited = 0; (this.processes?.cgroupsToRemove ?? 0) > 0 && waited < LEFTOVER_WAIT_MS; waited += 10) {
+      await new Promise((resolve) => this.host.setTimer(10, () => resolve(undefined)));
+      this.reap();
+    }
   }
 
   /**

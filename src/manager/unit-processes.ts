@@ -14,7 +14,7 @@ export class UnitProcesses {
   // Cgroups of units that went down, removed once empty (their leftovers take a moment to die).
   private readonly doomedCgroups = new Set<string>();
   // Without cgroups: processes below a unit's main process that left its session, seen as its stop began.
-  private readonly escaped = new Map<string, { pid: number; name: string; start: string }[]>();
+  private readonly escaped = new Map<string, { pid: number; start: string }[]>();
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly cgroups: CgroupPort | null) {}
 
@@ -34,7 +34,7 @@ export class UnitProcesses {
     const own = table.find((p) => p.pid === leader);
     if (!own) return;
     const away = descendantsOf(leader, table).filter((p) => p.sid !== own.sid);
-    this.escaped.set(unit, away.map((p) => ({ pid: p.pid, name: p.name, start: p.start })));
+    this.escaped.set(unit, away.map((p) => ({ pid: p.pid, start: p.start })));
   }
 
   /**
@@ -46,8 +46,9 @@ export class UnitProcesses {
     const escaped = this.escaped.get(unit) ?? [];
     this.escaped.delete(unit);
     if (escaped.length === 0) return [];
-    const alive = new Map(this.host.processes().map((p) => [p.pid, p.start]));
-    return escaped.filter((p) => alive.get(p.pid) === p.start).map(({ pid, name }) => ({ pid, name }));
+    // Named as they are now: one seen as "setsid" may have exec'd its program since.
+    const alive = new Map(this.host.processes().map((p) => [p.pid, p]));
+    return escaped.filter((p) => alive.get(p.pid)?.start === p.start).map(({ pid }) => ({ pid, name: alive.get(pid)!.name }));
   }
 
   /** The unit is down for good: its cgroup goes as soon as it is empty. */
@@ -60,6 +61,11 @@ export class UnitProcesses {
   /** A unit starts again: its cgroup is in use. */
   keepCgroup(unit: string) {
     this.doomedCgroups.delete(unit);
+  }
+
+  /** Units whose cgroup waits for its last (SIGKILLed) process to be gone. */
+  get cgroupsToRemove(): number {
+    return this.doomedCgroups.size;
   }
 
   /** After every reap: leftovers that died may have emptied a cgroup. */

@@ -1,7 +1,11 @@
 # hearth — see README.md. Everything a fresh machine needs is installed from here.
 BUN      := node_modules/.bin/bun
 SOURCES  := $(shell find src ffi -type f 2>/dev/null) package.json
-COMPILE  := $(BUN) build --compile --minify --no-compile-autoload-bunfig --no-compile-autoload-dotenv
+# --bytecode: JavaScriptCore starts from compiled bytecode instead of parsing the bundle at
+# every start (src/main.ts must avoid top-level await). --splitting (needs ESM): each role's
+# module (src/cli/*.ts, imported lazily by src/main.ts) is its own chunk inside the one
+# executable, so --version and ctl never load the manager.
+COMPILE  := $(BUN) build --compile --minify --bytecode --format=esm --splitting --no-compile-autoload-bunfig --no-compile-autoload-dotenv
 BOARD    ?= qemu-aarch64
 APPEND   ?=
 # The board's architecture as Bun names it (arm64 | x64), from board/$(BOARD)/board.toml.

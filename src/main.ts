@@ -32,4 +32,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+// No top-level await: `bun build --bytecode` needs a CommonJS entry.
+main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+  console.error(e);
+  process.exit(1);
+});

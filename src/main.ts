@@ -1,6 +1,5 @@
 #!/usr/bin/env bun
 // hearth: one executable, its role chosen by how it is started (DESIGN §1).
-import { basename } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
 const HELP = `hearth ${pkg.version} — an init system and service manager for embedded Linux boards
@@ -15,7 +14,7 @@ usage:
 As PID 1 (or started as 'init') hearth is the system manager.`;
 
 async function main(argv: string[]): Promise<number> {
-  const invokedAs = basename(process.argv0 || "");
+  const invokedAs = (process.argv0 || "").split("/").pop(); // not node:path: --version loads nothing
   if (process.pid === 1 || invokedAs === "init") return (await import("./cli/system.ts")).systemMain(argv);
   if (invokedAs === "hearthctl") return (await import("./cli/ctl.ts")).ctlMain(argv);
   const [verb, ...rest] = argv;

@@ -103,6 +103,13 @@ export async function request(runDir: string, req: object, onLine: (obj: Record<
   return promise;
 }
 
+// Bun.connect's errors say only "Failed to connect": the code, in words.
+const CONNECT_ERRORS: Record<string, string> = {
+  ENOENT: "no such socket (is hearth running?)",
+  ECONNREFUSED: "connection refused (no manager listening)",
+  EACCES: "permission denied",
+};
+
 export async function ctlMain(argv: string[]): Promise<number> {
   const args = parseCtlArgs(argv);
   if (typeof args === "object" && "help" in args) {
@@ -152,7 +159,8 @@ export async function ctlMain(argv: string[]): Promise<number> {
     });
   } catch (e) {
     const err = e as { code?: string; message: string };
-    console.error(`hearth ctl: cannot reach the manager at ${tried}/control.sock: ${err.code ?? err.message}`);
+    const why = err.code ? (CONNECT_ERRORS[err.code] ?? err.code) : err.message;
+    console.error(`hearth ctl: cannot reach the manager at ${tried}/control.sock: ${why}`);
     return EXIT.failed;
   }
   if (!answered && !args.follow) console.error(`hearth ctl: the manager closed the connection without a reply`);

@@ -1,14 +1,18 @@
 # hearth — see README.md. Everything a fresh machine needs is installed from here.
 BUN      := node_modules/.bin/bun
 SOURCES  := $(shell find src ffi -type f 2>/dev/null) package.json
-COMPILE  := $(BUN) build --compile --minify --no-compile-autoload-bunfig --no-compile-autoload-dotenv
+# --bytecode: JavaScriptCore starts from compiled bytecode instead of parsing the bundle at
+# every start (src/main.ts must avoid top-level await). --splitting (needs ESM): each role's
+# module (src/cli/*.ts, imported lazily by src/main.ts) is its own chunk inside the one
+# executable, so --version and ctl never load the manager.
+COMPILE  := $(BUN) build --compile --minify --bytecode --format=esm --splitting --no-compile-autoload-bunfig --no-compile-autoload-dotenv
 BOARD    ?= qemu-aarch64
 APPEND   ?=
 # The board's architecture as Bun names it (arm64 | x64), from board/$(BOARD)/board.toml.
 BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
 BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: all build build-arm64 test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
+.PHONY: all build build-arm64 bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
 
 all: build
 
@@ -61,10 +65,18 @@ test-integration: build deps
 # Every benchmark in bench/benchmarks.ts, side by side with its peers; writes
 # bench/RESULTS.md. Installs s6 and runit (Debian) when missing. One or a few alone:
 #   make bench BENCH="supervision micro"   (prints, leaves RESULTS.md alone)
-bench: build deps-board node_modules/.stamp
+bench: build build-arm64 bench-hello deps-board node_modules/.stamp
 	bash test/setup-deps.sh test
 	sh bench/setup.sh
 	$(BUN) bench/run-all.ts $(BENCH)
+
+# The start-up floor's reference (bench/startup-floor.ts): Bun's hello world compiled
+# with hearth's own flags, natively and for arm64.
+bench-hello: build/bench/hello-native build/bench/hello-arm64
+build/bench/hello-native: bench/probe/hello.ts node_modules/.stamp
+	$(COMPILE) $< --outfile $@
+build/bench/hello-arm64: bench/probe/hello.ts node_modules/.stamp
+	$(COMPILE) --target=bun-linux-arm64 $< --outfile $@
 
 # Boots the board, shows its console, powers off once the example is up (QEMU exits 0).
 qemu: rootfs

@@ -1,7 +1,6 @@
 #!/usr/bin/env bun
 // hearth: one executable, its role chosen by how it is started (DESIGN §1).
 performance.mark("hearth:runtime-ready"); // the start-up phase "runtime ready" (src/boot/phase-marks.ts)
-import { basename } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
 const HELP = `hearth ${pkg.version} — an init system and service manager for embedded Linux boards
@@ -16,7 +15,7 @@ usage:
 As PID 1 (or started as 'init') hearth is the system manager.`;
 
 async function main(argv: string[]): Promise<number> {
-  const invokedAs = basename(process.argv0 || "");
+  const invokedAs = (process.argv0 || "").split("/").pop(); // not node:path: --version loads nothing
   if (process.pid === 1 || invokedAs === "init") return (await import("./cli/system.ts")).systemMain(argv);
   if (invokedAs === "hearthctl") return (await import("./cli/ctl.ts")).ctlMain(argv);
   const [verb, ...rest] = argv;
@@ -33,4 +32,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+// No top-level await: `bun build --bytecode` needs a CommonJS entry.
+main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+  console.error(e);
+  process.exit(1);
+});

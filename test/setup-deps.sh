@@ -31,6 +31,8 @@
 #                    largest child the test process ever had)
 # board (make rootfs, make qemu, the boot tests):
 #   qemu-system-arm, qemu-system-x86     the two QEMU boards
+#   qemu-user        qemu-aarch64 user mode: the start-up floor of hearth-arm64
+#                    (bench/startup-floor.ts; glibc from libc6-dev-arm64-cross)
 #   gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, gcc, libc6-dev
 #                    board/demo/hearth-demo.c, statically linked for each board
 #   the arm64 architecture in dpkg       so that apt-get download fetches the arm64
@@ -39,7 +41,7 @@ set -eu
 
 group=${1:-all}
 test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client time"
-board_packages="qemu-system-arm qemu-system-x86 gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
     all) packages="$test_packages $board_packages" ;;
     test) packages="$test_packages" ;;

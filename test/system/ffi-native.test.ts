@@ -59,7 +59,9 @@ describe("in a compiled binary", () => {
   beforeAll(() => {
     writeFileSync(join(work, "program.ts"), program);
     const build = run([
-      bun, "build", "--compile", "--minify", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
+      // make's flags (Makefile COMPILE): the C source must be found from a bytecode chunk too.
+      bun, "build", "--compile", "--minify", "--bytecode", "--format=esm", "--splitting",
+      "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
       join(work, "program.ts"), "--outfile", binary,
     ]);
     if (build.code !== 0) throw new Error(`bun build --compile failed:\n${build.stderr}`);

@@ -1,0 +1,68 @@
+// The start-up floor (issue 11 goal 2): how long `hearth --version` takes against a Bun
+// hello world compiled exactly the same way (make's $(COMPILE): bench/probe/hello.ts ->
+// build/bench/hello-*), so the ratio is what hearth's own code adds to Bun's start.
+//   arm64  dist/hearth-arm64 under qemu-aarch64 user mode (TCG: what a slow board feels)
+//   native dist/hearth on this host
+// Runs interleaved pair by pair (hearth, hello, hearth, hello ...), each pair on a quiet
+// machine (bench/lib/quiet.ts); wall time of the whole process, spawn to reaped.
+//   bun bench/startup-floor.ts [RUNS]      (default 7 pairs each)
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { table } from "./lib/markdown.ts";
+import { HEARTH, ROOT, requireBuilt } from "./lib/paths.ts";
+import { median, ratio, spread } from "./lib/stats.ts";
+import { interferenceNote, quietly } from "./lib/quiet.ts";
+
+const RUNS = Number(process.argv[2] ?? 7);
+const HEARTH_ARM64 = join(ROOT, "dist/hearth-arm64");
+const HELLO = join(ROOT, "build/bench/hello-native");
+const HELLO_ARM64 = join(ROOT, "build/bench/hello-arm64");
+// qemu-user (test/setup-deps.sh board); the arm64 loader and glibc of libc6-dev-arm64-cross.
+const QEMU = Bun.which("qemu-aarch64") ?? Bun.which("qemu-aarch64-static");
+const SYSROOT = "/usr/aarch64-linux-gnu";
+
+async function wallMs(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const code = await p.exited;
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
+  return ms;
+}
+
+/** RUNS interleaved pairs after one warm-up pair: the times of each side, ms. */
+async function pairs(label: string, a: string[], b: string[]): Promise<[number[], number[]]> {
+  await wallMs(a);
+  await wallMs(b);
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [x, y] = await quietly(label, async () => [await wallMs(a), await wallMs(b)] as const);
+    as.push(x);
+    bs.push(y);
+  }
+  return [as, bs];
+}
+
+function row(name: string, hearth: number[], hello: number[]): string[] {
+  const ratios = hearth.map((h, i) => h / hello[i]!);
+  return [name, spread(hearth), spread(hello), ratio(median(hearth), median(hello)), spread(ratios)];
+}
+
+requireBuilt(HEARTH, HEARTH_ARM64, HELLO, HELLO_ARM64);
+const rows: string[][] = [];
+if (QEMU && existsSync(join(SYSROOT, "lib/ld-linux-aarch64.so.1"))) {
+  const qemu = [QEMU, "-L", SYSROOT];
+  const [h, b] = await pairs("arm64 under qemu", [...qemu, HEARTH_ARM64, "--version"], [...qemu, HELLO_ARM64]);
+  rows.push(row("arm64, qemu-aarch64 user mode", h, b));
+} else {
+  console.error(`no qemu-aarch64 or no ${SYSROOT}: \`make deps-board\` installs them; the arm64 row is left out`);
+}
+const [h, b] = await pairs("native", [HEARTH, "--version"], [HELLO]);
+rows.push(row("native (this host)", h, b));
+
+console.log(`**Start-up floor** — \`hearth --version\` against a Bun hello world compiled the same way ` +
+  `(bench/probe/hello.ts, make's flags); ${RUNS} interleaved pairs each; wall ms, median (min–max). ` +
+  `Goal (issue 11): arm64 ratio ≤ 1.2.\n`);
+console.log(table(["where", "hearth --version ms", "hello world ms", "ratio of medians", "pair ratios"], rows));
+console.log(`\n_${interferenceNote()}_`);

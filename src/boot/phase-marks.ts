@@ -5,7 +5,7 @@
 import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { boottimeMs } from "../../ffi/system.ts";
 import { statField } from "./procstat.ts";
-import type { PhaseMark, PhaseName, StartupPhases } from "./startup.ts";
+import type { PhaseMark, PhaseName, StartupPhases } from "../control/startup-phases.ts";
 
 /** The mark src/main.ts sets on its first line (performance.mark: it needs no import there). */
 export const RUNTIME_READY_MARK = "hearth:runtime-ready";

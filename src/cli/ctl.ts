@@ -6,7 +6,7 @@ import { DurationError, parseTimeSpan } from "../config/duration.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
 import { formatEntry } from "../log/format.ts";
-import { formatPhases, phaseRows } from "../boot/startup.ts";
+import { formatPhases, phaseRows } from "../control/startup-phases.ts";
 import type { UnitStatus } from "../control/status.ts";
 import { defaultRunDirs } from "./paths.ts";
 

@@ -21,7 +21,7 @@ import { withMountUnits } from "../boot/mount-units.ts";
 import { rescueShellUnit, withRescueShell, type ShellFound } from "../boot/rescue.ts";
 import { Shutdown } from "../boot/shutdown.ts";
 import { emergencyPowerRequest, POWER_SIGNALS, type PowerRequest } from "../engine/power.ts";
-import { formatStartupFinished } from "../boot/startup.ts";
+import { formatStartupFinished } from "../control/startup-phases.ts";
 import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
 import type { EmergencyAction } from "../config/types.ts";
 import { HardwareWatchdog } from "../watchdog/hardware.ts";

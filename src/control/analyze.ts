@@ -1,8 +1,8 @@
 // `hearth ctl analyze`: where the start-up time went, from a snapshot of the timeline.
 // Pure: the server sends the snapshot, the client renders blame, critical-chain, plot
 // (an SVG boot chart like systemd-analyze plot) and dot (the graph for Graphviz); time
-// (hearth's own start by phase) is src/boot/startup.ts.
-import type { StartupPhases } from "../boot/startup.ts";
+// (hearth's own start by phase) is src/control/startup-phases.ts.
+import type { StartupPhases } from "./startup-phases.ts";
 
 export interface TimelineUnit {
   name: string;
@@ -21,7 +21,7 @@ export interface Timeline {
   finishedAt: number | null; // when the default target was reached
   target: string;
   units: TimelineUnit[];
-  phases: StartupPhases | null; // hearth's own start (src/boot/startup.ts), when the manager knows it
+  phases: StartupPhases | null; // hearth's own start (src/control/startup-phases.ts), when the manager knows it
 }
 
 function ms(x: number): string {

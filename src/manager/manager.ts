@@ -21,7 +21,7 @@ import { UnitOutputs } from "./unit-output.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
-import type { StartupPhases } from "../boot/startup.ts";
+import type { StartupPhases } from "../control/startup-phases.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -498,7 +498,7 @@ export class Manager {
     this.console("info", this.opts.startupFinished?.(this.startupPhases(), activeUnits) ?? `Startup finished in ${ms} ms (userspace); ${activeUnits} units active`);
   }
 
-  /** The phases of the start so far, on CLOCK_BOOTTIME (src/boot/startup.ts); null when not told them. */
+  /** The phases of the start so far, on CLOCK_BOOTTIME (src/control/startup-phases.ts); null when not told them. */
   startupPhases(): StartupPhases | null {
     const s = this.opts.startup;
     if (!s) return null;

@@ -6,7 +6,7 @@ import { API_MOUNTS, planApiMounts } from "../../src/boot/api-mounts.ts";
 import { moduleName, parseModulesBuiltin, parseModulesDep, planModules } from "../../src/boot/modules.ts";
 import { parseMountinfo, planUnmounts } from "../../src/boot/mountinfo.ts";
 import { parsePpid, statField } from "../../src/boot/procstat.ts";
-import { formatPhases, formatStartupFinished, phaseRows, type PhaseName, type StartupPhases } from "../../src/boot/startup.ts";
+import { formatPhases, formatStartupFinished, phaseRows, type PhaseName, type StartupPhases } from "../../src/control/startup-phases.ts";
 import { kmsgRecord } from "../../src/boot/phase-marks.ts";
 import { chooseHostname } from "../../src/boot/early.ts";
 

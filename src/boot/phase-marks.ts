@@ -1,4 +1,4 @@
-// Where the start-up phases (./startup.ts) are read from the system, all on CLOCK_BOOTTIME.
+// Where the start-up phases (src/control/startup-phases.ts) are read from the system, all on CLOCK_BOOTTIME.
 // hearth's own marks are taken with performance.now() (as the manager's clock is) and
 // moved onto CLOCK_BOOTTIME by one offset, measured once.
 

@@ -11,7 +11,7 @@ import type {
 import { RLIMITS, type TableName } from "./schema.ts";
 import { FileReport, formatDiagnostic, type Site } from "./diagnostics.ts";
 import { scanText } from "./positions.ts";
-import { hostEnv, type LoadEnv } from "./commands.ts";
+import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
@@ -202,7 +202,8 @@ export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfi
 }
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
-export function buildConfig(sources: ConfigSources, env: LoadEnv = hostEnv): LoadedConfig {
+export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv): LoadedConfig {
+  const env = memoizedEnv(hostOrTestEnv);
   const systemFile = sources.system
     ? parseSystemFile(sources.system.text, sources.system.file)
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };

@@ -10,7 +10,7 @@ import type {
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
 import { FileReport, formatDiagnostic, type Site } from "./diagnostics.ts";
-import { scanText } from "./positions.ts";
+import { nestingTooDeep, scanPositions } from "./positions.ts";
 import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
@@ -30,9 +30,8 @@ export function parseSystemToml(text: string, file: string): { system: SystemCon
 }
 
 function parseSystemFile(text: string, file: string): { system: SystemConfig; report: FileReport } {
-  const scanned = scanText(text);
-  const report = new FileReport(file, scanned.positions, hostEnv);
-  const doc = parseToml(text, report, scanned.tooDeep);
+  const report = new FileReport(file, () => scanPositions(text), hostEnv);
+  const doc = parseToml(text, report, nestingTooDeep(text));
   const tables = doc ? readTables(doc, "system", report) : new Map<TableName, unknown>();
   const manager = readTable<ManagerSection>("manager", tables.get("manager"), DEFAULT_MANAGER, report.at("manager"));
   const watchdog = readTable<WatchdogSection>("watchdog", tables.get("watchdog"), DEFAULT_MANAGER, report.at("watchdog"));
@@ -85,12 +84,11 @@ export function parseUnitToml(
 }
 
 function parseUnitFile(name: string, text: string, file: string, system: SystemConfig, env: LoadEnv): UnitFile {
-  const scanned = scanText(text);
-  const report = new FileReport(file, scanned.positions, env, name);
+  const report = new FileReport(file, () => scanPositions(text), env, name);
   if (!isValidUnitName(name)) {
     report.at("").error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
   }
-  const doc = parseToml(text, report, scanned.tooDeep);
+  const doc = parseToml(text, report, nestingTooDeep(text));
   if (doc === undefined) return { name, report, unit: null };
 
   const tables = readTables(doc, "unit", report);

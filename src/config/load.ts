@@ -251,7 +251,7 @@ export function readConfigDir(confDir: string): ConfigSources {
   }
   for (const entry of entries) {
     const file = join(unitsDir, entry);
-    if (/\.(service|socket|target|mount|timer)$/.test(entry)) {
+    if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
       problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
     }
     if (!entry.endsWith(".toml")) continue;
@@ -261,6 +261,8 @@ export function readConfigDir(confDir: string): ConfigSources {
   }
   return { system, units, diagnostics };
 }
+
+const SYSTEMD_UNIT_SUFFIXES = [".service", ".socket", ".target", ".mount", ".timer"];
 
 /** The file's text; null if it does not exist, or cannot be read (which is reported). */
 function readOptional(path: string, problem: (file: string, message: string) => void): string | null {

@@ -5,7 +5,7 @@ import { parse, TomlError } from "smol-toml";
 import type { ManagerSection } from "./types.ts";
 import { DefaultRule, keysOf, tableInfo, TABLES, tablesOf, type TableName } from "./schema.ts";
 import type { FileReport, Site } from "./diagnostics.ts";
-import { describeValue, isTable } from "./describe.ts";
+import { describeValue, freshCopy, isTable } from "./describe.ts";
 import { readValue } from "./values.ts";
 import { didYouMean } from "./suggest.ts";
 import { MAX_NESTING, type Pos } from "./positions.ts";
@@ -127,22 +127,11 @@ export function withDefaults(
   for (const spec of keysOf(table).values()) {
     const rule = spec.default;
     if (given.has(spec.name)) values[spec.name] = given.get(spec.name);
-    else if (!(rule instanceof DefaultRule)) values[spec.name] = freshCopy(rule);
+    else if (!(rule instanceof DefaultRule)) values[spec.name] = freshCopy(rule); // [] and {} mostly: its own for each unit
     else if (rule.kind === "manager") values[spec.name] = manager[rule.ref as keyof ManagerSection];
     else if (rule.kind === "key") copies.push([spec.name, rule.ref]);
     else if (rule.kind === "required" && !present(spec.name)) site.error(`'${spec.name}' is required`, "key");
   }
   for (const [name, source] of copies) values[name] = values[source];
   return values;
-}
-
-/**
- * A default of its own for each unit, which may be changed without changing the schema's.
- * Defaults are plain JSON-like values (mostly [] and {}): structuredClone of an empty
- * array cost more than the rest of reading the key.
- */
-function freshCopy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(freshCopy);
-  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, freshCopy(item)]));
-  return value;
 }

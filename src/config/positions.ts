@@ -76,24 +76,18 @@ export function positionOf(map: PositionMap, path: string, part: "key" | "value"
 
 // Character classes by code, tested once per character: a regex test each time cost
 // more than the rest of the scan when the code is not yet compiled (the boot).
-const BARE_KEY_CHARS = asciiTable("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
-/** Characters that end an unquoted scalar (number, bool, date) inside a value: \s , ] } # */
-const SCALAR_END_ASCII = asciiTable(" \t\n\v\f\r,]}#");
 const NON_ASCII_SPACE = /\s/;
 
-function asciiTable(chars: string): Uint8Array {
-  const table = new Uint8Array(128);
-  for (let k = 0; k < chars.length; k++) table[chars.charCodeAt(k)] = 1;
-  return table;
-}
-
+/** A-Z a-z 0-9 _ - */
 function isBareKeyChar(code: number): boolean {
-  return code < 128 && BARE_KEY_CHARS[code] === 1;
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === 0x2d;
 }
 
+/** Characters that end an unquoted scalar (number, bool, date) inside a value: \s , ] } # */
 function isScalarEnd(s: string, k: number): boolean {
   const code = s.charCodeAt(k);
-  return code < 128 ? SCALAR_END_ASCII[code] === 1 : NON_ASCII_SPACE.test(s[k]!);
+  if (code >= 0x80) return NON_ASCII_SPACE.test(s[k]!);
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0x2c || code === 0x5d || code === 0x7d || code === 0x23;
 }
 
 class Scanner {

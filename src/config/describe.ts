@@ -50,6 +50,7 @@ export function isTable(value: unknown): value is Record<string, unknown> {
  * than structuredClone, which costs more than reading a key, for these small values.
  */
 export function freshCopy<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value; // most defaults: nothing to copy
   if (Array.isArray(value)) return value.map(freshCopy) as T;
   if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, freshCopy(item)])) as T;
   return value;

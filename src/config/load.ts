@@ -107,23 +107,17 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
 
 function readService(raw: unknown, manager: ManagerSection, site: Site): ServiceSection {
   const values = readWithDefaults("service", raw as Record<string, unknown>, manager, site);
-  // The limit_* keys go into one table of limits. Copied, not deleted: an object that loses
-  // keys becomes a slow dictionary, and each service is read often afterwards.
   const limits: Record<string, Rlimit> = {};
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(values)) {
-    const resource = LIMIT_RESOURCES.get(key);
-    if (resource === undefined) fields[key] = value;
-    else if (value !== null) limits[resource] = value as Rlimit;
+  for (const resource of Object.keys(RLIMITS)) {
+    const limit = values[`limit_${resource}`] as Rlimit | null;
+    delete values[`limit_${resource}`];
+    if (limit !== null) limits[resource] = limit;
   }
-  const service = { ...fields, limits } as unknown as ServiceSection;
+  const service = { ...values, limits } as unknown as ServiceSection;
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
   return service;
 }
-
-/** limit_nofile -> nofile, for each resource of RLIMITS. */
-const LIMIT_RESOURCES = new Map(Object.keys(RLIMITS).map((resource) => [`limit_${resource}`, resource]));
 
 const LISTEN_KEYS = ["listen_stream", "listen_datagram", "listen_sequential_packet", "listen_fifo"] as const;
 

@@ -1,6 +1,7 @@
 // The built-in targets: they exist without a file, and a file of the same name extends them.
 
 import { BUILTIN_TARGETS, type UnitConfig, type UnitSection } from "./types.ts";
+import { freshCopy } from "./describe.ts";
 
 export type BuiltinTarget = (typeof BUILTIN_TARGETS)[number];
 
@@ -30,7 +31,7 @@ export function builtinTarget(name: BuiltinTarget): UnitConfig {
   return {
     name,
     file: "",
-    unit: { ...emptyUnitSection(), ...structuredClone(BUILTIN_SECTIONS[name]) },
+    unit: { ...emptyUnitSection(), ...freshCopy(BUILTIN_SECTIONS[name]) },
     service: null,
     sockets: [],
   };

@@ -5,7 +5,7 @@
 // A program given by bare name is looked up in PATH when the configuration is loaded,
 // and argv[0] becomes its absolute path.
 
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, statSync, type Stats } from "node:fs";
 import { readRegularFile } from "./read-file.ts";
 import type { ExecCommand } from "./types.ts";
 import type { Site } from "./diagnostics.ts";
@@ -24,26 +24,52 @@ export interface LoadEnv {
 
 export const hostEnv: LoadEnv = {
   isExecutable(path) {
+    // stat first: a missing file is the common case on a search path, and a throw costs
+    // more than the lookup itself (an Error with its stack, each time).
+    if (!statIfAny(path)?.isFile()) return false; // directories are "executable" too
     try {
       accessSync(path, constants.X_OK);
-      return statSync(path).isFile(); // directories are "executable" too
+      return true;
     } catch {
       return false;
     }
   },
   exists(path) {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
+    return statIfAny(path) !== undefined;
   },
   head(path, max) {
     const read = readRegularFile(path, max);
     return "bytes" in read ? read.bytes : null;
   },
 };
+
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // EACCES, ENOTDIR, ELOOP: nothing there for us
+  }
+}
+
+/**
+ * `env` answering each question once: one load asks about the same programs many times
+ * (every unit of a board may run the same /usr/bin/foo, and bare names try six paths).
+ */
+export function memoizedEnv(env: LoadEnv): LoadEnv {
+  const executable = new Map<string, boolean>();
+  const exists = new Map<string, boolean>();
+  const heads = new Map<string, Uint8Array | null>();
+  const once = <T>(cache: Map<string, T>, path: string, ask: () => T): T => {
+    if (!cache.has(path)) cache.set(path, ask());
+    return cache.get(path)!;
+  };
+  const head = env.head;
+  return {
+    isExecutable: (path) => once(executable, path, () => env.isExecutable(path)),
+    exists: (path) => once(exists, path, () => env.exists(path)),
+    ...(head ? { head: (path: string, max: number) => once(heads, `${max}:${path}`, () => head.call(env, path, max)) } : {}),
+  };
+}
 
 /** The kernel reads this much of a script for its #! line (BINPRM_BUF_SIZE). */
 const SHEBANG_BYTES = 256;

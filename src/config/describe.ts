@@ -43,3 +43,15 @@ function isTemporal(value: object): boolean {
 export function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date) && !isTemporal(value);
 }
+
+/**
+ * A deep copy of a plain JSON-like value (arrays, tables, scalars), to be changed
+ * without changing the original: the schema's defaults, the built-in targets. Cheaper
+ * than structuredClone, which costs more than reading a key, for these small values.
+ */
+export function freshCopy<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value; // most defaults: nothing to copy
+  if (Array.isArray(value)) return value.map(freshCopy) as T;
+  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, freshCopy(item)])) as T;
+  return value;
+}

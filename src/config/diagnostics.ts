@@ -21,13 +21,22 @@ export class FileReport {
   private hidden: Diagnostic | null = null; // "and N more problems", once past the limit
   private hiddenCount = 0;
 
-  /** `unit` is set on the errors of a unit file: an error there disables that unit. */
+  /**
+   * `positions` may be given as the scan that finds them: it then runs once, when the
+   * first diagnostic (or raw text) needs a place, so a file without problems is never
+   * scanned. `unit` is set on the errors of a unit file: an error there disables that unit.
+   */
   constructor(
     readonly file: string,
-    readonly positions: PositionMap,
+    private scanned: PositionMap | (() => PositionMap),
     readonly env: LoadEnv,
     readonly unit?: string,
   ) {}
+
+  get positions(): PositionMap {
+    if (typeof this.scanned === "function") this.scanned = this.scanned();
+    return this.scanned;
+  }
 
   get hasErrors(): boolean {
     return this.errorCount > 0;

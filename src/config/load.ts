@@ -10,8 +10,8 @@ import type {
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
 import { FileReport, formatDiagnostic, type Site } from "./diagnostics.ts";
-import { scanText } from "./positions.ts";
-import { hostEnv, type LoadEnv } from "./commands.ts";
+import { nestingTooDeep, scanPositions } from "./positions.ts";
+import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
@@ -30,9 +30,8 @@ export function parseSystemToml(text: string, file: string): { system: SystemCon
 }
 
 function parseSystemFile(text: string, file: string): { system: SystemConfig; report: FileReport } {
-  const scanned = scanText(text);
-  const report = new FileReport(file, scanned.positions, hostEnv);
-  const doc = parseToml(text, report, scanned.tooDeep);
+  const report = new FileReport(file, () => scanPositions(text), hostEnv);
+  const doc = parseToml(text, report, nestingTooDeep(text));
   const tables = doc ? readTables(doc, "system", report) : new Map<TableName, unknown>();
   const manager = readTable<ManagerSection>("manager", tables.get("manager"), DEFAULT_MANAGER, report.at("manager"));
   const watchdog = readTable<WatchdogSection>("watchdog", tables.get("watchdog"), DEFAULT_MANAGER, report.at("watchdog"));
@@ -85,12 +84,11 @@ export function parseUnitToml(
 }
 
 function parseUnitFile(name: string, text: string, file: string, system: SystemConfig, env: LoadEnv): UnitFile {
-  const scanned = scanText(text);
-  const report = new FileReport(file, scanned.positions, env, name);
+  const report = new FileReport(file, () => scanPositions(text), env, name);
   if (!isValidUnitName(name)) {
     report.at("").error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
   }
-  const doc = parseToml(text, report, scanned.tooDeep);
+  const doc = parseToml(text, report, nestingTooDeep(text));
   if (doc === undefined) return { name, report, unit: null };
 
   const tables = readTables(doc, "unit", report);
@@ -202,7 +200,8 @@ export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfi
 }
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
-export function buildConfig(sources: ConfigSources, env: LoadEnv = hostEnv): LoadedConfig {
+export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv): LoadedConfig {
+  const env = memoizedEnv(hostOrTestEnv);
   const systemFile = sources.system
     ? parseSystemFile(sources.system.text, sources.system.file)
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };
@@ -252,7 +251,7 @@ export function readConfigDir(confDir: string): ConfigSources {
   }
   for (const entry of entries) {
     const file = join(unitsDir, entry);
-    if (/\.(service|socket|target|mount|timer)$/.test(entry)) {
+    if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
       problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
     }
     if (!entry.endsWith(".toml")) continue;
@@ -262,6 +261,8 @@ export function readConfigDir(confDir: string): ConfigSources {
   }
   return { system, units, diagnostics };
 }
+
+const SYSTEMD_UNIT_SUFFIXES = [".service", ".socket", ".target", ".mount", ".timer"];
 
 /** The file's text; null if it does not exist, or cannot be read (which is reported). */
 function readOptional(path: string, problem: (file: string, message: string) => void): string | null {

@@ -34,13 +34,27 @@ export function scanPositions(text: string): PositionMap {
 
 /** The positions, and where the text first nests deeper than MAX_NESTING (null if it never does). */
 export function scanText(text: string): { positions: PositionMap; tooDeep: Pos | null } {
-  const scanner = new Scanner(text);
+  const scanner = scan(text, true);
+  return { positions: scanner.found, tooDeep: scanner.tooDeep };
+}
+
+/**
+ * Where the text first nests deeper than MAX_NESTING, or null: the same walk as
+ * scanText without recording anything, for the loader, which needs the positions only
+ * when it has something to report (most files have nothing).
+ */
+export function nestingTooDeep(text: string): Pos | null {
+  return scan(text, false).tooDeep;
+}
+
+function scan(text: string, record: boolean): Scanner {
+  const scanner = new Scanner(text, record);
   try {
     scanner.scanDocument();
   } catch {
     // Too deep, or a scanner bug, which must never hide the real diagnostics: keep what was found so far.
   }
-  return { positions: scanner.found, tooDeep: scanner.tooDeep };
+  return scanner;
 }
 
 class TooDeep extends Error {}
@@ -60,9 +74,21 @@ export function positionOf(map: PositionMap, path: string, part: "key" | "value"
   return FILE_START;
 }
 
-const BARE_KEY_CHAR = /[A-Za-z0-9_-]/;
-/** Characters that end an unquoted scalar (number, bool, date) inside a value. */
-const SCALAR_END = /[\s,\]}#]/;
+// Character classes by code, tested once per character: a regex test each time cost
+// more than the rest of the scan when the code is not yet compiled (the boot).
+const NON_ASCII_SPACE = /\s/;
+
+/** A-Z a-z 0-9 _ - */
+function isBareKeyChar(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === 0x2d;
+}
+
+/** Characters that end an unquoted scalar (number, bool, date) inside a value: \s , ] } # */
+function isScalarEnd(s: string, k: number): boolean {
+  const code = s.charCodeAt(k);
+  if (code >= 0x80) return NON_ASCII_SPACE.test(s[k]!);
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0x2c || code === 0x5d || code === 0x7d || code === 0x23;
+}
 
 class Scanner {
   readonly found: PositionMap = new Map();
@@ -73,8 +99,9 @@ class Scanner {
   private arrayTableCounts = new Map<string, number>(); // resolved [[name]] path -> entries so far
   private readonly lineStarts: number[] = [0];
 
-  constructor(private readonly s: string) {
-    for (let k = 0; k < s.length; k++) if (s[k] === "\n") this.lineStarts.push(k + 1);
+  /** Without `record`, only the nesting is followed: no paths, no positions. */
+  constructor(private readonly s: string, private readonly record: boolean) {
+    for (let k = s.indexOf("\n"); k >= 0; k = s.indexOf("\n", k + 1)) this.lineStarts.push(k + 1);
   }
 
   scanDocument(): void {
@@ -90,11 +117,12 @@ class Scanner {
   }
 
   private header(): void {
-    const at = this.pos(this.i);
+    const start = this.i;
     const isArray = this.s.startsWith("[[", this.i);
     this.i += isArray ? 2 : 1;
     const names = this.readKey();
-    if (names.length === 0) return;
+    if (names.length === 0 || !this.record) return;
+    const at = this.pos(start);
     const path = isArray ? this.newArrayTableEntry(names) : this.resolveTable(names);
     this.table = path;
     this.found.set(path, { key: at, value: at });
@@ -121,20 +149,24 @@ class Scanner {
 
   /** `key = value` (the key may be dotted), recorded under `base`. */
   private keyValue(base: string): void {
-    const keyAt = this.pos(this.i);
+    const keyStart = this.i;
     const names = this.readKey();
     this.skipSpaces();
     if (names.length === 0 || this.s[this.i] !== "=") return;
     this.i++;
     this.skipSpaces();
-    this.value(join(base, names.join(".")), keyAt);
+    this.value(this.record ? join(base, names.join(".")) : "", keyStart);
   }
 
-  private value(path: string, keyAt: Pos | null): void {
+  /** `keyStart`: where the key began, or null for an array item. */
+  private value(path: string, keyStart: number | null): void {
     const start = this.i;
-    const at = this.pos(start);
-    const located: Located = { key: keyAt ?? at, value: at };
-    this.found.set(path, located);
+    let located: Located | null = null;
+    if (this.record) {
+      const at = this.pos(start);
+      located = { key: keyStart === null ? at : this.pos(keyStart), value: at };
+      this.found.set(path, located);
+    }
     const c = this.s[this.i];
     if (this.s.startsWith('"""', this.i)) this.skipMultiLineString('"""');
     else if (this.s.startsWith("'''", this.i)) this.skipMultiLineString("'''");
@@ -143,8 +175,8 @@ class Scanner {
     else if (c === "[") this.array(path);
     else if (c === "{") this.inlineTable(path);
     else {
-      while (this.i < this.s.length && !SCALAR_END.test(this.s[this.i]!)) this.i++;
-      located.raw = this.s.slice(start, this.i);
+      while (this.i < this.s.length && !isScalarEnd(this.s, this.i)) this.i++;
+      if (located) located.raw = this.s.slice(start, this.i);
     }
   }
 
@@ -157,7 +189,8 @@ class Scanner {
       if (c === "]") { this.i++; break; }
       if (c === ",") { this.i++; continue; }
       const before = this.i;
-      this.value(`${path}[${index++}]`, null);
+      this.value(this.record ? `${path}[${index}]` : "", null);
+      index++;
       if (this.i === before) this.i++;
     }
     this.depth--;
@@ -198,7 +231,7 @@ class Scanner {
       else if (c === "'") names.push(this.readLiteralString());
       else {
         const start = this.i;
-        while (this.i < this.s.length && BARE_KEY_CHAR.test(this.s[this.i]!)) this.i++;
+        while (this.i < this.s.length && isBareKeyChar(this.s.charCodeAt(this.i))) this.i++;
         if (this.i === start) return names;
         names.push(this.s.slice(start, this.i));
       }

@@ -342,19 +342,19 @@ const ROWS: Record<TableName, KeyRows> = {
   manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET,
 };
 
+/** The keys of one table, by name (one map per table, made once: this is asked per key read). */
+const KEYS_BY_TABLE = new Map(TABLES.map(({ name: table }) => [
+  table,
+  new Map(Object.entries(ROWS[table]).map(([name, [type, dflt, doc]]) => [name, { table, name, type, default: dflt, doc } as KeySpec])),
+] as const));
+
 /** Every key of system.toml and of unit files, table by table. */
-export const SCHEMA: readonly KeySpec[] = TABLES.flatMap(({ name: table }) =>
-  Object.entries(ROWS[table]).map(([name, [type, dflt, doc]]) => ({ table, name, type, default: dflt, doc })),
-);
+export const SCHEMA: readonly KeySpec[] = [...KEYS_BY_TABLE.values()].flatMap((keys) => [...keys.values()]);
 
 export function tableInfo(table: TableName): TableInfo {
   return TABLES.find((t) => t.name === table)!;
 }
 
-const KEYS_BY_TABLE = new Map(TABLES.map(({ name: table }) =>
-  [table, new Map(SCHEMA.filter((spec) => spec.table === table).map((spec) => [spec.name, spec]))] as const));
-
-/** The keys of one table, by name (one map per table, made once: this is asked per key read). */
 export function keysOf(table: TableName): ReadonlyMap<string, KeySpec> {
   return KEYS_BY_TABLE.get(table)!;
 }

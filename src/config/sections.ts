@@ -5,7 +5,7 @@ import { parse, TomlError } from "smol-toml";
 import type { ManagerSection } from "./types.ts";
 import { DefaultRule, keysOf, tableInfo, TABLES, tablesOf, type TableName } from "./schema.ts";
 import type { FileReport, Site } from "./diagnostics.ts";
-import { describeValue, isTable } from "./describe.ts";
+import { describeValue, freshCopy, isTable } from "./describe.ts";
 import { readValue } from "./values.ts";
 import { didYouMean } from "./suggest.ts";
 import { MAX_NESTING, type Pos } from "./positions.ts";
@@ -127,7 +127,7 @@ export function withDefaults(
   for (const spec of keysOf(table).values()) {
     const rule = spec.default;
     if (given.has(spec.name)) values[spec.name] = given.get(spec.name);
-    else if (!(rule instanceof DefaultRule)) values[spec.name] = structuredClone(rule);
+    else if (!(rule instanceof DefaultRule)) values[spec.name] = freshCopy(rule); // [] and {} mostly: its own for each unit
     else if (rule.kind === "manager") values[spec.name] = manager[rule.ref as keyof ManagerSection];
     else if (rule.kind === "key") copies.push([spec.name, rule.ref]);
     else if (rule.kind === "required" && !present(spec.name)) site.error(`'${spec.name}' is required`, "key");

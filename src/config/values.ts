@@ -145,7 +145,7 @@ function readList(value: unknown, site: Site, itemType: ValueType): unknown[] | 
 }
 
 const UNIT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/;
-const SYSTEMD_SUFFIX = /\.(service|target|socket|mount|timer|path|slice|scope|device|swap)$/;
+const SYSTEMD_SUFFIXES = new Set(["service", "target", "socket", "mount", "timer", "path", "slice", "scope", "device", "swap"]);
 
 export function isValidUnitName(name: string): boolean {
   return UNIT_NAME.test(name) && name.length <= 255;
@@ -154,8 +154,9 @@ export function isValidUnitName(name: string): boolean {
 function readUnitName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
-  if (SYSTEMD_SUFFIX.test(name)) {
-    site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.replace(SYSTEMD_SUFFIX, ""))}`);
+  const dot = name.lastIndexOf(".");
+  if (dot >= 0 && SYSTEMD_SUFFIXES.has(name.slice(dot + 1))) {
+    site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.slice(0, dot))}`);
     return undefined;
   }
   if (!isValidUnitName(name)) {

@@ -118,8 +118,10 @@ export function timeline(m: Manager): Timeline {
     requires: u.requires,
     wants: u.wants,
   }));
+  // As PID 1 userspace starts at the kernel's handover, so the chart shows hearth's own start-up too.
+  const handover = m.kernelHandover();
   return {
-    startedAt: wall(m.startedAtMono), kernelMs: m.kernelMs, target: m.target,
+    startedAt: wall(handover?.atMono ?? m.startedAtMono), kernelMs: handover?.kernelMs ?? null, target: m.target,
     finishedAt: m.finishedAtMono === null ? null : wall(m.finishedAtMono), units,
     phases: m.startupPhases(),
   };

@@ -74,7 +74,6 @@ export class Manager {
   finishedAtMono: number | null = null; // when the target was first reached
   private firstSpawnAtMono: number | null = null;
   /** Time the kernel took before PID 1 started (system mode only), for analysis. */
-  kernelMs: number | null = null;
   private readonly outputs: UnitOutputs;
   private readonly timers = new Map<string, unknown>();
   private readonly waiters = new Map<number, JobWaiter>();
@@ -506,6 +505,13 @@ export class Manager {
     if (this.firstSpawnAtMono !== null) marks.push({ phase: "first-spawn", atMs: this.firstSpawnAtMono + s.offsetMs });
     if (this.finishedAtMono !== null) marks.push({ phase: "target-reached", atMs: this.finishedAtMono + s.offsetMs });
     return { origin: s.phases.origin, marks };
+  }
+
+  /** As PID 1: when the kernel ran hearth, on the manager's clock, and the kernel's ms before it; else null. */
+  kernelHandover(): { atMono: number; kernelMs: number } | null {
+    const s = this.opts.startup;
+    const handover = s?.phases.origin === "kernel" ? s.phases.marks.find((m) => m.phase === "handover") : undefined;
+    return s && handover ? { atMono: handover.atMs - s.offsetMs, kernelMs: handover.atMs } : null;
   }
 
   private powerOptions(): PowerOptions {

@@ -3,17 +3,20 @@
 import { describe, expect, test } from "bun:test";
 import type { LoadedConfig, SocketSection, UnitConfig } from "../../src/config/types.ts";
 import { createLogger } from "../../src/log/manager-log.ts";
-import { Manager } from "../../src/manager/manager.ts";
+import { Manager, type ManagerOptions } from "../../src/manager/manager.ts";
+import { timeline } from "../../src/control/status.ts";
+import { plot } from "../../src/control/analyze.ts";
 import { FakeHost } from "../support/fake-host.ts";
 import { service, target } from "../support/units.ts";
 
-function managerOn(host: FakeHost, units: UnitConfig[]) {
+function managerOn(host: FakeHost, units: UnitConfig[], startup?: ManagerOptions["startup"]) {
   const lines: string[] = [];
   const logger = createLogger({ level: "debug", sink: (r) => void lines.push(`${r.unit}: ${r.text}`) });
   const config = { system: {}, units: new Map(units.map((u) => [u.name, u])), diagnostics: [] } as unknown as LoadedConfig;
   const m = new Manager({
     config, runDir: "/fake/run", target: "multi-user", logger, systemMode: false, host,
     console: (line) => void lines.push(line), exit: (code, reason) => void lines.push(`exit ${code}: ${reason}`),
+    ...(startup ? { startup } : {}),
   });
   m.start();
   return { m, lines, internalErrors: () => lines.filter((l) => l.includes("internal error")) };
@@ -108,5 +111,17 @@ describe("the manager on a fake host", () => {
     const { m, internalErrors } = managerOn(host, [target("multi-user", { wants: ["web"] }), service("web", sh("web"))]);
     expect(m.unit("web")!.active).toBe("failed");
     expect(internalErrors()[0]).toContain("internal error performing spawn for web: Error: no more pids");
+  });
+
+  test("as PID 1 the boot chart starts with the kernel's part, and hearth's own start-up follows it", () => {
+    const host = new FakeHost();
+    host.clock = 500; // the manager starts 500 ms after the handover: runtime and configuration
+    // CLOCK_BOOTTIME = manager clock + 1200: the kernel handed over at 1200 ms since boot.
+    const phases = { origin: "kernel" as const, marks: [{ phase: "handover" as const, atMs: 1200 }, { phase: "config-loaded" as const, atMs: 1650 }] };
+    const { m } = managerOn(host, [target("multi-user", { wants: ["web"] }), service("web", sh("web"))], { phases, offsetMs: 1200 });
+    const t = timeline(m);
+    expect(t.kernelMs).toBe(1200);
+    expect(t.units.find((u) => u.name === "web")!.activatingAt! - t.startedAt).toBeCloseTo(500, 3);
+    expect(plot(t)).toContain("kernel (1.2");
   });
 });

@@ -42,17 +42,42 @@ export interface BootResult {
   allReady?: number;
   /** From the handover to the first service ready, s: the init's own start-up plus one probe start. */
   firstReady?: number;
+  /** From the handover, s: the init's first line of its own in the kernel log, and its first service start. */
+  initRunning?: number;
+  firstStart?: number;
+  /** hearth's own start-up phases (its "Startup finished in ..." line), ms each. */
+  hearthPhases?: Record<string, number>;
   last?: string;
   ready: number;
   wallS: number;
   why?: string;
 }
 
-/** Console lines -> the handover time and each service's ready time (printk seconds). Pure. */
-export function parseConsole(text: string): { handover: number | null; ready: Map<string, number>; errors: string[] } {
+/**
+ * Where each init says it is running, and that it starts a service, in the kernel log
+ * (printk time stamps). hearth writes neither to the kernel log: its phases come from its
+ * own "Startup finished in ..." console line instead (hearthPhases).
+ */
+const INIT_RUNNING = /\[\s*(\d+\.\d+)\] (?:systemd\[1\]: systemd \S+ running in system mode|finit\[1\]: ?Finit v\S+, entering runlevel S)/;
+const SERVICE_START = /\[\s*(\d+\.\d+)\] (?:systemd\[1\]: Starting race-|finit\[1\]: ?Starting race:)/;
+
+/** hearth's "Startup finished in 1212 ms (kernel) + 1247 ms (runtime) + ... = 6000 ms; 30 units ready" -> ms by phase. Pure. */
+export function parseHearthPhases(text: string): Record<string, number> | null {
+  const line = text.match(/Startup finished in ([^\r\n;]+ = \d+ ms);/)?.[1];
+  if (!line) return null;
+  const phases: Record<string, number> = {};
+  for (const m of line.matchAll(/(\d+) ms \(([^)]+)\)/g)) phases[m[2]!] = Number(m[1]);
+  return phases;
+}
+
+/** Console lines -> the handover time, each service's ready time and the init's own marks (printk seconds). Pure. */
+export function parseConsole(text: string): {
+  handover: number | null; ready: Map<string, number>; errors: string[]; initRunning: number | null; firstStart: number | null;
+} {
   let handover: number | null = null;
   const ready = new Map<string, number>();
   const errors: string[] = [];
+  const initRunning = text.match(INIT_RUNNING)?.[1], firstStart = text.match(SERVICE_START)?.[1];
   // Whole lines only: a line still arriving ("race: ready s" of s9) is not a name yet.
   for (const m of text.matchAll(/\[\s*(\d+\.\d+)\] (?:Run \S+ as init process|race: (ready|error) ([^\r\n]+)(?=\r?\n))/g)) {
     const t = Number(m[1]);
@@ -60,15 +85,18 @@ export function parseConsole(text: string): { handover: number | null; ready: Ma
     else if (m[2] === "ready") { if (!ready.has(m[3]!.trim())) ready.set(m[3]!.trim(), t); }
     else errors.push(m[3]!.trim());
   }
-  return { handover, ready, errors };
+  return { handover, ready, errors, initRunning: initRunning ? Number(initRunning) : null, firstStart: firstStart ? Number(firstStart) : null };
 }
+
+/** After the last service is ready, how long to wait for hearth's "Startup finished" line (its phases). */
+const PHASES_GRACE_MS = 10_000;
 
 async function boot(peer: Peer, round: number, images: Images, timeoutS: number): Promise<BootResult> {
   const board = loadBoard(BOARD);
   const argv = qemuArgv(board, images, { append: APPEND });
   const t0 = performance.now();
   const qemu = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let text = "", done = false, why: string | undefined;
+  let text = "", done = false, why: string | undefined, grace: Timer | undefined;
   const timer = setTimeout(() => { why = `timeout (${timeoutS} s)`; qemu.kill("SIGKILL"); }, timeoutS * 1000);
   const decoder = new TextDecoder();
   const reader = qemu.stdout.getReader();
@@ -79,11 +107,17 @@ async function boot(peer: Peer, round: number, images: Images, timeoutS: number)
     if (!done) {
       const p = parseConsole(text);
       if (p.errors.length) { why = `probe error: ${p.errors[0]}`; done = true; qemu.kill("SIGKILL"); }
-      else if (p.ready.size >= SERVICES.length) { done = true; qemu.kill("SIGKILL"); }
+      else if (p.ready.size >= SERVICES.length) {
+        done = true;
+        if (peer !== "hearth") qemu.kill("SIGKILL");
+        else grace = setTimeout(() => qemu.kill("SIGKILL"), PHASES_GRACE_MS);
+      }
     }
+    if (grace && parseHearthPhases(text)) qemu.kill("SIGKILL");
   }
   await qemu.exited;
   clearTimeout(timer);
+  clearTimeout(grace);
   const wallS = (performance.now() - t0) / 1000;
   const logDir = join(BUILD, "logs");
   mkdirSync(logDir, { recursive: true });
@@ -91,6 +125,15 @@ async function boot(peer: Peer, round: number, images: Images, timeoutS: number)
   const p = parseConsole(text);
   const result: BootResult = { peer, round, ok: false, ready: p.ready.size, wallS };
   if (p.handover !== null) result.handover = p.handover;
+  const phases = parseHearthPhases(text);
+  if (phases) result.hearthPhases = phases;
+  if (p.handover !== null && p.initRunning !== null) result.initRunning = p.initRunning - p.handover;
+  if (p.handover !== null && p.firstStart !== null) result.firstStart = p.firstStart - p.handover;
+  if (phases) { // hearth: its runtime and code are its running; the first spawn is its first service start
+    const at = (names: string[]) => names.reduce((sum, n) => sum + (phases[n] ?? 0), 0) / 1000;
+    result.initRunning = at(["runtime", "hearth code"]);
+    result.firstStart = at(["runtime", "hearth code", "configuration", "first spawn"]);
+  }
   if (p.handover !== null && p.ready.size === SERVICES.length) {
     let last = "", t = -Infinity;
     for (const [name, at] of p.ready) if (at > t) { t = at; last = name; }
@@ -137,6 +180,35 @@ export function table(results: BootResult[], peers: Peer[], criticalS: number, s
   }
   rows.push(`| *critical path* | | ${f3(criticalS)} s | 1.00 | ${ref ? f2(criticalS / ref) : "—"} | | | |`);
   rows.push(`| *sequential sum of delays* | | ${f3(sequentialS)} s | ${f2(sequentialS / criticalS)} | ${ref ? f2(sequentialS / ref) : "—"} | | | |`);
+  return rows.join("\n");
+}
+
+/**
+ * Where each init's start goes, medians in s after the handover: its own code running
+ * (its first line in the kernel log; for hearth, its runtime and code loaded), its first
+ * service start, the first and the last service ready. Then hearth's own phases.
+ */
+export function phaseTable(results: BootResult[], peers: Peer[]): string {
+  const med = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length ? `${f3(median(v))} s` : "—";
+  };
+  const rows = [
+    "| init | own code running | first service started | first ready | all ready |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const p of peers) {
+    const ok = results.filter((r) => r.peer === p && r.ok);
+    if (!ok.length) continue;
+    rows.push(`| ${p} | ${med(ok.map((r) => r.initRunning))} | ${med(ok.map((r) => r.firstStart))} | ` +
+      `${med(ok.map((r) => r.firstReady))} | ${med(ok.map((r) => r.allReady))} |`);
+  }
+  const hearth = results.filter((r) => r.peer === "hearth" && r.hearthPhases);
+  if (hearth.length) {
+    const names = Object.keys(hearth[0]!.hearthPhases!);
+    const parts = names.map((n) => `${n} ${median(hearth.map((r) => r.hearthPhases![n] ?? 0)).toFixed(0)}`);
+    rows.push("", `hearth's own phases (its "Startup finished" line, median ms of ${hearth.length} boots): ${parts.join(", ")}.`);
+  }
   return rows.join("\n");
 }
 
@@ -227,6 +299,10 @@ async function main(argv: string[]) {
     table(results, peers, cp.ms / 1000, sequentialSum() / 1000),
     "",
     `Same-round ratios: ${roundRatios(results, peers) || "—"}.`,
+    "",
+    "Where the start goes (medians; \"—\": the init does not say):",
+    "",
+    phaseTable(results, peers),
   ].join("\n");
   console.log(`\n${text}\n`);
   writeFileSync(join(BUILD, "results.md"), text + "\n");

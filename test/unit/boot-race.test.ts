@@ -1,6 +1,6 @@
 // The boot race's pure parts: the workload graph, each init's files, the console parser.
 import { describe, expect, test } from "bun:test";
-import { median, parseConsole } from "../../bench/boot-race.ts";
+import { median, parseConsole, parseHearthPhases, phaseTable, type BootResult } from "../../bench/boot-race.ts";
 import { busyboxRcS, finitConf, hearthUnit, openrcScript, systemdService, systemdTarget } from "../../bench/boot-race/peers.ts";
 import { criticalPath, sequentialSum, SERVICES, topologicalOrder } from "../../bench/boot-race/workload.ts";
 import { parseDependsRecurse, parseReadelf } from "../../board/image/libs.ts";
@@ -57,6 +57,26 @@ describe("console", () => {
     expect(p.handover).toBe(1.5);
     expect([...p.ready]).toEqual([["a1", 2]]);
     expect(p.errors).toEqual(["b1: connect: refused"]);
+  });
+  test("each init's own marks: systemd and finit say in the kernel log when they run and start a service", () => {
+    const systemd = "[    1.200000] Run /init as init process\n[    1.450000] systemd[1]: systemd 252.39-1~deb12u2 running in system mode (+PAM)\n" +
+      "[    1.900000] systemd[1]: Starting race-a1.service - race a1...\n[    1.950000] systemd[1]: Starting race-b1.service - race b1...\n";
+    expect(parseConsole(systemd)).toMatchObject({ handover: 1.2, initRunning: 1.45, firstStart: 1.9 });
+    const finit = "[    1.000000] Run /init as init process\n[    1.518445] finit[1]:Finit v4.2, entering runlevel S\n" +
+      "\x1b[K Starting race a1[    1.945108] finit[1]:Starting race:a1[81]\n";
+    expect(parseConsole(finit)).toMatchObject({ initRunning: 1.518445, firstStart: 1.945108 });
+    expect(parseConsole("[    1.0] Run /init as init process\n")).toMatchObject({ initRunning: null, firstStart: null });
+  });
+  test("hearth's phases come from its Startup finished line, and fill the table's columns", () => {
+    const line = "         Startup finished in 1213 ms (kernel) + 1247 ms (runtime) + 420 ms (hearth code) + 1237 ms (configuration) + 982 ms (first spawn) + 1569 ms (units) = 6668 ms; 31 units ready\r\n";
+    const phases = parseHearthPhases(line)!;
+    expect(phases).toEqual({ kernel: 1213, runtime: 1247, "hearth code": 420, configuration: 1237, "first spawn": 982, units: 1569 });
+    expect(parseHearthPhases("Startup finished in 12 ms (run")).toBeNull(); // a line still arriving
+    const r: BootResult = { peer: "hearth", round: 0, ok: true, ready: 30, wallS: 9, allReady: 4.1, firstReady: 3.9, initRunning: 1.667, firstStart: 3.886, hearthPhases: phases };
+    const table = phaseTable([r, { ...r, peer: "finit", hearthPhases: undefined, initRunning: undefined }], ["hearth", "finit"]);
+    expect(table).toContain("| hearth | 1.667 s | 3.886 s | 3.900 s | 4.100 s |");
+    expect(table).toContain("| finit | — | 3.886 s |");
+    expect(table).toContain("runtime 1247, hearth code 420, configuration 1237");
   });
   test("median", () => {
     expect(median([3, 1, 2])).toBe(2);

@@ -65,7 +65,7 @@ test-integration: build deps
 # Every benchmark in bench/benchmarks.ts, side by side with its peers; writes
 # bench/RESULTS.md. Installs s6 and runit (Debian) when missing. One or a few alone:
 #   make bench BENCH="supervision micro"   (prints, leaves RESULTS.md alone)
-bench: build build-arm64 bench-hello deps-board node_modules/.stamp
+bench: build build-arm64 bench-hello boot-images node_modules/.stamp
 	bash test/setup-deps.sh test
 	sh bench/setup.sh
 	$(BUN) bench/run-all.ts $(BENCH)

@@ -6,14 +6,17 @@
 // Runs interleaved pair by pair (hearth, hello, hearth, hello ...), each pair on a quiet
 // machine (bench/lib/quiet.ts); wall time of the whole process, spawn to reaped.
 //   bun bench/startup-floor.ts [RUNS]      (default 7 pairs each)
+// Then the control client on the aarch64 board (goal 3), from 3 boots of the example image.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { table } from "./lib/markdown.ts";
 import { HEARTH, ROOT, requireBuilt } from "./lib/paths.ts";
 import { median, ratio, spread } from "./lib/stats.ts";
 import { interferenceNote, quietly } from "./lib/quiet.ts";
+import { boot, imagesMissing } from "../test/boot/qemu.ts";
 
 const RUNS = Number(process.argv[2] ?? 7);
+const BOARD = "qemu-aarch64", BOARD_BOOTS = 3;
 const HEARTH_ARM64 = join(ROOT, "dist/hearth-arm64");
 const HELLO = join(ROOT, "build/bench/hello-native");
 const HELLO_ARM64 = join(ROOT, "build/bench/hello-arm64");
@@ -65,4 +68,28 @@ console.log(`**Start-up floor** — \`hearth --version\` against a Bun hello wor
   `(bench/probe/hello.ts, make's flags); ${RUNS} interleaved pairs each; wall ms, median (min–max). ` +
   `Goal (issue 11): arm64 ratio ≤ 1.2.\n`);
 console.log(table(["where", "hearth --version ms", "hello world ms", "ratio of medians", "pair ratios"], rows));
+await controlClientOnBoard();
 console.log(`\n_${interferenceNote()}_`);
+
+/**
+ * Goal 3: `hearthctl status echo` on the aarch64 board (QEMU TCG, the example image of
+ * `make rootfs`), against `hearth --version` on the same board: the board's self check
+ * times both (board/demo/hearth-demo.c) and prints the medians on the console.
+ */
+async function controlClientOnBoard() {
+  const missing = imagesMissing(BOARD);
+  if (missing) return console.log(`\n(no ${BOARD} board row: ${missing})`);
+  const figures: { status: number; version: number }[] = [];
+  for (let i = 0; i < BOARD_BOOTS; i++) {
+    const r = await quietly(`${BOARD} boot`, () => boot(BOARD, { append: "hearth.wants=poweroff-when-up", timeoutMs: 180_000 }));
+    const m = r.console.match(/selfcheck: hearthctl status echo (\d+) ms, hearth --version (\d+) ms/);
+    if (!m) throw new Error(`${BOARD}: no control client line on the console (exit ${r.exitCode}, timed out ${r.timedOut})`);
+    figures.push({ status: Number(m[1]), version: Number(m[2]) });
+  }
+  const status = figures.map((f) => f.status), version = figures.map((f) => f.version);
+  console.log(`\n**Control client on the board** — \`hearthctl status echo\` and \`hearth --version\` on ${BOARD} ` +
+    `(QEMU TCG), each the median of 3 interleaved runs inside one boot (the board's self check); ${BOARD_BOOTS} boots, ` +
+    `median (min–max) over them. Goal (issue 11): status ≤ 300 ms.\n`);
+  console.log(table(["board", "hearthctl status echo ms", "hearth --version ms", "ratio of medians"],
+    [[BOARD, spread(status), spread(version), ratio(median(status), median(version))]]));
+}

@@ -256,6 +256,47 @@ static void print_pid1_rss(void) {
   fclose(f);
 }
 
+static long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/* One run of ARGV, its output to /dev/null: wall µs from fork to reaped, or -1 if it failed. */
+static long run_timed_us(char *const argv[]) {
+  long t0 = now_us();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) { dup2(null, 1); dup2(null, 2); }
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) return -1;
+  long took = now_us() - t0;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? took : -1;
+}
+
+static int by_value(const void *a, const void *b) { long x = *(const long *)a, y = *(const long *)b; return (x > y) - (x < y); }
+
+/* What a command on the board costs (issue 11 goal 3): `hearthctl status echo` against
+ * `hearth --version` (the binary's start-up floor), 3 runs each, interleaved; medians. */
+static void time_control_client(void) {
+  char *status[] = { "/usr/bin/hearthctl", "status", "echo", 0 };
+  char *version[] = { "/sbin/hearth", "--version", 0 };
+  enum { RUNS = 3 };
+  long s[RUNS], v[RUNS];
+  for (int i = 0; i < RUNS; i++) {
+    s[i] = run_timed_us(status);
+    v[i] = run_timed_us(version);
+    if (s[i] < 0 || v[i] < 0) { say("selfcheck: hearthctl status echo FAILED"); return; }
+  }
+  qsort(s, RUNS, sizeof s[0], by_value);
+  qsort(v, RUNS, sizeof v[0], by_value);
+  say("selfcheck: hearthctl status echo %ld ms, hearth --version %ld ms (medians of %d)", s[RUNS / 2] / 1000, v[RUNS / 2] / 1000, RUNS);
+}
+
 static int cmd_selfcheck(void) {
   int zombies = count_zombies();
   for (int i = 0; i < 30 && zombies > 0; i++) { sleep_ms(100); zombies = count_zombies(); }
@@ -264,6 +305,7 @@ static int cmd_selfcheck(void) {
   say("selfcheck: cgroup2 %s", cgroup2_mounted() ? "mounted on /sys/fs/cgroup" : "MISSING");
   say("selfcheck: /run/systemd/system %s", stat("/run/systemd/system", &st) == 0 ? "present" : "MISSING");
   print_pid1_rss();
+  time_control_client();
   print_unit_list();
   return zombies == 0 ? 0 : 1;
 }

@@ -1,19 +1,23 @@
 // Default directories (DESIGN §1): the system paths for PID 1 (and for root's tools),
-// per-user ones for `hearth run`.
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// per-user ones for `hearth run`. No node:os or node:path here: `hearth ctl` loads this
+// module, and each of those costs the client ~60 ms of its start on a TCG-emulated board.
 
 export const SYSTEM_CONF_DIR = "/etc/hearth";
 export const SYSTEM_RUN_DIR = "/run/hearth";
 
 export function userConfDir(): string {
-  const base = process.env.XDG_CONFIG_HOME ?? join(process.env.HOME ?? "/", ".config");
-  return absoluteDir(join(base, "hearth"));
+  const base = process.env.XDG_CONFIG_HOME ?? `${process.env.HOME ?? "/"}/.config`;
+  return absoluteDir(`${base}/hearth`);
 }
 
 export function userRunDir(): string {
-  const base = process.env.XDG_RUNTIME_DIR ?? join(tmpdir(), `hearth-${process.getuid?.() ?? 0}`);
-  return absoluteDir(join(base, "hearth"));
+  const base = process.env.XDG_RUNTIME_DIR ?? `${tmpDir()}/hearth-${process.getuid?.() ?? 0}`;
+  return absoluteDir(`${base}/hearth`);
+}
+
+/** os.tmpdir()'s answer: $TMPDIR, $TMP or $TEMP, else /tmp. */
+function tmpDir(): string {
+  return process.env.TMPDIR || process.env.TMP || process.env.TEMP || "/tmp";
 }
 
 /**
@@ -22,7 +26,12 @@ export function userRunDir(): string {
  * NOTIFY_SOCKET, so the manager must never hand out a path relative to its own cwd.
  */
 export function absoluteDir(dir: string): string {
-  return resolve(dir);
+  const parts: string[] = [];
+  for (const part of (dir.startsWith("/") ? dir : `${process.cwd()}/${dir}`).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
 }
 
 /**

@@ -45,7 +45,7 @@ function readTable<T>(table: TableName, raw: unknown, manager: ManagerSection, s
 }
 
 function readWithDefaults(table: TableName, raw: Record<string, unknown>, manager: ManagerSection, site: Site): Record<string, unknown> {
-  return withDefaults(table, readSection(table, raw, site), (key) => key in raw, manager, site);
+  return withDefaults(table, readSection(table, raw, site), raw, manager, site);
 }
 
 function readMounts(entries: Record<string, unknown>[], report: FileReport): MountEntry[] {
@@ -94,7 +94,7 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   const tables = readTables(doc, "unit", report);
   const manager = system.manager;
   const unit = readTable<UnitSection>("unit", tables.get("unit"), manager, report.at("unit"));
-  const service = tables.has("service") ? readService(tables.get("service")!, manager, report.at("service")) : null;
+  const service = tables.has("service") ? readService(tables.get("service") as Record<string, unknown>, manager, report.at("service")) : null;
   const sockets = ((tables.get("socket") ?? []) as Record<string, unknown>[]).map((raw, index) =>
     readSocket(raw, report.at(`socket[${index}]`), name, manager, service !== null));
 
@@ -105,19 +105,22 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   return { name, report, unit: { name, file, unit, service, sockets } };
 }
 
-function readService(raw: unknown, manager: ManagerSection, site: Site): ServiceSection {
-  const values = readWithDefaults("service", raw as Record<string, unknown>, manager, site);
+function readService(raw: Record<string, unknown>, manager: ManagerSection, site: Site): ServiceSection {
+  const given = readSection("service", raw, site);
+  const service = withDefaults("service", given, raw, manager, site) as unknown as ServiceSection; // without limit_* keys
   const limits: Record<string, Rlimit> = {};
-  for (const resource of Object.keys(RLIMITS)) {
-    const limit = values[`limit_${resource}`] as Rlimit | null;
-    delete values[`limit_${resource}`];
-    if (limit !== null) limits[resource] = limit;
+  for (const [resource, key] of LIMIT_KEYS) {
+    const limit = given.get(key) as Rlimit | undefined;
+    if (limit !== undefined) limits[resource] = limit;
   }
-  const service = { ...values, limits } as unknown as ServiceSection;
+  service.limits = limits;
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
   return service;
 }
+
+/** [resource, its key]: ["nofile", "limit_nofile"]. */
+const LIMIT_KEYS = Object.keys(RLIMITS).map((resource) => [resource, `limit_${resource}`] as const);
 
 const LISTEN_KEYS = ["listen_stream", "listen_datagram", "listen_sequential_packet", "listen_fifo"] as const;
 

@@ -267,11 +267,15 @@ export function readConfigDir(confDir: string): ConfigSources {
     entries = entries.filter((e) => !e.endsWith(".toml") || kept.has(e));
   }
   for (const entry of entries) {
-    const file = join(unitsDir, entry);
-    if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
-      problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
+    // What join() would make of it (unitsDir is normalized, an entry has no "/"), without its
+    // character-by-character normalizing, which costs at boot in the interpreter.
+    const file = `${unitsDir}/${entry}`;
+    if (!entry.endsWith(".toml")) {
+      if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
+        problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
+      }
+      continue;
     }
-    if (!entry.endsWith(".toml")) continue;
     const name = entry.slice(0, -".toml".length);
     const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
     if (text !== null) units.push({ name, file, text });

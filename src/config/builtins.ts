@@ -54,3 +54,12 @@ export function extendBuiltin(builtin: UnitConfig, extension: UnitConfig): UnitC
 export function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
 }
+
+/** unique([...items, item]), without the spreads and the set for a short list (each unit's, at boot). */
+export function uniqueWith<T>(items: T[], item: T): T[] {
+  if (items.length > 16) return unique([...items, item]);
+  const out: T[] = [];
+  for (let k = 0; k < items.length; k++) if (out.indexOf(items[k]!) < 0) out.push(items[k]!);
+  if (out.indexOf(item) < 0) out.push(item);
+  return out;
+}

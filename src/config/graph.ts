@@ -6,11 +6,11 @@
 
 import type { SystemConfig, UnitConfig, UnitSection } from "./types.ts";
 import type { FileReport } from "./diagnostics.ts";
-import { builtinTarget, extendBuiltin, isBuiltinTarget, unique } from "./builtins.ts";
+import { builtinTarget, extendBuiltin, isBuiltinTarget, uniqueWith } from "./builtins.ts";
 import { didYouMean } from "./suggest.ts";
 import { checkSocketConflicts } from "./sockets.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
-import { orderingEdges } from "../engine/graph.ts";
+import { buildGraph, orderingEdges, type UnitGraph } from "../engine/graph.ts";
 
 /** One unit file after its own validation: `unit` as written (null after a syntax error); it loads only without errors. */
 export interface UnitFile {
@@ -65,19 +65,27 @@ export function resolveGraph(
 /** Reports unknown names (and self references) and returns the unit without them. */
 function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFile, files: UnitFile[]): UnitConfig {
   const section: UnitSection = { ...unit.unit };
-  for (const list of DEPENDENCY_LISTS) {
-    section[list] = unit.unit[list].filter((ref, index) => {
+  // Plain loops, and a site only for a reference to report: this runs per unit at boot, in the interpreter.
+  for (let l = 0; l < DEPENDENCY_LISTS.length; l++) {
+    const list = DEPENDENCY_LISTS[l]!;
+    const refs = unit.unit[list];
+    const kept: string[] = [];
+    for (let index = 0; index < refs.length; index++) {
+      const ref = refs[index]!;
+      if (ref !== unit.name && known.has(ref)) {
+        kept.push(ref);
+        continue;
+      }
       const site = file.report.at(`unit.${list}[${index}]`);
       if (ref === unit.name) {
         site.warning(`'${ref}' is this unit itself; ignored`);
-        return false;
+        continue;
       }
-      if (known.has(ref)) return true;
       const hint = didYouMean(ref, known);
       if (UNKNOWN_REFERENCE[list] === "error") site.error(`unknown unit '${ref}'${hint}`);
       else site.warning(`unknown unit '${ref}', ignored${hint}`);
-      return false;
-    });
+    }
+    section[list] = kept;
   }
   unit.sockets.forEach((socket, index) => {
     const target = socket.service;
@@ -92,11 +100,17 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   return { ...unit, unit: section };
 }
 
+const LOADED_ONLY_LISTS = ["wants", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
+
 /** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
 function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
   const unit = { ...config.unit };
-  for (const list of ["wants", "conflicts", "after", "before", "wanted_by", "required_by"] as const) {
-    unit[list] = unit[list].filter((name) => loaded.has(name));
+  for (let l = 0; l < LOADED_ONLY_LISTS.length; l++) {
+    const list = LOADED_ONLY_LISTS[l]!;
+    const names = unit[list];
+    const kept: string[] = [];
+    for (let k = 0; k < names.length; k++) if (loaded.has(names[k]!)) kept.push(names[k]!);
+    unit[list] = kept;
   }
   return { ...config, unit };
 }
@@ -152,11 +166,11 @@ function withDefaultDependencies(config: UnitConfig): UnitConfig {
   if (config.unit.default_dependencies === false || config.name === "shutdown") return config;
   const unit = { ...config.unit };
   if (config.service !== null) {
-    unit.requires = unique([...unit.requires, "sysinit"]);
-    unit.after = unique([...unit.after, "basic"]);
+    unit.requires = uniqueWith(unit.requires, "sysinit");
+    unit.after = uniqueWith(unit.after, "basic");
   }
-  unit.conflicts = unique([...unit.conflicts, "shutdown"]);
-  unit.before = unique([...unit.before, "shutdown"]);
+  unit.conflicts = uniqueWith(unit.conflicts, "shutdown");
+  unit.before = uniqueWith(unit.before, "shutdown");
   return { ...config, unit };
 }
 
@@ -194,6 +208,22 @@ export function findOrderingCycle(after: Map<string, Set<string>>): string[] | n
   return null;
 }
 
+/** Whether the ordering edges (each node's `after`) have a cycle: a depth-first walk in any order. */
+function hasOrderingCycle(graph: UnitGraph): boolean {
+  const state = new Map<string, "open" | "done">();
+  const visit = (name: string): boolean => {
+    state.set(name, "open");
+    for (const next of graph.get(name)?.after ?? []) {
+      const seen = state.get(next);
+      if (seen === "open" || (seen === undefined && visit(next))) return true;
+    }
+    state.set(name, "done");
+    return false;
+  };
+  for (const name of graph.keys()) if (!state.has(name) && visit(name)) return true;
+  return false;
+}
+
 function rotateToSmallest(cycle: string[]): string[] {
   const start = cycle.indexOf([...cycle].sort()[0]!);
   return [...cycle.slice(start), ...cycle.slice(0, start)];
@@ -206,7 +236,10 @@ function rotateToSmallest(cycle: string[]): string[] {
  */
 function breakOrderingCycles(candidates: Map<string, Candidate>): void {
   while (true) {
-    const configs = new Map([...candidates].map(([name, c]) => [name, c.config]));
+    const configs = new Map<string, UnitConfig>();
+    candidates.forEach((c, name) => configs.set(name, c.config));
+    // The cheap question first (no sorting, no copy of the edges): most boards have no cycle.
+    if (!hasOrderingCycle(buildGraph(configs))) return;
     const cycle = findOrderingCycle(orderingEdges(configs));
     if (cycle === null) return;
     const removable = cycle.filter((name) => !isBuiltinTarget(name));

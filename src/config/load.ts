@@ -45,7 +45,7 @@ function readTable<T>(table: TableName, raw: unknown, manager: ManagerSection, s
 }
 
 function readWithDefaults(table: TableName, raw: Record<string, unknown>, manager: ManagerSection, site: Site): Record<string, unknown> {
-  return withDefaults(table, readSection(table, raw, site), (key) => key in raw, manager, site);
+  return withDefaults(table, readSection(table, raw, site), raw, manager, site);
 }
 
 function readMounts(entries: Record<string, unknown>[], report: FileReport): MountEntry[] {
@@ -94,7 +94,7 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   const tables = readTables(doc, "unit", report);
   const manager = system.manager;
   const unit = readTable<UnitSection>("unit", tables.get("unit"), manager, report.at("unit"));
-  const service = tables.has("service") ? readService(tables.get("service")!, manager, report.at("service")) : null;
+  const service = tables.has("service") ? readService(tables.get("service") as Record<string, unknown>, manager, report.at("service")) : null;
   const sockets = ((tables.get("socket") ?? []) as Record<string, unknown>[]).map((raw, index) =>
     readSocket(raw, report.at(`socket[${index}]`), name, manager, service !== null));
 
@@ -105,19 +105,22 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   return { name, report, unit: { name, file, unit, service, sockets } };
 }
 
-function readService(raw: unknown, manager: ManagerSection, site: Site): ServiceSection {
-  const values = readWithDefaults("service", raw as Record<string, unknown>, manager, site);
+function readService(raw: Record<string, unknown>, manager: ManagerSection, site: Site): ServiceSection {
+  const given = readSection("service", raw, site);
+  const service = withDefaults("service", given, raw, manager, site) as unknown as ServiceSection; // without limit_* keys
   const limits: Record<string, Rlimit> = {};
-  for (const resource of Object.keys(RLIMITS)) {
-    const limit = values[`limit_${resource}`] as Rlimit | null;
-    delete values[`limit_${resource}`];
-    if (limit !== null) limits[resource] = limit;
+  for (const [resource, key] of LIMIT_KEYS) {
+    const limit = given.get(key) as Rlimit | undefined;
+    if (limit !== undefined) limits[resource] = limit;
   }
-  const service = { ...values, limits } as unknown as ServiceSection;
+  service.limits = limits;
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
   return service;
 }
+
+/** [resource, its key]: ["nofile", "limit_nofile"]. */
+const LIMIT_KEYS = Object.keys(RLIMITS).map((resource) => [resource, `limit_${resource}`] as const);
 
 const LISTEN_KEYS = ["listen_stream", "listen_datagram", "listen_sequential_packet", "listen_fifo"] as const;
 
@@ -194,9 +197,23 @@ export interface LoadOptions {
   env?: LoadEnv;
 }
 
+/**
+ * JavaScriptCore's tier-up thresholds are scaled by this while loading (Bun.unsafe.setJITPolicy).
+ * A load runs once, at boot: each unit file runs the same readers, enough times to send them
+ * to the JIT compilers, never enough to repay them. Under QEMU's TCG (the boot race) that
+ * compiling, and translating what it made, was two thirds of the load (bench figures in
+ * the commit that set it); the interpreter alone does it in a third of the time.
+ */
+const LOADING_JIT_POLICY = 100;
+
 /** Reads and validates CONFDIR/system.toml and CONFDIR/units/*.toml. */
 export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfig {
-  return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv);
+  Bun.unsafe.setJITPolicy(LOADING_JIT_POLICY);
+  try {
+    return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv);
+  } finally {
+    Bun.unsafe.setJITPolicy(1); // the normal policy: the manager's own loops are hot for good
+  }
 }
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
@@ -250,11 +267,15 @@ export function readConfigDir(confDir: string): ConfigSources {
     entries = entries.filter((e) => !e.endsWith(".toml") || kept.has(e));
   }
   for (const entry of entries) {
-    const file = join(unitsDir, entry);
-    if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
-      problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
+    // What join() would make of it (unitsDir is normalized, an entry has no "/"), without its
+    // character-by-character normalizing, which costs at boot in the interpreter.
+    const file = `${unitsDir}/${entry}`;
+    if (!entry.endsWith(".toml")) {
+      if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
+        problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
+      }
+      continue;
     }
-    if (!entry.endsWith(".toml")) continue;
     const name = entry.slice(0, -".toml".length);
     const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
     if (text !== null) units.push({ name, file, text });

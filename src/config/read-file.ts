@@ -16,6 +16,9 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, rea
  */
 export const MAX_CONFIG_FILE_BYTES = 256 << 10;
 
+/** One decoder for every file (decode without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 export type FileRead = { text: string } | { missing: true } | { problem: string };
 
 /** A regular file's text (UTF-8), at most `max` bytes of it; else why not, or that it is missing. */
@@ -23,7 +26,7 @@ export function readConfigFile(path: string, max = MAX_CONFIG_FILE_BYTES): FileR
   const head = readRegularFile(path, max, true);
   if (!("bytes" in head)) return head;
   try {
-    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(head.bytes) };
+    return { text: UTF8.decode(head.bytes) };
   } catch {
     return { problem: "not UTF-8 text: not read" };
   }

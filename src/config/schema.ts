@@ -200,15 +200,15 @@ const RLIMIT_DOC: Record<keyof typeof RLIMITS, string> = {
  */
 const RLIMIT_MAX: Partial<Record<keyof typeof RLIMITS, number>> = { nofile: 2_147_483_584, nice: 40, rtprio: 99 };
 
-const LIMIT_KEYS = Object.fromEntries(
-  Object.entries(RLIMITS).map(([resource, unit]) => [
-    `limit_${resource}`,
-    [
-      { kind: "rlimit", unit, max: RLIMIT_MAX[resource as keyof typeof RLIMITS] ?? Number.MAX_SAFE_INTEGER },
-      null, RLIMIT_DOC[resource as keyof typeof RLIMITS],
-    ] as KeyRow,
-  ]),
-) as Record<`limit_${keyof typeof RLIMITS}`, KeyRow>;
+// Built with plain loops, as the tables below: module code runs once, in the interpreter,
+// where each array builtin (map, flatMap, fromEntries) costs its own first run.
+const LIMIT_KEYS = {} as Record<`limit_${keyof typeof RLIMITS}`, KeyRow>;
+for (const resource of Object.keys(RLIMITS) as (keyof typeof RLIMITS)[]) {
+  LIMIT_KEYS[`limit_${resource}`] = [
+    { kind: "rlimit", unit: RLIMITS[resource], max: RLIMIT_MAX[resource] ?? Number.MAX_SAFE_INTEGER },
+    null, RLIMIT_DOC[resource],
+  ];
+}
 
 const SERVICE = {
   type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
@@ -343,13 +343,22 @@ const ROWS: Record<TableName, KeyRows> = {
 };
 
 /** The keys of one table, by name (one map per table, made once: this is asked per key read). */
-const KEYS_BY_TABLE = new Map(TABLES.map(({ name: table }) => [
-  table,
-  new Map(Object.entries(ROWS[table]).map(([name, [type, dflt, doc]]) => [name, { table, name, type, default: dflt, doc } as KeySpec])),
-] as const));
+const KEYS_BY_TABLE = new Map<TableName, Map<string, KeySpec>>();
+const ALL_KEYS: KeySpec[] = [];
+for (const { name: table } of TABLES) {
+  const keys = new Map<string, KeySpec>();
+  const rows = ROWS[table];
+  for (const name of Object.keys(rows)) {
+    const row = rows[name]!;
+    const spec: KeySpec = { table, name, type: row[0], default: row[1], doc: row[2] };
+    keys.set(name, spec);
+    ALL_KEYS.push(spec);
+  }
+  KEYS_BY_TABLE.set(table, keys);
+}
 
 /** Every key of system.toml and of unit files, table by table. */
-export const SCHEMA: readonly KeySpec[] = [...KEYS_BY_TABLE.values()].flatMap((keys) => [...keys.values()]);
+export const SCHEMA: readonly KeySpec[] = ALL_KEYS;
 
 export function tableInfo(table: TableName): TableInfo {
   return TABLES.find((t) => t.name === table)!;

@@ -3,7 +3,7 @@
 
 import { parse, TomlError } from "smol-toml";
 import type { ManagerSection } from "./types.ts";
-import { DefaultRule, keysOf, tableInfo, TABLES, tablesOf, type TableName } from "./schema.ts";
+import { DefaultRule, keysOf, tableInfo, TABLES, tablesOf, type TableInfo, type TableName } from "./schema.ts";
 import type { FileReport, Site } from "./diagnostics.ts";
 import { describeValue, freshCopy, isTable } from "./describe.ts";
 import { readValue } from "./values.ts";
@@ -53,22 +53,25 @@ function charAt(text: string, line: number, col: number): string | undefined {
 /** The document's tables by name; [[name]] tables as arrays. Unknown or misshapen ones are reported. */
 export function readTables(doc: Record<string, unknown>, kind: FileKind, report: FileReport): Map<TableName, unknown> {
   const tables = new Map<TableName, unknown>();
-  const allowed = tablesOf(kind);
-  for (const [name, value] of Object.entries(doc)) {
-    const site = report.at(name);
-    const info = allowed.find((table) => table.name === name);
-    if (info === undefined) {
-      site.error(unknownTableMessage(name, kind, isTable(value) || Array.isArray(value)), "key");
+  const names = Object.keys(doc);
+  for (let n = 0; n < names.length; n++) { // plain loops here: this runs per file at boot, before any JIT
+    const name = names[n]!;
+    const value = doc[name];
+    const info = TABLES_BY_NAME.get(name);
+    if (info === undefined || info.file !== kind) {
+      report.at(name).error(unknownTableMessage(name, kind, isTable(value) || Array.isArray(value)), "key");
     } else if (info.repeated && !(Array.isArray(value) && value.every(isTable))) {
-      site.error(`write [[${name}]] (an array of tables, one per ${name}), not ${describeValue(value)}`, "key");
+      report.at(name).error(`write [[${name}]] (an array of tables, one per ${name}), not ${describeValue(value)}`, "key");
     } else if (!info.repeated && !isTable(value)) {
-      site.error(`expected a table [${name}], got ${describeValue(value)}`, "key");
+      report.at(name).error(`expected a table [${name}], got ${describeValue(value)}`, "key");
     } else {
       tables.set(info.name, value);
     }
   }
   return tables;
 }
+
+const TABLES_BY_NAME = new Map<string, TableInfo>(TABLES.map((table) => [table.name, table]));
 
 function unknownTableMessage(name: string, kind: FileKind, looksLikeTable: boolean): string {
   const own = tablesOf(kind).map((table) => table.name);
@@ -89,14 +92,16 @@ function unknownTableMessage(name: string, kind: FileKind, looksLikeTable: boole
 export function readSection(table: TableName, raw: Record<string, unknown>, site: Site): Map<string, unknown> {
   const keys = keysOf(table);
   const values = new Map<string, unknown>();
-  for (const [name, value] of Object.entries(raw)) {
+  const names = Object.keys(raw);
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
     const spec = keys.get(name);
     const keySite = site.entry(name);
     if (spec === undefined) {
       keySite.error(unknownKeyMessage(name, table), "key");
       continue;
     }
-    const parsed = readValue(spec.type, value, keySite);
+    const parsed = readValue(spec.type, raw[name], keySite);
     if (parsed !== undefined) values.set(name, parsed);
   }
   return values;
@@ -111,27 +116,67 @@ function unknownKeyMessage(name: string, table: TableName): string {
 
 /**
  * The table's values with every default filled in: plain values, [manager] defaults and
- * "same as" another key. Derived defaults are left out for the caller to compute; a
- * missing required key is reported at the table header. A key that is present but
+ * "same as" another key. Derived defaults are left out for the caller to compute, and so
+ * are the limit_* keys (rlimit values: the caller gathers the given ones). A missing
+ * required key (not in `raw`) is reported at the table header. A key that is present but
  * invalid (already reported) gets its default, so the result is always complete.
  */
 export function withDefaults(
   table: TableName,
   given: Map<string, unknown>,
-  present: (key: string) => boolean,
+  raw: Record<string, unknown>,
   manager: ManagerSection,
   site: Site,
 ): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  const copies: [string, string][] = [];
+  const plan = defaultsPlan(table);
+  // One native copy of the plain defaults instead of a loop over every key (a service has
+  // ~90), and indexed loops: at boot this runs in the interpreter, once per unit.
+  const values: Record<string, unknown> = { ...plan.plain };
+  const { emptyLists, fresh, fromManager, copies, required, limits } = plan;
+  for (let k = 0; k < emptyLists.length; k++) values[emptyLists[k]!] = [];
+  for (let k = 0; k < fresh.length; k += 2) values[fresh[k] as string] = freshCopy(fresh[k + 1]);
+  for (let k = 0; k < fromManager.length; k += 2) values[fromManager[k]!] = manager[fromManager[k + 1] as keyof ManagerSection];
+  given.forEach((value, name) => {
+    if (!limits.has(name)) values[name] = value;
+  });
+  for (let k = 0; k < copies.length; k += 2) if (!given.has(copies[k]!)) values[copies[k]!] = values[copies[k + 1]!];
+  for (let k = 0; k < required.length; k++) if (!(required[k]! in raw)) site.error(`'${required[k]}' is required`, "key");
+  return values;
+}
+
+/** What withDefaults does for one table, worked out once from the schema. Pairs are flat: [key, x, key, x, ...]. */
+interface DefaultsPlan {
+  /** Every key withDefaults fills, in schema order, with its plain default (the others a placeholder). */
+  plain: Record<string, unknown>;
+  emptyLists: string[]; // default [], a new one for each use
+  fresh: unknown[]; // other defaults that are objects: key, the value copied for each use
+  fromManager: string[]; // key, the [manager] key it defaults to
+  copies: string[]; // key, the key whose value it takes
+  required: string[];
+  limits: Set<string>; // the limit_* keys, left to the caller
+}
+
+const PLANS = new Map<TableName, DefaultsPlan>();
+
+function defaultsPlan(table: TableName): DefaultsPlan {
+  let plan = PLANS.get(table);
+  if (plan !== undefined) return plan;
+  plan = { plain: {}, emptyLists: [], fresh: [], fromManager: [], copies: [], required: [], limits: new Set() };
   for (const spec of keysOf(table).values()) {
     const rule = spec.default;
-    if (given.has(spec.name)) values[spec.name] = given.get(spec.name);
-    else if (!(rule instanceof DefaultRule)) values[spec.name] = freshCopy(rule); // [] and {} mostly: its own for each unit
-    else if (rule.kind === "manager") values[spec.name] = manager[rule.ref as keyof ManagerSection];
-    else if (rule.kind === "key") copies.push([spec.name, rule.ref]);
-    else if (rule.kind === "required" && !present(spec.name)) site.error(`'${spec.name}' is required`, "key");
+    if (spec.type.kind === "rlimit") plan.limits.add(spec.name);
+    else if (!(rule instanceof DefaultRule)) {
+      plan.plain[spec.name] = rule;
+      if (Array.isArray(rule) && rule.length === 0) plan.emptyLists.push(spec.name);
+      else if (typeof rule === "object" && rule !== null) plan.fresh.push(spec.name, rule);
+    } else if (rule.kind === "manager") {
+      plan.plain[spec.name] = undefined;
+      plan.fromManager.push(spec.name, rule.ref);
+    } else if (rule.kind === "key") {
+      plan.plain[spec.name] = undefined;
+      plan.copies.push(spec.name, rule.ref);
+    } else if (rule.kind === "required") plan.required.push(spec.name);
   }
-  for (const [name, source] of copies) values[name] = values[source];
-  return values;
+  PLANS.set(table, plan);
+  return plan;
 }

@@ -19,6 +19,7 @@ export const BENCHMARKS: Benchmark[] = [
   { name: "supervision", title: "Supervision race on the host: 200 units, hearth vs s6 vs runit", file: "supervision.ts", args: ["5"], markdown: true, gated: true },
   { name: "profile", title: "Where hearth spends its time starting the 200-unit graph", file: "profile-start.ts", args: ["3"], markdown: true },
   { name: "startup-floor", title: "Start-up floor: hearth --version vs a Bun hello world compiled the same way (arm64 under qemu, native)", file: "startup-floor.ts", args: ["7"], markdown: true, gated: true },
+  { name: "config-load", title: "Configuration loading: hearth check on the boot race's 30 units vs --version (arm64 under qemu, native)", file: "config-load.ts", args: ["7"], markdown: true, gated: true },
   { name: "micro", title: "Micro figures: notify throughput, memory, time to a status answer", file: "micro.ts", args: [], markdown: true, gated: true },
   { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn", file: "spawn.ts", args: ["500"], markdown: false },
   { name: "service-watchdog", title: "Service watchdog lateness, idle vs busy", file: "service-watchdog.ts", args: ["10"], markdown: false },

@@ -16,7 +16,7 @@ export interface SpawnInputs {
   console: () => number; // /dev/console, for standard_input = "tty"
   passed: Passed | null; // the main process's sockets and stored fds
   output: number; // the write end of the unit's output pipe
-  cgroupProcsFd?: number;
+  cgroupFd?: number;
 }
 
 export type BuiltRequest =
@@ -73,7 +73,7 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
     ...sandboxRequest(cfg),
-    cgroupProcsFd: inp.cgroupProcsFd,
+    cgroupFd: inp.cgroupFd,
   };
   return { request, readiness };
 }

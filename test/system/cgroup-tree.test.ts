@@ -30,7 +30,7 @@ afterAll(() => {
 function startIn(unit: string, script: string): number {
   const cgroup = tree!.ensureUnit(unit);
   if ("error" in cgroup) throw new Error(cgroup.error);
-  const result = spawn({ path: "/bin/sh", argv: ["sh", "-c", script], env: { PATH }, cgroupProcsFd: cgroup.procsFd });
+  const result = spawn({ path: "/bin/sh", argv: ["sh", "-c", script], env: { PATH }, cgroupFd: cgroup.cgroupFd });
   if (!result.ok) throw new Error(result.message);
   return result.pid;
 }
@@ -154,7 +154,7 @@ describe.skipIf(!tree)("limits", () => {
     () => {
       const result = tree!.ensureUnit("limited", { memoryMax: 64 * 2 ** 20, cpuQuota: 50, tasksMax: 16 });
       if ("error" in result) throw new Error(result.error);
-      expect(result.procsFd).toBeGreaterThan(2);
+      expect(result.cgroupFd).toBeGreaterThan(2);
       const missing = ["memory", "cpu", "pids"].filter((c) => !offered(c));
       const keys: Record<string, string> = { memory: "memory_max", cpu: "cpu_quota", pids: "tasks_max" };
       for (const controller of missing) {
@@ -169,7 +169,7 @@ describe.skipIf(!tree)("limits", () => {
     if ("error" in cgroup) throw new Error(cgroup.error);
     expect(cgroup.warnings).toEqual([]);
     expect(readFileSync(join(tree!.unitDir("few-tasks"), "pids.max"), "utf8").trim()).toBe("3");
-    const { output } = await sh("for i in 1 2 3 4 5; do sleep 1 & done 2>&1; wait", { cgroupProcsFd: cgroup.procsFd });
+    const { output } = await sh("for i in 1 2 3 4 5; do sleep 1 & done 2>&1; wait", { cgroupFd: cgroup.cgroupFd });
     expect(output).toMatch(/fork|Resource temporarily unavailable/i);
   });
 
@@ -177,7 +177,7 @@ describe.skipIf(!tree)("limits", () => {
     const cgroup = tree!.ensureUnit("small", { memoryMax: 16 * 2 ** 20 });
     if ("error" in cgroup) throw new Error(cgroup.error);
     expect(readFileSync(join(tree!.unitDir("small"), "memory.max"), "utf8").trim()).toBe(String(16 * 2 ** 20));
-    const { status } = await sh("python3 -c 'x = bytearray(64 * 2**20); print(len(x))'", { cgroupProcsFd: cgroup.procsFd });
+    const { status } = await sh("python3 -c 'x = bytearray(64 * 2**20); print(len(x))'", { cgroupFd: cgroup.cgroupFd });
     expect(status).toMatchObject({ kind: "killed", signal: SIGKILL });
   });
 

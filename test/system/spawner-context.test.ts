@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { E, O } from "../../ffi/constants.ts";
 import { close, openFile } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
-import { spawnNative } from "../../ffi/spawn.ts";
+import { cgroupSpawnMethod, spawnNative } from "../../ffi/spawn.ts";
 import { discoverCgroups } from "../../src/exec/cgroup.ts";
 import { spawn } from "../../src/exec/spawner.ts";
 import { sh, statusField, waitExit } from "../support/child.ts";
@@ -216,23 +216,57 @@ afterAll(() => {
   if (!("unavailable" in tree)) tree.close();
 });
 
-describe("cgroupProcsFd", () => {
+describe("cgroupFd", () => {
   test.skipIf("unavailable" in tree)("the child is in the unit's cgroup before it runs anything", async () => {
     if ("unavailable" in tree) return;
     const unit = tree.ensureUnit("context-test");
     if ("error" in unit) throw new Error(unit.error);
-    const { output, pid } = await sh("cat /proc/self/cgroup", { cgroupProcsFd: unit.procsFd });
+    const { output, pid } = await sh("exec cat /proc/self/cgroup", { cgroupFd: unit.cgroupFd });
     expect(output).toContain(`0::${tree.cgroupPath}/context-test.service\n`);
     expect(pid).toBeGreaterThan(0);
   });
 
-  test("an fd that cannot be written fails the spawn at stage cgroup", () => {
-    const readOnly = openFile("/dev/null", O.RDONLY);
+  // CLONE_INTO_CGROUP is Linux 5.7+: there, no child migrates (and waits for RCU) to get in.
+  const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number) as [number, number];
+  const hasCloneIntoCgroup = major > 5 || (major === 5 && minor >= 7);
+  test.skipIf("unavailable" in tree || !hasCloneIntoCgroup)("on Linux 5.7+ clone3 starts children in their cgroup", async () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("clone3-test");
+    if ("error" in unit) throw new Error(unit.error);
+    await sh("true", { cgroupFd: unit.cgroupFd });
+    expect(cgroupSpawnMethod()).toBe("clone3");
+  });
+
+  test.skipIf("unavailable" in tree)("without clone3 the child joins the unit's cgroup first (cgroup.procs)", async () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("join-test");
+    if ("error" in unit) throw new Error(unit.error);
+    const outputPath = join(work, "join-test.out");
+    const output = openFile(outputPath, O.WRONLY | O.CREAT | O.TRUNC);
     try {
-      const result = spawn({ path: "/bin/true", argv: ["true"], env: {}, cgroupProcsFd: readOnly });
-      expect(result).toMatchObject({ ok: false, stage: "cgroup", errno: E.EBADF });
+      const result = spawnNative({
+        path: "/bin/cat", argv: ["cat", "/proc/self/cgroup"], env: [], pidEnv: [], fdSources: [0, output, 2],
+        setsid: true, rlimits: [], noNewPrivileges: false, cgroupFd: unit.cgroupFd, legacyCgroupJoin: true,
+      });
+      if (!("pid" in result)) throw new Error(`spawn failed: ${JSON.stringify(result)}`);
+      await waitExit(result.pid);
     } finally {
-      close(readOnly);
+      close(output);
+    }
+    expect(readFileSync(outputPath, "utf8")).toContain(`0::${tree.cgroupPath}/join-test.service\n`);
+  });
+
+  test.each([false, true])("an fd that is not a cgroup directory fails the spawn at stage cgroup (join: %p)", (legacyCgroupJoin) => {
+    const notCgroup = openFile("/dev/null", O.RDONLY);
+    try {
+      const result = spawnNative({
+        path: "/bin/true", argv: ["true"], env: [], pidEnv: [], fdSources: [0, 1, 2], setsid: true, rlimits: [],
+        noNewPrivileges: false, cgroupFd: notCgroup, legacyCgroupJoin,
+      });
+      // clone3 refuses an fd that is not a cgroup2 directory; openat(fd, "cgroup.procs") needs a directory
+      expect(result).toMatchObject({ stage: "cgroup", errno: legacyCgroupJoin || !hasCloneIntoCgroup ? E.ENOTDIR : E.EBADF });
+    } finally {
+      close(notCgroup);
     }
   });
 });

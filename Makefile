@@ -64,7 +64,7 @@ test: build deps boot-images
 	$(BUN) test --timeout 30000
 
 # Pure tests: no processes, sockets, /proc or FFI calls (quick, run anywhere).
-test-unit: node_modules/.stamp
+test-unit: node_modules/.stamp $(NATIVE)
 	$(BUN) test --timeout 30000 test/unit
 
 # Tests that touch the kernel: spawning, reaping, cgroups, sockets, FFI; some need root.

@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARCH, CLONE_ARGS_SIZE_VER2, EPOLL_EVENT_PACKED } from "./constants.ts";
+import { NATIVE_LIBRARIES } from "./native-libs.ts";
 import { MOUNT_OP_SIZE, SPAWN_REQUEST_SLOTS, SPAWN_STAGES } from "./spawn-layout.ts";
 
 const nativeSymbols = {
@@ -41,17 +42,8 @@ export function native(): NativeSymbols {
   return loaded;
 }
 
-/** The prebuilt library's path for this architecture (embedded, or in build/native/). */
-function libraryPath(): string {
-  try {
-    return (require("./native-libs.ts") as typeof import("./native-libs.ts")).NATIVE_LIBRARIES[ARCH];
-  } catch (e) {
-    throw new Error(`hearth: the prebuilt native helpers are missing (run \`make native\`): ${(e as Error).message}`);
-  }
-}
-
 function loadNative(): NativeSymbols {
-  const bytes = readFileSync(libraryPath());
+  const bytes = readFileSync(NATIVE_LIBRARIES[ARCH]);
   const dir = makePrivateDir();
   try {
     const path = join(dir, "native.so");

@@ -95,13 +95,14 @@ describe("the prebuilt libraries", () => {
     expect(dynamic.stdout).not.toContain("GLIBC_");
   });
 
-  test("a missing library says how to build it", () => {
+  // (bun test's preload says `make native` before any test file loads)
+  test("from the sources, a missing library is named", () => {
     const copy = join(work, "copy");
     mkdirSync(join(copy, "ffi"), { recursive: true });
     for (const name of readdirSync(join(root, "ffi"))) writeFileSync(join(copy, "ffi", name), readFileSync(join(root, "ffi", name)));
     writeFileSync(join(copy, "load.ts"), `import { native } from "./ffi/native.ts";\nnative();\n`);
     const result = run([bun, join(copy, "load.ts")]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain("the prebuilt native helpers are missing (run `make native`)");
+    expect(result.stderr).toMatch(/Cannot find module '..\/build\/native\/native-(x64|arm64).so'/);
   });
 });

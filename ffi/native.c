@@ -90,9 +90,9 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 #define SPAWN_LEGACY_REMOUNT (1 << 11)
 /* SIGPIPE to SIG_IGN instead of SIG_DFL (systemd's IgnoreSIGPIPE=). */
 #define SPAWN_IGNORE_SIGPIPE (1 << 12)
-/* Into the cgroup by writing cgroup.procs even where clone3 could start the child there
- * (as on Linux < 5.7): for tests of that path. */
-#define SPAWN_LEGACY_CGROUP_JOIN (1 << 13)
+/* Into the cgroup by writing cgroup.procs even where clone3 could start the child there:
+ * for a cgroup emptied by cgroup.kill (see src/exec/cgroup.ts), and tests of that path. */
+#define SPAWN_CGROUP_JOIN (1 << 13)
 
 /* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
 #define MOUNT_READ_ONLY    1
@@ -612,7 +612,7 @@ int hearth_spawn(struct spawn_request *req) {
   req->failed_errno = 0;
   req->failed_stage = STAGE_NONE;
   req->failed_index = 0;
-  int into_cgroup = req->cgroup_fd >= 0 && !(req->flags & SPAWN_LEGACY_CGROUP_JOIN);
+  int into_cgroup = req->cgroup_fd >= 0 && !(req->flags & SPAWN_CGROUP_JOIN);
   u64 saved_mask;
   set_signal_mask(~0ULL, &saved_mask);
   int pid = -1, clone_errno = 0, stage = STAGE_CLONE;

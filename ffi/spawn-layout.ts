@@ -17,7 +17,7 @@ export const FLAG = {
   setsid: 1 << 0, uid: 1 << 1, gid: 1 << 2, groups: 1 << 3, umask: 1 << 4, nice: 1 << 5,
   oomScoreAdj: 1 << 6, noNewPrivileges: 1 << 7, ioprio: 1 << 8, capabilityBoundingSet: 1 << 9,
   ambientCapabilities: 1 << 10, legacyRemount: 1 << 11, ignoreSigpipe: 1 << 12,
-  legacyCgroupJoin: 1 << 13,
+  cgroupJoin: 1 << 13,
 } as const;
 
 /** Field indexes of struct spawn_request (every field is 8 bytes). */

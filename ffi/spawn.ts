@@ -50,8 +50,11 @@ export interface NativeSpawn {
    * CLONE_INTO_CGROUP), or, where the kernel cannot, moves itself there first.
    */
   cgroupFd?: number;
-  /** Into the cgroup through cgroup.procs even where clone3 could do it (for tests). */
-  legacyCgroupJoin?: boolean;
+  /**
+   * Into the cgroup through cgroup.procs even where clone3 could start the child there
+   * (a cgroup emptied by cgroup.kill: see src/exec/cgroup.ts; tests).
+   */
+  cgroupJoin?: boolean;
   /** CPU numbers for sched_setaffinity; undefined or empty: inherited. */
   cpus?: number[];
   /** The ioprio_set value (class << 13 | level). */
@@ -151,7 +154,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.ambient !== undefined) flags |= FLAG.ambientCapabilities;
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
-  if (req.legacyCgroupJoin) flags |= FLAG.legacyCgroupJoin;
+  if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
   return flags;
 }
 

@@ -10,7 +10,7 @@
 //   const unit = tree.ensureUnit("web", { memoryMax, cpuQuota, tasksMax });
 //       creates the unit's cgroup (again, if it was removed), enables the controllers its
 //       limits need, writes the limits, and returns
-//       { cgroupFd, warnings } -> spawn({ ..., cgroupFd }); log each warning
+//       { cgroupFd, join, warnings } -> spawn({ ..., cgroupFd, cgroupJoin: join }); log each warning
 //                                (a limit the kernel cannot apply: the unit starts anyway).
 //                                cgroupFd is the cgroup's directory (O_DIRECTORY), where
 //                                the child starts (clone3's CLONE_INTO_CGROUP). The fd
@@ -55,6 +55,14 @@
 // 50 ms after the previous one, against ~40 µs back to back, and the parent (PID 1's
 // loop) waits through it (CLONE_VFORK). tree.favorDynmods says whether the mount has the
 // option.
+//
+// cgroup.kill and clone3: the kernel (since the fix of the race between fork and
+// cgroup.kill, 6.14 and its stable backports, up to at least 6.18) SIGKILLs a child
+// started by CLONE_INTO_CGROUP in a cgroup that was ever cgroup.kill'ed: it compares the
+// kill count of the parent's cgroup, read at the start of the fork, with the target's at
+// its end. So a unit's cgroup that went through cgroup.kill is made anew (rmdir, mkdir) at
+// the unit's next start; while a dying process still holds it, that start's processes
+// join it through cgroup.procs instead (ensureUnit's `join`).
 
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -74,7 +82,12 @@ export interface CgroupLimits {
   tasksMax?: number | null;
 }
 
-export type EnsuredUnit = { cgroupFd: number; warnings: string[] } | { error: string };
+/**
+ * cgroupFd: the unit's cgroup directory. join: the child must enter it by writing
+ * cgroup.procs, not start in it (clone3): the cgroup was emptied by cgroup.kill and still
+ * holds a process, so it could not be made anew (see "cgroup.kill" at the top).
+ */
+export type EnsuredUnit = { cgroupFd: number; join: boolean; warnings: string[] } | { error: string };
 
 // ---------------------------------------------------------------- pure parts
 
@@ -231,6 +244,8 @@ const MAX_KILL_PASSES = 100;
 
 export class CgroupTree {
   private readonly cgroupFds = new Map<string, number>();
+  /** Units whose cgroup went through cgroup.kill (see "cgroup.kill and clone3" at the top). */
+  private readonly killed = new Set<string>();
   private readonly enabled = new Set<string>();
 
   /**
@@ -260,6 +275,7 @@ export class CgroupTree {
   ensureUnit(unit: string, limits: CgroupLimits = {}): EnsuredUnit {
     if (unit === "" || /[/\n\0]/.test(unit)) return { error: `no cgroup for a unit named ${JSON.stringify(unit)}` };
     const dir = this.unitDir(unit);
+    if (this.killed.has(unit)) this.removeUnit(unit); // anew if it is empty; else kept, and joined
     try {
       mkdirSync(dir);
     } catch (error) {
@@ -274,7 +290,7 @@ export class CgroupTree {
       }
       this.cgroupFds.set(unit, cgroupFd);
     }
-    return { cgroupFd, warnings: this.applyLimits(unit, dir, limits) };
+    return { cgroupFd, join: this.killed.has(unit), warnings: this.applyLimits(unit, dir, limits) };
   }
 
   /** Writes every limit whose controller the unit's cgroup has; a warning for each set one it cannot. */
@@ -348,6 +364,7 @@ export class CgroupTree {
       const count = this.pids(unit).length;
       if (count === 0) return 0;
       try {
+        this.killed.add(unit); // before the write: a write that fails half-way may have counted
         writeInterfaceFile(join(this.unitDir(unit), "cgroup.kill"), "1");
         return count;
       } catch (error) {
@@ -385,7 +402,9 @@ export class CgroupTree {
       this.cgroupFds.delete(unit);
       close(fd);
     }
-    return removeCgroupTree(this.unitDir(unit));
+    if (!removeCgroupTree(this.unitDir(unit))) return false;
+    this.killed.delete(unit);
+    return true;
   }
 
   /** The unit whose cgroup holds the process, or null (not in the tree, gone, or no /proc). */

@@ -95,6 +95,8 @@ export interface SpawnRequest {
    * forks are tracked. The caller keeps and closes it.
    */
   cgroupFd?: number;
+  /** The child enters cgroupFd by writing cgroup.procs, not started there (CgroupTree.ensureUnit's join). */
+  cgroupJoin?: boolean;
 }
 
 /** On failure: the step that failed (a stage of ffi/spawn-layout.ts, or "request"/"devnull"), and the path it was working on, if any. */
@@ -255,6 +257,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     ambient: context.ambient,
     mounts: context.mounts,
     cgroupFd: context.cgroupFd,
+    cgroupJoin: req.cgroupJoin ?? false,
   };
 }
 

@@ -297,6 +297,7 @@ export class Manager {
     const ctx: SpawnContext = e.context;
     const cfg = ctx.config.service!;
     let cgroupFd: number | undefined;
+    let cgroupJoin = false;
     const cgroups = this.processes!.cgroups;
     if (cgroups) {
       this.processes!.keepCgroup(e.unit);
@@ -305,13 +306,14 @@ export class Manager {
       else {
         for (const w of joined.warnings) this.log.warning(`${e.unit}: ${w}`);
         cgroupFd = joined.cgroupFd;
+        cgroupJoin = joined.join;
       }
     }
     const built = buildSpawnRequest({
       effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
       systemMode: this.opts.systemMode, devNull: this.devNullFd, console: () => this.consoleFd(),
       passed: e.role === "main" ? this.passedTo(e.unit, ctx, cfg.standard_input === "socket") : null,
-      output: this.outputs.writeFd(ctx.logConfig), cgroupFd,
+      output: this.outputs.writeFd(ctx.logConfig), cgroupFd, cgroupJoin,
     });
     if ("error" in built) {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: built.error });

@@ -17,6 +17,7 @@ export interface SpawnInputs {
   passed: Passed | null; // the main process's sockets and stored fds
   output: number; // the write end of the unit's output pipe
   cgroupFd?: number;
+  cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
 }
 
 export type BuiltRequest =
@@ -74,6 +75,7 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
     ...sandboxRequest(cfg),
     cgroupFd: inp.cgroupFd,
+    cgroupJoin: inp.cgroupJoin,
   };
   return { request, readiness };
 }

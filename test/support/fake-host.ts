@@ -157,7 +157,7 @@ export class FakeHost implements ManagerHost {
         host.cgroupDirs.add(unit);
         const fd = host.nextFd++;
         host.cgroupFds.set(fd, unit);
-        return { cgroupFd: fd, warnings: [] };
+        return { cgroupFd: fd, join: false, warnings: [] };
       },
       pids: (unit: string) => members(unit).map((p) => p.pid),
       kill(unit: string, signal: number) {

@@ -138,6 +138,46 @@ describe.skipIf(!tree)("tracking real processes", () => {
   });
 });
 
+// After cgroup.kill, the kernel SIGKILLs a child clone3 starts in that cgroup (see
+// "cgroup.kill and clone3" in src/exec/cgroup.ts): a unit starting again must still live.
+describe.skipIf(!tree?.hasKill)("a unit that starts again after its cgroup was killed", () => {
+  /** Starts `sh -c script` in the unit's cgroup as the manager would, and waits for its end. */
+  async function runIn(unit: string, script: string) {
+    const cgroup = tree!.ensureUnit(unit);
+    if ("error" in cgroup) throw new Error(cgroup.error);
+    const result = spawn({ path: "/bin/sh", argv: ["sh", "-c", script], env: { PATH }, cgroupFd: cgroup.cgroupFd, cgroupJoin: cgroup.join });
+    if (!result.ok) throw new Error(result.message);
+    return { join: cgroup.join, status: await waitExit(result.pid) };
+  }
+
+  test("its emptied cgroup is made anew, and its process runs to the end", async () => {
+    const old = startIn("killed-empty", "exec sleep 60");
+    expect(tree!.kill("killed-empty", SIGKILL)).toBe(1);
+    await waitExit(old);
+    await until(() => tree!.isEmpty("killed-empty"), "the unit's cgroup to empty");
+    expect(await runIn("killed-empty", "exit 7")).toEqual({ join: false, status: { kind: "exited", code: 7 } });
+  });
+
+  test("while a process still holds it, the new process joins it and runs to the end", async () => {
+    const old = startIn("killed-held", "exec sleep 60");
+    const cgroup = tree!.ensureUnit("killed-held");
+    if ("error" in cgroup) throw new Error(cgroup.error);
+    expect(tree!.kill("killed-held", SIGKILL)).toBe(1);
+    // A process that entered after the kill holds the cgroup, as a dying leftover would.
+    const held = spawn({ path: "/bin/sleep", argv: ["sleep", "60"], env: {}, cgroupFd: cgroup.cgroupFd, cgroupJoin: true });
+    if (!held.ok) throw new Error(held.message);
+    await waitExit(old);
+    try {
+      expect(await runIn("killed-held", "exit 7")).toEqual({ join: true, status: { kind: "exited", code: 7 } });
+    } finally {
+      process.kill(held.pid, "SIGKILL");
+      await waitExit(held.pid);
+    }
+    await until(() => tree!.isEmpty("killed-held"), "the unit's cgroup to empty");
+    expect(await runIn("killed-held", "exit 7")).toEqual({ join: false, status: { kind: "exited", code: 7 } });
+  });
+});
+
 /** Whether the unit cgroups could get a controller: our subtree's parent offers it. */
 function offered(controller: string): boolean {
   if (!tree) return false;

@@ -246,7 +246,7 @@ describe("cgroupFd", () => {
     try {
       const result = spawnNative({
         path: "/bin/cat", argv: ["cat", "/proc/self/cgroup"], env: [], pidEnv: [], fdSources: [0, output, 2],
-        setsid: true, rlimits: [], noNewPrivileges: false, cgroupFd: unit.cgroupFd, legacyCgroupJoin: true,
+        setsid: true, rlimits: [], noNewPrivileges: false, cgroupFd: unit.cgroupFd, cgroupJoin: true,
       });
       if (!("pid" in result)) throw new Error(`spawn failed: ${JSON.stringify(result)}`);
       await waitExit(result.pid);
@@ -256,15 +256,15 @@ describe("cgroupFd", () => {
     expect(readFileSync(outputPath, "utf8")).toContain(`0::${tree.cgroupPath}/join-test.service\n`);
   });
 
-  test.each([false, true])("an fd that is not a cgroup directory fails the spawn at stage cgroup (join: %p)", (legacyCgroupJoin) => {
+  test.each([false, true])("an fd that is not a cgroup directory fails the spawn at stage cgroup (join: %p)", (cgroupJoin) => {
     const notCgroup = openFile("/dev/null", O.RDONLY);
     try {
       const result = spawnNative({
         path: "/bin/true", argv: ["true"], env: [], pidEnv: [], fdSources: [0, 1, 2], setsid: true, rlimits: [],
-        noNewPrivileges: false, cgroupFd: notCgroup, legacyCgroupJoin,
+        noNewPrivileges: false, cgroupFd: notCgroup, cgroupJoin,
       });
       // clone3 refuses an fd that is not a cgroup2 directory; openat(fd, "cgroup.procs") needs a directory
-      expect(result).toMatchObject({ stage: "cgroup", errno: legacyCgroupJoin || !hasCloneIntoCgroup ? E.ENOTDIR : E.EBADF });
+      expect(result).toMatchObject({ stage: "cgroup", errno: cgroupJoin || !hasCloneIntoCgroup ? E.ENOTDIR : E.EBADF });
     } finally {
       close(notCgroup);
     }

@@ -368,7 +368,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     EPOLL_CLOEXEC: EPOLL.CLOEXEC, EPOLL_EVENT_PACKED: EPOLL_EVENT_PACKED_BY_ARCH[arch],
     // clone3 into the unit's cgroup
     SYS_clone3: SYS.clone3, SYS_exit: SYS.exit, CLONE_INTO_CGROUP, CLONE_ARGS_SIZE_VER2,
-    E2BIG: E.E2BIG, EAGAIN: E.EAGAIN, ENOMEM: E.ENOMEM,
+    E2BIG: E.E2BIG, EAGAIN: E.EAGAIN, ENOMEM: E.ENOMEM, EPERM: E.EPERM,
     // the execution context
     SYS_sched_setaffinity: SYS.sched_setaffinity, SYS_ioprio_set: SYS.ioprio_set,
     SYS_capget: SYS.capget, SYS_capset: SYS.capset, SYS_statfs: SYS.statfs,

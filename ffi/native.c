@@ -576,10 +576,11 @@ __asm__(
 enum { CLONE3_UNKNOWN, CLONE3_WORKS, CLONE3_UNAVAILABLE };
 static int clone3_state = CLONE3_UNKNOWN;
 
-/* clone3 itself missing (ENOSYS, Linux < 5.3, or a seccomp filter that hides it), or a
- * kernel that knows no CLONE_INTO_CGROUP (EINVAL, E2BIG for the larger struct). */
+/* clone3 itself missing (ENOSYS, Linux < 5.3, or a seccomp filter that hides it; EPERM
+ * from the filters of container runtimes before they learnt ENOSYS), or a kernel that
+ * knows no CLONE_INTO_CGROUP (EINVAL, E2BIG for the larger struct). */
 static int clone3_refused(int err) {
-  return err == ENOSYS || err == EINVAL || err == E2BIG;
+  return err == ENOSYS || err == EPERM || err == EINVAL || err == E2BIG;
 }
 
 /* The child in its cgroup from its first instruction: no migration, so no wait for the

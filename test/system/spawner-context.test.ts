@@ -285,3 +285,46 @@ test("bad requests are refused before any process exists", () => {
   });
   expect(spawn({ ...base, inaccessiblePaths: ["/a\0b"] })).toMatchObject({ ok: false, stage: "request" });
 });
+
+// A kernel without clone3 (or a seccomp filter that hides it): the first spawn into a
+// cgroup learns it, and that spawn and every later one join through cgroup.procs. Run in
+// a process of its own, whose JS thread gets a seccomp filter answering ENOSYS to clone3.
+describe.skipIf("unavailable" in tree || process.arch !== "x64")("without clone3", () => {
+  const program = `
+import { ptr } from "bun:ffi";
+import { libc } from "${join(import.meta.dir, "../../ffi/libc.ts")}";
+import { cgroupSpawnMethod } from "${join(import.meta.dir, "../../ffi/spawn.ts")}";
+import { spawn } from "${join(import.meta.dir, "../../src/exec/spawner.ts")}";
+import { waitExit } from "${join(import.meta.dir, "../support/child.ts")}";
+// BPF (struct sock_filter: u16 code, u8 jt, u8 jf, u32 k): load the syscall number; 435
+// (clone3 on x86_64) returns ENOSYS (SECCOMP_RET_ERRNO | 38), all else is allowed.
+const filter = new Uint8Array(32);
+const view = new DataView(filter.buffer);
+[[0x20, 0, 0, 0], [0x15, 0, 1, 435], [0x06, 0, 0, 0x50000 | 38], [0x06, 0, 0, 0x7fff0000]].forEach(([code, jt, jf, k], i) => {
+  view.setUint16(8 * i, code, true); view.setUint8(8 * i + 2, jt); view.setUint8(8 * i + 3, jf); view.setUint32(8 * i + 4, k, true);
+});
+const prog = new BigUint64Array([4n, BigInt(ptr(filter))]); // struct sock_fprog: u16 len, then the pointer
+if (libc.prctl(38, 1, 0, 0, 0) !== 0 || libc.prctl(22, 2, ptr(prog), 0, 0) !== 0) throw new Error("seccomp");
+const cgroupFd = Number(process.argv[2]);
+for (let i = 0; i < 2; i++) {
+  const result = spawn({ path: "/bin/sh", argv: ["sh", "-c", "exec cat /proc/self/cgroup"], env: {}, stdout: 1, cgroupFd });
+  if (!result.ok) throw new Error(result.message);
+  await waitExit(result.pid);
+  console.log("method " + cgroupSpawnMethod());
+}
+`;
+
+  test("the first spawn into a cgroup learns it, and children join their cgroup", () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("no-clone3");
+    if ("error" in unit) throw new Error(unit.error);
+    const file = join(work, "no-clone3.ts");
+    writeFileSync(file, program);
+    const result = Bun.spawnSync([process.execPath, file, "3"], { stdio: ["ignore", "pipe", "pipe", unit.cgroupFd] });
+    const stdout = result.stdout.toString();
+    expect(result.stderr.toString()).toBe("");
+    const line = `0::${tree.cgroupPath}/no-clone3.service\n`;
+    expect(stdout.split(line).length - 1).toBe(2);
+    expect(stdout.match(/^method .*$/gm)).toEqual(["method join", "method join"]);
+  });
+});

@@ -12,7 +12,7 @@ APPEND   ?=
 BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
 BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: all build build-arm64 bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
+.PHONY: all build build-arm64 native deps-native bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
 
 all: build
 
@@ -22,12 +22,24 @@ node_modules/.stamp: package.json package-lock.json
 
 $(BUN): node_modules/.stamp
 
+# ffi/native.c built ahead of time for both architectures (ffi/build-native.ts); every
+# executable carries both, and `bun test` from the sources loads them from here too.
+NATIVE   := build/native/native-x64.so build/native/native-arm64.so
+native: $(NATIVE)
+build/native/native-%.so: ffi/native.c ffi/constants.ts ffi/build-native.ts node_modules/.stamp | deps-native
+	@mkdir -p $(@D)
+	$(BUN) ffi/build-native.ts $* $@
+
+# The two C compilers (gcc, aarch64-linux-gnu-gcc).
+deps-native:
+	bash test/setup-deps.sh native
+
 build: dist/hearth
-dist/hearth: $(SOURCES) node_modules/.stamp
+dist/hearth: $(SOURCES) $(NATIVE) node_modules/.stamp
 	$(COMPILE) src/main.ts --outfile $@
 
 build-arm64: dist/hearth-arm64
-dist/hearth-arm64 dist/hearth-x64: dist/hearth-%: $(SOURCES) node_modules/.stamp
+dist/hearth-arm64 dist/hearth-x64: dist/hearth-%: $(SOURCES) $(NATIVE) node_modules/.stamp
 	$(COMPILE) --target=bun-linux-$* src/main.ts --outfile $@
 
 # Debian packages and compiled peers the tests use (libsystemd, python3-systemd, QEMU, ...).
@@ -52,11 +64,11 @@ test: build deps boot-images
 	$(BUN) test --timeout 30000
 
 # Pure tests: no processes, sockets, /proc or FFI calls (quick, run anywhere).
-test-unit: node_modules/.stamp
+test-unit: node_modules/.stamp $(NATIVE)
 	$(BUN) test --timeout 30000 test/unit
 
 # Tests that touch the kernel: spawning, reaping, cgroups, sockets, FFI; some need root.
-test-system: node_modules/.stamp
+test-system: node_modules/.stamp $(NATIVE)
 	$(BUN) test --timeout 30000 test/system
 
 test-integration: build deps

@@ -26,7 +26,7 @@ const INTERVAL_US = 500;
 // The parts of hearth, tried in order on each frame from the sampled one to the root.
 const PARTS: [string, (fn: string, url: string) => boolean][] = [
   ["spawn: clone + child set-up until exec (native)", (fn) => fn === "hearth_spawn"],
-  ["TinyCC compiling ffi/native.c", (fn) => fn === "cc"],
+  ["loading the native helpers (dlopen)", (fn) => fn === "dlopen"],
   ["spawn: request layout (JS)", (_, url) => /\/(ffi\/spawn|src\/exec\/spawner)\.ts$/.test(url)],
   ["configuration: TOML, schema, graph", (_, url) => /\/src\/config\/|smol-toml/.test(url)],
   ["engine: jobs, unit state machines", (_, url) => url.includes("/src/engine/")],

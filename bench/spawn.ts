@@ -90,7 +90,7 @@ if (withContext) {
   const unit = tree.ensureUnit("bench");
   if ("error" in unit) throw new Error(unit.error);
   Object.assign(methods, {
-    "+cgroup": () => hearthOnce({ cgroupProcsFd: unit.procsFd }),
+    "+cgroup": () => hearthOnce({ cgroupFd: unit.cgroupFd }),
     "+caps": () => hearthOnce({ capabilityBoundingSet: ["CAP_NET_BIND_SERVICE"], ambientCapabilities: ["CAP_NET_BIND_SERVICE"] }),
     // every CPU: the cost of the calls, not of waiting for one busy CPU
     "+sched": () => hearthOnce({ cpuAffinity: [...Array(availableParallelism()).keys()], ioScheduling: { class: "idle", priority: 0 } }),

@@ -22,32 +22,36 @@ function perArch<T>(values: Record<Arch, T>): T {
   return values[ARCH];
 }
 
+/** The architectures ffi/native.c is built for (ffi/build-native.ts), in Bun's names. */
+export const ARCHES: readonly Arch[] = ["x64", "arm64"];
+
 // ---------------------------------------------------------------- syscall numbers
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
 // Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
 // (set*id), may be missing from an older libc (close_range, finit_module), or are run on
 // a helper thread by ffi/async.ts (mount, umount2, finit_module, sync).
-export const SYS = perArch({
+const SYS_BY_ARCH = {
   x64: {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
     finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
     sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
-    statfs: 137, mount_setattr: 442,
+    statfs: 137, mount_setattr: 442, clone3: 435, exit: 60,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
     finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
     sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
-    statfs: 43, mount_setattr: 442,
+    statfs: 43, mount_setattr: 442, clone3: 435, exit: 93,
   },
-});
+};
+export const SYS = SYS_BY_ARCH[ARCH];
 
 // ---------------------------------------------------------------- errno
 // include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
 export const E = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, EBADF: 9, ECHILD: 10, EAGAIN: 11,
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, E2BIG: 7, EBADF: 9, ECHILD: 10, EAGAIN: 11,
   ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21,
   EINVAL: 22, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENAMETOOLONG: 36,
   ENOSYS: 38, ELOOP: 40, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92,
@@ -59,10 +63,11 @@ export const E = {
 // ---------------------------------------------------------------- open(2), fcntl(2)
 // include/uapi/asm-generic/fcntl.h; arm64 overrides the directory flags in
 // arch/arm64/include/uapi/asm/fcntl.h.
+const O_DIRECTORY_BY_ARCH = { x64: 0o200000, arm64: 0o40000 };
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, NOCTTY: 0o400, TRUNC: 0o1000,
   APPEND: 0o2000, NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
-  DIRECTORY: perArch({ x64: 0o200000, arm64: 0o40000 }),
+  DIRECTORY: O_DIRECTORY_BY_ARCH[ARCH],
   NOFOLLOW: perArch({ x64: 0o400000, arm64: 0o100000 }),
 } as const;
 
@@ -151,7 +156,8 @@ export const SOCKADDR_STORAGE_SIZE = 128;
  * declares it __attribute__((packed)) (12 bytes), every other architecture pads it
  * to 16 bytes. Used only by ffi/native.c.
  */
-export const EPOLL_EVENT_PACKED = perArch({ x64: 1, arm64: 0 });
+const EPOLL_EVENT_PACKED_BY_ARCH = { x64: 1, arm64: 0 };
+export const EPOLL_EVENT_PACKED = EPOLL_EVENT_PACKED_BY_ARCH[ARCH];
 
 // ---------------------------------------------------------------- epoll
 // include/uapi/linux/eventpoll.h
@@ -167,6 +173,13 @@ export const WALL = 0x40000000;
 // include/uapi/linux/sched.h
 export const CLONE_VM = 0x100;
 export const CLONE_VFORK = 0x4000;
+/**
+ * clone3(2) (Linux 5.3; include/uapi/linux/sched.h): CLONE_INTO_CGROUP (Linux 5.7) starts
+ * the child in the cgroup whose directory fd is in struct clone_args.cgroup, the last
+ * field of its CLONE_ARGS_SIZE_VER2 (88 bytes: eleven u64).
+ */
+export const CLONE_INTO_CGROUP = 0x2_0000_0000;
+export const CLONE_ARGS_SIZE_VER2 = 88;
 // include/uapi/linux/prctl.h
 export const PR = {
   SET_PDEATHSIG: 1, SET_NAME: 15, SET_CHILD_SUBREAPER: 36, GET_CHILD_SUBREAPER: 37,
@@ -263,10 +276,11 @@ const LINUX_GENERIC_SIGNALS: Readonly<Record<string, number>> = {
   SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
   SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
 };
-export const SIGNALS: Readonly<Record<string, number>> = perArch({
+const SIGNALS_BY_ARCH: Record<Arch, Readonly<Record<string, number>>> = {
   x64: LINUX_GENERIC_SIGNALS,
   arm64: LINUX_GENERIC_SIGNALS,
-});
+};
+export const SIGNALS = SIGNALS_BY_ARCH[ARCH];
 /** Aliases accepted when parsing (signal(7)). */
 export const SIGNAL_ALIASES: Readonly<Record<string, string>> = {
   SIGIOT: "SIGABRT", SIGPOLL: "SIGIO", SIGCLD: "SIGCHLD",
@@ -333,22 +347,28 @@ export const WDIOF = { CARDRESET: 0x0020, SETTIMEOUT: 0x0080, MAGICCLOSE: 0x0100
 export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
 
 /**
- * The numbers ffi/native.c is compiled with (cc's `define`). Names are the C names,
- * prefixed HEARTH_ where the name would clash with nothing but reads better that way.
+ * The numbers ffi/native.c is compiled with for an architecture (-D flags, given by
+ * ffi/build-native.ts). Names are the C names, prefixed HEARTH_ where the name would
+ * clash with nothing but reads better that way.
  */
-export function nativeDefines(): Record<string, string> {
+export function nativeDefines(arch: Arch): Record<string, string> {
+  const SYS = SYS_BY_ARCH[arch];
+  const SIGNALS = SIGNALS_BY_ARCH[arch];
   const defines: Record<string, number> = {
     SYS_getpid: SYS.getpid, SYS_setuid: SYS.setuid, SYS_setgid: SYS.setgid,
     SYS_setgroups: SYS.setgroups, SYS_rt_sigaction: SYS.rt_sigaction,
     SYS_rt_sigprocmask: SYS.rt_sigprocmask, SYS_getdents64: SYS.getdents64,
     SYS_close_range: SYS.close_range,
-    O_RDONLY: O.RDONLY, O_WRONLY: O.WRONLY, O_CLOEXEC: O.CLOEXEC, O_DIRECTORY: O.DIRECTORY,
+    O_RDONLY: O.RDONLY, O_WRONLY: O.WRONLY, O_CLOEXEC: O.CLOEXEC, O_DIRECTORY: O_DIRECTORY_BY_ARCH[arch],
     F_DUPFD_CLOEXEC: F.DUPFD_CLOEXEC,
     EINTR: E.EINTR, ENOSYS: E.ENOSYS,
     CLONE_VM, CLONE_VFORK, SIGCHLD: SIGNALS.SIGCHLD!, SIGPIPE: SIGNALS.SIGPIPE!,
     SIG_SETMASK, KERNEL_SIGSET_BYTES, HEARTH_NSIG: SIGRTMAX,
     PRIO_PROCESS, PR_SET_NO_NEW_PRIVS: PR.SET_NO_NEW_PRIVS,
-    EPOLL_CLOEXEC: EPOLL.CLOEXEC, EPOLL_EVENT_PACKED,
+    EPOLL_CLOEXEC: EPOLL.CLOEXEC, EPOLL_EVENT_PACKED: EPOLL_EVENT_PACKED_BY_ARCH[arch],
+    // clone3 into the unit's cgroup
+    SYS_clone3: SYS.clone3, SYS_exit: SYS.exit, CLONE_INTO_CGROUP, CLONE_ARGS_SIZE_VER2,
+    E2BIG: E.E2BIG, EAGAIN: E.EAGAIN, ENOMEM: E.ENOMEM, EPERM: E.EPERM,
     // the execution context
     SYS_sched_setaffinity: SYS.sched_setaffinity, SYS_ioprio_set: SYS.ioprio_set,
     SYS_capget: SYS.capget, SYS_capset: SYS.capset, SYS_statfs: SYS.statfs,

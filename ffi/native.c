@@ -1,10 +1,12 @@
 /*
- * hearth's native helpers, compiled at run time by TinyCC (bun:ffi cc) — see ffi/native.ts.
+ * hearth's native helpers, compiled ahead of time by gcc for x86_64 and aarch64
+ * (ffi/build-native.ts, `make native`) and loaded by ffi/native.ts.
  *
- * No system headers exist on a board, so every libc function used here is declared by
- * hand (prototypes from the man pages), and every number (syscall numbers, flags,
- * struct differences between x86_64 and aarch64) arrives as a -D definition built from
- * ffi/constants.ts, the one table of such values.
+ * No system header is included: every libc function used here is declared by hand
+ * (prototypes from the man pages) and the .so is linked without libc (-nostdlib), so it
+ * binds to whatever glibc the process runs on, not the build host's. Every number
+ * (syscall numbers, flags, struct differences between x86_64 and aarch64) arrives as a
+ * -D definition built from ffi/constants.ts, the one table of such values.
  *
  * What lives here, because JavaScript cannot do it:
  *   1. hearth_spawn: the child side of a spawn, which runs between clone and execve.
@@ -29,6 +31,7 @@ extern void _exit(int status);
 extern int dup2(int oldfd, int newfd);
 extern int fcntl(int fd, int cmd, ...);
 extern int open(const char *path, int flags, ...);
+extern int openat(int dirfd, const char *path, int flags, ...);
 extern int close(int fd);
 extern long write(int fd, const void *buf, size_t count);
 extern int setsid(void);
@@ -50,8 +53,8 @@ extern int pthread_detach(u64 thread);
 /*
  * Why clone(CLONE_VM|CLONE_VFORK) on a stack of its own rather than vfork():
  * the child then runs child_main on that stack, so it cannot overwrite the frames or
- * the spilled locals of the parent's stack (TinyCC knows nothing of vfork's
- * "returns twice", and keeps most locals in memory); the parent is still suspended
+ * the spilled locals of the parent's stack (no compiler may assume vfork's "returns
+ * twice" is harmless to the caller's frame); the parent is still suspended
  * until the child calls execve or exits, so the memory the child writes its error
  * into is read only after it is done. This is what glibc's posix_spawn does.
  *
@@ -66,11 +69,10 @@ extern int pthread_detach(u64 thread);
  */
 
 /* The child's stack: one static block, reused. A fresh mmap per spawn cost ~15 us more
- * (page faults, then munmap's TLB shootdown across Bun's threads). Each cc() compile
- * has its own copy, and a compiled library is only callable from the JS thread that
- * loaded it, so two spawns never share it. The child needs a few KiB. */
+ * (page faults, then munmap's TLB shootdown across Bun's threads). hearth_spawn is only
+ * called from the JS thread, so two spawns never share it. The child needs a few KiB. */
 #define CHILD_STACK_SIZE (64 * 1024)
-static char child_stack[CHILD_STACK_SIZE];
+static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 
 /* Flags of spawn_request.flags; mirrored in ffi/spawn-layout.ts. */
 #define SPAWN_SETSID      (1 << 0)
@@ -88,6 +90,9 @@ static char child_stack[CHILD_STACK_SIZE];
 #define SPAWN_LEGACY_REMOUNT (1 << 11)
 /* SIGPIPE to SIG_IGN instead of SIG_DFL (systemd's IgnoreSIGPIPE=). */
 #define SPAWN_IGNORE_SIGPIPE (1 << 12)
+/* Into the cgroup by writing cgroup.procs even where clone3 could start the child there:
+ * for a cgroup emptied by cgroup.kill (see src/exec/cgroup.ts), and tests of that path. */
+#define SPAWN_CGROUP_JOIN (1 << 13)
 
 /* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
 #define MOUNT_READ_ONLY    1
@@ -135,7 +140,7 @@ struct spawn_request {
   i64 oom_score_adj;
   const u64 *rlimits;      /* rlimit_count triples: resource, soft, hard */
   i64 rlimit_count;
-  i64 cgroup_procs_fd;     /* >= 0: the child moves itself into that cgroup first */
+  i64 cgroup_fd;           /* >= 0: a cgroup directory (O_DIRECTORY) the child starts in */
   const u64 *cpu_mask;     /* sched_setaffinity mask of cpu_mask_bytes; 0 bytes: inherit */
   i64 cpu_mask_bytes;
   i64 ioprio;              /* SPAWN_SET_IOPRIO: the ioprio_set value */
@@ -255,9 +260,16 @@ static int write_oom_score_adj(i64 value) {
   return written == len ? 0 : -1;
 }
 
-/* cgroup.procs (Documentation/admin-guide/cgroup-v2.rst): writing "0" moves the writer. */
-static int join_cgroup(int procs_fd) {
-  return write(procs_fd, "0", 1) == 1 ? 0 : -1;
+/* Where clone3 cannot start the child in its cgroup: cgroup.procs
+ * (Documentation/admin-guide/cgroup-v2.rst), where writing "0" moves the writer. */
+static int join_cgroup(int cgroup_fd) {
+  int procs = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  if (procs < 0) return -1;
+  long written = write(procs, "0", 1);
+  int saved = errno;
+  close(procs);
+  errno = saved;
+  return written == 1 ? 0 : -1;
 }
 
 /* prctl's arguments are unsigned longs; a variadic call must pass them as such. */
@@ -426,16 +438,15 @@ static void write_pid_slots(struct spawn_request *req) {
   for (char *const *slot = req->pid_slots; *slot; slot++) format_decimal(pid, *slot);
 }
 
-/* The order follows systemd's exec_child: into the cgroup first (so that everything
- * the child does is accounted there), privileged steps (rlimits, scheduling,
+/* The order follows systemd's exec_child: into the cgroup first, unless clone3 started
+ * the child there (so that everything the child does is accounted there), privileged steps (rlimits, scheduling,
  * oom_score_adj, mounts, the bounding set) before dropping privileges, chdir after (as
  * the service's user, inside the new mounts). */
-static int child_main(void *arg) {
-  struct spawn_request *req = arg;
+static int child_main(struct spawn_request *req, int must_join) {
   i64 flags = req->flags;
   int ambient = (flags & SPAWN_CAP_AMBIENT) != 0;
   reset_signal_dispositions((flags & SPAWN_IGNORE_SIGPIPE) != 0);
-  if (req->cgroup_procs_fd >= 0 && join_cgroup((int)req->cgroup_procs_fd) < 0) child_fail(req, STAGE_CGROUP);
+  if (must_join && join_cgroup((int)req->cgroup_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);
   if (close_fds_from((int)req->fd_count) < 0) child_fail(req, STAGE_CLOSE_FDS);
@@ -480,30 +491,157 @@ static void reap_failed_child(int pid) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 }
 
+/* The entry points of the two ways to clone: clone3 started the child in its cgroup,
+ * clone did not (the child joins it, if it has one). */
+static int child_in_cgroup(void *arg) {
+  return child_main(arg, 0);
+}
+
+static int child_to_join(void *arg) {
+  struct spawn_request *req = arg;
+  return child_main(req, req->cgroup_fd >= 0);
+}
+
+/* ------------------------------------------------ clone3 (glibc 2.36 exports none) */
+
+/* struct clone_args of clone3(2) up to its cgroup field (CLONE_ARGS_SIZE_VER2). */
+struct clone_args {
+  u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/*
+ * long hearth_clone3(struct clone_args *args, size_t size, int (*fn)(void *), void *arg):
+ * the raw system call's result in the parent (the child's pid, or -errno). The child
+ * starts on the stack the kernel set from args (stack + stack_size), calls fn(arg) there
+ * and exits with its result, as glibc's clone does. The kernel keeps every register but
+ * the result across the call (x86_64: but rcx and r11), and the child gets the parent's,
+ * so fn and arg are still where the parent put them.
+ */
+extern long hearth_clone3(struct clone_args *args, size_t size, int (*fn)(void *), void *arg)
+  __attribute__((visibility("hidden")));
+
+#define STRINGIFY(x) #x
+#define NUMBER(x) STRINGIFY(x)
+
+#if defined(__x86_64__)
+__asm__(
+  ".text\n"
+  ".globl hearth_clone3\n"
+  ".hidden hearth_clone3\n"
+  ".type hearth_clone3, @function\n"
+  "hearth_clone3:\n"
+  "  mov %rcx, %r8\n"                     /* arg: r8 survives the syscall, rcx does not */
+  "  mov $" NUMBER(SYS_clone3) ", %eax\n"
+  "  syscall\n"
+  "  test %rax, %rax\n"
+  "  jz 1f\n"
+  "  ret\n"                                /* the parent: pid or -errno */
+  "1:\n"
+  "  xor %ebp, %ebp\n"                     /* the outermost frame */
+  "  and $-16, %rsp\n"
+  "  mov %r8, %rdi\n"
+  "  call *%rdx\n"                         /* fn(arg) */
+  "  mov %eax, %edi\n"
+  "  mov $" NUMBER(SYS_exit) ", %eax\n"
+  "  syscall\n"
+  "  hlt\n"
+  ".size hearth_clone3, .-hearth_clone3\n");
+#elif defined(__aarch64__)
+__asm__(
+  ".text\n"
+  ".globl hearth_clone3\n"
+  ".hidden hearth_clone3\n"
+  ".type hearth_clone3, %function\n"
+  ".p2align 2\n"
+  "hearth_clone3:\n"
+  "  mov x8, #" NUMBER(SYS_clone3) "\n"
+  "  svc #0\n"
+  "  cbz x0, 1f\n"
+  "  ret\n"                                /* the parent: pid or -errno */
+  "1:\n"
+  "  mov x29, #0\n"                        /* the outermost frame */
+  "  mov x30, #0\n"
+  "  mov x0, x3\n"
+  "  blr x2\n"                             /* fn(arg) */
+  "  mov x8, #" NUMBER(SYS_exit) "\n"
+  "  svc #0\n"
+  "  brk #0\n"
+  ".size hearth_clone3, .-hearth_clone3\n");
+#else
+#error "hearth_clone3: x86_64 and aarch64 only"
+#endif
+
+/* Whether clone3 can start a child in a cgroup: decided at the first spawn into one
+ * (Linux >= 5.7 can), then kept. 0: not yet known. */
+enum { CLONE3_UNKNOWN, CLONE3_WORKS, CLONE3_UNAVAILABLE };
+static int clone3_state = CLONE3_UNKNOWN;
+
+/* clone3 itself missing (ENOSYS, Linux < 5.3, or a seccomp filter that hides it; EPERM
+ * from the filters of container runtimes before they learnt ENOSYS), or a kernel that
+ * knows no CLONE_INTO_CGROUP (EINVAL, E2BIG for the larger struct). */
+static int clone3_refused(int err) {
+  return err == ENOSYS || err == EPERM || err == EINVAL || err == E2BIG;
+}
+
+/* The child in its cgroup from its first instruction: no migration, so no wait for the
+ * RCU grace period a write to cgroup.procs takes (see src/exec/cgroup.ts). Returns the
+ * pid, or -1 with errno; CLONE3_UNAVAILABLE learnt when the kernel refuses it. */
+static int clone_into_cgroup(struct spawn_request *req, char *stack) {
+  struct clone_args args = {0};
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.stack = (u64)stack;
+  args.stack_size = CHILD_STACK_SIZE;
+  args.cgroup = (u64)req->cgroup_fd;
+  long result = hearth_clone3(&args, CLONE_ARGS_SIZE_VER2, child_in_cgroup, req);
+  if (result >= 0) {
+    clone3_state = CLONE3_WORKS;
+    return (int)result;
+  }
+  if (clone3_state == CLONE3_UNKNOWN && clone3_refused((int)-result)) clone3_state = CLONE3_UNAVAILABLE;
+  errno = (int)-result;
+  return -1;
+}
+
 /*
  * Returns the child's pid once it has called execve, or -1 with failed_stage and
  * failed_errno set (the child, if any, already reaped). All signals are blocked in the
- * calling thread around clone so that no handler of the parent runs in the child
+ * calling thread around the clone so that no handler of the parent runs in the child
  * before child_main has reset them all to SIG_DFL.
  */
 int hearth_spawn(struct spawn_request *req) {
   req->failed_errno = 0;
   req->failed_stage = STAGE_NONE;
   req->failed_index = 0;
-  /* the stack grows down on x86_64 and arm64; both ABIs want it 16-byte aligned */
-  char *stack_top = (char *)((u64)(child_stack + CHILD_STACK_SIZE) & ~15ULL);
+  int into_cgroup = req->cgroup_fd >= 0 && !(req->flags & SPAWN_CGROUP_JOIN);
   u64 saved_mask;
   set_signal_mask(~0ULL, &saved_mask);
-  int pid = clone(child_main, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, req);
-  int clone_errno = errno;
+  int pid = -1, clone_errno = 0, stage = STAGE_CLONE;
+  if (into_cgroup && clone3_state != CLONE3_UNAVAILABLE) {
+    pid = clone_into_cgroup(req, child_stack);
+    clone_errno = errno;
+    /* a kernel that starts children elsewhere (EAGAIN, ENOMEM) and one that refuses this cgroup */
+    if (pid < 0 && clone_errno != EAGAIN && clone_errno != ENOMEM) stage = STAGE_CGROUP;
+  }
+  if (!into_cgroup || clone3_state == CLONE3_UNAVAILABLE) {
+    /* the stack grows down on x86_64 and arm64; both ABIs want it 16-byte aligned */
+    pid = clone(child_to_join, child_stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, req);
+    clone_errno = errno;
+    stage = STAGE_CLONE;
+  }
   if (pid > 0 && req->failed_stage != STAGE_NONE) reap_failed_child(pid);
   set_signal_mask(saved_mask, 0);
   if (pid < 0) {
     req->failed_errno = clone_errno;
-    req->failed_stage = STAGE_CLONE;
+    req->failed_stage = stage;
     return -1;
   }
   return req->failed_stage == STAGE_NONE ? pid : -1;
+}
+
+/* How children get into their cgroup: 0 not known yet, 1 clone3, 2 written to cgroup.procs. */
+i64 hearth_cgroup_spawn_method(void) {
+  return clone3_state;
 }
 
 /* ------------------------------------------------------------------ reactor */
@@ -523,6 +661,7 @@ static ready_callback reactor_callback;
 /* Every registration is EPOLLONESHOT: after one report the fd stays silent until JS
  * re-arms it, so this loop never spins on a level-triggered fd JS has not drained. */
 static void *reactor_loop(void *unused) {
+  (void)unused;
   struct epoll_event events[64];
   for (;;) {
     int n = epoll_wait(reactor_epoll, events, 64, -1);
@@ -643,6 +782,7 @@ i64 hearth_sizeof(int what) {
     case 2: return sizeof(struct async_call);
     case 3: return STAGE_COUNT;
     case 4: return sizeof(struct mount_op);
+    case 5: return sizeof(struct clone_args);
     default: return -1;
   }
 }

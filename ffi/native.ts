@@ -1,23 +1,25 @@
-// Loads ffi/native.c: compiled at first use by TinyCC (bun:ffi cc) against the libc this
-// process already runs on. Works from `bun run` and from a `bun build --compile` binary.
+// Loads ffi/native.c, built ahead of time for x86_64 and aarch64 (`make native`,
+// ffi/build-native.ts) and carried inside the executable (ffi/native-libs.ts).
 //
-// cc needs two real files: the C source (embedded in the binary as text) and a file
-// named libc.so on its library path, which a board usually lacks (only libc.so.6 is
-// installed). Both are written into a fresh private directory (mkdtemp, mode 0700, so no
-// other user can swap the source under a root process), then removed after compiling.
-// The directory is made under $HEARTH_NATIVE_DIR, else os.tmpdir(), else /run, else
-// /dev/shm: PID 1 must have one of them writable before its first spawn.
+// The library for this architecture is copied into a fresh private directory (mkdtemp,
+// mode 0700, so no other user can swap it under a root process), dlopen'ed from there,
+// then removed: Bun's own dlopen of an embedded file would extract it to a fixed name in
+// /tmp, which PID 1 may not have and another user could plant first. The same path from
+// the sources, so the tests load what ships. The directory is made under
+// $HEARTH_NATIVE_DIR, else os.tmpdir(), else /run, else /dev/shm: PID 1 must have one of
+// them writable before its first spawn.
 
-import { cc, FFIType } from "bun:ffi";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { dlopen, FFIType } from "bun:ffi";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import nativeSource from "./native.c" with { type: "text" };
-import { EPOLL_EVENT_PACKED, nativeDefines } from "./constants.ts";
+import { ARCH, CLONE_ARGS_SIZE_VER2, EPOLL_EVENT_PACKED } from "./constants.ts";
+import { NATIVE_LIBRARIES } from "./native-libs.ts";
 import { MOUNT_OP_SIZE, SPAWN_REQUEST_SLOTS, SPAWN_STAGES } from "./spawn-layout.ts";
 
 const nativeSymbols = {
   hearth_spawn: { args: ["ptr"], returns: "i32" },
+  hearth_cgroup_spawn_method: { args: [], returns: FFIType.i64_fast },
   hearth_reactor_start: { args: ["ptr"], returns: "i32" },
   hearth_reactor_ctl: { args: ["i32", "i32", "u32", "u32"], returns: "i32" },
   hearth_async_syscall: { args: ["ptr"], returns: "i32" },
@@ -28,30 +30,25 @@ const nativeSymbols = {
 /** Sizes native.c must agree on with the JS side (ffi/spawn.ts, ffi/constants.ts). */
 export const NATIVE_SIZES = {
   spawnRequest: SPAWN_REQUEST_SLOTS * 8, epollEvent: EPOLL_EVENT_PACKED ? 12 : 16, asyncCall: 11 * 8,
-  spawnStages: SPAWN_STAGES.length, mountOp: MOUNT_OP_SIZE,
+  spawnStages: SPAWN_STAGES.length, mountOp: MOUNT_OP_SIZE, cloneArgs: CLONE_ARGS_SIZE_VER2,
 };
 
-type NativeSymbols = ReturnType<typeof cc<typeof nativeSymbols>>["symbols"];
+type NativeSymbols = ReturnType<typeof dlopen<typeof nativeSymbols>>["symbols"];
 let loaded: NativeSymbols | null = null;
 
-/** The compiled helpers; compiles them on first call (a few ms natively). */
+/** The native helpers; loaded on first call. */
 export function native(): NativeSymbols {
-  if (!loaded) loaded = compileNative();
+  if (!loaded) loaded = loadNative();
   return loaded;
 }
 
-function compileNative(): NativeSymbols {
+function loadNative(): NativeSymbols {
+  const bytes = readFileSync(NATIVE_LIBRARIES[ARCH]);
   const dir = makePrivateDir();
   try {
-    const sourcePath = join(dir, "native.c");
-    writeFileSync(sourcePath, nativeSource, { mode: 0o600 });
-    symlinkSync(findLoadedLibc(), join(dir, "libc.so"));
-    const library = cc({
-      source: sourcePath,
-      define: nativeDefines(),
-      flags: [`-L${dir}`],
-      symbols: nativeSymbols,
-    });
+    const path = join(dir, "native.so");
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const library = dlopen(path, nativeSymbols);
     checkSizes(library.symbols);
     return library.symbols;
   } finally {
@@ -70,23 +67,7 @@ function makePrivateDir(): string {
       errors.push(`${base}: ${(e as Error).message}`);
     }
   }
-  throw new Error(`hearth: no writable directory to compile ffi/native.c in (${errors.join("; ")})`);
-}
-
-/** The path of the libc.so.6 mapped into this process, as /proc/self/maps names it. */
-function findLoadedLibc(): string {
-  try {
-    const maps = readFileSync("/proc/self/maps", "utf8");
-    const match = maps.match(/\s(\/\S*\/libc(?:\.so\.6|-[\d.]+\.so))$/m);
-    if (match) return match[1]!;
-  } catch {
-    // /proc not mounted: fall through to the usual places.
-  }
-  const triplet = process.arch === "x64" ? "x86_64-linux-gnu" : "aarch64-linux-gnu";
-  const usual = [`/lib/${triplet}/libc.so.6`, `/usr/lib/${triplet}/libc.so.6`, "/lib64/libc.so.6", "/lib/libc.so.6", "/usr/lib/libc.so.6"];
-  const found = usual.find((path) => existsSync(path));
-  if (!found) throw new Error("hearth: cannot find libc.so.6 to link ffi/native.c against");
-  return found;
+  throw new Error(`hearth: no writable directory to load the native helpers from (${errors.join("; ")})`);
 }
 
 function checkSizes(symbols: NativeSymbols): void {
@@ -96,6 +77,7 @@ function checkSizes(symbols: NativeSymbols): void {
     asyncCall: Number(symbols.hearth_sizeof(2)),
     spawnStages: Number(symbols.hearth_sizeof(3)),
     mountOp: Number(symbols.hearth_sizeof(4)),
+    cloneArgs: Number(symbols.hearth_sizeof(5)),
   };
   const wrong = (Object.keys(NATIVE_SIZES) as (keyof typeof NATIVE_SIZES)[])
     .filter((key) => actual[key] !== NATIVE_SIZES[key])

@@ -17,13 +17,14 @@ export const FLAG = {
   setsid: 1 << 0, uid: 1 << 1, gid: 1 << 2, groups: 1 << 3, umask: 1 << 4, nice: 1 << 5,
   oomScoreAdj: 1 << 6, noNewPrivileges: 1 << 7, ioprio: 1 << 8, capabilityBoundingSet: 1 << 9,
   ambientCapabilities: 1 << 10, legacyRemount: 1 << 11, ignoreSigpipe: 1 << 12,
+  cgroupJoin: 1 << 13,
 } as const;
 
 /** Field indexes of struct spawn_request (every field is 8 bytes). */
 export const SLOT = {
   path: 0, argv: 1, envp: 2, pidSlots: 3, fdSources: 4, fdCount: 5, cwd: 6, flags: 7,
   uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
-  rlimits: 15, rlimitCount: 16, cgroupProcsFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
+  rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24,
   failedErrno: 25, failedStage: 26, failedIndex: 27,
 } as const;

@@ -45,8 +45,16 @@ export interface NativeSpawn {
   /** [resource number, soft, hard]; Infinity is RLIM_INFINITY. */
   rlimits: [number, number, number][];
   noNewPrivileges: boolean;
-  /** An fd on a cgroup.procs file: the child writes "0" to it first. */
-  cgroupProcsFd?: number;
+  /**
+   * An fd on a cgroup's directory (O_DIRECTORY): the child starts there (clone3's
+   * CLONE_INTO_CGROUP), or, where the kernel cannot, moves itself there first.
+   */
+  cgroupFd?: number;
+  /**
+   * Into the cgroup through cgroup.procs even where clone3 could start the child there
+   * (a cgroup emptied by cgroup.kill: see src/exec/cgroup.ts; tests).
+   */
+  cgroupJoin?: boolean;
   /** CPU numbers for sched_setaffinity; undefined or empty: inherited. */
   cpus?: number[];
   /** The ioprio_set value (class << 13 | level). */
@@ -146,6 +154,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.ambient !== undefined) flags |= FLAG.ambientCapabilities;
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
+  if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
   return flags;
 }
 
@@ -246,7 +255,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("oomScoreAdj", req.oomScoreAdj ?? 0);
   field("rlimits", block.base + rlimitsAt);
   field("rlimitCount", req.rlimits.length);
-  field("cgroupProcsFd", req.cgroupProcsFd ?? -1);
+  field("cgroupFd", req.cgroupFd ?? -1);
   field("cpuMask", block.base + cpuMaskAt);
   field("cpuMaskBytes", 8 * cpuCells);
   field("ioprio", req.ioprio ?? 0);
@@ -263,4 +272,13 @@ function readFailure(block: RequestBlock, header: number): NativeSpawnResult {
   const errno = block.get64(header + 8 * SLOT.failedErrno);
   const isMountStep = stage === "read_only_paths" || stage === "inaccessible_paths" || stage === "private_tmp";
   return isMountStep ? { errno, stage, mountIndex: block.get64(header + 8 * SLOT.failedIndex) } : { errno, stage };
+}
+
+/**
+ * How children get into their cgroup in this process: "clone3" (started there), "join"
+ * (the kernel refused clone3's CLONE_INTO_CGROUP, so each writes cgroup.procs), or
+ * "unknown" until the first spawn into a cgroup decides it.
+ */
+export function cgroupSpawnMethod(): "unknown" | "clone3" | "join" {
+  return (["unknown", "clone3", "join"] as const)[Number(native().hearth_cgroup_spawn_method())] ?? "unknown";
 }

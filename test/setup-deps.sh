@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the boards need, when they are missing,
 # then builds the test peers (test/peers/build.sh -> build/peers/).
 #
-#   setup-deps.sh [all|test|board]      (default: all)
+#   setup-deps.sh [all|test|board|native]      (default: all)
 #
 # Idempotent: with everything installed it only (re)builds what changed, and never
 # touches apt. apt-get update runs once, and only when something is missing. Installing
@@ -29,6 +29,8 @@
 #   time             GNU time: the peak memory of one `hearth check` (the kernel's
 #                    count for that process; Bun's resourceUsage may report the
 #                    largest child the test process ever had)
+# native (make native: ffi/native.c for each architecture):
+#   gcc, gcc-aarch64-linux-gnu           (linked without libc: no libc6-dev needed)
 # board (make rootfs, make qemu, the boot tests):
 #   qemu-system-arm, qemu-system-x86     the two QEMU boards
 #   qemu-user        qemu-aarch64 user mode: the start-up floor of hearth-arm64
@@ -41,12 +43,14 @@ set -eu
 
 group=${1:-all}
 test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client time"
+native_packages="gcc gcc-aarch64-linux-gnu"
 board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in
-    all) packages="$test_packages $board_packages" ;;
+    all) packages="$test_packages $board_packages $native_packages" ;;
     test) packages="$test_packages" ;;
     board) packages="$board_packages" ;;
-    *) echo "setup-deps: unknown group '$group' (all, test, board)" >&2; exit 2 ;;
+    native) packages="$native_packages" ;;
+    *) echo "setup-deps: unknown group '$group' (all, test, board, native)" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -60,7 +64,7 @@ done
 missing=${missing# }
 
 need_arm64=no
-if [ "$group" != test ]; then
+if [ "$group" = all ] || [ "$group" = board ]; then
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         need_arm64=add
     elif ! apt-cache show libc6:arm64 >/dev/null 2>&1; then
@@ -97,7 +101,7 @@ if [ -n "$missing" ] || [ "$need_arm64" != no ]; then
     fi
 fi
 
-[ "$group" = board ] && exit 0
+case "$group" in board|native) exit 0 ;; esac
 
 if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     echo "setup-deps: /usr/bin/python3 cannot import systemd.daemon (python3-systemd)" >&2

@@ -10,9 +10,11 @@
 //   const unit = tree.ensureUnit("web", { memoryMax, cpuQuota, tasksMax });
 //       creates the unit's cgroup (again, if it was removed), enables the controllers its
 //       limits need, writes the limits, and returns
-//       { procsFd, warnings } -> spawn({ ..., cgroupProcsFd: procsFd }); log each warning
+//       { cgroupFd, join, warnings } -> spawn({ ..., cgroupFd, cgroupJoin: join }); log each warning
 //                                (a limit the kernel cannot apply: the unit starts anyway).
-//                                The fd belongs to the tree; it stays open until removeUnit.
+//                                cgroupFd is the cgroup's directory (O_DIRECTORY), where
+//                                the child starts (clone3's CLONE_INTO_CGROUP). The fd
+//                                belongs to the tree; it stays open until removeUnit.
 //       { error }             -> the cgroup could not be made: start without it, log.
 //   tree.pids("web")          every pid in the unit's cgroup (and cgroups below it)
 //   tree.kill("web", signal)  signals all of them (SIGKILL through cgroup.kill where the
@@ -44,15 +46,23 @@
 // Writes to cgroupfs are synchronous; they are in-memory and quick, except lowering
 // memory.max below what a running unit uses, which reclaims (or OOM-kills) first.
 //
-// The cost per spawn: the child moves itself into its cgroup by writing cgroup.procs,
-// and a migration write-locks the kernel's cgroup_threadgroup_rwsem, which waits for an
-// RCU grace period unless the hierarchy is mounted with favordynmods (Linux 6.0+) or
-// another migration happened moments before. Measured on the 2-core development VM
-// under load: ~6 ms median (15 ms p90) for a spawn 50 ms after the previous one, against
-// ~40 µs back to back. The parent (PID 1's loop) waits through it (CLONE_VFORK).
-// tree.favorDynmods says whether the mount has the option. clone3's CLONE_INTO_CGROUP
-// would avoid the lock altogether, but needs an assembly trampoline for the child,
-// which TinyCC cannot assemble on arm64.
+// The cost per spawn: the spawner starts the child in its cgroup with clone3's
+// CLONE_INTO_CGROUP (Linux 5.7+), which migrates nothing. A child that moved itself by
+// writing cgroup.procs (the fallback on older kernels) write-locks the kernel's
+// cgroup_threadgroup_rwsem, which waits for an RCU grace period unless the hierarchy is
+// mounted with favordynmods (Linux 6.0+) or another migration happened moments before:
+// measured on the 2-core development VM under load, ~6 ms median (15 ms p90) for a spawn
+// 50 ms after the previous one, against ~40 µs back to back, and the parent (PID 1's
+// loop) waits through it (CLONE_VFORK). tree.favorDynmods says whether the mount has the
+// option.
+//
+// cgroup.kill and clone3: the kernel (since the fix of the race between fork and
+// cgroup.kill, 6.14 and its stable backports, up to at least 6.18) SIGKILLs a child
+// started by CLONE_INTO_CGROUP in a cgroup that was ever cgroup.kill'ed: it compares the
+// kill count of the parent's cgroup, read at the start of the fork, with the target's at
+// its end. So a unit's cgroup that went through cgroup.kill is made anew (rmdir, mkdir) at
+// the unit's next start; while a dying process still holds it, that start's processes
+// join it through cgroup.procs instead (ensureUnit's `join`).
 
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -72,7 +82,12 @@ export interface CgroupLimits {
   tasksMax?: number | null;
 }
 
-export type EnsuredUnit = { procsFd: number; warnings: string[] } | { error: string };
+/**
+ * cgroupFd: the unit's cgroup directory. join: the child must enter it by writing
+ * cgroup.procs, not start in it (clone3): the cgroup was emptied by cgroup.kill and still
+ * holds a process, so it could not be made anew (see "cgroup.kill" at the top).
+ */
+export type EnsuredUnit = { cgroupFd: number; join: boolean; warnings: string[] } | { error: string };
 
 // ---------------------------------------------------------------- pure parts
 
@@ -228,7 +243,9 @@ const SIGCONT = SIGNALS.SIGCONT!;
 const MAX_KILL_PASSES = 100;
 
 export class CgroupTree {
-  private readonly procsFds = new Map<string, number>();
+  private readonly cgroupFds = new Map<string, number>();
+  /** Units whose cgroup went through cgroup.kill (see "cgroup.kill and clone3" at the top). */
+  private readonly killed = new Set<string>();
   private readonly enabled = new Set<string>();
 
   /**
@@ -258,21 +275,22 @@ export class CgroupTree {
   ensureUnit(unit: string, limits: CgroupLimits = {}): EnsuredUnit {
     if (unit === "" || /[/\n\0]/.test(unit)) return { error: `no cgroup for a unit named ${JSON.stringify(unit)}` };
     const dir = this.unitDir(unit);
+    if (this.killed.has(unit)) this.removeUnit(unit); // anew if it is empty; else kept, and joined
     try {
       mkdirSync(dir);
     } catch (error) {
       if (errorCode(error) !== "EEXIST") return { error: `cgroup of ${unit}: mkdir ${dir}: ${errorCode(error)}` };
     }
-    let procsFd = this.procsFds.get(unit);
-    if (procsFd === undefined) {
+    let cgroupFd = this.cgroupFds.get(unit);
+    if (cgroupFd === undefined) {
       try {
-        procsFd = openFile(join(dir, "cgroup.procs"), O.WRONLY);
+        cgroupFd = openFile(dir, O.RDONLY | O.DIRECTORY);
       } catch (error) {
         return { error: `cgroup of ${unit}: ${(error as Error).message}` };
       }
-      this.procsFds.set(unit, procsFd);
+      this.cgroupFds.set(unit, cgroupFd);
     }
-    return { procsFd, warnings: this.applyLimits(unit, dir, limits) };
+    return { cgroupFd, join: this.killed.has(unit), warnings: this.applyLimits(unit, dir, limits) };
   }
 
   /** Writes every limit whose controller the unit's cgroup has; a warning for each set one it cannot. */
@@ -346,6 +364,7 @@ export class CgroupTree {
       const count = this.pids(unit).length;
       if (count === 0) return 0;
       try {
+        this.killed.add(unit); // before the write: a write that fails half-way may have counted
         writeInterfaceFile(join(this.unitDir(unit), "cgroup.kill"), "1");
         return count;
       } catch (error) {
@@ -375,15 +394,17 @@ export class CgroupTree {
     }
   }
 
-  /** Closes the unit's procs fd and removes its cgroup; false (and nothing removed) while processes remain. */
+  /** Closes the unit's directory fd and removes its cgroup; false (and nothing removed) while processes remain. */
   removeUnit(unit: string): boolean {
     if (!this.isEmpty(unit)) return false;
-    const fd = this.procsFds.get(unit);
+    const fd = this.cgroupFds.get(unit);
     if (fd !== undefined) {
-      this.procsFds.delete(unit);
+      this.cgroupFds.delete(unit);
       close(fd);
     }
-    return removeCgroupTree(this.unitDir(unit));
+    if (!removeCgroupTree(this.unitDir(unit))) return false;
+    this.killed.delete(unit);
+    return true;
   }
 
   /** The unit whose cgroup holds the process, or null (not in the tree, gone, or no /proc). */
@@ -412,7 +433,7 @@ export class CgroupTree {
 
   /** At exit: removes every empty unit cgroup and, in run mode, the subtree itself if it is empty. */
   close(): void {
-    for (const unit of new Set([...this.units(), ...this.procsFds.keys()])) this.removeUnit(unit);
+    for (const unit of new Set([...this.units(), ...this.cgroupFds.keys()])) this.removeUnit(unit);
     if (this.mode === "run") removeCgroupTree(this.dir);
   }
 }

@@ -6,8 +6,9 @@
 //
 // spawn() is synchronous and returns once the child has called execve: an exec failure
 // is reported here (ok: false), not later as an exit status, and the failed child is
-// already reaped. The child's steps, in order (see ffi/native.c): signal dispositions
-// reset (SIGPIPE ignored if asked), into the unit's cgroup, setsid, fds placed,
+// already reaped. The child's steps, in order (see ffi/native.c): started in the unit's
+// cgroup (or, without clone3, moved there first), signal dispositions reset (SIGPIPE
+// ignored if asked), setsid, fds placed,
 // rlimits, nice, ioprio, CPU affinity, oom_score_adj, umask, the private mount
 // namespace (read-only paths, then inaccessible paths, then the private /tmp), the
 // capability bounding set, ambient capabilities, setgroups, setgid, setuid (with
@@ -88,11 +89,14 @@ export interface SpawnRequest {
   inaccessiblePaths?: string[];
   privateTmp?: boolean;
   /**
-   * An fd open for writing on the cgroup.procs file of the unit's cgroup
-   * (CgroupTree.ensureUnit in src/exec/cgroup.ts): the child moves itself there before
-   * anything else, so that it and all it forks are tracked. The caller keeps and closes it.
+   * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
+   * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
+   * kernel without it (< 5.7), moves itself there before anything else; so it and all it
+   * forks are tracked. The caller keeps and closes it.
    */
-  cgroupProcsFd?: number;
+  cgroupFd?: number;
+  /** The child enters cgroupFd by writing cgroup.procs, not started there (CgroupTree.ensureUnit's join). */
+  cgroupJoin?: boolean;
 }
 
 /** On failure: the step that failed (a stage of ffi/spawn-layout.ts, or "request"/"devnull"), and the path it was working on, if any. */
@@ -187,7 +191,7 @@ function addPathSteps(steps: NativeMount[], kind: NativeMount["kind"], given: st
   return null;
 }
 
-type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "mounts" | "cgroupProcsFd">;
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "mounts" | "cgroupFd">;
 
 /** The execution-context fields in native terms, or what is wrong with them. */
 function nativeContext(req: SpawnRequest): NativeContext | string {
@@ -201,9 +205,9 @@ function nativeContext(req: SpawnRequest): NativeContext | string {
   if (typeof ambient === "string") return ambient;
   const mounts = mountSteps(req);
   if (typeof mounts === "string") return mounts;
-  const fd = req.cgroupProcsFd;
-  if (fd !== undefined && !(Number.isInteger(fd) && fd >= 0)) return "cgroupProcsFd must be an fd";
-  return { cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupProcsFd: fd };
+  const fd = req.cgroupFd;
+  if (fd !== undefined && !(Number.isInteger(fd) && fd >= 0)) return "cgroupFd must be an fd";
+  return { cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupFd: fd };
 }
 
 function validate(req: SpawnRequest): string | null {
@@ -252,7 +256,8 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     boundingKeep: context.boundingKeep,
     ambient: context.ambient,
     mounts: context.mounts,
-    cgroupProcsFd: context.cgroupProcsFd,
+    cgroupFd: context.cgroupFd,
+    cgroupJoin: req.cgroupJoin ?? false,
   };
 }
 

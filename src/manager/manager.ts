@@ -295,7 +295,8 @@ export class Manager {
     if (!e.context) throw new Error(`spawn effect for ${e.unit} without its context`);
     const ctx: SpawnContext = e.context;
     const cfg = ctx.config.service!;
-    let cgroupProcsFd: number | undefined;
+    let cgroupFd: number | undefined;
+    let cgroupJoin = false;
     const cgroups = this.processes!.cgroups;
     if (cgroups) {
       this.processes!.keepCgroup(e.unit);
@@ -303,14 +304,15 @@ export class Manager {
       if ("error" in joined) this.log.warning(`${e.unit}: no cgroup, tracked by process group: ${joined.error}`);
       else {
         for (const w of joined.warnings) this.log.warning(`${e.unit}: ${w}`);
-        cgroupProcsFd = joined.procsFd;
+        cgroupFd = joined.cgroupFd;
+        cgroupJoin = joined.join;
       }
     }
     const built = buildSpawnRequest({
       effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
       systemMode: this.opts.systemMode, devNull: this.devNullFd, console: () => this.consoleFd(),
       passed: e.role === "main" ? this.passedTo(e.unit, ctx, cfg.standard_input === "socket") : null,
-      output: this.outputs.writeFd(ctx.logConfig), cgroupProcsFd,
+      output: this.outputs.writeFd(ctx.logConfig), cgroupFd, cgroupJoin,
     });
     if ("error" in built) {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: built.error });

@@ -16,7 +16,8 @@ export interface SpawnInputs {
   console: () => number; // /dev/console, for standard_input = "tty"
   passed: Passed | null; // the main process's sockets and stored fds
   output: number; // the write end of the unit's output pipe
-  cgroupProcsFd?: number;
+  cgroupFd?: number;
+  cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
 }
 
 export type BuiltRequest =
@@ -73,7 +74,8 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
     ...sandboxRequest(cfg),
-    cgroupProcsFd: inp.cgroupProcsFd,
+    cgroupFd: inp.cgroupFd,
+    cgroupJoin: inp.cgroupJoin,
   };
   return { request, readiness };
 }

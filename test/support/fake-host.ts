@@ -35,7 +35,7 @@ export class FakeHost implements ManagerHost {
   readonly watched = new Set<string>(); // "unit/index" sockets
   private nextPid = 100;
   private nextFd = 100;
-  private readonly procsFds = new Map<number, string>();
+  private readonly cgroupFds = new Map<number, string>();
   private readonly zombies: ReapedChild[] = [];
   private childExit: () => void = () => {};
   private readonly timerList: { at: number; fn: () => void; id: number }[] = [];
@@ -57,7 +57,7 @@ export class FakeHost implements ManagerHost {
 
   spawn(req: SpawnRequest) {
     const pid = this.nextPid++;
-    const cgroup = req.cgroupProcsFd === undefined ? null : this.procsFds.get(req.cgroupProcsFd) ?? null;
+    const cgroup = req.cgroupFd === undefined ? null : this.cgroupFds.get(req.cgroupFd) ?? null;
     this.procs.set(pid, { pid, ppid: 1, sid: pid, name: req.argv[0]!, cgroup, ignores: new Set(), alive: true, argv: req.argv });
     this.trace.push(`spawn ${req.argv.join(" ")} -> ${pid}`);
     return { ok: true as const, pid };
@@ -156,8 +156,8 @@ export class FakeHost implements ManagerHost {
       ensureUnit(unit: string) {
         host.cgroupDirs.add(unit);
         const fd = host.nextFd++;
-        host.procsFds.set(fd, unit);
-        return { procsFd: fd, warnings: [] };
+        host.cgroupFds.set(fd, unit);
+        return { cgroupFd: fd, join: false, warnings: [] };
       },
       pids: (unit: string) => members(unit).map((p) => p.pid),
       kill(unit: string, signal: number) {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { E, O } from "../../ffi/constants.ts";
 import { close, openFile } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
-import { spawnNative } from "../../ffi/spawn.ts";
+import { cgroupSpawnMethod, spawnNative } from "../../ffi/spawn.ts";
 import { discoverCgroups } from "../../src/exec/cgroup.ts";
 import { spawn } from "../../src/exec/spawner.ts";
 import { sh, statusField, waitExit } from "../support/child.ts";
@@ -216,23 +216,57 @@ afterAll(() => {
   if (!("unavailable" in tree)) tree.close();
 });
 
-describe("cgroupProcsFd", () => {
+describe("cgroupFd", () => {
   test.skipIf("unavailable" in tree)("the child is in the unit's cgroup before it runs anything", async () => {
     if ("unavailable" in tree) return;
     const unit = tree.ensureUnit("context-test");
     if ("error" in unit) throw new Error(unit.error);
-    const { output, pid } = await sh("cat /proc/self/cgroup", { cgroupProcsFd: unit.procsFd });
+    const { output, pid } = await sh("exec cat /proc/self/cgroup", { cgroupFd: unit.cgroupFd });
     expect(output).toContain(`0::${tree.cgroupPath}/context-test.service\n`);
     expect(pid).toBeGreaterThan(0);
   });
 
-  test("an fd that cannot be written fails the spawn at stage cgroup", () => {
-    const readOnly = openFile("/dev/null", O.RDONLY);
+  // CLONE_INTO_CGROUP is Linux 5.7+: there, no child migrates (and waits for RCU) to get in.
+  const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number) as [number, number];
+  const hasCloneIntoCgroup = major > 5 || (major === 5 && minor >= 7);
+  test.skipIf("unavailable" in tree || !hasCloneIntoCgroup)("on Linux 5.7+ clone3 starts children in their cgroup", async () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("clone3-test");
+    if ("error" in unit) throw new Error(unit.error);
+    await sh("true", { cgroupFd: unit.cgroupFd });
+    expect(cgroupSpawnMethod()).toBe("clone3");
+  });
+
+  test.skipIf("unavailable" in tree)("without clone3 the child joins the unit's cgroup first (cgroup.procs)", async () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("join-test");
+    if ("error" in unit) throw new Error(unit.error);
+    const outputPath = join(work, "join-test.out");
+    const output = openFile(outputPath, O.WRONLY | O.CREAT | O.TRUNC);
     try {
-      const result = spawn({ path: "/bin/true", argv: ["true"], env: {}, cgroupProcsFd: readOnly });
-      expect(result).toMatchObject({ ok: false, stage: "cgroup", errno: E.EBADF });
+      const result = spawnNative({
+        path: "/bin/cat", argv: ["cat", "/proc/self/cgroup"], env: [], pidEnv: [], fdSources: [0, output, 2],
+        setsid: true, rlimits: [], noNewPrivileges: false, cgroupFd: unit.cgroupFd, cgroupJoin: true,
+      });
+      if (!("pid" in result)) throw new Error(`spawn failed: ${JSON.stringify(result)}`);
+      await waitExit(result.pid);
     } finally {
-      close(readOnly);
+      close(output);
+    }
+    expect(readFileSync(outputPath, "utf8")).toContain(`0::${tree.cgroupPath}/join-test.service\n`);
+  });
+
+  test.each([false, true])("an fd that is not a cgroup directory fails the spawn at stage cgroup (join: %p)", (cgroupJoin) => {
+    const notCgroup = openFile("/dev/null", O.RDONLY);
+    try {
+      const result = spawnNative({
+        path: "/bin/true", argv: ["true"], env: [], pidEnv: [], fdSources: [0, 1, 2], setsid: true, rlimits: [],
+        noNewPrivileges: false, cgroupFd: notCgroup, cgroupJoin,
+      });
+      // clone3 refuses an fd that is not a cgroup2 directory; openat(fd, "cgroup.procs") needs a directory
+      expect(result).toMatchObject({ stage: "cgroup", errno: cgroupJoin || !hasCloneIntoCgroup ? E.ENOTDIR : E.EBADF });
+    } finally {
+      close(notCgroup);
     }
   });
 });
@@ -250,4 +284,47 @@ test("bad requests are refused before any process exists", () => {
     ok: false, stage: "request", message: 'read_only_paths: not an absolute path: "relative/path"',
   });
   expect(spawn({ ...base, inaccessiblePaths: ["/a\0b"] })).toMatchObject({ ok: false, stage: "request" });
+});
+
+// A kernel without clone3 (or a seccomp filter that hides it): the first spawn into a
+// cgroup learns it, and that spawn and every later one join through cgroup.procs. Run in
+// a process of its own, whose JS thread gets a seccomp filter answering ENOSYS to clone3.
+describe.skipIf("unavailable" in tree || process.arch !== "x64")("without clone3", () => {
+  const program = `
+import { ptr } from "bun:ffi";
+import { libc } from "${join(import.meta.dir, "../../ffi/libc.ts")}";
+import { cgroupSpawnMethod } from "${join(import.meta.dir, "../../ffi/spawn.ts")}";
+import { spawn } from "${join(import.meta.dir, "../../src/exec/spawner.ts")}";
+import { waitExit } from "${join(import.meta.dir, "../support/child.ts")}";
+// BPF (struct sock_filter: u16 code, u8 jt, u8 jf, u32 k): load the syscall number; 435
+// (clone3 on x86_64) returns ENOSYS (SECCOMP_RET_ERRNO | 38), all else is allowed.
+const filter = new Uint8Array(32);
+const view = new DataView(filter.buffer);
+[[0x20, 0, 0, 0], [0x15, 0, 1, 435], [0x06, 0, 0, 0x50000 | 38], [0x06, 0, 0, 0x7fff0000]].forEach(([code, jt, jf, k], i) => {
+  view.setUint16(8 * i, code, true); view.setUint8(8 * i + 2, jt); view.setUint8(8 * i + 3, jf); view.setUint32(8 * i + 4, k, true);
+});
+const prog = new BigUint64Array([4n, BigInt(ptr(filter))]); // struct sock_fprog: u16 len, then the pointer
+if (libc.prctl(38, 1, 0, 0, 0) !== 0 || libc.prctl(22, 2, ptr(prog), 0, 0) !== 0) throw new Error("seccomp");
+const cgroupFd = Number(process.argv[2]);
+for (let i = 0; i < 2; i++) {
+  const result = spawn({ path: "/bin/sh", argv: ["sh", "-c", "exec cat /proc/self/cgroup"], env: {}, stdout: 1, cgroupFd });
+  if (!result.ok) throw new Error(result.message);
+  await waitExit(result.pid);
+  console.log("method " + cgroupSpawnMethod());
+}
+`;
+
+  test("the first spawn into a cgroup learns it, and children join their cgroup", () => {
+    if ("unavailable" in tree) return;
+    const unit = tree.ensureUnit("no-clone3");
+    if ("error" in unit) throw new Error(unit.error);
+    const file = join(work, "no-clone3.ts");
+    writeFileSync(file, program);
+    const result = Bun.spawnSync([process.execPath, file, "3"], { stdio: ["ignore", "pipe", "pipe", unit.cgroupFd] });
+    const stdout = result.stdout.toString();
+    expect(result.stderr.toString()).toBe("");
+    const line = `0::${tree.cgroupPath}/no-clone3.service\n`;
+    expect(stdout.split(line).length - 1).toBe(2);
+    expect(stdout.match(/^method .*$/gm)).toEqual(["method join", "method join"]);
+  });
 });

@@ -12,6 +12,7 @@ import { libc } from "../../ffi/libc.ts";
 import { spawn } from "../../src/exec/spawner.ts";
 import { killProcess } from "../../src/exec/reaper.ts";
 import { drain, PATH, sh, statFields, statusField, waitExit, zombieChildren } from "../support/child.ts";
+import { poll } from "../support/harness.ts";
 
 const isRoot = libc.geteuid() === 0;
 
@@ -78,8 +79,12 @@ describe("spawn: file descriptors", () => {
     try {
       expect(result.ok).toBe(true);
       if (!result.ok) return;
-      // spawn returns after execve: /proc/PID/fd already shows what sleep has.
-      expect(listOpenFds(result.pid)).toEqual([0, 1, 2, 3]);
+      // spawn returns once execve has replaced the child's memory (CLONE_VFORK), but the
+      // dynamic loader of sleep may still hold a file of its own open (fd 4, ld.so.cache):
+      // wait for that to settle. A leaked fd never goes, and fails the poll.
+      await poll("sleep's fds are 0-3", () => listOpenFds(result.pid).join() === "0,1,2,3", {
+        timeoutMs: 5000, context: () => `fds ${listOpenFds(result.pid).join()}`,
+      });
       expect(readlinkSync(`/proc/${result.pid}/fd/0`)).toBe("/dev/null");
       expect(readlinkSync(`/proc/${result.pid}/fd/2`)).toBe("/dev/null");
       expect(readlinkSync(`/proc/${result.pid}/fd/3`)).toBe(readlinkSync(`/proc/self/fd/${passed.read}`));

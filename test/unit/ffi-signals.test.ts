@@ -47,7 +47,14 @@ test("per-architecture values", () => {
     expect(SYS.setuid).toBe(146);
     expect(O.DIRECTORY).toBe(0o40000);
   }
-  const defines = nativeDefines();
-  expect(defines.SYS_close_range).toBe("436");
-  expect(Object.values(defines).every((v) => /^-?\d+$/.test(v))).toBe(true);
+  // ffi/native.c is built for both on one host: each gets its own numbers
+  const x64 = nativeDefines("x64");
+  const arm64 = nativeDefines("arm64");
+  expect([x64.SYS_setuid, x64.O_DIRECTORY, x64.SYS_exit, x64.EPOLL_EVENT_PACKED]).toEqual(["105", String(0o200000), "60", "1"]);
+  expect([arm64.SYS_setuid, arm64.O_DIRECTORY, arm64.SYS_exit, arm64.EPOLL_EVENT_PACKED]).toEqual(["146", String(0o40000), "93", "0"]);
+  for (const defines of [x64, arm64]) {
+    expect(defines.SYS_close_range).toBe("436");
+    expect(defines.SYS_clone3).toBe("435");
+    expect(Object.values(defines).every((v) => /^-?\d+$/.test(v))).toBe(true);
+  }
 });

@@ -23,7 +23,7 @@ import type { Socket } from "bun";
 import { makeUnits, type BenchUnit } from "./lib/graph.ts";
 import { table } from "./lib/markdown.ts";
 import { FLOOD, HEARTH, LAUNCH, PROBE, requireBuilt, scratchDir } from "./lib/paths.ts";
-import { cpuNs, pssKiB, rssKiB } from "./lib/proc.ts";
+import { anonKiB, cpuNs, pssKiB, rssKiB } from "./lib/proc.ts";
 import { fmt, median, percentile, ratio, slope, spread } from "./lib/stats.ts";
 import { BenchRun, Launched, type Flavour } from "./lib/supervisors.ts";
 import { createRecord } from "./lib/record.ts";
@@ -187,6 +187,7 @@ function trivialUnits(n: number): BenchUnit[] {
 interface Memory {
   pssKiB: number;
   rssKiB: number;
+  anonKiB: number;
 }
 
 async function measureMemory(flavour: Flavour, n: number): Promise<Memory> {
@@ -194,7 +195,8 @@ async function measureMemory(flavour: Flavour, n: number): Promise<Memory> {
   try {
     await Bun.sleep(1000); // settle: start-up garbage collected, buffers returned
     const pids = run.sup.supervisorPids();
-    return { pssKiB: pids.reduce((a, p) => a + pssKiB(p), 0), rssKiB: pids.reduce((a, p) => a + rssKiB(p), 0) };
+    const sum = (f: (pid: number) => number) => pids.reduce((a, p) => a + f(p), 0);
+    return { pssKiB: sum(pssKiB), rssKiB: sum(rssKiB), anonKiB: sum(anonKiB) };
   } finally {
     await run.stop();
   }
@@ -217,13 +219,16 @@ async function memorySection(): Promise<string> {
   const rows = MEMORY_FLAVOURS.map((f) => [
     f === "hearth" ? "hearth run" : f === "s6" ? "s6-svscan + s6-supervise" : "runsvdir + runsv",
     fmt(mib(med(f, 0, (m) => m.rssKiB))),
+    fmt(mib(med(f, 0, (m) => m.anonKiB))),
     ...SIZES.map((n) => spread(samples.get(`${f}/${n}`)!.map((m) => mib(m.pssKiB)))),
     fmt(mib(growth(f))),
     ratio(growth(f), growth("hearth")),
   ]);
   return `**Resident memory** — MiB, ${ROUNDS} rounds, medians (min–max); after all units are up and 1 s of quiet. ` +
-    `PSS summed over the supervisor's processes; growth: least-squares slope of PSS over ${SIZES.join(", ")} units.\n\n` +
-    table(["supervisor", "idle RSS", ...SIZES.map((n) => `PSS @${n}`), "PSS growth per 100 units", "× hearth"], rows);
+    `PSS summed over the supervisor's processes; growth: least-squares slope of PSS over ${SIZES.join(", ")} units. ` +
+    `Idle anonymous: RssAnon at 0 units, the memory no page cache holds (hearth drops the file pages of its code ` +
+    `after start-up, src/cli/memory-trim.ts; they come back as code runs).\n\n` +
+    table(["supervisor", "idle RSS", "idle anonymous", ...SIZES.map((n) => `PSS @${n}`), "PSS growth per 100 units", "× hearth"], rows);
 }
 
 // ---- time to a status answer ------------------------------------------------------------------

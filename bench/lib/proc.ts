@@ -73,6 +73,11 @@ export function rssKiB(pid: number): number {
   return statusField(pid, "VmRSS");
 }
 
+/** Anonymous resident memory in KiB (heap, stacks, JIT code): what no page cache holds for the process. */
+export function anonKiB(pid: number): number {
+  return statusField(pid, "RssAnon");
+}
+
 /** Proportional set size in KiB: shared pages divided among their users (smaps_rollup). */
 export function pssKiB(pid: number): number {
   const s = read(`/proc/${pid}/smaps_rollup`);

@@ -184,11 +184,19 @@ function unitHealth(manager: Manager, names: string[]): UnitHealth[] {
   }));
 }
 
-/** PID 1's resident memory once started (the boot tests look for this line). */
+/**
+ * PID 1's resident memory once started (the boot tests look for this line), and its two
+ * parts: anonymous (heap, stacks, JIT code: memory PID 1 alone holds) and file pages (the
+ * executable's code and read-only data, which the page cache holds anyway; an initramfs's
+ * files count as shared memory, RssShmem, a disk's as RssFile).
+ */
 function residentMemoryLine(): string {
   try {
-    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
-    if (Number.isFinite(kb)) return `hearth: PID 1 resident memory after start-up: ${(kb / 1024).toFixed(1)} MiB`;
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    const mib = (n: number) => (n / 1024).toFixed(1);
+    const rss = kb("VmRSS");
+    if (Number.isFinite(rss)) return `hearth: PID 1 resident memory after start-up: ${mib(rss)} MiB (anonymous ${mib(kb("RssAnon"))}, file pages ${mib(kb("RssFile") + kb("RssShmem"))})`;
   } catch { /* no /proc */ }
   return "hearth: PID 1 resident memory after start-up: unknown (no /proc/self/status)";
 }

@@ -48,7 +48,7 @@ for (const board of BOARDS) {
       const ms = parts.map((p) => Number(p![1]));
       expect(ms[0]!).toBeGreaterThan(0);
       expect(ms.reduce((a, b) => a + b, 0)).toBe(Number(m![2]));
-      const rss = r.console.match(/hearth: PID 1 resident memory after start-up: (\d+\.\d) MiB/);
+      const rss = r.console.match(/hearth: PID 1 resident memory after start-up: (\d+\.\d) MiB \(anonymous (\d+\.\d), file pages (\d+\.\d)\)/);
       expect(rss).not.toBeNull();
       // A control command on the board works, and what it costs is on the console (bench/startup-floor.ts reads it).
       const ctl = r.console.match(/selfcheck: hearthctl status echo (\d+) ms, hearth --version (\d+) ms, the request alone (\d+) ms/);

@@ -1,6 +1,12 @@
 #!/usr/bin/env bun
 // hearth: one executable, its role chosen by how it is started (DESIGN §1).
 performance.mark("hearth:runtime-ready"); // the start-up phase "runtime ready" (src/boot/phase-marks.ts)
+// Most of a start runs once: loading modules and the configuration, setting the manager
+// up, spawning the first units. JavaScriptCore's JIT would compile much of it without ever
+// repaying that, and under QEMU's TCG (the boot race's board) compiling and translating
+// cost more than running it in the interpreter. So the tier-up thresholds are scaled by
+// 100 until the manager has started its units (src/cli/run.ts, system.ts set 1 again).
+Bun.unsafe.setJITPolicy(100);
 import pkg from "../package.json" with { type: "json" };
 
 const HELP = `hearth ${pkg.version} — an init system and service manager for embedded Linux boards

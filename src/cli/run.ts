@@ -73,6 +73,7 @@ export async function runMain(argv: string[]): Promise<number> {
     process.on(sig, () => void exit(0, `${sig} received`));
   }
   manager.start();
+  Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
   const code = await exited;
   clearInterval(keepAlive);

@@ -145,6 +145,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
   manager.start();
+  Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   try {
     control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
       { watchdog, debugAllowed: cmdline.overrides.debug === true });

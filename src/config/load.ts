@@ -197,23 +197,9 @@ export interface LoadOptions {
   env?: LoadEnv;
 }
 
-/**
- * JavaScriptCore's tier-up thresholds are scaled by this while loading (Bun.unsafe.setJITPolicy).
- * A load runs once, at boot: each unit file runs the same readers, enough times to send them
- * to the JIT compilers, never enough to repay them. Under QEMU's TCG (the boot race) that
- * compiling, and translating what it made, was two thirds of the load (bench figures in
- * the commit that set it); the interpreter alone does it in a third of the time.
- */
-const LOADING_JIT_POLICY = 100;
-
 /** Reads and validates CONFDIR/system.toml and CONFDIR/units/*.toml. */
 export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfig {
-  Bun.unsafe.setJITPolicy(LOADING_JIT_POLICY);
-  try {
-    return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv);
-  } finally {
-    Bun.unsafe.setJITPolicy(1); // the normal policy: the manager's own loops are hot for good
-  }
+  return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv); // under src/main.ts's JIT policy
 }
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */

@@ -74,7 +74,9 @@ export class NotifyServer {
           const arrival = this.accept(d);
           if (arrival) this.handOn(arrival);
         }
-        if (batch.length < wanted) return; // the queue is empty
+        // Until the queue is empty: the sender a short batch woke may be refilling it
+        // right now, and a receive is cheaper than a wake-up through the reactor.
+        if (batch.length === 0) return;
         left -= batch.length;
       }
     } finally {

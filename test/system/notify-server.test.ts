@@ -34,7 +34,10 @@ describe("the notify server", () => {
     const got: NotifyArrival[] = [];
     const server = new NotifyServer(path, recordingLogger(lines), (m) => {
       got.push(m);
-      server.drain(); // a drain from within a delivery (the reaper's) must not reorder or clobber the batch
+      // A datagram sent meanwhile, and a drain from within a delivery (as the reaper's):
+      // it must neither overtake the rest of the batch nor overwrite its buffers.
+      if (m.msg.status === "one") sendDatagram(path, "STATUS=late");
+      server.drain();
     });
     const stored = pipe(), closedByServer = pipe(), barrier = pipe(), malformed = pipe();
     const openBefore = listOpenFds();
@@ -50,7 +53,7 @@ describe("the notify server", () => {
       sendDatagram(path, "STATUS=four");
       server.drain();
       expect(got.map((m) => m.msg.status ?? (m.msg.ready ? "READY" : m.msg.fdStore ? `FDSTORE ${m.msg.fdName}` : "?")))
-        .toEqual(["one", "FDSTORE kept", "two", "three", "READY", "four"]);
+        .toEqual(["one", "FDSTORE kept", "two", "three", "READY", "four", "late"]);
       expect(got.every((m) => m.pid === process.pid && m.uid === libc.geteuid())).toBe(true);
       expect(got[2]!.msg.mainPid).toBe(1);
       // The stored fd is the receiver's (open, close-on-exec); the others were closed.

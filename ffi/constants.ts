@@ -124,6 +124,12 @@ export const MSGHDR = {
 } as const;
 
 /**
+ * struct mmsghdr (man 2 recvmmsg): a struct msghdr, then msg_len (unsigned int, the bytes
+ * received into it), padded to the msghdr's 8-byte alignment.
+ */
+export const MMSGHDR = { size: 64, hdr: 0, len: 56 } as const;
+
+/**
  * struct cmsghdr (man 3 cmsg): cmsg_len (size_t), cmsg_level (int), cmsg_type (int),
  * then the data, aligned to sizeof(size_t) as CMSG_ALIGN does.
  */

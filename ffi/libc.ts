@@ -36,6 +36,8 @@ const symbols = dlopen("libc.so.6", {
   getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   if_nametoindex: { args: ["ptr"], returns: "u32" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: FFIType.i64_fast },
+  // the timeout (last argument) is always null: MSG_DONTWAIT returns what is queued
+  recvmmsg: { args: ["i32", "ptr", "u32", "i32", "ptr"], returns: "i32" },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: FFIType.i64_fast },
   getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },

@@ -2,11 +2,11 @@
 // the control socket (stream, peer credentials), and a client side for `hearth ctl`
 // and tests. Addresses starting with "@" are in the abstract namespace.
 //
-// Struct layouts (msghdr, cmsghdr, ucred, sockaddr_un) are in ffi/constants.ts.
+// Struct layouts (msghdr, mmsghdr, cmsghdr, ucred, sockaddr_un) are in ffi/constants.ts.
 
 import { ptr } from "bun:ffi";
 import {
-  AF_UNIX, CMSGHDR, E, IOVEC, MSG, MSGHDR, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SO,
+  AF_UNIX, CMSGHDR, E, IOVEC, MMSGHDR, MSG, MSGHDR, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SO,
   SOCK, SOCKADDR_UN, SOL_SOCKET, UCRED,
 } from "./constants.ts";
 import { close } from "./fd.ts";
@@ -109,6 +109,7 @@ export function notifySocket(path: string): number {
 }
 
 export interface ReceivedDatagram {
+  /** The payload: a view into the receiver's buffer, valid until its next receive. */
   data: Uint8Array;
   /** From SCM_CREDENTIALS; pid 0 and uid/gid -1 if the kernel attached none. */
   pid: number;
@@ -132,11 +133,8 @@ function alignCmsg(bytes: number): number {
 /** The largest datagram systemd accepts on its notify socket (NOTIFY_BUFFER_MAX). */
 export const NOTIFY_DATAGRAM_MAX = 4096;
 
-// Receive buffers are reused: the JS thread is the only caller, and the results are copies.
-const receiveData = new Uint8Array(NOTIFY_DATAGRAM_MAX);
-const receiveControl = new Uint8Array(cmsgSpace(UCRED.size) + cmsgSpace(4 * SCM_MAX_FD));
-const receiveIovec = new Uint8Array(IOVEC.size);
-const receiveHeader = new Uint8Array(MSGHDR.size);
+/** Room for the credentials and the most fds the kernel passes with one datagram. */
+const CONTROL_SPACE = cmsgSpace(UCRED.size) + cmsgSpace(4 * SCM_MAX_FD);
 
 function fillMessageHeader(
   header: Uint8Array, iovec: Uint8Array, data: Uint8Array, control: Uint8Array | null,
@@ -160,32 +158,83 @@ function fillMessageHeader(
 }
 
 /**
- * Receives one datagram without blocking (MSG_DONTWAIT), with its sender's credentials
- * and any fds (MSG_CMSG_CLOEXEC). Returns null when no datagram is waiting.
+ * Receives datagrams with their senders' credentials and fds, many per system call
+ * (recvmmsg), into buffers laid out once and reused: one wake-up of a flooded socket
+ * costs one call, not one per datagram. Payloads are views into those buffers, so a
+ * batch must be used up before the next receive.
  */
-export function recvWithCredentials(fd: number): ReceivedDatagram | null {
-  fillMessageHeader(receiveHeader, receiveIovec, receiveData, receiveControl, null);
-  const flags = MSG.DONTWAIT | MSG.CMSG_CLOEXEC;
-  const received = retryExpecting("recvmsg", () => Number(libc.recvmsg(fd, receiveHeader, flags)), [E.EAGAIN]);
-  if (typeof received !== "number") return null;
-  const header = new DataView(receiveHeader.buffer);
-  const controlLength = Number(header.getBigUint64(MSGHDR.controllen, true));
-  const messageFlags = header.getInt32(MSGHDR.flags, true);
-  const datagram: ReceivedDatagram = {
-    data: receiveData.slice(0, Math.min(received, receiveData.byteLength)),
-    pid: 0, uid: -1, gid: -1, fds: [],
-    truncated: (messageFlags & (MSG.TRUNC | MSG.CTRUNC)) !== 0,
-  };
-  parseControlMessages(receiveControl.subarray(0, controlLength), datagram);
-  return datagram;
+export class DatagramReceiver {
+  private readonly data: Uint8Array;
+  private readonly control: Uint8Array;
+  private readonly iovecs: Uint8Array; // referenced by the headers: kept alive here
+  private readonly headers: Uint8Array;
+  private readonly view: DataView;
+  private readonly controlView: DataView;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) {
+      throw new RangeError(`a receive batch holds 1..1024 datagrams, not ${capacity}`);
+    }
+    this.data = new Uint8Array(capacity * NOTIFY_DATAGRAM_MAX);
+    this.control = new Uint8Array(capacity * CONTROL_SPACE);
+    this.iovecs = new Uint8Array(capacity * IOVEC.size);
+    this.headers = new Uint8Array(capacity * MMSGHDR.size);
+    this.view = new DataView(this.headers.buffer);
+    this.controlView = new DataView(this.control.buffer);
+    const iov = new DataView(this.iovecs.buffer);
+    const [data, control, iovecs] = [BigInt(ptr(this.data)), BigInt(ptr(this.control)), BigInt(ptr(this.iovecs))];
+    for (let i = 0; i < capacity; i++) {
+      iov.setBigUint64(i * IOVEC.size + IOVEC.base, data + BigInt(i * NOTIFY_DATAGRAM_MAX), true);
+      iov.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(NOTIFY_DATAGRAM_MAX), true);
+      const header = i * MMSGHDR.size + MMSGHDR.hdr;
+      this.view.setBigUint64(header + MSGHDR.iov, iovecs + BigInt(i * IOVEC.size), true);
+      this.view.setBigUint64(header + MSGHDR.iovlen, 1n, true);
+      this.view.setBigUint64(header + MSGHDR.control, control + BigInt(i * CONTROL_SPACE), true);
+    }
+  }
+
+  /**
+   * Receives up to `max` (at most the capacity) waiting datagrams without blocking
+   * (MSG_DONTWAIT), fds close-on-exec (MSG_CMSG_CLOEXEC); [] when none is waiting.
+   */
+  receive(fd: number, max: number = this.capacity): ReceivedDatagram[] {
+    const count = Math.max(1, Math.min(max, this.capacity));
+    const view = this.view;
+    for (let i = 0; i < count; i++) {
+      // The kernel wrote the last call's sizes here: give each slot its whole space again.
+      const header = i * MMSGHDR.size + MMSGHDR.hdr;
+      view.setUint32(header + MSGHDR.controllen, CONTROL_SPACE, true);
+      view.setUint32(header + MSGHDR.controllen + 4, 0, true);
+      view.setInt32(header + MSGHDR.flags, 0, true);
+    }
+    const flags = MSG.DONTWAIT | MSG.CMSG_CLOEXEC;
+    const received = retryExpecting("recvmmsg", () => libc.recvmmsg(fd, this.headers, count, flags, null), [E.EAGAIN]);
+    if (typeof received !== "number") return [];
+    const batch: ReceivedDatagram[] = new Array(received);
+    for (let i = 0; i < received; i++) {
+      const header = i * MMSGHDR.size + MMSGHDR.hdr;
+      const length = Math.min(view.getUint32(i * MMSGHDR.size + MMSGHDR.len, true), NOTIFY_DATAGRAM_MAX);
+      const controlLength = Math.min(view.getUint32(header + MSGHDR.controllen, true), CONTROL_SPACE);
+      const messageFlags = view.getInt32(header + MSGHDR.flags, true);
+      const at = i * NOTIFY_DATAGRAM_MAX;
+      const datagram: ReceivedDatagram = {
+        data: this.data.subarray(at, at + length),
+        pid: 0, uid: -1, gid: -1, fds: [],
+        truncated: (messageFlags & (MSG.TRUNC | MSG.CTRUNC)) !== 0,
+      };
+      parseControlMessages(this.controlView, i * CONTROL_SPACE, i * CONTROL_SPACE + controlLength, datagram);
+      batch[i] = datagram;
+    }
+    return batch;
+  }
 }
 
-/** Walks the cmsghdr chain (CMSG_FIRSTHDR/CMSG_NXTHDR) and records creds and fds. */
-function parseControlMessages(control: Uint8Array, into: ReceivedDatagram): void {
-  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
-  for (let offset = 0; offset + CMSGHDR.size <= control.byteLength;) {
-    const length = Number(view.getBigUint64(offset + CMSGHDR.len, true));
-    if (length < CMSGHDR.size || offset + length > control.byteLength) break;
+/** Walks the cmsghdr chain (CMSG_FIRSTHDR/CMSG_NXTHDR) in view[start, end) and records creds and fds. */
+function parseControlMessages(view: DataView, start: number, end: number, into: ReceivedDatagram): void {
+  for (let offset = start; offset + CMSGHDR.size <= end;) {
+    // cmsg_len is a size_t no larger than the buffer: its high half is 0 (else stop below)
+    const length = view.getUint32(offset + CMSGHDR.len + 4, true) === 0 ? view.getUint32(offset + CMSGHDR.len, true) : Infinity;
+    if (length < CMSGHDR.size || offset + length > end) break;
     const level = view.getInt32(offset + CMSGHDR.level, true);
     const type = view.getInt32(offset + CMSGHDR.type, true);
     const data = offset + CMSGHDR.data;

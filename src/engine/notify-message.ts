@@ -170,16 +170,20 @@ export function parseNotify(data: Uint8Array): NotifyParseResult {
   const unknown: string[] = [];
   const warnings: string[] = [];
 
-  const lines = text.split(/[\r\n]/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") continue;
-    const eq = line.indexOf("=");
-    if (eq === -1) {
-      return { ok: false, error: `line ${i + 1} has no '=': ${describe(line)}` };
+  // Lines end at "\n" or "\r" (each one ends a line, as split(/[\r\n]/) would), scanned
+  // in place: a flood of one-line datagrams makes no array of lines.
+  for (let start = 0, lineNo = 1; start <= text.length; lineNo++) {
+    let end = start;
+    for (let c = text.charCodeAt(end); end < text.length && c !== 10 && c !== 13; c = text.charCodeAt(++end));
+    const from = start;
+    start = end + 1;
+    if (end === from) continue;
+    const eq = text.indexOf("=", from);
+    if (eq === -1 || eq >= end) {
+      return { ok: false, error: `line ${lineNo} has no '=': ${describe(text.slice(from, end))}` };
     }
-    const key = line.slice(0, eq);
-    const value = line.slice(eq + 1);
+    const key = text.slice(from, eq);
+    const value = text.slice(eq + 1, end);
     if (FLAG_SET.has(key)) {
       const k = key as FlagKey;
       // A flag is set when any of its lines says "1"; other values are ignored.

@@ -12,7 +12,7 @@ import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd } from "../../ffi/fd.ts";
-import { NOTIFY_DATAGRAM_MAX, notifySocket, recvWithCredentials } from "../../ffi/socket.ts";
+import { DatagramReceiver, NOTIFY_DATAGRAM_MAX, notifySocket, type ReceivedDatagram } from "../../ffi/socket.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { LogLimit, type Suppressed } from "./log-limit.ts";
 import { parseNotify, type NotifyMessage } from "../engine/notify-message.ts";
@@ -26,13 +26,18 @@ export interface NotifyArrival {
   fds: number[];
 }
 
-// Datagrams handled per wake-up before yielding to other fds.
-const BATCH = 16;
+// Datagrams taken per system call (recvmmsg), and handled per wake-up before the other
+// fds get their turn: a flooding sender must not keep the control socket or other units
+// waiting (the kernel's queue of a datagram socket is short anyway: net.unix.max_dgram_qlen).
+const PER_CALL = 16;
+const PER_WAKEUP = 64;
 
 export class NotifyServer {
   readonly fd: number;
   private readonly limit = new LogLimit();
+  private readonly receiver = new DatagramReceiver(PER_CALL);
   private flushTimer: Timer | null = null;
+  private draining = false;
 
   constructor(
     readonly path: string,
@@ -51,36 +56,63 @@ export class NotifyServer {
     getReactor().watch(this.fd, { read: true }, () => this.drain());
   }
 
-  /** Handles the datagrams waiting (at most BATCH); also called before exits are reaped. */
+  /**
+   * Handles the datagrams waiting (at most PER_WAKEUP), in the order they came; also
+   * called before exits are reaped. A call from within a delivery does nothing: the
+   * batch being handled goes on, in order.
+   */
   drain() {
-    for (let i = 0; i < BATCH; i++) {
-      const d = recvWithCredentials(this.fd);
-      if (d === null) return;
-      const sender = { pid: d.pid, uid: d.uid };
-      const parsed = d.truncated || d.pid <= 0 ? null : parseNotify(d.data);
-      const keep = parsed?.ok === true && parsed.msg.fdStore && !parsed.msg.barrier;
-      if (!keep) for (const fd of d.fds) closeFd(fd); // BARRIER=1: closing its fd is the whole answer
-      if (d.pid <= 0) {
-        this.warn(sender, (who) => `notify: datagram without sender credentials (${who}): dropped`);
-        continue;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let left = PER_WAKEUP; left > 0;) {
+        const wanted = Math.min(left, PER_CALL);
+        // The payloads are views into the receiver's buffers: nothing receives again
+        // before this batch is handled (see `draining`).
+        const batch = this.receiver.receive(this.fd, wanted);
+        for (const d of batch) {
+          const arrival = this.accept(d);
+          if (arrival) this.handOn(arrival);
+        }
+        // Until the queue is empty: the sender a short batch woke may be refilling it
+        // right now, and a receive is cheaper than a wake-up through the reactor.
+        if (batch.length === 0) return;
+        left -= batch.length;
       }
-      if (parsed === null) {
-        this.warn(sender, (who) => `notify: truncated datagram from ${who} (longer than ${NOTIFY_DATAGRAM_MAX} bytes, or more fds than fit): dropped`);
-        continue;
-      }
-      if (!parsed.ok) {
-        this.warn(sender, (who) => `notify: malformed datagram from ${who}: ${parsed.error}`);
-        continue;
-      }
-      for (const w of parsed.msg.warnings) this.warn(sender, (who) => `notify: from ${who}: ${w}`);
-      if (parsed.msg.barrier) continue;
-      const fds = keep ? d.fds : [];
-      try {
-        this.deliver({ pid: d.pid, uid: d.uid, gid: d.gid, msg: parsed.msg, fds });
-      } catch (e) {
-        // The fds may be stored already: a leak is better than closing one twice.
-        this.log.err(`notify: handling message from ${describe(sender)} failed: ${(e as Error).stack ?? e}`);
-      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** A datagram parsed, its fds kept or closed; null (logged) when it is to be dropped. */
+  private accept(d: ReceivedDatagram): NotifyArrival | null {
+    const sender = { pid: d.pid, uid: d.uid };
+    const parsed = d.truncated || d.pid <= 0 ? null : parseNotify(d.data);
+    const keep = parsed?.ok === true && parsed.msg.fdStore && !parsed.msg.barrier;
+    if (!keep) for (const fd of d.fds) closeFd(fd); // BARRIER=1: closing its fd is the whole answer
+    if (d.pid <= 0) {
+      this.warn(sender, (who) => `notify: datagram without sender credentials (${who}): dropped`);
+      return null;
+    }
+    if (parsed === null) {
+      this.warn(sender, (who) => `notify: truncated datagram from ${who} (longer than ${NOTIFY_DATAGRAM_MAX} bytes, or more fds than fit): dropped`);
+      return null;
+    }
+    if (!parsed.ok) {
+      this.warn(sender, (who) => `notify: malformed datagram from ${who}: ${parsed.error}`);
+      return null;
+    }
+    for (const w of parsed.msg.warnings) this.warn(sender, (who) => `notify: from ${who}: ${w}`);
+    if (parsed.msg.barrier) return null;
+    return { pid: d.pid, uid: d.uid, gid: d.gid, msg: parsed.msg, fds: keep ? d.fds : [] };
+  }
+
+  private handOn(arrival: NotifyArrival) {
+    try {
+      this.deliver(arrival);
+    } catch (e) {
+      // The fds may be stored already: a leak is better than closing one twice.
+      this.log.err(`notify: handling message from ${describe(arrival)} failed: ${(e as Error).stack ?? e}`);
     }
   }
 

@@ -10,7 +10,7 @@ import { close, isCloseOnExec, isNonBlocking, listOpenFds, pipe, readNonBlocking
 import { libc } from "../../ffi/libc.ts";
 import {
   acceptConnection, connectUnixStream, getIntOption, listenUnixStream, NOTIFY_RECEIVE_BUFFER,
-  notifySocket, peerCredentials, recvWithCredentials, sendDatagram, unixAddress,
+  DatagramReceiver, notifySocket, peerCredentials, type ReceivedDatagram, sendDatagram, unixAddress,
 } from "../../ffi/socket.ts";
 import { spawn } from "../../src/exec/spawner.ts";
 import { reapChild } from "../../src/exec/reaper.ts";
@@ -18,6 +18,12 @@ import { reapChild } from "../../src/exec/reaper.ts";
 const dir = mkdtempSync(join(tmpdir(), "hearth-socket-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const root = join(import.meta.dir, "..", "..");
+
+/** One waiting datagram (its payload copied), or null. */
+function recvWithCredentials(fd: number): ReceivedDatagram | null {
+  const d = new DatagramReceiver(1).receive(fd)[0];
+  return d ? { ...d, data: d.data.slice() } : null;
+}
 
 function text(data: Uint8Array): string {
   return Buffer.from(data).toString();

@@ -7,7 +7,7 @@
 // carries a one-line stand-in for it, hidden once procfs is mounted over /proc (see
 // README.md, "The /proc decision", and src/cli/install.ts).
 
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { API_MOUNTS, planApiMounts, type ApiMount } from "./api-mounts.ts";
 import { parseMountOptions } from "./mount-options.ts";
@@ -79,6 +79,25 @@ export function applyHostname(configured: string | null, report: EarlyReport): s
     report.notes.push({ level: "warning", text: `hostname: ${(e as Error).message}` });
   }
   return name;
+}
+
+/**
+ * Unix datagram sockets made from now on queue this many datagrams (the kernel's default
+ * is 10): the notify socket then takes a burst of daemons starting at once without their
+ * sd_notify() blocking or failing. systemd raises it to the same at boot.
+ */
+export const DATAGRAM_QUEUE = 512;
+const DATAGRAM_QUEUE_SYSCTL = "/proc/sys/net/unix/max_dgram_qlen";
+
+export function raiseDatagramQueue(report: EarlyReport): void {
+  try {
+    const current = Number(readFileSync(DATAGRAM_QUEUE_SYSCTL, "utf8").trim());
+    if (current >= DATAGRAM_QUEUE) return;
+    writeFileSync(DATAGRAM_QUEUE_SYSCTL, `${DATAGRAM_QUEUE}\n`);
+    report.notes.push({ level: "info", text: `net.unix.max_dgram_qlen raised from ${current} to ${DATAGRAM_QUEUE}` });
+  } catch (e) {
+    report.notes.push({ level: "warning", text: `net.unix.max_dgram_qlen: ${(e as Error).message}` });
+  }
 }
 
 export function loopbackUp(report: EarlyReport): void {

@@ -14,7 +14,7 @@ import { ControlServer } from "../control/server.ts";
 import { createLogger, formatManagerLine, LOG_LEVEL_PRIORITY, ringSink, type LogLevelName, type Logger } from "../log/manager-log.ts";
 import { Manager } from "../manager/manager.ts";
 import { chooseBootTarget } from "../boot/boot-target.ts";
-import { applyHostname, loopbackUp, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
+import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
 import { loadKernelModules } from "../boot/kmod.ts";
 import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
@@ -93,6 +93,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
 
   const hostname = applyHostname(config.system.manager.hostname, early);
   loopbackUp(early);
+  raiseDatagramQueue(early); // before the notify socket exists: the limit is taken at socket creation
   for (const note of early.notes) logger[note.level](note.text);
   try { setCtrlAltDelReboots(false); } catch { /* the kernel then reboots at once on ctrl-alt-del */ }
   for (const m of await loadKernelModules(config.system.manager.kernel_modules)) {

@@ -96,6 +96,7 @@ for (const board of BOARDS) {
       expect(text).toContain("selfcheck: cgroup2 mounted on /sys/fs/cgroup");
       expect(text).toContain("selfcheck: /run/systemd/system present");
       expect(text).toMatch(/kernel module i6300esb: (loaded|already loaded)/);
+      expect(text).toContain("net.unix.max_dgram_qlen raised from 10 to 512"); // the notify socket's queue
     });
 
     test("no zombie: the orphans left behind were reaped by PID 1", () => {

@@ -24,6 +24,7 @@ const symbols = dlopen("libc.so.6", {
   dup: { args: ["i32"], returns: "i32" },
   dup3: { args: ["i32", "i32", "i32"], returns: "i32" },
   unlink: { args: ["ptr"], returns: "i32" },
+  rename: { args: ["ptr", "ptr"], returns: "i32" },
   chmod: { args: ["ptr", "u32"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },

@@ -258,12 +258,28 @@ function parseControlMessages(view: DataView, start: number, end: number, into: 
  */
 export function listenUnixStream(path: string, mode: number, backlog: number = 128): number {
   return withFd(openSocket(SOCK.STREAM | SOCK.NONBLOCK), (fd) => {
-    unlinkStale(path);
-    bindTo(fd, path);
-    if (!isAbstract(path)) check("chmod", libc.chmod(cString(path), mode), path);
-    check("listen", libc.listen(fd, backlog), path);
+    if (isAbstract(path)) {
+      bindTo(fd, path);
+      check("listen", libc.listen(fd, backlog), path);
+      return;
+    }
+    // Made under a staging name and renamed into place once listening: a client that waits
+    // for the file to appear (hearthctl, a script) never meets a socket that refuses it.
+    const staging = Buffer.byteLength(path) + STAGING_SUFFIX.length < SOCKADDR_UN.pathMax ? path + STAGING_SUFFIX : path;
+    unlinkStale(staging);
+    bindTo(fd, staging);
+    try {
+      check("chmod", libc.chmod(cString(staging), mode), staging);
+      check("listen", libc.listen(fd, backlog), staging);
+      if (staging !== path) check("rename", libc.rename(cString(staging), cString(path)), path);
+    } catch (e) {
+      libc.unlink(cString(staging));
+      throw e;
+    }
   });
 }
+
+const STAGING_SUFFIX = ".new";
 
 /** accept4 (CLOEXEC|NONBLOCK); null when no connection is waiting. */
 export function acceptConnection(fd: number): number | null {

@@ -2,7 +2,7 @@
 // control socket's stream side.
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SO, SOL_SOCKET } from "../../ffi/constants.ts";
@@ -140,6 +140,27 @@ describe("notify socket", () => {
 });
 
 describe("stream sockets", () => {
+  test("the socket file appears under its name only once it listens (made as NAME.new, renamed), over a stale one", () => {
+    const path = join(dir, "atomic.sock");
+    writeFileSync(path, "stale"); // a leftover of an earlier run
+    const listener = listenUnixStream(path, 0o666);
+    try {
+      expect(statSync(path).isSocket()).toBe(true);
+      expect(statSync(path).mode & 0o777).toBe(0o666);
+      expect(existsSync(`${path}.new`)).toBe(false);
+      const client = connectUnixStream(path);
+      expect(acceptConnection(listener)).not.toBeNull();
+      close(client);
+    } finally {
+      close(listener);
+    }
+    // A name too long for a staging name is bound as it is.
+    const long = join(dir, "l".repeat(107 - dir.length - 2));
+    expect(Buffer.byteLength(long)).toBe(106);
+    close(listenUnixStream(long, 0o600));
+    expect(statSync(long).isSocket()).toBe(true);
+  });
+
   test("listen with a mode, connect, accept, peer credentials, data both ways", () => {
     const path = join(dir, "control.sock");
     const listener = listenUnixStream(path, 0o600);

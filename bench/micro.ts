@@ -226,8 +226,8 @@ async function memorySection(): Promise<string> {
   ]);
   return `**Resident memory** — MiB, ${ROUNDS} rounds, medians (min–max); after all units are up and 1 s of quiet. ` +
     `PSS summed over the supervisor's processes; growth: least-squares slope of PSS over ${SIZES.join(", ")} units. ` +
-    `Idle anonymous: RssAnon at 0 units, the memory no page cache holds (hearth drops the file pages of its code ` +
-    `after start-up, src/cli/memory-trim.ts; they come back as code runs).\n\n` +
+    `Idle anonymous: RssAnon at 0 units, the memory no page cache holds (the rest of hearth's RSS is the file pages ` +
+    `of the Bun executable it has touched).\n\n` +
     table(["supervisor", "idle RSS", "idle anonymous", ...SIZES.map((n) => `PSS @${n}`), "PSS growth per 100 units", "× hearth"], rows);
 }
 

@@ -233,11 +233,16 @@ Services that run during early boot (wanted by \`sysinit\` or \`sockets\`) need
 A target starts after the units it pulls in (requires, binds_to, wants, or their
 \`wanted_by\`/\`required_by\`), unless such a unit is itself ordered after the target.
 
-Names that match no unit file and no built-in target: in \`requires\`, \`binds_to\`,
-\`conflicts\`, \`wanted_by\` and \`required_by\` they are errors that disable the unit; in
-\`wants\`, \`after\` and \`before\` they are warnings and the name is dropped (systemd
-tolerates them too). A unit that requires a unit with errors stays loaded, with a
-warning: the engine fails its start and says why.
+A name that matches no unit file and no built-in target is a warning, never an error,
+as in systemd (chrony's \`conflicts = ["openntpd"]\` loads where openntpd is not
+installed): in \`after\` and \`before\` there is nothing to wait for, a \`wants\` of it
+is skipped, a \`conflicts\` with it is nothing, and \`wanted_by\`/\`required_by\` naming
+it add nothing. In \`requires\` and \`binds_to\` the unit still loads, but its start
+fails at once with result "dependency" and the reason "unit NAME not found" (in its
+\`hearth ctl status\` and on the console); the units started with it come up as usual.
+A requirement on a unit whose file has errors does the same ("has errors and is not
+loaded"). \`hearth ctl status NAME\` of a name that units give but no unit has says
+\`Loaded: not-found\` and which units name it (exit 4, as systemctl).
 
 An ordering cycle (through \`after\`, \`before\` and the implicit edges above) is an error
 reported at each file in it, naming the whole cycle (\`a -> b -> c -> a\`, "a starts after
@@ -330,13 +335,13 @@ An invalid value is reported (as \`/proc/cmdline:1:COL\`) and ignored.
 const DIAGNOSTICS = `## What an error does
 
 - A syntax error, an unknown key or table, a value of the wrong type, a bad duration or
-  enum value, a missing or non-executable program, an unknown name in a list that
-  requires it, or an ordering cycle: the unit is not loaded. The other units load and
-  start as usual, and the boot goes on.
+  enum value, a missing or non-executable program, or an ordering cycle: the unit is
+  not loaded. The other units load and start as usual, and the boot goes on.
 - In system.toml, a bad value falls back to its default; a bad \`[[mount]]\` entry is
   skipped; an unknown \`default_target\` falls back to \`multi-user\`.
-- Warnings (unknown names in \`wants\`/\`after\`/\`before\`, shell operators in a
-  command, a requirement on a unit with errors) change nothing else.
+- Warnings (unknown unit names in any dependency list, shell operators in a command, a
+  requirement on a unit with errors) change nothing else; a requirement that is not
+  there fails the unit's start, not its loading.
 `;
 
 if (import.meta.main) {

@@ -26,20 +26,26 @@ interface Candidate {
 }
 
 type DependencyList = "requires" | "wants" | "binds_to" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "conflicts", "after", "before", "wanted_by", "required_by"];
 
 /**
- * What an unknown name in each list does. systemd tolerates unknown wants/after/before
- * (the reference is dropped, with a warning); anywhere else the unit cannot be right.
+ * Lists whose names must be there for the unit to start: a name that matches no unit is
+ * kept for the engine, which fails the start with "unit X not found" (systemd: the job for
+ * a Requires= of a not-found unit fails). In every other list it is dropped: ordering
+ * against a unit that is not there waits for nothing, a want of it is skipped, a conflict
+ * with it is nothing (systemd: After=/Wants=/Conflicts= of a not-found unit).
  */
-const UNKNOWN_REFERENCE: Record<DependencyList, "error" | "warning"> = {
-  requires: "error", binds_to: "error", conflicts: "error", wanted_by: "error", required_by: "error",
-  wants: "warning", after: "warning", before: "warning",
-};
-const DEPENDENCY_LISTS = Object.keys(UNKNOWN_REFERENCE) as DependencyList[];
+const NEEDED: ReadonlySet<DependencyList> = new Set(["requires", "binds_to"]);
+
+/** A name given in a dependency list that matches no unit file and no built-in target. */
+export interface NotFoundReference {
+  unit: string; // the unit whose list names it
+  list: DependencyList;
+}
 
 export function resolveGraph(
   files: UnitFile[], system: SystemConfig, systemReport: FileReport,
-): { units: Map<string, UnitConfig>; system: SystemConfig } {
+): { units: Map<string, UnitConfig>; system: SystemConfig; notFound: Map<string, NotFoundReference[]> } {
   const known = new Set<string>([...BUILTIN_TARGETS, ...files.map((f) => f.name)]);
   const candidates = new Map<string, Candidate>();
   for (const name of BUILTIN_TARGETS) candidates.set(name, { config: builtinTarget(name), file: null });
@@ -56,8 +62,8 @@ export function resolveGraph(
   breakOrderingCycles(candidates);
   const loaded = new Set(candidates.keys());
   const units = new Map([...candidates].map(([name, c]) => [name, withoutUnloaded(c.config, loaded)]));
-  warnAboutDisabledDependencies(files, units);
-  return { units, system: checkSystemReferences(system, units, known, systemReport) };
+  warnAboutDisabledDependencies(files, units, known);
+  return { units, system: checkSystemReferences(system, units, known, systemReport), notFound: notFoundNames(files, units, known) };
 }
 
 // ---------------------------------------------------------------- references
@@ -82,8 +88,10 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
         continue;
       }
       const hint = didYouMean(ref, known);
-      if (UNKNOWN_REFERENCE[list] === "error") site.error(`unknown unit '${ref}'${hint}`);
-      else site.warning(`unknown unit '${ref}', ignored${hint}`);
+      if (NEEDED.has(list)) {
+        kept.push(ref);
+        site.warning(`unknown unit '${ref}': starting '${unit.name}' will fail${hint}`);
+      } else site.warning(`unknown unit '${ref}', ignored${hint}`);
     }
     section[list] = kept;
   }
@@ -116,23 +124,44 @@ function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
 }
 
 /**
- * requires/binds_to (or a socket's service) naming a unit that did not load: the reference
- * is kept, and the engine fails the start with the reason. Say so now.
+ * requires/binds_to (or a socket's service) naming a unit that has errors: the reference
+ * is kept, and the engine fails the start with the reason. Say so now. (Names that match
+ * no unit were reported with the other references.)
  */
-function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, UnitConfig>): void {
+function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, UnitConfig>, known: Set<string>): void {
   for (const file of files) {
     if (file.unit === null || !units.has(file.name)) continue;
     const warn = (path: string, ref: string) =>
       file.report.at(path).warning(`'${ref}' has errors and is not loaded: '${file.name}' will fail to start`);
     for (const list of ["requires", "binds_to"] as const) {
       file.unit.unit[list].forEach((ref, index) => {
-        if (!units.has(ref) && ref !== file.name) warn(`unit.${list}[${index}]`, ref);
+        if (!units.has(ref) && ref !== file.name && known.has(ref)) warn(`unit.${list}[${index}]`, ref);
       });
     }
     file.unit.sockets.forEach((socket, index) => {
       if (socket.service !== undefined && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
     });
   }
+}
+
+/**
+ * The names that the loaded units' lists give and no unit file or built-in target has:
+ * systemd's load state "not-found", which `hearth ctl status NAME` shows.
+ */
+function notFoundNames(files: UnitFile[], units: Map<string, UnitConfig>, known: Set<string>): Map<string, NotFoundReference[]> {
+  const notFound = new Map<string, NotFoundReference[]>();
+  for (const file of files) {
+    if (file.unit === null || !units.has(file.name)) continue;
+    for (const list of DEPENDENCY_LISTS) {
+      for (const name of file.unit.unit[list]) {
+        if (known.has(name)) continue;
+        const refs = notFound.get(name) ?? [];
+        if (!refs.some((r) => r.unit === file.name && r.list === list)) refs.push({ unit: file.name, list });
+        notFound.set(name, refs);
+      }
+    }
+  }
+  return notFound;
 }
 
 function checkSystemReferences(

@@ -209,11 +209,11 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
     ? parseSystemFile(sources.system.text, sources.system.file)
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };
   const unitFiles = sources.units.map(({ name, file, text }) => parseUnitFile(name, text, file, systemFile.system, env));
-  const { units, system } = resolveGraph(unitFiles, systemFile.system, systemFile.report);
+  const { units, system, notFound } = resolveGraph(unitFiles, systemFile.system, systemFile.report);
 
   const reports = [systemFile.report, ...unitFiles.map((f) => f.report)];
   const diagnostics = [...sources.diagnostics, ...sortByPlace(reports.flatMap((r) => r.diagnostics), reports)];
-  return { system, units, diagnostics };
+  return { system, units, diagnostics, notFound };
 }
 
 /** In file order (system.toml, then units by name), then by line and column. */

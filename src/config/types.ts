@@ -182,6 +182,11 @@ export interface LoadedConfig {
   system: SystemConfig;
   units: Map<string, UnitConfig>; // only the units that loaded without error, plus built-in targets
   diagnostics: Diagnostic[]; // every problem found, in file order
+  /**
+   * Names the loaded units' dependency lists give that match no unit file and no built-in
+   * target (systemd's load state "not-found"), each with who names it in which list.
+   */
+  notFound: Map<string, { unit: string; list: string }[]>;
 }
 
 /** Built-in targets: exist without a file; a file of the same name extends them. */

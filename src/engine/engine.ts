@@ -70,11 +70,16 @@ export class Engine {
   private startupReported = false;
   private goingDown = false; // see the going-down event
 
-  /** `target`: the unit whose first start job ends the start-up ("startup-finished"). */
+  /**
+   * `target`: the unit whose first start job ends the start-up ("startup-finished").
+   * `notFound`: names that match no unit at all (systemd's "not-found"), as opposed to
+   * units whose files have errors: both are missing from `configs`, the reasons differ.
+   */
   constructor(configs: Map<string, UnitConfig>, now: number,
     private readonly signalName: (n: number) => string = (n) => String(n),
     private readonly target: string | null = null,
-    private readonly managerPid: number | null = null) {
+    private readonly managerPid: number | null = null,
+    private readonly notFound: { has(name: string): boolean } = new Set<string>()) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
@@ -610,6 +615,9 @@ export class Engine {
 
   private startVerdict(u: UnitRuntime): "wait" | "run" | { reason: string } {
     const node = this.graph.get(u.cfg.name)!;
+    // A requirement that is not there fails the start at once, whatever the ordering: no
+    // job could ever bring it up (systemd refuses the start with "Unit X not found").
+    for (const d of node.requires) if (!this.units.has(d)) return { reason: this.missingReason(d) };
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
     if (this.activation.retrying(u.cfg.name)) return "wait"; // its sockets are being made again
@@ -617,8 +625,7 @@ export class Engine {
     // restarting on its own, say — does not hold up the units ordered after it.
     for (const d of node.after) if (this.units.get(d)?.job) return "wait";
     for (const d of node.requires) {
-      const dep = this.units.get(d);
-      if (!dep) return { reason: `requires ${d}, which is not loaded` };
+      const dep = this.units.get(d)!;
       if (!node.after.has(d)) continue; // no ordering: started side by side, its outcome does not matter
       const s = this.activeState(d);
       if (s !== "active" && s !== "reloading") {
@@ -629,6 +636,11 @@ export class Engine {
       }
     }
     return "run";
+  }
+
+  /** Why a unit required but not loaded cannot be started. */
+  private missingReason(name: string): string {
+    return this.notFound.has(name) ? `unit ${name} not found` : `unit ${name} has errors and is not loaded`;
   }
 
   private stopVerdict(u: UnitRuntime): "wait" | "run" {
@@ -709,7 +721,11 @@ export class Engine {
       if (result === "done") {
         this.emit({ type: "console", unit: name, status: "ok", text: `${started} ${this.label(u)}.` });
       } else if (result === "dependency") {
-        this.emit({ type: "console", unit: name, status: "failed", text: `Dependency failed for ${this.label(u)}: ${reason}` });
+        // Recorded under the unit too (systemd's journal line), so its status shows why.
+        this.emit({ type: "log", unit: name, level: "warning", text: `Dependency failed: ${reason}` });
+        if (!this.activation.instances.has(name)) {
+          this.emit({ type: "console", unit: name, status: "failed", text: `Dependency failed for ${this.label(u)}: ${reason}` });
+        }
       } else {
         this.emit({ type: "console", unit: name, status: "failed", text: `${failedTo} ${this.label(u)}: ${reason}` });
       }

@@ -99,7 +99,7 @@ export class Manager {
     this.host = opts.host ?? realHost();
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
-    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid);
+    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,

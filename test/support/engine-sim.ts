@@ -33,10 +33,13 @@ export class EngineSim {
     this.engine = new Engine(configs(...units), 0, String, null, MANAGER_PID);
   }
 
-  /** The units, and the target whose first start is the start-up ("startup-finished"). */
-  static from(units: UnitConfig[], target: string | null = null): EngineSim {
+  /**
+   * The units, and the target whose first start is the start-up ("startup-finished");
+   * notFound: names the units give that match no unit (the loader's LoadedConfig.notFound).
+   */
+  static from(units: UnitConfig[], target: string | null = null, notFound: string[] = []): EngineSim {
     const sim = new EngineSim();
-    sim.engine = new Engine(configs(...units), 0, String, target, MANAGER_PID);
+    sim.engine = new Engine(configs(...units), 0, String, target, MANAGER_PID, new Set(notFound));
     return sim;
   }
 

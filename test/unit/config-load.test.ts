@@ -112,29 +112,38 @@ describe("a broken configuration", () => {
       'units/syntax.toml:2:24: error: TOML syntax error: unterminated string: a quoted string ends on the line it starts (use """ for several lines)',
       "units/typo.toml:4:1: error: [service]: 'exec_start' is required",
       "units/typo.toml:5:1: error: exec_strat: unknown key in [service]; did you mean 'exec_start'?",
-      "units/unknown-dep.toml:2:13: error: requires[0]: unknown unit 'nonesuch'",
+      "units/unknown-dep.toml:2:13: warning: requires[0]: unknown unit 'nonesuch': starting 'unknown-dep' will fail",
       "units/unknown-dep.toml:3:10: warning: wants[0]: unknown unit 'ghost', ignored",
       "units/unknown-dep.toml:4:10: warning: after[0]: unknown unit 'goood', ignored; did you mean 'good'?",
     ]);
   });
 
   test("good units still load next to bad ones", () => {
-    expect([...config.units.keys()].sort()).toEqual([...BUILTIN_TARGETS, "good", "lost", "needs-typo"].sort());
+    expect([...config.units.keys()].sort()).toEqual([...BUILTIN_TARGETS, "good", "lost", "needs-typo", "unknown-dep"].sort());
   });
 
   test("errors name the unit they disable; warnings do not", () => {
     const disabled = new Set(config.diagnostics.filter((d) => d.severity === "error").map((d) => d.unit));
     expect(disabled).toEqual(new Set([
       undefined, // system.toml
-      "cycle-a", "cycle-b", "cycle-c", "early-wrong", "missing-program", "not-executable", "syntax", "typo", "unknown-dep",
+      "cycle-a", "cycle-b", "cycle-c", "early-wrong", "missing-program", "not-executable", "syntax", "typo",
     ]));
     expect(config.diagnostics.filter((d) => d.severity === "warning").every((d) => d.unit === undefined)).toBe(true);
     for (const name of disabled) if (name) expect(config.units.has(name)).toBe(false);
   });
 
-  test("an unknown wants/after is dropped; a requires on a disabled unit is kept for the engine", () => {
+  test("an unknown wants/after is dropped; a requires on a disabled or unknown unit is kept for the engine", () => {
     expect(config.units.get("lost")!.unit.after).toEqual(["basic"]);
     expect(config.units.get("needs-typo")!.unit.requires).toEqual(["typo", "sysinit"]);
+    expect(config.units.get("unknown-dep")!.unit).toMatchObject({ requires: ["nonesuch", "sysinit"], wants: [], after: ["basic"] });
+  });
+
+  test("names that match no unit are not-found, with who names them; a unit with errors is not", () => {
+    expect(Object.fromEntries(config.notFound)).toEqual({
+      ghost: [{ unit: "lost", list: "after" }, { unit: "unknown-dep", list: "wants" }],
+      goood: [{ unit: "unknown-dep", list: "after" }],
+      nonesuch: [{ unit: "unknown-dep", list: "requires" }],
+    });
   });
 
   test("an unknown default_target falls back to multi-user", () => {
@@ -195,17 +204,28 @@ describe("the unit graph", () => {
     expect(config.units.get("basic")!.service).toBeNull();
   });
 
-  test("unknown names: errors in requires, binds_to, conflicts, wanted_by, required_by", () => {
+  test("unknown names in binds_to, conflicts, wanted_by, required_by are warnings, and the unit loads (as systemd)", () => {
     const config = fromTexts({
       x: `[unit]\nbinds_to = ["n1"]\nconflicts = ["n2"]\nwanted_by = ["multi-usr"]\nrequired_by = ["n4"]\n${SERVICE}`,
     });
     expect(config.diagnostics.map(formatDiagnostic)).toEqual([
-      "units/x.toml:2:13: error: binds_to[0]: unknown unit 'n1'",
-      "units/x.toml:3:14: error: conflicts[0]: unknown unit 'n2'",
-      "units/x.toml:4:14: error: wanted_by[0]: unknown unit 'multi-usr'; did you mean 'multi-user'?",
-      "units/x.toml:5:16: error: required_by[0]: unknown unit 'n4'",
+      "units/x.toml:2:13: warning: binds_to[0]: unknown unit 'n1': starting 'x' will fail",
+      "units/x.toml:3:14: warning: conflicts[0]: unknown unit 'n2', ignored",
+      "units/x.toml:4:14: warning: wanted_by[0]: unknown unit 'multi-usr', ignored; did you mean 'multi-user'?",
+      "units/x.toml:5:16: warning: required_by[0]: unknown unit 'n4', ignored",
     ]);
-    expect(config.units.has("x")).toBe(false);
+    // binds_to is kept for the engine to fail the start with "unit n1 not found"; the rest is dropped.
+    expect(config.units.get("x")!.unit).toMatchObject({ binds_to: ["n1"], conflicts: ["shutdown"], wanted_by: [], required_by: [] });
+  });
+
+  test("chrony's conflicts with an openntpd that is not installed loads, with a warning", () => {
+    const config = fromTexts({ chrony: `[unit]\nconflicts = ["openntpd", "systemd-timesyncd"]\nwanted_by = ["multi-user"]\n${SERVICE}` });
+    expect(config.diagnostics.map(formatDiagnostic)).toEqual([
+      "units/chrony.toml:2:14: warning: conflicts[0]: unknown unit 'openntpd', ignored",
+      "units/chrony.toml:2:26: warning: conflicts[1]: unknown unit 'systemd-timesyncd', ignored",
+    ]);
+    expect(config.units.get("chrony")!.unit.conflicts).toEqual(["shutdown"]);
+    expect(config.units.get("chrony")!.unit.wanted_by).toEqual(["multi-user"]);
   });
 
   test("a reference to itself is dropped with a warning", () => {
@@ -231,10 +251,11 @@ describe("the unit graph", () => {
   });
 
   test("a default_target with errors", () => {
-    const config = fromTexts({ kiosk: "[unit]\nrequires = [\"nothing\"]\n" }, '[manager]\ndefault_target = "kiosk"\n');
+    const config = fromTexts({ kiosk: "[unit]\nrequires = [\"nothing\"]\nwhat = 1\n" }, '[manager]\ndefault_target = "kiosk"\n');
     expect(config.diagnostics.map(formatDiagnostic)).toEqual([
       "system.toml:2:18: error: default_target: 'kiosk' has errors, booting 'multi-user' instead",
-      "units/kiosk.toml:2:13: error: requires[0]: unknown unit 'nothing'",
+      "units/kiosk.toml:2:13: warning: requires[0]: unknown unit 'nothing': starting 'kiosk' will fail",
+      "units/kiosk.toml:3:1: error: what: unknown key in [unit]",
     ]);
   });
 });
@@ -308,7 +329,7 @@ describe("hearth check", () => {
     const dir = join(FIXTURES, "broken");
     const { code, out } = await check("-c", dir);
     expect(code).toBe(1);
-    expect(out[out.length - 1]).toBe("9 units, 11 errors, 6 warnings");
+    expect(out[out.length - 1]).toBe("10 units, 10 errors, 7 warnings");
     expect(out[4]).toBe(`${dir}/units/cycle-b.toml:3:18: error: after[1]: ordering cycle: cycle-a -> cycle-b -> cycle-c -> cycle-a ("a -> b": a starts after b); disabled: cycle-a, cycle-b, cycle-c`);
     expect(out).toHaveLength(config_lines(dir) + 1);
   });

@@ -12,7 +12,7 @@ import { defaultRunDirs } from "./paths.ts";
 
 const USAGE = `usage: hearth ctl [-r RUNDIR] [--json] VERB [ARGS]
 verbs:
-  status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active)
+  status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active, 4 if not found)
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter

@@ -29,6 +29,12 @@ function kindNote(u: UnitStatus): string {
 export function formatStatus(u: UnitStatus, now = Date.now()): string {
   const lines: string[] = [];
   lines.push(`${DOT[u.active] ?? "?"} ${u.name}${u.description ? ` - ${u.description}` : ""}`);
+  if (u.load === "not-found") {
+    // systemctl: "Loaded: not-found (Reason: Unit X not found.)"; here also who names it.
+    lines.push(`     Loaded: not-found (no unit file; named by ${(u.namedBy ?? []).join(", ")})`);
+    lines.push(`     Active: inactive (dead)`);
+    return lines.join("\n");
+  }
   if (u.load === "error") {
     // As systemctl for a unit with a bad setting: the reasons, and nothing runs.
     const [first, ...more] = u.loadErrors ?? [];

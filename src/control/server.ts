@@ -18,7 +18,7 @@ import type { Logger } from "../log/manager-log.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
 import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
-import { notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
+import { notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
 /** A connection with no request and no reply read for this long is closed. */
@@ -358,9 +358,11 @@ export class ControlServer {
     const named = req.units.filter((u) => this.manager.unit(u) === null && !(u === "hearth" && req.verb === "logs"));
     if (named.length === 0) return null;
     const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
-    const missing = named.filter((u) => !broken.has(u));
+    // A name other units give that matches no unit is shown by status: Loaded: not-found.
+    const shown = (u: string) => req.verb === "status" && this.manager.config.notFound.has(u);
+    const missing = named.filter((u) => !broken.has(u) && !shown(u));
     if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
-    if (req.verb === "status") return null; // shown as systemctl does: Loaded: error (...)
+    if (req.verb === "status") return null; // shown as systemctl does: Loaded: error (...) or not-found
     return { ok: false, exit: EXIT.failed, error: named.map((u) => `unit ${u} is not loaded: ${broken.get(u)!.errors[0]}`).join("; ") };
   }
 
@@ -385,10 +387,14 @@ export class ControlServer {
         }
         const lines = this.privileged(peer) ? req.lines : 0; // the output is root's, as the journal
         const broken = new Map(brokenUnits(m).map((b) => [b.name, b]));
-        const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors));
+        const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? (broken.has(n)
+          ? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors)
+          : notFoundStatus(n, m.config.notFound.get(n)!)));
         const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
         const hint = lines < req.lines ? { hint: "the units' output is shown to root only (hearth ctl logs, as root)" } : {};
-        return { ok: true, exit: allActive ? EXIT.ok : EXIT.inactive, units, ...hint };
+        // As systemctl status: an inactive unit that is not found answers 4.
+        const exit = units.some((u) => u.load === "not-found") ? EXIT.noSuchUnit : allActive ? EXIT.ok : EXIT.inactive;
+        return { ok: true, exit, units, ...hint };
       }
       case "logs": {
         const unit = req.units[0] ?? null;

@@ -17,9 +17,13 @@ export interface UnitStatus {
   name: string;
   description: string;
   file: string;
-  /** "error": the unit's file has errors, so it was not loaded (loadErrors says where). */
-  load: "loaded" | "error";
+  /**
+   * "error": the unit's file has errors, so it was not loaded (loadErrors says where).
+   * "not-found": no unit of that name, but other units name it (namedBy says where).
+   */
+  load: "loaded" | "error" | "not-found";
   loadErrors?: string[]; // FILE:LINE:COL: message
+  namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
   kind: "service" | "target" | "mount" | "template"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
@@ -102,6 +106,14 @@ export function notLoadedStatus(name: string, file: string, errors: string[]): U
     kind: "service", type: null, active: "inactive", sub: "dead", result: "success", job: null,
     mainPid: null, controlPid: null, since: Date.now(), activatingAt: null, activeAt: null, statusText: "", errno: null,
     restarts: 0, nRestarts: 0, crashLoop: false, exits: [], sockets: [], storedFds: [],
+  };
+}
+
+/** A name that units give in their lists but that matches no unit (systemd's Loaded: not-found). */
+export function notFoundStatus(name: string, namedBy: { unit: string; list: string }[]): UnitStatus {
+  return {
+    ...notLoadedStatus(name, "", []), load: "not-found", loadErrors: undefined,
+    namedBy: namedBy.map((r) => `${r.unit} (${r.list})`),
   };
 }
 

@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type {
-  Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
+  Condition, Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
   SystemConfig, UnitConfig, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
@@ -15,6 +15,7 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
+import { CONDITION_CHECKS } from "./conditions.ts";
 import { quote } from "./describe.ts";
 import { resolveGraph, type UnitFile } from "./graph.ts";
 import { readConfigFile } from "./read-file.ts";
@@ -102,7 +103,21 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   if (isBuiltinTarget(name)) checkBuiltinExtension(name, tables, report);
 
   // Kept even with errors, so that the graph check can still report bad references.
-  return { name, report, unit: { name, file, unit, service, sockets } };
+  const conditions = gatherConditions(unit);
+  return { name, report, unit: conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets } };
+}
+
+/** The unit's condition_X and assert_X entries, in schema order (conditions before asserts). */
+function gatherConditions(unit: UnitSection): Condition[] {
+  const out: Condition[] = [];
+  const keys = unit as unknown as Record<string, Condition[] | null | undefined>;
+  for (const prefix of ["condition", "assert"]) {
+    for (const check of CONDITION_CHECKS) {
+      const list = keys[`${prefix}_${check}`];
+      if (list) for (const c of list) out.push(c);
+    }
+  }
+  return out;
 }
 
 function readService(raw: Record<string, unknown>, manager: ManagerSection, site: Site): ServiceSection {

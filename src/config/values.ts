@@ -2,7 +2,8 @@
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
-import type { Rlimit } from "./types.ts";
+import type { Condition, ConditionCheck, Rlimit } from "./types.ts";
+import { MAX_CONDITIONS_PER_KEY, parseCondition } from "./conditions.ts";
 import type { ValueType } from "./schema.ts";
 import type { Site } from "./diagnostics.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
@@ -35,7 +36,30 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "capability-set": return readCapabilitySet(value, site);
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
+    case "condition": return readConditions(value, site, type.check, type.assert);
   }
+}
+
+/** A condition_X / assert_X list: each string read with its "|" and "!" (src/config/conditions.ts). */
+function readConditions(value: unknown, site: Site, check: ConditionCheck, assert: boolean): Condition[] | undefined {
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length > MAX_CONDITIONS_PER_KEY) {
+    site.error(`${items.length} entries: at most ${MAX_CONDITIONS_PER_KEY}`);
+    return undefined;
+  }
+  const out: Condition[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const itemSite = Array.isArray(value) ? site.item(i) : site;
+    const text = readString(items[i], itemSite);
+    if (text === undefined) return undefined;
+    const parsed = parseCondition(check, assert, text);
+    if (typeof parsed === "string") {
+      itemSite.error(`${quote(text)}: ${parsed}`);
+      return undefined;
+    }
+    out.push(parsed);
+  }
+  return out;
 }
 
 function readString(value: unknown, site: Site): string | undefined {

@@ -183,11 +183,15 @@ const CONDITION_DOC: Record<ConditionCheck, string> = {
   control_group_controller: 'Each space-separated cgroup controller is available ("memory pids"), or "v1" / "v2": the cgroup hierarchy is that version.',
 };
 
+function lowerFirst(text: string): string {
+  return text[0]!.toLowerCase() + text.slice(1);
+}
+
 /** condition_X and assert_X for every check: unset by default (no check). */
 function conditionKeys() {
   const rows = {} as Record<`${"condition" | "assert"}_${ConditionCheck}`, KeyRow>;
   for (const check of CONDITION_CHECKS) {
-    rows[`condition_${check}`] = [{ kind: "condition", check, assert: false }, null, `Start only if: ${CONDITION_DOC[check]} Else the start is skipped (see Conditions and asserts).`];
+    rows[`condition_${check}`] = [{ kind: "condition", check, assert: false }, null, `Start only if ${lowerFirst(CONDITION_DOC[check])} Else the start is skipped (see Conditions and asserts).`];
   }
   for (const check of CONDITION_CHECKS) {
     rows[`assert_${check}`] = [{ kind: "condition", check, assert: true }, null, `As condition_${check}, but when it does not hold the start fails.`];

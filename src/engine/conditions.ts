@@ -121,10 +121,9 @@ const CHECKS: Record<Condition["check"], Check> = {
     return p === "native" ? arch === NATIVE_ARCH[f.processArch] : arch === p;
   },
   host: (p, f) => {
-    if (/^[0-9a-fA-F]{32}$/.test(p)) {
-      const id = f.read("/etc/machine-id")?.trim().toLowerCase();
-      if (id === p.toLowerCase()) return true;
-    }
+    // An id: the machine id, the boot id or the product UUID; else (or also) a host name glob.
+    const id = idOf(p);
+    if (id !== null && ID_FILES.some((file) => { try { return idOf(f.read(file)?.trim() ?? "") === id; } catch { return false; } })) return true;
     return globRegExp(p, true, "i").test(f.uname().nodename);
   },
   environment: (p, f) => {
@@ -140,11 +139,13 @@ const CHECKS: Record<Condition["check"], Check> = {
   },
   ac_power: (p, f) => onAcPower(f) === parseBoolean(p),
   needs_update: (p, f) => {
+    const forced = kernelCommandLine(f).findLast((w) => w === "systemd.condition_needs_update" || w.startsWith("systemd.condition_needs_update="));
+    if (forced !== undefined) return forced.includes("=") ? parseBoolean(forced.slice(forced.indexOf("=") + 1)) ?? true : true;
     if (readOnlyFs(p, f)) return false; // nothing can be updated there
-    const usr = f.stat("/usr", true);
-    const updated = f.stat(`${p}/.updated`, true);
-    if (usr === null) return false;
-    return updated === null || usr.mtimeMs > updated.mtimeMs;
+    // Any other doubt means an update is needed: better too many update tools than too few.
+    const updated = f.stat(`${p}/.updated`, false);
+    const usr = f.stat("/usr", false);
+    return updated === null || usr === null || usr.mtimeMs > updated.mtimeMs;
   },
   memory: (p, f) => {
     const cmp = amountComparison(p, true);
@@ -309,8 +310,13 @@ function privateUsers(f: ConditionFacts): boolean {
   return !(map.length === 3 && map[0] === "0" && map[1] === "0" && map[2] === "4294967295");
 }
 
-/** What the first boot is: no machine id yet, or a marker left by the boot (systemd's). */
+/**
+ * The first boot: $SYSTEMD_FIRST_BOOT if set, or the marker systemd's PID 1 leaves; as
+ * hearth leaves none, also no machine id yet (what makes systemd leave it).
+ */
 function firstBoot(f: ConditionFacts): boolean {
+  const forced = parseBoolean(f.env("SYSTEMD_FIRST_BOOT") ?? "");
+  if (forced !== undefined) return forced;
   if (f.stat("/run/systemd/first-boot", true) !== null) return true;
   const id = f.read("/etc/machine-id");
   return id === null || id.trim() === "" || id.trim() === "uninitialized";
@@ -334,6 +340,14 @@ function onAcPower(f: ConditionFacts): boolean {
 function cgroupV1Controllers(f: ConditionFacts): string[] {
   return (f.read("/proc/cgroups") ?? "").split("\n")
     .filter((l) => !l.startsWith("#")).map((l) => l.split(/\s+/)).filter((w) => w.length >= 4 && w[3] === "1").map((w) => w[0]!);
+}
+
+const ID_FILES = ["/etc/machine-id", "/proc/sys/kernel/random/boot_id", "/sys/class/dmi/id/product_uuid"];
+
+/** A 128-bit id written as 32 hex digits or as a UUID, in lower-case hex; null: no id. */
+function idOf(text: string): string | null {
+  const hex = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text) ? text.replace(/-/g, "") : text;
+  return /^[0-9a-fA-F]{32}$/.test(hex) ? hex.toLowerCase() : null;
 }
 
 const exists = (path: string) => (f: ConditionFacts) => f.stat(path, true) !== null;

@@ -628,8 +628,9 @@ export class Engine {
       if (!dep) return { reason: `requires ${d}, which is not loaded` };
       if (!node.after.has(d)) continue; // no ordering: started side by side, its outcome does not matter
       const s = this.activeState(d);
-      // A dependency skipped by its condition did not fail: units that require it start (systemd).
-      if (s === "inactive" && dep.unmet !== null && !dep.unmet.assert) continue;
+      // A dependency skipped by its condition did not fail: units that require it start;
+      // units bound to it do not, as they could not stay up without it (systemd).
+      if (s === "inactive" && dep.unmet !== null && !dep.unmet.assert && !node.bindsTo.has(d)) continue;
       if (s !== "active" && s !== "reloading") {
         // A dependency whose own start was refused ran nothing: its result is still "success".
         const result = dep.service?.result ?? "success";

@@ -63,18 +63,21 @@ describe("conditions and asserts in the engine", () => {
     expect(sim.of("check-conditions").map((e) => e.unit)).toEqual(["web"]);
   });
 
-  test("a unit that requires a skipped one starts all the same; one that requires a failed assert does not", () => {
+  test("a unit that requires a skipped one starts all the same; one bound to it, or requiring a failed assert, does not", () => {
     const sim = new EngineSim(
       withConditions(service("opt", oneshot), ["path_exists", "/nonexistent"]),
       withConditions(service("must", oneshot), ["path_exists", "/nonexistent", true]),
       service("a", {}, { requires: ["opt"], after: ["opt"] }),
       service("b", {}, { requires: ["must"], after: ["must"] }),
+      service("c", {}, { binds_to: ["opt"], after: ["opt"] }),
     );
     sim.start("a", 1);
     sim.start("b", 2);
+    sim.start("c", 3);
     expect(sim.spawnOrder()).toEqual(["a"]);
     expect(sim.state("a")).toBe("active");
     expect(sim.jobResults("b")).toEqual(["dependency"]);
+    expect(sim.jobResults("c")).toEqual(["dependency"]); // bound to a unit that is not up
   });
 
   test("a stop while the check is under way: the late answer starts nothing", () => {

@@ -2,7 +2,7 @@
 // names they take, and the reading of each entry with its "|" and "!" prefixes. What
 // each check means at start time is in src/engine/conditions.ts.
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
-import { parseSize } from "./values.ts";
+import { parseSize } from "./size.ts";
 import type { Condition, ConditionCheck } from "./types.ts";
 
 /** Every check, in the order the docs list them; each is a condition_X and an assert_X key. */

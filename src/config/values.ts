@@ -4,6 +4,7 @@
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 import type { Condition, ConditionCheck, Rlimit } from "./types.ts";
 import { MAX_CONDITIONS_PER_KEY, parseCondition } from "./conditions.ts";
+import { parseSize } from "./size.ts";
 import type { ValueType } from "./schema.ts";
 import type { Site } from "./diagnostics.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
@@ -103,16 +104,7 @@ function rangeText(min: number, max: number): string {
   return `${min} to ${max}`;
 }
 
-const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?$/i;
-const SIZE_FACTOR: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
-
-/** Bytes: an integer, or a number with a 1024-based suffix ("64K", "1.5M", "2GiB"). */
-export function parseSize(text: string): number | undefined {
-  const match = SIZE.exec(text.trim());
-  if (!match) return undefined;
-  const factor = match[2] ? SIZE_FACTOR[match[2].toUpperCase()]! : 1;
-  return Math.round(Number(match[1]) * factor);
-}
+export { parseSize };
 
 function readSize(value: unknown, site: Site, max: number, infinity = false): number | undefined {
   if (typeof value === "number") return readInt(value, site, 0, max);

@@ -400,13 +400,22 @@ function detectVm(f: ConditionFacts): string | null {
   if (dtHypervisor.includes("xen")) return "xen";
   if (dtHypervisor.includes("vmware")) return "vmware";
   if (f.stat("/proc/device-tree", true)?.kind === "dir" && f.list("/proc/device-tree", 1024).some((n) => n.startsWith("fw-cfg"))) return "qemu";
+  const dmi = dmiVendor(f);
+  if (dmi === "oracle" || dmi === "xen" || dmi === "amazon") return dmi; // these DMI answers win, as in systemd
+  // systemd asks CPUID next, which names KVM under QEMU; without CPUID the KVM clock says as much.
+  if (/\bkvm-clock\b/.test(f.read("/sys/devices/system/clocksource/clocksource0/available_clocksource") ?? "")) return "kvm";
+  if (dmi !== null) return dmi;
+  const hypervisor = f.read("/sys/hypervisor/type")?.trim();
+  if (hypervisor === "xen") return "xen";
+  if (/^flags\s*:.*\bhypervisor\b/m.test(f.read("/proc/cpuinfo") ?? "")) return "vm-other";
+  return null;
+}
+
+function dmiVendor(f: ConditionFacts): string | null {
   for (const file of ["product_name", "sys_vendor", "board_vendor", "bios_vendor", "product_version"]) {
     const text = f.read(`/sys/class/dmi/id/${file}`) ?? "";
     for (const [vendor, id] of DMI_VENDORS) if (text.startsWith(vendor)) return id;
   }
-  const hypervisor = f.read("/sys/hypervisor/type")?.trim();
-  if (hypervisor === "xen") return "xen";
-  if (/^flags\s*:.*\bhypervisor\b/m.test(f.read("/proc/cpuinfo") ?? "")) return "vm-other";
   return null;
 }
 

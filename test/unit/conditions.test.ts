@@ -205,6 +205,11 @@ describe("each check against the facts", () => {
     expect(holds(docker, "virtualization", "docker")).toBe(true);
     expect(holds(docker, "virtualization", "container")).toBe(true);
     expect(holds(facts(), "virtualization", "no")).toBe(true);
+    const kvm = facts({
+      files: { "/sys/class/dmi/id/sys_vendor": "QEMU\n", "/sys/devices/system/clocksource/clocksource0/available_clocksource": "kvm-clock tsc acpi_pm \n" },
+    });
+    expect(holds(kvm, "virtualization", "kvm")).toBe(true); // QEMU with KVM is "kvm", as systemd's CPUID check says
+    expect(holds(kvm, "virtualization", "qemu")).toBe(false);
     expect(holds(facts(), "virtualization", "!vm")).toBe(true);
   });
 

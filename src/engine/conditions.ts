@@ -89,8 +89,10 @@ const CHECKS: Record<Condition["check"], Check> = {
   path_is_directory: (p, f) => f.stat(p, true)?.kind === "dir",
   path_is_symbolic_link: (p, f) => f.stat(p, false)?.kind === "link",
   path_is_mount_point: (p, f) => f.stat(p, true) !== null && mounts(f).some((m) => m.point === f.realpath(p)),
-  path_is_read_write: (p, f) => f.stat(p, true) !== null && !readOnlyFs(p, f),
-  directory_not_empty: (p, f) => f.stat(p, true)?.kind === "dir" && f.list(p, 4096).some((n) => !hiddenOrBackup(n)),
+  // As systemd: a path that exists but whose file system cannot be told counts as read-write,
+  // and a directory that cannot be read as not empty; only a missing one fails.
+  path_is_read_write: (p, f) => f.stat(p, true) !== null && orTrue(() => !readOnlyFs(p, f)),
+  directory_not_empty: (p, f) => f.stat(p, true)?.kind === "dir" && orTrue(() => f.list(p, 4096).some((n) => !hiddenOrBackup(n))),
   file_not_empty: (p, f) => {
     const st = f.stat(p, true);
     return st?.kind === "file" && st.size > 0;
@@ -163,6 +165,15 @@ const CHECKS: Record<Condition["check"], Check> = {
       : w.startsWith("bpf-") ? v2 : available.has(w));
   },
 };
+
+/** The answer, or true when it cannot be had. */
+function orTrue(answer: () => boolean): boolean {
+  try {
+    return answer();
+  } catch {
+    return true;
+  }
+}
 
 function compare(op: CompareOp, diff: number): boolean {
   switch (op) {

@@ -236,5 +236,10 @@ describe("each check against the facts", () => {
     const broken: ConditionFacts = { ...f, stat: () => { throw new Error("EACCES"); } };
     expect(holds(broken, "path_exists", "/etc/foo.conf")).toBe(false);
     expect(holds(broken, "path_exists", "!/etc/foo.conf")).toBe(false);
+    // ... but as in systemd, an unreadable directory is not empty and an unknown file system read-write.
+    const unreadable: ConditionFacts = { ...f, list: () => { throw new Error("EACCES"); }, read: () => { throw new Error("EACCES"); } };
+    expect(holds(unreadable, "directory_not_empty", "/etc/hidden.d")).toBe(true);
+    expect(holds(unreadable, "path_is_read_write", "/boot")).toBe(true);
+    expect(holds(unreadable, "path_is_read_write", "/nonexistent")).toBe(false);
   });
 });

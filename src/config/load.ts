@@ -15,7 +15,6 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
-import { CONDITION_CHECKS } from "./conditions.ts";
 import { quote } from "./describe.ts";
 import { resolveGraph, type UnitFile } from "./graph.ts";
 import { readConfigFile } from "./read-file.ts";
@@ -103,17 +102,22 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   if (isBuiltinTarget(name)) checkBuiltinExtension(name, tables, report);
 
   // Kept even with errors, so that the graph check can still report bad references.
-  const conditions = gatherConditions(unit);
+  const conditions = gatherConditions(unit, tables.get("unit"));
   return { name, report, unit: conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets } };
 }
 
-/** The unit's condition_X and assert_X entries, in schema order (conditions before asserts). */
-function gatherConditions(unit: UnitSection): Condition[] {
+/**
+ * The unit's condition_X and assert_X entries: conditions then asserts, each in file order.
+ * Only the keys the file has are looked at (a unit has a few; the schema has 46 of them).
+ */
+function gatherConditions(unit: UnitSection, raw: unknown): Condition[] {
+  if (raw === undefined) return [];
   const out: Condition[] = [];
-  const keys = unit as unknown as Record<string, Condition[] | null | undefined>;
-  for (const prefix of ["condition", "assert"]) {
-    for (const check of CONDITION_CHECKS) {
-      const list = keys[`${prefix}_${check}`];
+  const values = unit as unknown as Record<string, Condition[] | null | undefined>;
+  const names = Object.keys(raw as Record<string, unknown>);
+  for (const prefix of ["condition_", "assert_"]) {
+    for (let i = 0; i < names.length; i++) {
+      const list = names[i]!.startsWith(prefix) ? values[names[i]!] : null;
       if (list) for (const c of list) out.push(c);
     }
   }

@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, DEPENDENCIES, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -53,6 +53,7 @@ export function typeName(type: ValueType): string {
     case "capability-set": return "capability set";
     case "cpu-set": return "CPU list";
     case "percent": return `percentage up to ${type.max}%`;
+    case "condition": return "list of strings";
   }
 }
 
@@ -248,6 +249,26 @@ An ordering cycle (through \`after\`, \`before\` and the implicit edges above) i
 reported at each file in it, naming the whole cycle (\`a -> b -> c -> a\`, "a starts after
 b"); every unit of the cycle is disabled, except built-in targets, which lose only what a
 file added to them when the cycle is made of them alone.
+`;
+
+const CONDITIONS = `## Conditions and asserts
+
+The \`condition_*\` and \`assert_*\` keys of \`[unit]\` are systemd's \`Condition*=\` and
+\`Assert*=\`: each takes a list of strings (\`condition_path_exists = ["/etc/foo.conf"]\`).
+A leading \`!\` negates an entry (\`"!/etc/foo.conf"\`: start only if it does not exist); a
+leading \`|\` (before any \`!\`) makes it triggering: the start goes ahead when every
+entry without \`|\` holds and, if there are triggering entries, at least one of them does.
+A check that cannot be made (a permission error) does not hold, negated or not.
+
+They are checked just before the unit starts (after the units it is ordered after),
+never at load, conditions first, then asserts. A condition that does not hold skips the
+start: the job succeeds, the unit stays inactive, units that want or require it start
+all the same, and \`hearth ctl status\` shows \`Condition: start condition unmet at …\`
+with the entry. An assert that does not hold fails the start (job result \`assert\`)
+with the entry in the reason; the unit stays inactive, and units that require it and
+start after it fail as on any failed dependency. Values are checked at load: a relative
+path, an unknown virtualization, architecture, capability, security technology or
+controller, or more than 64 entries in a key is an error at the value.
 `;
 
 const RESTART = `## When a service restarts

@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type {
-  Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
+  Condition, Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
   SystemConfig, UnitConfig, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
@@ -102,7 +102,26 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   if (isBuiltinTarget(name)) checkBuiltinExtension(name, tables, report);
 
   // Kept even with errors, so that the graph check can still report bad references.
-  return { name, report, unit: { name, file, unit, service, sockets } };
+  const conditions = gatherConditions(unit, tables.get("unit"));
+  return { name, report, unit: conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets } };
+}
+
+/**
+ * The unit's condition_X and assert_X entries: conditions then asserts, each in file order.
+ * Only the keys the file has are looked at (a unit has a few; the schema has 46 of them).
+ */
+function gatherConditions(unit: UnitSection, raw: unknown): Condition[] {
+  if (raw === undefined) return [];
+  const out: Condition[] = [];
+  const values = unit as unknown as Record<string, Condition[] | null | undefined>;
+  const names = Object.keys(raw as Record<string, unknown>);
+  for (const prefix of ["condition_", "assert_"]) {
+    for (let i = 0; i < names.length; i++) {
+      const list = names[i]!.startsWith(prefix) ? values[names[i]!] : null;
+      if (list) for (const c of list) out.push(c);
+    }
+  }
+  return out;
 }
 
 function readService(raw: Record<string, unknown>, manager: ManagerSection, site: Site): ServiceSection {

@@ -2,8 +2,9 @@
 // The validator reads values by these types, the loader fills these defaults, and
 // docs/configuration.md is generated from here (src/config/gen-docs.ts).
 
+import { CONDITION_CHECKS } from "./conditions.ts";
 import type {
-  EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
+  ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
@@ -33,7 +34,9 @@ export type ValueType =
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
-  | { kind: "percent"; max: number }; // "50%"
+  | { kind: "percent"; max: number } // "50%"
+  // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
+  | { kind: "condition"; check: ConditionCheck; assert: boolean };
 
 const string: ValueType = { kind: "string" };
 const path: ValueType = { kind: "path" };
@@ -153,6 +156,49 @@ const MOUNT = {
   options: [string, "", 'Mount options, comma separated ("noatime,ro"); empty for none.'],
 } as const satisfies KeyRows;
 
+/** What each condition_X checks (the assert_X doc says the same, failing the start instead). */
+const CONDITION_DOC: Record<ConditionCheck, string> = {
+  path_exists: "The path exists.",
+  path_exists_glob: "A glob pattern (`*`, `?`, `[...]`) matches at least one existing path.",
+  path_is_directory: "The path is a directory (a symbolic link to one counts).",
+  path_is_symbolic_link: "The path is a symbolic link.",
+  path_is_mount_point: "The path is a mount point.",
+  path_is_read_write: "The path is on a file system mounted read-write.",
+  directory_not_empty: "The path is a directory with an entry in it (hidden and backup files aside).",
+  file_not_empty: "The path is a regular file of non-zero size.",
+  file_is_executable: "The path is a regular file with an execute bit set.",
+  kernel_command_line: 'The kernel command line has this word ("quiet"), or this assignment ("console=ttyS0"); a name alone matches any assignment to it.',
+  kernel_version: 'The kernel release (uname -r) compares with each space-separated expression: "OP VERSION" (OP one of < <= = != >= >) or a glob ("6.1.*").',
+  virtualization: 'The system runs virtualized: a boolean (any at all), "vm", "container", "private-users", or a technology ("kvm", "qemu", "docker", "lxc" …).',
+  architecture: 'The system architecture, in systemd\'s names ("x86-64", "arm64", "arm", "riscv64" …), or "native" (the one hearth runs as).',
+  host: "The host name matches this glob (case aside), or this id is the machine id, the boot id or the product UUID.",
+  environment: 'The manager\'s environment has this variable ("NAME"), or has it with this value ("NAME=VALUE").',
+  first_boot: "The system is booting for the first time (true), or not (false): $SYSTEMD_FIRST_BOOT when set, else /run/systemd/first-boot exists or /etc/machine-id is missing, empty or \"uninitialized\".",
+  security: 'This security technology is enabled: selinux, apparmor, tomoyo, ima, smack, audit, uefi-secureboot, tpm2 (cvm and measured-uki are never found).',
+  capability: 'This capability is in the manager\'s bounding set ("CAP_SYS_ADMIN").',
+  ac_power: "The system is on mains power (true), or on battery only (false); with no power supply found it counts as mains.",
+  needs_update: '"/etc" or "/var": that directory\'s .updated file is older than /usr (or missing), and it is not read-only: an update of /usr is yet to be applied there; systemd.condition_needs_update= on the kernel command line decides instead.',
+  memory: 'The physical memory compares with "[OP] SIZE" ("1G", ">= 512M"; OP defaults to >=).',
+  cpus: 'The CPUs the manager may run on compare with "[OP] N" (">= 2"; OP defaults to >=).',
+  control_group_controller: 'Each space-separated cgroup controller is available ("memory pids"), or "v1" / "v2": the cgroup hierarchy is that version.',
+};
+
+function lowerFirst(text: string): string {
+  return text[0]!.toLowerCase() + text.slice(1);
+}
+
+/** condition_X and assert_X for every check: unset by default (no check). */
+function conditionKeys() {
+  const rows = {} as Record<`${"condition" | "assert"}_${ConditionCheck}`, KeyRow>;
+  for (const check of CONDITION_CHECKS) {
+    rows[`condition_${check}`] = [{ kind: "condition", check, assert: false }, null, `Start only if ${lowerFirst(CONDITION_DOC[check])} Else the start is skipped (see Conditions and asserts).`];
+  }
+  for (const check of CONDITION_CHECKS) {
+    rows[`assert_${check}`] = [{ kind: "condition", check, assert: true }, null, `As condition_${check}, but when it does not hold the start fails.`];
+  }
+  return rows;
+}
+
 const UNIT = {
   description: [string, "", "A human-readable description, shown by `hearth ctl status`."],
   requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
@@ -165,6 +211,7 @@ const UNIT = {
   required_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in requires."],
   requires_mounts_for: [listOf(path), [], "Paths whose [[mount]] entries must be mounted before this unit starts."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
+  ...conditionKeys(),
 } as const satisfies KeyRows;
 
 /** RLIMIT_* resources in lower case, with the unit their limit is counted in. */

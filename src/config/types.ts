@@ -143,6 +143,25 @@ export interface UnitConfig {
   sockets: SocketSection[];
   /** Set for the units PID 1 makes from system.toml's [[mount]] entries (src/boot/mount-units.ts). */
   mount?: MountEntry;
+  /** The unit's condition_* and assert_* entries: the conditions, then the asserts (src/config/conditions.ts). */
+  conditions?: Condition[];
+}
+
+/** What a condition_X / assert_X key checks: X (src/config/conditions.ts lists them). */
+export type ConditionCheck =
+  | "path_exists" | "path_exists_glob" | "path_is_directory" | "path_is_symbolic_link"
+  | "path_is_mount_point" | "path_is_read_write" | "directory_not_empty" | "file_not_empty"
+  | "file_is_executable" | "kernel_command_line" | "kernel_version" | "virtualization"
+  | "architecture" | "host" | "environment" | "first_boot" | "security" | "capability"
+  | "ac_power" | "needs_update" | "memory" | "cpus" | "control_group_controller";
+
+/** One entry of a condition_X or assert_X list, as systemd's Condition*= / Assert*=. */
+export interface Condition {
+  check: ConditionCheck;
+  assert: boolean; // assert_X: a failure fails the start instead of skipping it
+  trigger: boolean; // "|": one of the triggering entries must hold, not all
+  negate: boolean; // "!": the check must not hold
+  param: string; // the value after "|" and "!"
 }
 
 export interface ManagerSection {

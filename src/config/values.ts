@@ -2,7 +2,9 @@
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
-import type { Rlimit } from "./types.ts";
+import type { Condition, ConditionCheck, Rlimit } from "./types.ts";
+import { MAX_CONDITIONS_PER_KEY, parseCondition } from "./conditions.ts";
+import { parseSize } from "./size.ts";
 import type { ValueType } from "./schema.ts";
 import type { Site } from "./diagnostics.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
@@ -35,7 +37,30 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "capability-set": return readCapabilitySet(value, site);
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
+    case "condition": return readConditions(value, site, type.check, type.assert);
   }
+}
+
+/** A condition_X / assert_X list: each string read with its "|" and "!" (src/config/conditions.ts). */
+function readConditions(value: unknown, site: Site, check: ConditionCheck, assert: boolean): Condition[] | undefined {
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length > MAX_CONDITIONS_PER_KEY) {
+    site.error(`${items.length} entries: at most ${MAX_CONDITIONS_PER_KEY}`);
+    return undefined;
+  }
+  const out: Condition[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const itemSite = Array.isArray(value) ? site.item(i) : site;
+    const text = readString(items[i], itemSite);
+    if (text === undefined) return undefined;
+    const parsed = parseCondition(check, assert, text);
+    if (typeof parsed === "string") {
+      itemSite.error(`${quote(text)}: ${parsed}`);
+      return undefined;
+    }
+    out.push(parsed);
+  }
+  return out;
 }
 
 function readString(value: unknown, site: Site): string | undefined {
@@ -79,16 +104,7 @@ function rangeText(min: number, max: number): string {
   return `${min} to ${max}`;
 }
 
-const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?$/i;
-const SIZE_FACTOR: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
-
-/** Bytes: an integer, or a number with a 1024-based suffix ("64K", "1.5M", "2GiB"). */
-export function parseSize(text: string): number | undefined {
-  const match = SIZE.exec(text.trim());
-  if (!match) return undefined;
-  const factor = match[2] ? SIZE_FACTOR[match[2].toUpperCase()]! : 1;
-  return Math.round(Number(match[1]) * factor);
-}
+export { parseSize };
 
 function readSize(value: unknown, site: Site, max: number, infinity = false): number | undefined {
   if (typeof value === "number") return readInt(value, site, 0, max);

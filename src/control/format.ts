@@ -46,6 +46,11 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
   if (u.job) lines.push(`        Job: ${u.job}`);
+  if (u.unmet) {
+    // As systemctl: "Condition: start condition unmet at …" / "Assert: start assertion failed at …".
+    const what = u.unmet.assert ? "     Assert: start assertion failed" : "  Condition: start condition unmet";
+    lines.push(`${what} at ${stamp(u.unmet.time)}; ${ago(now - u.unmet.time)}`, `             ${u.unmet.text}`);
+  }
   for (const s of u.sockets ?? []) {
     const via = s.service !== u.name ? ` -> ${s.service}` : s.unit !== u.name ? ` (from ${s.unit})` : "";
     lines.push(`     Listen: ${s.listen} ${s.state}${via}${s.error ? `: ${s.error}` : ""}`);

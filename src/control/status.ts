@@ -47,6 +47,8 @@ export interface UnitStatus {
   connected?: number; // templates: instances running now
   instanceOf?: string; // instances: their template
   peer?: string | null; // instances: who is connected
+  // The last start skipped by a condition (assert false) or failed by an assert: the entry, when.
+  unmet?: { assert: boolean; text: string; time: number };
   logs?: LogEntry[];
 }
 
@@ -95,6 +97,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     status.instanceOf = u.instance.template;
     status.peer = m.sockets.peerOf(u.instance.connection);
   }
+  if (u.unmet) status.unmet = { assert: u.unmet.assert, text: u.unmet.text, time: wall(u.unmet.at) };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;
 }

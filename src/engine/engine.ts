@@ -6,6 +6,7 @@ import type { ServiceSection, UnitConfig } from "../config/types.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
+import { judgeConditions } from "./conditions.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -56,6 +57,8 @@ export interface UnitRuntime {
   mountState: ActiveState; // for mount units: their own state, driven by mount-done events
   mountError: string | null; // why the last mount failed
   processGroup: number | null; // led by the unit's first main process: its leftovers without cgroups
+  conditionCheck: number | null; // the check-conditions effect a start waits for
+  unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
 }
 
 export class Engine {
@@ -64,6 +67,7 @@ export class Engine {
   readonly activation: SocketActivation;
   private nextJobId = 1;
   private nextTimer = 1;
+  private nextConditionCheck = 1;
   private effects: Effect[] = [];
   private now = 0;
   private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
@@ -94,6 +98,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
+      conditionCheck: null, unmet: null,
     });
   }
 
@@ -203,6 +208,7 @@ export class Engine {
       firstActivatingAt: u.firstActivatingAt, firstActiveAt: u.firstActiveAt,
       statusText: s?.statusText ?? "", errno: s?.errno ?? null,
       restarts: s?.restartTimes.length ?? 0, nRestarts: s?.restartsTotal ?? 0,
+      unmet: u.unmet === null ? null : { ...u.unmet },
       exits: (s?.exits ?? []).map((e) => ({ ...e, logTail: e.logTail ? [...e.logTail] : undefined })),
       after: [...(node?.after ?? [])].sort(), requires: [...(node?.requires ?? [])].sort(), wants: [...(node?.wants ?? [])].sort(),
     };
@@ -281,6 +287,7 @@ export class Engine {
         return;
       }
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
+      case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
     }
   }
 
@@ -628,6 +635,9 @@ export class Engine {
       const dep = this.units.get(d)!;
       if (!node.after.has(d)) continue; // no ordering: started side by side, its outcome does not matter
       const s = this.activeState(d);
+      // A dependency skipped by its condition did not fail: units that require it start;
+      // units bound to it do not, as they could not stay up without it (systemd).
+      if (s === "inactive" && dep.unmet !== null && !dep.unmet.assert && !node.bindsTo.has(d)) continue;
       if (s !== "active" && s !== "reloading") {
         // A dependency whose own start was refused ran nothing: its result is still "success".
         const result = dep.service?.result ?? "success";
@@ -657,6 +667,43 @@ export class Engine {
   private runStart(u: UnitRuntime) {
     const broken = this.activation.brokenReason(u.cfg.name);
     if (broken !== null) return this.completeJob(u, "failed", broken);
+    const conditions = u.cfg.conditions ?? [];
+    // Checked just before the start (systemd's unit_test_condition): the shell reads the
+    // facts and answers with conditions-checked. An active unit has nothing to start.
+    if (conditions.length > 0 && this.activeState(u.cfg.name) !== "active") {
+      u.conditionCheck = this.nextConditionCheck++;
+      this.emit({ type: "check-conditions", unit: u.cfg.name, id: u.conditionCheck, conditions });
+      return;
+    }
+    this.beginStart(u);
+  }
+
+  /**
+   * The answer to a unit's check-conditions. All hold: the start goes on. A condition does
+   * not: the start is skipped, its job done, the unit left as it is (systemd's "start
+   * condition unmet"). An assert does not: the start fails with it (job result "assert").
+   */
+  private onConditionsChecked(name: string, id: number, results: boolean[]) {
+    const u = this.units.get(name);
+    if (!u || u.conditionCheck !== id) return; // an answer to a check no start waits for any more
+    u.conditionCheck = null;
+    if (u.job?.type !== "start" || !u.job.running) return;
+    const verdict = judgeConditions(u.cfg.conditions ?? [], results);
+    if (verdict.met) {
+      u.unmet = null;
+      return this.beginStart(u);
+    }
+    u.unmet = { assert: verdict.assert, text: verdict.text, at: this.now };
+    if (verdict.assert) {
+      this.emit({ type: "log", unit: name, level: "err", text: `Assertion failed: ${verdict.text}` });
+      return this.completeJob(u, "assert", `assertion failed: ${verdict.text}`);
+    }
+    const text = `Condition check resulted in ${this.label(u)} being skipped: ${verdict.text}`;
+    this.emit({ type: "log", unit: name, level: "info", text }); // the log only, as systemd: no console line
+    this.completeJob(u, "done", `skipped: start condition unmet: ${verdict.text}`, false);
+  }
+
+  private beginStart(u: UnitRuntime) {
     u.activatingAt = this.now;
     u.firstActivatingAt ??= this.now;
     this.kinds[u.kind].start(u);
@@ -709,7 +756,8 @@ export class Engine {
     return r && r !== "success" ? r : "failed";
   }
 
-  private completeJob(u: UnitRuntime, result: JobResult, reason: string) {
+  /** `console`: say on the console how the job ended (not for a start skipped by a condition). */
+  private completeJob(u: UnitRuntime, result: JobResult, reason: string, console = true) {
     const job = u.job;
     if (!job) return;
     u.job = null;
@@ -717,7 +765,7 @@ export class Engine {
     const name = u.cfg.name;
     const jobType: JobType = job.thenStart ? "restart" : job.reportAs ?? job.type;
     const { started, failedTo, stopped } = this.kinds[u.kind].words;
-    if (job.type === "start") {
+    if (job.type === "start" && console) {
       if (result === "done") {
         this.emit({ type: "console", unit: name, status: "ok", text: `${started} ${this.label(u)}.` });
       } else if (result === "dependency") {

@@ -1,5 +1,5 @@
 // The engine's vocabulary: events in, effects out, and the states it reports.
-import type { EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
+import type { Condition, EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
 import type { NotifyMessage } from "./notify-message.ts";
 
 export type ExitStatus =
@@ -20,7 +20,8 @@ export type UnitResult =
   | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources";
 
 export type JobType = "start" | "stop" | "restart" | "reload";
-export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout" | "unsupported";
+// "assert": an assert_X entry did not hold (a condition_X that does not hold is "done": skipped).
+export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout" | "unsupported" | "assert";
 
 export type ProcessRole = "main" | "control";
 // "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
@@ -58,7 +59,9 @@ export type EngineEvent =
   // The log lines the shell attached to the crash record of `unit` made at `time`.
   | { type: "exit-log"; unit: string; time: number; lines: string[] }
   // Without cgroups: processes of the unit that left its process group outlived its stop.
-  | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] };
+  | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] }
+  // Answer to check-conditions: each entry's result, in the effect's order.
+  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] };
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -127,7 +130,10 @@ export type Effect =
   | { type: "retry-sockets"; units: string[] }
   // A notification refused (from no unit, or one notify_access does not let talk): the
   // shell logs it within the sender's rate limit, so a flood cannot flood the log.
-  | { type: "notify-refused"; unit: string | null; pid: number; uid: number; reason: string };
+  | { type: "notify-refused"; unit: string | null; pid: number; uid: number; reason: string }
+  // A start reached the unit's conditions and asserts: test each (src/engine/conditions.ts)
+  // and answer with conditions-checked.
+  | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] };
 
 /** A unit as the engine sees it, copied out for readers (control, boot report). */
 export interface UnitSnapshot {
@@ -153,6 +159,8 @@ export interface UnitSnapshot {
   after: string[];
   requires: string[];
   wants: string[];
+  // The last start skipped by a condition or failed by an assert (engine clock), or null.
+  unmet: { assert: boolean; text: string; at: number } | null;
   template?: { accepted: number; connected: number }; // accept = true units
   instance?: { template: string; connection: number }; // their instances
 }

@@ -18,6 +18,8 @@ import { close, devNull, openFile, pipe, readNonBlocking, type ReadResult } from
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
+import { realConditionFacts } from "./condition-facts.ts";
+import type { ConditionFacts } from "../engine/conditions.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
@@ -40,6 +42,8 @@ export interface ManagerHost {
   mkdir(path: string): void;
   /** A regular file's text (bounded, never blocking on a FIFO); throws when it cannot be read. */
   readFile(path: string): string;
+  /** What conditions and asserts are tested against (src/manager/condition-facts.ts). */
+  conditionFacts: ConditionFacts;
 
   // processes
   becomeSubreaper(): void;
@@ -87,6 +91,7 @@ export function realHost(): ManagerHost {
       if ("text" in read) return read.text;
       throw new Error("missing" in read ? `${path}: no such file` : read.problem);
     },
+    conditionFacts: realConditionFacts(),
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

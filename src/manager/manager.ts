@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { LoadedConfig, MountEntry } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
+import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
 import { LogRing, type LogEntry } from "../log/ring.ts";
@@ -280,6 +281,10 @@ export class Manager {
       case "watch-cgroup":
         if (this.processes!.cgroups) this.cgroupWatch.add(e.unit);
         return this.reportEmptyCgroups();
+      case "check-conditions": {
+        const results = e.conditions.map((c) => testCondition(c, this.host.conditionFacts));
+        return void this.queue.push({ type: "conditions-checked", unit: e.unit, id: e.id, results });
+      }
       case "exit-recorded": {
         this.outputs.drain(e.unit);
         const lines = this.outputs.logs(e.unit, CRASH_LOG_LINES).map((l) => l.text);

@@ -6,6 +6,8 @@ import type { Effect, EngineEvent, ExitStatus, JobType, TimerKind } from "../../
 import type { UnitConfig } from "../../src/config/types.ts";
 import type { NotifyMessage } from "../../src/engine/notify-message.ts";
 import { configs } from "./units.ts";
+import { fakeConditionFacts } from "./fake-host.ts";
+import { testCondition } from "../../src/engine/conditions.ts";
 
 export const MANAGER_PID = 4000;
 
@@ -28,6 +30,12 @@ export class EngineSim {
   /** Sockets the engine wants watched ("unit/index"). */
   readonly watching = new Set<string>();
   engine: Engine;
+  /** Paths that exist for conditions (see fakeConditionFacts). */
+  readonly paths = new Set<string>();
+  readonly conditionFacts = fakeConditionFacts(this.paths);
+  /** Keep the answers to check-conditions in heldChecks, to send later (or never). */
+  holdConditionChecks = false;
+  readonly heldChecks: EngineEvent[] = [];
 
   constructor(...units: Parameters<typeof configs>) {
     this.engine = new Engine(configs(...units), 0, String, null, MANAGER_PID);
@@ -66,6 +74,10 @@ export class EngineSim {
           queue.push({ type: "main-pid-guess", unit: e.unit, ...found });
         } else if (e.type === "watch-cgroup") {
           this.watched.add(e.unit);
+        } else if (e.type === "check-conditions") {
+          const answer: EngineEvent = { type: "conditions-checked", unit: e.unit, id: e.id, results: e.conditions.map((c) => testCondition(c, this.conditionFacts)) };
+          if (this.holdConditionChecks) this.heldChecks.push(answer);
+          else queue.push(answer);
         } else if (e.type === "retry-sockets") {
           queue.push({ type: "sockets-opened", units: e.units, failed: [] });
         } else if (e.type === "listen") {

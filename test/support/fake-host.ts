@@ -11,8 +11,24 @@ import type { CgroupPort, FdStorePort, ManagerHost, NotifyPort, SocketPort } fro
 import type { ActivatorOptions, Passed } from "../../src/sockets/activator.ts";
 import type { ProcessEntry } from "../../src/manager/procfs.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
+import type { ConditionFacts } from "../../src/engine/conditions.ts";
 
 const SIGKILL = 9;
+
+/** Conditions on the fake host: the paths of `paths` exist (files, or directories above them); nothing else does. */
+export function fakeConditionFacts(paths: Set<string>): ConditionFacts {
+  const isDir = (p: string) => p === "/" || [...paths].some((q) => q.startsWith(`${p}/`));
+  return {
+    stat: (p) => isDir(p) ? { kind: "dir", size: 0, mode: 0o755, mtimeMs: 0 } : paths.has(p) ? { kind: "file", size: 1, mode: 0o644, mtimeMs: 0 } : null,
+    list: (dir) => [...new Set([...paths].filter((q) => q.startsWith(dir === "/" ? "/" : `${dir}/`)).map((q) => q.slice(dir === "/" ? 1 : dir.length + 1).split("/")[0]!))],
+    read: () => null,
+    realpath: (p) => p,
+    uname: () => ({ release: "6.1.0", machine: "x86_64", nodename: "fake" }),
+    processArch: "x64",
+    env: () => undefined,
+    cpus: () => 1,
+  };
+}
 
 export interface FakeProcess {
   pid: number;
@@ -49,6 +65,9 @@ export class FakeHost implements ManagerHost {
   wallNow() { return 1_700_000_000_000 + this.clock; }
   mkdir() {}
   readFile(path: string): string { throw new Error(`ENOENT: ${path}`); }
+  /** Paths that exist for conditions (a directory is a path some other one is under). */
+  readonly paths = new Set<string>();
+  readonly conditionFacts: ConditionFacts = fakeConditionFacts(this.paths);
 
   // ---- processes
   becomeSubreaper() {}

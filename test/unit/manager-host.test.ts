@@ -124,4 +124,20 @@ describe("the manager on a fake host", () => {
     expect(t.units.find((u) => u.name === "web")!.activatingAt! - t.startedAt).toBeCloseTo(500, 3);
     expect(plot(t)).toContain("kernel (1.2");
   });
+
+  test("conditions are tested on the host's facts at the start: a missing path skips the unit, the rest comes up", () => {
+    const host = new FakeHost();
+    host.paths.add("/etc/web.conf");
+    const { m, lines, internalErrors } = managerOn(host, [
+      target("multi-user", { wants: ["web", "opt"] }),
+      { ...service("web", sh("web")), conditions: [{ check: "path_exists", assert: false, trigger: false, negate: false, param: "/etc/web.conf" }] },
+      { ...service("opt", sh("opt")), conditions: [{ check: "path_exists", assert: false, trigger: false, negate: false, param: "/nonexistent" }] },
+    ]);
+    expect(host.trace.filter((t) => t.startsWith("spawn"))).toEqual(["spawn sh -c web -> 100"]);
+    expect(m.unit("web")!.active).toBe("active");
+    expect(m.unit("opt")!.active).toBe("inactive");
+    expect(m.unit("opt")!.unmet?.text).toBe("condition_path_exists=/nonexistent");
+    expect(lines).toContain("opt: Condition check resulted in opt being skipped: condition_path_exists=/nonexistent");
+    expect(internalErrors()).toEqual([]);
+  });
 });

@@ -1,0 +1,114 @@
+// Conditions and asserts in the engine: checked when the start reaches the unit (after
+// what it is ordered after), a condition that does not hold skips the start, an assert
+// fails it; on a virtual clock, the shell's answers played by EngineSim.
+import { describe, expect, test } from "bun:test";
+import { parseCondition } from "../../src/config/conditions.ts";
+import type { Condition, ConditionCheck, UnitConfig } from "../../src/config/types.ts";
+import { EngineSim } from "../support/engine-sim.ts";
+import { service, target } from "../support/units.ts";
+
+function withConditions(unit: UnitConfig, ...entries: [ConditionCheck, string, boolean?][]): UnitConfig {
+  const conditions = entries.map(([check, text, assert]) => parseCondition(check, assert ?? false, text) as Condition);
+  return { ...unit, conditions };
+}
+
+const oneshot = { type: "oneshot" as const, remain_after_exit: true };
+
+describe("conditions and asserts in the engine", () => {
+  test("a condition that does not hold skips the start: job done, unit inactive, nothing spawned, status says which", () => {
+    const sim = new EngineSim(withConditions(service("web"), ["path_exists", "/nonexistent"]));
+    sim.now = 5;
+    sim.start("web");
+    expect(sim.spawned).toEqual([]);
+    expect(sim.jobResults("web")).toEqual(["done"]);
+    expect(sim.of("job-finished")[0]!.reason).toBe("skipped: start condition unmet: condition_path_exists=/nonexistent");
+    expect(sim.state("web")).toBe("inactive");
+    expect(sim.engine.snapshot("web")!.unmet).toEqual({ assert: false, text: "condition_path_exists=/nonexistent", at: 5 });
+    expect(sim.logs("web", "info")).toEqual(["Condition check resulted in web being skipped: condition_path_exists=/nonexistent"]);
+    expect(sim.of("console")).toEqual([]); // no "Started", no failure
+  });
+
+  test("an assert that does not hold fails the start with result assert, naming the entry", () => {
+    const sim = new EngineSim(withConditions(service("web"), ["path_exists", "/nonexistent", true]));
+    sim.start("web");
+    expect(sim.spawned).toEqual([]);
+    expect(sim.jobResults("web")).toEqual(["assert"]);
+    expect(sim.of("job-finished")[0]!.reason).toBe("assertion failed: assert_path_exists=/nonexistent");
+    expect(sim.of("console").map((c) => c.text)).toEqual(["Failed to start web: assertion failed: assert_path_exists=/nonexistent"]);
+    expect(sim.state("web")).toBe("inactive");
+    expect(sim.engine.snapshot("web")!.unmet?.assert).toBe(true);
+  });
+
+  test("entries that hold let the start go on; a later start that passes clears the unmet record", () => {
+    const sim = new EngineSim(withConditions(service("web"), ["path_exists", "|/a"], ["path_exists", "|/tmp"]));
+    sim.start("web");
+    expect(sim.spawned).toEqual([]);
+    sim.paths.add("/tmp");
+    sim.start("web");
+    expect(sim.spawnOrder()).toEqual(["web"]);
+    expect(sim.state("web")).toBe("active");
+    expect(sim.engine.snapshot("web")!.unmet).toBeNull();
+  });
+
+  test("the check comes after the units the unit is ordered after, not at the request", () => {
+    const sim = new EngineSim(
+      service("db", oneshot),
+      withConditions(service("web", {}, { after: ["db"] }), ["path_exists", "/run/db.ready"]),
+      target("multi-user", { wants: ["db", "web"] }),
+    );
+    sim.holdConditionChecks = true;
+    sim.start("multi-user");
+    expect(sim.of("check-conditions")).toEqual([]); // web waits for db's job
+    sim.exit("db");
+    expect(sim.of("check-conditions").map((e) => e.unit)).toEqual(["web"]);
+  });
+
+  test("a unit that requires a skipped one starts all the same; one bound to it, or requiring a failed assert, does not", () => {
+    const sim = new EngineSim(
+      withConditions(service("opt", oneshot), ["path_exists", "/nonexistent"]),
+      withConditions(service("must", oneshot), ["path_exists", "/nonexistent", true]),
+      service("a", {}, { requires: ["opt"], after: ["opt"] }),
+      service("b", {}, { requires: ["must"], after: ["must"] }),
+      service("c", {}, { binds_to: ["opt"], after: ["opt"] }),
+    );
+    sim.start("a", 1);
+    sim.start("b", 2);
+    sim.start("c", 3);
+    expect(sim.spawnOrder()).toEqual(["a"]);
+    expect(sim.state("a")).toBe("active");
+    expect(sim.jobResults("b")).toEqual(["dependency"]);
+    expect(sim.jobResults("c")).toEqual(["dependency"]); // bound to a unit that is not up
+  });
+
+  test("a stop while the check is under way: the late answer starts nothing", () => {
+    const sim = new EngineSim(withConditions(service("web"), ["path_exists", "/tmp"]));
+    sim.paths.add("/tmp");
+    sim.holdConditionChecks = true;
+    sim.start("web");
+    sim.stop("web");
+    expect(sim.jobResults("web")).toEqual(["canceled", "done"]);
+    sim.send(sim.heldChecks[0]!);
+    expect(sim.spawned).toEqual([]);
+    expect(sim.state("web")).toBe("inactive");
+  });
+
+  test("an active unit is not checked again by a start", () => {
+    const sim = new EngineSim(withConditions(service("web"), ["path_exists", "/tmp"]));
+    sim.paths.add("/tmp");
+    sim.start("web");
+    sim.paths.delete("/tmp");
+    sim.start("web", 5);
+    expect(sim.of("check-conditions").length).toBe(1);
+    expect(sim.state("web")).toBe("active");
+  });
+
+  test("a target with a condition that does not hold stays inactive; what it wants still starts", () => {
+    const sim = new EngineSim(
+      withConditions(target("extra", { wants: ["web"] }), ["virtualization", "container"]),
+      service("web"),
+    );
+    sim.start("extra");
+    expect(sim.state("extra")).toBe("inactive");
+    expect(sim.spawnOrder()).toEqual(["web"]);
+  });
+});

@@ -27,7 +27,7 @@ function cell(text: string): string {
 }
 
 const PLURAL: Partial<Record<ValueType["kind"], string>> = {
-  string: "strings", "unit-name": "unit names", path: "absolute paths", "exit-status": "exit codes",
+  string: "strings", "unit-name": "unit names", path: "absolute paths", "directory-name": "relative paths", "exit-status": "exit codes",
 };
 
 export function typeName(type: ValueType): string {
@@ -54,6 +54,7 @@ export function typeName(type: ValueType): string {
     case "cpu-set": return "CPU list";
     case "percent": return `percentage up to ${type.max}%`;
     case "condition": return "list of strings";
+    case "directory-name": return "relative path";
   }
 }
 

@@ -5,7 +5,7 @@
 import { CONDITION_CHECKS } from "./conditions.ts";
 import type {
   ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
-  ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
+  RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
 
@@ -35,6 +35,7 @@ export type ValueType =
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
+  | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
   // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
   | { kind: "condition"; check: ConditionCheck; assert: boolean };
 
@@ -93,6 +94,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
 export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
+export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -257,6 +259,22 @@ for (const resource of Object.keys(RLIMITS) as (keyof typeof RLIMITS)[]) {
   ];
 }
 
+/** The directories a unit asks for (systemd's RuntimeDirectory= and friends): where each kind lives. */
+const DIRECTORY_DOC = {
+  runtime: ["/run", "$XDG_RUNTIME_DIR, else the run directory", "removed when the service stops (see runtime_directory_preserve)"],
+  state: ["/var/lib", "$XDG_STATE_HOME or ~/.local/state", "kept"],
+  cache: ["/var/cache", "$XDG_CACHE_HOME or ~/.cache", "kept"],
+  logs: ["/var/log", "$XDG_STATE_HOME/log or ~/.local/state/log", "kept"],
+  configuration: ["/etc", "$XDG_CONFIG_HOME or ~/.config", "kept; an existing one keeps its owner and mode"],
+} as const;
+const DIRECTORY_KEYS = {} as Record<`${keyof typeof DIRECTORY_DOC}_directory${"" | "_mode"}`, KeyRow>;
+for (const kind of Object.keys(DIRECTORY_DOC) as (keyof typeof DIRECTORY_DOC)[]) {
+  const [system, user, lifetime] = DIRECTORY_DOC[kind];
+  DIRECTORY_KEYS[`${kind}_directory`] = [listOf({ kind: "directory-name" }), [],
+    `Directories made under ${system} (under \`hearth run\`: ${user}) before each process starts, owned by user/group, their paths in $${kind.toUpperCase()}_DIRECTORY (colon-separated); ${lifetime}. Relative paths without "..".`];
+  DIRECTORY_KEYS[`${kind}_directory_mode`] = [mode, 0o755, `Mode of the ${kind}_directory directories (the directories above them are made 0755).`];
+}
+
 const SERVICE = {
   type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
   exec_start: [{ kind: "command" }, REQUIRED, "The main command: an argv array, or one string split like a shell would (no shell is run)."],
@@ -305,6 +323,8 @@ const SERVICE = {
   read_only_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths made read-only for the processes, with everything mounted below them (a private mount namespace); a leading "-" skips a missing path.'],
   inaccessible_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths hidden from the processes: a directory looks empty and unreadable, anything else cannot be opened; a leading "-" skips a missing path.'],
   private_tmp: [bool, false, "A fresh, empty tmpfs on /tmp and /var/tmp for each process (see below)."],
+  ...DIRECTORY_KEYS,
+  runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
   tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],

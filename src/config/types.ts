@@ -44,6 +44,9 @@ export interface UnitSection {
 /** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */
 export interface Rlimit { soft: number; hard: number }
 
+/** When the runtime directories go: at every stop (no), never (yes), or at a stop no start follows (restart). */
+export type RuntimeDirectoryPreserve = "no" | "yes" | "restart";
+
 export interface ServiceSection {
   type: ServiceType;
   exec_start: ExecCommand;
@@ -98,6 +101,19 @@ export interface ServiceSection {
   read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
   inaccessible_paths?: string[]; // the same
   private_tmp?: boolean;
+  // systemd's RuntimeDirectory= and friends: paths relative to /run, /var/lib, /var/cache,
+  // /var/log and /etc (per-user bases in run mode), made before each process starts.
+  runtime_directory?: string[];
+  state_directory?: string[];
+  cache_directory?: string[];
+  logs_directory?: string[];
+  configuration_directory?: string[];
+  runtime_directory_mode?: number;
+  state_directory_mode?: number;
+  cache_directory_mode?: number;
+  logs_directory_mode?: number;
+  configuration_directory_mode?: number;
+  runtime_directory_preserve?: RuntimeDirectoryPreserve;
   ignore_sigpipe?: boolean; // SIGPIPE ignored in the processes (true by default)
   // Resource limits, through the unit's cgroup; null = no limit set.
   memory_max?: number | null; // bytes; Infinity = "infinity"

@@ -38,7 +38,32 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
     case "condition": return readConditions(value, site, type.check, type.assert);
+    case "directory-name": return readDirectoryName(value, site);
   }
+}
+
+/**
+ * A directory under a base the manager picks (runtime_directory = ["foo/bar"]): relative,
+ * no ".." (it could leave the base), no ":" (the variables join paths with it), no control
+ * characters; "." and doubled or trailing slashes are dropped, as systemd simplifies them.
+ */
+export function directoryNameProblem(text: string): string | null {
+  if (text.startsWith("/")) return "must be relative (it is made under the base directory)";
+  const parts = text.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.length === 0) return "names no directory";
+  if (parts.includes("..")) return 'may not contain ".."';
+  if (/[\x00-\x1f\x7f:]/.test(text)) return 'may not contain ":" or control characters';
+  if (parts.some((p) => Buffer.byteLength(p) > 255) || Buffer.byteLength(text) > 4000) return "is too long";
+  return null;
+}
+
+function readDirectoryName(value: unknown, site: Site): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const problem = directoryNameProblem(text);
+  if (problem === null) return text.split("/").filter((p) => p !== "" && p !== ".").join("/");
+  site.error(`${quote(text)} ${problem}`);
+  return undefined;
 }
 
 /** A condition_X / assert_X list: each string read with its "|" and "!" (src/config/conditions.ts). */

@@ -432,8 +432,8 @@ export class Engine {
   /**
    * A service went down (or its main process is gone and a restart is due): what it left
    * behind goes (systemd's control-group and mixed kill modes), so a restart starts clean
-   * and a stop leaves nothing running; then, unless it comes back at once, its fd store,
-   * readiness pipe and cgroup go too. Emitted right after the state change, before any
+   * and a stop leaves nothing running, and its runtime directories go (as preserve says); then,
+   * unless it comes back at once, its fd store, readiness pipe and cgroup go too. Emitted right after the state change, before any
    * spawn of a start that follows (a restart), so no leftover of the old run survives it.
    */
   private cleanUpAfter(name: string, active: ActiveState, sub: string) {
@@ -446,6 +446,13 @@ export class Engine {
     if (!keepsLeftovers) {
       this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
       u.processGroup = null; // never signal a process group whose pid may be reused
+    }
+    // systemd's unit_destroy_runtime_directory: "restart" keeps them while a start follows
+    // (an automatic restart, or the start half of a restart job).
+    const runtimeDirs = cfg.runtime_directory ?? [];
+    const preserve = cfg.runtime_directory_preserve ?? "no";
+    if (runtimeDirs.length > 0 && (preserve === "no" || (preserve === "restart" && down && !u.job))) {
+      this.effects.push({ type: "remove-runtime-directories", unit: name, directories: runtimeDirs });
     }
     if (!down) return;
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });

@@ -118,6 +118,9 @@ export type Effect =
   | { type: "remove-cgroup"; unit: string }
   // The unit is down without a restart to follow: the fds it stored are closed.
   | { type: "release-fd-store"; unit: string }
+  // The service stopped: its runtime_directory entries go (under the shell's runtime base),
+  // at every stop, or only at a stop no start follows, as runtime_directory_preserve says.
+  | { type: "remove-runtime-directories"; unit: string; directories: string[] }
   // The unit is down: its readiness pipe (notification_fd) is closed.
   | { type: "close-readiness-fd"; unit: string }
   // FDSTORE=1: the fds a notification carried, to keep (up to max) or to close.

@@ -30,6 +30,7 @@ export interface EnvironmentInputs {
   cfg: ServiceSection;
   notifySocket: string | null;
   managerEnv: Record<string, string>; // what every service inherits (PATH, LANG...)
+  directoryEnv?: Record<string, string>; // RUNTIME_DIRECTORY and the like (./unit-directories.ts)
   readFile: (path: string) => string | null; // null when missing
   user?: { name: string; home: string; shell: string } | null;
   watchdogUsec?: number;
@@ -53,6 +54,7 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
     env.LISTEN_FDS = String(inp.listenFdNames.length);
     env.LISTEN_FDNAMES = inp.listenFdNames.join(":");
   }
+  Object.assign(env, inp.directoryEnv); // systemd's own variables: environment may override them
   Object.assign(env, inp.cfg.environment);
   for (const spec of inp.cfg.environment_file) {
     const optional = spec.startsWith("-");

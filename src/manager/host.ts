@@ -20,6 +20,8 @@ import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
+import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
+import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
@@ -44,6 +46,10 @@ export interface ManagerHost {
   readFile(path: string): string;
   /** What conditions and asserts are tested against (src/manager/condition-facts.ts). */
   conditionFacts: ConditionFacts;
+  /** A unit's runtime_directory or the like, with its mode and owner (src/exec/directories.ts); returns warnings, throws why not. */
+  makeUnitDirectory(dir: UnitDirectory): string[];
+  /** Remove base/relative, a runtime directory, never through a symlink nor outside base; throws why not. */
+  removeUnitDirectory(base: string, relative: string): void;
 
   // processes
   becomeSubreaper(): void;
@@ -92,6 +98,8 @@ export function realHost(): ManagerHost {
       throw new Error("missing" in read ? `${path}: no such file` : read.problem);
     },
     conditionFacts: realConditionFacts(),
+    makeUnitDirectory,
+    removeUnitDirectory,
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

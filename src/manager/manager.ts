@@ -4,6 +4,7 @@
 // decision is the engine's. Events are queued and drained in order, never recursively,
 // so every effect of one event is performed before the next event is looked at. Every
 // system call goes through the host port (./host.ts).
+import { homedir } from "node:os";
 import { join } from "node:path";
 import type { LoadedConfig, MountEntry } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
@@ -18,6 +19,7 @@ import type { PowerAction, PowerMode } from "../engine/power.ts";
 import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest } from "./spawn-request.ts";
+import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
 import { UnitOutputs } from "./unit-output.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -47,6 +49,8 @@ export interface ManagerOptions {
   startup?: { phases: StartupPhases; offsetMs: number };
   /** The system underneath (tests pass a fake one). */
   host?: ManagerHost;
+  /** Where runtime_directory and the like go; by default systemd's, for the mode (./unit-directories.ts). */
+  directoryBases?: DirectoryBases;
 }
 
 export type { PowerAction } from "../engine/power.ts";
@@ -92,6 +96,7 @@ export class Manager {
   private abandoned = false;
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
+  private readonly directoryBases: DirectoryBases;
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
@@ -100,6 +105,7 @@ export class Manager {
     this.host = opts.host ?? realHost();
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
+    this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
     this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
     this.sockets = this.host.sockets(opts.config.units.values(), {
@@ -270,6 +276,7 @@ export class Manager {
       case "remove-stored-fds": return this.fdStore.remove(e.unit, e.name);
       case "close-fds": return e.fds.forEach((fd) => this.host.close(fd));
       case "close-readiness-fd": return this.dropReadinessFd(e.unit);
+      case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);
         return this.notify?.refused(e, e.reason, log);
@@ -317,12 +324,13 @@ export class Manager {
       effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
       systemMode: this.opts.systemMode, devNull: this.devNullFd, console: () => this.consoleFd(),
       passed: e.role === "main" ? this.passedTo(e.unit, ctx, cfg.standard_input === "socket") : null,
-      output: this.outputs.writeFd(ctx.logConfig), cgroupFd, cgroupJoin,
+      output: this.outputs.writeFd(ctx.logConfig), cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
     });
     if ("error" in built) {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: built.error });
       return;
     }
+    for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
     const result = this.host.spawn(built.request);
     if (built.readiness) this.host.close(built.readiness.write);
@@ -337,6 +345,17 @@ export class Manager {
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
+  }
+
+  /** Each one apart: one that cannot go (a symlink put in its place) leaves the others to go. */
+  private removeRuntimeDirectories(unit: string, directories: string[]) {
+    for (const relative of directories) {
+      try {
+        this.host.removeUnitDirectory(this.directoryBases.runtime, relative);
+      } catch (err) {
+        this.unitLogger(unit).warning(`runtime_directory ${relative} not removed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**

@@ -5,6 +5,8 @@ import type { SpawnRequest } from "../exec/spawner.ts";
 import { findUser, resolveCredentials } from "../exec/users.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { ManagerHost } from "./host.ts";
+import { join } from "node:path";
+import { directoryEnvironment, directoryOwner, unitDirectories, type DirectoryBases } from "./unit-directories.ts";
 import { expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 
 export interface SpawnInputs {
@@ -18,10 +20,11 @@ export interface SpawnInputs {
   output: number; // the write end of the unit's output pipe
   cgroupFd?: number;
   cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
+  directoryBases: DirectoryBases; // where runtime_directory and the like are made
 }
 
 export type BuiltRequest =
-  | { request: SpawnRequest; readiness?: { read: number; write: number } }
+  | { request: SpawnRequest; readiness?: { read: number; write: number }; warnings: string[] }
   | { error: string };
 
 export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
@@ -37,11 +40,22 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
   const { uid, gid, groups } = ids;
   const entry = db && cfg.user !== null ? findUser(db, cfg.user) : null;
   const user = entry ? { name: entry.name, home: entry.home, shell: entry.shell } : null;
+  // Made before every process of the unit, as systemd does in each child it forks.
+  const dirs = unitDirectories(cfg, inp.directoryBases, directoryOwner(cfg, ids, inp.systemMode));
+  const warnings: string[] = [];
+  for (const dir of dirs) {
+    try {
+      warnings.push(...host.makeUnitDirectory(dir));
+    } catch (err) {
+      return { error: `${dir.kind}_directory ${join(dir.base, dir.relative)}: ${(err as Error).message}` };
+    }
+  }
   const passed = inp.passed;
   const { env, errors } = serviceEnvironment({
     unit: unit.name, cfg, user,
     notifySocket: inp.notifySocket,
     managerEnv: inp.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
+    directoryEnv: directoryEnvironment(dirs),
     readFile: (p) => { try { return host.readFile(p); } catch { return null; } },
     watchdogUsec,
     listenFdNames: passed?.names,
@@ -77,7 +91,7 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     cgroupFd: inp.cgroupFd,
     cgroupJoin: inp.cgroupJoin,
   };
-  return { request, readiness };
+  return { request, readiness, warnings };
 }
 
 /** In run mode services inherit the caller's environment, less what is ours to set. */

@@ -12,6 +12,7 @@ import type { ActivatorOptions, Passed } from "../../src/sockets/activator.ts";
 import type { ProcessEntry } from "../../src/manager/procfs.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import type { ConditionFacts } from "../../src/engine/conditions.ts";
+import type { UnitDirectory } from "../../src/manager/unit-directories.ts";
 
 const SIGKILL = 9;
 
@@ -68,6 +69,18 @@ export class FakeHost implements ManagerHost {
   /** Paths that exist for conditions (a directory is a path some other one is under). */
   readonly paths = new Set<string>();
   readonly conditionFacts: ConditionFacts = fakeConditionFacts(this.paths);
+  /** The unit directories that exist, by path, with their mode. */
+  readonly dirs = new Map<string, number>();
+  makeUnitDirectory(d: UnitDirectory): string[] {
+    const path = `${d.base}/${d.relative}`;
+    this.dirs.set(path, d.mode);
+    this.trace.push(`mkdir ${path} ${d.mode.toString(8)}${d.owner ? ` ${d.owner.uid}:${d.owner.gid}` : ""}`);
+    return [];
+  }
+  removeUnitDirectory(base: string, relative: string) {
+    this.dirs.delete(`${base}/${relative}`);
+    this.trace.push(`rm ${base}/${relative}`);
+  }
 
   // ---- processes
   becomeSubreaper() {}

@@ -249,6 +249,8 @@ export interface StartOptions {
   relativeRunDir?: boolean;
   /** A command that execs hearth with the arguments it is given (e.g. in a mount namespace). */
   wrapper?: string[];
+  /** More environment for the manager (run mode passes it on to the services). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -271,7 +273,7 @@ export async function launchManager(confDir: string, extra: string[] = [], optio
   const testId = randomUUID();
   const runArg = options.relativeRunDir ? basename(runDir) : runDir;
   const proc = Bun.spawn([...(options.wrapper ?? []), ...(options.command ?? hearthCommand()), "run", "-c", confDir, "-r", runArg, ...extra], {
-    stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, HEARTH_TEST_ID: testId },
+    stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...options.env, HEARTH_TEST_ID: testId },
     cwd: options.relativeRunDir ? dirname(runDir) : undefined,
   });
   const m = new RunningManager(proc, runDir, startedAt, testId);

@@ -47,7 +47,10 @@ describe("unit directories under hearth run", () => {
     const { runtime, state } = await startWith({ writer: writer() });
     expect((await m!.ctl("start", "writer")).code).toBe(0);
     await poll("the service's files", () => existsSync(join(runtime, "pid")) && existsSync(join(state, "data")));
-    await m!.waitForOutput(new RegExp(`told ${runtime} ${state}`));
+    await poll("the service to say where its directories are", async () => {
+      const { logs } = await m!.ctlJson<{ logs: { text: string }[] }>("logs", "-n", "50", "writer");
+      return logs.some((l) => l.text === `told ${runtime} ${state}`);
+    });
     expect(mode(runtime)).toBe(0o700);
     expect(mode(state)).toBe(0o750);
     expect(mode(join(state, ".."))).toBe(0o755); // the directories above: 0755

@@ -20,10 +20,10 @@ import { configs, service, target } from "../support/units.ts";
 const FILE = "units/box.toml";
 
 function parse(...lines: string[]) {
-  return parseUnitToml("box", ["[service]", 'exec_start = "/usr/bin/boxd"', ...lines].join("\n"), FILE, defaultSystemConfig(), fakeEnv);
+  return parseUnitToml("box", ["[service]", 'exec_start = "/usr/bin/echod"', ...lines].join("\n"), FILE, defaultSystemConfig(), fakeEnv);
 }
 
-function service_(...lines: string[]) {
+function serviceOf(...lines: string[]) {
   const result = parse(...lines);
   if (result.unit === null) throw new Error(result.diagnostics.map(formatDiagnostic).join("\n"));
   return result.unit.service!;
@@ -35,7 +35,7 @@ const SYSTEM = directoryBases(true, "/run/hearth", {}, "/root");
 
 describe("the directory keys", () => {
   test("defaults: no directories, mode 0755, runtime ones removed at every stop", () => {
-    const svc = service_();
+    const svc = serviceOf();
     expect(svc).toMatchObject({
       runtime_directory: [], state_directory: [], cache_directory: [], logs_directory: [], configuration_directory: [],
       runtime_directory_mode: 0o755, state_directory_mode: 0o755, configuration_directory_mode: 0o755,
@@ -45,7 +45,7 @@ describe("the directory keys", () => {
   });
 
   test("a list or one string; nested paths; '.' and extra slashes dropped as systemd simplifies them", () => {
-    const svc = service_('runtime_directory = ["boxd", "boxd/sockets/"]', 'state_directory = "./box//data"', 'state_directory_mode = "0700"');
+    const svc = serviceOf('runtime_directory = ["boxd", "boxd/sockets/"]', 'state_directory = "./box//data"', 'state_directory_mode = "0700"');
     expect(svc.runtime_directory).toEqual(["boxd", "boxd/sockets"]);
     expect(svc.state_directory).toEqual(["box/data"]);
     expect(svc.state_directory_mode).toBe(0o700);
@@ -70,7 +70,7 @@ describe("the directory keys", () => {
 
 describe("where the directories go and what the processes are told", () => {
   test("system mode: /run, /var/lib, /var/cache, /var/log, /etc; each kind's variable lists its paths joined by ':'", () => {
-    const svc = service_('runtime_directory = ["a", "b"]', 'state_directory = "s"', 'cache_directory = "c"', 'logs_directory = "l"', 'configuration_directory = "e"');
+    const svc = serviceOf('runtime_directory = ["a", "b"]', 'state_directory = "s"', 'cache_directory = "c"', 'logs_directory = "l"', 'configuration_directory = "e"');
     const dirs = unitDirectories(svc, SYSTEM, { uid: 0, gid: 0 });
     expect(directoryEnvironment(dirs)).toEqual({
       RUNTIME_DIRECTORY: "/run/a:/run/b", STATE_DIRECTORY: "/var/lib/s", CACHE_DIRECTORY: "/var/cache/c",
@@ -89,10 +89,10 @@ describe("where the directories go and what the processes are told", () => {
   });
 
   test("owner: the unit's user and group; root in system mode without them; left alone in run mode without them", () => {
-    expect(directoryOwner(service_('user = "daemon"'), { uid: 1, gid: 1 }, true)).toEqual({ uid: 1, gid: 1 });
-    expect(directoryOwner(service_('group = "adm"'), { gid: 4 }, false)).toEqual({ uid: -1, gid: 4 });
-    expect(directoryOwner(service_(), {}, true)).toEqual({ uid: 0, gid: 0 });
-    expect(directoryOwner(service_(), {}, false)).toBeNull();
+    expect(directoryOwner(serviceOf('user = "daemon"'), { uid: 1, gid: 1 }, true)).toEqual({ uid: 1, gid: 1 });
+    expect(directoryOwner(serviceOf('group = "adm"'), { gid: 4 }, false)).toEqual({ uid: -1, gid: 4 });
+    expect(directoryOwner(serviceOf(), {}, true)).toEqual({ uid: 0, gid: 0 });
+    expect(directoryOwner(serviceOf(), {}, false)).toBeNull();
   });
 });
 

@@ -58,6 +58,9 @@ export interface UnitRuntime {
   mountError: string | null; // why the last mount failed
   processGroup: number | null; // led by the unit's first main process: its leftovers without cgroups
   conditionCheck: number | null; // the check-conditions effect a start waits for
+  // runtime_directory_preserve = "restart" kept the runtime directories for a start that
+  // has not begun: if it never does (skipped, failed before it ran), they go then.
+  runtimeDirsKept: boolean;
   unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
 }
 
@@ -98,7 +101,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null,
+      conditionCheck: null, unmet: null, runtimeDirsKept: false,
     });
   }
 
@@ -453,6 +456,8 @@ export class Engine {
     const preserve = cfg.runtime_directory_preserve ?? "no";
     if (runtimeDirs.length > 0 && (preserve === "no" || (preserve === "restart" && down && !u.job))) {
       this.effects.push({ type: "remove-runtime-directories", unit: name, directories: runtimeDirs });
+    } else if (runtimeDirs.length > 0 && preserve === "restart") {
+      u.runtimeDirsKept = true;
     }
     if (!down) return;
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
@@ -711,6 +716,7 @@ export class Engine {
   }
 
   private beginStart(u: UnitRuntime) {
+    u.runtimeDirsKept = false;
     u.activatingAt = this.now;
     u.firstActivatingAt ??= this.now;
     this.kinds[u.kind].start(u);
@@ -795,6 +801,12 @@ export class Engine {
         reportAs: "restart", automatic: job.automatic,
       };
       return;
+    }
+    // systemd's unit_release_resources: kept for a restart whose start never began.
+    const idle = this.activeState(name) === "inactive" || this.activeState(name) === "failed";
+    if (u.runtimeDirsKept && idle && !u.job) {
+      u.runtimeDirsKept = false;
+      this.effects.push({ type: "remove-runtime-directories", unit: name, directories: u.cfg.service?.runtime_directory ?? [] });
     }
     for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
     if (job.requestIds.length === 0) this.finish({ unit: name, job: jobType, result, reason });

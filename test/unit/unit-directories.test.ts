@@ -14,7 +14,8 @@ import { tempDir } from "../support/harness.ts";
 import { FakeHost } from "../support/fake-host.ts";
 import { createLogger } from "../../src/log/manager-log.ts";
 import { Manager } from "../../src/manager/manager.ts";
-import type { LoadedConfig, UnitConfig } from "../../src/config/types.ts";
+import type { Condition, LoadedConfig, UnitConfig } from "../../src/config/types.ts";
+import { parseCondition } from "../../src/config/conditions.ts";
 import { configs, service, target } from "../support/units.ts";
 
 const FILE = "units/box.toml";
@@ -126,6 +127,25 @@ describe("the engine removes the runtime directories", () => {
     restarted.handle({ type: "spawned", unit: "box", role: "main", pid: 11 }, 2);
     restarted.handle({ type: "request", job: "stop", unit: "box" }, 3);
     expect(removals(restarted.handle({ type: "exited", pid: 11, status: { kind: "killed", signal: 15, coreDumped: false } }, 4))).toHaveLength(1);
+  });
+
+  test("restart: removed when the start half of a restart is skipped by a condition", () => {
+    const units = configs(target("multi-user", { wants: ["box"] }), {
+      ...service("box", { runtime_directory: ["box"], runtime_directory_preserve: "restart" }),
+      conditions: [parseCondition("path_exists", false, "/etc/box.conf") as Condition],
+    });
+    const engine = new Engine(units, 0);
+    const started = engine.handle({ type: "request", job: "start", unit: "multi-user" }, 0);
+    const check = started.find((e) => e.type === "check-conditions")!;
+    engine.handle({ type: "conditions-checked", unit: "box", id: (check as { id: number }).id, results: [true] }, 0);
+    engine.handle({ type: "spawned", unit: "box", role: "main", pid: 10 }, 0);
+    const recheck = engine.handle({ type: "request", job: "restart", unit: "box" }, 1);
+    const stopped = engine.handle({ type: "exited", pid: 10, status: { kind: "killed", signal: 15, coreDumped: false } }, 2);
+    expect(removals([...recheck, ...stopped])).toEqual([]);
+    const second = [...recheck, ...stopped].find((e) => e.type === "check-conditions") as { id: number };
+    const skipped = engine.handle({ type: "conditions-checked", unit: "box", id: second.id, results: [false] }, 3);
+    expect(engine.activeState("box")).toBe("inactive");
+    expect(removals(skipped)).toEqual([{ type: "remove-runtime-directories", unit: "box", directories: ["box"] }]);
   });
 
   test("yes: never", () => {

@@ -435,9 +435,10 @@ export class Engine {
   /**
    * A service went down (or its main process is gone and a restart is due): what it left
    * behind goes (systemd's control-group and mixed kill modes), so a restart starts clean
-   * and a stop leaves nothing running, and its runtime directories go (as preserve says); then,
-   * unless it comes back at once, its fd store, readiness pipe and cgroup go too. Emitted right after the state change, before any
-   * spawn of a start that follows (a restart), so no leftover of the old run survives it.
+   * and a stop leaves nothing running; its runtime directories go as preserve says; then,
+   * unless it comes back at once, its fd store, readiness pipe and cgroup go too. Emitted
+   * right after the state change, before any spawn of a start that follows (a restart), so
+   * no leftover of the old run survives it.
    */
   private cleanUpAfter(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name);

@@ -5,7 +5,6 @@ import type { SpawnRequest } from "../exec/spawner.ts";
 import { findUser, resolveCredentials } from "../exec/users.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { ManagerHost } from "./host.ts";
-import { join } from "node:path";
 import { directoryEnvironment, directoryOwner, unitDirectories, type DirectoryBases } from "./unit-directories.ts";
 import { expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 
@@ -47,7 +46,7 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     try {
       warnings.push(...host.makeUnitDirectory(dir));
     } catch (err) {
-      return { error: `${dir.kind}_directory ${join(dir.base, dir.relative)}: ${(err as Error).message}` };
+      return { error: `${dir.kind}_directory ${dir.relative}: ${(err as Error).message}` };
     }
   }
   const passed = inp.passed;

@@ -2,7 +2,8 @@
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
-import type { Condition, ConditionCheck, Rlimit } from "./types.ts";
+import type { Condition, ConditionCheck, Rlimit, StandardOutput } from "./types.ts";
+import { parseStandardOutput } from "./standard-output.ts";
 import { MAX_CONDITIONS_PER_KEY, parseCondition } from "./conditions.ts";
 import { parseSize } from "./size.ts";
 import type { ValueType } from "./schema.ts";
@@ -38,7 +39,18 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
     case "condition": return readConditions(value, site, type.check, type.assert);
+    case "std-output": return readStandardOutput(value, site);
   }
+}
+
+/** standard_output / standard_error: a word, or "file:PATH" and the like (src/config/standard-output.ts). */
+function readStandardOutput(value: unknown, site: Site): StandardOutput | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const parsed = parseStandardOutput(text);
+  if (!("error" in parsed)) return text as StandardOutput;
+  site.error(`${quote(text)}: ${parsed.error}`);
+  return undefined;
 }
 
 /** A condition_X / assert_X list: each string read with its "|" and "!" (src/config/conditions.ts). */

@@ -28,21 +28,22 @@ export type OpenedStdio = { fds: StdioFds; opened: number[] } | { error: string 
 export function openStdio(plan: StdioPlan, host: Pick<ManagerHost, "openOutput" | "close">, ends: StdioEnds): OpenedStdio {
   const opened: number[] = [];
   const open = (source: StdioSource, key: string, input: boolean): number | { error: string } => {
-    switch (source.kind) {
-      case "null": return ends.devNull;
-      case "tty": return input ? ends.tty().input : ends.tty().output;
-      case "log": return ends.log();
-      case "connection":
-        return ends.connection ?? { error: `${key}: no connection to use` };
-      case "file":
-        try {
+    try {
+      switch (source.kind) {
+        case "null": return ends.devNull;
+        case "tty": return input ? ends.tty().input : ends.tty().output;
+        case "log": return ends.log();
+        case "connection": return ends.connection ?? { error: `${key}: no connection to use` };
+        case "file": {
           const fd = host.openOutput(source.path, source.open, ends.fileMode);
           opened.push(fd);
           return fd;
-        } catch (e) {
-          return { error: `${key}: cannot open ${source.path}: ${why(e)}` };
         }
-      case "stdout": return { error: `${key}: only stderr can follow stdout` };
+        case "stdout": return { error: `${key}: only stderr can follow stdout` };
+      }
+    } catch (e) {
+      // A file that cannot be opened, or no console: that start fails, and what was opened for it is closed.
+      return { error: `${key}: cannot open ${source.kind === "file" ? source.path : `the ${source.kind}`}: ${why(e)}` };
     }
   };
   const stdin = open(plan.stdin, "standard_input", true);

@@ -73,6 +73,20 @@ describe("a service's stdio on the fake host", () => {
     expect(internalErrors()).toEqual([]);
   });
 
+  test("no console for stderr: the start fails with the reason, and stdout's file is closed", () => {
+    const host = new FakeHost();
+    host.openConsole = () => { throw new Error("open /dev/console: No such device (ENODEV)"); };
+    const { m, lines, internalErrors } = managerOn(host, [
+      target("multi-user", { wants: ["daemon"] }),
+      daemon({ standard_output: "file:/var/log/daemon.log", standard_error: "tty" }),
+    ]);
+    expect(host.requests).toEqual([]);
+    expect(m.unit("daemon")!.active).toBe("failed");
+    expect(lines).toContain("daemon: Failed to execute main process: standard_error: cannot open the tty: open /dev/console: No such device (ENODEV)");
+    expect(host.closed).toEqual([...host.files.keys()]);
+    expect(internalErrors()).toEqual([]);
+  });
+
   test("inetd style: the connection on stdin, stdout and stderr, and not at fd 3", () => {
     const host = new FakeHost();
     const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo" } as SocketSection;

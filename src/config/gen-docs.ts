@@ -233,14 +233,15 @@ process the service starts (\`exec_start_pre\` and the others too):
   \`"file:PATH"\` writes from the start of the file over what is there (not truncated),
   \`"append:PATH"\` at its end, \`"truncate:PATH"\` empties it first; PATH is
   absolute, and a missing file is created with mode 0666 less \`umask\`, owned by the
-  manager's user (root), as systemd does.
+  manager's user (root), as systemd does; a unix socket file is connected to (a stream
+  connection, say to a log collector).
 - **stderr**: by default where stdout goes (the very same fd: lines written to both stay in
   order in one file); any value of stdout, given its own fd.
 
 hearth opens the files itself, for every process it starts, before the process exists,
 and closes its copies right after: a file that cannot be opened fails that start with
 the path and the reason in \`hearth ctl status\`. The open never waits: a FIFO nobody
-reads fails at once (a daemon that logs into a FIFO needs its reader started first, with
+reads, or a socket no one listens on, fails at once (a daemon that logs into a FIFO needs its reader started first, with
 \`after\`). \`syslog_identifier\` is the name the unit's lines are shown under, in
 place of the unit's name.
 `;

@@ -57,8 +57,8 @@ export function openStdio(plan: StdioPlan, host: Pick<ManagerHost, "openOutput" 
   return failed;
 }
 
-/** ENXIO on open is a FIFO nobody reads (or a device that is not there): say so. */
+/** ENXIO on open is a FIFO nobody reads, a socket no one listens on, or a device that is not there: say so. */
 function why(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
-  return text.includes("(ENXIO)") ? `${text}: a FIFO with no reader, or a device that is not there` : text;
+  return text.includes("(ENXIO)") ? `${text}: a FIFO with no reader, a socket no one listens on, or a device that is not there` : text;
 }

@@ -56,6 +56,7 @@ exec_start = ["/bin/sh", "-c", "echo holding; exec sleep 300"]
 standard_output = "append:${at("holder.txt")}"
 `,
     blocked: oneshot("echo never", { standard_output: `file:${at("fifo")}` }),
+    talker: oneshot("echo into the socket file", { standard_output: `append:${at("listener.sk")}` }),
     greeting: `
 [service]
 exec_start = ["/bin/sh", "-c", "echo hello over the socket; echo stderr too >&2"]
@@ -124,6 +125,20 @@ describe("standard_output to a file", () => {
     expect(status).toContain(`standard_output: cannot open ${at("fifo")}`);
     expect(status).toContain("a FIFO with no reader");
     await run("greeter"); // still answering and spawning
+  });
+});
+
+describe("standard_output to a unix socket file", () => {
+  test("is connected to, as systemd does, and the listener reads the lines", async () => {
+    let received = "";
+    const listener = Bun.listen({ unix: at("listener.sk"), socket: { data(_socket, data) { received += data.toString(); } } });
+    try {
+      await run("talker");
+      await poll("the listener to read the line", () => received.includes("into the socket file"), { intervalMs: 25 });
+      expect(received).toBe("into the socket file\n");
+    } finally {
+      listener.stop(true);
+    }
   });
 });
 

@@ -222,8 +222,8 @@ process the service starts (\`exec_start_pre\` and the others too):
 
 - **stdin**: \`/dev/null\`; \`"tty"\`: the console (\`/dev/console\` as PID 1, the
   terminal hearth runs in under \`hearth run\`); \`"socket"\`: the connection of an
-  \`accept = true\` instance, inetd style (then the connection is not also at fd 3, and
-  the instance's other processes get \`/dev/null\`).
+  \`accept = true\` instance, inetd style, for each of its processes (then the
+  connection is not also at fd 3).
 - **stdout**: by default the unit's log, read by \`hearth ctl logs\` (a line starting
   with \`<N>\` gets syslog priority N) and copied to \`log_file\`; \`"syslog"\` and
   \`"kmsg"\` mean the same here, hearth's log being its journal. \`"null"\` discards it;

@@ -316,8 +316,11 @@ export class Manager {
       }
     }
     const main = e.role === "main";
-    const plan = stdioPlan(cfg, { hasConnection: main && ctx.connection !== null, systemMode: this.opts.systemMode });
-    const passed = main ? this.passedTo(e.unit, ctx, plan.connection) : null;
+    const plan = stdioPlan(cfg, { hasConnection: ctx.connection !== null, systemMode: this.opts.systemMode });
+    // An instance's other processes (exec_start_pre...) get its connection too when it is
+    // their stdio, as in systemd; only the main process gets sockets and stored fds.
+    const passed = main ? this.passedTo(e.unit, ctx, plan.connection)
+      : plan.connection ? this.sockets.passedTo(e.unit, ctx.connection, true) : null;
     const stdio = openStdio(plan, this.host, {
       devNull: this.devNullFd, tty: () => this.ttyFds(), log: () => this.outputs.writeFd(ctx.logConfig),
       connection: passed?.stdio ?? null, fileMode: 0o666 & ~cfg.umask,

@@ -22,7 +22,7 @@ export interface StdioPlan {
 }
 
 export interface StdioFacts {
-  /** The process has a connection to use (the main process of an accept = true instance). */
+  /** The process has a connection to use (it belongs to an accept = true instance). */
   hasConnection: boolean;
   /** PID 1: an inherited stdout is /dev/null; under `hearth run` it is the manager's own. */
   systemMode: boolean;

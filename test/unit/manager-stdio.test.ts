@@ -87,18 +87,28 @@ describe("a service's stdio on the fake host", () => {
     expect(internalErrors()).toEqual([]);
   });
 
-  test("inetd style: the connection on stdin, stdout and stderr, and not at fd 3", () => {
+  test("inetd style: the connection on stdin, stdout and stderr of every process of the instance, and not at fd 3", () => {
     const host = new FakeHost();
     const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo" } as SocketSection;
     const { m, internalErrors } = managerOn(host, [
       target("multi-user"),
-      { ...service("echo", { exec_start: { argv: ["/usr/sbin/echod"], ignoreFailure: false }, standard_input: "socket", standard_output: "inherit" }), sockets: [socket] },
+      { ...service("echo", {
+        exec_start: { argv: ["/usr/sbin/echod"], ignoreFailure: false }, exec_start_pre: [{ argv: ["/usr/sbin/echo-check"], ignoreFailure: false }],
+        type: "exec", standard_input: "socket", standard_output: "inherit",
+      }), sockets: [socket] },
     ]);
     m.dispatch({ type: "connection", unit: "echo", index: 0, connection: 7, source: "uid 0" });
-    const [req] = host.requests;
-    expect([req!.stdin, req!.stdout, req!.stderr]).toEqual([1007, 1007, 1007]);
-    expect(req!.fds).toEqual([]);
-    expect(req!.env.LISTEN_FDS).toBeUndefined();
+    const prePid = Number(host.trace.find((t) => t.startsWith("spawn /usr/sbin/echo-check"))!.split(" -> ")[1]);
+    host.end(prePid); // exec_start_pre ends well: the main process follows
+    host.deliver();
+    const [pre, req] = host.requests;
+    expect(pre!.argv).toEqual(["/usr/sbin/echo-check"]);
+    expect(req!.argv).toEqual(["/usr/sbin/echod"]);
+    for (const r of [pre!, req!]) {
+      expect([r.stdin, r.stdout, r.stderr]).toEqual([1007, 1007, 1007]);
+      expect(r.fds).toEqual([]);
+      expect(r.env.LISTEN_FDS).toBeUndefined();
+    }
     expect(internalErrors()).toEqual([]);
   });
 });

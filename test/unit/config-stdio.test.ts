@@ -112,7 +112,7 @@ describe("where stdin, stdout and stderr go", () => {
       .toMatchObject({ stdin: { kind: "null" }, stdout: { kind: "connection" }, connection: true });
   });
 
-  test("a process with no connection (exec_start_pre of an instance) gets /dev/null and inherits instead of the socket", () => {
+  test("a process with no connection to use gets /dev/null and inherits instead of the socket", () => {
     const plan = stdioPlan(serviceSection({ standard_input: "socket", standard_output: "socket", standard_error: "journal" }), pid1);
     expect(plan).toEqual({ stdin: { kind: "null" }, stdout: { kind: "null" }, stderr: { kind: "log" }, connection: false });
   });

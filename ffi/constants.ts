@@ -51,7 +51,7 @@ export const SYS = SYS_BY_ARCH[ARCH];
 // ---------------------------------------------------------------- errno
 // include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
 export const E = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, E2BIG: 7, EBADF: 9, ECHILD: 10, EAGAIN: 11,
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9, ECHILD: 10, EAGAIN: 11,
   ENOMEM: 12, EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21,
   EINVAL: 22, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EROFS: 30, EPIPE: 32, ENAMETOOLONG: 36,
   ENOSYS: 38, ELOOP: 40, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92,

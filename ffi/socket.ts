@@ -9,7 +9,7 @@ import {
   AF_UNIX, CMSGHDR, E, IOVEC, MMSGHDR, MSG, MSGHDR, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SO,
   SOCK, SOCKADDR_UN, SOL_SOCKET, UCRED,
 } from "./constants.ts";
-import { close } from "./fd.ts";
+import { close, setNonBlocking } from "./fd.ts";
 import { check, cString, lastErrno, libc, retryExpecting, retryOnEintr, SysError } from "./libc.ts";
 
 // ---------------------------------------------------------------- addresses
@@ -316,6 +316,19 @@ export function connectUnixStream(path: string): number {
   return withFd(openSocket(SOCK.STREAM), (fd) => {
     const address = unixAddress(path);
     retryOnEintr("connect", () => libc.connect(fd, address.bytes, address.length), path);
+  });
+}
+
+/**
+ * A close-on-exec stream connection to the socket file at `path` that never waits: a
+ * unix stream connect completes at once or fails (EAGAIN when the listener's backlog is
+ * full, ECONNREFUSED when no one listens). The fd is left blocking, for a service's stdio.
+ */
+export function connectUnixStreamNow(path: string): number {
+  return withFd(openSocket(SOCK.STREAM | SOCK.NONBLOCK), (fd) => {
+    const address = unixAddress(path);
+    retryOnEintr("connect", () => libc.connect(fd, address.bytes, address.length), path);
+    setNonBlocking(fd, false);
   });
 }
 

@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -55,6 +55,7 @@ export function typeName(type: ValueType): string {
     case "percent": return `percentage up to ${type.max}%`;
     case "condition": return "list of strings";
     case "directory-name": return "relative path";
+    case "std-output": return "output";
   }
 }
 
@@ -180,6 +181,8 @@ const VALUES = `## Values
   is every capability hearth knows (up to \`CAP_CHECKPOINT_RESTORE\`) but those two.
 - **CPU list**: CPU numbers and ranges, \`[0, "2-3"]\`, \`"0-1,3"\` or \`"0 1 2"\`.
 - **percentage**: \`"50%"\`; decimals are allowed.
+- **output** (\`standard_output\`, \`standard_error\`): a word or \`"file:PATH"\`,
+  \`"append:PATH"\`, \`"truncate:PATH"\` (see Standard input and output).
 `;
 
 const SANDBOX = `## Sandboxing and resource limits
@@ -211,6 +214,37 @@ cpu and pids controllers are enabled when a unit first needs them). A limit the 
 cannot apply (its controller missing) is a warning naming the unit and the key; the
 service starts without it. Without a writable cgroup v2 hierarchy hearth says so once
 and tracks processes by session instead, and the limits are not applied.
+`;
+
+const STDIO = `## Standard input and output
+
+As systemd's \`StandardInput=\`, \`StandardOutput=\`, \`StandardError=\`, decided for each
+process the service starts (\`exec_start_pre\` and the others too):
+
+- **stdin**: \`/dev/null\`; \`"tty"\`: the console (\`/dev/console\` as PID 1, the
+  terminal hearth runs in under \`hearth run\`); \`"socket"\`: the connection of an
+  \`accept = true\` instance, inetd style, for each of its processes (then the
+  connection is not also at fd 3).
+- **stdout**: by default the unit's log, read by \`hearth ctl logs\` (a line starting
+  with \`<N>\` gets syslog priority N) and copied to \`log_file\`; \`"syslog"\` and
+  \`"kmsg"\` mean the same here, hearth's log being its journal. \`"null"\` discards it;
+  \`"tty"\` writes to the console; \`"socket"\`: the connection; \`"inherit"\`: what
+  stdin is when that is a terminal or a connection (the default then), else
+  \`/dev/null\` as PID 1 and hearth's own stdout under \`hearth run\`.
+  \`"file:PATH"\` writes from the start of the file over what is there (not truncated),
+  \`"append:PATH"\` at its end, \`"truncate:PATH"\` empties it first; PATH is
+  absolute, and a missing file is created with mode 0666 less \`umask\`, owned by the
+  manager's user (root), as systemd does; a unix socket file is connected to (a stream
+  connection, say to a log collector).
+- **stderr**: by default where stdout goes (the very same fd: lines written to both stay in
+  order in one file); any value of stdout, given its own fd.
+
+hearth opens the files itself, for every process it starts, before the process exists,
+and closes its copies right after: a file that cannot be opened fails that start with
+the path and the reason in \`hearth ctl status\`. The open never waits: a FIFO nobody
+reads, or a socket no one listens on, fails at once (a daemon that logs into a FIFO needs its reader started first, with
+\`after\`). \`syslog_identifier\` is the name the unit's lines are shown under, in
+place of the unit's name.
 `;
 
 const DEPENDENCIES = `## Dependencies and targets

@@ -135,6 +135,8 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
   service.limits = limits;
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
+  // systemd: stdout follows a terminal or socket stdin, else goes to the journal (the unit's log).
+  service.standard_output ??= service.standard_input === "tty" || service.standard_input === "socket" ? "inherit" : "journal";
   return service;
 }
 
@@ -190,10 +192,21 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   if (service.notification_fd !== null && nofile !== undefined && service.notification_fd >= nofile) {
     at("notification_fd").error(`fd ${service.notification_fd} is not below limit_nofile (${nofile}): the service could not have it`);
   }
-  if (service.standard_input === "socket" && !sockets.some((socket) => socket.accept)) {
-    at("standard_input").error('standard_input = "socket" needs a [[socket]] with accept = true');
+  for (const key of ["standard_input", "standard_output", "standard_error"] as const) {
+    if (service[key] === "socket" && !sockets.some((socket) => socket.accept)) {
+      at(key).error(`${key} = "socket" needs a [[socket]] with accept = true`);
+    }
+  }
+  const ident = service.syslog_identifier;
+  if (ident !== null && ident !== undefined) {
+    const wrong = ident === "" ? "must not be empty" : ident.length > MAX_IDENTIFIER ? `is too long: at most ${MAX_IDENTIFIER} characters`
+      : /[\s\u0000-\u001f\u007f-\u009f]/.test(ident) ? "must not hold spaces or control characters" : null;
+    if (wrong) at("syslog_identifier").error(`${quote(ident)} ${wrong}`);
   }
 }
+
+/** syslog_identifier: a name on one log line, not a sentence. */
+const MAX_IDENTIFIER = 64;
 
 function checkBuiltinExtension(name: string, tables: Map<TableName, unknown>, report: FileReport): void {
   for (const table of ["service", "socket"] as const) {

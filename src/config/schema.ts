@@ -36,6 +36,7 @@ export type ValueType =
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
+  | { kind: "std-output" } // standard_output: a word or "file:PATH" (src/config/standard-output.ts)
   // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
   | { kind: "condition"; check: ConditionCheck; assert: boolean };
 
@@ -328,7 +329,10 @@ const SERVICE = {
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
   tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null, or with "socket" the connection of an accept = true socket on stdin and stdout (inetd style), or with "tty" the console (/dev/console) on stdin, stdout and stderr (a rescue shell, a getty).'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": the console (see Standard input and output). stdout and stderr follow it unless set.'],
+  standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
+  standard_error: [{ kind: "std-output" }, "inherit", 'Where stderr goes: the values of standard_output; "inherit": where stdout goes.'],
+  syslog_identifier: [string, null, "The name the unit's log lines are shown under by `hearth ctl logs` and in log_file; unset: the unit's name."],
   fd_store_max: [int(0, 4096), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],
   log_buffer_lines: [int(0, MAX_RING_CAPACITY), 1000, "Lines of output kept in memory for `hearth ctl logs`."],
   log_file: [path, null, "Also append the output to this file, rotated at log_file_max_bytes."],

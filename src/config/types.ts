@@ -16,6 +16,13 @@ export type RestartPolicy =
 export type NotifyAccess = "none" | "main" | "exec" | "all";
 export type KillMode = "control-group" | "mixed" | "process";
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
+/**
+ * standard_output / standard_error, as written (validated by src/config/standard-output.ts):
+ * journal, syslog and kmsg all go to the unit's log.
+ */
+export type StandardOutput =
+  | "inherit" | "null" | "tty" | "journal" | "syslog" | "kmsg" | "socket"
+  | `file:${string}` | `append:${string}` | `truncate:${string}`;
 export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"
   | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit";
@@ -91,7 +98,10 @@ export interface ServiceSection {
   log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
   log_file_max_bytes: number;
   // Added later; always set by the loader.
-  standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection on stdin/stdout; "tty": the console on 0, 1, 2
+  standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection; "tty": the console
+  standard_output?: StandardOutput; // default "inherit" with a tty or socket stdin, else "journal"
+  standard_error?: StandardOutput; // default "inherit": as stdout
+  syslog_identifier?: string | null; // the name the unit's log lines are shown under; null: the unit's
   fd_store_max?: number; // 0 = no fd store
   capability_bounding_set?: string[] | null; // "CAP_*" names kept ("~" lists resolved); null = keep all
   ambient_capabilities?: string[]; // "CAP_*" names

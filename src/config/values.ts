@@ -2,7 +2,8 @@
 // types.ts wants, or undefined after reporting at the value's site why it is wrong.
 
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
-import type { Condition, ConditionCheck, Rlimit } from "./types.ts";
+import type { Condition, ConditionCheck, Rlimit, StandardOutput } from "./types.ts";
+import { parseStandardOutput } from "./standard-output.ts";
 import { MAX_CONDITIONS_PER_KEY, parseCondition } from "./conditions.ts";
 import { parseSize } from "./size.ts";
 import type { ValueType } from "./schema.ts";
@@ -39,6 +40,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "percent": return readPercent(value, site, type.max);
     case "condition": return readConditions(value, site, type.check, type.assert);
     case "directory-name": return readDirectoryName(value, site);
+    case "std-output": return readStandardOutput(value, site);
   }
 }
 
@@ -63,6 +65,16 @@ function readDirectoryName(value: unknown, site: Site): string | undefined {
   const problem = directoryNameProblem(text);
   if (problem === null) return text.split("/").filter((p) => p !== "" && p !== ".").join("/");
   site.error(`${quote(text)} ${problem}`);
+  return undefined;
+}
+
+/** standard_output / standard_error: a word, or "file:PATH" and the like (src/config/standard-output.ts). */
+function readStandardOutput(value: unknown, site: Site): StandardOutput | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const parsed = parseStandardOutput(text);
+  if (!("error" in parsed)) return text as StandardOutput;
+  site.error(`${quote(text)}: ${parsed.error}`);
   return undefined;
 }
 

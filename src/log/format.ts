@@ -27,11 +27,12 @@ export function formatTimestamp(time: number, options: FormatOptions = {}): stri
 }
 
 /**
- * One entry as `Nov 22 01:02:03 unit[pid]: text`. What the manager logs about a
+ * One entry as `Nov 22 01:02:03 unit[pid]: text` (its identifier, when it has one, for
+ * the unit). What the manager logs about a
  * unit reads as systemd's does: `hearth[1]: unit: text`.
  */
 export function formatEntry(entry: LogRecord, options: FormatOptions = {}): string {
-  let ident = entry.unit;
+  let ident = entry.ident ?? entry.unit;
   let text = entry.text;
   if (entry.stream === "manager" && entry.unit !== MANAGER_IDENT) {
     ident = MANAGER_IDENT;

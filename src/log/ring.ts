@@ -16,6 +16,8 @@ export interface LogRecord {
   text: string;
   /** The process that wrote it, when known. */
   pid?: number;
+  /** The name the line is shown under when not the unit's (its syslog_identifier). */
+  ident?: string;
 }
 
 /** A record once stored: `seq` increases by one per entry, starting at 1. */

@@ -8,6 +8,7 @@ import type { UnitConfig } from "../config/types.ts";
 import { discoverCgroups, type CgroupMode, type CgroupTree } from "../exec/cgroup.ts";
 import { becomeSubreaper, killProcess, reapChildren, type ReapedChild } from "../exec/reaper.ts";
 import { spawn, type SpawnRequest, type SpawnResult } from "../exec/spawner.ts";
+import { openOutputFile, type OutputOpen } from "../exec/output-file.ts";
 import { readUserDatabase, type UserDatabase } from "../exec/users.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { NotifyServer, type NotifyArrival } from "../notify/server.ts";
@@ -70,6 +71,8 @@ export interface ManagerHost {
   close(fd: number): void;
   devNull(): number;
   openConsole(): number;
+  /** A file for a service's stdout or stderr (src/exec/output-file.ts); the caller closes it. Throws. */
+  openOutput(path: string, open: OutputOpen, mode: number): number;
 
   // timers
   setTimer(ms: number, fn: () => void): unknown;
@@ -114,6 +117,7 @@ export function realHost(): ManagerHost {
     close,
     devNull,
     openConsole: () => openFile("/dev/console", O.RDWR | O.NOCTTY),
+    openOutput: openOutputFile,
     setTimer: (ms, fn) => setTimeout(fn, ms),
     clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     cgroups: (mode) => discoverCgroups(mode),

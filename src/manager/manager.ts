@@ -18,8 +18,10 @@ import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
 import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
-import { buildSpawnRequest } from "./spawn-request.ts";
+import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
+import { stdioPlan } from "./stdio.ts";
+import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -320,12 +322,31 @@ export class Manager {
         cgroupJoin = joined.join;
       }
     }
-    const built = buildSpawnRequest({
-      effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
-      systemMode: this.opts.systemMode, devNull: this.devNullFd, console: () => this.consoleFd(),
-      passed: e.role === "main" ? this.passedTo(e.unit, ctx, cfg.standard_input === "socket") : null,
-      output: this.outputs.writeFd(ctx.logConfig), cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+    const main = e.role === "main";
+    const plan = stdioPlan(cfg, { hasConnection: ctx.connection !== null, systemMode: this.opts.systemMode });
+    // An instance's other processes (exec_start_pre...) get its connection too when it is
+    // their stdio, as in systemd; only the main process gets sockets and stored fds.
+    const passed = main ? this.passedTo(e.unit, ctx, plan.connection)
+      : plan.connection ? this.sockets.passedTo(e.unit, ctx.connection, true) : null;
+    const stdio = openStdio(plan, this.host, {
+      devNull: this.devNullFd, tty: () => this.ttyFds(), log: () => this.outputs.writeFd(ctx.logConfig),
+      connection: passed?.stdio ?? null, fileMode: 0o666 & ~cfg.umask,
     });
+    if ("error" in stdio) {
+      this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: stdio.error });
+      return;
+    }
+    try {
+      this.spawnProcess(e, ctx, buildSpawnRequest({
+        effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
+        systemMode: this.opts.systemMode, devNull: this.devNullFd, passed, stdio: stdio.fds, cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+      }));
+    } finally {
+      for (const fd of stdio.opened) this.host.close(fd); // the child has its copies
+    }
+  }
+
+  private spawnProcess(e: Extract<Effect, { type: "spawn" }>, ctx: SpawnContext, built: BuiltRequest) {
     if ("error" in built) {
       this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: built.error });
       return;
@@ -371,10 +392,14 @@ export class Manager {
     return passed;
   }
 
-  /** One fd on /dev/console, opened at first use, for units with standard_input = "tty". */
-  private consoleFd(): number {
+  /**
+   * The terminal of standard_* = "tty": one fd on /dev/console, opened at first use, in
+   * system mode; under `hearth run`, the manager's own stdin and stdout.
+   */
+  private ttyFds(): { input: number; output: number } {
+    if (!this.opts.systemMode) return { input: 0, output: 1 };
     if (this.ttyFd < 0) this.ttyFd = this.host.openConsole();
-    return this.ttyFd;
+    return { input: this.ttyFd, output: this.ttyFd };
   }
 
   /** s6-style readiness: the first newline on the pipe means ready. */

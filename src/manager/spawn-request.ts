@@ -6,6 +6,7 @@ import { findUser, resolveCredentials } from "../exec/users.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { ManagerHost } from "./host.ts";
 import { directoryEnvironment, directoryOwner, unitDirectories, type DirectoryBases } from "./unit-directories.ts";
+import type { StdioFds } from "./stdio-open.ts";
 import { expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 
 export interface SpawnInputs {
@@ -14,9 +15,8 @@ export interface SpawnInputs {
   notifySocket: string | null;
   systemMode: boolean;
   devNull: number;
-  console: () => number; // /dev/console, for standard_input = "tty"
   passed: Passed | null; // the main process's sockets and stored fds
-  output: number; // the write end of the unit's output pipe
+  stdio: StdioFds; // fds 0, 1, 2 (./stdio.ts decides them, ./stdio-open.ts opens them)
   cgroupFd?: number;
   cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
   directoryBases: DirectoryBases; // where runtime_directory and the like are made
@@ -77,10 +77,8 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     while (fds.length < cfg.notification_fd - 3) fds.push(inp.devNull);
     fds.push(readiness.write);
   }
-  const tty = cfg.standard_input === "tty" ? inp.console() : null;
   const request: SpawnRequest = {
-    path: argv[0]!, argv, env, pidEnv, fds,
-    stdin: passed?.stdio ?? tty ?? inp.devNull, stdout: passed?.stdio ?? tty ?? inp.output, stderr: tty ?? inp.output,
+    path: argv[0]!, argv, env, pidEnv, fds, ...inp.stdio,
     cwd: workingDirectory(cfg.working_directory, user),
     uid, gid, groups, umask: cfg.umask,
     rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),

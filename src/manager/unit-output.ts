@@ -15,6 +15,7 @@ interface UnitOutput {
   ring: LogRing;
   file: RotatingFile | null;
   pid: number | undefined; // the main pid its lines are tagged with
+  ident: string | undefined; // syslog_identifier: the name its lines are shown under
 }
 
 export class UnitOutputs {
@@ -23,9 +24,11 @@ export class UnitOutputs {
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing) {}
 
-  /** The write end of the unit's pipe, made at first use. */
+  /** The write end of the unit's pipe, made at first use; its lines are named as the unit's configuration says now. */
   writeFd(unit: UnitConfig): number {
-    return this.outputFor(unit).write;
+    const out = this.outputFor(unit);
+    out.ident = unit.service?.syslog_identifier ?? undefined;
+    return out.write;
   }
 
   /** Lines read from now on are tagged with this pid (the main process). */
@@ -43,7 +46,7 @@ export class UnitOutputs {
       read: p.read, write: p.write, splitter: new LineSplitter(),
       ring: new LogRing(Math.max(1, cfg.log_buffer_lines)),
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
-      pid: undefined,
+      pid: undefined, ident: undefined,
     };
     this.outputs.set(unit.name, out);
     // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
@@ -66,8 +69,9 @@ export class UnitOutputs {
   private record(unit: string, out: UnitOutput, line: string) {
     const { priority, text } = parsePriorityPrefix(line, 6);
     const rec: LogRecord = { time: this.host.wallNow(), unit, priority, stream: "stdout", text, pid: out.pid };
+    if (out.ident !== undefined) rec.ident = out.ident;
     out.ring.push(rec);
-    out.file?.write(`${new Date(rec.time).toISOString()} ${unit}: ${text}\n`);
+    out.file?.write(`${new Date(rec.time).toISOString()} ${out.ident ?? unit}: ${text}\n`);
     if (this.log.enabled("debug")) this.log.debug(`${unit}: ${text}`);
   }
 

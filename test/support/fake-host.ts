@@ -87,7 +87,11 @@ export class FakeHost implements ManagerHost {
   onChildExit(fn: () => void) { this.childExit = fn; }
   reap(): ReapedChild[] { return this.zombies.splice(0); }
 
+  /** Every spawn request, in order (its fds: what the child would get). */
+  readonly requests: SpawnRequest[] = [];
+
   spawn(req: SpawnRequest) {
+    this.requests.push(req);
     const pid = this.nextPid++;
     const cgroup = req.cgroupFd === undefined ? null : this.cgroupFds.get(req.cgroupFd) ?? null;
     this.procs.set(pid, { pid, ppid: 1, sid: pid, name: req.argv[0]!, cgroup, ignores: new Set(), alive: true, argv: req.argv });
@@ -149,9 +153,21 @@ export class FakeHost implements ManagerHost {
   readonly reactor: Reactor = { watch: () => {}, unwatch: () => {}, size: 0, staleEventsDropped: 0 };
   pipe() { return { read: this.nextFd++, write: this.nextFd++ }; }
   read(): "again" { return "again"; }
-  close() {}
+  /** fds closed through the host (pipes, files, readiness fds), in order. */
+  readonly closed: number[] = [];
+  close(fd: number) { this.closed.push(fd); }
   devNull() { return this.nextFd++; }
   openConsole() { return this.nextFd++; }
+  /** Output files opened, by fd: "append:/var/log/x 644". A path in `unopenable` fails with its reason. */
+  readonly files = new Map<number, string>();
+  readonly unopenable = new Map<string, string>();
+  openOutput(path: string, open: string, mode: number): number {
+    const why = this.unopenable.get(path);
+    if (why !== undefined) throw new Error(why);
+    const fd = this.nextFd++;
+    this.files.set(fd, `${open}:${path} ${mode.toString(8)}`);
+    return fd;
+  }
 
   // ---- timers
   setTimer(ms: number, fn: () => void): unknown {
@@ -231,8 +247,10 @@ export class FakeHost implements ManagerHost {
         else host.watched.delete(`${unit}/${index}`);
       },
       closeConnection(id: number) { host.closedConnections.push(id); },
-      passedTo: (_unit: string, connection: number | null): Passed =>
-        ({ fds: connection === null ? [] : [1000 + connection], names: connection === null ? [] : ["connection"], stdio: null, env: {} }),
+      // A connection is fd 1000 + its number: at fd 3, or on stdio (inetd).
+      passedTo: (_unit: string, connection: number | null, inetd?: boolean): Passed =>
+        connection !== null && inetd ? { fds: [], names: [], stdio: 1000 + connection, env: {} }
+          : ({ fds: connection === null ? [] : [1000 + connection], names: connection === null ? [] : ["connection"], stdio: null, env: {} }),
       status: () => [],
       peerOf: () => null,
       close() {},

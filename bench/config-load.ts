@@ -8,42 +8,18 @@
 // as at boot. Interleaved pairs, each on a quiet machine (bench/lib/quiet.ts); wall time
 // of the whole process.
 //   bun bench/config-load.ts [RUNS]      (default 7 pairs each)
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { table } from "./lib/markdown.ts";
 import { HEARTH, ROOT, requireBuilt, scratchDir } from "./lib/paths.ts";
 import { spread } from "./lib/stats.ts";
-import { interferenceNote, quietly } from "./lib/quiet.ts";
+import { interferenceNote } from "./lib/quiet.ts";
+import { pairs, qemuUser } from "./lib/paired.ts";
 import { PROBE, SERVICES } from "./boot-race/workload.ts";
 import { hearthUnit } from "./boot-race/peers.ts";
 
 const RUNS = Number(process.argv[2] ?? 7);
 const HEARTH_ARM64 = join(ROOT, "dist/hearth-arm64");
-const QEMU = Bun.which("qemu-aarch64") ?? Bun.which("qemu-aarch64-static");
-const SYSROOT = "/usr/aarch64-linux-gnu";
-
-async function wallMs(argv: string[]): Promise<number> {
-  const t0 = performance.now();
-  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  const code = await p.exited;
-  const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
-  return ms;
-}
-
-/** RUNS interleaved pairs after one warm-up pair: check's and --version's times, ms. */
-async function pairs(label: string, check: string[], version: string[]): Promise<[number[], number[]]> {
-  await wallMs(check);
-  await wallMs(version);
-  const cs: number[] = [];
-  const vs: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const [c, v] = await quietly(label, async () => [await wallMs(check), await wallMs(version)] as const);
-    cs.push(c);
-    vs.push(v);
-  }
-  return [cs, vs];
-}
 
 function row(name: string, check: number[], version: number[]): string[] {
   return [name, spread(check), spread(version), spread(check.map((c, i) => c - version[i]!))];
@@ -57,14 +33,13 @@ for (const svc of SERVICES) writeFileSync(join(confDir, "units", `${svc.name}.to
 
 const rows: string[][] = [];
 try {
-  if (QEMU && existsSync(join(SYSROOT, "lib/ld-linux-aarch64.so.1"))) {
-    const qemu = [QEMU, "-L", SYSROOT, HEARTH_ARM64];
-    const [c, v] = await pairs("arm64 under qemu", [...qemu, "check", "-c", confDir], [...qemu, "--version"]);
+  const qemu = qemuUser();
+  if (qemu) {
+    const arm64 = [...qemu, HEARTH_ARM64];
+    const [c, v] = await pairs("arm64 under qemu", [...arm64, "check", "-c", confDir], [...arm64, "--version"], RUNS);
     rows.push(row("arm64, qemu-aarch64 user mode", c, v));
-  } else {
-    console.error(`no qemu-aarch64 or no ${SYSROOT}: \`make deps-board\` installs them; the arm64 row is left out`);
   }
-  const [c, v] = await pairs("native", [HEARTH, "check", "-c", confDir], [HEARTH, "--version"]);
+  const [c, v] = await pairs("native", [HEARTH, "check", "-c", confDir], [HEARTH, "--version"], RUNS);
   rows.push(row("native (this host)", c, v));
 } finally {
   rmSync(confDir, { recursive: true, force: true });

@@ -7,12 +7,12 @@
 // machine (bench/lib/quiet.ts); wall time of the whole process, spawn to reaped.
 //   bun bench/startup-floor.ts [RUNS]      (default 7 pairs each)
 // Then the control client on the aarch64 board (goal 3), from 3 boots of the example image.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { table } from "./lib/markdown.ts";
 import { HEARTH, ROOT, requireBuilt } from "./lib/paths.ts";
 import { median, ratio, spread } from "./lib/stats.ts";
 import { interferenceNote, quietly } from "./lib/quiet.ts";
+import { pairs, qemuUser } from "./lib/paired.ts";
 import { boot, imagesMissing } from "../test/boot/qemu.ts";
 
 const RUNS = Number(process.argv[2] ?? 7);
@@ -20,32 +20,6 @@ const BOARD = "qemu-aarch64", BOARD_BOOTS = 3;
 const HEARTH_ARM64 = join(ROOT, "dist/hearth-arm64");
 const HELLO = join(ROOT, "build/bench/hello-native");
 const HELLO_ARM64 = join(ROOT, "build/bench/hello-arm64");
-// qemu-user (test/setup-deps.sh board); the arm64 loader and glibc of libc6-dev-arm64-cross.
-const QEMU = Bun.which("qemu-aarch64") ?? Bun.which("qemu-aarch64-static");
-const SYSROOT = "/usr/aarch64-linux-gnu";
-
-async function wallMs(argv: string[]): Promise<number> {
-  const t0 = performance.now();
-  const p = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  const code = await p.exited;
-  const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
-  return ms;
-}
-
-/** RUNS interleaved pairs after one warm-up pair: the times of each side, ms. */
-async function pairs(label: string, a: string[], b: string[]): Promise<[number[], number[]]> {
-  await wallMs(a);
-  await wallMs(b);
-  const as: number[] = [];
-  const bs: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const [x, y] = await quietly(label, async () => [await wallMs(a), await wallMs(b)] as const);
-    as.push(x);
-    bs.push(y);
-  }
-  return [as, bs];
-}
 
 function row(name: string, hearth: number[], hello: number[]): string[] {
   const ratios = hearth.map((h, i) => h / hello[i]!);
@@ -54,14 +28,12 @@ function row(name: string, hearth: number[], hello: number[]): string[] {
 
 requireBuilt(HEARTH, HEARTH_ARM64, HELLO, HELLO_ARM64);
 const rows: string[][] = [];
-if (QEMU && existsSync(join(SYSROOT, "lib/ld-linux-aarch64.so.1"))) {
-  const qemu = [QEMU, "-L", SYSROOT];
-  const [h, b] = await pairs("arm64 under qemu", [...qemu, HEARTH_ARM64, "--version"], [...qemu, HELLO_ARM64]);
+const qemu = qemuUser();
+if (qemu) {
+  const [h, b] = await pairs("arm64 under qemu", [...qemu, HEARTH_ARM64, "--version"], [...qemu, HELLO_ARM64], RUNS);
   rows.push(row("arm64, qemu-aarch64 user mode", h, b));
-} else {
-  console.error(`no qemu-aarch64 or no ${SYSROOT}: \`make deps-board\` installs them; the arm64 row is left out`);
 }
-const [h, b] = await pairs("native", [HEARTH, "--version"], [HELLO]);
+const [h, b] = await pairs("native", [HEARTH, "--version"], [HELLO], RUNS);
 rows.push(row("native (this host)", h, b));
 
 console.log(`**Start-up floor** — \`hearth --version\` against a Bun hello world compiled the same way ` +

@@ -60,9 +60,21 @@ export function readRegularFile(path: string, max: number, whole = false): { byt
   try {
     const opened = fstatSync(fd);
     if (!opened.isFile()) return notRegular(opened);
-    const buffer = new Uint8Array(Math.min(opened.size, max) + 1); // one more: to see a file that grew
+    // One byte more than allowed, to see a file that grew. /proc and /sys files say size 0,
+    // so the buffer starts at a page and grows until the end of the file or max + 1.
+    let buffer = new Uint8Array(Math.min(Math.max(opened.size, 4096), max) + 1);
     let length = 0;
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    for (;;) {
+      if (length === buffer.length) {
+        if (buffer.length > max) break;
+        const bigger = new Uint8Array(Math.min(buffer.length * 2, max + 1));
+        bigger.set(buffer);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
     if (whole && length > max) return tooLarge(length, max);
     return { bytes: buffer.subarray(0, Math.min(length, max)) };
   } catch (e) {

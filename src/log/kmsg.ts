@@ -49,8 +49,8 @@ export class KmsgReader {
     path = "/dev/kmsg",
   ) {
     this.fd = openFile(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+    // Read from the loop, not here: the boot's backlog waits until the units are on their way.
     getReactor().watch(this.fd, { read: true }, () => this.drain());
-    this.drain();
   }
 
   drain() {

@@ -9,7 +9,7 @@
 // directory over /etc/cron.d and /run: nothing outside that process sees any of it, and
 // nothing on the host is written.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sendDatagram } from "../../ffi/socket.ts";
 import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
@@ -18,6 +18,14 @@ const work = tempDir("syslog");
 const socket = join(work, "log");
 const isRoot = process.getuid?.() === 0;
 const haveCron = existsSync("/usr/sbin/cron");
+const kmsgReadable = (() => {
+  try {
+    accessSync("/dev/kmsg", constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** A oneshot unit whose main process is `logger` (exec'd: the pid the manager spawned). */
 function loggerUnit(args: string, keys = ""): string {
@@ -160,4 +168,29 @@ describe("cron, logging through glibc's syslog(3)", () => {
     expect(await logs("syslog")).not.toContain("CRON");
     await m.ctl("stop", "cron");
   }, 30_000);
+});
+
+describe("the kernel's log", () => {
+  test("hearth run leaves /dev/kmsg alone unless asked", async () => {
+    const r = await m.ctl("logs", "kernel");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe("");
+  });
+
+  test.skipIf(!kmsgReadable)("with --read-kmsg the kernel's messages are the unit \"kernel\", from the boot on", async () => {
+    const reader = await startManager(conf, ["--read-kmsg"]);
+    try {
+      let last = "";
+      const lines = await poll("kernel lines", async () => {
+        last = (await reader.ctl("logs", "-n", "5000", "kernel")).stdout;
+        const found = last.split("\n").filter((l) => l.includes("kernel <kern."));
+        return found.length > 0 && found;
+      }, { context: () => last });
+      // The oldest record the kernel still holds comes first (on a fresh boot: "Linux version ...").
+      expect(lines[0]).toMatch(/^\w{3} \d\d \d\d:\d\d:\d\d kernel <kern\.\w+>: /);
+      expect((await reader.ctl("logs", "syslog")).stdout).not.toContain("kern.");
+    } finally {
+      await reader.stop();
+    }
+  });
 });

@@ -27,6 +27,12 @@ const kmsgReadable = (() => {
   }
 })();
 
+/** A unit whose main process is a shell and whose sender is its child, alive a while after sending. */
+function childSender(path: string): string {
+  const script = `{ echo sent by a child of the main process; sleep 3; } | logger -u ${path} -t kid`;
+  return `[service]\nexec_start = ["/bin/sh", "-c", ${JSON.stringify(script)}]\n`;
+}
+
 /** A oneshot unit whose main process is `logger` (exec'd: the pid the manager spawned). */
 function loggerUnit(args: string, keys = ""): string {
   return `[service]\ntype = "oneshot"\nexec_start = ["/bin/sh", "-c", ${JSON.stringify(`exec logger -u ${socket} ${args}`)}]\n${keys}`;
@@ -58,6 +64,7 @@ beforeAll(async () => {
     bsd: loggerUnit('--rfc3164 -t bsd-tag -p daemon.warning "an RFC 3164 line"'),
     modern: loggerUnit('--rfc5424 -t modern-tag --msgid M1 -p local3.err "an RFC 5424 line"'),
     plain: loggerUnit('-t plain-tag "a line as logger writes it to a local socket"'),
+    parent: childSender(socket),
     victim: loggerUnit('-t victim "the victim\'s own line"'),
     both: `[service]\ntype = "oneshot"\nstandard_output = "syslog"\nsyslog_identifier = "bothd"\n` +
       `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo through stdout; exec logger -u ${socket} -t bothd "through syslog(3)"`)}]\n`,
@@ -106,6 +113,13 @@ describe("syslog lines land in the sender's unit", () => {
     expect(line).toMatch(/bothd\[\d+\] <user\.notice>: through syslog\(3\)$/);
     const text = await logs("both");
     expect(text).toMatch(/bothd\[\d+\]: through stdout\n(.*\n)*.*through syslog\(3\)/);
+  });
+
+  test("a child of the main process is placed by its cgroup", async () => {
+    expect(m.cgroupDir).not.toBeNull(); // else see "without cgroups" below
+    await run("parent");
+    await waitForLog("parent", /kid\[\d+\] <user\.notice>: sent by a child of the main process/);
+    await m.ctl("stop", "parent");
   });
 
   test("a sender in no unit that claims a unit's tag stays out of that unit's log", async () => {
@@ -191,6 +205,30 @@ describe("the kernel's log", () => {
       expect((await reader.ctl("logs", "syslog")).stdout).not.toContain("kern.");
     } finally {
       await reader.stop();
+    }
+  });
+});
+
+describe("without cgroups", () => {
+  test("a child of the main process is placed by its session", async () => {
+    const nocgSocket = join(work, "log-nocg");
+    const nocgConf = writeConf({ parent: childSender(nocgSocket) });
+    // A mount namespace without the cgroup2 hierarchy: the manager falls back to process groups.
+    const script = "umount -l /sys/fs/cgroup/unified 2>/dev/null; umount -l /sys/fs/cgroup 2>/dev/null; exec \"$@\"";
+    const nocg = await startManager(nocgConf, [], { wrapper: ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"] });
+    try {
+      await nocg.waitForOutput(/tracking services by process group/);
+      symlinkSync(join(nocg.runDir, "log"), nocgSocket);
+      expect((await nocg.ctl("start", "parent")).code).toBe(0);
+      let last = "";
+      await poll("the child's line in logs parent", async () => {
+        last = (await nocg.ctl("logs", "parent")).stdout;
+        return /kid\[\d+\] <user\.notice>: sent by a child of the main process/.test(last);
+      }, { context: () => last });
+      await nocg.ctl("stop", "parent");
+    } finally {
+      await nocg.stop();
+      cleanup(nocg, nocgConf);
     }
   });
 });

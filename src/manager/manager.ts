@@ -532,11 +532,12 @@ export class Manager {
     const spawned = this.spawned.get(pid);
     if (spawned) return spawned.output;
     const origin = this.processes!.origin(pid, null);
-    if (origin.cgroupUnit !== null) return origin.cgroupUnit;
+    // An instance writes to its template's log, as its output does.
+    const logOf = (unit: UnitSnapshot | null) => unit === null ? null : unit.instance?.template ?? unit.name;
+    if (origin.cgroupUnit !== null) return logOf(this.unit(origin.cgroupUnit)) ?? origin.cgroupUnit;
     if (origin.alive && this.processes!.cgroups) return null; // alive and in no unit's cgroup
     const leader = (u: UnitSnapshot) => u.mainPid !== null && (u.mainPid === origin.sid || u.mainPid === origin.pgid);
-    const known = this.units().find((u) => u.mainPid === pid || u.controlPid === pid || (origin.alive && leader(u)));
-    return known?.name ?? null;
+    return logOf(this.units().find((u) => u.mainPid === pid || u.controlPid === pid || (origin.alive && leader(u))) ?? null);
   }
 
   /** The last n log entries of a unit (or of everything, merged by time). */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sendDatagram } from "../../ffi/socket.ts";
+import { exchange } from "../support/clients.ts";
 import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
 const work = tempDir("syslog");
@@ -65,6 +66,9 @@ beforeAll(async () => {
     modern: loggerUnit('--rfc5424 -t modern-tag --msgid M1 -p local3.err "an RFC 5424 line"'),
     plain: loggerUnit('-t plain-tag "a line as logger writes it to a local socket"'),
     parent: childSender(socket),
+    greeter: `[service]\nstandard_input = "socket"\n` +
+      `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo hello; { echo from an instance; sleep 2; } | logger -u ${socket} -t greeter-kid`)}]\n` +
+      `[[socket]]\nlisten_stream = "${join(work, "greeter.sk")}"\naccept = true\n`,
     victim: loggerUnit('-t victim "the victim\'s own line"'),
     both: `[service]\ntype = "oneshot"\nstandard_output = "syslog"\nsyslog_identifier = "bothd"\n` +
       `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo through stdout; exec logger -u ${socket} -t bothd "through syslog(3)"`)}]\n`,
@@ -120,6 +124,13 @@ describe("syslog lines land in the sender's unit", () => {
     await run("parent");
     await waitForLog("parent", /kid\[\d+\] <user\.notice>: sent by a child of the main process/);
     await m.ctl("stop", "parent");
+  });
+
+  test("an accept = true instance's child logs into its template's log, as its output does", async () => {
+    const { answer } = await exchange({ path: join(work, "greeter.sk") }, "", { expected: 6 });
+    expect(answer).toBe("hello\n");
+    await waitForLog("greeter", /greeter-kid\[\d+\] <user\.notice>: from an instance/);
+    expect(await logs("syslog")).not.toContain("from an instance");
   });
 
   test("a sender in no unit that claims a unit's tag stays out of that unit's log", async () => {

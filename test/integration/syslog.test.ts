@@ -9,7 +9,7 @@
 // directory over /etc/cron.d and /run: nothing outside that process sees any of it, and
 // nothing on the host is written.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sendDatagram } from "../../ffi/socket.ts";
 import { exchange } from "../support/clients.ts";
@@ -70,7 +70,7 @@ beforeAll(async () => {
       `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo hello; { echo from an instance; sleep 2; } | logger -u ${socket} -t greeter-kid`)}]\n` +
       `[[socket]]\nlisten_stream = "${join(work, "greeter.sk")}"\naccept = true\n`,
     victim: loggerUnit('-t victim "the victim\'s own line"'),
-    both: `[service]\ntype = "oneshot"\nstandard_output = "syslog"\nsyslog_identifier = "bothd"\n` +
+    both: `[service]\ntype = "oneshot"\nstandard_output = "syslog"\nsyslog_identifier = "bothd"\nlog_file = "${join(work, "both.log")}"\n` +
       `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo through stdout; exec logger -u ${socket} -t bothd "through syslog(3)"`)}]\n`,
     cron: `[service]\nexec_start = ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", ${JSON.stringify(cronSetup)}]\n`,
   });
@@ -111,12 +111,14 @@ describe("syslog lines land in the sender's unit", () => {
     expect(await logs("bsd")).not.toContain("RFC 5424");
   });
 
-  test('standard_output = "syslog" and syslog(3) lines land in the same log, in time order', async () => {
+  test('standard_output = "syslog" and syslog(3) lines land in the same log and log_file, in time order', async () => {
     await run("both");
     const line = await waitForLog("both", /through syslog\(3\)/);
     expect(line).toMatch(/bothd\[\d+\] <user\.notice>: through syslog\(3\)$/);
     const text = await logs("both");
     expect(text).toMatch(/bothd\[\d+\]: through stdout\n(.*\n)*.*through syslog\(3\)/);
+    // and in the unit's log_file, in the same shape
+    expect(readFileSync(join(work, "both.log"), "utf8")).toMatch(/Z bothd: through stdout\n.*Z bothd: through syslog\(3\)\n/);
   });
 
   test("a child of the main process is placed by its cgroup", async () => {

@@ -100,11 +100,16 @@ function setReceiveBuffer(fd: number, bytes: number): void {
  * carries its sender's pid, uid and gid, and an 8 MiB receive buffer.
  */
 export function notifySocket(path: string): number {
+  return credentialedDatagramSocket(path, NOTIFY_RECEIVE_BUFFER);
+}
+
+/** A datagram socket as the notify socket, with a receive buffer of this size (the syslog socket). */
+export function credentialedDatagramSocket(path: string, receiveBuffer: number): number {
   return withFd(openSocket(SOCK.DGRAM | SOCK.NONBLOCK), (fd) => {
     unlinkStale(path);
     bindTo(fd, path);
     setIntOption(fd, SOL_SOCKET, SO.PASSCRED, 1);
-    setReceiveBuffer(fd, NOTIFY_RECEIVE_BUFFER);
+    setReceiveBuffer(fd, receiveBuffer);
   });
 }
 
@@ -171,11 +176,15 @@ export class DatagramReceiver {
   private readonly view: DataView;
   private readonly controlView: DataView;
 
-  constructor(readonly capacity: number) {
+  /** `datagramMax`: the bytes kept of each datagram; a longer one comes truncated. */
+  constructor(readonly capacity: number, readonly datagramMax: number = NOTIFY_DATAGRAM_MAX) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) {
       throw new RangeError(`a receive batch holds 1..1024 datagrams, not ${capacity}`);
     }
-    this.data = new Uint8Array(capacity * NOTIFY_DATAGRAM_MAX);
+    if (!Number.isInteger(datagramMax) || datagramMax < 1 || datagramMax > 65536) {
+      throw new RangeError(`a received datagram keeps 1..65536 bytes, not ${datagramMax}`);
+    }
+    this.data = new Uint8Array(capacity * datagramMax);
     this.control = new Uint8Array(capacity * CONTROL_SPACE);
     this.iovecs = new Uint8Array(capacity * IOVEC.size);
     this.headers = new Uint8Array(capacity * MMSGHDR.size);
@@ -184,8 +193,8 @@ export class DatagramReceiver {
     const iov = new DataView(this.iovecs.buffer);
     const [data, control, iovecs] = [BigInt(ptr(this.data)), BigInt(ptr(this.control)), BigInt(ptr(this.iovecs))];
     for (let i = 0; i < capacity; i++) {
-      iov.setBigUint64(i * IOVEC.size + IOVEC.base, data + BigInt(i * NOTIFY_DATAGRAM_MAX), true);
-      iov.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(NOTIFY_DATAGRAM_MAX), true);
+      iov.setBigUint64(i * IOVEC.size + IOVEC.base, data + BigInt(i * datagramMax), true);
+      iov.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(datagramMax), true);
       const header = i * MMSGHDR.size + MMSGHDR.hdr;
       this.view.setBigUint64(header + MSGHDR.iov, iovecs + BigInt(i * IOVEC.size), true);
       this.view.setBigUint64(header + MSGHDR.iovlen, 1n, true);
@@ -213,10 +222,10 @@ export class DatagramReceiver {
     const batch: ReceivedDatagram[] = new Array(received);
     for (let i = 0; i < received; i++) {
       const header = i * MMSGHDR.size + MMSGHDR.hdr;
-      const length = Math.min(view.getUint32(i * MMSGHDR.size + MMSGHDR.len, true), NOTIFY_DATAGRAM_MAX);
+      const length = Math.min(view.getUint32(i * MMSGHDR.size + MMSGHDR.len, true), this.datagramMax);
       const controlLength = Math.min(view.getUint32(header + MSGHDR.controllen, true), CONTROL_SPACE);
       const messageFlags = view.getInt32(header + MSGHDR.flags, true);
-      const at = i * NOTIFY_DATAGRAM_MAX;
+      const at = i * this.datagramMax;
       const datagram: ReceivedDatagram = {
         data: this.data.subarray(at, at + length),
         pid: 0, uid: -1, gid: -1, fds: [],
@@ -226,6 +235,44 @@ export class DatagramReceiver {
       batch[i] = datagram;
     }
     return batch;
+  }
+}
+
+/**
+ * A datagram socket's queue, drained in batches (DatagramReceiver) of at most `perCall`,
+ * at most `perWakeup` per drain, each batch handed on before the next receive (its
+ * payloads are views that the next receive overwrites). A drain called from within the
+ * handler does nothing: the batch being handled goes on, in order.
+ */
+export class DatagramDrain {
+  private readonly receiver: DatagramReceiver;
+  private draining = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly perWakeup: number,
+    perCall: number,
+    datagramMax: number,
+    private readonly handle: (batch: ReceivedDatagram[]) => void,
+  ) {
+    this.receiver = new DatagramReceiver(perCall, datagramMax);
+  }
+
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      // Until the queue is empty: the sender a short batch woke may be refilling it right
+      // now, and a receive is cheaper than a wake-up through the reactor.
+      for (let left = this.perWakeup; left > 0;) {
+        const batch = this.receiver.receive(this.fd, Math.min(left, this.receiver.capacity));
+        if (batch.length === 0) return;
+        this.handle(batch);
+        left -= batch.length;
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 }
 

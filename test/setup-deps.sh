@@ -26,6 +26,8 @@
 #                    (test/integration/peers.test.ts); installed without starting
 #                    its daemon (a policy-rc.d denies it while apt runs)
 #   openssh-client   ssh, ssh-keygen and ssh-keyscan, its clients
+#   cron             /usr/sbin/cron -f as a unit, logging through syslog(3) to hearth
+#                    (test/integration/syslog.test.ts); its daemon is not started by apt
 #   time             GNU time: the peak memory of one `hearth check` (the kernel's
 #                    count for that process; Bun's resourceUsage may report the
 #                    largest child the test process ever had)
@@ -42,7 +44,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client time"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client time cron"
 native_packages="gcc gcc-aarch64-linux-gnu"
 board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 case "$group" in

@@ -16,7 +16,8 @@ verbs:
   list                      every unit and its state
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
-  logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
+  logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
+                            UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
   analyze [time|blame|critical-chain [UNIT]|plot|dot]
                             where the start-up time went: time (the default) splits hearth's
                             own start into phases (kernel handover, runtime ready, code and

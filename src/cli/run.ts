@@ -8,13 +8,14 @@ import { Manager } from "../manager/manager.ts";
 import { absoluteDir, userConfDir, userRunDir } from "./paths.ts";
 import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
 
-const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL]";
+const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL] [--read-kmsg]";
 
 export async function runMain(argv: string[]): Promise<number> {
   const offsetMs = bootOffsetMs();
   const phases = startupMarks("process", offsetMs);
   let confDir = userConfDir(), runDir = userRunDir(), target: string | null = null;
   let level: LogLevelName | null = null;
+  let readKmsg = false; // the kernel's log is the system's: read under `hearth run` only when asked (journald's ReadKMsg=)
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const value = () => argv[++i] ?? "";
@@ -27,7 +28,8 @@ export async function runMain(argv: string[]): Promise<number> {
     else if (x === "--log-level") {
       level = parseLogLevel(value()) ?? null;
       if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }
-    } else if (x === "-h" || x === "--help") { console.log(USAGE); return 0; }
+    } else if (x === "--read-kmsg") readKmsg = true;
+    else if (x === "-h" || x === "--help") { console.log(USAGE); return 0; }
     else { console.error(`hearth run: unknown argument ${x}\n${USAGE}`); return 2; }
   }
 
@@ -60,7 +62,7 @@ export async function runMain(argv: string[]): Promise<number> {
   };
 
   manager = new Manager({
-    config, runDir, target, logger, systemMode: false, startup: { phases, offsetMs },
+    config, runDir, target, logger, systemMode: false, readKmsg, startup: { phases, offsetMs },
     console: (line) => console.log(line),
     exit: (code, reason) => void exit(code, reason),
   });

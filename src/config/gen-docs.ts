@@ -227,7 +227,8 @@ process the service starts (\`exec_start_pre\` and the others too):
   connection is not also at fd 3).
 - **stdout**: by default the unit's log, read by \`hearth ctl logs\` (a line starting
   with \`<N>\` gets syslog priority N) and copied to \`log_file\`; \`"syslog"\` and
-  \`"kmsg"\` mean the same here, hearth's log being its journal. \`"null"\` discards it;
+  \`"kmsg"\` mean the same here, hearth's log being its journal (what the service
+  sends with syslog(3) to /dev/log lands in the same log, README "Logs"). \`"null"\` discards it;
   \`"tty"\` writes to the console; \`"socket"\`: the connection; \`"inherit"\`: what
   stdin is when that is a terminal or a connection (the default then), else
   \`/dev/null\` as PID 1 and hearth's own stdout under \`hearth run\`.

@@ -14,6 +14,7 @@ import { getReactor, type Interest, type Readiness } from "../../ffi/reactor.ts"
 import { close as closeFd, readNonBlocking as readSome, writeSome } from "../../ffi/fd.ts";
 import { acceptConnection, listenUnixStream, peerCredentials, type Credentials } from "../../ffi/socket.ts";
 import type { Manager } from "../manager/manager.ts";
+import { KERNEL_UNIT, SYSLOG_UNIT } from "../manager/system-logs.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
@@ -25,6 +26,9 @@ const MAX_CONNECTIONS = 64;
 const IDLE_MS = 30_000;
 /** Replies waiting for the client past this: its next request is not read until they drain. */
 const OUTPUT_HIGH_WATER = 256 * 1024;
+/** Logs that are no unit's, asked for by name: the manager's own, the kernel's, syslog from no unit. */
+const LOG_SOURCES = new Set(["hearth", KERNEL_UNIT, SYSLOG_UNIT]);
+
 /** Log lines waiting for a `logs -f` follower past its backlog: it is dropped. */
 const MAX_FOLLOWER_BACKLOG = 1024 * 1024;
 const READ_CHUNK = 16 * 1024;
@@ -355,7 +359,7 @@ export class ControlServer {
 
   /** The reply when a named unit is unknown or did not load; null when all are there. */
   private missingUnits(req: ControlRequest): Reply | null {
-    const named = req.units.filter((u) => this.manager.unit(u) === null && !(u === "hearth" && req.verb === "logs"));
+    const named = req.units.filter((u) => this.manager.unit(u) === null && !(LOG_SOURCES.has(u) && req.verb === "logs"));
     if (named.length === 0) return null;
     const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
     // A name other units give that matches no unit is shown by status: Loaded: not-found.

@@ -1,6 +1,7 @@
 // Human-readable log lines, like `journalctl -o short`. Pure.
 
 import type { LogRecord } from "./ring.ts";
+import { facilityName, severityName } from "./syslog-parse.ts";
 
 /** The manager's own name in logs. */
 export const MANAGER_IDENT = "hearth";
@@ -28,7 +29,7 @@ export function formatTimestamp(time: number, options: FormatOptions = {}): stri
 
 /**
  * One entry as `Nov 22 01:02:03 unit[pid]: text` (its identifier, when it has one, for
- * the unit). What the manager logs about a
+ * the unit; a syslog line adds `<facility.severity>`). What the manager logs about a
  * unit reads as systemd's does: `hearth[1]: unit: text`.
  */
 export function formatEntry(entry: LogRecord, options: FormatOptions = {}): string {
@@ -39,5 +40,7 @@ export function formatEntry(entry: LogRecord, options: FormatOptions = {}): stri
     text = `${entry.unit}: ${text}`;
   }
   const pid = entry.pid !== undefined ? `[${entry.pid}]` : "";
-  return `${formatTimestamp(entry.time, options)} ${ident}${pid}: ${text}`;
+  // What came through syslog says how it was sent: "cron[42] <cron.info>: ...".
+  const sent = entry.facility !== undefined ? ` <${facilityName(entry.facility)}.${severityName(entry.priority)}>` : "";
+  return `${formatTimestamp(entry.time, options)} ${ident}${pid}${sent}: ${text}`;
 }

@@ -5,6 +5,7 @@
 
 import { MANAGER_IDENT } from "./format.ts";
 import type { LogRecord, LogRing } from "./ring.ts";
+import { severityName } from "./syslog-parse.ts";
 
 /** The level names of system.toml's log_level (DESIGN.md §2), most severe first. */
 export const LOG_LEVEL_NAMES = ["err", "warning", "notice", "info", "debug"] as const;
@@ -19,12 +20,8 @@ export const LOG_LEVEL_PRIORITY: Readonly<Record<LogLevelName, number>> = {
   debug: 7,
 };
 
-const PRIORITY_NAMES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
-
 /** The syslog name of a priority 0..7 ("emerg" .. "debug"). */
-export function priorityName(priority: number): string {
-  return PRIORITY_NAMES[priority] ?? String(priority);
-}
+export const priorityName = severityName;
 
 /** Reads a log level name (as in system.toml or hearth.log_level=); undefined when unknown. */
 export function parseLogLevel(value: string): LogLevelName | undefined {

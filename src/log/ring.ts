@@ -2,7 +2,8 @@
 // `hearth ctl logs` reads it; `logs -f` follows it by sequence number or by
 // subscribing. Pure: time comes in with each entry.
 
-export type LogStream = "stdout" | "stderr" | "manager";
+/** "syslog": sent to /dev/log (syslog(3)); "kernel": read from /dev/kmsg. */
+export type LogStream = "stdout" | "stderr" | "manager" | "syslog" | "kernel";
 
 /** What a producer hands to the ring. */
 export interface LogRecord {
@@ -16,8 +17,10 @@ export interface LogRecord {
   text: string;
   /** The process that wrote it, when known. */
   pid?: number;
-  /** The name the line is shown under when not the unit's (its syslog_identifier). */
+  /** The name the line is shown under when not the unit's (its syslog_identifier, a syslog TAG). */
   ident?: string;
+  /** syslog and kernel lines: the facility the sender gave, 0 (kern) .. 23 (local7). */
+  facility?: number;
 }
 
 /** A record once stored: `seq` increases by one per entry, starting at 1. */

@@ -22,6 +22,10 @@ import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
 import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
+import { SyslogServer, type SyslogBatch } from "../log/syslog-server.ts";
+import { KmsgReader, type KmsgRecord } from "../log/kmsg.ts";
+import { monotonicMs } from "../../ffi/system.ts";
+import type { KmsgPort, SyslogPort } from "./system-logs.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -83,6 +87,13 @@ export interface ManagerHost {
   notifyServer(path: string, log: Logger, deliver: (m: NotifyArrival) => void): NotifyPort;
   sockets(units: Iterable<UnitConfig>, opts: ActivatorOptions): SocketPort;
   fdStore(log: FdStoreLog): FdStorePort;
+  /** The syslog socket at path (src/log/syslog-server.ts); throws when it cannot be made. */
+  syslogServer(path: string, deliver: (batch: SyslogBatch) => void): SyslogPort;
+  /**
+   * /dev/kmsg (src/log/kmsg.ts), each record with the wall time of boot on its clock;
+   * throws when it cannot be opened, calls `failed` if reading breaks later.
+   */
+  kmsgReader(deliver: (record: KmsgRecord, bootWallMs: number) => void, failed: (why: string) => void): KmsgPort;
   /** /run/systemd/system, for sd_booted() (system mode). */
   announceSystemd(): void;
 }
@@ -124,6 +135,11 @@ export function realHost(): ManagerHost {
     notifyServer: (path, log, deliver) => new NotifyServer(path, log, deliver),
     sockets: (units, opts) => new SocketActivator(units, opts),
     fdStore: (log) => new FdStore(reactor, log),
+    syslogServer: (path, deliver) => new SyslogServer(path, deliver),
+    kmsgReader: (deliver, failed) => {
+      const bootWallMs = Date.now() - monotonicMs(); // the printk clock runs as CLOCK_MONOTONIC
+      return new KmsgReader((r) => deliver(r, bootWallMs), failed);
+    },
     announceSystemd: announceSystemdProtocols,
   };
 }

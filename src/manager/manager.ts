@@ -24,6 +24,7 @@ import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
 import { UnitProcesses } from "./unit-processes.ts";
+import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
@@ -53,6 +54,8 @@ export interface ManagerOptions {
   host?: ManagerHost;
   /** Where runtime_directory and the like go; by default systemd's, for the mode (./unit-directories.ts). */
   directoryBases?: DirectoryBases;
+  /** Read the kernel's log (/dev/kmsg) into the "kernel" unit: by default in system mode only. */
+  readKmsg?: boolean;
 }
 
 export type { PowerAction } from "../engine/power.ts";
@@ -92,6 +95,7 @@ export class Manager {
   private draining = false;
   private nextRequestId = 1;
   private notify: NotifyPort | null = null;
+  private systemLogs: SystemLogsHandle | null = null;
   private devNullFd = -1;
   private ttyFd = -1;
   private readonly unitLoggers = new Map<string, Logger>();
@@ -149,6 +153,11 @@ export class Manager {
     this.host.onChildExit(() => this.reap());
     this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
     for (const cfg of this.opts.config.units.values()) if (cfg.service) this.outputs.writeFd(cfg);
+    this.systemLogs = startSystemLogs({
+      host: this.host, log: this.log, outputs: this.outputs, systemMode: this.opts.systemMode, runDir: this.opts.runDir,
+      readKmsg: this.opts.readKmsg ?? this.opts.systemMode, unitLogger: (unit) => this.unitLogger(unit),
+      unitOf: (pid) => this.unitOfPid(pid),
+    });
     if (this.opts.systemMode) {
       try {
         this.host.announceSystemd();
@@ -434,6 +443,7 @@ export class Manager {
     // Messages a process sent before it exited come first (systemd orders them so too):
     // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
     this.notify?.drain();
+    this.systemLogs?.drain(); // and what it logged, while its pid still names its unit
     for (const { pid, status } of this.host.reap()) {
       const spawned = this.spawned.get(pid);
       this.spawned.delete(pid);
@@ -512,6 +522,24 @@ export class Manager {
 
   // ---- logs ----------------------------------------------------------------------------
 
+  /**
+   * The unit of a syslog sender, by its kernel credentials: a process this shell spawned
+   * (until reaped), its cgroup or session (./unit-processes.ts), else a main or control
+   * pid the engine knows (one that has exited but is not yet reaped).
+   */
+  private unitOfPid(pid: number): string | null {
+    if (pid === this.host.pid) return null;
+    const spawned = this.spawned.get(pid);
+    if (spawned) return spawned.output;
+    const origin = this.processes!.origin(pid, null);
+    // An instance writes to its template's log, as its output does.
+    const logOf = (unit: UnitSnapshot | null) => unit === null ? null : unit.instance?.template ?? unit.name;
+    if (origin.cgroupUnit !== null) return logOf(this.unit(origin.cgroupUnit)) ?? origin.cgroupUnit;
+    if (origin.alive && this.processes!.cgroups) return null; // alive and in no unit's cgroup
+    const leader = (u: UnitSnapshot) => u.mainPid !== null && (u.mainPid === origin.sid || u.mainPid === origin.pgid);
+    return logOf(this.units().find((u) => u.mainPid === pid || u.controlPid === pid || (origin.alive && leader(u))) ?? null);
+  }
+
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     return this.outputs.logs(unit, n);
@@ -580,6 +608,7 @@ export class Manager {
     this.timers.clear();
     this.outputs.close();
     this.notify?.close();
+    this.systemLogs?.close();
     this.sockets.close();
     this.fdStore.closeAll();
     this.processes?.close();

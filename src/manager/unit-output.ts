@@ -7,6 +7,10 @@ import { LineSplitter, parsePriorityPrefix } from "../log/lines.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { ManagerHost } from "./host.ts";
+import { KERNEL_UNIT, SYSLOG_UNIT } from "./system-logs.ts";
+
+/** Lines kept of each source that is no unit (the kernel's boot messages fit). */
+const SOURCE_RING_LINES = 2000;
 
 interface UnitOutput {
   read: number;
@@ -20,6 +24,8 @@ interface UnitOutput {
 
 export class UnitOutputs {
   private readonly outputs = new Map<string, UnitOutput>();
+  /** Logs of what is no unit: the kernel's messages, syslog from processes in no unit (./system-logs.ts). */
+  private readonly sources = new Map<string, LogRing>();
   private readonly readBuffer = new Uint8Array(16384);
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing) {}
@@ -75,22 +81,54 @@ export class UnitOutputs {
     if (this.log.enabled("debug")) this.log.debug(`${unit}: ${text}`);
   }
 
+  /**
+   * A line that came by another way than the pipe (syslog): into the unit's ring and log
+   * file as its pipe's lines go; `source` (the kernel's, or syslog from no unit) into a
+   * log of its own, made at first use, shown as a unit of that name.
+   */
+  add(rec: LogRecord, source: boolean) {
+    const out = source ? undefined : this.outputs.get(rec.unit);
+    if (!out) {
+      // A cgroup named for no service of this configuration (an earlier manager's) is no unit either.
+      const name = source ? rec.unit : SYSLOG_UNIT;
+      this.sourceRing(name).push({ ...rec, unit: name });
+      return;
+    }
+    out.ring.push(rec);
+    out.file?.write(`${new Date(rec.time).toISOString()} ${rec.ident ?? rec.unit}: ${rec.text}\n`);
+  }
+
+  private sourceRing(name: string): LogRing {
+    let ring = this.sources.get(name);
+    if (!ring) this.sources.set(name, (ring = new LogRing(SOURCE_RING_LINES)));
+    return ring;
+  }
+
+  /** The rings a unit's log is read from: its output's, a source's of that name. */
+  private ringsOf(unit: string): LogRing[] {
+    if (unit === SYSLOG_UNIT || unit === KERNEL_UNIT) this.sourceRing(unit); // followed before its first line
+    return [this.outputs.get(unit)?.ring, this.sources.get(unit)].filter((r): r is LogRing => !!r);
+  }
+
+  private allRings(): LogRing[] {
+    return [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring), ...this.sources.values()];
+  }
+
   /** The last n log entries of a unit (or of everything, merged by time). */
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
       // A unit's log is its own output and what the manager said about it, by time.
-      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const own = this.ringsOf(unit).flatMap((r) => r.last(n));
       const about = this.managerRing.last(n, { unit });
       return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }
-    const all = [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)].flatMap((r) => r.last(n));
+    const all = this.allRings().flatMap((r) => r.last(n));
     return all.sort((a, b) => a.time - b.time).slice(-n);
   }
 
   /** Follow new log entries; returns the unsubscribe function. */
   follow(unit: string | null, fn: (e: LogEntry) => void): () => void {
-    const rings = unit === null ? [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring)]
-      : [this.managerRing, this.outputs.get(unit)?.ring].filter((r): r is LogRing => !!r);
+    const rings = unit === null ? this.allRings() : [this.managerRing, ...this.ringsOf(unit)];
     const offs = rings.map((r) => r.subscribe((e) => {
       if (unit === null || e.unit === unit) fn(e);
     }));

@@ -12,7 +12,7 @@ import { chmodSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { getReactor } from "../../ffi/reactor.ts";
 import { close as closeFd } from "../../ffi/fd.ts";
-import { DatagramReceiver, NOTIFY_DATAGRAM_MAX, notifySocket, type ReceivedDatagram } from "../../ffi/socket.ts";
+import { DatagramDrain, NOTIFY_DATAGRAM_MAX, notifySocket, type ReceivedDatagram } from "../../ffi/socket.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { LogLimit, type Suppressed } from "./log-limit.ts";
 import { parseNotify, type NotifyMessage } from "../engine/notify-message.ts";
@@ -35,9 +35,8 @@ const PER_WAKEUP = 64;
 export class NotifyServer {
   readonly fd: number;
   private readonly limit = new LogLimit();
-  private readonly receiver = new DatagramReceiver(PER_CALL);
+  private readonly queue: DatagramDrain;
   private flushTimer: Timer | null = null;
-  private draining = false;
 
   constructor(
     readonly path: string,
@@ -46,6 +45,12 @@ export class NotifyServer {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.fd = notifySocket(path);
+    this.queue = new DatagramDrain(this.fd, PER_WAKEUP, PER_CALL, NOTIFY_DATAGRAM_MAX, (batch) => {
+      for (const d of batch) {
+        const arrival = this.accept(d);
+        if (arrival) this.handOn(arrival);
+      }
+    });
     if (!path.startsWith("@")) {
       try {
         reachableByEveryone(path);
@@ -62,26 +67,7 @@ export class NotifyServer {
    * batch being handled goes on, in order.
    */
   drain() {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      for (let left = PER_WAKEUP; left > 0;) {
-        const wanted = Math.min(left, PER_CALL);
-        // The payloads are views into the receiver's buffers: nothing receives again
-        // before this batch is handled (see `draining`).
-        const batch = this.receiver.receive(this.fd, wanted);
-        for (const d of batch) {
-          const arrival = this.accept(d);
-          if (arrival) this.handOn(arrival);
-        }
-        // Until the queue is empty: the sender a short batch woke may be refilling it
-        // right now, and a receive is cheaper than a wake-up through the reactor.
-        if (batch.length === 0) return;
-        left -= batch.length;
-      }
-    } finally {
-      this.draining = false;
-    }
+    this.queue.drain();
   }
 
   /** A datagram parsed, its fds kept or closed; null (logged) when it is to be dropped. */

@@ -1,6 +1,7 @@
 // A host for the manager with no processes, fds or timers of its own (src/manager/host.ts):
 // spawns hand out pids, kills end them (unless they ignore the signal), cgroups are sets,
 // timers fire when the test advances the clock, and every act is written to `trace`.
+import type { KmsgPort, SyslogPort } from "../../src/manager/system-logs.ts";
 import type { UnitConfig } from "../../src/config/types.ts";
 import type { EngineEvent, ExitStatus } from "../../src/engine/types.ts";
 import type { ReapedChild } from "../../src/exec/reaper.ts";
@@ -259,6 +260,14 @@ export class FakeHost implements ManagerHost {
 
   fdStore(): FdStorePort {
     return { entries: () => [], add: () => {}, remove: () => {}, release: () => {}, closeAll: () => {} };
+  }
+
+  syslogServer(path: string): SyslogPort {
+    return { path, drain: () => {}, close: () => {} };
+  }
+
+  kmsgReader(): KmsgPort {
+    return { close: () => {} };
   }
 
   announceSystemd() {}

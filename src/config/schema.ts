@@ -214,6 +214,8 @@ const UNIT = {
   required_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in requires."],
   requires_mounts_for: [listOf(path), [], "Paths whose [[mount]] entries must be mounted before this unit starts."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
+  aliases: [listOf(unitName), [], "Other names of this unit (systemd's [Install] Alias=): they name it in dependencies, `hearth ctl` and `hearth.wants=`. A name that is a unit of its own, or another unit's alias, is an error."],
+  default_instance: [string, null, "In a template (`NAME@.toml`): the instance its wanted_by and required_by pull in (systemd's DefaultInstance=). Without it a template is pulled in by nothing but names of its instances."],
   ...conditionKeys(),
 } as const satisfies KeyRows;
 

@@ -163,7 +163,7 @@ function checkTemplateKeys(name: string, unit: UnitSection, sockets: SocketSecti
       site.entry("service").error(`accept = true activates a template: name one ('${socket.service}@'), not '${socket.service}'`);
     }
   });
-  if (unit.default_instance != null && !template) {
+  if (unit.default_instance != null && !template && templateOf(name) === null) {
     report.at("unit.default_instance").warning("only a template (NAME@.toml) has a default instance; ignored");
   } else if (unit.default_instance != null && !isValidUnitName(name + unit.default_instance)) {
     report.at("unit.default_instance").error(`${quote(name + unit.default_instance)} is not a valid unit name`);

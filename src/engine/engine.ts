@@ -125,6 +125,7 @@ export class Engine {
     if (this.units.has(name)) return name;
     const alias = this.catalog.aliasOf(name);
     if (alias !== null) return this.units.has(alias) ? alias : null;
+    if (this.made.size >= MAX_MADE_INSTANCES) this.collectInstances(); // names that were only looked at
     const made = new Map<string, UnitConfig>();
     const make = (n: string) => {
       if (this.units.has(n) || made.has(n) || this.made.size + made.size >= MAX_MADE_INSTANCES) return;

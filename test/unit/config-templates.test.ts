@@ -5,6 +5,7 @@ import { buildConfig, formatDiagnostic } from "../../src/config/load.ts";
 import type { LoadedConfig } from "../../src/config/types.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import { buildGraph } from "../../src/engine/graph.ts";
+import { parseNotify, type NotifyMessage } from "../../src/engine/notify-message.ts";
 import { fakeEnv } from "../fixtures/config/fake-env.ts";
 
 function load(units: Record<string, string>): LoadedConfig {
@@ -125,6 +126,21 @@ describe("instances in the engine", () => {
 
     const missing = engine.handle({ type: "request", job: "start", unit: "nope@one", requestId: 7 }, 3);
     expect(missing).toContainEqual(expect.objectContaining({ type: "job-finished", result: "failed", reason: "unit nope@one not found" }));
+  });
+
+  test("an instance made at run time brings the instances it names; a target instance waits for them", () => {
+    const config = load({
+      "stack@": '[unit]\nrequires = ["db@%i"]\n',
+      "db@": '[service]\ntype = "notify"\nexec_start = "/bin/sh -c \'exec db %i\'"\n',
+    });
+    const engine = engineOf(config);
+    const effects = engine.handle({ type: "request", job: "start", unit: "stack@blue" }, 0);
+    expect(effects.filter((e) => e.type === "spawn").map((e) => e.unit)).toEqual(["db@blue"]);
+    expect(engine.snapshot("stack@blue")!.active).toBe("inactive"); // waits for db@blue to be ready
+    engine.handle({ type: "spawned", unit: "db@blue", role: "main", pid: 100 }, 1);
+    const ready = engine.handle({ type: "notify", pid: 100, uid: 0, msg: (parseNotify(new TextEncoder().encode("READY=1")) as { msg: NotifyMessage }).msg, fds: [],
+      origin: { pid: 100, cgroupUnit: "db@blue", sid: 100, pgid: 100, alive: true }, claimed: null }, 2);
+    expect(ready).toContainEqual(expect.objectContaining({ type: "state-changed", unit: "stack@blue", active: "active" }));
   });
 
   test("a start by alias starts the unit it names", () => {

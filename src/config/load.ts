@@ -102,7 +102,7 @@ function parseUnitFile(
   }
   const doc = parseToml(text, report, nestingTooDeep(text));
   if (doc === undefined) return { name, report, unit: null };
-  expandDocument(doc, nameParts(specifiersAs, "service" in doc ? ".service" : ".target"), facts, report);
+  if (text.includes("%")) expandDocument(doc, nameParts(specifiersAs, "service" in doc ? ".service" : ".target"), facts, report);
 
   const tables = readTables(doc, "unit", report);
   const manager = system.manager;
@@ -126,21 +126,24 @@ function parseUnitFile(
  * error at its value. Percentages ("50%") are not specifiers.
  */
 function expandDocument(doc: Record<string, unknown>, unit: UnitNameParts, facts: SpecifierFacts, report: FileReport): void {
-  const expand = (value: unknown, path: string): unknown => {
+  // In place, and paths are built only for a string with a "%": this runs per file at boot.
+  const expandIn = (holder: Record<string, unknown> | unknown[], key: string | number, at: () => string): void => {
+    const value = (holder as Record<string | number, unknown>)[key];
     if (typeof value === "string") {
-      if (!value.includes("%")) return value;
+      if (!value.includes("%")) return;
       const out = expandSpecifiers(value, unit, facts);
-      if ("value" in out) return out.value;
-      report.at(path).error(`${describeValue(value)}: ${out.error}`);
-      return value;
+      if ("value" in out) (holder as Record<string | number, unknown>)[key] = out.value;
+      else report.at(at()).error(`${describeValue(value)}: ${out.error}`);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) expandIn(value, i, () => `${at()}[${i}]`);
+    } else if (isTable(value)) {
+      const keys = Object.keys(value);
+      for (let k = 0; k < keys.length; k++) {
+        if (!NOT_EXPANDED.has(keys[k]!)) expandIn(value, keys[k]!, () => `${at()}.${keys[k]}`);
+      }
     }
-    if (Array.isArray(value)) return value.map((item, index) => expand(item, `${path}[${index}]`));
-    if (!isTable(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) out[key] = NOT_EXPANDED.has(key) ? value[key] : expand(value[key], `${path}.${key}`);
-    return out;
   };
-  for (const table of ["unit", "service", "socket"]) if (table in doc) doc[table] = expand(doc[table], table);
+  for (const table of ["unit", "service", "socket"]) if (table in doc) expandIn(doc, table, () => table);
 }
 
 const NOT_EXPANDED = new Set(["cpu_quota"]);

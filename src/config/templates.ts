@@ -32,6 +32,7 @@ export const MAX_INSTANCES = 4096;
 export function makeNamedInstances(
   files: UnitFile[], templates: Map<string, UnitFile>, make: (name: string, isDefault: boolean) => UnitFile,
 ): UnitFile[] {
+  if (templates.size === 0) return []; // most boards: nothing to look for
   const have = new Set(files.map((f) => f.name));
   const made: UnitFile[] = [];
   const queue: { name: string; isDefault: boolean }[] = [];

@@ -329,9 +329,13 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
   };
   const socketUnits = acceptingUnits(templates, templateSources, plainFiles, parse);
   const named = [...plainFiles, ...socketUnits].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)); // file order
-  const instances = makeNamedInstances(named, templates, makeInstance);
+  // system.toml may name an alias or an instance too (default_target, critical_units).
+  const manager = { ...systemFile.system.manager, default_target: aliases.get(systemFile.system.manager.default_target) ?? systemFile.system.manager.default_target };
+  const critical = systemFile.system.watchdog.critical_units.map((name) => aliases.get(name) ?? name);
+  const systemConfig = { ...systemFile.system, manager, watchdog: { ...systemFile.system.watchdog, critical_units: critical } };
+  const instances = makeNamedInstances(named, templates, makeInstance, [manager.default_target, ...critical]);
   const unitFiles = [...named, ...instances];
-  const { units, system, notFound } = resolveGraph(unitFiles, systemFile.system, systemFile.report, new Set(templates.keys()));
+  const { units, system, notFound } = resolveGraph(unitFiles, systemConfig, systemFile.report, new Set(templates.keys()));
 
   const byFile = (a: FileReport, b: FileReport) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
   const reports = [systemFile.report, ...[...plainFiles, ...templates.values()].map((f) => f.report).sort(byFile)];

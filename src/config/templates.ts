@@ -25,12 +25,12 @@ export const MAX_INSTANCES = 4096;
 
 /**
  * The instances the loaded files name (in their lists, or as a template's default
- * instance that its wanted_by pulls in), made by `make` until none is missing: an
+ * instance that its wanted_by pulls in; `named`: system.toml's), made by `make` until none is missing: an
  * instance may name others. Names with a file of their own are not made (the file
  * overrides the template), nor those of templates that do not exist.
  */
 export function makeNamedInstances(
-  files: UnitFile[], templates: Map<string, UnitFile>, make: (name: string, isDefault: boolean) => UnitFile,
+  files: UnitFile[], templates: Map<string, UnitFile>, make: (name: string, isDefault: boolean) => UnitFile, named: string[] = [],
 ): UnitFile[] {
   if (templates.size === 0) return []; // most boards: nothing to look for
   const have = new Set(files.map((f) => f.name));
@@ -47,6 +47,7 @@ export function makeNamedInstances(
     for (const list of NAME_LISTS) for (const name of file.unit.unit[list]) want(name, false);
   };
   for (const file of files) scan(file);
+  for (const name of named) want(name, false);
   for (const [name, template] of templates) {
     const unit = template.unit?.unit;
     const instance = unit?.default_instance;

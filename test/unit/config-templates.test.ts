@@ -110,6 +110,23 @@ describe("aliases", () => {
   });
 });
 
+describe("system.toml", () => {
+  test("critical_units and default_target may name an alias or an instance of a template", () => {
+    const config = buildConfig({
+      system: { file: "system.toml", text: '[manager]\ndefault_target = "graphical"\n[watchdog]\ncritical_units = ["serial-getty@ttyS1"]\n' },
+      diagnostics: [],
+      units: [
+        { name: "desktop", file: "units/desktop.toml", text: '[unit]\naliases = ["graphical"]\n' },
+        { name: "serial-getty@", file: "units/serial-getty@.toml", text: GETTY },
+      ],
+    }, fakeEnv);
+    expect(problems(config)).toEqual([]);
+    expect(config.system.manager.default_target).toBe("desktop");
+    expect(config.system.watchdog.critical_units).toEqual(["serial-getty@ttyS1"]);
+    expect(config.units.has("serial-getty@ttyS1")).toBe(true);
+  });
+});
+
 describe("instances in the engine", () => {
   const engineOf = (config: LoadedConfig) => new Engine(config.units, 0, String, null, null, config.notFound, config.catalog);
 

@@ -15,15 +15,13 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
-import { quote } from "./describe.ts";
-import { resolveGraph, type UnitFile } from "./graph.ts";
+import { describeValue, isTable, quote } from "./describe.ts";
+import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
 import { readConfigFile } from "./read-file.ts";
 import { expandSpecifiers, nameParts, SYSTEM_FACTS, type SpecifierFacts, type UnitNameParts } from "./specifiers.ts";
-import { describeValue, isTable } from "./describe.ts";
 import {
-  asInstance, collectAliases, isTemplateName, makeNamedInstances, templateOf, withAliasesResolved,
+  acceptingUnits, asInstance, collectAliases, isTemplateName, makeNamedInstances, newDiagnostics, templateOf, withAliasesResolved,
 } from "./templates.ts";
-import { withDefaultDependencies } from "./graph.ts";
 
 export { formatDiagnostic };
 export type { LoadEnv };
@@ -354,43 +352,6 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
     },
   };
   return { system, units, diagnostics, notFound, catalog };
-}
-
-/**
- * The socket unit of each template with accept = true sockets: NAME (systemd's
- * NAME.socket), made of the template's file read as the template itself (%i empty); it
- * listens, and each connection gets an instance of NAME@.
- */
-function acceptingUnits(
-  templates: Map<string, UnitFile>, sources: Map<string, { file: string; text: string }>, files: UnitFile[],
-  parse: (name: string, text: string, file: string) => UnitFile,
-): UnitFile[] {
-  const out: UnitFile[] = [];
-  for (const [name, template] of templates) {
-    if (!template.unit?.sockets.some((s) => s.accept)) continue;
-    const socketUnit = name.slice(0, -1);
-    const clash = files.find((f) => f.name === socketUnit);
-    if (clash) {
-      template.report.at("socket[0]").error(`its accepting socket unit is '${socketUnit}', which ${clash.report.file} is too: rename one`, "key");
-      continue;
-    }
-    const source = sources.get(name)!;
-    const file = parse(name, source.text, source.file);
-    out.push({ ...file, name: socketUnit, unit: file.unit && { ...file.unit, name: socketUnit } });
-  }
-  return out;
-}
-
-/** Diagnostics of units made from a template that its own check did not already give. */
-function newDiagnostics(made: FileReport[], checked: FileReport[]): Diagnostic[] {
-  const seen = new Set(checked.flatMap((r) => r.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}:${d.message}`)));
-  const out: Diagnostic[] = [];
-  for (const d of made.flatMap((r) => r.diagnostics)) {
-    const key = `${d.file}:${d.line}:${d.col}:${d.message}`;
-    if (!seen.has(key)) out.push(d);
-    seen.add(key);
-  }
-  return out;
 }
 
 /** In file order (system.toml, then units by name), then by line and column. */

@@ -2,8 +2,9 @@
 // an instance of it, made when something names it; [unit] aliases are other names of a
 // unit. Pure: the loader hands in the parsed files and a parser of template texts.
 
-import type { UnitConfig } from "./types.ts";
+import type { Diagnostic, UnitConfig } from "./types.ts";
 import type { UnitFile } from "./graph.ts";
+import type { FileReport } from "./diagnostics.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
 
 /** "getty@" for a template's name, else null. */
@@ -110,4 +111,41 @@ export function withAliasesResolved(config: UnitConfig, aliases: Map<string, str
   for (const list of NAME_LISTS) unit[list] = unit[list].map((name) => aliases.get(name) ?? name);
   const sockets = config.sockets.map((s) => (s.service !== undefined && aliases.has(s.service) ? { ...s, service: aliases.get(s.service)! } : s));
   return { ...config, unit, sockets };
+}
+
+/**
+ * The socket unit of each template with accept = true sockets: NAME (systemd's
+ * NAME.socket), made of the template's file read as the template itself (%i empty); it
+ * listens, and each connection gets an instance of NAME@.
+ */
+export function acceptingUnits(
+  templates: Map<string, UnitFile>, sources: Map<string, { file: string; text: string }>, files: UnitFile[],
+  parse: (name: string, text: string, file: string) => UnitFile,
+): UnitFile[] {
+  const out: UnitFile[] = [];
+  for (const [name, template] of templates) {
+    if (!template.unit?.sockets.some((s) => s.accept)) continue;
+    const socketUnit = name.slice(0, -1);
+    const clash = files.find((f) => f.name === socketUnit);
+    if (clash) {
+      template.report.at("socket[0]").error(`its accepting socket unit is '${socketUnit}', which ${clash.report.file} is too: rename one`, "key");
+      continue;
+    }
+    const source = sources.get(name)!;
+    const file = parse(name, source.text, source.file);
+    out.push({ ...file, name: socketUnit, unit: file.unit && { ...file.unit, name: socketUnit } });
+  }
+  return out;
+}
+
+/** Diagnostics of units made from a template that its own check did not already give. */
+export function newDiagnostics(made: FileReport[], checked: FileReport[]): Diagnostic[] {
+  const seen = new Set(checked.flatMap((r) => r.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}:${d.message}`)));
+  const out: Diagnostic[] = [];
+  for (const d of made.flatMap((r) => r.diagnostics)) {
+    const key = `${d.file}:${d.line}:${d.col}:${d.message}`;
+    if (!seen.has(key)) out.push(d);
+    seen.add(key);
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { cleanup, openFds, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, hearthCommand, openFds, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 import { Session } from "../support/session.ts";
 import { freePort } from "../support/clients.ts";
 
@@ -72,6 +72,25 @@ exec_start = ["sleep", "1000"]
     const start = await m.ctl("start", "nope@x");
     expect(start.code).not.toBe(0);
     expect(start.stderr).toContain("unit nope@x not found");
+  });
+});
+
+describe("hearth check", () => {
+  test("checks a template as an instance of a placeholder, with errors at the template's FILE:LINE:COL", async () => {
+    const dir = writeConf({
+      "getty@": '[unit]\ndescription = "getty on %I"\n[service]\nexec_start = ["/bin/sh", "-c", "exec agetty %I %y"]\n',
+    });
+    try {
+      const proc = Bun.spawn([...hearthCommand(), "check", "-c", dir], { stdout: "pipe", stderr: "pipe" });
+      const out = await new Response(proc.stdout).text();
+      expect(await proc.exited).toBe(1);
+      expect(out.trim().split("\n")).toEqual([
+        `${dir}/units/getty@.toml:4:32: error: exec_start[2]: the string "exec agetty %I %y": unknown specifier '%y' (write '%%' for a '%'; known: %i %I %n %N %p %P %j %J %f %H %t %S %C %L %E %h %u %U %g %G %m %b %v %%)`,
+        expect.stringMatching(/units, 1 error, 0 warnings$/) as unknown as string,
+      ]);
+    } finally {
+      cleanup(null, dir);
+    }
   });
 });
 

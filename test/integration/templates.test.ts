@@ -157,4 +157,19 @@ accept = true
       !(await m.ctlJson<Listed>("list")).units.some((u) => u.instanceOf === "echo"));
     await session.until("the manager's fds back to their count", async () => openFds(m.proc.pid).length <= fdsBefore);
   });
+
+  test("a unix socket's connection names its instance after the peer's pid and uid, as systemd does", async () => {
+    const dir = session.scratch("unix");
+    const path = join(dir, "echo.sk");
+    const m = await session.start({
+      "echo@": `[service]\nexec_start = ["/bin/cat"]\nstandard_input = "socket"\n[[socket]]\nlisten_stream = "${path}"\naccept = true\n`,
+    });
+    const s = connect({ path });
+    await new Promise((resolve) => s.on("connect", resolve));
+    const name = `echo@0-${process.pid}-${process.getuid!()}`; // this test process is the peer
+    await session.until("the instance in the list", async () =>
+      (await m.ctlJson<Listed>("list")).units.find((u) => u.name === name && u.active === "active"));
+    s.end();
+    await session.until("the instance to go", async () => (await m.unit("echo")).connected === 0);
+  });
 });

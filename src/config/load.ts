@@ -341,14 +341,26 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
   const diagnostics = [...sources.diagnostics, ...sortByPlace([...reports.flatMap((r) => r.diagnostics), ...newDiagnostics(made, reports)], reports)];
 
   const fileNames = new Set(sources.units.map((u) => u.name));
+  // A template without specifiers makes the same instance under every name: parsed once
+  // (a connection of an accept = true socket makes one), renamed after.
+  const plainInstances = new Map<string, UnitConfig | null>();
+  const parsedInstance = (name: string): UnitConfig | null => {
+    const file = makeInstance(name, false);
+    return file.unit === null || file.report.hasErrors ? null : withDefaultDependencies(file.unit);
+  };
+  const instanceOf = (name: string, template: string): UnitConfig | null => {
+    if (templateSources.get(template)!.text.includes("%")) return parsedInstance(name);
+    if (!plainInstances.has(template)) plainInstances.set(template, parsedInstance(template + PLACEHOLDER_INSTANCE));
+    const shared = plainInstances.get(template)!;
+    return shared && { ...shared, name };
+  };
   const catalog = {
     aliasOf: (name: string) => aliases.get(name) ?? null,
     /** An instance named at run time (hearth ctl start, hearth.wants=, a connection); null: no such template, or errors. */
     instantiate: (name: string): UnitConfig | null => {
       const template = templateOf(name);
       if (template === null || fileNames.has(name) || !isValidUnitName(name) || templates.get(template)?.report.hasErrors !== false) return null;
-      const file = makeInstance(name, false);
-      return file.unit === null || file.report.hasErrors ? null : withDefaultDependencies(file.unit);
+      return instanceOf(name, template);
     },
   };
   return { system, units, diagnostics, notFound, catalog };

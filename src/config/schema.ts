@@ -346,7 +346,7 @@ const SOCKET = {
   listen_datagram: [{ kind: "listen-address" }, null, "A datagram socket; the same forms as listen_stream."],
   listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
   listen_fifo: [path, null, "A FIFO created at this path."],
-  accept: [bool, false, "Start one instance per connection, the connection at fd 3 (stream and sequential packet sockets only)."],
+  accept: [bool, false, "Start one instance of the template per connection, the connection at fd 3 (stream and sequential packet sockets only; the file must be a template, NAME@.toml)."],
   backlog: [int(0, 65535), 4096, "Length of the queue of pending connections (listen(2))."],
   socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],

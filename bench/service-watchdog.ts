@@ -21,7 +21,7 @@ function units(busy: boolean): Record<string, string> {
     for (let i = 0; i < 4; i++) u[`flood-out-${i}`] = `[unit]\nwanted_by = ["multi-user"]\n[service]\nexec_start = ["yes", "a line of output from a chatty service"]\n`;
     for (let i = 0; i < 2; i++) {
       u[`flood-notify-${i}`] = `[unit]\nwanted_by = ["multi-user"]\n[service]\nexec_start = ["/usr/bin/python3", "-c", ` +
-        `"import os,socket\\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\ns.connect(os.environ['NOTIFY_SOCKET'])\\ni=0\\nwhile True:\\n  i+=1\\n  s.send(b'STATUS=busy %d' % i)"]\n`;
+        `"import os,socket\\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\\ns.connect(os.environ['NOTIFY_SOCKET'])\\ni=0\\nwhile True:\\n  i+=1\\n  s.send(b'STATUS=busy %%d' % i)"]\n`;
     }
   }
   return u;

@@ -116,7 +116,7 @@ exec_start = "${ECHO}"
 [[socket]]
 listen_stream = "${running}"
 `,
-    peraccept: `
+    "peraccept@": `
 [service]
 exec_start = ["${ECHO}", "--accept"]
 

@@ -29,8 +29,9 @@ verbs:
                             set-timeout changes the runtime timeout ("10s"; 0 or off disarms)
   debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
                             watchdog must reset the board; only with hearth.debug=1 at boot
-any user may look (status, list, analyze, watchdog); changes and logs are root's (or, under
-hearth run, its own user's)`;
+UNIT may be an alias, or NAME@INSTANCE of a template units/NAME@.toml (made when named,
+as systemctl does). Any user may look (status, list, analyze, watchdog); changes and logs
+are root's (or, under hearth run, its own user's)`;
 
 interface CtlArgs {
   /** The run directories to try in turn: the one given with -r, else the defaults. */

@@ -7,8 +7,13 @@ import { createLogger, parseLogLevel, ringSink, stderrSink, teeSink, type LogLev
 import { Manager } from "../manager/manager.ts";
 import { absoluteDir, userConfDir, userRunDir } from "./paths.ts";
 import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
+import { gatherSpecifierFacts } from "./specifier-facts.ts";
+import { parseCmdline } from "../config/cmdline.ts";
+import { readConfigFile } from "../config/read-file.ts";
 
-const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL] [--read-kmsg]";
+// --cmdline FILE: a kernel command line whose hearth.wants= units start with the target
+// (PID 1 reads /proc/cmdline; hearth run reads none unless given one).
+const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL] [--read-kmsg] [--cmdline FILE]";
 
 export async function runMain(argv: string[]): Promise<number> {
   const offsetMs = bootOffsetMs();
@@ -16,6 +21,7 @@ export async function runMain(argv: string[]): Promise<number> {
   let confDir = userConfDir(), runDir = userRunDir(), target: string | null = null;
   let level: LogLevelName | null = null;
   let readKmsg = false; // the kernel's log is the system's: read under `hearth run` only when asked (journald's ReadKMsg=)
+  let cmdlineFile: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const value = () => argv[++i] ?? "";
@@ -25,6 +31,7 @@ export async function runMain(argv: string[]): Promise<number> {
       if (x === "-c" || x === "--conf-dir") confDir = absoluteDir(dir);
       else runDir = absoluteDir(dir);
     } else if (x === "--target") target = value();
+    else if (x === "--cmdline") cmdlineFile = value();
     else if (x === "--log-level") {
       level = parseLogLevel(value()) ?? null;
       if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }
@@ -33,7 +40,15 @@ export async function runMain(argv: string[]): Promise<number> {
     else { console.error(`hearth run: unknown argument ${x}\n${USAGE}`); return 2; }
   }
 
-  const config = loadConfig(confDir);
+  const config = loadConfig(confDir, { facts: gatherSpecifierFacts(false, runDir) });
+  let wants: string[] = [];
+  if (cmdlineFile !== null) {
+    const read = readConfigFile(cmdlineFile);
+    if (!("text" in read)) { console.error(`hearth run: --cmdline ${cmdlineFile}: ${"problem" in read ? read.problem : "not found"}`); return 2; }
+    const cmdline = parseCmdline(read.text);
+    for (const d of cmdline.diagnostics) console.error(formatDiagnostic({ ...d, file: cmdlineFile }));
+    wants = cmdline.overrides.wants ?? [];
+  }
   markPhase(phases, "config-loaded", offsetMs);
   const logLevel = level ?? config.system.manager.log_level;
   let manager: Manager | null = null;
@@ -75,6 +90,7 @@ export async function runMain(argv: string[]): Promise<number> {
     process.on(sig, () => void exit(0, `${sig} received`));
   }
   manager.start();
+  for (const unit of wants) void manager.request("start", unit);
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
   const code = await exited;

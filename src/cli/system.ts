@@ -9,6 +9,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync
 import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
+import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
 import { createLogger, formatManagerLine, LOG_LEVEL_PRIORITY, ringSink, type LogLevelName, type Logger } from "../log/manager-log.ts";
@@ -81,7 +82,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
 
   const cmdline = readCmdline();
   const confReadable = isReadableDir(SYSTEM_CONF_DIR);
-  const loaded = loadConfig(SYSTEM_CONF_DIR);
+  const loaded = loadConfig(SYSTEM_CONF_DIR, { facts: gatherSpecifierFacts(true, "/run") });
   const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
   markPhase(phases, "config-loaded", offsetMs);
   const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });

@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -353,9 +353,12 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
   \`trigger_limit_interval_sec\` (20 in 2 s: the service keeps going down without taking
   what is queued), the sockets are no longer watched until the unit is started by hand
   or reset-failed.
-- **\`accept = true\`** (stream and sequential packet sockets): the unit is a template. It
-  is active ("listening") once its sockets are made; each connection gets an instance
-  \`NAME@N\` running the unit's \`[service]\` with the connection at fd 3
+- **\`accept = true\`** (stream and sequential packet sockets): the file is a template,
+  \`units/NAME@.toml\` (systemd's \`Accept=yes\` wants \`NAME@.service\`; an accepting
+  socket in any other file is an error saying to rename it). Its socket unit \`NAME\` is
+  active ("listening") once its sockets are made; each connection gets an instance named
+  as systemd names it, \`NAME@N-LOCAL:PORT-REMOTE:PORT\` (\`NAME@N-PID-UID\` of the peer for
+  a unix socket; N counts the connections from 0), running the \`[service]\` with the connection at fd 3
   (\`LISTEN_FDS=1\`, \`LISTEN_FDNAMES=connection\`), or on stdin and stdout with
   \`standard_input = "socket"\` (inetd style); \`REMOTE_ADDR\` and \`REMOTE_PORT\` name an IP
   peer. Instances show in \`hearth ctl list\` and are removed once they end. Stopping the
@@ -368,6 +371,41 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
 
 In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
 \`sd_booted()\`, and daemons that check it, then use the passed sockets and sd_notify.
+`;
+
+const TEMPLATES = `## Template units and specifiers
+
+\`units/NAME@.toml\` is a template; \`NAME@INSTANCE\` an instance of it, made from the
+template when something names it: a dependency list (\`wants = ["serial-getty@ttyAMA0"]\`,
+requires, binds_to, after, before …), \`hearth ctl start|stop|restart|status NAME@INSTANCE\`,
+or \`hearth.wants=\` on the kernel command line. A template's \`wanted_by\` and
+\`required_by\` pull in its \`default_instance\` alone (systemd's \`DefaultInstance=\`),
+and its socket unit when it has accept = true sockets (see above).
+A file \`NAME@INSTANCE.toml\` overrides the template for that instance. An instance of a
+template that does not exist is not found, as a missing unit; an instance made by
+\`hearth ctl\` or the command line goes again once it is inactive and nothing pulls it in.
+\`hearth check\` checks a template as the instance \`NAME@test-instance\`, reporting at
+the template's lines.
+
+\`aliases = ["other"]\` in \`[unit]\` gives a unit other names (systemd's \`[Install]
+Alias=\`), valid in dependency lists, \`hearth ctl\` and \`hearth.wants=\`. An alias that
+is a unit's name, or that two units claim, is an error naming both files.
+
+In every string value of a unit file (not percentages), \`%\` starts a specifier, expanded
+as systemd does for a system unit; \`hearth run\` expands \`%t %S %C %L %E %h %u %U %g %G\` as
+\`systemd --user\` does. An unknown one is an error at its value: write \`%%\` for a \`%\`.
+
+| specifier | stands for |
+| --- | --- |
+| \`%n\`, \`%N\` | the unit's name with its systemd suffix (\`getty@tty1.service\`), and without |
+| \`%p\`, \`%P\` | the prefix (before \`@\`, or the whole name), and unescaped |
+| \`%i\`, \`%I\` | the instance (after \`@\`; empty outside instances), and unescaped (\`-\` is \`/\`, \`\\xNN\` a byte) |
+| \`%j\`, \`%J\` | the prefix's part after its last \`-\`, and unescaped |
+| \`%f\` | the unescaped instance (or prefix) as a path: \`/dev/ttyS0\` for \`dev-ttyS0\` |
+| \`%H\`, \`%m\`, \`%b\`, \`%v\` | host name, machine id, boot id, kernel release |
+| \`%t\`, \`%S\`, \`%C\`, \`%L\`, \`%E\` | \`/run\`, \`/var/lib\`, \`/var/cache\`, \`/var/log\`, \`/etc\` (hearth run: the XDG directories) |
+| \`%u\`, \`%U\`, \`%g\`, \`%G\`, \`%h\` | the manager's user, uid, group, gid, home (\`root 0 root 0 /root\` for PID 1) |
+| \`%%\` | \`%\` |
 `;
 
 const CMDLINE = `## Kernel command line
@@ -384,6 +422,7 @@ wherever they stand; otherwise the last one wins.
 | \`hearth.target=NAME\`, \`systemd.unit=NAME.target\` | the target to boot |
 | \`single\`, \`rescue\`, \`s\`, \`S\`, \`1\` | boot \`rescue\` |
 | \`hearth.log_level=LEVEL\` | [manager] \`log_level\` |
+| \`hearth.wants=NAME\`, \`systemd.wants=NAME.service\` | a unit started with the target (may repeat; an alias or an instance of a template too); \`hearth run --cmdline FILE\` reads them from FILE |
 | \`hearth.debug\` | [manager] \`log_level = "debug"\` |
 
 An invalid value is reported (as \`/proc/cmdline:1:COL\`) and ignored.

@@ -9,6 +9,7 @@ import type { FileReport } from "./diagnostics.ts";
 import { builtinTarget, extendBuiltin, isBuiltinTarget, uniqueWith } from "./builtins.ts";
 import { didYouMean } from "./suggest.ts";
 import { checkSocketConflicts } from "./sockets.ts";
+import { isTemplateName } from "./templates.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
 import { buildGraph, orderingEdges, type UnitGraph } from "../engine/graph.ts";
 
@@ -44,7 +45,7 @@ export interface NotFoundReference {
 }
 
 export function resolveGraph(
-  files: UnitFile[], system: SystemConfig, systemReport: FileReport,
+  files: UnitFile[], system: SystemConfig, systemReport: FileReport, templates: ReadonlySet<string> = new Set(),
 ): { units: Map<string, UnitConfig>; system: SystemConfig; notFound: Map<string, NotFoundReference[]> } {
   const known = new Set<string>([...BUILTIN_TARGETS, ...files.map((f) => f.name)]);
   const candidates = new Map<string, Candidate>();
@@ -52,7 +53,7 @@ export function resolveGraph(
   checkSocketConflicts(files);
   for (const file of files) {
     if (file.unit === null) continue;
-    const checked = withoutBadReferences(file.unit, known, file, files);
+    const checked = withoutBadReferences(file.unit, known, file, files, templates);
     if (file.report.hasErrors) continue;
     const config = isBuiltinTarget(file.name) ? extendBuiltin(builtinTarget(file.name), checked) : checked;
     candidates.set(file.name, { config, file });
@@ -69,7 +70,7 @@ export function resolveGraph(
 // ---------------------------------------------------------------- references
 
 /** Reports unknown names (and self references) and returns the unit without them. */
-function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFile, files: UnitFile[]): UnitConfig {
+function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFile, files: UnitFile[], templates: ReadonlySet<string>): UnitConfig {
   const section: UnitSection = { ...unit.unit };
   // Plain loops, and a site only for a reference to report: this runs per unit at boot, in the interpreter.
   for (let l = 0; l < DEPENDENCY_LISTS.length; l++) {
@@ -99,6 +100,12 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
     const target = socket.service;
     if (target === undefined || target === unit.name) return;
     const site = file.report.at(`socket[${index}].service`);
+    if (isTemplateName(target)) {
+      // accept = true: each connection gets an instance of the template.
+      if (!templates.has(target)) site.error(`no template '${target}' (units/${target}.toml)`);
+      else if (!socket.accept) site.error(`'${target}' is a template, run once per connection: only an accept = true socket activates it`);
+      return;
+    }
     const other = files.find((f) => f.name === target);
     if (!known.has(target)) site.error(`unknown unit '${target}'${didYouMean(target, known)}`);
     else if (other === undefined || (other.unit !== null && other.unit.service === null)) {
@@ -139,7 +146,7 @@ function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, Uni
       });
     }
     file.unit.sockets.forEach((socket, index) => {
-      if (socket.service !== undefined && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
+      if (socket.service !== undefined && !isTemplateName(socket.service) && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
     });
   }
 }
@@ -191,7 +198,7 @@ function checkSystemReferences(
  * and starts after basic; every unit but shutdown conflicts with shutdown and is ordered
  * before it, so that starting shutdown stops everything in reverse order.
  */
-function withDefaultDependencies(config: UnitConfig): UnitConfig {
+export function withDefaultDependencies(config: UnitConfig): UnitConfig {
   if (config.unit.default_dependencies === false || config.name === "shutdown") return config;
   const unit = { ...config.unit };
   if (config.service !== null) {

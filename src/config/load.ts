@@ -15,9 +15,13 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
-import { quote } from "./describe.ts";
-import { resolveGraph, type UnitFile } from "./graph.ts";
+import { describeValue, isTable, quote } from "./describe.ts";
+import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
 import { readConfigFile } from "./read-file.ts";
+import { expandSpecifiers, nameParts, SYSTEM_FACTS, type SpecifierFacts, type UnitNameParts } from "./specifiers.ts";
+import {
+  acceptingUnits, asInstance, collectAliases, isTemplateName, makeNamedInstances, newDiagnostics, templateOf, withAliasesResolved,
+} from "./templates.ts";
 
 export { formatDiagnostic };
 export type { LoadEnv };
@@ -77,19 +81,26 @@ const DEFAULT_MANAGER = readWithDefaults("manager", {}, {} as ManagerSection, ne
 // ---------------------------------------------------------------- unit files
 
 export function parseUnitToml(
-  name: string, text: string, file: string, system: SystemConfig, env: LoadEnv = hostEnv,
+  name: string, text: string, file: string, system: SystemConfig, env: LoadEnv = hostEnv, facts: SpecifierFacts = SYSTEM_FACTS,
 ): { unit: UnitConfig | null; diagnostics: Diagnostic[] } {
-  const { unit, report } = parseUnitFile(name, text, file, system, env);
+  const { unit, report } = parseUnitFile(name, text, file, system, env, facts);
   return { unit: report.hasErrors ? null : unit, diagnostics: report.diagnostics };
 }
 
-function parseUnitFile(name: string, text: string, file: string, system: SystemConfig, env: LoadEnv): UnitFile {
+/**
+ * `specifiersAs`: the name %i, %n … stand for, when not `name` (a template is checked as
+ * an instance of a placeholder name).
+ */
+function parseUnitFile(
+  name: string, text: string, file: string, system: SystemConfig, env: LoadEnv, facts: SpecifierFacts, specifiersAs = name,
+): UnitFile {
   const report = new FileReport(file, () => scanPositions(text), env, name);
   if (!isValidUnitName(name)) {
     report.at("").error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
   }
   const doc = parseToml(text, report, nestingTooDeep(text));
   if (doc === undefined) return { name, report, unit: null };
+  if (text.includes("%")) expandDocument(doc, nameParts(specifiersAs, "service" in doc ? ".service" : ".target"), facts, report);
 
   const tables = readTables(doc, "unit", report);
   const manager = system.manager;
@@ -97,6 +108,7 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   const service = tables.has("service") ? readService(tables.get("service") as Record<string, unknown>, manager, report.at("service")) : null;
   const sockets = ((tables.get("socket") ?? []) as Record<string, unknown>[]).map((raw, index) =>
     readSocket(raw, report.at(`socket[${index}]`), name, manager, service !== null));
+  checkTemplateKeys(name, unit, sockets, report);
 
   if (service) checkService(service, sockets, report);
   if (isBuiltinTarget(name)) checkBuiltinExtension(name, tables, report);
@@ -104,6 +116,60 @@ function parseUnitFile(name: string, text: string, file: string, system: SystemC
   // Kept even with errors, so that the graph check can still report bad references.
   const conditions = gatherConditions(unit, tables.get("unit"));
   return { name, report, unit: conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets } };
+}
+
+/**
+ * Every string value of [unit], [service] and [[socket]] with its specifiers expanded
+ * (systemd expands them in nearly every setting of a unit file); an unknown one is an
+ * error at its value. Percentages ("50%") are not specifiers.
+ */
+function expandDocument(doc: Record<string, unknown>, unit: UnitNameParts, facts: SpecifierFacts, report: FileReport): void {
+  // In place, and paths are built only for a string with a "%": this runs per file at boot.
+  const expandIn = (holder: Record<string, unknown> | unknown[], key: string | number, at: () => string): void => {
+    const value = (holder as Record<string | number, unknown>)[key];
+    if (typeof value === "string") {
+      if (!value.includes("%")) return;
+      const out = expandSpecifiers(value, unit, facts);
+      if ("value" in out) (holder as Record<string | number, unknown>)[key] = out.value;
+      else report.at(at()).error(`${describeValue(value)}: ${out.error}`);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) expandIn(value, i, () => `${at()}[${i}]`);
+    } else if (isTable(value)) {
+      const keys = Object.keys(value);
+      for (let k = 0; k < keys.length; k++) {
+        if (!NOT_EXPANDED.has(keys[k]!)) expandIn(value, keys[k]!, () => `${at()}.${keys[k]}`);
+      }
+    }
+  };
+  for (const table of ["unit", "service", "socket"]) if (table in doc) expandIn(doc, table, () => table);
+}
+
+const NOT_EXPANDED = new Set(["cpu_quota"]);
+
+/**
+ * accept = true makes a unit per connection: systemd wants a template for it (Accept=yes
+ * with NAME@.service). default_instance is a template's. A template's sockets are its
+ * accepting ones (the socket unit NAME listens; each connection gets an instance).
+ */
+function checkTemplateKeys(name: string, unit: UnitSection, sockets: SocketSection[], report: FileReport): void {
+  const template = isTemplateName(name);
+  const base = name.slice(0, name.indexOf("@") < 0 ? name.length : name.indexOf("@"));
+  sockets.forEach((socket, index) => {
+    const site = report.at(`socket[${index}]`);
+    if (socket.accept && !template && templateOf(name) === null) {
+      site.entry("accept").error(`accept = true makes an instance per connection of a template: rename the file ${base}@.toml (systemd: Accept=yes needs ${base}@.service)`);
+    } else if (template && !socket.accept) {
+      site.error("a template's [[socket]] needs accept = true (one instance per connection); a socket for one instance goes in that instance's own file", "key");
+    } else if (socket.accept && template && socket.service !== undefined && !isTemplateName(socket.service)) {
+      site.entry("service").error(`accept = true activates a template: name one ('${socket.service}@'), not '${socket.service}'`);
+    }
+  });
+  if (unit.default_instance != null && !template && templateOf(name) === null) {
+    report.at("unit.default_instance").warning("only a template (NAME@.toml) has a default instance; ignored");
+  } else if (unit.default_instance != null && !isValidUnitName(name + unit.default_instance)) {
+    report.at("unit.default_instance").error(`${quote(name + unit.default_instance)} is not a valid unit name`);
+  }
+  if (template && (unit.aliases ?? []).length > 0) report.at("unit.aliases").error("a template has no aliases (its instances are named after it)");
 }
 
 /**
@@ -227,25 +293,77 @@ export interface ConfigSources {
 
 export interface LoadOptions {
   env?: LoadEnv;
+  facts?: SpecifierFacts; // what %H, %m, %t … stand for (gathered by the caller)
 }
 
 /** Reads and validates CONFDIR/system.toml and CONFDIR/units/*.toml. */
 export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfig {
-  return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv); // under src/main.ts's JIT policy
+  return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv, opts.facts); // under src/main.ts's JIT policy
 }
 
+/** The instance a template is checked as (systemd-analyze verify's). */
+const PLACEHOLDER_INSTANCE = "test-instance";
+
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
-export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv): LoadedConfig {
+export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv, facts: SpecifierFacts = SYSTEM_FACTS): LoadedConfig {
   const env = memoizedEnv(hostOrTestEnv);
   const systemFile = sources.system
     ? parseSystemFile(sources.system.text, sources.system.file)
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };
-  const unitFiles = sources.units.map(({ name, file, text }) => parseUnitFile(name, text, file, systemFile.system, env));
-  const { units, system, notFound } = resolveGraph(unitFiles, systemFile.system, systemFile.report);
+  const parse = (name: string, text: string, file: string, specifiersAs = name) =>
+    parseUnitFile(name, text, file, systemFile.system, env, facts, specifiersAs);
 
-  const reports = [systemFile.report, ...unitFiles.map((f) => f.report)];
-  const diagnostics = [...sources.diagnostics, ...sortByPlace(reports.flatMap((r) => r.diagnostics), reports)];
-  return { system, units, diagnostics, notFound };
+  const templateSources = new Map(sources.units.filter((u) => isTemplateName(u.name)).map((u) => [u.name, u]));
+  const plainFiles = sources.units.filter((u) => !isTemplateName(u.name)).map((u) => parse(u.name, u.text, u.file));
+  const templates = new Map([...templateSources].map(([name, u]) => [name, parse(name, u.text, u.file, name + PLACEHOLDER_INSTANCE)]));
+  const aliases = collectAliases(plainFiles, templates);
+  for (const file of plainFiles) if (file.unit) file.unit = withAliasesResolved(file.unit, aliases);
+
+  const makeInstance = (name: string, isDefault: boolean): UnitFile => {
+    const source = templateSources.get(templateOf(name)!)!;
+    const file = parse(name, source.text, source.file);
+    if (file.unit) file.unit = withAliasesResolved(asInstance(file.unit, name, isDefault), aliases);
+    return file;
+  };
+  const socketUnits = acceptingUnits(templates, templateSources, plainFiles, parse);
+  const named = [...plainFiles, ...socketUnits].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)); // file order
+  // system.toml may name an alias or an instance too (default_target, critical_units).
+  const manager = { ...systemFile.system.manager, default_target: aliases.get(systemFile.system.manager.default_target) ?? systemFile.system.manager.default_target };
+  const critical = systemFile.system.watchdog.critical_units.map((name) => aliases.get(name) ?? name);
+  const systemConfig = { ...systemFile.system, manager, watchdog: { ...systemFile.system.watchdog, critical_units: critical } };
+  const instances = makeNamedInstances(named, templates, makeInstance, [manager.default_target, ...critical]);
+  const unitFiles = [...named, ...instances];
+  const { units, system, notFound } = resolveGraph(unitFiles, systemConfig, systemFile.report, new Set(templates.keys()));
+
+  const byFile = (a: FileReport, b: FileReport) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+  const reports = [systemFile.report, ...[...plainFiles, ...templates.values()].map((f) => f.report).sort(byFile)];
+  const made = [...socketUnits, ...instances].map((f) => f.report);
+  const diagnostics = [...sources.diagnostics, ...sortByPlace([...reports.flatMap((r) => r.diagnostics), ...newDiagnostics(made, reports)], reports)];
+
+  const fileNames = new Set(sources.units.map((u) => u.name));
+  // A template without specifiers makes the same instance under every name: parsed once
+  // (a connection of an accept = true socket makes one), renamed after.
+  const plainInstances = new Map<string, UnitConfig | null>();
+  const parsedInstance = (name: string): UnitConfig | null => {
+    const file = makeInstance(name, false);
+    return file.unit === null || file.report.hasErrors ? null : withDefaultDependencies(file.unit);
+  };
+  const instanceOf = (name: string, template: string): UnitConfig | null => {
+    if (templateSources.get(template)!.text.includes("%")) return parsedInstance(name);
+    if (!plainInstances.has(template)) plainInstances.set(template, parsedInstance(template + PLACEHOLDER_INSTANCE));
+    const shared = plainInstances.get(template)!;
+    return shared && { ...shared, name };
+  };
+  const catalog = {
+    aliasOf: (name: string) => aliases.get(name) ?? null,
+    /** An instance named at run time (hearth ctl start, hearth.wants=, a connection); null: no such template, or errors. */
+    instantiate: (name: string): UnitConfig | null => {
+      const template = templateOf(name);
+      if (template === null || fileNames.has(name) || !isValidUnitName(name) || templates.get(template)?.report.hasErrors !== false) return null;
+      return instanceOf(name, template);
+    },
+  };
+  return { system, units, diagnostics, notFound, catalog };
 }
 
 /** In file order (system.toml, then units by name), then by line and column. */

@@ -214,6 +214,8 @@ const UNIT = {
   required_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in requires."],
   requires_mounts_for: [listOf(path), [], "Paths whose [[mount]] entries must be mounted before this unit starts."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
+  aliases: [listOf(unitName), [], "Other names of this unit (systemd's [Install] Alias=): they name it in dependencies, `hearth ctl` and `hearth.wants=`. A name that is a unit of its own, or another unit's alias, is an error."],
+  default_instance: [string, null, "In a template (`NAME@.toml`): the instance its wanted_by and required_by pull in (systemd's DefaultInstance=). Without it a template is pulled in by nothing but names of its instances."],
   ...conditionKeys(),
 } as const satisfies KeyRows;
 
@@ -344,7 +346,7 @@ const SOCKET = {
   listen_datagram: [{ kind: "listen-address" }, null, "A datagram socket; the same forms as listen_stream."],
   listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
   listen_fifo: [path, null, "A FIFO created at this path."],
-  accept: [bool, false, "Start one instance per connection, the connection at fd 3 (stream and sequential packet sockets only)."],
+  accept: [bool, false, "Start one instance of the template per connection, the connection at fd 3 (stream and sequential packet sockets only; the file must be a template, NAME@.toml)."],
   backlog: [int(0, 65535), 4096, "Length of the queue of pending connections (listen(2))."],
   socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],

@@ -46,6 +46,9 @@ export interface UnitSection {
   requires_mounts_for: string[];
   /** Added later; always set by the loader (default true): see docs/configuration.md. */
   default_dependencies?: boolean;
+  /** Added later (#12): other names of the unit; in a template, the instance wanted_by pulls in. */
+  aliases?: string[];
+  default_instance?: string | null;
 }
 
 /** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */
@@ -232,6 +235,15 @@ export interface LoadedConfig {
    * target (systemd's load state "not-found"), each with who names it in which list.
    */
   notFound: Map<string, { unit: string; list: string }[]>;
+  catalog?: UnitCatalog; // templates and aliases (absent: none)
+}
+
+/** Units named at run time that are not loaded: instances of templates, and aliases. */
+export interface UnitCatalog {
+  /** The configuration of template instance `name`; null: no such template (or it has errors). */
+  instantiate(name: string): UnitConfig | null;
+  /** The unit an alias stands for, or null. */
+  aliasOf(name: string): string | null;
 }
 
 /** Built-in targets: exist without a file; a file of the same name extends them. */

@@ -342,12 +342,13 @@ export class ControlServer {
       this.note(`control: bad request from PID ${c.peer.pid} (uid ${c.peer.uid}): ${parsed.error}`);
       return c.send({ ok: false, exit: EXIT.usage, error: parsed.error });
     }
-    const req = parsed.req;
-    const refused = this.refusal(req, c.peer);
+    const refused = this.refusal(parsed.req, c.peer);
     if (refused !== null) {
-      this.note(`control: ${req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
+      this.note(`control: ${parsed.req.verb} from PID ${c.peer.pid} (uid ${c.peer.uid}) refused`);
       return c.send({ ok: false, exit: EXIT.failed, error: refused });
     }
+    // Aliases name their unit; an instance of a template is made when named (systemctl's way).
+    const req = { ...parsed.req, units: parsed.req.units.map((u) => this.manager.resolve(u) ?? u) };
     try {
       if (req.verb === "logs" && req.follow) return this.follow(c, req);
       c.send(await this.reply(req, c.peer));

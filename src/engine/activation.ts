@@ -10,10 +10,13 @@
 //                   start limit) with no job pending: the first connection or datagram
 //                   starts it, and the manager never accepts or reads on its behalf.
 //                   While the service runs, or restarts, clients queue in the kernel.
-//   accept = true   The service is a template: the shell accepts each connection and the
-//                   engine makes an instance NAME@N of it that gets the connection; the
-//                   instance is removed once it is inactive or failed. The unit itself
-//                   runs nothing: it is active ("listening") once its sockets are made,
+//   accept = true   The service is a template NAME@ (the socket unit NAME is made of its
+//                   file): the shell accepts each connection and the engine makes an
+//                   instance of the template that gets the connection, named as systemd
+//                   does, NAME@N-LOCAL:PORT-REMOTE:PORT (NAME@N-PID-UID for a unix socket),
+//                   N counting the connections from 0; the instance is removed once it is
+//                   inactive or failed. The socket unit runs nothing: it is active
+//                   ("listening") once its sockets are made,
 //                   and stopping it pauses the accepting. Accepting also pauses while
 //                   max_connections instances of the socket exist (clients wait in the
 //                   backlog); max_connections_per_source refuses the extra ones.
@@ -48,7 +51,7 @@ export interface SocketEntry {
 
 /** What an accept = true instance was made for. */
 export interface Instance {
-  template: string;
+  template: string; // the socket unit that accepted it (its output goes there)
   socket: { unit: string; index: number };
   connection: number; // the shell's handle of the connected socket
   source: string; // the peer, for max_connections_per_source
@@ -59,6 +62,8 @@ export interface ActivationHost {
   now: number;
   state(unit: string): { active: ActiveState; result: UnitResult | null; job: boolean } | null;
   config(unit: string): UnitConfig | null;
+  /** An instance of a template, not yet a unit; null: no such template. */
+  instantiate(name: string): UnitConfig | null;
   /** Queue a start that is not the operator's (the crash-loop counters are kept). */
   start(unit: string): void;
   addUnit(config: UnitConfig): void;
@@ -68,12 +73,12 @@ export interface ActivationHost {
 
 export class SocketActivation {
   readonly entries: SocketEntry[] = [];
-  /** Units activated per connection: their [service] is a template, never run itself. */
+  /** Units with accept = true sockets: each connection gets an instance of their template. */
   readonly templates = new Set<string>();
   readonly instances = new Map<string, Instance>();
   private readonly triggers = new Map<string, number[]>(); // service -> recent trigger times
   private readonly limited = new Set<string>(); // services past the trigger limit
-  private readonly accepted = new Map<string, number>(); // template -> connections so far
+  private readonly accepted = new Map<string, number>(); // socket unit -> connections so far
   private frozen = false; // the manager is going down
 
   constructor(configs: Map<string, UnitConfig>) {
@@ -90,7 +95,7 @@ export class SocketActivation {
           opened: false, broken: null, retrying: false, pausedUntil: 0, listening: false,
         };
         this.entries.push(entry);
-        if (entry.accept) this.templates.add(entry.service);
+        if (entry.accept) this.templates.add(entry.unit);
       });
     }
   }
@@ -105,9 +110,9 @@ export class SocketActivation {
     return broken ? `its socket could not be made: ${broken.broken}` : null;
   }
 
-  /** The templates activated by sockets that `units` declare. */
+  /** Those of `units` that have accept = true sockets. */
   templatesOf(units: string[]): string[] {
-    return [...new Set(this.entries.filter((e) => e.accept && units.includes(e.unit)).map((e) => e.service))];
+    return [...new Set(this.entries.filter((e) => e.accept && units.includes(e.unit)).map((e) => e.unit))];
   }
 
   /**
@@ -126,9 +131,9 @@ export class SocketActivation {
     return this.entries.some((e) => e.retrying && (e.unit === unit || e.service === unit));
   }
 
-  /** Connections accepted for a template since the manager started. */
-  acceptedCount(template: string): number {
-    return this.accepted.get(template) ?? 0;
+  /** Connections a socket unit accepted since the manager started. */
+  acceptedCount(unit: string): number {
+    return this.accepted.get(unit) ?? 0;
   }
 
   // ---- events ------------------------------------------------------------------------
@@ -169,24 +174,29 @@ export class SocketActivation {
   }
 
   /** The shell accepted a connection on an accept = true socket. */
-  connection(unit: string, index: number, connection: number, source: string, host: ActivationHost): void {
+  connection(unit: string, index: number, connection: number, source: string, ends: string, host: ActivationHost): void {
     const e = this.entry(unit, index);
-    const template = e ? host.config(e.service) : null;
-    if (!e?.accept || !template?.service || this.frozen) {
+    if (!e?.accept || this.frozen) {
       host.emit({ type: "close-connection", unit, connection });
       return;
     }
     const fromSource = [...this.instances.values()].filter((i) => sameSocket(i, e) && i.source === source).length;
     if (e.maxPerSource > 0 && fromSource >= e.maxPerSource) {
-      host.emit({ type: "log", unit: e.service, level: "warning", text: `Too many connections from ${source} (${fromSource}): connection refused` });
-      host.emit({ type: "close-connection", unit: e.service, connection });
+      host.emit({ type: "log", unit, level: "warning", text: `Too many connections from ${source} (${fromSource}): connection refused` });
+      host.emit({ type: "close-connection", unit, connection });
       return;
     }
-    const n = this.acceptedCount(e.service) + 1;
-    this.accepted.set(e.service, n);
-    const name = `${e.service}@${n}`;
-    this.instances.set(name, { template: e.service, socket: { unit, index }, connection, source });
-    host.addUnit(instanceConfig(template, name));
+    const n = this.acceptedCount(unit);
+    const name = `${e.service}${n}-${ends}`;
+    const config = host.instantiate(name);
+    if (!config?.service) {
+      host.emit({ type: "log", unit, level: "err", text: `Cannot make the instance ${name} of '${e.service}': connection refused` });
+      host.emit({ type: "close-connection", unit, connection });
+      return;
+    }
+    this.accepted.set(unit, n + 1);
+    this.instances.set(name, { template: unit, socket: { unit, index }, connection, source });
+    host.addUnit(config);
     host.start(name);
   }
 
@@ -247,7 +257,7 @@ export class SocketActivation {
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
     if (this.frozen || !e.opened || this.brokenReason(e.service) !== null) return false;
     if (e.pausedUntil > 0) return false;
-    if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
+    if (e.accept) return host.state(e.unit)?.active === "active" && this.liveInstances(e) < e.maxConnections;
     if (this.limited.has(e.service)) return false;
     const s = host.state(e.service);
     if (!s || s.job) return false;
@@ -263,12 +273,4 @@ export class SocketActivation {
 
 function sameSocket(i: Instance, e: SocketEntry): boolean {
   return i.socket.unit === e.unit && i.socket.index === e.index;
-}
-
-/**
- * The configuration of one instance: the template's, under its own name, pulled in by
- * nothing (it is started by its connection) and declaring no sockets of its own.
- */
-export function instanceConfig(template: UnitConfig, name: string): UnitConfig {
-  return { ...template, name, unit: { ...template.unit, wanted_by: [], required_by: [] }, sockets: [] };
 }

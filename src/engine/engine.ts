@@ -2,7 +2,7 @@
 // I/O: handle(event, now) mutates plain records and returns the effects the shell must
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
-import type { ServiceSection, UnitConfig } from "../config/types.ts";
+import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
@@ -28,6 +28,12 @@ export interface Job {
   automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
 }
+
+/** No templates, no aliases. */
+const NO_CATALOG: UnitCatalog = { instantiate: () => null, aliasOf: () => null };
+
+/** The most instances made at run time by names (hearth ctl, hearth.wants=) that exist at once. */
+const MAX_MADE_INSTANCES = 4096;
 
 /** What a unit is; each kind's behaviour is in Engine.kinds. */
 export type UnitKindName = "service" | "target" | "mount" | "template";
@@ -76,6 +82,7 @@ export class Engine {
   private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
   private startupReported = false;
   private goingDown = false; // see the going-down event
+  private readonly made = new Set<string>(); // instances made at run time (see resolve)
 
   /**
    * `target`: the unit whose first start job ends the start-up ("startup-finished").
@@ -86,16 +93,17 @@ export class Engine {
     private readonly signalName: (n: number) => string = (n) => String(n),
     private readonly target: string | null = null,
     private readonly managerPid: number | null = null,
-    private readonly notFound: { has(name: string): boolean } = new Set<string>()) {
+    private readonly notFound: { has(name: string): boolean } = new Set<string>(),
+    private readonly catalog: UnitCatalog = NO_CATALOG) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
   }
 
-  /** A unit's runtime record. The [service] of an accept = true unit is only a template
-   * for its instances: the unit itself behaves as a target. */
+  /** A unit's runtime record. A unit with accept = true sockets runs nothing itself (its
+   * template's instances are the services): it behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const kind: UnitKindName = cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
+    const kind: UnitKindName = cfg.mount ? "mount" : cfg.sockets.some((s) => s.accept) ? "template"
       : cfg.service !== null ? "service" : "target";
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
@@ -103,6 +111,49 @@ export class Engine {
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
       conditionCheck: null, unmet: null, runtimeDirsKept: false,
     });
+  }
+
+  // ---- names: aliases, and instances of templates made when named ---------------------
+
+  /**
+   * The loaded unit `name` stands for: itself, the unit it is an alias of, or an instance
+   * of a template, made now (with the instances it names in requires, binds_to and wants:
+   * systemd loads them with it). Null: no such unit. Instances made here go again once
+   * they are inactive with no job and nothing pulls them in (collectInstances).
+   */
+  resolve(name: string): string | null {
+    if (this.units.has(name)) return name;
+    const alias = this.catalog.aliasOf(name);
+    if (alias !== null) return this.units.has(alias) ? alias : null;
+    if (this.made.size >= MAX_MADE_INSTANCES) this.collectInstances(); // names that were only looked at
+    const made = new Map<string, UnitConfig>();
+    const make = (n: string) => {
+      if (this.units.has(n) || made.has(n) || this.made.size + made.size >= MAX_MADE_INSTANCES) return;
+      const cfg = this.catalog.instantiate(n);
+      if (cfg === null) return;
+      made.set(n, cfg);
+      for (const d of [...cfg.unit.requires, ...cfg.unit.binds_to, ...cfg.unit.wants]) make(d);
+    };
+    make(name);
+    for (const cfg of made.values()) this.addRuntime(cfg, this.now);
+    for (const cfg of made.values()) {
+      addToGraph(this.graph, cfg, (n) => this.units.has(n));
+      this.made.add(cfg.name);
+    }
+    return made.has(name) ? name : null;
+  }
+
+  /** Instances made at run time that are done: they go, as systemd collects unneeded units. */
+  private collectInstances() {
+    for (const name of this.made) {
+      const u = this.units.get(name);
+      const node = this.graph.get(name);
+      if (u && (u.job || this.activeState(name) !== "inactive")) continue;
+      if (node && (node.requiredBy.size > 0 || [...this.graph.values()].some((n) => n.wants.has(name)))) continue;
+      this.made.delete(name);
+      this.units.delete(name);
+      removeFromGraph(this.graph, name);
+    }
   }
 
   // ---- queries ------------------------------------------------------------------------
@@ -244,6 +295,7 @@ export class Engine {
       this.apply(event);
       this.runJobs();
       this.activation.collectInstances(this.activationHost);
+      if (this.made.size > 0) this.collectInstances();
       this.activation.syncListening(this.activationHost);
     } catch (e) {
       this.effects.push({ type: "manager-log", level: "err", text: `internal error handling ${event.type} event: ${(e as Error).stack ?? e}` });
@@ -279,7 +331,7 @@ export class Engine {
       case "sockets-opened": return this.socketsOpened(ev.units, ev.failed);
       case "socket-triggered": return this.activation.triggered(ev.unit, ev.index, this.activationHost);
       case "connection":
-        return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, this.activationHost);
+        return this.activation.connection(ev.unit, ev.index, ev.connection, ev.source, ev.ends, this.activationHost);
       case "main-pid-guess": return this.withService(ev.unit, (rt, p) => svc.onMainPidGuess(rt, p, ev.candidates, ev.populated));
       case "cgroup-empty": return this.withService(ev.unit, (rt, p) => svc.onCgroupEmpty(rt, p));
       case "accept-failed":
@@ -362,6 +414,7 @@ export class Engine {
       return { active: this.activeState(name)!, result: u.service?.result ?? null, job: u.job !== null };
     },
     config: (name) => this.units.get(name)?.cfg ?? null,
+    instantiate: (name) => this.units.has(name) ? null : this.catalog.instantiate(name),
     start: (name) => this.startTransaction(name, undefined, false),
     addUnit: (cfg) => {
       this.addRuntime(cfg, this.now);
@@ -482,7 +535,8 @@ export class Engine {
 
   // ---- jobs -----------------------------------------------------------------------------
 
-  private request(type: JobType, name: string, requestId?: number) {
+  private request(type: JobType, asked: string, requestId?: number) {
+    const name = this.resolve(asked) ?? asked;
     const u = this.units.get(name);
     if (!u) {
       this.finish({ unit: name, job: type, result: "failed", requestId, reason: `unit ${name} not found` });

@@ -81,8 +81,8 @@ function linkUnit(cfg: UnitConfig, node: (name: string) => UnitNode, known: (nam
 }
 
 /**
- * Adds a unit made at run time (an instance of an accept = true unit) with every edge,
- * both ways, as buildGraph would have. Not for targets (they would wait for what they pull in).
+ * Adds a unit made at run time (an instance of a template) with every edge, both ways, as
+ * buildGraph would have: a target waits for what it pulls in unless that is ordered after it.
  */
 export function addToGraph(graph: UnitGraph, cfg: UnitConfig, known: (name: string) => boolean): void {
   const node = (name: string) => {
@@ -92,6 +92,9 @@ export function addToGraph(graph: UnitGraph, cfg: UnitConfig, known: (name: stri
   };
   linkUnit(cfg, node, known);
   const u = node(cfg.name);
+  if (cfg.service === null && cfg.sockets.length === 0) {
+    for (const d of [...u.requires, ...u.wants]) if (known(d) && !graph.get(d)?.after.has(u.name)) u.after.add(d);
+  }
   for (const d of u.requires) if (known(d)) node(d).requiredBy.add(u.name);
   for (const d of u.bindsTo) if (known(d)) node(d).boundBy.add(u.name);
   for (const d of u.after) node(d).before.add(u.name);

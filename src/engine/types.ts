@@ -48,7 +48,8 @@ export type EngineEvent =
   // file declares it and its index among that file's [[socket]] entries.
   | { type: "sockets-opened"; units: string[]; failed: { unit: string; index: number; error: string }[] }
   | { type: "socket-triggered"; unit: string; index: number }
-  | { type: "connection"; unit: string; index: number; connection: number; source: string }
+  // ends: the connection's addresses as its instance is named after them ("LOCAL-REMOTE", "PID-UID").
+  | { type: "connection"; unit: string; index: number; connection: number; source: string; ends: string }
   // Answer to find-main-pid: the processes of the unit's cgroup whose parent is the
   // manager (left by a forking parent), and whether the cgroup holds any process at all.
   | { type: "main-pid-guess"; unit: string; candidates: number[]; populated: boolean }

@@ -112,7 +112,7 @@ export class Manager {
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
-    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound);
+    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
@@ -137,6 +137,15 @@ export class Manager {
   /** A unit as the engine sees it (read-only), or null if there is no such unit. */
   unit(name: string): UnitSnapshot | null {
     return this.engine.snapshot(name);
+  }
+
+  /**
+   * The unit a name stands for (an alias's unit; an instance of a template, made now as
+   * systemd loads it when named), or null. Not a job: the engine drops an instance made
+   * this way once it is idle again.
+   */
+  resolve(name: string): string | null {
+    return this.engine.resolve(name);
   }
 
   /** Every unit as the engine sees it, by name. */

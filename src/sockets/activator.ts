@@ -10,7 +10,7 @@ import type { SocketSection, UnitConfig } from "../config/types.ts";
 import type { EngineEvent } from "../engine/types.ts";
 import type { UserDatabase } from "../exec/users.ts";
 import { close } from "../../ffi/fd.ts";
-import { acceptWithPeer, type SocketAddress } from "../../ffi/net.ts";
+import { acceptWithPeer, localAddress, type SocketAddress } from "../../ffi/net.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import { peerCredentials } from "../../ffi/socket.ts";
 import { describeListen, formatAddress, formatHost, remoteEnvironment } from "../config/socket-address.ts";
@@ -137,7 +137,30 @@ export class SocketActivator {
       if (accepted === null) return;
       const id = this.nextConnection++;
       this.connections.set(id, { fd: accepted.fd, peer: accepted.peer });
-      this.opts.dispatch({ type: "connection", unit: s.unit, index: s.index, connection: id, source: this.source(accepted.fd, accepted.peer) });
+      this.opts.dispatch({
+        type: "connection", unit: s.unit, index: s.index, connection: id,
+        source: this.source(accepted.fd, accepted.peer), ends: this.ends(accepted.fd, accepted.peer),
+      });
+    }
+  }
+
+  /**
+   * The connection's ends as systemd names its instance after them (socket.c,
+   * instance_from_socket): "LOCAL:PORT-REMOTE:PORT" for IP (IPv4-mapped shown as IPv4),
+   * "PID-UID" of the peer for a unix socket.
+   */
+  private ends(fd: number, peer: SocketAddress | null): string {
+    try {
+      if (peer === null || peer.family === "unix") {
+        const cred = peerCredentials(fd);
+        return `${cred.pid}-${cred.uid}`;
+      }
+      const local = localAddress(fd);
+      if (local === null || local.family === "unix") return "unknown";
+      const host = (a: SocketAddress) => formatHost(a, true).replace(/%.*/, ""); // no scope: not in a unit name
+      return `${host(local)}:${local.port}-${host(peer)}:${peer.port}`;
+    } catch {
+      return "unknown";
     }
   }
 

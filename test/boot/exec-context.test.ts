@@ -35,7 +35,7 @@ const OVERLAY = [
     'echo "ctx-root: write $( (echo x > /etc/ctx-test) 2>&1 )"',
     'echo "ctx-root: etc $(grep " /etc " /proc/self/mountinfo | cut -d" " -f6)"',
     'echo "ctx-root: hidden-file $( (cat /etc/group) 2>&1 )"',
-    'echo "ctx-root: hidden-dir $(ls -A /root | wc -l) $(stat -c %a /root)"',
+    'echo "ctx-root: hidden-dir $(ls -A /root | wc -l) $(stat -c %%a /root)"',
     'echo "ctx-root: tmp $(ls -A /tmp | wc -l) $(grep " /tmp " /proc/self/mountinfo | cut -d" " -f9)"',
     "touch /tmp/ctx-marker",
   ],

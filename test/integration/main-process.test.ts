@@ -19,7 +19,7 @@ const sender = (text: string) => `
 type = "notify"
 notify_access = "all"
 timeout_stop_sec = 3
-exec_start = ["/usr/bin/python3", "-c", "import os,socket,time; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(os.environ['NOTIFY_SOCKET']); s.send(b'${text}'.replace(b'%d', str(os.getppid()).encode())); time.sleep(100000)"]
+exec_start = ["/usr/bin/python3", "-c", "import os,socket,time; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(os.environ['NOTIFY_SOCKET']); s.send(b'${text}'.replace(b'%%d', str(os.getppid()).encode())); time.sleep(100000)"]
 `;
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ exec_start = ["${dbusDaemon}", "--fork", "--session", "--address=unix:path=${wor
 `,
     } : {}),
     // Names the manager as its main pid; kill_mode = "process" signals the main pid alone.
-    "claims-manager": sender("MAINPID=%d\\\\nREADY=1") + 'kill_mode = "process"\n',
+    "claims-manager": sender("MAINPID=%%d\\\\nREADY=1") + 'kill_mode = "process"\n',
     // Names PID 1; a stop whose cgroup empties would have fallen back to kill(-1).
     "claims-init": sender("MAINPID=1\\\\nREADY=1\\\\nSTATUS=claimed init"),
   });

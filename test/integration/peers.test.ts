@@ -30,7 +30,7 @@ describe("dropbear -i: accept = true, the connection on stdin/stdout", () => {
     const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(made.out)![0];
     const port = await freePort();
     const m = await session.start({
-      dropbear: `
+      "dropbear@": `
 [service]
 exec_start = ["/usr/sbin/dropbear", "-i", "-r", "${key}", "-s", "-g"]
 standard_input = "socket"
@@ -74,7 +74,7 @@ describe.skipIf(!existsSync(SSHD))("sshd -i: Debian's ssh@.service as a unit", (
     // leaves before logging in. sshd needs its privilege separation directory.
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     const m = await session.start({
-      ssh: `
+      "ssh@": `
 [service]
 exec_start = ["-${SSHD}", "-i", "-f", "${join(dir, "sshd_config")}", "-E", "${join(dir, "sshd.log")}"]
 standard_input = "socket"

@@ -101,7 +101,7 @@ describe("accept = true: the libsystemd echo server, one instance per connection
   test("each connection gets an instance with REMOTE_ADDR/REMOTE_PORT, listed while it lives", async () => {
     const port = await freePort();
     const m = await session.start({
-      per: `
+      "per@": `
 [unit]
 description = "echo per connection"
 
@@ -122,16 +122,18 @@ accept = true
     socket.write("ping\n");
     expect(await got).toBe("ping\n");
     const list = await m.ctlJson<{ units: { name: string; active: string; instanceOf?: string; peer?: string }[] }>("list");
-    const instance = list.units.find((u) => u.name === "per@1")!;
+    // systemd's name: connections before this one, the local end, the remote end.
+    const name = `per@0-127.0.0.1:${port}-127.0.0.1:${socket.localPort}`;
+    const instance = list.units.find((u) => u.name === name)!;
     expect(instance).toMatchObject({ active: "active", instanceOf: "per", peer: `127.0.0.1:${socket.localPort}` });
-    expect((await m.ctl("list")).stdout).toMatch(new RegExp(`per@1\\s+active\\s+running\\s+\\d+\\s+connection from 127.0.0.1:${socket.localPort}`));
+    expect((await m.ctl("list")).stdout).toMatch(new RegExp(`${name.replaceAll(".", "\\.")}\\s+active\\s+running\\s+\\d+\\s+connection from 127.0.0.1:${socket.localPort}`));
     expect(await m.unit("per")).toMatchObject({ accepted: 1, connected: 1 });
     await until("REMOTE_ADDR in the log", async () => (await logs("per")).includes(`connection from 127.0.0.1 port ${socket.localPort}`));
 
     socket.end();
     await until("the instance to go", async () => {
       const units = (await m.ctlJson<{ units: { name: string }[] }>("list")).units;
-      return !units.some((u) => u.name === "per@1");
+      return !units.some((u) => u.name === name);
     });
     expect(await m.unit("per")).toMatchObject({ accepted: 1, connected: 0 });
 
@@ -143,7 +145,7 @@ accept = true
   test("max_connections: further clients wait in the backlog, none is refused", async () => {
     const port = await freePort();
     const m = await session.start({
-      two: `
+      "two@": `
 [service]
 exec_start = ["${ECHO}", "--accept"]
 
@@ -172,7 +174,7 @@ max_connections = 2
   test("max_connections_per_source: a further connection from the same peer is closed unanswered", async () => {
     const port = await freePort();
     const m = await session.start({
-      one: `
+      "one@": `
 [service]
 exec_start = ["${ECHO}", "--accept"]
 

@@ -57,7 +57,7 @@ standard_output = "append:${at("holder.txt")}"
 `,
     blocked: oneshot("echo never", { standard_output: `file:${at("fifo")}` }),
     talker: oneshot("echo into the socket file", { standard_output: `append:${at("listener.sk")}` }),
-    greeting: `
+    "greeting@": `
 [service]
 exec_start = ["/bin/sh", "-c", "echo hello over the socket; echo stderr too >&2"]
 standard_output = "socket"

@@ -66,7 +66,7 @@ beforeAll(async () => {
     modern: loggerUnit('--rfc5424 -t modern-tag --msgid M1 -p local3.err "an RFC 5424 line"'),
     plain: loggerUnit('-t plain-tag "a line as logger writes it to a local socket"'),
     parent: childSender(socket),
-    greeter: `[service]\nstandard_input = "socket"\n` +
+    "greeter@": `[service]\nstandard_input = "socket"\n` +
       `exec_start = ["/bin/sh", "-c", ${JSON.stringify(`echo hello; { echo from an instance; sleep 2; } | logger -u ${socket} -t greeter-kid`)}]\n` +
       `[[socket]]\nlisten_stream = "${join(work, "greeter.sk")}"\naccept = true\n`,
     victim: loggerUnit('-t victim "the victim\'s own line"'),

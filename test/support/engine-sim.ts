@@ -5,7 +5,7 @@ import { Engine } from "../../src/engine/engine.ts";
 import type { Effect, EngineEvent, ExitStatus, JobType, TimerKind } from "../../src/engine/types.ts";
 import type { UnitConfig } from "../../src/config/types.ts";
 import type { NotifyMessage } from "../../src/engine/notify-message.ts";
-import { configs } from "./units.ts";
+import { acceptTemplates, configs } from "./units.ts";
 import { fakeConditionFacts } from "./fake-host.ts";
 import { testCondition } from "../../src/engine/conditions.ts";
 
@@ -38,7 +38,7 @@ export class EngineSim {
   readonly heldChecks: EngineEvent[] = [];
 
   constructor(...units: Parameters<typeof configs>) {
-    this.engine = new Engine(configs(...units), 0, String, null, MANAGER_PID);
+    this.engine = new Engine(configs(...units), 0, String, null, MANAGER_PID, new Set(), acceptTemplates(units));
   }
 
   /**
@@ -47,7 +47,7 @@ export class EngineSim {
    */
   static from(units: UnitConfig[], target: string | null = null, notFound: string[] = []): EngineSim {
     const sim = new EngineSim();
-    sim.engine = new Engine(configs(...units), 0, String, target, MANAGER_PID, new Set(notFound));
+    sim.engine = new Engine(configs(...units), 0, String, target, MANAGER_PID, new Set(notFound), acceptTemplates(units));
     return sim;
   }
 

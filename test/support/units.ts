@@ -1,5 +1,5 @@
 // Builders of validated unit configurations for engine tests (no TOML involved).
-import type { ServiceSection, UnitConfig, UnitSection } from "../../src/config/types.ts";
+import type { UnitCatalog, ServiceSection, UnitConfig, UnitSection } from "../../src/config/types.ts";
 
 export function unitSection(over: Partial<UnitSection> = {}): UnitSection {
   return {
@@ -35,4 +35,20 @@ export function target(name: string, unit: Partial<UnitSection> = {}): UnitConfi
 
 export function configs(...units: UnitConfig[]): Map<string, UnitConfig> {
   return new Map(units.map((u) => [u.name, u]));
+}
+
+/**
+ * The templates of accept = true units as the loader makes them (src/config/load.ts): the
+ * instances of a socket's template NAME@ are the socket unit's configuration under their
+ * own name, pulled in by nothing and without sockets.
+ */
+export function acceptTemplates(units: Iterable<UnitConfig>): UnitCatalog {
+  const list = [...units];
+  return {
+    aliasOf: () => null,
+    instantiate: (name) => {
+      const unit = list.find((u) => u.sockets.some((s) => s.accept && s.service?.endsWith("@") && name.startsWith(s.service)));
+      return unit ? { ...unit, name, sockets: [], unit: { ...unit.unit, wanted_by: [], required_by: [] } } : null;
+    },
+  };
 }

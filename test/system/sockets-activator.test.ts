@@ -23,7 +23,7 @@ test("accept(2) failing is an event for the engine; the activator sets no timer 
     size: 0, staleEventsDropped: 0,
   };
   const events: EngineEvent[] = [];
-  const socket = { listen_stream: join(dir, "echo.sk"), accept: true, socket_mode: 0o666, fd_name: null, service: "echo" } as SocketSection;
+  const socket = { listen_stream: join(dir, "echo.sk"), accept: true, socket_mode: 0o666, fd_name: null, service: "echo@" } as SocketSection;
   const activator = new SocketActivator([{ ...service("echo"), sockets: [socket] }], {
     reactor, dispatch: (e) => void events.push(e), log: () => {},
   });

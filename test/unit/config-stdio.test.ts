@@ -14,6 +14,11 @@ function parse(...lines: string[]) {
   return parseUnitToml("echo", lines.join("\n"), FILE, defaultSystemConfig(), fakeEnv);
 }
 
+/** An accept = true unit is a template (units/echo@.toml). */
+function parseTemplate(...lines: string[]) {
+  return parseUnitToml("echo@", lines.join("\n"), "units/echo@.toml", defaultSystemConfig(), fakeEnv);
+}
+
 function problems(...lines: string[]): string[] {
   return parse(...lines).diagnostics.map(formatDiagnostic);
 }
@@ -24,7 +29,7 @@ describe("standard output keys in a unit file", () => {
       standard_input: "null", standard_output: "journal", standard_error: "inherit", syslog_identifier: null,
     });
     expect(parse(...SERVICE, 'standard_input = "tty"').unit!.service!.standard_output).toBe("inherit");
-    expect(parse(...SERVICE, 'standard_input = "socket"', ...ACCEPT).unit!.service!.standard_output).toBe("inherit");
+    expect(parseTemplate(...SERVICE, 'standard_input = "socket"', ...ACCEPT).unit!.service!.standard_output).toBe("inherit");
   });
 
   test("every word and file form systemd takes is accepted as written", () => {
@@ -32,7 +37,7 @@ describe("standard output keys in a unit file", () => {
       const unit = parse(...SERVICE, `standard_output = "${value}"`, `standard_error = "${value}"`).unit;
       expect(unit?.service).toMatchObject({ standard_output: value, standard_error: value });
     }
-    expect(parse(...SERVICE, 'standard_output = "socket"', 'standard_error = "socket"', ...ACCEPT).unit).not.toBeNull();
+    expect(parseTemplate(...SERVICE, 'standard_output = "socket"', 'standard_error = "socket"', ...ACCEPT).unit).not.toBeNull();
   });
 
   test("a misspelt word, a relative or odd path are refused at the value, with what is expected", () => {

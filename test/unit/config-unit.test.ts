@@ -206,9 +206,9 @@ describe("diagnostics of a unit file", () => {
 
 describe("[[socket]]", () => {
   test("each socket listens exactly once", () => {
-    expect(problems(...SERVICE, "[[socket]]", "accept = true", "[[socket]]", 'listen_stream = "/run/a"', 'listen_fifo = "/run/b"')).toEqual([
+    expect(problems(...SERVICE, "[[socket]]", "[[socket]]", 'listen_stream = "/run/a"', 'listen_fifo = "/run/b"')).toEqual([
       `${FILE}:3:1: error: socket[0]: needs one of listen_stream, listen_datagram, listen_sequential_packet, listen_fifo`,
-      `${FILE}:7:1: error: socket[1].listen_fifo: one [[socket]] listens once: 'listen_stream' is already set; add another [[socket]]`,
+      `${FILE}:6:1: error: socket[1].listen_fifo: one [[socket]] listens once: 'listen_stream' is already set; add another [[socket]]`,
     ]);
   });
 
@@ -225,8 +225,15 @@ describe("[[socket]]", () => {
   });
 
   test("accept works with stream sockets only", () => {
-    expect(problems(...SERVICE, "[[socket]]", 'listen_datagram = "/run/d"', "accept = true")).toEqual([
-      `${FILE}:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only`,
+    const text = [...SERVICE, "[[socket]]", 'listen_datagram = "/run/d"', "accept = true"].join("\n");
+    expect(parseUnitToml("echo@", text, "units/echo@.toml", SYSTEM, fakeEnv).diagnostics.map(formatDiagnostic)).toEqual([
+      "units/echo@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+    ]);
+  });
+
+  test("accept = true outside a template is refused, saying to rename the file as systemd wants it", () => {
+    expect(problems(...SERVICE, "[[socket]]", 'listen_stream = "/run/e"', "accept = true")).toEqual([
+      `${FILE}:5:10: error: socket[0].accept: accept = true makes an instance per connection of a template: rename the file echo@.toml (systemd: Accept=yes needs echo@.service)`,
     ]);
   });
 

@@ -8,7 +8,7 @@ import { service, target } from "../support/units.ts";
 function acceptUnit(name: string, over: Partial<SocketSection> = {}): UnitConfig {
   const socket: SocketSection = {
     listen_stream: `/run/${name}.sk`, accept: true, socket_mode: 0o666, fd_name: null,
-    max_connections: 64, max_connections_per_source: 0, service: name, ...over,
+    max_connections: 64, max_connections_per_source: 0, service: `${name}@`, ...over,
   } as SocketSection;
   return { ...service(name, { exec_start: { argv: ["/bin/cat"], ignoreFailure: false } }), sockets: [socket] };
 }
@@ -23,13 +23,13 @@ describe("an accept = true instance that ends", () => {
   test("its leftovers are killed and its cgroup removed, by effects that name it and its process group", () => {
     const sim = listening([acceptUnit("echo")]);
     expect(sim.watching.has("echo/0")).toBe(true);
-    sim.send({ type: "connection", unit: "echo", index: 0, connection: 7, source: "uid 0" });
-    const pid = sim.mainPid("echo@1");
+    sim.send({ type: "connection", unit: "echo", index: 0, connection: 7, source: "uid 0", ends: "1-0" });
+    const pid = sim.mainPid("echo@0-1-0");
     const from = sim.effects.length;
-    sim.exit("echo@1");
-    expect(sim.engine.snapshot("echo@1")).toBeNull(); // removed from the table...
+    sim.exit("echo@0-1-0");
+    expect(sim.engine.snapshot("echo@0-1-0")).toBeNull(); // removed from the table...
     // ...after the effects that clean up after it, which need nothing from the table.
-    expect(sim.trace(from)).toEqual(["kill-leftovers echo@1", "release-fd-store echo@1", "remove-cgroup echo@1", "instance-removed echo@1"]);
+    expect(sim.trace(from)).toEqual(["kill-leftovers echo@0-1-0", "release-fd-store echo@0-1-0", "remove-cgroup echo@0-1-0", "instance-removed echo@0-1-0"]);
     expect(sim.of("kill-leftovers", from)[0]!.processGroup).toBe(pid);
     expect(sim.of("manager-log", from)).toEqual([]);
   });
@@ -110,12 +110,12 @@ describe("accept failed", () => {
 
   test("max_connections reached during the rest: still not watched after it", () => {
     const sim = listening([acceptUnit("echo", { max_connections: 1 })]);
-    sim.send({ type: "connection", unit: "echo", index: 0, connection: 1, source: "a" });
+    sim.send({ type: "connection", unit: "echo", index: 0, connection: 1, source: "a", ends: "1-0" });
     expect(sim.watching.has("echo/0")).toBe(false);
     sim.send({ type: "accept-failed", unit: "echo", index: 0, error: "accept4: Cannot allocate memory" });
     sim.advance(100);
     expect(sim.watching.has("echo/0")).toBe(false);
-    sim.exit("echo@1");
+    sim.exit("echo@0-1-0");
     expect(sim.watching.has("echo/0")).toBe(true);
   });
 });
@@ -131,7 +131,7 @@ describe("going down", () => {
     const from = sim.effects.length;
     sim.send({ type: "going-down" });
     expect(sim.watching.size).toBe(0);
-    sim.send({ type: "connection", unit: "echo", index: 0, connection: 9, source: "uid 0" });
+    sim.send({ type: "connection", unit: "echo", index: 0, connection: 9, source: "uid 0", ends: "1-0" });
     expect(sim.of("close-connection", from)).toMatchObject([{ connection: 9 }]);
     expect(sim.of("spawn", from)).toEqual([]);
     for (let i = 0; i < 3; i++) {

@@ -7,12 +7,12 @@ import { Manager, type ManagerOptions } from "../../src/manager/manager.ts";
 import { timeline } from "../../src/control/status.ts";
 import { plot } from "../../src/control/analyze.ts";
 import { FakeHost } from "../support/fake-host.ts";
-import { service, target } from "../support/units.ts";
+import { acceptTemplates, service, target } from "../support/units.ts";
 
 function managerOn(host: FakeHost, units: UnitConfig[], startup?: ManagerOptions["startup"]) {
   const lines: string[] = [];
   const logger = createLogger({ level: "debug", sink: (r) => void lines.push(`${r.unit}: ${r.text}`) });
-  const config = { system: {}, units: new Map(units.map((u) => [u.name, u])), diagnostics: [] } as unknown as LoadedConfig;
+  const config = { system: {}, units: new Map(units.map((u) => [u.name, u])), diagnostics: [], catalog: acceptTemplates(units) } as unknown as LoadedConfig;
   const m = new Manager({
     config, runDir: "/fake/run", target: "multi-user", logger, systemMode: false, host,
     console: (line) => void lines.push(line), exit: (code, reason) => void lines.push(`exit ${code}: ${reason}`),
@@ -43,21 +43,21 @@ describe("the manager on a fake host", () => {
 
   test("an accept = true instance that ends: its leftover is killed, its cgroup removed, its connection closed", () => {
     const host = new FakeHost();
-    const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo" } as SocketSection;
+    const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo@" } as SocketSection;
     const { m, internalErrors } = managerOn(host, [
       target("multi-user"),
       { ...service("echo", sh("echo hello; sleep 300 &")), sockets: [socket] },
     ]);
     expect(host.watched.has("echo/0")).toBe(true);
-    m.dispatch({ type: "connection", unit: "echo", index: 0, connection: 1, source: "uid 0" });
-    const instance = m.unit("echo@1")!.mainPid!;
+    m.dispatch({ type: "connection", unit: "echo", index: 0, connection: 1, source: "uid 0", ends: "1-0" });
+    const instance = m.unit("echo@0-1-0")!.mainPid!;
     const leftover = host.fork(instance, "sleep");
     host.end(instance);
     host.deliver();
-    expect(m.unit("echo@1")).toBeNull();
+    expect(m.unit("echo@0-1-0")).toBeNull();
     expect(host.alive(leftover)).toBe(false);
     host.deliver(); // the leftover's own exit
-    expect(host.cgroupDirs.has("echo@1")).toBe(false);
+    expect(host.cgroupDirs.has("echo@0-1-0")).toBe(false);
     expect(host.closedConnections).toEqual([1]);
     expect(internalErrors()).toEqual([]);
   });

@@ -5,12 +5,12 @@ import type { LoadedConfig, ServiceSection, SocketSection, UnitConfig } from "..
 import { createLogger } from "../../src/log/manager-log.ts";
 import { Manager } from "../../src/manager/manager.ts";
 import { FakeHost } from "../support/fake-host.ts";
-import { service, target } from "../support/units.ts";
+import { acceptTemplates, service, target } from "../support/units.ts";
 
 function managerOn(host: FakeHost, units: UnitConfig[]) {
   const lines: string[] = [];
   const logger = createLogger({ level: "debug", sink: (r) => void lines.push(`${r.unit}: ${r.text}`) });
-  const config = { system: {}, units: new Map(units.map((u) => [u.name, u])), diagnostics: [] } as unknown as LoadedConfig;
+  const config = { system: {}, units: new Map(units.map((u) => [u.name, u])), diagnostics: [], catalog: acceptTemplates(units) } as unknown as LoadedConfig;
   const m = new Manager({
     config, runDir: "/fake/run", target: "multi-user", logger, systemMode: true, host,
     console: (line) => void lines.push(line), exit: (code, reason) => void lines.push(`exit ${code}: ${reason}`),
@@ -89,7 +89,7 @@ describe("a service's stdio on the fake host", () => {
 
   test("inetd style: the connection on stdin, stdout and stderr of every process of the instance, and not at fd 3", () => {
     const host = new FakeHost();
-    const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo" } as SocketSection;
+    const socket = { listen_stream: "/run/echo.sk", accept: true, socket_mode: 0o666, fd_name: null, service: "echo@" } as SocketSection;
     const { m, internalErrors } = managerOn(host, [
       target("multi-user"),
       { ...service("echo", {
@@ -97,7 +97,7 @@ describe("a service's stdio on the fake host", () => {
         type: "exec", standard_input: "socket", standard_output: "inherit",
       }), sockets: [socket] },
     ]);
-    m.dispatch({ type: "connection", unit: "echo", index: 0, connection: 7, source: "uid 0" });
+    m.dispatch({ type: "connection", unit: "echo", index: 0, connection: 7, source: "uid 0", ends: "1-0" });
     const prePid = Number(host.trace.find((t) => t.startsWith("spawn /usr/sbin/echo-check"))!.split(" -> ")[1]);
     host.end(prePid); // exec_start_pre ends well: the main process follows
     host.deliver();

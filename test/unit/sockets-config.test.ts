@@ -39,23 +39,24 @@ describe("[[socket]] across unit files", () => {
 
   test("the sockets of one service agree on accept", () => {
     const config = load({
-      web: `${SERVICE}[[socket]]\nlisten_stream = 80\naccept = true\n`,
-      "web-tls": `[[socket]]\nlisten_stream = 443\nservice = "web"\n`,
+      "web@": `${SERVICE}[[socket]]\nlisten_stream = 80\naccept = true\n`,
+      "web-tls": `[[socket]]\nlisten_stream = 443\nservice = "web@"\n`,
     });
     expect(problems(config)).toEqual([
-      "units/web-tls.toml:1:1: error: socket[0].accept: 'web' is activated with accept = true by 'web' socket[0]: every socket of a service must agree",
+      "units/web-tls.toml:1:1: error: socket[0].accept: 'web@' is activated with accept = true by 'web' socket[0]: every socket of a service must agree",
+      "units/web-tls.toml:3:11: error: socket[0].service: 'web@' is a template, run once per connection: only an accept = true socket activates it",
     ]);
   });
 
   test("the rules within one [[socket]] still hold", () => {
     const config = load({
-      a: `${SERVICE}[[socket]]\nlisten_datagram = "/run/d"\naccept = true\n`,
+      "a@": `${SERVICE}[[socket]]\nlisten_datagram = "/run/d"\naccept = true\n`,
       b: `${SERVICE}[[socket]]\nlisten_stream = "/run/b"\nsocket_mode = "999"\n`,
       c: `${SERVICE}[[socket]]\nlisten_stream = "host:80"\n`,
       d: `${SERVICE}[[socket]]\nlisten_sequential_packet = "127.0.0.1:5"\n`,
     });
     expect(problems(config)).toEqual([
-      "units/a.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+      "units/a@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
       expect.stringContaining("units/b.toml:5:15: error: socket[0].socket_mode:") as unknown as string,
       'units/c.toml:4:17: error: socket[0].listen_stream: "host" is not an IPv4 address (host names are not resolved); expected "/path", "@abstract", "0.0.0.0:8080", "[::]:80" or a port',
       "units/d.toml:4:28: error: socket[0].listen_sequential_packet: sequential packet sockets are unix sockets: give a path or @abstract",

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import type { SocketSection, UnitConfig } from "../../src/config/types.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import type { Effect, EngineEvent } from "../../src/engine/types.ts";
-import { configs, service, target } from "../support/units.ts";
+import { acceptTemplates, configs, service, target } from "../support/units.ts";
 
 function socket(over: Partial<SocketSection> = {}): SocketSection {
   return { listen_stream: "/run/x.sk", accept: false, socket_mode: 0o666, fd_name: null, max_connections: 64, max_connections_per_source: 0, ...over };
@@ -28,7 +28,7 @@ class Shell {
   private broken: { unit: string; index: number; error: string }[] = [];
 
   constructor(...units: UnitConfig[]) {
-    this.engine = new Engine(configs(target("shutdown"), ...units), 0);
+    this.engine = new Engine(configs(target("shutdown"), ...units), 0, undefined, null, null, new Set(), acceptTemplates(units));
   }
 
   send(first: EngineEvent) {
@@ -234,7 +234,9 @@ describe("accept = false", () => {
 });
 
 describe("accept = true", () => {
-  const sshd = () => withSockets(service("sshd", {}, { wanted_by: ["multi-user"], conflicts: ["shutdown"] }), socket({ accept: true, max_connections: 2, max_connections_per_source: 1 }));
+  // systemd's name: the count of connections before this one, then the local and remote ends.
+  const FIRST = "sshd@0-10.0.0.2:22-10.0.0.1:5000";
+  const sshd = () => withSockets(service("sshd", {}, { wanted_by: ["multi-user"], conflicts: ["shutdown"] }), socket({ accept: true, service: "sshd@", max_connections: 2, max_connections_per_source: 1 }));
 
   test("the unit itself runs nothing; each connection gets an instance, removed when it ends", () => {
     const sh = new Shell(target("multi-user"), sshd());
@@ -247,30 +249,30 @@ describe("accept = true", () => {
     expect(sh.of("spawn")).toEqual([]);
     expect(sh.watching.has("sshd/0")).toBe(true);
 
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 7, source: "10.0.0.1" });
-    expect(sh.state("sshd@1")).toBe("active/running");
-    expect(sh.engine.instanceOf("sshd@1")).toEqual({ template: "sshd", socket: { unit: "sshd", index: 0 }, connection: 7, source: "10.0.0.1" });
-    expect(sh.engine.graph.get("shutdown")!.conflicts.has("sshd@1")).toBe(true);
-    expect(sh.of("spawn").map((s) => s.unit)).toEqual(["sshd@1"]);
-    expect(sh.of("console").filter((c) => c.unit === "sshd@1")).toEqual([]); // not one line per connection
-    expect(sh.of("log").some((l) => l.unit === "sshd@1" && l.text.startsWith("Started"))).toBe(true);
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 7, source: "10.0.0.1", ends: "10.0.0.2:22-10.0.0.1:5000" });
+    expect(sh.state(FIRST)).toBe("active/running");
+    expect(sh.engine.instanceOf(FIRST)).toEqual({ template: "sshd", socket: { unit: "sshd", index: 0 }, connection: 7, source: "10.0.0.1" });
+    expect(sh.engine.graph.get("shutdown")!.conflicts.has(FIRST)).toBe(true);
+    expect(sh.of("spawn").map((s) => s.unit)).toEqual([FIRST]);
+    expect(sh.of("console").filter((c) => c.unit === FIRST)).toEqual([]); // not one line per connection
+    expect(sh.of("log").some((l) => l.unit === FIRST && l.text.startsWith("Started"))).toBe(true);
 
-    sh.exit("sshd@1", 0);
-    expect(sh.engine.units.has("sshd@1")).toBe(false);
-    expect(sh.engine.graph.has("sshd@1")).toBe(false);
-    expect(sh.engine.graph.get("shutdown")!.conflicts.has("sshd@1")).toBe(false);
-    expect(sh.of("instance-removed")).toEqual([{ type: "instance-removed", unit: "sshd@1", connection: 7 }]);
+    sh.exit(FIRST, 0);
+    expect(sh.engine.units.has(FIRST)).toBe(false);
+    expect(sh.engine.graph.has(FIRST)).toBe(false);
+    expect(sh.engine.graph.get("shutdown")!.conflicts.has(FIRST)).toBe(false);
+    expect(sh.of("instance-removed")).toEqual([{ type: "instance-removed", unit: FIRST, connection: 7 }]);
     expect(sh.engine.activation.acceptedCount("sshd")).toBe(1);
   });
 
   test("stopping the unit pauses the accepting, starting it resumes; instances go on", () => {
     const sh = new Shell(sshd());
     sh.opened(["sshd"]);
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 3, source: "a" });
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 3, source: "a", ends: "x" });
     sh.request("stop", "sshd");
     expect(sh.state("sshd")).toBe("inactive/dead");
     expect(sh.watching.size).toBe(0);
-    expect(sh.state("sshd@1")).toBe("active/running");
+    expect(sh.state("sshd@0-x")).toBe("active/running");
     sh.request("start", "sshd");
     expect(sh.watching.has("sshd/0")).toBe(true);
   });
@@ -279,32 +281,32 @@ describe("accept = true", () => {
     const sh = new Shell(sshd());
     sh.opened(["sshd"]);
     sh.failSpawns = true;
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 9, source: "a" });
-    expect(sh.engine.units.has("sshd@1")).toBe(false);
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 9, source: "a", ends: "x" });
+    expect(sh.engine.units.has("sshd@0-x")).toBe(false);
     expect(sh.of("instance-removed").map((e) => e.connection)).toEqual([9]);
   });
 
   test("max_connections pauses accepting; max_connections_per_source refuses", () => {
     const sh = new Shell(sshd());
     sh.opened(["sshd"]);
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 10, source: "a" });
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 11, source: "a" });
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 10, source: "a", ends: "x" });
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 11, source: "a", ends: "x" });
     expect(sh.of("close-connection")).toEqual([{ type: "close-connection", unit: "sshd", connection: 11 }]);
     expect(sh.watching.has("sshd/0")).toBe(true);
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 12, source: "b" });
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 12, source: "b", ends: "x" });
     expect(sh.watching.has("sshd/0")).toBe(false); // two running: clients wait in the backlog
-    sh.exit("sshd@1", 0);
+    sh.exit("sshd@0-x", 0);
     expect(sh.watching.has("sshd/0")).toBe(true);
-    expect([...sh.engine.units.keys()].filter((n) => n.startsWith("sshd@"))).toEqual(["sshd@2"]); // a refused connection makes no instance
+    expect([...sh.engine.units.keys()].filter((n) => n.startsWith("sshd@"))).toEqual(["sshd@1-x"]); // a refused connection makes no instance (nor counts)
   });
 
   test("stopping an instance by hand ends it like any service", () => {
     const sh = new Shell(sshd());
     sh.opened(["sshd"]);
-    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 5, source: "a" });
-    sh.request("stop", "sshd@1");
-    expect(sh.state("sshd@1")).toBe("deactivating/stop-sigterm");
-    sh.exit("sshd@1", 0);
-    expect(sh.engine.units.has("sshd@1")).toBe(false);
+    sh.send({ type: "connection", unit: "sshd", index: 0, connection: 5, source: "a", ends: "x" });
+    sh.request("stop", "sshd@0-x");
+    expect(sh.state("sshd@0-x")).toBe("deactivating/stop-sigterm");
+    sh.exit("sshd@0-x", 0);
+    expect(sh.engine.units.has("sshd@0-x")).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, DBUS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -56,6 +56,7 @@ export function typeName(type: ValueType): string {
     case "condition": return "list of strings";
     case "directory-name": return "relative path";
     case "std-output": return "output";
+    case "bus-name": return "D-Bus name";
   }
 }
 
@@ -367,6 +368,34 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
 
 In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
 \`sd_booted()\`, and daemons that check it, then use the passed sockets and sd_notify.
+`;
+
+const DBUS = `## D-Bus services
+
+\`type = "dbus"\` with \`bus_name = "org.freedesktop.Avahi"\` is systemd's \`Type=dbus\`: the
+service is ready once its main process runs and the name has an owner on the system bus;
+until then it is activating, and \`timeout_start_sec\` fails it. A running dbus service
+whose name loses its owner (released, or the bus says nobody owns it after a
+reconnection) is stopped as systemd does it: \`exec_stop\`, then \`kill_signal\`, with
+result success; \`restart = "always"\` or \`"on-success"\` start it again. On other types
+\`bus_name\` is recorded only.
+
+The manager follows the names over one connection of its own to the bus (no D-Bus
+library: SASL EXTERNAL with its uid, \`Hello\`, an \`AddMatch\` on \`NameOwnerChanged\` and a
+\`GetNameOwner\` for each name), made only when some unit has a \`bus_name\`. The bus is
+\`$DBUS_SYSTEM_BUS_ADDRESS\` in the manager's environment (a \`unix:path=\` or
+\`unix:abstract=\` address; \`hearth run\` passes the same variable to its services), else
+\`/run/dbus/system_bus_socket\`. It connects at start, when any unit becomes active, and
+every 0.1 s to 5 s (growing) while there is no connection; it never waits on the bus. A
+bus that closes the connection, sends a malformed message or does not finish the
+handshake in 30 s is left, with the reason in the manager's log, and connected to again.
+Messages over 64 KiB are skipped unread; only the bus driver's own messages are believed.
+
+systemd adds \`Requires=\` and \`After=dbus.socket\` to every dbus service; hearth adds no
+dependency. It makes every socket before any unit starts, so when the bus is a unit with
+\`[[socket]] listen_stream = "/run/dbus/system_bus_socket"\` (dbus-daemon
+\`--address=systemd:\`), the manager's own connection starts it, and a dbus service needs
+no ordering on it; a bus started another way is best named in \`wants\` and \`after\`.
 `;
 
 const CMDLINE = `## Kernel command line

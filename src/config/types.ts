@@ -10,7 +10,7 @@ export interface Diagnostic {
   unit?: string; // the unit the problem disables, if any
 }
 
-export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking";
+export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking" | "dbus";
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
@@ -129,6 +129,7 @@ export interface ServiceSection {
   memory_max?: number | null; // bytes; Infinity = "infinity"
   cpu_quota?: number | null; // percent of one CPU
   tasks_max?: number | null; // Infinity = "infinity"
+  bus_name?: string | null; // the well-known D-Bus name a dbus service takes when ready (src/dbus/)
 }
 
 /** Filled by the sockets issue; parsed and kept now so that files using it validate. */

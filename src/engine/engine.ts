@@ -291,6 +291,11 @@ export class Engine {
       }
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
       case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
+      case "bus-name-owner":
+        for (const u of this.units.values()) {
+          if (u.cfg.service?.bus_name === ev.name) this.withService(u.cfg.name, (rt, p) => svc.onBusNameOwner(rt, p, ev.owner));
+        }
+        return;
     }
   }
 

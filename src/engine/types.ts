@@ -61,7 +61,10 @@ export type EngineEvent =
   // Without cgroups: processes of the unit that left its process group outlived its stop.
   | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] }
   // Answer to check-conditions: each entry's result, in the effect's order.
-  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] };
+  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] }
+  // The system bus says who owns a bus name now (null: nobody), for the units whose
+  // bus_name it is (type = "dbus": src/engine/service.ts). Every name after each connection.
+  | { type: "bus-name-owner"; name: string; owner: string | null };
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {

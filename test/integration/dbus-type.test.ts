@@ -1,0 +1,81 @@
+// type = "dbus": a service is ready when its bus_name has an owner on the system bus,
+// which hearth learns over its own connection to a real dbus-daemon (started by that
+// connection, through the socket hearth made for it) — systemd's Type=dbus.
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Session } from "../support/session.ts";
+import { busUnit } from "../support/dbus-bus.ts";
+import { ROOT } from "../support/harness.ts";
+
+const session = new Session();
+afterEach(() => session.end());
+
+
+const OWNER = join(ROOT, "test/peers/dbus-name-owner.ts");
+const NAME = "org.hearth.Test";
+
+/** A bus of its own behind a hearth socket, and a dbus service on it run by the peer above. */
+async function startWithBus(service: string) {
+  const dir = session.scratch("dbus");
+  const { socket, unit } = busUnit(dir);
+  const files = { claim: join(dir, "claim"), release: join(dir, "release") };
+  const m = await session.start({
+    bus: unit,
+    named: `
+[unit]
+wanted_by = ["multi-user"]
+
+[service]
+type = "dbus"
+bus_name = "${NAME}"
+exec_start = ["${process.execPath}", "${OWNER}", "${socket}", "${NAME}", "${files.claim}", "${files.release}"]
+${service}
+`,
+  }, { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
+  return { m, files };
+}
+
+describe('type = "dbus"', () => {
+  test("is ready only once its bus name has an owner, and stops when the name is released", async () => {
+    const { m, files } = await startWithBus("");
+    // hearth's own connection started the bus; the service connected and waits to claim.
+    await m.waitForState("bus", "active");
+    await session.until("the service on the bus", async () => (await session.logs("named")).includes("connected"));
+    const waiting = await m.unit("named");
+    expect(waiting.active).toBe("activating");
+    expect(waiting.sub).toBe("start");
+    writeFileSync(files.claim, "");
+    const up = await m.waitForState("named", "active");
+    expect(up.sub).toBe("running");
+    expect(await session.logs("named")).toContain(`requested ${NAME}`);
+    // systemd: a running dbus service whose name has no owner any more is stopped.
+    writeFileSync(files.release, "");
+    const down = await m.waitForState("named", "inactive");
+    expect(down.result).toBe("success");
+    const logs = await session.logs("named");
+    expect(logs).toContain(`released ${NAME}`);
+    expect(logs).toContain("SIGTERM");
+    expect(logs).toContain(`D-Bus name ${NAME} no longer owned: stopping`);
+  });
+
+  test("that never takes its name fails at the start timeout", async () => {
+    const { m } = await startWithBus("timeout_start_sec = 2");
+    await session.until("the service on the bus", async () => (await session.logs("named")).includes("connected"));
+    const failed = await m.waitForState("named", "failed", 15_000);
+    expect(failed.result).toBe("timeout");
+  });
+
+  test("whose name is taken again is restarted by restart = always after the release", async () => {
+    const { m, files } = await startWithBus('restart = "always"\nrestart_sec = 0.1');
+    writeFileSync(files.claim, "");
+    const first = await m.waitForState("named", "active");
+    writeFileSync(files.release, "");
+    // The release stops it; restart = always brings it back, and it claims the name at once
+    // (the claim file is there) but releases it again: it cycles. Seen once is enough.
+    await session.until("a restart", async () => {
+      const u = await m.unit("named");
+      return u.nRestarts >= 1 && u.mainPid !== first.mainPid && u;
+    }, 15_000);
+  });
+});

@@ -373,7 +373,7 @@ In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
 const DBUS = `## D-Bus services
 
 \`type = "dbus"\` with \`bus_name = "org.freedesktop.Avahi"\` is systemd's \`Type=dbus\`: the
-service is ready once its main process runs and the name has an owner on the system bus;
+service is ready when the name gets an owner on the system bus after its start (an owner from before it, such as a previous run not yet gone from the bus, does not count);
 until then it is activating, and \`timeout_start_sec\` fails it. A running dbus service
 whose name loses its owner (released, or the bus says nobody owns it after a
 reconnection) is stopped as systemd does it: \`exec_stop\`, then \`kill_signal\`, with

@@ -232,13 +232,12 @@ export function onSpawned(rt: ServiceRuntime, p: ServicePort, role: ProcessRole,
   if (rt.sub !== "start") return;
   // simple and exec: the spawner returns only once execve succeeded, so both are up now.
   if ((p.cfg.type === "simple" || p.cfg.type === "exec") && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
-  // dbus: ready once bus_name has an owner, which may have been told before the spawn.
-  else if (p.cfg.type === "dbus" && rt.busNameOwner !== null) enterStartPost(rt, p);
 }
 
 /**
  * The bus says who owns bus_name now (systemd's service_bus_name_owner_change). A dbus
- * service starting is ready once its main process runs and the name has an owner; a
+ * service starting is ready when the name gets an owner — a change seen after the start,
+ * not an owner from before it (a previous run's, not yet gone from the bus); a
  * running one whose name has no owner any more is stopped as systemd does it: a stop of
  * its own (exec_stop, then kill_signal), with success, after which the restart table
  * applies as for a clean exit.
@@ -248,7 +247,7 @@ export function onBusNameOwner(rt: ServiceRuntime, p: ServicePort, owner: string
   rt.busNameOwner = owner;
   log(p, "debug", owner === null ? `D-Bus name ${p.cfg.bus_name} now not owned by anyone` : `D-Bus name ${p.cfg.bus_name} now owned by ${owner}`);
   if (p.cfg.type !== "dbus") return;
-  if (owner !== null && rt.sub === "start" && rt.mainPid !== null) return enterStartPost(rt, p);
+  if (owner !== null && rt.sub === "start") return enterStartPost(rt, p);
   if (owner === null && rt.sub === "running") {
     log(p, "info", `D-Bus name ${p.cfg.bus_name} no longer owned: stopping`);
     rt.failCause = "clean";

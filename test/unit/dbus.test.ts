@@ -161,10 +161,12 @@ describe('type = "dbus" in the engine', () => {
     expect(sim.sub("avahi")).toBe("running");
   });
 
-  test("a name owned before the main process runs makes it ready at once", () => {
+  test("an owner from before the start is not taken for readiness: it waits for a change, as systemd", () => {
     const sim = named();
     owner(sim, ":1.3");
     sim.start("avahi");
+    expect(sim.sub("avahi")).toBe("start");
+    owner(sim, ":1.4");
     expect(sim.sub("avahi")).toBe("running");
   });
 

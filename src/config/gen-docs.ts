@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, DBUS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, DBUS, DEVICES, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -396,6 +396,43 @@ dependency. It makes every socket before any unit starts, so when the bus is a u
 \`[[socket]] listen_stream = "/run/dbus/system_bus_socket"\` (dbus-daemon
 \`--address=systemd:\`), the manager's own connection starts it, and a dbus service needs
 no ordering on it; a bus started another way is best named in \`wants\` and \`after\`.
+`;
+
+const DEVICES = `## Device units
+
+A name ending in \`.device\` in a dependency list is a device unit, named as systemd names
+it: the device's path escaped as \`systemd-escape --path\` does (\`dev-ttyUSB0.device\`,
+\`sys-subsystem-net-devices-eth0.device\`, \`dev-disk-by\\x2dlabel-data.device\`). It needs no
+file: it is active ("plugged") while the kernel has the device, inactive ("dead") when it
+does not, and \`hearth ctl status dev-ttyUSB0.device\` says which.
+
+\`\`\`toml
+[unit]
+binds_to = ["dev-ttyUSB0.device"]   # stopped when the modem is unplugged
+after = ["dev-ttyUSB0.device"]
+wanted_by = ["dev-ttyUSB0.device"]  # started when it is plugged in
+\`\`\`
+
+- A device that appears without a job asking for it starts the units it wants and
+  requires (\`wanted_by\`/\`required_by\` naming it), as systemd does; one that goes stops
+  the units bound to it (\`binds_to\`); units that only \`requires\` it stay.
+- A start of a device unit (pulled in by \`requires\` or \`wants\` with \`after\`) waits for
+  the device up to 90 s (systemd's DefaultDeviceTimeoutSec) and then fails with
+  "timeout", failing the units that need it. Stopping a device unit changes nothing:
+  it follows the kernel. Use \`after\` with \`binds_to\`: without it the unit is started
+  side by side with the device's job and does not wait for the device.
+
+hearth learns the devices from the kernel itself, with no udev: a scan of
+\`/sys/class/*/*\` at start, then the kernel's uevents (a \`NETLINK_KOBJECT_UEVENT\` socket,
+group 1), only when some unit names a device. A device gets units when it has a node
+under /dev (\`DEVNAME\`) or is a network interface (\`INTERFACE\`): its node
+(\`dev-…\`), its interface (\`sys-subsystem-net-devices-…\`), and its sysfs path
+(\`sys-devices-…\`). systemd makes units only for the devices udev tags; the udev symlinks
+(\`/dev/disk/by-label/…\`, \`/dev/serial/by-id/…\`) and \`SYSTEMD_WANTS\` are udev's and name
+nothing here. A uevent that is not the kernel's (sent by a process: its netlink port is
+not 0, or its credentials are not root's) is ignored, and one that does not parse is
+dropped, each logged at the 1st, 10th, 100th… time; when the kernel drops uevents for
+want of room, /sys is scanned again.
 `;
 
 const CMDLINE = `## Kernel command line

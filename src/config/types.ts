@@ -170,6 +170,8 @@ export interface UnitConfig {
   sockets: SocketSection[];
   /** Set for the units PID 1 makes from system.toml's [[mount]] entries (src/boot/mount-units.ts). */
   mount?: MountEntry;
+  /** Set for the device units the loader makes for the NAME.device names units give (src/devices/units.ts). */
+  device?: true;
   /** The unit's condition_* and assert_* entries: the conditions, then the asserts (src/config/conditions.ts). */
   conditions?: Condition[];
 }

@@ -15,6 +15,7 @@ import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
 import { parseListen } from "./socket-address.ts";
 import { busNameProblem } from "../dbus/names.ts";
+import { deviceUnitNameProblem, isDeviceUnitName } from "../devices/names.ts";
 
 export function readValue(type: ValueType, value: unknown, site: Site): unknown {
   switch (type.kind) {
@@ -210,6 +211,13 @@ function readUnitName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
   const dot = name.lastIndexOf(".");
+  if (isDeviceUnitName(name)) {
+    // The kernel's devices keep systemd's names: "dev-ttyUSB0.device" (src/devices/names.ts).
+    const problem = deviceUnitNameProblem(name);
+    if (problem === null) return name;
+    site.error(`${quote(name)} ${problem}`);
+    return undefined;
+  }
   if (dot >= 0 && SYSTEMD_SUFFIXES.has(name.slice(dot + 1))) {
     site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.slice(0, dot))}`);
     return undefined;

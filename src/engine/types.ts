@@ -25,7 +25,8 @@ export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout
 
 export type ProcessRole = "main" | "control";
 // "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
-export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept";
+// "device": a start job of a device unit waits this long for the kernel to announce it.
+export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept" | "device";
 
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }
@@ -64,7 +65,9 @@ export type EngineEvent =
   | { type: "conditions-checked"; unit: string; id: number; results: boolean[] }
   // The system bus says who owns a bus name now (null: nobody), for the units whose
   // bus_name it is (type = "dbus": src/engine/service.ts). Every name after each connection.
-  | { type: "bus-name-owner"; name: string; owner: string | null };
+  | { type: "bus-name-owner"; name: string; owner: string | null }
+  // The kernel has the device a device unit names (plugged) or no longer has it (src/devices/).
+  | { type: "device"; unit: string; plugged: boolean };
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -145,7 +148,7 @@ export type Effect =
 export interface UnitSnapshot {
   name: string;
   config: UnitConfig;
-  kind: "service" | "target" | "mount" | "template";
+  kind: "service" | "target" | "mount" | "template" | "device";
   active: ActiveState;
   sub: string;
   result: UnitResult;

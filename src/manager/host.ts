@@ -18,6 +18,7 @@ import { FdStore } from "../sockets/fd-store.ts";
 import { close, devNull, openFile, pipe, readNonBlocking, setNonBlocking, writeSome, type ReadResult } from "../../ffi/fd.ts";
 import { connectUnixStreamNow } from "../../ffi/socket.ts";
 import { BusWatcher, type BusWatcherOptions } from "../dbus/watcher.ts";
+import { DeviceWatcher, type DeviceWatcherOptions } from "../devices/watcher.ts";
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
@@ -37,6 +38,9 @@ export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release"
 
 /** The system bus connection that follows bus names (src/dbus/watcher.ts). */
 export type BusWatcherPort = Pick<BusWatcher, "kick" | "close">;
+
+/** The kernel's devices (src/devices/watcher.ts). */
+export type DeviceWatcherPort = Pick<DeviceWatcher, "start" | "close">;
 
 export type FdStoreLog = (unit: string, level: "info" | "warning", text: string) => void;
 
@@ -92,6 +96,8 @@ export interface ManagerHost {
   announceSystemd(): void;
   /** A connection to the system bus following the owners of these names; it connects at kick(). */
   busWatcher(opts: BusWatcherOptions): BusWatcherPort;
+  /** The kernel's devices: a uevent socket and a scan of /sys, at start(). */
+  deviceWatcher(opts: DeviceWatcherOptions): DeviceWatcherPort;
 }
 
 /** The host hearth runs on. */
@@ -142,5 +148,6 @@ export function realHost(): ManagerHost {
       setTimer: (ms, fn) => setTimeout(fn, ms),
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     }, opts),
+    deviceWatcher: (opts) => new DeviceWatcher(reactor, opts),
   };
 }

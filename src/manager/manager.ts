@@ -16,7 +16,7 @@ import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
-import { realHost, type BusWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
+import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
@@ -27,6 +27,7 @@ import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
 import { watchBusNames } from "./bus-names.ts";
+import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
 
 export interface ManagerOptions {
@@ -104,6 +105,7 @@ export class Manager {
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
   private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
+  private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
@@ -163,6 +165,7 @@ export class Manager {
     this.dispatch(this.sockets.open());
     this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
     this.bus?.kick();
+    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
     this.reap(); // children that exited before the handler was installed
@@ -591,5 +594,6 @@ export class Manager {
     this.fdStore.closeAll();
     this.processes?.close();
     this.bus?.close();
+    this.devices?.close();
   }
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Session } from "../support/session.ts";
 import { busUnit } from "../support/dbus-bus.ts";
 import { ROOT } from "../support/harness.ts";
+import { runClient } from "../support/clients.ts";
 
 const session = new Session();
 afterEach(() => session.end());
@@ -77,5 +78,37 @@ describe('type = "dbus"', () => {
       const u = await m.unit("named");
       return u.nRestarts >= 1 && u.mainPid !== first.mainPid && u;
     }, 15_000);
+  });
+});
+
+// Debian's avahi-daemon.service, converted by hand (hearth import's output will replace
+// it): Type=dbus, BusName=org.freedesktop.Avahi. Its Requires=avahi-daemon.socket is left
+// out: without the passed socket the daemon makes /run/avahi-daemon/socket itself.
+const AVAHI = `
+[unit]
+description = "Avahi mDNS/DNS-SD Stack"
+wanted_by = ["multi-user"]
+
+[service]
+type = "dbus"
+bus_name = "org.freedesktop.Avahi"
+exec_start = ["/usr/sbin/avahi-daemon", "-s"]
+exec_reload = "/usr/sbin/avahi-daemon -r"
+notify_access = "main"
+`;
+
+describe("avahi-daemon with dbus-daemon", () => {
+  test("is active once it owns org.freedesktop.Avahi, and answers on the bus", async () => {
+    const dir = session.scratch("avahi");
+    const { socket, unit } = busUnit(dir);
+    const m = await session.start({ bus: unit, "avahi-daemon": AVAHI }, { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
+    const avahi = await m.waitForState("avahi-daemon", "active", 20_000);
+    expect(avahi.type).toBe("dbus");
+    const version = await runClient(["/usr/bin/dbus-send", `--bus=unix:path=${socket}`, "--print-reply", "--dest=org.freedesktop.Avahi",
+      "/", "org.freedesktop.Avahi.Server.GetVersionString"]);
+    expect(version.out).toMatch(/string "avahi [0-9.]+"/);
+    await m.ctl("stop", "avahi-daemon");
+    const stopped = await m.waitForState("avahi-daemon", "inactive");
+    expect(stopped.result).toBe("success");
   });
 });

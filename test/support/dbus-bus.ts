@@ -1,7 +1,7 @@
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 // A D-Bus bus of a test's own: dbus-daemon behind a socket hearth made (--address=systemd:
-// overrides <listen>), where anyone may own any name and send anything.
+// overrides <listen>), where any user may connect, own any name and send anything.
 export const BUS_CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -9,6 +9,7 @@ export const BUS_CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus
   <listen>unix:tmpdir=/tmp</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -21,6 +22,7 @@ export const BUS_CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus
  * on BUS_CONFIG behind a hearth socket at DIR/bus.sk (started by its first client).
  */
 export function busUnit(dir: string): { socket: string; unit: string } {
+  chmodSync(dir, 0o755); // daemons that drop root reach the socket too
   writeFileSync(join(dir, "bus.conf"), BUS_CONFIG);
   const socket = join(dir, "bus.sk");
   return {

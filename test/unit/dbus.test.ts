@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeMessage, encodeMethodCall, MalformedMessage, messageLength } from "../../src/dbus/message.ts";
 import { BusProtocol, MAX_MESSAGE } from "../../src/dbus/protocol.ts";
+import { BusWatcher } from "../../src/dbus/watcher.ts";
 import { busNameProblem, unixSocketOfAddress } from "../../src/dbus/names.ts";
 import { buildConfig } from "../../src/config/load.ts";
 import { EngineSim as Sim } from "../support/engine-sim.ts";
@@ -188,5 +189,109 @@ describe("bus_name in a unit file", () => {
     expect(load('type = "dbus"').diagnostics.map((d) => d.message).join("\n")).toContain('type = "dbus" needs bus_name: the name whose owner makes the service ready');
     expect(load('type = "dbus"\nbus_name = "avahi"').diagnostics.map((d) => d.message).join("\n")).toContain('"avahi" is not a D-Bus name');
     expect(load('type = "dbus"\nbus_name = "org.freedesktop.Avahi"').units.get("x")?.service?.bus_name).toBe("org.freedesktop.Avahi");
+  });
+});
+
+describe("the manager's bus connection (fake socket and clock)", () => {
+  /** A fake of what BusWatcher needs: one socket at a time, a reactor that calls back on demand, timers by hand. */
+  function fakeIo(connectable: () => boolean) {
+    const io = {
+      fd: -1, nextFd: 10, written: [] as string[], inbox: [] as (Uint8Array | "eof")[], closed: [] as number[],
+      watched: null as null | ((r: { readable: boolean; writable: boolean; hangup: boolean }) => void),
+      timers: new Map<number, { ms: number; fn: () => void }>(), nextTimer: 1, connects: 0,
+      reactor: {
+        watch: (_fd: number, _i: unknown, cb: never) => { io.watched = cb; },
+        unwatch: () => { io.watched = null; },
+        size: 0, staleEventsDropped: 0,
+      },
+      connect: (_socket: string) => {
+        io.connects++;
+        if (!connectable()) throw new Error("ECONNREFUSED");
+        io.fd = io.nextFd++;
+        return io.fd;
+      },
+      read: (_fd: number, buf: Uint8Array) => {
+        const next = io.inbox.shift();
+        if (next === undefined) return "again" as const;
+        if (next === "eof") return "eof" as const;
+        buf.set(next);
+        return next.length;
+      },
+      write: (_fd: number, data: Uint8Array) => { io.written.push(Buffer.from(data).toString("latin1")); return data.length; },
+      close: (fd: number) => { io.closed.push(fd); io.fd = -1; },
+      setTimer: (ms: number, fn: () => void) => { const id = io.nextTimer++; io.timers.set(id, { ms, fn }); return id; },
+      clearTimer: (id: unknown) => { io.timers.delete(id as number); },
+      /** Deliver bytes from the bus. */
+      feed(...chunks: (Uint8Array | "eof")[]) {
+        io.inbox.push(...chunks);
+        io.watched?.({ readable: true, writable: false, hangup: false });
+      },
+      /** Fire the pending timer of this length. */
+      fire(ms: number) {
+        const hit = [...io.timers].find(([, t]) => t.ms === ms);
+        if (!hit) throw new Error(`no ${ms} ms timer among ${[...io.timers.values()].map((t) => t.ms)}`);
+        io.timers.delete(hit[0]);
+        hit[1].fn();
+      },
+    };
+    return io;
+  }
+
+  function watcher(connectable = () => true) {
+    const io = fakeIo(connectable);
+    const owners: [string, string | null][] = [];
+    const logs: string[] = [];
+    const w = new BusWatcher(io as never, {
+      socket: "/run/bus", uid: 0, names: ["org.example.A"], owner: (n, o) => owners.push([n, o]), log: (_l, t) => logs.push(t),
+    });
+    return { io, w, owners, logs };
+  }
+  const OK = Buffer.from("OK 0123456789abcdef0123456789abcdef\r\n");
+
+  test("no bus yet: it tries again on a growing delay, and at once when kicked", () => {
+    let up = false;
+    const { io, w } = watcher(() => up);
+    w.kick();
+    expect(io.connects).toBe(1);
+    io.fire(100);
+    io.fire(200);
+    expect(io.connects).toBe(3);
+    up = true;
+    w.kick(); // a unit became active: maybe the bus
+    expect(io.connects).toBe(4);
+    expect(io.written[0]).toBe("\0AUTH EXTERNAL 30\r\n");
+    expect(io.timers.size).toBe(1); // the handshake's timeout only
+    w.close();
+    expect(io.timers.size).toBe(0);
+  });
+
+  test("the bus closing the connection is followed by a new one, which asks for the owners again", () => {
+    const { io, w, owners } = watcher();
+    w.kick();
+    io.feed(OK, fromBus({ type: 2, replySerial: 3, signature: "s", args: [":1.5"] }));
+    expect(owners).toEqual([["org.example.A", ":1.5"]]);
+    io.feed("eof");
+    expect(io.closed).toEqual([10]);
+    io.fire(100);
+    expect(io.fd).toBe(11);
+    io.feed(OK, fromBus({ type: 3, replySerial: 3, errorName: "org.freedesktop.DBus.Error.NameHasNoOwner" }));
+    expect(owners).toEqual([["org.example.A", ":1.5"], ["org.example.A", null]]);
+    w.close();
+  });
+
+  test("a malformed message or a silent bus closes the connection with the reason, and it is made again", () => {
+    const { io, w, logs } = watcher();
+    w.kick();
+    io.feed(OK, new Uint8Array(16).fill(0xff));
+    expect(io.closed).toEqual([10]);
+    expect(logs.join("\n")).toContain("malformed message from the bus");
+    io.fire(100);
+    io.fire(30_000); // no answer to AUTH
+    expect(io.closed).toEqual([10, 11]);
+    expect(logs.join("\n")).toContain("no answer to the handshake");
+    io.fire(200);
+    expect(io.fd).toBe(12);
+    w.close();
+    expect(io.closed).toEqual([10, 11, 12]);
   });
 });

@@ -27,13 +27,20 @@ export class DeviceRegistry {
     return [...this.holders.keys()].sort();
   }
 
-  /** A uevent: add and change (re)state a device, remove ends it, move renames it. */
+  /** A uevent: add states a device, change/bind/online may add to it, remove ends it, move renames it. */
   apply(ev: DeviceEvent): PlugChange {
     const change: PlugChange = { plugged: [], unplugged: [] };
     switch (ev.action) {
-      case "add": case "change": case "online": case "bind":
+      case "add":
         this.set(ev.devpath, deviceUnitNames(ev.devpath, ev.env), change);
         break;
+      case "change": case "online": case "bind": {
+        // These may carry fewer variables than the add did (a bind without DEVNAME): they
+        // can name a device, never unname it.
+        const names = deviceUnitNames(ev.devpath, ev.env);
+        if (names.length > 0) this.set(ev.devpath, names, change);
+        break;
+      }
       case "remove":
         this.set(ev.devpath, [], change);
         break;

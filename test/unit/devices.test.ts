@@ -86,6 +86,8 @@ describe("the registry of plugged devices", () => {
     expect(r.apply(ev(netAdd("eth1"))).plugged).toContain("sys-subsystem-net-devices-eth1.device");
     expect(r.apply(ev(netAdd("eth1")))).toEqual({ plugged: [], unplugged: [] });
     expect(r.apply(ev(netAdd("eth1", "change")))).toEqual({ plugged: [], unplugged: [] });
+    // A bind with fewer variables than the add (no INTERFACE) does not unplug it.
+    expect(r.apply(ev(uevent("bind@/devices/virtual/net/eth1", "ACTION=bind", "DEVPATH=/devices/virtual/net/eth1", "DRIVER=x")))).toEqual({ plugged: [], unplugged: [] });
     expect(r.apply(ev(netAdd("eth1", "remove"))).unplugged).toContain("sys-subsystem-net-devices-eth1.device");
     expect(r.size).toBe(0);
   });

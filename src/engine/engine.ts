@@ -358,7 +358,9 @@ export class Engine {
     this.clearDeviceTimer(u);
     const expected = u.job !== null; // a start job waiting for it: its dependencies are pulled in already
     this.setTargetActive(u, plugged);
-    if (plugged && !expected && !this.goingDown) this.startTransaction(name, undefined, false);
+    if (!plugged || expected) return; // the waiting job says "Found device" as it completes
+    this.emit({ type: "console", unit: name, status: "ok", text: `Found device ${this.label(u)}.` });
+    if (!this.goingDown) this.startTransaction(name, undefined, false);
   }
 
   private deviceTimedOut(name: string, id: number) {

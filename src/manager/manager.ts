@@ -165,9 +165,10 @@ export class Manager {
     this.dispatch(this.sockets.open());
     this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
     this.bus?.kick();
-    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
+    // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
+    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.reap(); // children that exited before the handler was installed
   }
 

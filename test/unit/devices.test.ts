@@ -123,6 +123,7 @@ describe("device units in the engine", () => {
     const s = sim();
     plug(s, true);
     expect(s.sub(DEV)).toBe("plugged");
+    expect(s.of("console").map((e) => e.text)).toEqual([`Found device ${DEV}.`, "Started modem."]);
     expect(s.state("modem")).toBe("active");
     plug(s, false);
     expect(s.sub(DEV)).toBe("dead");

@@ -86,11 +86,11 @@ export class BusWatcher {
         if (this.handshakeTimer !== null) this.finishHandshake();
         this.opts.owner(name, owner);
       },
-      fail: (reason) => this.fail(fd, reason),
+      fail: (reason) => this.fail(fd, reason, "warning"),
     });
     this.handshakeTimer = this.io.setTimer(HANDSHAKE_TIMEOUT_MS, () => {
       this.handshakeTimer = null;
-      this.fail(fd, `no answer to the handshake within ${HANDSHAKE_TIMEOUT_MS / 1000}s`);
+      this.fail(fd, `no answer to the handshake within ${HANDSHAKE_TIMEOUT_MS / 1000}s`, "warning");
     });
     this.watch();
     this.protocol.start();
@@ -153,11 +153,13 @@ export class BusWatcher {
     }
   }
 
-  private fail(fd: number, reason: string) {
+  /**
+   * `level`: what the bus sent was wrong (malformed, refused, silent): a warning. A closed
+   * or failing socket is one too once the bus knew us; before that it is a bus not up yet.
+   */
+  private fail(fd: number, reason: string, level?: "warning") {
     if (this.fd !== fd) return;
-    // Only a connection that got through the handshake was the bus we watch through:
-    // before it, a refused or silent socket is just not the bus yet.
-    this.problem(`system bus connection closed: ${reason}`, this.protocol?.helloDone ? "warning" : "debug");
+    this.problem(`system bus connection closed: ${reason}`, level ?? (this.protocol?.helloDone ? "warning" : "debug"));
     this.drop();
     this.scheduleRetry();
   }

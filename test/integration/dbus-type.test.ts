@@ -112,3 +112,44 @@ describe("avahi-daemon with dbus-daemon", () => {
     expect(stopped.result).toBe("success");
   });
 });
+
+describe("a hostile bus", () => {
+  test("that answers with garbage is left with the reason and connected to again; the manager goes on", async () => {
+    const dir = session.scratch("hostile-bus");
+    const socket = join(dir, "bus.sk");
+    let connections = 0;
+    const server = Bun.listen<{ authed: boolean }>({
+      unix: socket,
+      socket: {
+        open(s) {
+          connections++;
+          s.data = { authed: false };
+        },
+        data(s) {
+          if (s.data.authed) return void s.write(new Uint8Array(64).fill(0xff)); // not a message
+          s.data.authed = true;
+          s.write("OK 0123456789abcdef0123456789abcdef\r\n");
+        },
+      },
+    });
+    try {
+      const m = await session.start({
+        named: `
+[unit]
+wanted_by = ["multi-user"]
+
+[service]
+type = "dbus"
+bus_name = "${NAME}"
+exec_start = ["/bin/sleep", "300"]
+`,
+      }, { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
+      await m.waitForOutput(/system bus connection closed: malformed message from the bus/);
+      await session.until("a second connection", async () => connections >= 2);
+      const u = await m.unit("named");
+      expect([u.active, u.sub]).toEqual(["activating", "start"]);
+    } finally {
+      server.stop(true);
+    }
+  });
+});

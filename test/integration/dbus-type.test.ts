@@ -16,6 +16,20 @@ afterEach(() => session.end());
 const OWNER = join(ROOT, "test/peers/dbus-name-owner.ts");
 const NAME = "org.hearth.Test";
 
+/** A dbus service named NAME, started with the boot. */
+function namedUnit(argv: string[], more = "") {
+  return `
+[unit]
+wanted_by = ["multi-user"]
+
+[service]
+type = "dbus"
+bus_name = "${NAME}"
+exec_start = ${JSON.stringify(argv)}
+${more}
+`;
+}
+
 /** A bus of its own behind a hearth socket, and a dbus service on it run by the peer above. */
 async function startWithBus(service: string) {
   const dir = session.scratch("dbus");
@@ -23,16 +37,7 @@ async function startWithBus(service: string) {
   const files = { claim: join(dir, "claim"), release: join(dir, "release") };
   const m = await session.start({
     bus: unit,
-    named: `
-[unit]
-wanted_by = ["multi-user"]
-
-[service]
-type = "dbus"
-bus_name = "${NAME}"
-exec_start = ["${process.execPath}", "${OWNER}", "${socket}", "${NAME}", "${files.claim}", "${files.release}"]
-${service}
-`,
+    named: namedUnit([process.execPath, OWNER, socket, NAME, files.claim, files.release], service),
   }, { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
   return { m, files };
 }
@@ -134,15 +139,7 @@ describe("a hostile bus", () => {
     });
     try {
       const m = await session.start({
-        named: `
-[unit]
-wanted_by = ["multi-user"]
-
-[service]
-type = "dbus"
-bus_name = "${NAME}"
-exec_start = ["/bin/sleep", "300"]
-`,
+        named: namedUnit(["/bin/sleep", "300"]),
       }, { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
       await m.waitForOutput(/system bus connection closed: malformed message from the bus/);
       await session.until("a second connection", async () => connections >= 2);

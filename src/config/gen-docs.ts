@@ -420,7 +420,8 @@ wanted_by = ["dev-ttyUSB0.device"]  # started when it is plugged in
   the device up to 90 s (systemd's DefaultDeviceTimeoutSec) and then fails with
   "timeout", failing the units that need it. Stopping a device unit changes nothing:
   it follows the kernel. Use \`after\` with \`binds_to\`: without it the unit is started
-  side by side with the device's job and does not wait for the device.
+  side by side with the device's job, without waiting for the device, and is stopped
+  when that job times out.
 
 hearth learns the devices from the kernel itself, with no udev: a scan of
 \`/sys/class/*/*\` at start, then the kernel's uevents (a \`NETLINK_KOBJECT_UEVENT\` socket,

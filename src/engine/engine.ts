@@ -367,9 +367,11 @@ export class Engine {
     const u = this.units.get(name);
     if (!u || u.deviceTimer !== id) return;
     u.deviceTimer = null;
-    if (u.job?.type === "start" && u.job.running && !u.targetActive) {
-      this.completeJob(u, "timeout", `the kernel did not announce it within ${DEVICE_TIMEOUT_MS / 1000}s`);
-    }
+    if (u.job?.type !== "start" || !u.job.running || u.targetActive) return;
+    this.completeJob(u, "timeout", `the kernel did not announce it within ${DEVICE_TIMEOUT_MS / 1000}s`);
+    // Units bound to it that started without waiting for it (binds_to without after) cannot
+    // stay up without it (systemd's unit_check_binds_to stops them).
+    this.stopBoundUnits(name);
   }
 
   private clearDeviceTimer(u: UnitRuntime) {
@@ -809,14 +811,15 @@ export class Engine {
         this.completeJob(u, "failed", "stopped while reloading");
       }
     }
-    if (active === "inactive" || active === "failed") {
-      // binds_to: units bound to this one go down with it.
-      for (const b of this.graph.get(name)?.boundBy ?? []) {
-        const s = this.activeState(b);
-        if (s !== "inactive" && s !== "failed" && this.units.get(b)?.job?.type !== "stop") {
-          this.stopTransaction(b, undefined, false);
-        }
-      }
+    // binds_to: units bound to this one go down with it.
+    if (active === "inactive" || active === "failed") this.stopBoundUnits(name);
+  }
+
+  /** Stop the units bound to `name` that are up and not already stopping. */
+  private stopBoundUnits(name: string) {
+    for (const b of this.graph.get(name)?.boundBy ?? []) {
+      const s = this.activeState(b);
+      if (s !== "inactive" && s !== "failed" && this.units.get(b)?.job?.type !== "stop") this.stopTransaction(b, undefined, false);
     }
   }
 

@@ -139,6 +139,15 @@ describe("device units in the engine", () => {
     expect(s.jobResults("gps")).toEqual(["dependency"]);
   });
 
+  test("a unit bound to a device without after starts at once, and is stopped when the device does not come", () => {
+    const s = Sim.from([deviceUnit(DEV), service("logger", {}, { binds_to: [DEV] })]);
+    s.start("logger");
+    expect(s.state("logger")).toBe("active");
+    s.advance(DEVICE_TIMEOUT_MS + 1);
+    expect(s.jobResults(DEV)).toEqual(["timeout"]);
+    expect(s.state("logger")).toBe("deactivating");
+  });
+
   test("a device that comes while a start waits for it lets the start go on", () => {
     const s = sim();
     s.start("gps");

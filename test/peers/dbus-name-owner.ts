@@ -6,6 +6,11 @@ import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { encodeMethodCall } from "../../src/dbus/message.ts";
 
+if (process.argv.length !== 6 || process.argv[2] === "--help") {
+  console.log("usage: bun dbus-name-owner.ts SOCKET NAME CLAIM_FILE RELEASE_FILE\n" +
+    "Connects to the D-Bus bus at SOCKET; takes NAME once CLAIM_FILE exists, releases it once RELEASE_FILE exists.");
+  process.exit(process.argv[2] === "--help" ? 0 : 2);
+}
 const [socketPath, name, claimFile, releaseFile] = process.argv.slice(2) as [string, string, string, string];
 let serial = 0;
 const call = (member: string, args: (string | number)[], signature: string) =>

@@ -7,6 +7,7 @@ import { deviceUnitNames, parseUevent, parseUeventFile } from "../../src/devices
 import { DeviceRegistry } from "../../src/devices/registry.ts";
 import { referencedDevices } from "../../src/devices/units.ts";
 import { deviceUnit } from "../../src/devices/units.ts";
+import { watchDevices } from "../../src/manager/devices.ts";
 import { DEVICE_TIMEOUT_MS } from "../../src/engine/engine.ts";
 import { EngineSim as Sim } from "../support/engine-sim.ts";
 import { service } from "../support/units.ts";
@@ -162,3 +163,28 @@ describe("device units in the engine", () => {
     expect(referencedDevices([unit({ binds_to: [DEV, "db"] }), unit({ wanted_by: [DEV, "etc-x.device"] }), null], new Set())).toEqual([DEV]);
   });
 });
+
+describe("the shell's device watching", () => {
+  const logger = (lines: string[]) => ({ info: (t: string) => lines.push(t), warning: (t: string) => lines.push(`warning: ${t}`), debug: () => {} }) as never;
+  const host = (start: () => { plugged: string[]; unplugged: string[] }, closed: string[] = []) =>
+    ({ deviceWatcher: (opts: { changed: (c: unknown) => void }) => ({ start, close: () => closed.push("closed"), opts }) }) as never;
+
+  test("only the device units the configuration has are told to the engine; none watched without any", () => {
+    const events: unknown[] = [];
+    const lines: string[] = [];
+    const watcher = watchDevices(host(() => ({ plugged: [DEV_A, "dev-other.device"], unplugged: [] })), [deviceUnit(DEV_A), service("x")], logger(lines), (e) => events.push(e));
+    expect(watcher).not.toBeNull();
+    expect(events).toEqual([{ type: "device", unit: DEV_A, plugged: true }]);
+    expect(watchDevices(host(() => { throw new Error("never"); }), [service("x")], logger(lines), () => {})).toBeNull();
+  });
+
+  test("a uevent socket that cannot be had is a warning; device units stay inactive", () => {
+    const lines: string[] = [];
+    const closed: string[] = [];
+    const watcher = watchDevices(host(() => { throw new Error("socket: EPROTONOSUPPORT"); }, closed), [deviceUnit(DEV_A)], logger(lines), () => {});
+    expect(watcher).toBeNull();
+    expect(closed).toEqual(["closed"]);
+    expect(lines.join("\n")).toContain("warning: cannot follow the kernel's devices: socket: EPROTONOSUPPORT");
+  });
+});
+const DEV_A = "dev-ttyUSB0.device";

@@ -127,7 +127,7 @@ export interface ReceivedDatagram {
 }
 
 /** CMSG_SPACE(n): a cmsghdr plus n bytes of data, rounded up to the alignment. */
-function cmsgSpace(dataBytes: number): number {
+export function cmsgSpace(dataBytes: number): number {
   return CMSGHDR.size + alignCmsg(dataBytes);
 }
 
@@ -141,7 +141,7 @@ export const NOTIFY_DATAGRAM_MAX = 4096;
 /** Room for the credentials and the most fds the kernel passes with one datagram. */
 const CONTROL_SPACE = cmsgSpace(UCRED.size) + cmsgSpace(4 * SCM_MAX_FD);
 
-function fillMessageHeader(
+export function fillMessageHeader(
   header: Uint8Array, iovec: Uint8Array, data: Uint8Array, control: Uint8Array | null,
   name: UnixAddress | null,
 ): void {
@@ -277,7 +277,7 @@ export class DatagramDrain {
 }
 
 /** Walks the cmsghdr chain (CMSG_FIRSTHDR/CMSG_NXTHDR) in view[start, end) and records creds and fds. */
-function parseControlMessages(view: DataView, start: number, end: number, into: ReceivedDatagram): void {
+export function parseControlMessages(view: DataView, start: number, end: number, into: ReceivedDatagram): void {
   for (let offset = start; offset + CMSGHDR.size <= end;) {
     // cmsg_len is a size_t no larger than the buffer: its high half is 0 (else stop below)
     const length = view.getUint32(offset + CMSGHDR.len + 4, true) === 0 ? view.getUint32(offset + CMSGHDR.len, true) : Infinity;

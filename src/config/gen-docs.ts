@@ -12,7 +12,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, DBUS, DEVICES, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -56,6 +56,7 @@ export function typeName(type: ValueType): string {
     case "condition": return "list of strings";
     case "directory-name": return "relative path";
     case "std-output": return "output";
+    case "bus-name": return "D-Bus name";
   }
 }
 
@@ -406,6 +407,72 @@ as systemd does for a system unit; \`hearth run\` expands \`%t %S %C %L %E %h %u
 | \`%t\`, \`%S\`, \`%C\`, \`%L\`, \`%E\` | \`/run\`, \`/var/lib\`, \`/var/cache\`, \`/var/log\`, \`/etc\` (hearth run: the XDG directories) |
 | \`%u\`, \`%U\`, \`%g\`, \`%G\`, \`%h\` | the manager's user, uid, group, gid, home (\`root 0 root 0 /root\` for PID 1) |
 | \`%%\` | \`%\` |
+`;
+
+const DBUS = `## D-Bus services
+
+\`type = "dbus"\` with \`bus_name = "org.freedesktop.Avahi"\` is systemd's \`Type=dbus\`: the
+service is ready when the name gets an owner on the system bus after its start (an owner from before it, such as a previous run not yet gone from the bus, does not count);
+until then it is activating, and \`timeout_start_sec\` fails it. A running dbus service
+whose name loses its owner (released, or the bus says nobody owns it after a
+reconnection) is stopped as systemd does it: \`exec_stop\`, then \`kill_signal\`, with
+result success; \`restart = "always"\` or \`"on-success"\` start it again. On other types
+\`bus_name\` is recorded only.
+
+The manager follows the names over one connection of its own to the bus (no D-Bus
+library: SASL EXTERNAL with its uid, \`Hello\`, an \`AddMatch\` on \`NameOwnerChanged\` and a
+\`GetNameOwner\` for each name), made only when some unit has a \`bus_name\`. The bus is
+\`$DBUS_SYSTEM_BUS_ADDRESS\` in the manager's environment (a \`unix:path=\` or
+\`unix:abstract=\` address; \`hearth run\` passes the same variable to its services), else
+\`/run/dbus/system_bus_socket\`. It connects at start, when any unit becomes active, and
+every 0.1 s to 5 s (growing) while there is no connection; it never waits on the bus. A
+bus that closes the connection, sends a malformed message or does not finish the
+handshake in 30 s is left, with the reason in the manager's log, and connected to again.
+Messages over 64 KiB are skipped unread; only the bus driver's own messages are believed.
+
+systemd adds \`Requires=\` and \`After=dbus.socket\` to every dbus service; hearth adds no
+dependency. It makes every socket before any unit starts, so when the bus is a unit with
+\`[[socket]] listen_stream = "/run/dbus/system_bus_socket"\` (dbus-daemon
+\`--address=systemd:\`), the manager's own connection starts it, and a dbus service needs
+no ordering on it; a bus started another way is best named in \`wants\` and \`after\`.
+`;
+
+const DEVICES = `## Device units
+
+A name ending in \`.device\` in a dependency list is a device unit, named as systemd names
+it: the device's path escaped as \`systemd-escape --path\` does (\`dev-ttyUSB0.device\`,
+\`sys-subsystem-net-devices-eth0.device\`, \`dev-disk-by\\x2dlabel-data.device\`). It needs no
+file: it is active ("plugged") while the kernel has the device, inactive ("dead") when it
+does not, and \`hearth ctl status dev-ttyUSB0.device\` says which.
+
+\`\`\`toml
+[unit]
+binds_to = ["dev-ttyUSB0.device"]   # stopped when the modem is unplugged
+after = ["dev-ttyUSB0.device"]
+wanted_by = ["dev-ttyUSB0.device"]  # started when it is plugged in
+\`\`\`
+
+- A device that appears without a job asking for it starts the units it wants and
+  requires (\`wanted_by\`/\`required_by\` naming it), as systemd does; one that goes stops
+  the units bound to it (\`binds_to\`); units that only \`requires\` it stay.
+- A start of a device unit (pulled in by \`requires\` or \`wants\` with \`after\`) waits for
+  the device up to 90 s (systemd's DefaultDeviceTimeoutSec) and then fails with
+  "timeout", failing the units that need it. Stopping a device unit changes nothing:
+  it follows the kernel. Use \`after\` with \`binds_to\`: without it the unit is started
+  side by side with the device's job, without waiting for the device, and is stopped
+  when that job times out.
+
+hearth learns the devices from the kernel itself, with no udev: a scan of
+\`/sys/class/*/*\` at start, then the kernel's uevents (a \`NETLINK_KOBJECT_UEVENT\` socket,
+group 1), only when some unit names a device. A device gets units when it has a node
+under /dev (\`DEVNAME\`) or is a network interface (\`INTERFACE\`): its node
+(\`dev-…\`), its interface (\`sys-subsystem-net-devices-…\`), and its sysfs path
+(\`sys-devices-…\`). systemd makes units only for the devices udev tags; the udev symlinks
+(\`/dev/disk/by-label/…\`, \`/dev/serial/by-id/…\`) and \`SYSTEMD_WANTS\` are udev's and name
+nothing here. A uevent that is not the kernel's (sent by a process: its netlink port is
+not 0, or its credentials are not root's) is ignored, and one that does not parse is
+dropped, each logged at the 1st, 10th, 100th… time; when the kernel drops uevents for
+want of room, /sys is scanned again.
 `;
 
 const CMDLINE = `## Kernel command line

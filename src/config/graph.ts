@@ -8,6 +8,7 @@ import type { SystemConfig, UnitConfig, UnitSection } from "./types.ts";
 import type { FileReport } from "./diagnostics.ts";
 import { builtinTarget, extendBuiltin, isBuiltinTarget, uniqueWith } from "./builtins.ts";
 import { didYouMean } from "./suggest.ts";
+import { deviceUnit, referencedDevices } from "../devices/units.ts";
 import { checkSocketConflicts } from "./sockets.ts";
 import { isTemplateName } from "./templates.ts";
 import { BUILTIN_TARGETS } from "./types.ts";
@@ -48,8 +49,11 @@ export function resolveGraph(
   files: UnitFile[], system: SystemConfig, systemReport: FileReport, templates: ReadonlySet<string> = new Set(),
 ): { units: Map<string, UnitConfig>; system: SystemConfig; notFound: Map<string, NotFoundReference[]> } {
   const known = new Set<string>([...BUILTIN_TARGETS, ...files.map((f) => f.name)]);
+  const devices = referencedDevices(files.map((f) => f.unit), known);
+  for (const name of devices) known.add(name);
   const candidates = new Map<string, Candidate>();
   for (const name of BUILTIN_TARGETS) candidates.set(name, { config: builtinTarget(name), file: null });
+  for (const name of devices) candidates.set(name, { config: deviceUnit(name), file: null });
   checkSocketConflicts(files);
   for (const file of files) {
     if (file.unit === null) continue;

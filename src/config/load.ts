@@ -263,6 +263,9 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
       at(key).error(`${key} = "socket" needs a [[socket]] with accept = true`);
     }
   }
+  if (service.type === "dbus" && !service.bus_name) {
+    at("type").error('type = "dbus" needs bus_name: the name whose owner makes the service ready');
+  }
   const ident = service.syslog_identifier;
   if (ident !== null && ident !== undefined) {
     const wrong = ident === "" ? "must not be empty" : ident.length > MAX_IDENTIFIER ? `is too long: at most ${MAX_IDENTIFIER} characters`

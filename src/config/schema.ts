@@ -36,6 +36,7 @@ export type ValueType =
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
+  | { kind: "bus-name" } // a well-known D-Bus name: org.example.Name (src/dbus/names.ts)
   | { kind: "std-output" } // standard_output: a word or "file:PATH" (src/config/standard-output.ts)
   // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
   | { kind: "condition"; check: ConditionCheck; assert: boolean };
@@ -83,7 +84,7 @@ function allOf<U extends string>() {
   return <const L extends readonly U[]>(list: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => list;
 }
 
-export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "oneshot", "forking"]);
+export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "oneshot", "forking", "dbus"]);
 export const RESTART_POLICIES = allOf<RestartPolicy>()([
   "no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog",
 ]);
@@ -279,13 +280,14 @@ for (const kind of Object.keys(DIRECTORY_DOC) as (keyof typeof DIRECTORY_DOC)[])
 }
 
 const SERVICE = {
-  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
+  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits, dbus when bus_name has an owner on the system bus (see D-Bus services)."],
   exec_start: [{ kind: "command" }, REQUIRED, "The main command: an argv array, or one string split like a shell would (no shell is run)."],
   exec_start_pre: [{ kind: "command-list" }, [], "Commands run in turn before exec_start; one failing fails the start."],
   exec_start_post: [{ kind: "command-list" }, [], "Commands run in turn after the service has started."],
   exec_stop: [{ kind: "command-list" }, [], "Commands that stop the service; then kill_signal goes to what remains."],
   exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
   remain_after_exit: [bool, false, "The service stays active (\"exited\") after its main process has exited successfully; any type, as in systemd."],
+  bus_name: [{ kind: "bus-name" }, null, "The well-known D-Bus name the service takes on the system bus: required by type = \"dbus\", which is ready once the name has an owner and stops when it loses it (see D-Bus services); on other types it is recorded only."],
   pid_file: [path, null, "Where a forking service writes its main pid. Without it the main pid is guessed as systemd does: the one process the parent left in the unit's cgroup; with several, the unit is followed by its cgroup."],
   notification_fd: [int(3, MAX_NOTIFICATION_FD), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd. At most 1023, under the default limit of 1024 open files, and below limit_nofile when set; the fds below it are /dev/null or passed sockets."],
   restart: [oneOf(RESTART_POLICIES), "no", "When the service is restarted after its main process ends: see \"When a service restarts\" below."],

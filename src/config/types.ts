@@ -10,7 +10,7 @@ export interface Diagnostic {
   unit?: string; // the unit the problem disables, if any
 }
 
-export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking";
+export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking" | "dbus";
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
@@ -132,6 +132,7 @@ export interface ServiceSection {
   memory_max?: number | null; // bytes; Infinity = "infinity"
   cpu_quota?: number | null; // percent of one CPU
   tasks_max?: number | null; // Infinity = "infinity"
+  bus_name?: string | null; // the well-known D-Bus name a dbus service takes when ready (src/dbus/)
 }
 
 /** Filled by the sockets issue; parsed and kept now so that files using it validate. */
@@ -172,6 +173,8 @@ export interface UnitConfig {
   sockets: SocketSection[];
   /** Set for the units PID 1 makes from system.toml's [[mount]] entries (src/boot/mount-units.ts). */
   mount?: MountEntry;
+  /** Set for the device units the loader makes for the NAME.device names units give (src/devices/units.ts). */
+  device?: true;
   /** The unit's condition_* and assert_* entries: the conditions, then the asserts (src/config/conditions.ts). */
   conditions?: Condition[];
 }

@@ -14,6 +14,8 @@ import { MAX_TIMER_SEC } from "./schema.ts";
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
 import { parseListen } from "./socket-address.ts";
+import { busNameProblem } from "../dbus/names.ts";
+import { deviceUnitNameProblem, isDeviceUnitName } from "../devices/names.ts";
 
 export function readValue(type: ValueType, value: unknown, site: Site): unknown {
   switch (type.kind) {
@@ -41,6 +43,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "condition": return readConditions(value, site, type.check, type.assert);
     case "directory-name": return readDirectoryName(value, site);
     case "std-output": return readStandardOutput(value, site);
+    case "bus-name": return readBusName(value, site);
   }
 }
 
@@ -208,6 +211,13 @@ function readUnitName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
   const dot = name.lastIndexOf(".");
+  if (isDeviceUnitName(name)) {
+    // The kernel's devices keep systemd's names: "dev-ttyUSB0.device" (src/devices/names.ts).
+    const problem = deviceUnitNameProblem(name);
+    if (problem === null) return name;
+    site.error(`${quote(name)} ${problem}`);
+    return undefined;
+  }
   if (dot >= 0 && SYSTEMD_SUFFIXES.has(name.slice(dot + 1))) {
     site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.slice(0, dot))}`);
     return undefined;
@@ -369,6 +379,15 @@ function readFdName(value: unknown, site: Site): string | undefined {
   if (name === undefined) return undefined;
   if (/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(name)) return name; // printable ASCII, no ":" or space
   site.error(`${quote(name)} is not a valid fd name (1 to 255 printable ASCII characters, no ":" or space)`);
+  return undefined;
+}
+
+function readBusName(value: unknown, site: Site): string | undefined {
+  const name = readString(value, site);
+  if (name === undefined) return undefined;
+  const problem = busNameProblem(name);
+  if (problem === null) return name;
+  site.error(`${quote(name)} is not a D-Bus name: it ${problem}`);
   return undefined;
 }
 

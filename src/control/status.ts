@@ -24,7 +24,7 @@ export interface UnitStatus {
   load: "loaded" | "error" | "not-found";
   loadErrors?: string[]; // FILE:LINE:COL: message
   namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
-  kind: "service" | "target" | "mount" | "template"; // template: an accept = true unit (one instance per connection)
+  kind: "service" | "target" | "mount" | "template" | "device"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;

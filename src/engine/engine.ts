@@ -36,7 +36,10 @@ const NO_CATALOG: UnitCatalog = { instantiate: () => null, aliasOf: () => null }
 const MAX_MADE_INSTANCES = 4096;
 
 /** What a unit is; each kind's behaviour is in Engine.kinds. */
-export type UnitKindName = "service" | "target" | "mount" | "template";
+export type UnitKindName = "service" | "target" | "mount" | "template" | "device";
+
+/** How long a start job of a device unit waits for the device (systemd's DefaultDeviceTimeoutSec). */
+export const DEVICE_TIMEOUT_MS = 90_000;
 
 /** How one kind of unit reports its state and runs its jobs. */
 interface UnitKind {
@@ -68,6 +71,7 @@ export interface UnitRuntime {
   // has not begun: if it never does (skipped, failed before it ran), they go then.
   runtimeDirsKept: boolean;
   unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
+  deviceTimer: number | null; // a device unit's start job waiting for the device: its timer
 }
 
 export class Engine {
@@ -103,13 +107,13 @@ export class Engine {
   /** A unit's runtime record. A unit with accept = true sockets runs nothing itself (its
    * template's instances are the services): it behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const kind: UnitKindName = cfg.mount ? "mount" : cfg.sockets.some((s) => s.accept) ? "template"
+    const kind: UnitKindName = cfg.mount ? "mount" : cfg.device ? "device" : cfg.sockets.some((s) => s.accept) ? "template"
       : cfg.service !== null ? "service" : "target";
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null, runtimeDirsKept: false,
+      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null,
     });
   }
 
@@ -180,6 +184,19 @@ export class Engine {
     };
     return {
       target,
+      // A device unit is active ("plugged") while the kernel has the device: the device
+      // event sets it. A start waits for it (up to DEVICE_TIMEOUT_MS); a stop changes nothing.
+      device: {
+        active: (u) => (u.targetActive ? "active" : "inactive"),
+        sub: (u) => (u.targetActive ? "plugged" : "dead"),
+        start: (u) => {
+          if (u.targetActive) return this.completeJob(u, "done", "plugged");
+          u.deviceTimer = this.nextTimer++;
+          this.emit({ type: "set-timer", unit: u.cfg.name, kind: "device", ms: DEVICE_TIMEOUT_MS, id: u.deviceTimer });
+        },
+        stop: (u) => this.completeJob(u, "done", "a device unit follows the kernel", false),
+        words: { started: "Found device", failedTo: "Timed out waiting for device", stopped: null },
+      },
       // An accept = true unit behaves as a target (its instances are the services); it is
       // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
@@ -324,6 +341,7 @@ export class Engine {
       case "notify": return this.onNotify(ev);
       case "timer":
         if (ev.kind === "accept") return this.activation.acceptPauseOver(ev.unit);
+        if (ev.kind === "device") return this.deviceTimedOut(ev.unit, ev.id);
         return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
@@ -343,6 +361,12 @@ export class Engine {
       }
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
       case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
+      case "device": return this.devicePlugged(ev.unit, ev.plugged);
+      case "bus-name-owner":
+        for (const u of this.units.values()) {
+          if (u.cfg.service?.bus_name === ev.name) this.withService(u.cfg.name, (rt, p) => svc.onBusNameOwner(rt, p, ev.owner));
+        }
+        return;
     }
   }
 
@@ -372,6 +396,40 @@ export class Engine {
       const verdict = svc.onNotify(rt, p, ev.pid, ev.uid, ev.msg, claim);
       if (!verdict.accepted) this.emit({ type: "notify-refused", unit, pid: ev.pid, uid: ev.uid, reason: verdict.reason });
     });
+  }
+
+  /**
+   * The kernel has a device unit's device, or no longer has it. A change no job asked for
+   * starts what the device wants and requires (systemd's retroactively_start_dependencies:
+   * wanted_by = ["dev-ttyUSB0.device"] starts with the device); a device gone stops the
+   * units bound to it (onStateChanged).
+   */
+  private devicePlugged(name: string, plugged: boolean) {
+    const u = this.units.get(name);
+    if (u?.kind !== "device" || u.targetActive === plugged) return;
+    this.clearDeviceTimer(u);
+    const expected = u.job !== null; // a start job waiting for it: its dependencies are pulled in already
+    this.setTargetActive(u, plugged);
+    if (!plugged || expected) return; // the waiting job says "Found device" as it completes
+    this.emit({ type: "console", unit: name, status: "ok", text: `Found device ${this.label(u)}.` });
+    if (!this.goingDown) this.startTransaction(name, undefined, false);
+  }
+
+  private deviceTimedOut(name: string, id: number) {
+    const u = this.units.get(name);
+    if (!u || u.deviceTimer !== id) return;
+    u.deviceTimer = null;
+    if (u.job?.type !== "start" || !u.job.running || u.targetActive) return;
+    this.completeJob(u, "timeout", `the kernel did not announce it within ${DEVICE_TIMEOUT_MS / 1000}s`);
+    // Units bound to it that started without waiting for it (binds_to without after) cannot
+    // stay up without it (systemd's unit_check_binds_to stops them).
+    this.stopBoundUnits(name);
+  }
+
+  private clearDeviceTimer(u: UnitRuntime) {
+    if (u.deviceTimer === null) return;
+    u.deviceTimer = null;
+    this.emit({ type: "clear-timer", unit: u.cfg.name, kind: "device" });
   }
 
   /** Without cgroups a stop cannot reach processes that left the unit's process group: say so. */
@@ -807,14 +865,15 @@ export class Engine {
         this.completeJob(u, "failed", "stopped while reloading");
       }
     }
-    if (active === "inactive" || active === "failed") {
-      // binds_to: units bound to this one go down with it.
-      for (const b of this.graph.get(name)?.boundBy ?? []) {
-        const s = this.activeState(b);
-        if (s !== "inactive" && s !== "failed" && this.units.get(b)?.job?.type !== "stop") {
-          this.stopTransaction(b, undefined, false);
-        }
-      }
+    // binds_to: units bound to this one go down with it.
+    if (active === "inactive" || active === "failed") this.stopBoundUnits(name);
+  }
+
+  /** Stop the units bound to `name` that are up and not already stopping. */
+  private stopBoundUnits(name: string) {
+    for (const b of this.graph.get(name)?.boundBy ?? []) {
+      const s = this.activeState(b);
+      if (s !== "inactive" && s !== "failed" && this.units.get(b)?.job?.type !== "stop") this.stopTransaction(b, undefined, false);
     }
   }
 

@@ -51,7 +51,7 @@ export function buildGraph(units: Map<string, UnitConfig>): UnitGraph {
   // written: an order a target rule implied does not count).
   const explicit = new Map([...graph].map(([name, n]) => [name, new Set(n.after)]));
   for (const cfg of units.values()) {
-    if (cfg.service !== null || cfg.sockets.length > 0) continue;
+    if (cfg.service !== null || cfg.sockets.length > 0 || cfg.device) continue; // a device waits for no unit
     const t = node(cfg.name);
     for (const d of [...t.requires, ...t.wants]) {
       if (known(d) && !explicit.get(d)?.has(t.name)) t.after.add(d);

@@ -48,6 +48,7 @@ export interface ServiceRuntime {
   timerIds: Partial<Record<TimerKind, number>>;
   deadlines: Partial<Record<TimerKind, number>>;
   since: number; // when the active state last changed
+  busNameOwner: string | null; // who owns bus_name, as the bus last said (type = "dbus")
 }
 
 export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRuntime {
@@ -56,7 +57,7 @@ export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRunt
     failCause: null, lastExit: null, exits: [], statusText: "", errno: null,
     operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
     cgroupTracked: false, lastMainPid: null,
-    timerIds: {}, deadlines: {}, since: now,
+    timerIds: {}, deadlines: {}, since: now, busNameOwner: null,
   };
 }
 
@@ -231,6 +232,27 @@ export function onSpawned(rt: ServiceRuntime, p: ServicePort, role: ProcessRole,
   if (rt.sub !== "start") return;
   // simple and exec: the spawner returns only once execve succeeded, so both are up now.
   if ((p.cfg.type === "simple" || p.cfg.type === "exec") && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
+}
+
+/**
+ * The bus says who owns bus_name now (systemd's service_bus_name_owner_change). A dbus
+ * service starting is ready when the name gets an owner — a change seen after the start,
+ * not an owner from before it (a previous run's, not yet gone from the bus); a
+ * running one whose name has no owner any more is stopped as systemd does it: a stop of
+ * its own (exec_stop, then kill_signal), with success, after which the restart table
+ * applies as for a clean exit.
+ */
+export function onBusNameOwner(rt: ServiceRuntime, p: ServicePort, owner: string | null) {
+  if (owner === rt.busNameOwner) return;
+  rt.busNameOwner = owner;
+  log(p, "debug", owner === null ? `D-Bus name ${p.cfg.bus_name} now not owned by anyone` : `D-Bus name ${p.cfg.bus_name} now owned by ${owner}`);
+  if (p.cfg.type !== "dbus") return;
+  if (owner !== null && rt.sub === "start") return enterStartPost(rt, p);
+  if (owner === null && rt.sub === "running") {
+    log(p, "info", `D-Bus name ${p.cfg.bus_name} no longer owned: stopping`);
+    rt.failCause = "clean";
+    beginStop(rt, p);
+  }
 }
 
 export function onSpawnFailed(rt: ServiceRuntime, p: ServicePort, role: ProcessRole, error: string) {
@@ -600,6 +622,11 @@ function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
 
 export function stopService(rt: ServiceRuntime, p: ServicePort) {
   rt.operatorStop = true;
+  beginStop(rt, p);
+}
+
+/** The stop itself, whoever asked for it (operatorStop says whether a restart may follow). */
+function beginStop(rt: ServiceRuntime, p: ServicePort) {
   switch (rt.sub) {
     case "dead": case "failed":
       return;

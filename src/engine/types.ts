@@ -25,7 +25,8 @@ export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout
 
 export type ProcessRole = "main" | "control";
 // "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
-export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept";
+// "device": a start job of a device unit waits this long for the kernel to announce it.
+export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept" | "device";
 
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }
@@ -62,7 +63,12 @@ export type EngineEvent =
   // Without cgroups: processes of the unit that left its process group outlived its stop.
   | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] }
   // Answer to check-conditions: each entry's result, in the effect's order.
-  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] };
+  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] }
+  // The system bus says who owns a bus name now (null: nobody), for the units whose
+  // bus_name it is (type = "dbus": src/engine/service.ts). Every name after each connection.
+  | { type: "bus-name-owner"; name: string; owner: string | null }
+  // The kernel has the device a device unit names (plugged) or no longer has it (src/devices/).
+  | { type: "device"; unit: string; plugged: boolean };
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -143,7 +149,7 @@ export type Effect =
 export interface UnitSnapshot {
   name: string;
   config: UnitConfig;
-  kind: "service" | "target" | "mount" | "template";
+  kind: "service" | "target" | "mount" | "template" | "device";
   active: ActiveState;
   sub: string;
   result: UnitResult;

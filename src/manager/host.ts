@@ -15,7 +15,10 @@ import { NotifyServer, type NotifyArrival } from "../notify/server.ts";
 import { SocketActivator, type ActivatorOptions } from "../sockets/activator.ts";
 import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { FdStore } from "../sockets/fd-store.ts";
-import { close, devNull, openFile, pipe, readNonBlocking, type ReadResult } from "../../ffi/fd.ts";
+import { close, devNull, openFile, pipe, readNonBlocking, setNonBlocking, writeSome, type ReadResult } from "../../ffi/fd.ts";
+import { connectUnixStreamNow } from "../../ffi/socket.ts";
+import { BusWatcher, type BusWatcherOptions } from "../dbus/watcher.ts";
+import { DeviceWatcher, type DeviceWatcherOptions } from "../devices/watcher.ts";
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
@@ -36,6 +39,12 @@ export type NotifyPort = Pick<NotifyServer, "path" | "drain" | "refused" | "clos
 export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close">;
 /** The fd store (src/sockets/fd-store.ts). */
 export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll">;
+
+/** The system bus connection that follows bus names (src/dbus/watcher.ts). */
+export type BusWatcherPort = Pick<BusWatcher, "kick" | "close">;
+
+/** The kernel's devices (src/devices/watcher.ts). */
+export type DeviceWatcherPort = Pick<DeviceWatcher, "start" | "close">;
 
 export type FdStoreLog = (unit: string, level: "info" | "warning", text: string) => void;
 
@@ -96,6 +105,10 @@ export interface ManagerHost {
   kmsgReader(deliver: (record: KmsgRecord, bootWallMs: number) => void, failed: (why: string) => void): KmsgPort;
   /** /run/systemd/system, for sd_booted() (system mode). */
   announceSystemd(): void;
+  /** A connection to the system bus following the owners of these names; it connects at kick(). */
+  busWatcher(opts: BusWatcherOptions): BusWatcherPort;
+  /** The kernel's devices: a uevent socket and a scan of /sys, at start(). */
+  deviceWatcher(opts: DeviceWatcherOptions): DeviceWatcherPort;
 }
 
 /** The host hearth runs on. */
@@ -141,5 +154,16 @@ export function realHost(): ManagerHost {
       return new KmsgReader((r) => deliver(r, bootWallMs), failed);
     },
     announceSystemd: announceSystemdProtocols,
+    busWatcher: (opts) => new BusWatcher({
+      reactor, read: readNonBlocking, write: writeSome, close,
+      connect: (socket) => {
+        const fd = connectUnixStreamNow(socket);
+        setNonBlocking(fd, true);
+        return fd;
+      },
+      setTimer: (ms, fn) => setTimeout(fn, ms),
+      clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    }, opts),
+    deviceWatcher: (opts) => new DeviceWatcher(reactor, opts),
   };
 }

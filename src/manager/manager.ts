@@ -16,7 +16,7 @@ import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
-import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
+import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
@@ -27,6 +27,8 @@ import { UnitProcesses } from "./unit-processes.ts";
 import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
+import { watchBusNames } from "./bus-names.ts";
+import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
 
 export interface ManagerOptions {
@@ -106,6 +108,8 @@ export class Manager {
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
+  private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
+  private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
@@ -177,8 +181,12 @@ export class Manager {
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     this.dispatch(this.sockets.open());
+    this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
+    this.bus?.kick();
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
+    // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
+    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.reap(); // children that exited before the handler was installed
   }
 
@@ -279,7 +287,10 @@ export class Manager {
       case "log": return this.unitLogger(e.unit)[e.level](e.text);
       case "manager-log": return this.log[e.level](e.text);
       case "console": return this.console(e.status, e.text);
-      case "state-changed": return; // for the record: what follows from it comes as effects of its own
+      case "state-changed":
+        // A unit up may be the bus: connect now rather than at the next retry.
+        if (e.active === "active") this.bus?.kick();
+        return; // for the record: what follows from it comes as effects of its own
       case "job-finished": return this.onJobFinished(e);
       case "startup-finished": return this.onStartupFinished(e.activeUnits);
       case "emergency-action":
@@ -621,5 +632,7 @@ export class Manager {
     this.sockets.close();
     this.fdStore.closeAll();
     this.processes?.close();
+    this.bus?.close();
+    this.devices?.close();
   }
 }

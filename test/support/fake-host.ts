@@ -8,7 +8,7 @@ import type { ReapedChild } from "../../src/exec/reaper.ts";
 import type { SpawnRequest } from "../../src/exec/spawner.ts";
 import type { NotifyArrival } from "../../src/notify/server.ts";
 import type { NotifyMessage } from "../../src/engine/notify-message.ts";
-import type { CgroupPort, FdStorePort, ManagerHost, NotifyPort, SocketPort } from "../../src/manager/host.ts";
+import type { BusWatcherPort, CgroupPort, DeviceWatcherPort, FdStorePort, ManagerHost, NotifyPort, SocketPort } from "../../src/manager/host.ts";
 import type { ActivatorOptions, Passed } from "../../src/sockets/activator.ts";
 import type { ProcessEntry } from "../../src/manager/procfs.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
@@ -271,4 +271,12 @@ export class FakeHost implements ManagerHost {
   }
 
   announceSystemd() {}
+
+  busWatcher(): BusWatcherPort {
+    return { kick() {}, close() {} };
+  }
+
+  deviceWatcher(): DeviceWatcherPort {
+    return { start: () => ({ plugged: [], unplugged: [] }), close() {} };
+  }
 }

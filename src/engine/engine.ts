@@ -153,6 +153,7 @@ export class Engine {
       this.made.delete(name);
       this.units.delete(name);
       removeFromGraph(this.graph, name);
+      this.effects.push({ type: "instance-removed", unit: name, connection: null });
     }
   }
 

@@ -18,8 +18,12 @@ interface UnitOutput {
   ident: string | undefined; // syslog_identifier: the name its lines are shown under
 }
 
+/** Rings of instances that are gone, kept for `hearth ctl logs` (the oldest go first). */
+const MAX_RETIRED = 64;
+
 export class UnitOutputs {
   private readonly outputs = new Map<string, UnitOutput>();
+  private readonly retired = new Map<string, LogRing>();
   private readonly readBuffer = new Uint8Array(16384);
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing) {}
@@ -42,9 +46,11 @@ export class UnitOutputs {
     if (out) return out;
     const cfg = unit.service!;
     const p = this.host.pipe();
+    const kept = this.retired.get(unit.name);
+    this.retired.delete(unit.name);
     out = {
       read: p.read, write: p.write, splitter: new LineSplitter(),
-      ring: new LogRing(Math.max(1, cfg.log_buffer_lines)),
+      ring: kept ?? new LogRing(Math.max(1, cfg.log_buffer_lines)),
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
       pid: undefined, ident: undefined,
     };
@@ -53,6 +59,24 @@ export class UnitOutputs {
     // never by starving the loop (timers and the watchdog run between wake-ups).
     this.host.reactor.watch(out.read, { read: true }, () => this.drain(unit.name, 1));
     return out;
+  }
+
+  /**
+   * An instance made at run time is gone: its pipe is read to the end and closed (a name
+   * made once must not hold two fds for ever); its ring stays for `hearth ctl logs`, among
+   * the last MAX_RETIRED, and is taken up again if the instance is made again.
+   */
+  retire(unit: string) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    this.drain(unit);
+    this.host.reactor.unwatch(out.read);
+    this.host.close(out.read);
+    this.host.close(out.write);
+    out.file?.close();
+    this.outputs.delete(unit);
+    this.retired.set(unit, out.ring);
+    if (this.retired.size > MAX_RETIRED) this.retired.delete(this.retired.keys().next().value!);
   }
 
   /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
@@ -79,7 +103,7 @@ export class UnitOutputs {
   logs(unit: string | null, n: number): LogEntry[] {
     if (unit !== null) {
       // A unit's log is its own output and what the manager said about it, by time.
-      const own = this.outputs.get(unit)?.ring.last(n) ?? [];
+      const own = (this.outputs.get(unit)?.ring ?? this.retired.get(unit))?.last(n) ?? [];
       const about = this.managerRing.last(n, { unit });
       return [...own, ...about].sort((a, b) => a.time - b.time).slice(-n);
     }

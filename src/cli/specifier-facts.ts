@@ -13,7 +13,7 @@ export function gatherSpecifierFacts(systemMode: boolean, runDir: string): Speci
     bootId: firstLine("/proc/sys/kernel/random/boot_id").replaceAll("-", ""), kernelRelease: release(),
     runtime: bases.runtime, state: bases.state, cache: bases.cache, logs: bases.logs, configuration: bases.configuration,
   };
-  if (systemMode) return { ...machine, user: "root", uid: 0, group: "root", gid: 0, home: "/root" };
+  if (systemMode) return { ...machine, hostnameFromSystemToml: true, user: "root", uid: 0, group: "root", gid: 0, home: "/root" };
   const me = userInfo();
   return { ...machine, user: me.username, uid: me.uid, group: groupName(me.gid), gid: me.gid, home: me.homedir };
 }

@@ -308,11 +308,13 @@ export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfi
 const PLACEHOLDER_INSTANCE = "test-instance";
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
-export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv, facts: SpecifierFacts = SYSTEM_FACTS): LoadedConfig {
+export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv, machine: SpecifierFacts = SYSTEM_FACTS): LoadedConfig {
   const env = memoizedEnv(hostOrTestEnv);
   const systemFile = sources.system
     ? parseSystemFile(sources.system.text, sources.system.file)
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };
+  const hostname = machine.hostnameFromSystemToml ? systemFile.system.manager.hostname : null;
+  const facts = hostname ? { ...machine, hostname } : machine;
   const parse = (name: string, text: string, file: string, specifiersAs = name) =>
     parseUnitFile(name, text, file, systemFile.system, env, facts, specifiersAs);
 

@@ -5,6 +5,8 @@
 /** What the specifiers that do not come from the unit's name stand for. */
 export interface SpecifierFacts {
   hostname: string; // %H
+  // PID 1 sets system.toml's [manager] hostname before any unit runs: %H is that one then.
+  hostnameFromSystemToml?: boolean;
   machineId: string; // %m (/etc/machine-id)
   bootId: string; // %b (/proc/sys/kernel/random/boot_id, without dashes)
   kernelRelease: string; // %v (uname -r)

@@ -157,6 +157,7 @@ export class Engine {
       this.made.delete(name);
       this.units.delete(name);
       removeFromGraph(this.graph, name);
+      this.effects.push({ type: "instance-removed", unit: name, connection: null });
     }
   }
 
@@ -475,6 +476,8 @@ export class Engine {
     instantiate: (name) => this.units.has(name) ? null : this.catalog.instantiate(name),
     start: (name) => this.startTransaction(name, undefined, false),
     addUnit: (cfg) => {
+      // The instances it names (db@%i) are made first, so that its edges reach them.
+      for (const d of [...cfg.unit.requires, ...cfg.unit.binds_to, ...cfg.unit.wants]) this.resolve(d);
       this.addRuntime(cfg, this.now);
       addToGraph(this.graph, cfg, (n) => this.units.has(n));
     },

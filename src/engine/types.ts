@@ -109,10 +109,11 @@ export type Effect =
   // An unclean exit entered the unit's crash record; the shell attaches the log tail.
   | { type: "exit-recorded"; unit: string; record: import("./service.ts").ExitRecord }
   // Socket activation: watch a socket or not; close an accepted connection the engine
-  // refused; an accept = true instance is gone (its connection is closed with it).
+  // refused; an instance made at run time is gone (an accept = true one's connection is
+  // closed with it; one's own output pipe is closed, its lines kept a while).
   | { type: "listen"; unit: string; index: number; on: boolean }
   | { type: "close-connection"; unit: string; connection: number }
-  | { type: "instance-removed"; unit: string; connection: number }
+  | { type: "instance-removed"; unit: string; connection: number | null }
   // A forking parent exited without a pid file: which process is the daemon? (answered
   // with main-pid-guess, systemd's service_search_main_pid)
   | { type: "find-main-pid"; unit: string }

@@ -299,7 +299,8 @@ export class Manager {
       case "retry-sockets": return void this.queue.push(this.sockets.open(e.units));
       case "close-connection": return this.sockets.closeConnection(e.connection);
       case "instance-removed":
-        this.sockets.closeConnection(e.connection);
+        if (e.connection !== null) this.sockets.closeConnection(e.connection);
+        this.outputs.retire(e.unit); // an accept = true instance has none: it writes to its socket unit's
         this.unitLoggers.delete(e.unit);
         return;
       case "release-fd-store": return this.fdStore.release(e.unit);

@@ -22,10 +22,14 @@ interface UnitOutput {
   ident: string | undefined; // syslog_identifier: the name its lines are shown under
 }
 
+/** Rings of instances that are gone, kept for `hearth ctl logs` (the oldest go first). */
+const MAX_RETIRED = 64;
+
 export class UnitOutputs {
   private readonly outputs = new Map<string, UnitOutput>();
   /** Logs of what is no unit: the kernel's messages, syslog from processes in no unit (./system-logs.ts). */
   private readonly sources = new Map<string, LogRing>();
+  private readonly retired = new Map<string, LogRing>();
   private readonly readBuffer = new Uint8Array(16384);
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing) {}
@@ -48,9 +52,11 @@ export class UnitOutputs {
     if (out) return out;
     const cfg = unit.service!;
     const p = this.host.pipe();
+    const kept = this.retired.get(unit.name);
+    this.retired.delete(unit.name);
     out = {
       read: p.read, write: p.write, splitter: new LineSplitter(),
-      ring: new LogRing(Math.max(1, cfg.log_buffer_lines)),
+      ring: kept ?? new LogRing(Math.max(1, cfg.log_buffer_lines)),
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
       pid: undefined, ident: undefined,
     };
@@ -59,6 +65,24 @@ export class UnitOutputs {
     // never by starving the loop (timers and the watchdog run between wake-ups).
     this.host.reactor.watch(out.read, { read: true }, () => this.drain(unit.name, 1));
     return out;
+  }
+
+  /**
+   * An instance made at run time is gone: its pipe is read to the end and closed (a name
+   * made once must not hold two fds for ever); its ring stays for `hearth ctl logs`, among
+   * the last MAX_RETIRED, and is taken up again if the instance is made again.
+   */
+  retire(unit: string) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    this.drain(unit);
+    this.host.reactor.unwatch(out.read);
+    this.host.close(out.read);
+    this.host.close(out.write);
+    out.file?.close();
+    this.outputs.delete(unit);
+    this.retired.set(unit, out.ring);
+    if (this.retired.size > MAX_RETIRED) this.retired.delete(this.retired.keys().next().value!);
   }
 
   /** Move what a unit wrote into its ring (before its exit is handled: nothing is lost). */
@@ -107,11 +131,11 @@ export class UnitOutputs {
   /** The rings a unit's log is read from: its output's, a source's of that name. */
   private ringsOf(unit: string): LogRing[] {
     if (unit === SYSLOG_UNIT || unit === KERNEL_UNIT) this.sourceRing(unit); // followed before its first line
-    return [this.outputs.get(unit)?.ring, this.sources.get(unit)].filter((r): r is LogRing => !!r);
+    return [this.outputs.get(unit)?.ring ?? this.retired.get(unit), this.sources.get(unit)].filter((r): r is LogRing => !!r);
   }
 
   private allRings(): LogRing[] {
-    return [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring), ...this.sources.values()];
+    return [this.managerRing, ...[...this.outputs.values()].map((o) => o.ring), ...this.retired.values(), ...this.sources.values()];
   }
 
   /** The last n log entries of a unit (or of everything, merged by time). */

@@ -75,6 +75,24 @@ exec_start = ["sleep", "1000"]
   });
 });
 
+describe("instances made by hearth ctl, many names", () => {
+  test("each one's output is kept for hearth ctl logs once it is gone; the manager holds no fd for it", async () => {
+    const m = await session.start({
+      "job@": '[service]\ntype = "oneshot"\nexec_start = ["/bin/sh", "-c", "echo job %i done"]\n',
+    });
+    await m.waitForOutput(/Startup finished/);
+    const run = async (i: number) => {
+      expect((await m.ctl("start", `job@n${i}`)).code).toBe(0);
+      await session.until(`job@n${i} to go`, async () => !(await m.ctlJson<Listed>("list")).units.some((u) => u.name === `job@n${i}`));
+    };
+    await run(0); // the manager's first output pipe and logger are made: the count is taken after
+    const fdsBefore = openFds(m.proc.pid).length;
+    for (let i = 1; i <= 12; i++) await run(i);
+    expect(await session.logs("job@n7")).toContain("job n7 done");
+    await session.until("the manager's fds back to their count", async () => openFds(m.proc.pid).length <= fdsBefore);
+  });
+});
+
 describe("hearth check", () => {
   test("checks a template as an instance of a placeholder, with errors at the template's FILE:LINE:COL", async () => {
     const dir = writeConf({

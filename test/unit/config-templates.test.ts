@@ -160,6 +160,17 @@ describe("instances in the engine", () => {
     expect(ready).toContainEqual(expect.objectContaining({ type: "state-changed", unit: "stack@blue", active: "active" }));
   });
 
+  test("a connection's instance brings the instances it requires, named after it", () => {
+    const config = load({
+      "echo@": '[unit]\nrequires = ["audit@%i"]\nafter = ["audit@%i"]\n[service]\nexec_start = "/usr/bin/echod"\nstandard_input = "socket"\n[[socket]]\nlisten_stream = "/run/echo.sk"\naccept = true\n',
+      "audit@": '[service]\ntype = "oneshot"\nremain_after_exit = true\nexec_start = "/bin/sh -c \'log %i\'"\n',
+    });
+    const engine = engineOf(config);
+    engine.handle({ type: "sockets-opened", units: ["echo"], failed: [] }, 0);
+    const effects = engine.handle({ type: "connection", unit: "echo", index: 0, connection: 3, source: "uid 0", ends: "42-0" }, 1);
+    expect(effects.find((e) => e.type === "spawn")).toMatchObject({ unit: "audit@0-42-0", command: { argv: ["/bin/sh", "-c", "log 0-42-0"] } });
+  });
+
   test("a start by alias starts the unit it names", () => {
     const config = load({ sshd: '[unit]\naliases = ["ssh"]\n[service]\nexec_start = "/bin/true"\n' });
     const engine = engineOf(config);

@@ -83,6 +83,15 @@ describe("in unit files", () => {
     expect(web.sockets[0]!.listen_stream).toBe("/run/web.sk");
   });
 
+  test("PID 1 sets system.toml's hostname before any unit runs: %H is that one", () => {
+    const sources = {
+      system: { file: "system.toml", text: '[manager]\nhostname = "gateway"\n' }, diagnostics: [],
+      units: [{ name: "web", file: "units/web.toml", text: '[unit]\ndescription = "web on %H"\n' }],
+    };
+    expect(buildConfig(sources, fakeEnv, { ...FACTS, hostnameFromSystemToml: true }).units.get("web")!.unit.description).toBe("web on gateway");
+    expect(buildConfig(sources, fakeEnv, FACTS).units.get("web")!.unit.description).toBe("web on board"); // hearth run sets none
+  });
+
   test("an unknown specifier is an error at FILE:LINE:COL of the value, and the unit does not load", () => {
     const config = load({ clock: '[service]\nexec_start = "/bin/sh -c \'date +%s\'"\n' });
     expect(config.diagnostics.map(formatDiagnostic)).toEqual([

@@ -395,3 +395,9 @@ export function nativeDefines(arch: Arch): Record<string, string> {
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }
+
+/** timerfd_create(2) / timerfd_settime(2) flags (the same on x86_64 and aarch64). */
+export const TFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, TIMER_ABSTIME: 1, TIMER_CANCEL_ON_SET: 2 } as const;
+/** read(2) on a CANCEL_ON_SET timerfd after the wall clock was set. */
+export const ECANCELED = 125;
+

@@ -9,11 +9,13 @@ import { formatEntry } from "../log/format.ts";
 import { formatPhases, phaseRows } from "../control/startup-phases.ts";
 import type { UnitStatus } from "../control/status.ts";
 import { defaultRunDirs } from "./paths.ts";
+import { formatListTimers } from "../timers/list-timers.ts";
 
 const USAGE = `usage: hearth ctl [-r RUNDIR] [--json] VERB [ARGS]
 verbs:
   status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active, 4 if not found)
   list                      every unit and its state
+  list-timers               timer units: next and last elapse, what they start (as systemctl)
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
@@ -28,7 +30,7 @@ verbs:
                             set-timeout changes the runtime timeout ("10s"; 0 or off disarms)
   debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
                             watchdog must reset the board; only with hearth.debug=1 at boot
-any user may look (status, list, analyze, watchdog); changes and logs are root's (or, under
+any user may look (status, list, list-timers, analyze, watchdog); changes and logs are root's (or, under
 hearth run, its own user's)`;
 
 interface CtlArgs {
@@ -196,7 +198,8 @@ export function verbArguments(verb: string, words: string[]): Record<string, unk
 
 function print(verb: string, obj: Record<string, unknown>) {
   if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
-  if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
+  if (verb === "list-timers") console.log(formatListTimers(obj.units as UnitStatus[]));
+  else if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
   else if (verb === "status" && Array.isArray(obj.units)) {
     console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));
     if (typeof obj.hint === "string") console.error(`Hint: ${obj.hint}`);

@@ -7,6 +7,7 @@ import type {
   ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
+import type { TimerSection } from "../timers/types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
 
 // ---------------------------------------------------------------- value types
@@ -36,6 +37,7 @@ export type ValueType =
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
+  | { kind: "calendar" } // a systemd calendar event (src/timers/calendar.ts)
   | { kind: "std-output" } // standard_output: a word or "file:PATH" (src/config/standard-output.ts)
   // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
   | { kind: "condition"; check: ConditionCheck; assert: boolean };
@@ -366,6 +368,22 @@ const SOCKET = {
   trigger_limit_burst: [int(1, MAX_BURST), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
+const TIMER = {
+  on_calendar: [listOf({ kind: "calendar" }), [], 'Calendar events, in systemd\'s syntax ("daily", "Mon..Fri 08:00", "*-*-* *:0/15:00 UTC"; see Timers and path units).'],
+  on_active_sec: [listOf(duration), [], "Elapse this long after the timer itself was started."],
+  on_boot_sec: [listOf(duration), [], "Elapse this long after the system booted (CLOCK_MONOTONIC's zero)."],
+  on_startup_sec: [listOf(duration), [], "Elapse this long after the manager started."],
+  on_unit_active_sec: [listOf(duration), [], "Elapse this long after the unit it triggers was last started (or triggered)."],
+  on_unit_inactive_sec: [listOf(duration), [], "Elapse this long after the unit it triggers last stopped (or was triggered)."],
+  accuracy_sec: [duration, 60, "The elapse may be delayed up to this much, so that timers of the board wake it together (systemd's AccuracySec=)."],
+  randomized_delay_sec: [duration, 0, "A random delay from 0 to this much is added to each elapse, so that many boards (or timers after a clock jump) do not fire at once."],
+  fixed_random_delay: [bool, false, "The random delay is the same at every elapse: derived from the machine id and the unit's name."],
+  persistent: [bool, false, "Calendar timers: the last trigger time is kept on disk (/var/lib/hearth/timers/NAME); an elapse missed while the board was off fires once at start."],
+  remain_after_elapse: [bool, true, "A timer with no elapse left stays active (\"elapsed\") instead of going inactive."],
+  wake_system: [bool, false, "Not supported (no wake alarms): true is a warning and the timer runs without it."],
+  unit: [unitName, derived('this unit\'s name without ".timer"'), "The unit to start at each elapse."],
+} as const satisfies KeyRows;
+
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
 type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
 type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
@@ -377,11 +395,12 @@ export type SchemaCoversTypes = [
   NoneMissing<Missing<UnitSection, typeof UNIT>>,
   NoneMissing<Missing<ServiceSection, typeof SERVICE>>,
   NoneMissing<Missing<SocketSection, typeof SOCKET>>,
+  NoneMissing<Missing<TimerSection, typeof TIMER>>,
 ];
 
 // ---------------------------------------------------------------- the tables
 
-export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket";
+export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket" | "timer";
 
 export interface TableInfo {
   name: TableName;
@@ -407,10 +426,11 @@ export const TABLES: readonly TableInfo[] = [
   { name: "unit", file: "unit", repeated: false, doc: "What the unit is and how it relates to other units. Unit names are file names without `.toml`." },
   { name: "service", file: "unit", repeated: false, doc: "The process the unit runs. A unit file without [service] is a target." },
   { name: "socket", file: "unit", repeated: true, doc: "Listening sockets the manager holds and passes to the service (socket activation). Each [[socket]] has exactly one listen_* key." },
+  { name: "timer", file: "unit", repeated: false, doc: "A timer unit: starts another unit on a calendar or after a delay (see Timers and path units). Its file has [unit] and [timer] only." },
 ];
 
 const ROWS: Record<TableName, KeyRows> = {
-  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET,
+  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET, timer: TIMER,
 };
 
 /** The keys of one table, by name (one map per table, made once: this is asked per key read). */

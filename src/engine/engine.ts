@@ -7,6 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
+import { Triggers, type TriggerHost } from "./triggers.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -30,7 +31,7 @@ export interface Job {
 }
 
 /** What a unit is; each kind's behaviour is in Engine.kinds. */
-export type UnitKindName = "service" | "target" | "mount" | "template";
+export type UnitKindName = "service" | "target" | "mount" | "template" | "timer" | "path";
 
 /** How one kind of unit reports its state and runs its jobs. */
 interface UnitKind {
@@ -68,6 +69,7 @@ export class Engine {
   readonly units = new Map<string, UnitRuntime>();
   readonly graph: UnitGraph;
   readonly activation: SocketActivation;
+  readonly triggers: Triggers; // timer and path units (./triggers.ts)
   private nextJobId = 1;
   private nextTimer = 1;
   private nextConditionCheck = 1;
@@ -89,14 +91,15 @@ export class Engine {
     private readonly notFound: { has(name: string): boolean } = new Set<string>()) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
+    this.triggers = new Triggers(configs.values(), now);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
   }
 
   /** A unit's runtime record. The [service] of an accept = true unit is only a template
    * for its instances: the unit itself behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const kind: UnitKindName = cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
-      : cfg.service !== null ? "service" : "target";
+ const kind: UnitKindName = Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
+      : cfg.service !== null ? "service" : "target");
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
@@ -127,8 +130,17 @@ export class Engine {
       stop: (u) => this.setTargetActive(u, false),
       words: { started: "Reached target", failedTo: "Failed to start", stopped: null },
     };
+    const trigger: UnitKind = {
+      active: (u) => this.triggers.active(u.cfg.name),
+      sub: (u) => this.triggers.sub(u.cfg.name),
+      start: (u) => this.triggers.start(u.cfg.name, this.triggerHost),
+      stop: (u) => this.triggers.stop(u.cfg.name, this.triggerHost),
+      words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
+    };
     return {
       target,
+      timer: trigger,
+      path: trigger,
       // An accept = true unit behaves as a target (its instances are the services); it is
       // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
@@ -219,6 +231,8 @@ export class Engine {
       const connected = [...this.activation.instances.values()].filter((i) => i.template === name).length;
       snap.template = { accepted: this.activation.acceptedCount(name), connected };
     }
+    const trigger = this.triggers.snapshot(name, this.now);
+    if (trigger) snap.trigger = trigger;
     const instance = this.instanceOf(name);
     if (instance) snap.instance = { template: instance.template, connection: instance.connection };
     return snap;
@@ -239,6 +253,7 @@ export class Engine {
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
     this.activationHost.now = now;
+    this.triggerHost.now = now;
     this.effects = [];
     try {
       this.apply(event);
@@ -291,6 +306,7 @@ export class Engine {
       }
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
       case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
+      case "clock": case "timer-elapsed": case "path-triggered": return this.triggers.handle(ev, this.triggerHost);
     }
   }
 
@@ -351,6 +367,16 @@ export class Engine {
     u.mountState = state;
     this.emit({ type: "state-changed", unit: u.cfg.name, active: state, sub: MOUNT_SUB_STATE[state] });
   }
+
+  private readonly triggerHost: TriggerHost = {
+    now: 0, // set on every event: see handle()
+    state: (name) => {
+      const u = this.units.get(name);
+      return u ? { active: this.activeState(name)!, job: u.job !== null } : null;
+    },
+    start: (name) => this.startTransaction(name, undefined, false),
+    emit: (e) => this.emit(e),
+  };
 
   // ---- socket activation (src/engine/activation.ts) -------------------------------------
 
@@ -731,6 +757,7 @@ export class Engine {
   private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
     this.wakeNeighbours(name);
+    this.triggers.targetChanged(name, this.triggerHost);
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "active") u.firstActiveAt ??= this.now;
     if (active === "activating") u.activeAt = null;
@@ -811,6 +838,7 @@ export class Engine {
     }
     for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
     if (job.requestIds.length === 0) this.finish({ unit: name, job: jobType, result, reason });
+    this.triggers.targetChanged(name, this.triggerHost); // a start that ran nothing: its timer waits again
   }
 
   private label(u: UnitRuntime): string {

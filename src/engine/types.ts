@@ -1,6 +1,7 @@
 // The engine's vocabulary: events in, effects out, and the states it reports.
 import type { Condition, EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
 import type { NotifyMessage } from "./notify-message.ts";
+import type { TriggerEffect, TriggerEvent, TriggerSnapshot } from "../timers/events.ts";
 
 export type ExitStatus =
   | { kind: "exited"; code: number }
@@ -61,7 +62,8 @@ export type EngineEvent =
   // Without cgroups: processes of the unit that left its process group outlived its stop.
   | { type: "leftovers-survived"; unit: string; processes: { pid: number; name: string }[] }
   // Answer to check-conditions: each entry's result, in the effect's order.
-  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] };
+  | { type: "conditions-checked"; unit: string; id: number; results: boolean[] }
+  | TriggerEvent; // timers and path units (src/timers/events.ts)
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -136,13 +138,14 @@ export type Effect =
   | { type: "notify-refused"; unit: string | null; pid: number; uid: number; reason: string }
   // A start reached the unit's conditions and asserts: test each (src/engine/conditions.ts)
   // and answer with conditions-checked.
-  | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] };
+  | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] }
+  | TriggerEffect; // timers and path units (src/timers/events.ts)
 
 /** A unit as the engine sees it, copied out for readers (control, boot report). */
 export interface UnitSnapshot {
   name: string;
   config: UnitConfig;
-  kind: "service" | "target" | "mount" | "template";
+  kind: "service" | "target" | "mount" | "template" | "timer" | "path";
   active: ActiveState;
   sub: string;
   result: UnitResult;
@@ -166,4 +169,5 @@ export interface UnitSnapshot {
   unmet: { assert: boolean; text: string; at: number } | null;
   template?: { accepted: number; connected: number }; // accept = true units
   instance?: { template: string; connection: number }; // their instances
+  trigger?: TriggerSnapshot; // timer and path units
 }

@@ -27,6 +27,7 @@ import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
+import { TriggerShell } from "../timers/shell.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -102,6 +103,7 @@ export class Manager {
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
+  private readonly triggerShell: TriggerShell; // timer and path units
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
@@ -116,6 +118,13 @@ export class Manager {
       log: (unit, level, text) => this.unitLogger(unit)[level](text),
     });
     this.fdStore = this.host.fdStore((unit, level, text) => this.unitLogger(unit)[level](text));
+    const host = this.host;
+    this.triggerShell = new TriggerShell({
+      now: () => host.now(), wallNow: () => host.wallNow(), sinceBootMs: () => host.sinceBootMs?.() ?? host.now(),
+      setTimer: (ms, fn) => host.setTimer(ms, fn), clearTimer: (h) => host.clearTimer(h), reactor: host.reactor,
+      realtime: host.realtimeTimer ?? null, conditionFacts: host.conditionFacts, dispatch: (ev) => this.dispatch(ev),
+      log: opts.logger, stampDir: join(this.directoryBases.state, "hearth/timers"),
+    }, opts.config.units.values());
   }
 
   get config(): LoadedConfig {
@@ -159,6 +168,7 @@ export class Manager {
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     this.dispatch(this.sockets.open());
+    this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
     this.reap(); // children that exited before the handler was installed
@@ -255,6 +265,8 @@ export class Manager {
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
+      case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
+        return this.triggerShell.perform(e);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
       case "mount": return this.performMount(e.unit, e.op, e.entry);
@@ -578,6 +590,7 @@ export class Manager {
   close() {
     for (const t of this.timers.values()) this.host.clearTimer(t);
     this.timers.clear();
+    this.triggerShell.close();
     this.outputs.close();
     this.notify?.close();
     this.sockets.close();

@@ -7,7 +7,7 @@ import type {
   ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
-import type { TimerSection } from "../timers/types.ts";
+import type { PathSection, TimerSection } from "../timers/types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
 
 // ---------------------------------------------------------------- value types
@@ -384,6 +384,19 @@ const TIMER = {
   unit: [unitName, derived('this unit\'s name without ".timer"'), "The unit to start at each elapse."],
 } as const satisfies KeyRows;
 
+const PATH = {
+  path_exists: [listOf(path), [], "Trigger while this path exists."],
+  path_exists_glob: [listOf(path), [], "Trigger while a path matching this glob exists."],
+  path_changed: [listOf(path), [], "Trigger when this file is closed after writing, or created, deleted, moved or its attributes change."],
+  path_modified: [listOf(path), [], "As path_changed, and also at every write."],
+  directory_not_empty: [listOf(path), [], "Trigger while this directory has an entry in it."],
+  make_directory: [bool, false, "Create the watched directories (of directory_not_empty) before watching."],
+  directory_mode: [mode, 0o755, "Mode of the directories make_directory creates."],
+  trigger_limit_interval_sec: [finiteDuration, 2, "The window in which triggers are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1, MAX_BURST), 200, "Triggers allowed within the window; past it the path unit fails (result trigger-limit-hit)."],
+  unit: [unitName, derived('this unit\'s name without ".path"'), "The unit to start when a path matches."],
+} as const satisfies KeyRows;
+
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
 type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
 type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
@@ -396,11 +409,12 @@ export type SchemaCoversTypes = [
   NoneMissing<Missing<ServiceSection, typeof SERVICE>>,
   NoneMissing<Missing<SocketSection, typeof SOCKET>>,
   NoneMissing<Missing<TimerSection, typeof TIMER>>,
+  NoneMissing<Missing<PathSection, typeof PATH>>,
 ];
 
 // ---------------------------------------------------------------- the tables
 
-export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket" | "timer";
+export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket" | "timer" | "path";
 
 export interface TableInfo {
   name: TableName;
@@ -427,10 +441,11 @@ export const TABLES: readonly TableInfo[] = [
   { name: "service", file: "unit", repeated: false, doc: "The process the unit runs. A unit file without [service] is a target." },
   { name: "socket", file: "unit", repeated: true, doc: "Listening sockets the manager holds and passes to the service (socket activation). Each [[socket]] has exactly one listen_* key." },
   { name: "timer", file: "unit", repeated: false, doc: "A timer unit: starts another unit on a calendar or after a delay (see Timers and path units). Its file has [unit] and [timer] only." },
+  { name: "path", file: "unit", repeated: false, doc: "A path unit: starts another unit when a file appears or changes (see Timers and path units). Its file has [unit] and [path] only." },
 ];
 
 const ROWS: Record<TableName, KeyRows> = {
-  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET, timer: TIMER,
+  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET, timer: TIMER, path: PATH,
 };
 
 /** The keys of one table, by name (one map per table, made once: this is asked per key read). */

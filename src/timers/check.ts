@@ -1,7 +1,7 @@
 // Rules of [timer] and [path] that involve more than one key, or the rest of the file: a
 // timer or path unit starts another unit and runs nothing itself.
 import type { Site } from "../config/diagnostics.ts";
-import type { TimerSection } from "./types.ts";
+import { PATH_KINDS, type PathSection, type TimerSection } from "./types.ts";
 
 const TIMER_KEYS = ["on_calendar", "on_active_sec", "on_boot_sec", "on_startup_sec", "on_unit_active_sec", "on_unit_inactive_sec"] as const;
 
@@ -27,4 +27,10 @@ export function checkTimer(timer: TimerSection, name: string, raw: Record<string
   if (timer.persistent && timer.on_calendar.length === 0) {
     site.entry("persistent").warning("persistent applies to on_calendar only: this timer has none");
   }
+}
+
+export function checkPath(path: PathSection, name: string, raw: Record<string, unknown>, site: Site, runsSomething: boolean): void {
+  path.unit = triggered(path, name, ".path", raw, site) ?? name;
+  if (!PATH_KINDS.some((key) => (path[key] ?? []).length > 0)) site.error(`a path unit needs one of ${PATH_KINDS.join(", ")}`, "key");
+  if (runsSomething) site.error("a path unit runs nothing itself: put [service] and [[socket]] in the unit it starts", "key");
 }

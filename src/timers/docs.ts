@@ -69,6 +69,18 @@ the wake-up is moved to the coarsest boundary inside that window (a minute, 10 s
 250 ms, plus a per-machine offset), so timers of a board wake it together. Set it to
 \`"1s"\` or less for a timer that must be punctual. \`wake_system\` is not supported.
 
+**Path units** watch with inotify and start their unit when a \`path_exists\` or
+\`path_exists_glob\` path exists, a \`directory_not_empty\` directory has an entry (checked
+at start, too), or a \`path_changed\` file is written and closed, created, removed, moved
+or has its attributes changed (\`path_modified\`: also at every write). A path whose
+directories do not exist yet is watched through its nearest existing parent, and the watch
+moves down as they appear. While the started unit runs, the path unit is \`running\` and
+watches nothing; once it is down, the path unit checks and watches again: a service started
+by \`path_exists\` should remove the file, or it is started again at once, at most
+\`trigger_limit_burst\` times per \`trigger_limit_interval_sec\` (then the path unit fails).
+\`make_directory\` creates the watched directories (not those of \`path_exists*\`) with
+\`directory_mode\`.
+
 Not built yet: a timer or path unit is not re-read by a reload (there is no
 \`daemon-reload\` yet).
 `;

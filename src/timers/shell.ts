@@ -2,7 +2,8 @@
 // what happened (src/timers/events.ts). Monotonic deadlines are plain timers; wall-clock
 // ones share one CLOCK_REALTIME timerfd armed with TFD_TIMER_CANCEL_ON_SET, whose read
 // fails with ECANCELED when the clock is set (NTP on a board that started in 1970): that
-// is reported as a clock event and the engine plans its calendar timers again.
+// is reported as a clock event and the engine plans its calendar timers again. Paths are
+// watched with one inotify fd per path unit (src/timers/path-watch.ts).
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UnitConfig } from "../config/types.ts";
@@ -11,6 +12,7 @@ import type { Logger } from "../log/manager-log.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
 import type { TriggerEffect } from "./events.ts";
+import { PathWatch } from "./path-watch.ts";
 
 /** setTimeout's longest delay: longer ones are chained. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -44,6 +46,7 @@ interface Arm { id: number; mono: number | null; realtime: number | null; handle
 export class TriggerShell {
   private readonly arms = new Map<string, Arm>();
   private fd = -1;
+  private readonly paths = new Map<string, PathWatch>();
 
   constructor(private readonly deps: TriggerShellDeps, private readonly units: Iterable<UnitConfig>) {}
 
@@ -67,12 +70,26 @@ export class TriggerShell {
       case "arm-timer": return this.arm(e.unit, e.id, e.mono, e.realtime);
       case "disarm-timer": return this.disarm(e.unit);
       case "timer-stamp": return this.writeStamp(e.unit, e.realtime);
-      default: return; // path units: not yet
+      case "watch-paths": {
+        this.paths.get(e.unit)?.close();
+        const watch = new PathWatch(e.unit, e.id, e.path, {
+          reactor: this.deps.reactor, facts: this.deps.conditionFacts, log: this.deps.log,
+          report: (reason) => this.deps.dispatch({ type: "path-triggered", unit: e.unit, id: e.id, reason }),
+        });
+        this.paths.set(e.unit, watch);
+        return watch.start(e.check);
+      }
+      case "unwatch-paths":
+        this.paths.get(e.unit)?.close();
+        this.paths.delete(e.unit);
+        return;
     }
   }
 
   close() {
     for (const unit of [...this.arms.keys()]) this.disarm(unit);
+    for (const watch of this.paths.values()) watch.close();
+    this.paths.clear();
     if (this.fd >= 0) {
       this.deps.reactor.unwatch(this.fd);
       this.deps.realtime!.close(this.fd);

@@ -3,7 +3,7 @@
 // so a board that boots in 1970 and is set by NTP is a test of a few lines.
 import { describe, expect, test } from "bun:test";
 import type { UnitConfig } from "../../src/config/types.ts";
-import type { TimerSection } from "../../src/timers/types.ts";
+import type { PathSection, TimerSection } from "../../src/timers/types.ts";
 import { coalesce, planTimer } from "../../src/timers/plan.ts";
 import { EngineSim } from "../support/engine-sim.ts";
 import { service, target } from "../support/units.ts";
@@ -21,6 +21,14 @@ function timerSection(over: Partial<TimerSection>): TimerSection {
 
 function timer(name: string, over: Partial<TimerSection>): UnitConfig {
   return { ...target(name), file: `${name}.toml`, timer: timerSection(over) };
+}
+
+function pathUnit(name: string, over: Partial<PathSection>): UnitConfig {
+  const path: PathSection = {
+    path_exists: [], path_exists_glob: [], path_changed: [], path_modified: [], directory_not_empty: [], make_directory: false,
+    directory_mode: 0o755, trigger_limit_interval_sec: 2, trigger_limit_burst: 3, unit: "job", ...over,
+  };
+  return { ...target(name), file: `${name}.toml`, path };
 }
 
 /** EngineSim plus the timer shell's part: arms kept, fired in time order on both clocks. */
@@ -272,3 +280,39 @@ describe("timer planning", () => {
   });
 });
 
+describe("path units", () => {
+  test("a match starts the unit; the path unit runs while it does, then watches again", () => {
+    const sim = TimerSim.with([job(), pathUnit("job.path", { path_exists: ["/run/flag"] })]);
+    sim.start("job.path");
+    const first = sim.watches.get("job.path")!;
+    expect(first).toBeDefined();
+    sim.send({ type: "path-triggered", unit: "job.path", id: first, reason: "path_exists /run/flag" });
+    expect(sim.starts()).toBe(1);
+    expect(sim.engine.subState("job.path")).toBe("running");
+    expect(sim.watches.has("job.path")).toBe(false); // nothing is watched while the unit runs
+    sim.finishJob();
+    expect(sim.engine.subState("job.path")).toBe("waiting");
+    expect(sim.watches.get("job.path")).not.toBe(first); // watched and checked again
+  });
+
+  test("a report from an earlier watch is ignored", () => {
+    const sim = TimerSim.with([job(), pathUnit("job.path", { path_changed: ["/run/x"] })]);
+    sim.start("job.path");
+    const first = sim.watches.get("job.path")!;
+    sim.send({ type: "path-triggered", unit: "job.path", id: first, reason: "r" });
+    sim.send({ type: "path-triggered", unit: "job.path", id: first, reason: "r" });
+    expect(sim.starts()).toBe(1);
+  });
+
+  test("past trigger_limit_burst the path unit fails and stops watching", () => {
+    const sim = TimerSim.with([job(), pathUnit("job.path", { path_exists: ["/run/flag"], trigger_limit_burst: 3 })]);
+    sim.start("job.path");
+    for (let i = 0; i < 4; i++) {
+      sim.send({ type: "path-triggered", unit: "job.path", id: sim.watches.get("job.path")!, reason: "path_exists /run/flag" });
+      sim.finishJob();
+    }
+    expect(sim.engine.activeState("job.path")).toBe("failed");
+    expect(sim.watches.has("job.path")).toBe(false);
+    expect(sim.starts()).toBe(3);
+  });
+});

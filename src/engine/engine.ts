@@ -218,7 +218,7 @@ export class Engine {
       result: s?.result ?? "success",
       job: u.job ? { type: u.job.thenStart ? "restart" : u.job.reportAs ?? u.job.type, running: u.job.running } : null,
       mainPid: s?.mainPid ?? null, controlPid: s?.controlPid ?? null,
-      since: s ? s.since : u.targetSince,
+      since: s ? s.since : this.triggers.since(name) ?? u.targetSince,
       activatingAt: u.activatingAt, activeAt: u.activeAt,
       firstActivatingAt: u.firstActivatingAt, firstActiveAt: u.firstActiveAt,
       statusText: s?.statusText ?? "", errno: s?.errno ?? null,

@@ -63,6 +63,7 @@ export class Triggers {
   private machineId = "";
   private rng = 0x9e3779b9;
   private nextId = 1;
+  private readonly sinceAt = new Map<string, number>(); // last change of active state (engine clock)
 
   constructor(configs: Iterable<UnitConfig>, now: number) {
     this.clock = { realtimeOffset: 0, bootAt: 0, startupAt: now };
@@ -96,6 +97,11 @@ export class Triggers {
 
   sub(name: string): string {
     return this.units.get(name)!.state;
+  }
+
+  /** When the unit's active state last changed (engine clock); undefined: never, or not a trigger unit. */
+  since(name: string): number | undefined {
+    return this.sinceAt.get(name);
   }
 
   // ---- jobs -------------------------------------------------------------------------
@@ -272,7 +278,9 @@ export class Triggers {
 
   private setState(t: TimerRuntime | PathRuntime, state: TimerState & PathState | TimerState, host: TriggerHost) {
     if (t.state === state) return;
+    const before = this.active(t.name);
     t.state = state as never;
+    if (this.active(t.name) !== before) this.sinceAt.set(t.name, host.now);
     host.emit({ type: "state-changed", unit: t.name, active: this.active(t.name), sub: state });
   }
 

@@ -80,7 +80,13 @@ export class PathWatch {
   private onReady() {
     if (this.fd < 0) return;
     this.deps.reactor.watch(this.fd, { read: true }, () => this.onReady()); // EPOLLONESHOT: re-armed
-    const events = readInotify(this.fd, this.buf);
+    let events: ReturnType<typeof readInotify>;
+    try {
+      events = readInotify(this.fd, this.buf);
+    } catch (e) {
+      this.deps.log.warning(`${this.unit}: reading inotify: ${(e as Error).message}`);
+      return;
+    }
     if (events === "again") return;
     const changed = new Set<Spec>();
     for (const ev of events) {

@@ -46,6 +46,7 @@ interface Arm { id: number; mono: number | null; realtime: number | null; handle
 export class TriggerShell {
   private readonly arms = new Map<string, Arm>();
   private fd = -1;
+  private timerFdFailed = false;
   private readonly paths = new Map<string, PathWatch>();
 
   constructor(private readonly deps: TriggerShellDeps, private readonly units: Iterable<UnitConfig>) {}
@@ -104,8 +105,7 @@ export class TriggerShell {
     const arm: Arm = { id, mono, realtime, handle: null, wallHandle: null };
     this.arms.set(unit, arm);
     if (mono !== null) this.armMono(unit, arm);
-    if (realtime !== null && this.deps.realtime === null) this.armWallFallback(unit, arm);
-    this.armRealtimeFd();
+    if (realtime !== null && !this.armRealtimeFd()) this.armWallFallback(unit, arm);
   }
 
   private disarm(unit: string) {
@@ -142,24 +142,42 @@ export class TriggerShell {
     this.deps.dispatch({ type: "timer-elapsed", unit, id: arm.id });
   }
 
-  /** The timerfd at the soonest wall-clock deadline (or far away: it still hears a clock change). */
-  private armRealtimeFd() {
+  /**
+   * The timerfd at the soonest wall-clock deadline (or far away: it still hears a clock
+   * change). False when there is none (a fake host, or out of fds: said once): the
+   * deadlines then wait on plain timers, and a clock change goes unheard.
+   */
+  private armRealtimeFd(): boolean {
     const port = this.deps.realtime;
-    if (port === null) return;
-    if (this.fd < 0) {
-      this.fd = port.create();
-      this.deps.reactor.watch(this.fd, { read: true }, () => this.onRealtimeFd());
+    if (port === null || this.timerFdFailed) return false;
+    try {
+      if (this.fd < 0) {
+        this.fd = port.create();
+        this.deps.reactor.watch(this.fd, { read: true }, () => this.onRealtimeFd());
+      }
+      let soonest = FAR_FUTURE_MS;
+      for (const arm of this.arms.values()) if (arm.realtime !== null && arm.realtime < soonest) soonest = arm.realtime;
+      port.arm(this.fd, soonest);
+      return true;
+    } catch (e) {
+      this.timerFdFailed = true;
+      this.deps.log.warning(`calendar timers wait on plain timers, deaf to clock changes: ${(e as Error).message}`);
+      for (const [unit, arm] of this.arms) if (arm.realtime !== null && arm.wallHandle === null) this.armWallFallback(unit, arm);
+      return false;
     }
-    let soonest = FAR_FUTURE_MS;
-    for (const arm of this.arms.values()) if (arm.realtime !== null && arm.realtime < soonest) soonest = arm.realtime;
-    port.arm(this.fd, soonest);
   }
 
   private onRealtimeFd() {
     const port = this.deps.realtime!;
     if (this.fd < 0) return;
     this.deps.reactor.watch(this.fd, { read: true }, () => this.onRealtimeFd()); // EPOLLONESHOT: re-armed
-    const what = port.read(this.fd);
+    let what: "expired" | "clock-set" | "again";
+    try {
+      what = port.read(this.fd);
+    } catch (e) {
+      this.deps.log.warning(`reading the calendar timerfd: ${(e as Error).message}`);
+      what = "expired"; // look at the deadlines all the same
+    }
     if (what === "clock-set") {
       this.deps.log.info("The system clock was set: planning calendar timers again");
       this.armRealtimeFd(); // a cancelled timerfd stays disarmed until set again

@@ -133,7 +133,10 @@ export class Engine {
     const trigger: UnitKind = {
       active: (u) => this.triggers.active(u.cfg.name),
       sub: (u) => this.triggers.sub(u.cfg.name),
-      start: (u) => this.triggers.start(u.cfg.name, this.triggerHost),
+      start: (u) => {
+        if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
+        this.triggers.start(u.cfg.name, this.triggerHost);
+      },
       stop: (u) => this.triggers.stop(u.cfg.name, this.triggerHost),
       words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
     };
@@ -769,7 +772,7 @@ export class Engine {
         else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
         else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
-          const ok = u.service?.result === "success";
+          const ok = (u.service?.result ?? "success") === "success"; // a timer with nothing to wait for too
           this.completeJob(u, ok ? "done" : "failed", ok ? "finished" : this.resultText(u));
         }
       } else if (job.type === "stop" && (active === "inactive" || active === "failed")) {

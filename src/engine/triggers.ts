@@ -124,6 +124,9 @@ export class Triggers {
       host.emit({ type: "timer-stamp", unit: name, realtime });
     }
     this.timerWait(t, host, false);
+    // Nothing to wait for at all (a calendar event with no future elapse, without
+    // remain_after_elapse): the start is over, and the timer is inactive again.
+    if (t.state === "dead") host.emit({ type: "state-changed", unit: name, active: "inactive", sub: "dead" });
   }
 
   stop(name: string, host: TriggerHost) {

@@ -88,12 +88,19 @@ function zoneOf(word: string): string | null | undefined {
   if (word === "UTC" || word === "Z" || word === "GMT") return "UTC";
   if (/^[A-Z]{3,5}$/.test(word) && localAbbreviations().has(word)) return null;
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)+$/.test(word)) return undefined;
-  try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: word }).resolvedOptions().timeZone === undefined ? undefined : word;
-  } catch {
-    return undefined;
+  let known = knownZones.get(word);
+  if (known === undefined) {
+    try {
+      known = new Intl.DateTimeFormat("en-US", { timeZone: word }).resolvedOptions().timeZone !== undefined;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1000) knownZones.set(word, known);
   }
+  return known ? word : undefined;
 }
+
+const knownZones = new Map<string, boolean>(); // asking Intl costs ~100 us a name
 
 let localAbbrevs: Set<string> | null = null;
 function localAbbreviations(): Set<string> {

@@ -149,6 +149,21 @@ describe("monotonic timers", () => {
     expect(sim.engine.activeState("job.timer")).toBe("inactive");
   });
 
+  test("starting an active timer changes nothing; one with nothing to wait for ends its start inactive", () => {
+    const sim = TimerSim.with([job(), timer("job.timer", { on_active_sec: [30] }), timer("never.timer", { on_calendar: ["2003-03-05"], remain_after_elapse: false })]);
+    sim.clock();
+    sim.start("job.timer");
+    sim.run(20_000);
+    sim.request("start", "job.timer", 7);
+    expect(sim.jobResults("job.timer").at(-1)).toBe("done");
+    sim.run(10_001);
+    expect(sim.starts()).toBe(1); // still 30 s after the first start, not re-planned by the second
+    sim.request("start", "never.timer", 8);
+    expect(sim.jobResults("never.timer").at(-1)).toBe("done");
+    expect(sim.engine.activeState("never.timer")).toBe("inactive");
+    expect(sim.engine.units.get("never.timer")!.job).toBeNull();
+  });
+
   test("stopping the timer disarms it", () => {
     const sim = TimerSim.with([job(), timer("job.timer", { on_active_sec: [10] })]);
     sim.clock();

@@ -28,7 +28,7 @@ function cell(text: string): string {
 }
 
 const PLURAL: Partial<Record<ValueType["kind"], string>> = {
-  string: "strings", "unit-name": "unit names", path: "absolute paths", "directory-name": "relative paths", "exit-status": "exit codes", calendar: "calendar events",
+  string: "strings", "unit-name": "unit names", path: "absolute paths", "directory-name": "relative paths", "exit-status": "exit codes", calendar: "calendar events", duration: "durations",
 };
 
 export function typeName(type: ValueType): string {

@@ -275,6 +275,7 @@ export class Engine {
       case "reset-failed": return this.resetFailed(ev.unit);
       case "going-down":
         this.goingDown = true;
+        this.triggerHost.goingDown = true;
         return this.activation.freeze();
       case "spawned": {
         const u = this.units.get(ev.unit);
@@ -373,6 +374,7 @@ export class Engine {
 
   private readonly triggerHost: TriggerHost = {
     now: 0, // set on every event: see handle()
+    goingDown: false,
     state: (name) => {
       const u = this.units.get(name);
       return u ? { active: this.activeState(name)!, job: u.job !== null } : null;

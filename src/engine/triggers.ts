@@ -49,6 +49,8 @@ interface PathRuntime {
 /** The engine as this module sees it. */
 export interface TriggerHost {
   now: number;
+  /** The manager is going down: nothing is started any more (systemd's unit_stop_pending). */
+  goingDown: boolean;
   state(unit: string): { active: ActiveState; job: boolean } | null;
   /** Queue a start that is not the operator's. */
   start(unit: string): void;
@@ -221,6 +223,7 @@ export class Triggers {
   }
 
   private timerRun(t: TimerRuntime, host: TriggerHost) {
+    if (host.goingDown) return;
     if (host.state(t.cfg.unit) === null) {
       host.emit({ type: "log", unit: t.name, level: "err", text: `Unit to trigger vanished: ${t.cfg.unit}` });
       t.result = "resources";
@@ -252,6 +255,7 @@ export class Triggers {
   }
 
   private pathRun(p: PathRuntime, reason: string, host: TriggerHost) {
+    if (host.goingDown) return;
     const interval = p.cfg.trigger_limit_interval_sec * 1000;
     if (interval > 0) {
       p.recent = p.recent.filter((at) => at > host.now - interval);

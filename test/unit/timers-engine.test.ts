@@ -164,6 +164,15 @@ describe("monotonic timers", () => {
     expect(sim.engine.units.get("never.timer")!.job).toBeNull();
   });
 
+  test("an elapse while the manager goes down starts nothing", () => {
+    const sim = TimerSim.with([job(), timer("job.timer", { on_active_sec: [10] })]);
+    sim.clock();
+    sim.start("job.timer");
+    sim.send({ type: "going-down" });
+    sim.run(20_000);
+    expect(sim.starts()).toBe(0);
+  });
+
   test("stopping the timer disarms it", () => {
     const sim = TimerSim.with([job(), timer("job.timer", { on_active_sec: [10] })]);
     sim.clock();

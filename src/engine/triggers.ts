@@ -118,6 +118,11 @@ export class Triggers {
     t.activatedAt = host.now;
     t.last = { mono: null, realtime: this.stamps.get(name) ?? null }; // only persistent timers have a stamp
     t.disabled.clear();
+    const stamp = this.stamps.get(name);
+    if (t.cfg.persistent && stamp !== undefined && stamp > host.now + this.clock.realtimeOffset) {
+      // A board without RTC before NTP: used once the clock has passed it (src/timers/plan.ts).
+      host.emit({ type: "log", unit: name, level: "notice", text: `Not using persistent file timestamp ${new Date(stamp).toISOString()} yet: it is in the future (the clock is not set?)` });
+    }
     if (t.cfg.persistent && !this.stamps.has(name)) {
       // Never run before: the stamp file is made now, so a board that is off at the first
       // elapse catches up at its next start (systemd touches it too).

@@ -262,6 +262,7 @@ describe("calendar timers", () => {
     for (let i = 0; i < 10; i++) sim.start(`t${i}`);
     sim.run(30_000);
     expect(sim.spawned.length).toBe(0);
+    expect(sim.logs("t0").some((l) => l.includes("Not using persistent file timestamp"))).toBe(true);
     sim.setClock(JAN_2025 - sim.wallNow()); // NTP
     const due = [...sim.arms.values()].map((a) => a.realtime! - sim.wallNow());
     // Due now (missed yesterday's midnight), each within its random delay, not all at one instant.

@@ -98,7 +98,7 @@ export class Engine {
   /** A unit's runtime record. The [service] of an accept = true unit is only a template
    * for its instances: the unit itself behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
- const kind: UnitKindName = Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
+    const kind: UnitKindName = Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : this.activation.templates.has(cfg.name) ? "template"
       : cfg.service !== null ? "service" : "target");
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
@@ -236,6 +236,7 @@ export class Engine {
     }
     const trigger = this.triggers.snapshot(name, this.now);
     if (trigger) snap.trigger = trigger;
+    if (trigger && trigger.result !== "success") snap.result = trigger.result as UnitResult;
     const instance = this.instanceOf(name);
     if (instance) snap.instance = { template: instance.template, connection: instance.connection };
     return snap;
@@ -865,6 +866,7 @@ export class Engine {
       this.activation.clearTriggerLimit(u.cfg.name);
       if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
       if (u.cfg.mount && u.mountState === "failed") this.setMountState(u, "inactive");
+      if (u.kind === "timer" || u.kind === "path") this.triggers.resetFailed(u.cfg.name, this.triggerHost);
     }
   }
 

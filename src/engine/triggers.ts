@@ -142,6 +142,14 @@ export class Triggers {
     this.setState(t, "dead", host);
   }
 
+  /** A failed timer or path unit is inactive again, its result cleared (it is not started). */
+  resetFailed(name: string, host: TriggerHost) {
+    const t = this.units.get(name);
+    if (!t || t.state !== "failed") return;
+    t.result = "success";
+    this.setState(t, "dead", host);
+  }
+
   // ---- events -----------------------------------------------------------------------
 
   private readonly stamps = new Map<string, number>();

@@ -18,7 +18,8 @@ export type ServiceSubState =
 /** Why a unit last ended up where it is (systemd's Result=). */
 export type UnitResult =
   | "success" | "exit-code" | "signal" | "core-dump" | "timeout" | "watchdog"
-  | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources";
+  | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources"
+  | "trigger-limit-hit"; // a path unit (src/engine/triggers.ts)
 
 export type JobType = "start" | "stop" | "restart" | "reload";
 // "assert": an assert_X entry did not hold (a condition_X that does not hold is "done": skipped).

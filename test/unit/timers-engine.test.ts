@@ -337,7 +337,11 @@ describe("path units", () => {
       sim.finishJob();
     }
     expect(sim.engine.activeState("job.path")).toBe("failed");
+    expect(sim.engine.snapshot("job.path")!.result).toBe("trigger-limit-hit");
     expect(sim.watches.has("job.path")).toBe(false);
     expect(sim.starts()).toBe(3);
+    sim.send({ type: "reset-failed", unit: "job.path" });
+    expect(sim.engine.activeState("job.path")).toBe("inactive");
+    expect(sim.engine.snapshot("job.path")!.result).toBe("success");
   });
 });

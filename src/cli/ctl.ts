@@ -15,7 +15,7 @@ const USAGE = `usage: hearth ctl [-r RUNDIR] [--json] VERB [ARGS]
 verbs:
   status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active, 4 if not found)
   list                      every unit and its state
-  list-timers               timer units: next and last elapse, what they start (as systemctl)
+  list-timers [--all]       active timer units (--all: every one): next and last elapse, what they start
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
@@ -41,17 +41,19 @@ interface CtlArgs {
   units: string[];
   lines: number;
   follow: boolean;
+  all: boolean; // list-timers --all: inactive timers too
 }
 
 /** The parsed arguments, a usage error (string), or the help text the user asked for. */
 export function parseCtlArgs(argv: string[]): CtlArgs | string | { help: string } {
-  const a: CtlArgs = { runDirs: defaultRunDirs(), json: false, verb: "", units: [], lines: 10, follow: false };
+  const a: CtlArgs = { runDirs: defaultRunDirs(), json: false, verb: "", units: [], lines: 10, follow: false, all: false };
   let linesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === "-r" || x === "--run-dir") a.runDirs = [argv[++i] ?? ""];
     else if (x === "--json") a.json = true;
     else if (x === "-f" || x === "--follow") a.follow = true;
+    else if (x === "-a" || x === "--all") a.all = true;
     else if (x === "-n" || x === "--lines") {
       a.lines = Number(argv[++i]);
       linesGiven = true;
@@ -153,7 +155,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
     if (args.json && view === "time" && obj.timeline) console.log(JSON.stringify(phasesJson(obj.timeline as Timeline)));
     else if (args.json) console.log(JSON.stringify(obj));
     else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
-    else print(verb, obj);
+    else print(verb, obj, args.all);
     return false;
   };
   let tried = runDir;
@@ -196,9 +198,9 @@ export function verbArguments(verb: string, words: string[]): Record<string, unk
   return { debug: { action: "freeze", seconds } };
 }
 
-function print(verb: string, obj: Record<string, unknown>) {
+function print(verb: string, obj: Record<string, unknown>, all = false) {
   if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
-  if (verb === "list-timers") console.log(formatListTimers(obj.units as UnitStatus[]));
+  if (verb === "list-timers") console.log(formatListTimers(obj.units as UnitStatus[], Date.now(), undefined, all));
   else if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
   else if (verb === "status" && Array.isArray(obj.units)) {
     console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));

@@ -28,7 +28,8 @@ randomized_delay_sec = "15min"
 The timer is active while it waits (\`waiting\`), while its unit runs (\`running\`: the next
 elapse is planned once that unit is down again) and, once nothing is left to wait for,
 \`elapsed\` (with \`remain_after_elapse\`, the default). \`hearth ctl list-timers\` shows
-every timer as \`systemctl list-timers\` does (NEXT, LEFT, LAST, PASSED, UNIT, ACTIVATES),
+the active timers as \`systemctl list-timers\` does (NEXT, LEFT, LAST, PASSED, UNIT, ACTIVATES;
+\`--all\`: the inactive ones too),
 \`hearth ctl status NAME.timer\` its next elapse, what it starts and when it last did.
 
 **Calendar events** (\`on_calendar\`) are systemd's (systemd.time(7)), and hearth computes

@@ -27,8 +27,9 @@ export function span(ms: number): string {
   return out.length > 0 ? out.join(" ") : "0s";
 }
 
-export function formatListTimers(units: UnitStatus[], now = Date.now(), zone?: string): string {
-  const timers = units.filter((u) => u.trigger?.kind === "timer");
+/** Active timers, as systemctl lists them; `all`: inactive ones too. */
+export function formatListTimers(units: UnitStatus[], now = Date.now(), zone?: string, all = false): string {
+  const timers = units.filter((u) => u.trigger?.kind === "timer" && (all || u.active === "active"));
   timers.sort((a, b) => (a.trigger!.next ?? Infinity) - (b.trigger!.next ?? Infinity) || a.name.localeCompare(b.name));
   const rows = timers.map((u) => {
     const t = u.trigger!;
@@ -41,7 +42,8 @@ export function formatListTimers(units: UnitStatus[], now = Date.now(), zone?: s
   const head = ["NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join(" ").trimEnd();
-  return [line(head), ...rows.map(line), "", `${timers.length} timer${timers.length === 1 ? "" : "s"} listed.`].join("\n");
+  const hint = all ? [] : ["Pass --all to see loaded but inactive timers, too."];
+  return [line(head), ...rows.map(line), "", `${timers.length} timer${timers.length === 1 ? "" : "s"} listed.`, ...hint].join("\n");
 }
 
 /** The lines `hearth ctl status` adds for a timer or path unit, after Active:. */

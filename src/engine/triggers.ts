@@ -158,6 +158,7 @@ export class Triggers {
     switch (ev.type) {
       case "clock": return this.onClock(ev, host);
       case "timer-elapsed": {
+        if (ev.realtime !== undefined) this.clock = { ...this.clock, realtimeOffset: ev.realtime - host.now };
         const t = this.units.get(ev.unit);
         if (t?.kind !== "timer" || t.state !== "waiting" || t.armId !== ev.id) return; // a stale arm
         return this.timerRun(t, host);
@@ -177,6 +178,8 @@ export class Triggers {
     if (ev.stamps) for (const [unit, at] of Object.entries(ev.stamps)) this.stamps.set(unit, at);
     if (!ev.changed) return;
     // systemd's timer_time_change: every waiting timer is planned again on the new clock.
+    // A trigger's wall reading is of the old clock: its engine reading, mapped anew, stands.
+    for (const t of this.units.values()) if (t.kind === "timer" && t.last.mono !== null) t.last = { mono: t.last.mono, realtime: null };
     for (const t of this.units.values()) {
       if (t.kind === "timer" && t.state === "waiting") {
         host.emit({ type: "log", unit: t.name, level: "debug", text: "Time change, recalculating next elapse." });
@@ -243,7 +246,7 @@ export class Triggers {
       host.emit({ type: "disarm-timer", unit: t.name });
       return this.setState(t, "failed", host);
     }
-    t.last = { mono: host.now, realtime: null };
+    t.last = { mono: host.now, realtime: host.now + this.clock.realtimeOffset };
     t.next = { mono: null, realtime: null };
     if (t.cfg.persistent) {
       const realtime = host.now + this.clock.realtimeOffset;

@@ -9,8 +9,9 @@ export type TriggerEvent =
     type: "clock"; realtime: number; sinceBootMs: number; changed: boolean;
     machineId?: string; seed?: number; stamps?: Record<string, number>;
   }
-  // The deadline of an arm-timer was reached.
-  | { type: "timer-elapsed"; unit: string; id: number }
+  // The deadline of an arm-timer was reached; `realtime`: the wall clock then (it may have
+  // been slewed since the last clock event: the engine takes it as the fresher reading).
+  | { type: "timer-elapsed"; unit: string; id: number; realtime?: number }
   // A watched path matched (created, changed, exists, not empty): `reason` names it.
   | { type: "path-triggered"; unit: string; id: number; reason: string };
 

@@ -45,10 +45,14 @@ export function parseCalendars(timer: TimerSection): CalendarSpec[] {
   return out;
 }
 
-/** The wall-clock time of the last trigger, if it is known and not in the future. */
+/**
+ * The wall-clock time of the last trigger, if it is known and not in the future: as the
+ * wall clock read then (slewing since does not move it), or, after the clock was set, the
+ * engine's reading mapped through the new offset.
+ */
 export function lastTriggerRealtime(last: LastTrigger, clock: ClockFacts, now: number): number | null {
-  if (last.mono !== null) return last.mono + clock.realtimeOffset;
   if (last.realtime !== null && last.realtime <= now + clock.realtimeOffset) return last.realtime;
+  if (last.mono !== null) return last.mono + clock.realtimeOffset;
   return null;
 }
 

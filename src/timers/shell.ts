@@ -139,7 +139,7 @@ export class TriggerShell {
 
   private fire(unit: string, arm: Arm) {
     this.disarm(unit);
-    this.deps.dispatch({ type: "timer-elapsed", unit, id: arm.id });
+    this.deps.dispatch({ type: "timer-elapsed", unit, id: arm.id, realtime: this.deps.wallNow() });
   }
 
   /**

@@ -81,7 +81,7 @@ class TimerSim extends EngineSim {
       if (soonest === null || soonest.at > end) break;
       this.now = Math.max(this.now, soonest.at);
       this.arms.delete(soonest.unit);
-      this.send({ type: "timer-elapsed", unit: soonest.unit, id: soonest.id });
+      this.send({ type: "timer-elapsed", unit: soonest.unit, id: soonest.id, realtime: this.wallNow() });
     }
     this.now = end;
   }
@@ -222,6 +222,20 @@ describe("calendar timers", () => {
     const next = sim.arms.get("job.timer")!.realtime!;
     expect(next).toBeGreaterThan(sim.wallNow());
     expect(next - sim.wallNow()).toBeLessThanOrEqual(3600_000);
+  });
+
+  test("a wall clock slewed ahead of the engine's last reading (NTP, no jump) does not fire a daily timer twice", () => {
+    const sim = TimerSim.with([job(), timer("job.timer", { on_calendar: ["daily"] })]);
+    sim.clock();
+    sim.start("job.timer");
+    sim.run(11 * 3600_000);
+    sim.wall += 2000; // adjtime: the wall clock gained 2 s on the monotonic one, no clock event
+    sim.run(3600_000);
+    expect(sim.starts()).toBe(1);
+    sim.finishJob();
+    sim.run(60_000);
+    expect(sim.starts()).toBe(1);
+    expect(new Date(sim.arms.get("job.timer")!.realtime!).toISOString()).toBe("2025-01-03T00:00:00.000Z");
   });
 
   test("persistent: an elapse missed while the board was off fires once at start", () => {

@@ -395,3 +395,16 @@ export function nativeDefines(arch: Arch): Record<string, string> {
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }
+
+/** timerfd_create(2) / timerfd_settime(2) flags (the same on x86_64 and aarch64). */
+export const TFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, TIMER_ABSTIME: 1, TIMER_CANCEL_ON_SET: 2 } as const;
+/** read(2) on a CANCEL_ON_SET timerfd after the wall clock was set. */
+export const ECANCELED = 125;
+
+/** inotify(7) event bits and inotify_init1 flags. */
+export const IN = {
+  MODIFY: 0x2, ATTRIB: 0x4, CLOSE_WRITE: 0x8, MOVED_FROM: 0x40, MOVED_TO: 0x80, CREATE: 0x100, DELETE: 0x200,
+  DELETE_SELF: 0x400, MOVE_SELF: 0x800, UNMOUNT: 0x2000, Q_OVERFLOW: 0x4000, IGNORED: 0x8000,
+  MASK_ADD: 0x20000000, // a second inotify_add_watch of the same inode adds to its mask
+  NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
+} as const;

@@ -9,11 +9,13 @@ import { formatEntry } from "../log/format.ts";
 import { formatPhases, phaseRows } from "../control/startup-phases.ts";
 import type { UnitStatus } from "../control/status.ts";
 import { defaultRunDirs } from "./paths.ts";
+import { formatListTimers } from "../timers/list-timers.ts";
 
 const USAGE = `usage: hearth ctl [-r RUNDIR] [--json] VERB [ARGS]
 verbs:
   status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active, 4 if not found)
   list                      every unit and its state
+  list-timers [--all]       active timer units (--all: every one): next and last elapse, what they start
   start|stop|restart|reload UNIT...
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
@@ -30,7 +32,7 @@ verbs:
   debug freeze [SECONDS]    busy-wait the manager loop (for good without SECONDS): the hardware
                             watchdog must reset the board; only with hearth.debug=1 at boot
 UNIT may be an alias, or NAME@INSTANCE of a template units/NAME@.toml (made when named,
-as systemctl does). Any user may look (status, list, analyze, watchdog); changes and logs
+as systemctl does). Any user may look (status, list, list-timers, analyze, watchdog); changes and logs
 are root's (or, under hearth run, its own user's)`;
 
 interface CtlArgs {
@@ -41,17 +43,19 @@ interface CtlArgs {
   units: string[];
   lines: number;
   follow: boolean;
+  all: boolean; // list-timers --all: inactive timers too
 }
 
 /** The parsed arguments, a usage error (string), or the help text the user asked for. */
 export function parseCtlArgs(argv: string[]): CtlArgs | string | { help: string } {
-  const a: CtlArgs = { runDirs: defaultRunDirs(), json: false, verb: "", units: [], lines: 10, follow: false };
+  const a: CtlArgs = { runDirs: defaultRunDirs(), json: false, verb: "", units: [], lines: 10, follow: false, all: false };
   let linesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === "-r" || x === "--run-dir") a.runDirs = [argv[++i] ?? ""];
     else if (x === "--json") a.json = true;
     else if (x === "-f" || x === "--follow") a.follow = true;
+    else if (x === "-a" || x === "--all") a.all = true;
     else if (x === "-n" || x === "--lines") {
       a.lines = Number(argv[++i]);
       linesGiven = true;
@@ -153,7 +157,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
     if (args.json && view === "time" && obj.timeline) console.log(JSON.stringify(phasesJson(obj.timeline as Timeline)));
     else if (args.json) console.log(JSON.stringify(obj));
     else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
-    else print(verb, obj);
+    else print(verb, obj, args.all);
     return false;
   };
   let tried = runDir;
@@ -196,9 +200,10 @@ export function verbArguments(verb: string, words: string[]): Record<string, unk
   return { debug: { action: "freeze", seconds } };
 }
 
-function print(verb: string, obj: Record<string, unknown>) {
+function print(verb: string, obj: Record<string, unknown>, all = false) {
   if (obj.ok === false && obj.error) console.error(`hearth ctl: ${obj.error}`);
-  if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
+  if (verb === "list-timers") console.log(formatListTimers(obj.units as UnitStatus[], Date.now(), undefined, all));
+  else if (verb === "list") console.log(formatList(obj.units as UnitStatus[], (obj.broken ?? []) as { name: string; errors: string[] }[]));
   else if (verb === "status" && Array.isArray(obj.units)) {
     console.log((obj.units as UnitStatus[]).map((u) => formatStatus(u)).join("\n\n"));
     if (typeof obj.hint === "string") console.error(`Hint: ${obj.hint}`);

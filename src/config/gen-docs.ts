@@ -6,13 +6,14 @@ import { fileURLToPath } from "node:url";
 import { DefaultRule, SCHEMA, TABLES, type KeySpec, type TableInfo, type ValueType } from "./schema.ts";
 import { formatDuration } from "./duration.ts";
 import { SIGNALS, sizeText } from "./values.ts";
+import { TIMERS_AND_PATHS } from "../timers/docs.ts";
 
 export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", import.meta.url));
 
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, DBUS, DEVICES, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, DBUS, DEVICES, TIMERS_AND_PATHS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -27,7 +28,7 @@ function cell(text: string): string {
 }
 
 const PLURAL: Partial<Record<ValueType["kind"], string>> = {
-  string: "strings", "unit-name": "unit names", path: "absolute paths", "directory-name": "relative paths", "exit-status": "exit codes",
+  string: "strings", "unit-name": "unit names", path: "absolute paths", "directory-name": "relative paths", "exit-status": "exit codes", calendar: "calendar events", duration: "durations",
 };
 
 export function typeName(type: ValueType): string {
@@ -57,6 +58,7 @@ export function typeName(type: ValueType): string {
     case "directory-name": return "relative path";
     case "std-output": return "output";
     case "bus-name": return "D-Bus name";
+    case "calendar": return "calendar event";
   }
 }
 

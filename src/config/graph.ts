@@ -116,6 +116,10 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
       site.error(`'${target}' has no [service] to activate`);
     }
   });
+  const trigger = unit.timer?.unit ?? unit.path?.unit;
+  if (trigger !== undefined && !known.has(trigger)) {
+    file.report.at(unit.timer ? "timer" : "path").error(`unknown unit '${trigger}' to start${didYouMean(trigger, known)}`, "key");
+  }
   return { ...unit, unit: section };
 }
 

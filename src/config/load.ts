@@ -22,6 +22,8 @@ import { expandSpecifiers, nameParts, SYSTEM_FACTS, type SpecifierFacts, type Un
 import {
   acceptingUnits, asInstance, collectAliases, isTemplateName, makeNamedInstances, newDiagnostics, templateOf, withAliasesResolved,
 } from "./templates.ts";
+import { checkPath, checkTimer } from "../timers/check.ts";
+import type { PathSection, TimerSection } from "../timers/types.ts";
 
 export { formatDiagnostic };
 export type { LoadEnv };
@@ -111,11 +113,18 @@ function parseUnitFile(
   checkTemplateKeys(name, unit, sockets, report);
 
   if (service) checkService(service, sockets, report);
+  const runsSomething = service !== null || sockets.length > 0;
+  const triggers: { timer?: TimerSection; path?: PathSection } = {};
+  const rawTimer = tables.get("timer") as Record<string, unknown> | undefined;
+  const rawPath = tables.get("path") as Record<string, unknown> | undefined;
+  if (rawTimer) checkTimer(triggers.timer = readTable<TimerSection>("timer", rawTimer, manager, report.at("timer")), name, rawTimer, report.at("timer"), runsSomething || rawPath !== undefined);
+  if (rawPath) checkPath(triggers.path = readTable<PathSection>("path", rawPath, manager, report.at("path")), name, rawPath, report.at("path"), runsSomething);
   if (isBuiltinTarget(name)) checkBuiltinExtension(name, tables, report);
 
   // Kept even with errors, so that the graph check can still report bad references.
   const conditions = gatherConditions(unit, tables.get("unit"));
-  return { name, report, unit: conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets } };
+  const config: UnitConfig = conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets };
+  return { name, report, unit: rawTimer || rawPath ? { ...config, ...triggers } : config };
 }
 
 /**
@@ -278,7 +287,7 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
 const MAX_IDENTIFIER = 64;
 
 function checkBuiltinExtension(name: string, tables: Map<TableName, unknown>, report: FileReport): void {
-  for (const table of ["service", "socket"] as const) {
+  for (const table of ["service", "socket", "timer", "path"] as const) {
     if (tables.has(table)) {
       report.at(table).error(`'${name}' is a built-in target: a file of that name may only extend its [unit]`, "key");
     }

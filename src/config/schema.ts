@@ -7,6 +7,7 @@ import type {
   ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
+import type { PathSection, TimerSection } from "../timers/types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
 
 // ---------------------------------------------------------------- value types
@@ -37,6 +38,7 @@ export type ValueType =
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
   | { kind: "bus-name" } // a well-known D-Bus name: org.example.Name (src/dbus/names.ts)
+  | { kind: "calendar" } // a systemd calendar event (src/timers/calendar.ts)
   | { kind: "std-output" } // standard_output: a word or "file:PATH" (src/config/standard-output.ts)
   // A condition_X / assert_X list: strings, each with optional "|" and "!" (src/config/conditions.ts).
   | { kind: "condition"; check: ConditionCheck; assert: boolean };
@@ -370,6 +372,35 @@ const SOCKET = {
   trigger_limit_burst: [int(1, MAX_BURST), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
+const TIMER = {
+  on_calendar: [listOf({ kind: "calendar" }), [], 'Calendar events, in systemd\'s syntax ("daily", "Mon..Fri 08:00", "*-*-* *:0/15:00 UTC"; see Timers and path units).'],
+  on_active_sec: [listOf(duration), [], "Elapse this long after the timer itself was started."],
+  on_boot_sec: [listOf(duration), [], "Elapse this long after the system booted (CLOCK_MONOTONIC's zero)."],
+  on_startup_sec: [listOf(duration), [], "Elapse this long after the manager started."],
+  on_unit_active_sec: [listOf(duration), [], "Elapse this long after the unit it triggers was last started (or triggered)."],
+  on_unit_inactive_sec: [listOf(duration), [], "Elapse this long after the unit it triggers last stopped (or was triggered)."],
+  accuracy_sec: [finiteDuration, 60, "The elapse may be delayed up to this much, so that timers of the board wake it together (systemd's AccuracySec=)."],
+  randomized_delay_sec: [finiteDuration, 0, "A random delay from 0 to this much is added to each elapse, so that many boards (or timers after a clock jump) do not fire at once."],
+  fixed_random_delay: [bool, false, "The random delay is the same at every elapse: derived from the machine id and the unit's name."],
+  persistent: [bool, false, "Calendar timers: the last trigger time is kept on disk (/var/lib/hearth/timers/NAME); an elapse missed while the board was off fires once at start."],
+  remain_after_elapse: [bool, true, "A timer with no elapse left stays active (\"elapsed\") instead of going inactive."],
+  wake_system: [bool, false, "Not supported (no wake alarms): true is a warning and the timer runs without it."],
+  unit: [unitName, derived('this unit\'s name without ".timer"'), "The unit to start at each elapse."],
+} as const satisfies KeyRows;
+
+const PATH = {
+  path_exists: [listOf(path), [], "Trigger while this path exists."],
+  path_exists_glob: [listOf(path), [], "Trigger while a path matching this glob exists."],
+  path_changed: [listOf(path), [], "Trigger when this file is closed after writing, or created, deleted, moved or its attributes change."],
+  path_modified: [listOf(path), [], "As path_changed, and also at every write."],
+  directory_not_empty: [listOf(path), [], "Trigger while this directory has an entry in it."],
+  make_directory: [bool, false, "Create the watched directories (of directory_not_empty) before watching."],
+  directory_mode: [mode, 0o755, "Mode of the directories make_directory creates."],
+  trigger_limit_interval_sec: [finiteDuration, 2, "The window in which triggers are counted; 0 disables the limit."],
+  trigger_limit_burst: [int(1, MAX_BURST), 200, "Triggers allowed within the window; past it the path unit fails (result trigger-limit-hit)."],
+  unit: [unitName, derived('this unit\'s name without ".path"'), "The unit to start when a path matches."],
+} as const satisfies KeyRows;
+
 // Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
 type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
 type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
@@ -381,11 +412,13 @@ export type SchemaCoversTypes = [
   NoneMissing<Missing<UnitSection, typeof UNIT>>,
   NoneMissing<Missing<ServiceSection, typeof SERVICE>>,
   NoneMissing<Missing<SocketSection, typeof SOCKET>>,
+  NoneMissing<Missing<TimerSection, typeof TIMER>>,
+  NoneMissing<Missing<PathSection, typeof PATH>>,
 ];
 
 // ---------------------------------------------------------------- the tables
 
-export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket";
+export type TableName = "manager" | "watchdog" | "mount" | "unit" | "service" | "socket" | "timer" | "path";
 
 export interface TableInfo {
   name: TableName;
@@ -411,10 +444,12 @@ export const TABLES: readonly TableInfo[] = [
   { name: "unit", file: "unit", repeated: false, doc: "What the unit is and how it relates to other units. Unit names are file names without `.toml`." },
   { name: "service", file: "unit", repeated: false, doc: "The process the unit runs. A unit file without [service] is a target." },
   { name: "socket", file: "unit", repeated: true, doc: "Listening sockets the manager holds and passes to the service (socket activation). Each [[socket]] has exactly one listen_* key." },
+  { name: "timer", file: "unit", repeated: false, doc: "A timer unit: starts another unit on a calendar or after a delay (see Timers and path units). Its file has [unit] and [timer] only." },
+  { name: "path", file: "unit", repeated: false, doc: "A path unit: starts another unit when a file appears or changes (see Timers and path units). Its file has [unit] and [path] only." },
 ];
 
 const ROWS: Record<TableName, KeyRows> = {
-  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET,
+  manager: MANAGER, watchdog: WATCHDOG, mount: MOUNT, unit: UNIT, service: SERVICE, socket: SOCKET, timer: TIMER, path: PATH,
 };
 
 /** The keys of one table, by name (one map per table, made once: this is asked per key read). */

@@ -177,6 +177,9 @@ export interface UnitConfig {
   device?: true;
   /** The unit's condition_* and assert_* entries: the conditions, then the asserts (src/config/conditions.ts). */
   conditions?: Condition[];
+  /** A timer unit's [timer], a path unit's [path] (src/timers/types.ts). */
+  timer?: import("../timers/types.ts").TimerSection;
+  path?: import("../timers/types.ts").PathSection;
 }
 
 /** What a condition_X / assert_X key checks: X (src/config/conditions.ts lists them). */

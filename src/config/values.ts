@@ -11,6 +11,7 @@ import type { Site } from "./diagnostics.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
 import { DurationError, parseDuration } from "./duration.ts";
 import { MAX_TIMER_SEC } from "./schema.ts";
+import { parseCalendar } from "../timers/calendar.ts";
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
 import { parseListen } from "./socket-address.ts";
@@ -44,6 +45,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "directory-name": return readDirectoryName(value, site);
     case "std-output": return readStandardOutput(value, site);
     case "bus-name": return readBusName(value, site);
+    case "calendar": return readCalendar(value, site);
   }
 }
 
@@ -372,6 +374,15 @@ function listenAddressProblem(text: string): string | null {
   }
   const spec = parseListen("stream", text);
   return typeof spec === "string" ? spec : null;
+}
+
+/** A calendar event, kept as written (the engine parses it again: it is cheap and pure). */
+function readCalendar(value: unknown, site: Site): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const spec = parseCalendar(text);
+  if ("error" in spec) site.error(`${quote(text)} is not a calendar event: ${spec.error}`);
+  return "error" in spec ? undefined : text;
 }
 
 function readFdName(value: unknown, site: Site): string | undefined {

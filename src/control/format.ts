@@ -3,6 +3,7 @@ import { formatEntry } from "../log/format.ts";
 import type { LogEntry } from "../log/ring.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import type { UnitStatus } from "./status.ts";
+import { triggerLines } from "../timers/list-timers.ts";
 
 const DOT: Record<string, string> = {
   active: "●", reloading: "↻", activating: "○", deactivating: "○", inactive: "○", failed: "×",
@@ -45,6 +46,7 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
   lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})`);
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
+  lines.push(...triggerLines(u, now));
   if (u.job) lines.push(`        Job: ${u.job}`);
   if (u.unmet) {
     // As systemctl: "Condition: start condition unmet at …" / "Assert: start assertion failed at …".

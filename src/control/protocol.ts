@@ -5,7 +5,7 @@ import { MAX_TIMEOUT_SEC } from "../watchdog/policy.ts";
 
 export const CONTROL_VERBS = [
   "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping", "analyze",
-  "poweroff", "reboot", "halt", "watchdog", "debug",
+  "poweroff", "reboot", "halt", "watchdog", "debug", "list-timers",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 

@@ -380,6 +380,10 @@ export class ControlServer {
         return { ok: true, exit: EXIT.ok, pid: process.pid };
       case "analyze":
         return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
+      case "list-timers": {
+        const units = m.units().filter((u) => u.kind === "timer").map((u) => unitStatus(m, u.name));
+        return { ok: true, exit: EXIT.ok, units };
+      }
       case "list": {
         const units = m.units().map((u) => unitStatus(m, u.name));
         return { ok: true, exit: EXIT.ok, units, broken: brokenUnits(m) };

@@ -24,7 +24,7 @@ export interface UnitStatus {
   load: "loaded" | "error" | "not-found";
   loadErrors?: string[]; // FILE:LINE:COL: message
   namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
-  kind: "service" | "target" | "mount" | "template" | "device"; // template: an accept = true unit (one instance per connection)
+  kind: "service" | "target" | "mount" | "template" | "device" | "timer" | "path"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
   active: string; // ActiveState
   sub: string;
@@ -50,6 +50,7 @@ export interface UnitStatus {
   // The last start skipped by a condition (assert false) or failed by an assert: the entry, when.
   unmet?: { assert: boolean; text: string; time: number };
   logs?: LogEntry[];
+  trigger?: import("../timers/events.ts").TriggerSnapshot; // timer and path units: what they start, when
 }
 
 // Engine times are performance.now() milliseconds; the client wants wall-clock time.
@@ -97,6 +98,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     status.instanceOf = u.instance.template;
     status.peer = m.sockets.peerOf(u.instance.connection);
   }
+  if (u.trigger) status.trigger = u.trigger;
   if (u.unmet) status.unmet = { assert: u.unmet.assert, text: u.unmet.text, time: wall(u.unmet.at) };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;

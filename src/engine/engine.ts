@@ -7,6 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
+import { Triggers, type TriggerHost } from "./triggers.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -36,7 +37,7 @@ const NO_CATALOG: UnitCatalog = { instantiate: () => null, aliasOf: () => null }
 const MAX_MADE_INSTANCES = 4096;
 
 /** What a unit is; each kind's behaviour is in Engine.kinds. */
-export type UnitKindName = "service" | "target" | "mount" | "template" | "device";
+export type UnitKindName = "service" | "target" | "mount" | "template" | "device" | "timer" | "path";
 
 /** How long a start job of a device unit waits for the device (systemd's DefaultDeviceTimeoutSec). */
 export const DEVICE_TIMEOUT_MS = 90_000;
@@ -78,6 +79,7 @@ export class Engine {
   readonly units = new Map<string, UnitRuntime>();
   readonly graph: UnitGraph;
   readonly activation: SocketActivation;
+  readonly triggers: Triggers; // timer and path units (./triggers.ts)
   private nextJobId = 1;
   private nextTimer = 1;
   private nextConditionCheck = 1;
@@ -101,14 +103,15 @@ export class Engine {
     private readonly catalog: UnitCatalog = NO_CATALOG) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
+    this.triggers = new Triggers(configs.values(), now);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
   }
 
   /** A unit's runtime record. A unit with accept = true sockets runs nothing itself (its
    * template's instances are the services): it behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const kind: UnitKindName = cfg.mount ? "mount" : cfg.device ? "device" : cfg.sockets.some((s) => s.accept) ? "template"
-      : cfg.service !== null ? "service" : "target";
+    const kind: UnitKindName = Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : cfg.device ? "device" : cfg.sockets.some((s) => s.accept) ? "template"
+      : cfg.service !== null ? "service" : "target");
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
@@ -183,6 +186,16 @@ export class Engine {
       stop: (u) => this.setTargetActive(u, false),
       words: { started: "Reached target", failedTo: "Failed to start", stopped: null },
     };
+    const trigger: UnitKind = {
+      active: (u) => this.triggers.active(u.cfg.name),
+      sub: (u) => this.triggers.sub(u.cfg.name),
+      start: (u) => {
+        if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
+        this.triggers.start(u.cfg.name, this.triggerHost);
+      },
+      stop: (u) => this.triggers.stop(u.cfg.name, this.triggerHost),
+      words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
+    };
     return {
       target,
       // A device unit is active ("plugged") while the kernel has the device: the device
@@ -198,6 +211,8 @@ export class Engine {
         stop: (u) => this.completeJob(u, "done", "a device unit follows the kernel", false),
         words: { started: "Found device", failedTo: "Timed out waiting for device", stopped: null },
       },
+      timer: trigger,
+      path: trigger,
       // An accept = true unit behaves as a target (its instances are the services); it is
       // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
@@ -275,7 +290,7 @@ export class Engine {
       result: s?.result ?? "success",
       job: u.job ? { type: u.job.thenStart ? "restart" : u.job.reportAs ?? u.job.type, running: u.job.running } : null,
       mainPid: s?.mainPid ?? null, controlPid: s?.controlPid ?? null,
-      since: s ? s.since : u.targetSince,
+      since: s ? s.since : this.triggers.since(name) ?? u.targetSince,
       activatingAt: u.activatingAt, activeAt: u.activeAt,
       firstActivatingAt: u.firstActivatingAt, firstActiveAt: u.firstActiveAt,
       statusText: s?.statusText ?? "", errno: s?.errno ?? null,
@@ -288,6 +303,9 @@ export class Engine {
       const connected = [...this.activation.instances.values()].filter((i) => i.template === name).length;
       snap.template = { accepted: this.activation.acceptedCount(name), connected };
     }
+    const trigger = this.triggers.snapshot(name, this.now);
+    if (trigger) snap.trigger = trigger;
+    if (trigger && trigger.result !== "success") snap.result = trigger.result as UnitResult;
     const instance = this.instanceOf(name);
     if (instance) snap.instance = { template: instance.template, connection: instance.connection };
     return snap;
@@ -308,6 +326,7 @@ export class Engine {
   handle(event: EngineEvent, now: number): Effect[] {
     this.now = now;
     this.activationHost.now = now;
+    this.triggerHost.now = now;
     this.effects = [];
     try {
       this.apply(event);
@@ -327,6 +346,7 @@ export class Engine {
       case "reset-failed": return this.resetFailed(ev.unit);
       case "going-down":
         this.goingDown = true;
+        this.triggerHost.goingDown = true;
         return this.activation.freeze();
       case "spawned": {
         const u = this.units.get(ev.unit);
@@ -368,6 +388,7 @@ export class Engine {
           if (u.cfg.service?.bus_name === ev.name) this.withService(u.cfg.name, (rt, p) => svc.onBusNameOwner(rt, p, ev.owner));
         }
         return;
+      case "clock": case "timer-elapsed": case "path-triggered": return this.triggers.handle(ev, this.triggerHost);
     }
   }
 
@@ -462,6 +483,17 @@ export class Engine {
     u.mountState = state;
     this.emit({ type: "state-changed", unit: u.cfg.name, active: state, sub: MOUNT_SUB_STATE[state] });
   }
+
+  private readonly triggerHost: TriggerHost = {
+    now: 0, // set on every event: see handle()
+    goingDown: false,
+    state: (name) => {
+      const u = this.units.get(name);
+      return u ? { active: this.activeState(name)!, job: u.job !== null } : null;
+    },
+    start: (name) => this.startTransaction(name, undefined, false),
+    emit: (e) => this.emit(e),
+  };
 
   // ---- socket activation (src/engine/activation.ts) -------------------------------------
 
@@ -846,6 +878,7 @@ export class Engine {
   private onStateChanged(name: string, active: ActiveState, sub: string) {
     const u = this.units.get(name)!;
     this.wakeNeighbours(name);
+    this.triggers.targetChanged(name, this.triggerHost);
     if (active === "active" && u.activeAt === null) u.activeAt = this.now;
     if (active === "active") u.firstActiveAt ??= this.now;
     if (active === "activating") u.activeAt = null;
@@ -857,7 +890,7 @@ export class Engine {
         else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
         else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
-          const ok = u.service?.result === "success";
+          const ok = (u.service?.result ?? "success") === "success"; // a timer with nothing to wait for too
           this.completeJob(u, ok ? "done" : "failed", ok ? "finished" : this.resultText(u));
         }
       } else if (job.type === "stop" && (active === "inactive" || active === "failed")) {
@@ -927,6 +960,7 @@ export class Engine {
     }
     for (const rid of job.requestIds) this.finish({ unit: name, job: jobType, result, requestId: rid, reason });
     if (job.requestIds.length === 0) this.finish({ unit: name, job: jobType, result, reason });
+    this.triggers.targetChanged(name, this.triggerHost); // a start that ran nothing: its timer waits again
   }
 
   private label(u: UnitRuntime): string {
@@ -948,6 +982,7 @@ export class Engine {
       this.activation.clearTriggerLimit(u.cfg.name);
       if (u.service) svc.resetFailed(u.service, this.port(u.cfg.name, u.cfg.service!));
       if (u.cfg.mount && u.mountState === "failed") this.setMountState(u, "inactive");
+      if (u.kind === "timer" || u.kind === "path") this.triggers.resetFailed(u.cfg.name, this.triggerHost);
     }
   }
 

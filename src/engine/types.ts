@@ -1,6 +1,7 @@
 // The engine's vocabulary: events in, effects out, and the states it reports.
 import type { Condition, EmergencyAction, ExecCommand, MountEntry, UnitConfig } from "../config/types.ts";
 import type { NotifyMessage } from "./notify-message.ts";
+import type { TriggerEffect, TriggerEvent, TriggerSnapshot } from "../timers/events.ts";
 
 export type ExitStatus =
   | { kind: "exited"; code: number }
@@ -17,7 +18,8 @@ export type ServiceSubState =
 /** Why a unit last ended up where it is (systemd's Result=). */
 export type UnitResult =
   | "success" | "exit-code" | "signal" | "core-dump" | "timeout" | "watchdog"
-  | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources";
+  | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources"
+  | "trigger-limit-hit"; // a path unit (src/engine/triggers.ts)
 
 export type JobType = "start" | "stop" | "restart" | "reload";
 // "assert": an assert_X entry did not hold (a condition_X that does not hold is "done": skipped).
@@ -68,7 +70,8 @@ export type EngineEvent =
   // bus_name it is (type = "dbus": src/engine/service.ts). Every name after each connection.
   | { type: "bus-name-owner"; name: string; owner: string | null }
   // The kernel has the device a device unit names (plugged) or no longer has it (src/devices/).
-  | { type: "device"; unit: string; plugged: boolean };
+  | { type: "device"; unit: string; plugged: boolean }
+  | TriggerEvent; // timers and path units (src/timers/events.ts)
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -144,13 +147,14 @@ export type Effect =
   | { type: "notify-refused"; unit: string | null; pid: number; uid: number; reason: string }
   // A start reached the unit's conditions and asserts: test each (src/engine/conditions.ts)
   // and answer with conditions-checked.
-  | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] };
+  | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] }
+  | TriggerEffect; // timers and path units (src/timers/events.ts)
 
 /** A unit as the engine sees it, copied out for readers (control, boot report). */
 export interface UnitSnapshot {
   name: string;
   config: UnitConfig;
-  kind: "service" | "target" | "mount" | "template" | "device";
+  kind: "service" | "target" | "mount" | "template" | "device" | "timer" | "path";
   active: ActiveState;
   sub: string;
   result: UnitResult;
@@ -174,4 +178,5 @@ export interface UnitSnapshot {
   unmet: { assert: boolean; text: string; at: number } | null;
   template?: { accepted: number; connected: number }; // accept = true units
   instance?: { template: string; connection: number }; // their instances
+  trigger?: TriggerSnapshot; // timer and path units
 }

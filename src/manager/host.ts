@@ -27,8 +27,10 @@ import type { ConditionFacts } from "../engine/conditions.ts";
 import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
 import { SyslogServer, type SyslogBatch } from "../log/syslog-server.ts";
 import { KmsgReader, type KmsgRecord } from "../log/kmsg.ts";
-import { monotonicMs } from "../../ffi/system.ts";
 import type { KmsgPort, SyslogPort } from "./system-logs.ts";
+import type { RealtimeTimerPort } from "../timers/shell.ts";
+import { armRealtime, readTimerFd, realtimeTimerFd } from "../../ffi/timerfd.ts";
+import { monotonicMs } from "../../ffi/system.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -90,6 +92,9 @@ export interface ManagerHost {
   // timers
   setTimer(ms: number, fn: () => void): unknown;
   clearTimer(handle: unknown): void;
+  /** Timer units: the wall-clock timerfd and CLOCK_MONOTONIC (ms since boot); a fake host may lack them. */
+  realtimeTimer?: RealtimeTimerPort;
+  sinceBootMs?(): number;
 
   // the manager's parts that own kernel objects
   cgroups(mode: CgroupMode): CgroupPort | { unavailable: string };
@@ -144,6 +149,8 @@ export function realHost(): ManagerHost {
     openOutput: openOutputFile,
     setTimer: (ms, fn) => setTimeout(fn, ms),
     clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    realtimeTimer: { create: realtimeTimerFd, arm: armRealtime, read: readTimerFd, close },
+    sinceBootMs: monotonicMs,
     cgroups: (mode) => discoverCgroups(mode),
     notifyServer: (path, log, deliver) => new NotifyServer(path, log, deliver),
     sockets: (units, opts) => new SocketActivator(units, opts),

@@ -30,6 +30,7 @@ import { mainPidGuess } from "./main-pid.ts";
 import { watchBusNames } from "./bus-names.ts";
 import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
+import { TriggerShell } from "../timers/shell.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -110,6 +111,7 @@ export class Manager {
   readonly fdStore: FdStorePort;
   private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
   private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
+  private readonly triggerShell: TriggerShell; // timer and path units
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
@@ -124,6 +126,13 @@ export class Manager {
       log: (unit, level, text) => this.unitLogger(unit)[level](text),
     });
     this.fdStore = this.host.fdStore((unit, level, text) => this.unitLogger(unit)[level](text));
+    const host = this.host;
+    this.triggerShell = new TriggerShell({
+      now: () => host.now(), wallNow: () => host.wallNow(), sinceBootMs: () => host.sinceBootMs?.() ?? host.now(),
+      setTimer: (ms, fn) => host.setTimer(ms, fn), clearTimer: (h) => host.clearTimer(h), reactor: host.reactor,
+      realtime: host.realtimeTimer ?? null, conditionFacts: host.conditionFacts, dispatch: (ev) => this.dispatch(ev),
+      log: opts.logger, stampDir: join(this.directoryBases.state, "hearth/timers"),
+    }, opts.config.units.values());
   }
 
   get config(): LoadedConfig {
@@ -183,6 +192,7 @@ export class Manager {
     this.dispatch(this.sockets.open());
     this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
     this.bus?.kick();
+    this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
     // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
@@ -281,6 +291,8 @@ export class Manager {
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
+      case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
+        return this.triggerShell.perform(e);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
       case "mount": return this.performMount(e.unit, e.op, e.entry);
@@ -627,6 +639,7 @@ export class Manager {
   close() {
     for (const t of this.timers.values()) this.host.clearTimer(t);
     this.timers.clear();
+    this.triggerShell.close();
     this.outputs.close();
     this.notify?.close();
     this.systemLogs?.close();

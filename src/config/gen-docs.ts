@@ -153,9 +153,16 @@ const VALUES = `## Values
   and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`.
   A program given by bare name is looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
   configuration is loaded, and argv[0] becomes its absolute path; a missing or
-  non-executable program is an error. A leading \`-\` (\`"-/usr/bin/cleanup"\`) means the
-  command's failure is ignored, as in systemd; then a missing program is only a warning.
-  systemd's other prefixes (\`@\`, \`+\`, \`!\`, \`:\`) are refused.
+  non-executable program is an error. The program may carry systemd's prefixes, in any
+  order, each once: \`-\` (\`"-/usr/bin/cleanup"\`) ignores the command's failure (then a
+  missing program is only a warning); \`@\` takes the next word as the argv[0] the program
+  sees (\`"@/usr/sbin/daemon mydaemon -f"\`); \`:\` leaves \`$NAME\` unexpanded; \`+\` runs the
+  command with full privileges: \`user\`, \`group\`, \`supplementary_groups\`, the capability
+  keys, \`no_new_privileges\` and the mount-namespace keys do not apply to it (limits, nice,
+  umask, the environment and the cgroup do); \`!\` leaves out only \`user\`, \`group\` and
+  \`supplementary_groups\`; \`!!\` does what \`!\` does on kernels without ambient capabilities
+  (before Linux 4.3), so nothing under hearth, which needs them. \`+\` goes with neither \`!\`
+  nor \`!!\`.
 - **list of commands** (\`exec_start_pre\`, \`exec_start_post\`, \`exec_stop\`,
   \`exec_reload\`): one string (one command), an array of strings (one command each:
   \`["/bin/prep", "/bin/check --all"]\`), or an array of argv arrays

@@ -31,6 +31,10 @@ export type EmergencyAction =
 export interface ExecCommand {
   argv: string[]; // argv[0] is the program: an absolute path, or a name looked up in PATH at load
   ignoreFailure: boolean; // systemd's "-" prefix: a failing command is not an error
+  // The other prefixes of systemd (src/config/commands.ts reads them; absent = not given).
+  argv0?: string; // "@": the argv[0] the program is given (argv[0] above stays its path)
+  privileges?: "full" | "keep-ids"; // "+": no user, group, capability or sandboxing keys apply; "!": no user/group keys
+  noEnvironmentExpansion?: boolean; // ":": $NAME and ${NAME} are passed as written
 }
 
 export interface UnitSection {

@@ -116,9 +116,14 @@ export function resolveProgram(program: string, env: LoadEnv): ProgramLookup {
   return { problem: `${quote(program)} not found in PATH (${SEARCH_PATH.join(":")})` };
 }
 
-/** exec_start: an argv array, or one string. */
-export function readCommand(value: unknown, site: Site): ExecCommand | undefined {
-  return readOneCommand(value, site, "");
+/**
+ * exec_start: an argv array, or one string; or several commands (a oneshot's), as an
+ * array of argv arrays (the loader keeps the first as exec_start, the rest as exec_start_next).
+ */
+export function readCommand(value: unknown, site: Site): ExecCommand | ExecCommand[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => Array.isArray(item))) return readOneCommand(value, site, "");
+  const commands = readCommandList(value, site);
+  return commands?.length === 1 ? commands[0] : commands;
 }
 
 const ARGV_HINT =

@@ -151,6 +151,10 @@ const VALUES = `## Values
   word is replaced as it is, an unset variable is empty, and \`$$\` is a literal \`$\`.
   \`$MAINPID\` (the main process's pid) is set for \`exec_start_post\`, \`exec_reload\`
   and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`.
+  \`exec_stop\` and \`exec_stop_post\` also get \`$SERVICE_RESULT\` (\`success\`, \`exit-code\`,
+  \`signal\`, \`core-dump\`, \`timeout\`, \`watchdog\`, \`exec\`, \`protocol\`, \`resources\` …) and,
+  once the main process has exited, \`$EXIT_CODE\` (\`exited\`, \`killed\`, \`dumped\`) and
+  \`$EXIT_STATUS\` (the exit code, or the signal's name without SIG: \`TERM\`), as in systemd.
   A program given by bare name is looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
   configuration is loaded, and argv[0] becomes its absolute path; a missing or
   non-executable program is an error. The program may carry systemd's prefixes, in any

@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type {
-  Condition, Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
+  Condition, Diagnostic, ExecCommand, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
   SystemConfig, UnitConfig, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
@@ -133,6 +133,13 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
     if (limit !== undefined) limits[resource] = limit;
   }
   service.limits = limits;
+  if (Array.isArray(service.exec_start)) {
+    const [first, ...next] = service.exec_start as ExecCommand[];
+    service.exec_start = first!;
+    service.exec_start_next = next;
+  } else {
+    service.exec_start_next = [];
+  }
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
   // systemd: stdout follows a terminal or socket stdin, else goes to the journal (the unit's log).
@@ -176,6 +183,9 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   const at = (key: string) => report.at(`service.${key}`);
   if (service.type === "oneshot" && (service.restart === "always" || service.restart === "on-success")) {
     at("restart").error(`a oneshot service cannot have restart = "${service.restart}" (use on-failure)`);
+  }
+  if ((service.exec_start_next ?? []).length > 0 && service.type !== "oneshot") {
+    at("exec_start").error(`several commands are allowed for type = "oneshot" only (this service is ${service.type}), as in systemd`);
   }
   if (service.notify_access === "none" && service.type === "notify") {
     at("notify_access").warning('with notify_access = "none" the READY=1 of a notify service is ignored: its start will time out');

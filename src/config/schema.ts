@@ -278,11 +278,13 @@ for (const kind of Object.keys(DIRECTORY_DOC) as (keyof typeof DIRECTORY_DOC)[])
 
 const SERVICE = {
   type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
-  exec_start: [{ kind: "command" }, REQUIRED, "The main command: an argv array, or one string split like a shell would (no shell is run)."],
+  exec_start: [{ kind: "command" }, REQUIRED, 'The main command: an argv array, or one string split like a shell would (no shell is run). A oneshot may give several, as an array of argv arrays ([["/bin/a"], ["/bin/b", "-x"]]): they run in turn, one failing fails the start; other types take one, as in systemd.'],
+  exec_condition: [{ kind: "command-list" }, [], "Commands run in turn before exec_start_pre: exit 1 to 254 skips the start as a failed condition does (the unit is not failed); 255 or a signal fails it."],
   exec_start_pre: [{ kind: "command-list" }, [], "Commands run in turn before exec_start; one failing fails the start."],
   exec_start_post: [{ kind: "command-list" }, [], "Commands run in turn after the service has started."],
   exec_stop: [{ kind: "command-list" }, [], "Commands that stop the service; then kill_signal goes to what remains."],
   exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
+  exec_stop_post: [{ kind: "command-list" }, [], "Commands run once the service's processes are gone, whether it stopped, failed or failed to start (not when a condition skipped it before anything ran); $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS say how it ended (see below)."],
   remain_after_exit: [bool, false, "The service stays active (\"exited\") after its main process has exited successfully; any type, as in systemd."],
   pid_file: [path, null, "Where a forking service writes its main pid. Without it the main pid is guessed as systemd does: the one process the parent left in the unit's cgroup; with several, the unit is followed by its cgroup."],
   notification_fd: [int(3, MAX_NOTIFICATION_FD), null, "Readiness as s6 and dinit do it: the service is ready when it writes a newline to this fd. At most 1023, under the default limit of 1024 open files, and below limit_nofile when set; the fds below it are /dev/null or passed sockets."],
@@ -366,9 +368,10 @@ const SOCKET = {
   trigger_limit_burst: [int(1, MAX_BURST), 20, "With accept = false: starts by this socket allowed within the window; past it the sockets of the service are no longer watched (see Socket activation)."],
 } as const satisfies KeyRows;
 
-// Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
+// Compile-time check that every field of types.ts has a row (limits come from the limit_* rows,
+// exec_start_next from exec_start).
 type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
-type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
+type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits" | "exec_start_next">;
 type NoneMissing<T extends never> = T;
 export type SchemaCoversTypes = [
   NoneMissing<Missing<ManagerSection, typeof MANAGER>>,

@@ -65,6 +65,10 @@ export interface ServiceSection {
   exec_start_post: ExecCommand[];
   exec_stop: ExecCommand[];
   exec_reload: ExecCommand[];
+  // Added later; always set by the loader.
+  exec_start_next?: ExecCommand[]; // a oneshot's further exec_start commands, run in turn after the first (not a key)
+  exec_condition?: ExecCommand[]; // run first: exit 1..254 skips the start, as a condition
+  exec_stop_post?: ExecCommand[]; // run once the service's processes are gone, whatever the reason
   remain_after_exit: boolean;
   pid_file: string | null;
   notification_fd: number | null; // s6/dinit readiness: ready when a newline arrives on fd N

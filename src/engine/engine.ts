@@ -717,6 +717,7 @@ export class Engine {
   }
 
   private beginStart(u: UnitRuntime) {
+    u.unmet = null; // its conditions hold (an exec_condition may still skip this start)
     u.runtimeDirsKept = false;
     u.activatingAt = this.now;
     u.firstActivatingAt ??= this.now;
@@ -740,7 +741,11 @@ export class Engine {
         if (active === "active") this.completeJob(u, "done", "started");
         // A start that fails fails its job even when an automatic restart follows (systemd).
         else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
-        else if (active === "inactive") {
+        else if (active === "inactive" && u.service?.skipped) {
+          // exec_condition said no: skipped as by a condition (the start did not fail).
+          u.unmet = { assert: false, text: u.service.skipped, at: this.now };
+          this.completeJob(u, "done", `skipped: ${u.service.skipped}`, false);
+        } else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
           const ok = u.service?.result === "success";
           this.completeJob(u, ok ? "done" : "failed", ok ? "finished" : this.resultText(u));

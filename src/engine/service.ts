@@ -13,7 +13,7 @@ const SIGKILL = 9, SIGHUP = 1, SIGCONT = 18, SIGABRT = 6;
 // How long SIGKILLed processes get to disappear before the unit gives up on them.
 const SIGKILL_GRACE_SEC = 5;
 
-type ControlList = "pre" | "post" | "stop" | "reload";
+type ControlList = "condition" | "pre" | "post" | "stop" | "reload" | "stop-post";
 
 export interface ExitRecord {
   time: number;
@@ -32,7 +32,13 @@ export interface ServiceRuntime {
   control: { list: ControlList; index: number } | null;
   result: UnitResult;
   failCause: ExitCause | null; // set when a failure is being cleaned up (timeout, watchdog...)
-  lastExit: ExitStatus | null;
+  lastExit: ExitStatus | null; // the main process's, in this run
+  exitEnv: Record<string, string>; // $EXIT_CODE and $EXIT_STATUS of that exit, for exec_stop(_post)
+  mainIndex: number; // which of a oneshot's exec_start commands runs
+  // exec_stop_post: run once per run; what the unit does once it is over (null: not running).
+  stopPostRan: boolean;
+  afterStopPost: { cause: ExitCause | null; status: ExitStatus | null } | null;
+  skipped: string | null; // exec_condition skipped this start: why
   exits: ExitRecord[]; // the crash record, newest last
   statusText: string;
   errno: number | null;
@@ -53,7 +59,7 @@ export interface ServiceRuntime {
 export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRuntime {
   return {
     sub: "dead", mainPid: null, controlPid: null, control: null, result: "success",
-    failCause: null, lastExit: null, exits: [], statusText: "", errno: null,
+    failCause: null, lastExit: null, exitEnv: {}, mainIndex: 0, stopPostRan: false, afterStopPost: null, skipped: null, exits: [], statusText: "", errno: null,
     operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
     cgroupTracked: false, lastMainPid: null,
     timerIds: {}, deadlines: {}, since: now,
@@ -64,7 +70,7 @@ export function activeStateOf(sub: ServiceSubState): ActiveState {
   switch (sub) {
     case "dead": return "inactive";
     case "failed": return "failed";
-    case "start-pre": case "start": case "start-post": case "auto-restart": return "activating";
+    case "condition": case "start-pre": case "start": case "start-post": case "auto-restart": return "activating";
     case "running": case "exited": return "active";
     case "reload": return "reloading";
     default: return "deactivating";
@@ -133,6 +139,8 @@ function log(p: ServicePort, level: "debug" | "info" | "notice" | "warning" | "e
 
 function commands(cfg: ServiceSection, list: ControlList): ExecCommand[] {
   switch (list) {
+    case "condition": return cfg.exec_condition ?? [];
+    case "stop-post": return cfg.exec_stop_post ?? [];
     case "pre": return cfg.exec_start_pre;
     case "post": return cfg.exec_start_post;
     case "stop": return cfg.exec_stop;
@@ -143,7 +151,27 @@ function commands(cfg: ServiceSection, list: ControlList): ExecCommand[] {
 function runControl(rt: ServiceRuntime, p: ServicePort, list: ControlList, index: number) {
   rt.control = { list, index };
   rt.controlPid = null;
-  p.emit({ type: "spawn", unit: p.unit, role: "control", command: commands(p.cfg, list)[index]!, main: false });
+  const env = list === "stop" || list === "stop-post" ? stopEnvironment(rt) : undefined;
+  p.emit({ type: "spawn", unit: p.unit, role: "control", command: commands(p.cfg, list)[index]!, main: false, ...(env ? { env } : {}) });
+}
+
+/**
+ * What exec_stop and exec_stop_post learn of the run (systemd): $SERVICE_RESULT, and once
+ * the main process has exited $EXIT_CODE (exited, killed, dumped) and $EXIT_STATUS (the
+ * code, or the signal's name without SIG).
+ */
+function stopEnvironment(rt: ServiceRuntime): Record<string, string> {
+  return { SERVICE_RESULT: rt.result, ...rt.exitEnv };
+}
+
+function exitEnvironment(status: ExitStatus, signalName: (n: number) => string): Record<string, string> {
+  if (status.kind === "exited") return { EXIT_CODE: "exited", EXIT_STATUS: String(status.code) };
+  return { EXIT_CODE: status.coreDumped ? "dumped" : "killed", EXIT_STATUS: signalName(status.signal).replace(/^SIG/, "") };
+}
+
+/** The main commands: a oneshot's several exec_start, one for other types. */
+function mainCommands(cfg: ServiceSection): ExecCommand[] {
+  return [cfg.exec_start, ...(cfg.exec_start_next ?? [])];
 }
 
 /** The control process runs no more for this unit: SIGKILL it; its exit will be ignored. */
@@ -177,8 +205,22 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
   rt.errno = null;
   rt.mainPid = null;
   rt.cgroupTracked = false;
+  rt.lastExit = null;
+  rt.exitEnv = {};
+  rt.stopPostRan = false;
+  rt.afterStopPost = null;
+  rt.skipped = null;
   rt.watchdogMs = p.cfg.watchdog_sec * 1000;
   setTimer(rt, p, "start", p.cfg.timeout_start_sec);
+  if ((p.cfg.exec_condition ?? []).length > 0) {
+    enter(rt, p, "condition");
+    runControl(rt, p, "condition", 0);
+  } else {
+    enterStartPre(rt, p);
+  }
+}
+
+function enterStartPre(rt: ServiceRuntime, p: ServicePort) {
   if (p.cfg.exec_start_pre.length > 0) {
     enter(rt, p, "start-pre");
     runControl(rt, p, "pre", 0);
@@ -190,7 +232,12 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
 function enterStart(rt: ServiceRuntime, p: ServicePort) {
   enter(rt, p, "start");
   rt.control = null;
-  p.emit({ type: "spawn", unit: p.unit, role: "main", command: p.cfg.exec_start, main: true });
+  runMain(rt, p, 0);
+}
+
+function runMain(rt: ServiceRuntime, p: ServicePort, index: number) {
+  rt.mainIndex = index;
+  p.emit({ type: "spawn", unit: p.unit, role: "main", command: mainCommands(p.cfg)[index]!, main: true });
 }
 
 function enterStartPost(rt: ServiceRuntime, p: ServicePort) {
@@ -269,6 +316,7 @@ export function onExited(rt: ServiceRuntime, p: ServicePort, pid: number, status
   rt.mainPid = null;
   rt.lastMainPid = pid;
   rt.lastExit = status;
+  rt.exitEnv = exitEnvironment(status, signalName);
   onMainExited(rt, p, status, signalName);
   return true;
 }
@@ -280,6 +328,21 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
   const list = commands(p.cfg, control.list);
   const next = control.index + 1;
   switch (control.list) {
+    case "condition":
+      if (ok) return next < list.length ? runControl(rt, p, "condition", next) : enterStartPre(rt, p);
+      if (status.kind === "exited" && status.code >= 1 && status.code <= 254) {
+        // systemd's ExecCondition=: as a condition that does not hold, the start is skipped.
+        rt.control = null;
+        rt.skipped = `exec_condition ${list[control.index]!.argv[0]} exited with ${status.code}`;
+        log(p, "info", `Start skipped: ${rt.skipped}`);
+        return enterStopSigterm(rt, p);
+      }
+      rt.result = resultOf(status);
+      return failAndMaybeRestart(rt, p, status.kind === "exited" ? "unclean-code" : "unclean-signal", status);
+    case "stop-post":
+      if (!ok && rt.result === "success") rt.result = resultOf(status);
+      if (next < list.length) return runControl(rt, p, "stop-post", next);
+      return leaveStopPost(rt, p);
     case "pre":
       if (!ok) {
         rt.result = resultOf(status);
@@ -310,7 +373,8 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
 function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, signalName: (n: number) => string) {
   let cause = exitCause(status, p.cfg.success_exit_status);
   const description = describeExit(status, signalName);
-  const ignored = cause !== "clean" && p.cfg.exec_start.ignoreFailure;
+  const command = mainCommands(p.cfg)[rt.mainIndex] ?? p.cfg.exec_start;
+  const ignored = cause !== "clean" && command.ignoreFailure;
   if (ignored) {
     // systemd's "-" prefix (ExecStart=-/usr/sbin/sshd -i): told, then taken as success.
     log(p, "info", `Main process ${description}: failure ignored (exec_start has the "-" prefix)`);
@@ -320,7 +384,11 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
 
   switch (rt.sub) {
     case "start":
-      if (cause === "clean" && p.cfg.type === "oneshot") return enterStartPost(rt, p);
+      if (cause === "clean" && p.cfg.type === "oneshot") {
+        // Several exec_start: each in turn, as the main process (systemd's service_run_next_main).
+        if (rt.mainIndex + 1 < mainCommands(p.cfg).length) return runMain(rt, p, rt.mainIndex + 1);
+        return enterStartPost(rt, p);
+      }
       if (cause === "clean" && p.cfg.type === "forking") {
         if (p.cfg.pid_file) return p.emit({ type: "read-pid-file", unit: p.unit, path: p.cfg.pid_file });
         return p.emit({ type: "find-main-pid", unit: p.unit });
@@ -531,7 +599,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
   delete rt.deadlines[kind];
   switch (kind) {
     case "start":
-      if (rt.sub === "start-pre" || rt.sub === "start" || rt.sub === "start-post") {
+      if (rt.sub === "condition" || rt.sub === "start-pre" || rt.sub === "start" || rt.sub === "start-post") {
         log(p, "err", `Start operation timed out after ${p.cfg.timeout_start_sec}s. Terminating.`);
         rt.result = "timeout";
         rt.failCause = "timeout";
@@ -547,6 +615,13 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       }
       return;
     case "stop":
+      if (rt.sub === "stop-post") {
+        log(p, "warning", "exec_stop_post timed out. Killing it.");
+        abandonControl(rt, p);
+        rt.controlPid = null;
+        if (rt.result === "success") rt.result = "timeout";
+        return leaveStopPost(rt, p);
+      }
       if (rt.sub === "stop") {
         log(p, "warning", "Stop command timed out. Terminating.");
         abandonControl(rt, p);
@@ -615,7 +690,7 @@ export function stopService(rt: ServiceRuntime, p: ServicePort) {
         return runControl(rt, p, "stop", 0);
       }
       return enterStopSigterm(rt, p);
-    case "start-pre": case "start": case "start-post":
+    case "condition": case "start-pre": case "start": case "start-post":
       clearAllTimers(rt, p);
       return enterStopSigterm(rt, p);
     default:
@@ -676,6 +751,32 @@ function settle(rt: ServiceRuntime, p: ServicePort) {
     return decideAfterExit(rt, p, cause, rt.lastExit);
   }
   rt.failCause = null;
+  if (enterStopPost(rt, p, null, null)) return;
+  enter(rt, p, rt.result === "success" ? "dead" : "failed");
+}
+
+/**
+ * exec_stop_post, once per run, when the run's processes are gone: the unit waits in
+ * stop-post, then does what it was about to (`cause` set: the restart table; else dead or
+ * failed). False when there is nothing to run.
+ */
+function enterStopPost(rt: ServiceRuntime, p: ServicePort, cause: ExitCause | null, status: ExitStatus | null): boolean {
+  if ((p.cfg.exec_stop_post ?? []).length === 0 || rt.stopPostRan) return false;
+  rt.stopPostRan = true;
+  rt.afterStopPost = { cause, status };
+  clearAllTimers(rt, p);
+  enter(rt, p, "stop-post");
+  setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
+  runControl(rt, p, "stop-post", 0);
+  return true;
+}
+
+function leaveStopPost(rt: ServiceRuntime, p: ServicePort) {
+  const after = rt.afterStopPost;
+  rt.afterStopPost = null;
+  rt.control = null;
+  clearTimer(rt, p, "stop");
+  if (after?.cause) return decideAfterExit(rt, p, after.cause, after.status);
   enter(rt, p, rt.result === "success" ? "dead" : "failed");
 }
 
@@ -690,6 +791,7 @@ function failAndMaybeRestart(rt: ServiceRuntime, p: ServicePort, cause: ExitCaus
 
 /** The restart table, then the start limit (automatic restarts only). */
 function decideAfterExit(rt: ServiceRuntime, p: ServicePort, cause: ExitCause, status: ExitStatus | null) {
+  if (enterStopPost(rt, p, cause, status)) return;
   const oneshotNoRestart = p.cfg.type === "oneshot" && (p.cfg.restart === "always" || p.cfg.restart === "on-success");
   if (rt.operatorStop || oneshotNoRestart || !shallRestart(p.cfg, cause, status)) {
     return enter(rt, p, rt.result === "success" ? "dead" : "failed");

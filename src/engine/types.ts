@@ -11,8 +11,8 @@ export type ActiveState = "inactive" | "activating" | "active" | "reloading" | "
 
 /** The finer state of a service (systemd's SubState names where they exist). */
 export type ServiceSubState =
-  | "dead" | "start-pre" | "start" | "start-post" | "running" | "exited" | "reload"
-  | "stop" | "stop-watchdog" | "stop-sigterm" | "stop-sigkill" | "auto-restart" | "failed";
+  | "dead" | "condition" | "start-pre" | "start" | "start-post" | "running" | "exited" | "reload"
+  | "stop" | "stop-post" | "stop-watchdog" | "stop-sigterm" | "stop-sigkill" | "auto-restart" | "failed";
 
 /** Why a unit last ended up where it is (systemd's Result=). */
 export type UnitResult =
@@ -84,7 +84,8 @@ export interface SpawnContext {
 
 export type Effect =
   // context: filled in by the engine (src/engine/service.ts emits the bare spawn).
-  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean; context?: SpawnContext }
+  // env: variables the state machine adds (SERVICE_RESULT and the like for exec_stop/exec_stop_post).
+  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean; env?: Record<string, string>; context?: SpawnContext }
   // scope "unit": every process of the unit (its cgroup, or its process group when
   // cgroups are missing); "process": that pid alone (kill_mode = process / mixed).
   | { type: "kill"; unit: string; pid: number; signal: number; scope: "unit" | "process" }

@@ -64,6 +64,7 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
   // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
   if (!main && mainPid !== null) env.MAINPID = String(mainPid);
   Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
+  Object.assign(env, e.env); // SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for exec_stop and exec_stop_post
   // ":" passes $NAME as written; "@" gives the program its own argv[0].
   const expanded = e.command.noEnvironmentExpansion ? e.command.argv : expandCommand(e.command.argv, env);
   const argv = programArgv(e.command, expanded);

@@ -83,7 +83,7 @@ function allOf<U extends string>() {
   return <const L extends readonly U[]>(list: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => list;
 }
 
-export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "oneshot", "forking"]);
+export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "notify-reload", "oneshot", "forking", "idle"]);
 export const RESTART_POLICIES = allOf<RestartPolicy>()([
   "no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog",
 ]);
@@ -277,7 +277,7 @@ for (const kind of Object.keys(DIRECTORY_DOC) as (keyof typeof DIRECTORY_DOC)[])
 }
 
 const SERVICE = {
-  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits."],
+  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits. notify-reload: as notify, and `hearth ctl reload` sends reload_signal and waits for RELOADING=1 (with MONOTONIC_USEC) then READY=1. idle: as simple, but the program runs only once no other job is left, or after 5 s (the unit is active at once, as in systemd)."],
   exec_start: [{ kind: "command" }, REQUIRED, 'The main command: an argv array, or one string split like a shell would (no shell is run). A oneshot may give several, as an array of argv arrays ([["/bin/a"], ["/bin/b", "-x"]]): they run in turn, one failing fails the start; other types take one, as in systemd.'],
   exec_condition: [{ kind: "command-list" }, [], "Commands run in turn before exec_start_pre: exit 1 to 254 skips the start as a failed condition does (the unit is not failed); 255 or a signal fails it."],
   exec_start_pre: [{ kind: "command-list" }, [], "Commands run in turn before exec_start; one failing fails the start."],
@@ -303,6 +303,7 @@ const SERVICE = {
   restart_prevent_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is never restarted."],
   restart_force_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is always restarted."],
   notify_access: [oneOf(NOTIFY_ACCESS), derived('"main" for notify services or when watchdog_sec > 0, else "none"'), "Which processes may send notify messages: the main one, any the service started (exec), all."],
+  reload_signal: [{ kind: "signal" }, 1, 'With type = "notify-reload": the signal `hearth ctl reload` sends the main process.'],
   kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
   kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only."],
   send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],

@@ -10,7 +10,7 @@ export interface Diagnostic {
   unit?: string; // the unit the problem disables, if any
 }
 
-export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking";
+export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "oneshot" | "forking" | "idle";
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
@@ -69,6 +69,7 @@ export interface ServiceSection {
   exec_start_next?: ExecCommand[]; // a oneshot's further exec_start commands, run in turn after the first (not a key)
   exec_condition?: ExecCommand[]; // run first: exit 1..254 skips the start, as a condition
   exec_stop_post?: ExecCommand[]; // run once the service's processes are gone, whatever the reason
+  reload_signal?: number; // type = "notify-reload": what `hearth ctl reload` sends the main process (SIGHUP)
   remain_after_exit: boolean;
   pid_file: string | null;
   notification_fd: number | null; // s6/dinit readiness: ready when a newline arrives on fd N

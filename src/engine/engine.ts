@@ -74,6 +74,7 @@ export class Engine {
   private effects: Effect[] = [];
   private now = 0;
   private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
+  private readonly idleUnits: string[] = []; // type = "idle" services (see releaseIdle)
   private startupReported = false;
   private goingDown = false; // see the going-down event
 
@@ -86,7 +87,9 @@ export class Engine {
     private readonly signalName: (n: number) => string = (n) => String(n),
     private readonly target: string | null = null,
     private readonly managerPid: number | null = null,
-    private readonly notFound: { has(name: string): boolean } = new Set<string>()) {
+    private readonly notFound: { has(name: string): boolean } = new Set<string>(),
+    /** CLOCK_MONOTONIC ms minus `now`'s clock: MONOTONIC_USEC (notify-reload) is on CLOCK_MONOTONIC. */
+    private readonly monotonicOffsetMs = 0) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     for (const cfg of configs.values()) this.addRuntime(cfg, now);
@@ -103,6 +106,7 @@ export class Engine {
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
       conditionCheck: null, unmet: null, runtimeDirsKept: false,
     });
+    if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
 
   // ---- queries ------------------------------------------------------------------------
@@ -133,7 +137,7 @@ export class Engine {
       // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
       service: {
-        active: (u) => svc.activeStateOf(u.service!.sub),
+        active: (u) => svc.serviceActiveState(u.service!.sub, u.cfg.service!),
         sub: (u) => u.service!.sub,
         start: (u) => {
           if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
@@ -243,6 +247,7 @@ export class Engine {
     try {
       this.apply(event);
       this.runJobs();
+      this.releaseIdle();
       this.activation.collectInstances(this.activationHost);
       this.activation.syncListening(this.activationHost);
     } catch (e) {
@@ -470,7 +475,7 @@ export class Engine {
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
     return {
       unit: name, cfg, now: this.now, nextTimerId: () => this.nextTimer++, emit: (e) => this.emit(e),
-      managerPid: this.managerPid,
+      managerPid: this.managerPid, monotonicOffsetMs: this.monotonicOffsetMs,
     };
   }
 
@@ -716,6 +721,18 @@ export class Engine {
     this.completeJob(u, "done", `skipped: start condition unmet: ${verdict.text}`, false);
   }
 
+  /**
+   * type = "idle" services wait until no other job is left (systemd closes its idle pipe
+   * when the job queue is empty); their own start jobs are done already (they are active).
+   */
+  private releaseIdle() {
+    if (this.idleUnits.length === 0) return;
+    const waiting = this.idleUnits.filter((n) => this.units.get(n)?.service?.idleWait);
+    if (waiting.length === 0) return;
+    for (const u of this.units.values()) if (u.job) return;
+    for (const name of waiting) this.withService(name, (rt, p) => svc.releaseIdle(rt, p));
+  }
+
   private beginStart(u: UnitRuntime) {
     u.unmet = null; // its conditions hold (an exec_condition may still skip this start)
     u.runtimeDirsKept = false;
@@ -753,7 +770,8 @@ export class Engine {
       } else if (job.type === "stop" && (active === "inactive" || active === "failed")) {
         this.completeJob(u, "done", "stopped");
       } else if (job.type === "reload" && active === "active") {
-        this.completeJob(u, "done", "reloaded");
+        const failure = u.service?.reloadFailure ?? null;
+        this.completeJob(u, failure === null ? "done" : "failed", failure ?? "reloaded");
       } else if (job.type === "reload" && (active === "inactive" || active === "failed")) {
         this.completeJob(u, "failed", "stopped while reloading");
       }

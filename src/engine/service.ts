@@ -10,6 +10,11 @@ import type {
 } from "./types.ts";
 
 const SIGKILL = 9, SIGHUP = 1, SIGCONT = 18, SIGABRT = 6;
+// systemd's IDLE_TIMEOUT_USEC: a type = "idle" service waits at most this for the other jobs.
+export const IDLE_TIMEOUT_SEC = 5;
+// MONOTONIC_USEC is read on another clock than the engine's (converted by an offset measured
+// once): a RELOADING=1 this much before the reload began still answers it.
+const CLOCK_SLACK_USEC = 1000;
 // How long SIGKILLed processes get to disappear before the unit gives up on them.
 const SIGKILL_GRACE_SEC = 5;
 
@@ -39,6 +44,9 @@ export interface ServiceRuntime {
   stopPostRan: boolean;
   afterStopPost: { cause: ExitCause | null; status: ExitStatus | null } | null;
   skipped: string | null; // exec_condition skipped this start: why
+  idleWait: boolean; // type = "idle": the main process waits for the other jobs (IDLE_TIMEOUT_SEC at most)
+  reloadBeginUsec: number; // notify-reload: CLOCK_MONOTONIC when reload_signal was sent
+  reloadFailure: string | null; // why the last reload failed (its job fails), null if it did not
   exits: ExitRecord[]; // the crash record, newest last
   statusText: string;
   errno: number | null;
@@ -59,11 +67,20 @@ export interface ServiceRuntime {
 export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRuntime {
   return {
     sub: "dead", mainPid: null, controlPid: null, control: null, result: "success",
-    failCause: null, lastExit: null, exitEnv: {}, mainIndex: 0, stopPostRan: false, afterStopPost: null, skipped: null, exits: [], statusText: "", errno: null,
+    failCause: null, lastExit: null, exitEnv: {}, mainIndex: 0, stopPostRan: false, afterStopPost: null, skipped: null, idleWait: false, reloadBeginUsec: 0, reloadFailure: null, exits: [], statusText: "", errno: null,
     operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
     cgroupTracked: false, lastMainPid: null,
     timerIds: {}, deadlines: {}, since: now,
   };
+}
+
+/**
+ * The active state of a service in `sub`: a type = "idle" service is active as soon as its
+ * start begins, so that no job waits for it (systemd's state_translation_table_idle).
+ */
+export function serviceActiveState(sub: ServiceSubState, cfg: ServiceSection): ActiveState {
+  const active = activeStateOf(sub);
+  return cfg.type === "idle" && active === "activating" && sub !== "auto-restart" ? "active" : active;
 }
 
 export function activeStateOf(sub: ServiceSubState): ActiveState {
@@ -72,7 +89,7 @@ export function activeStateOf(sub: ServiceSubState): ActiveState {
     case "failed": return "failed";
     case "condition": case "start-pre": case "start": case "start-post": case "auto-restart": return "activating";
     case "running": case "exited": return "active";
-    case "reload": return "reloading";
+    case "reload": case "reload-signal": case "reload-notify": return "reloading";
     default: return "deactivating";
   }
 }
@@ -85,6 +102,7 @@ export interface ServicePort {
   nextTimerId: () => number;
   emit: (e: Effect) => void;
   managerPid: number | null; // never a main pid, whoever names it
+  monotonicOffsetMs: number; // CLOCK_MONOTONIC ms minus the engine's clock (MONOTONIC_USEC is on CLOCK_MONOTONIC)
 }
 
 export function describeExit(status: ExitStatus, signalName: (n: number) => string): string {
@@ -127,11 +145,14 @@ function extendTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, ms: nu
 // ---- helpers --------------------------------------------------------------------------
 
 function enter(rt: ServiceRuntime, p: ServicePort, sub: ServiceSubState) {
-  const before = activeStateOf(rt.sub);
+  const before = serviceActiveState(rt.sub, p.cfg);
   rt.sub = sub;
-  if (activeStateOf(sub) !== before) rt.since = p.now;
-  p.emit({ type: "state-changed", unit: p.unit, active: activeStateOf(sub), sub });
+  const active = serviceActiveState(sub, p.cfg);
+  if (active !== before) rt.since = p.now;
+  p.emit({ type: "state-changed", unit: p.unit, active, sub });
 }
+
+const RELOADING: ReadonlySet<ServiceSubState> = new Set(["reload", "reload-signal", "reload-notify"]);
 
 function log(p: ServicePort, level: "debug" | "info" | "notice" | "warning" | "err", text: string) {
   p.emit({ type: "log", unit: p.unit, level, text });
@@ -210,6 +231,7 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
   rt.stopPostRan = false;
   rt.afterStopPost = null;
   rt.skipped = null;
+  rt.idleWait = false;
   rt.watchdogMs = p.cfg.watchdog_sec * 1000;
   setTimer(rt, p, "start", p.cfg.timeout_start_sec);
   if ((p.cfg.exec_condition ?? []).length > 0) {
@@ -232,6 +254,17 @@ function enterStartPre(rt: ServiceRuntime, p: ServicePort) {
 function enterStart(rt: ServiceRuntime, p: ServicePort) {
   enter(rt, p, "start");
   rt.control = null;
+  if (p.cfg.type !== "idle") return runMain(rt, p, 0);
+  // The engine lets it go (releaseIdle) once no other job is left; the timer at the latest.
+  rt.idleWait = true;
+  setTimer(rt, p, "idle", IDLE_TIMEOUT_SEC);
+}
+
+/** A type = "idle" service waiting for the other jobs: its main process runs now. */
+export function releaseIdle(rt: ServiceRuntime, p: ServicePort) {
+  if (!rt.idleWait || rt.sub !== "start") return;
+  rt.idleWait = false;
+  clearTimer(rt, p, "idle");
   runMain(rt, p, 0);
 }
 
@@ -277,7 +310,8 @@ export function onSpawned(rt: ServiceRuntime, p: ServicePort, role: ProcessRole,
   rt.lastMainPid = pid;
   if (rt.sub !== "start") return;
   // simple and exec: the spawner returns only once execve succeeded, so both are up now.
-  if ((p.cfg.type === "simple" || p.cfg.type === "exec") && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
+  const atFork = p.cfg.type === "simple" || p.cfg.type === "exec" || p.cfg.type === "idle";
+  if (atFork && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
 }
 
 export function onSpawnFailed(rt: ServiceRuntime, p: ServicePort, role: ProcessRole, error: string) {
@@ -357,7 +391,10 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
       }
       return next < list.length ? runControl(rt, p, "post", next) : enterRunning(rt, p);
     case "reload":
-      if (!ok) log(p, "warning", "Reload failed");
+      if (!ok) {
+        log(p, "warning", "Reload failed");
+        rt.reloadFailure = `exec_reload ${list[control.index]!.argv[0]} ${status.kind === "exited" ? `exited with ${status.code}` : "was killed"}`;
+      }
       if (ok && next < list.length) return runControl(rt, p, "reload", next);
       rt.control = null;
       clearTimer(rt, p, "reload");
@@ -400,7 +437,7 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
       log(p, "err", `Main process ${description} before it was ready`);
       rt.result = cause === "clean" ? "protocol" : resultOf(status);
       return failAndMaybeRestart(rt, p, cause === "clean" ? "unclean-code" : cause, status);
-    case "start-post": case "running": case "reload":
+    case "start-post": case "running": case "reload": case "reload-signal": case "reload-notify":
       abandonControl(rt, p);
       if (!ignored) log(p, cause === "clean" ? "info" : "warning", `Main process ${description}`);
       if (cause !== "clean") rt.result = resultOf(status);
@@ -470,7 +507,7 @@ export function onCgroupEmpty(rt: ServiceRuntime, p: ServicePort) {
   if (!rt.cgroupTracked || rt.mainPid !== null) return;
   rt.cgroupTracked = false;
   switch (rt.sub) {
-    case "start-post": case "running": case "reload":
+    case "start-post": case "running": case "reload": case "reload-signal": case "reload-notify":
       abandonControl(rt, p);
       log(p, "info", "The unit's processes are gone");
       clearAllTimers(rt, p);
@@ -537,17 +574,18 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
 
   // systemd's precedence: STOPPING=1 wins over READY=1, which wins over RELOADING=1.
   const flag = msg.stopping ? "stopping" : msg.ready ? "ready" : msg.reloading ? "reloading" : null;
-  if (flag !== null && !onStateFlag(rt, p, flag)) log(p, "debug", `${flag.toUpperCase()}=1 changes nothing in state ${rt.sub}`);
+  if (flag !== null && !onStateFlag(rt, p, flag, msg.monotonicUsec)) log(p, "debug", `${flag.toUpperCase()}=1 changes nothing in state ${rt.sub}`);
   if (msg.watchdog === "ping") armWatchdog(rt, p);
   else if (msg.watchdog === "trigger") watchdogExpired(rt, p);
   return { accepted: true };
 }
 
 /** READY=1, RELOADING=1 or STOPPING=1 (the winner of a message); false if it changes nothing. */
-function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "ready" | "reloading"): boolean {
+function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "ready" | "reloading",
+  monotonicUsec: number | bigint | undefined): boolean {
   switch (flag) {
     case "stopping":
-      if (rt.sub !== "running" && rt.sub !== "reload") return false;
+      if (rt.sub !== "running" && !RELOADING.has(rt.sub)) return false;
       // The daemon announced it is going away on its own: wait for it, send nothing.
       clearTimer(rt, p, "watchdog");
       clearTimer(rt, p, "reload");
@@ -555,14 +593,26 @@ function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "rea
       setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
       return true;
     case "ready":
-      if (rt.sub === "start" && p.cfg.type === "notify") {
+      if (rt.sub === "start" && (p.cfg.type === "notify" || p.cfg.type === "notify-reload")) {
         enterStartPost(rt, p);
         return true;
       }
-      if (rt.sub !== "reload" || rt.control !== null) return false;
+      // notify-reload: the reload is over at READY=1 after its RELOADING=1, not before.
+      if ((rt.sub !== "reload" && rt.sub !== "reload-notify") || rt.control !== null) return false;
       endReload(rt, p);
       return true;
     case "reloading":
+      if (rt.sub === "reload-signal") {
+        // Only a RELOADING=1 sent after the signal answers it (systemd 253's MONOTONIC_USEC check).
+        const fresh = monotonicUsec !== undefined && Number(monotonicUsec) + CLOCK_SLACK_USEC >= rt.reloadBeginUsec;
+        if (!fresh) {
+          log(p, "debug", monotonicUsec === undefined ? "RELOADING=1 without MONOTONIC_USEC: not the answer to reload_signal"
+            : `RELOADING=1 with MONOTONIC_USEC=${monotonicUsec} from before reload_signal was sent: ignored`);
+          return true;
+        }
+        enter(rt, p, "reload-notify");
+        return true;
+      }
       if (rt.sub !== "running") return false;
       enter(rt, p, "reload");
       setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
@@ -572,7 +622,7 @@ function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "rea
 
 /** States in which MAINPID= is taken (systemd's list): a process exists or is awaited. */
 const MAINPID_STATES: ReadonlySet<ServiceSubState> = new Set([
-  "start", "start-post", "running", "reload", "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog",
+  "start", "start-post", "running", "reload", "reload-signal", "reload-notify", "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog",
 ]);
 
 /**
@@ -607,9 +657,14 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         enterStopSigterm(rt, p);
       }
       return;
+    case "idle":
+      if (rt.idleWait) log(p, "info", `Other jobs still running after ${IDLE_TIMEOUT_SEC}s: starting anyway (type = "idle")`);
+      return releaseIdle(rt, p);
     case "reload":
-      if (rt.sub === "reload") {
+      if (RELOADING.has(rt.sub)) {
         log(p, "warning", "Reload operation timed out");
+        rt.reloadFailure = rt.sub === "reload-signal" ? "no RELOADING=1 after reload_signal (timeout)"
+          : rt.sub === "reload-notify" ? "no READY=1 after RELOADING=1 (timeout)" : "timeout";
         abandonControl(rt, p);
         endReload(rt, p);
       }
@@ -659,7 +714,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
 }
 
 function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
-  if (rt.sub !== "running" && rt.sub !== "reload") return;
+  if (rt.sub !== "running" && !RELOADING.has(rt.sub)) return;
   log(p, "err", `Watchdog timeout (limit ${rt.watchdogMs / 1000}s)! Killing with SIGABRT.`);
   clearTimer(rt, p, "watchdog");
   rt.result = "watchdog";
@@ -681,7 +736,7 @@ export function stopService(rt: ServiceRuntime, p: ServicePort) {
     case "auto-restart":
       clearTimer(rt, p, "restart");
       return enter(rt, p, rt.result === "success" ? "dead" : "failed");
-    case "running": case "reload": case "exited":
+    case "running": case "reload": case "reload-signal": case "reload-notify": case "exited":
       clearAllTimers(rt, p);
       if (p.cfg.exec_stop.length > 0 && (rt.mainPid !== null || rt.cgroupTracked || rt.sub === "exited")) {
         if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
@@ -692,6 +747,7 @@ export function stopService(rt: ServiceRuntime, p: ServicePort) {
       return enterStopSigterm(rt, p);
     case "condition": case "start-pre": case "start": case "start-post":
       clearAllTimers(rt, p);
+      rt.idleWait = false;
       return enterStopSigterm(rt, p);
     default:
       return; // already stopping
@@ -821,6 +877,16 @@ function endReload(rt: ServiceRuntime, p: ServicePort) {
 
 export function reloadService(rt: ServiceRuntime, p: ServicePort): "started" | "unsupported" | "inactive" {
   if (rt.sub !== "running" && rt.sub !== "exited") return "inactive";
+  rt.reloadFailure = null;
+  if (p.cfg.type === "notify-reload") {
+    if (rt.mainPid === null) return "inactive";
+    // systemd 253's Type=notify-reload: signal, then RELOADING=1 (MONOTONIC_USEC), then READY=1.
+    rt.reloadBeginUsec = (p.now + p.monotonicOffsetMs) * 1000;
+    enter(rt, p, "reload-signal");
+    setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
+    p.emit({ type: "kill", unit: p.unit, pid: rt.mainPid, signal: p.cfg.reload_signal ?? SIGHUP, scope: "process" });
+    return "started";
+  }
   if (p.cfg.exec_reload.length === 0) return "unsupported";
   enter(rt, p, "reload");
   setTimer(rt, p, "reload", p.cfg.timeout_start_sec);

@@ -12,6 +12,7 @@ export type ActiveState = "inactive" | "activating" | "active" | "reloading" | "
 /** The finer state of a service (systemd's SubState names where they exist). */
 export type ServiceSubState =
   | "dead" | "condition" | "start-pre" | "start" | "start-post" | "running" | "exited" | "reload"
+  | "reload-signal" | "reload-notify" // notify-reload: reload_signal sent; RELOADING=1 heard, READY=1 awaited
   | "stop" | "stop-post" | "stop-watchdog" | "stop-sigterm" | "stop-sigkill" | "auto-restart" | "failed";
 
 /** Why a unit last ended up where it is (systemd's Result=). */
@@ -25,7 +26,8 @@ export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout
 
 export type ProcessRole = "main" | "control";
 // "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
-export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept";
+// "idle": the longest a type = "idle" service waits for the other jobs to finish.
+export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept" | "idle";
 
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }

@@ -18,6 +18,7 @@ import { FdStore } from "../sockets/fd-store.ts";
 import { close, devNull, openFile, pipe, readNonBlocking, type ReadResult } from "../../ffi/fd.ts";
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
+import { monotonicMs } from "../../ffi/system.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
@@ -42,6 +43,8 @@ export interface ManagerHost {
   now(): number;
   /** Milliseconds since the epoch. */
   wallNow(): number;
+  /** CLOCK_MONOTONIC in ms, the clock of MONOTONIC_USEC in notifications; absent: the same as now(). */
+  monotonicNow?(): number;
   mkdir(path: string): void;
   /** A regular file's text (bounded, never blocking on a FIFO); throws when it cannot be read. */
   readFile(path: string): string;
@@ -94,6 +97,7 @@ export function realHost(): ManagerHost {
     pid: process.pid,
     now: () => performance.now(),
     wallNow: () => Date.now(),
+    monotonicNow: monotonicMs,
     mkdir: (path) => void mkdirSync(path, { recursive: true, mode: 0o755 }),
     readFile: (path) => {
       const read = readConfigFile(path);

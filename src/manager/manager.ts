@@ -108,7 +108,9 @@ export class Manager {
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
-    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound);
+    const now = this.host.now();
+    const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
+    this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, monotonicOffsetMs);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,

@@ -15,6 +15,8 @@ verbs:
   status [UNIT...]          state of the manager or of units (exit 3 if a unit is not active, 4 if not found)
   list                      every unit and its state
   start|stop|restart|reload UNIT...
+  isolate UNIT              start UNIT with what it pulls in, stop every other unit (not those
+                            with ignore_on_isolate, nor mounts); UNIT needs allow_isolate = true
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output of a unit (or of everything); root only
   analyze [time|blame|critical-chain [UNIT]|plot|dot]

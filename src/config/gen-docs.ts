@@ -280,6 +280,16 @@ Services that run during early boot (wanted by \`sysinit\` or \`sockets\`) need
 A target starts after the units it pulls in (requires, binds_to, wants, or their
 \`wanted_by\`/\`required_by\`), unless such a unit is itself ordered after the target.
 
+\`part_of = ["X"]\`: a stop or restart job of X (by hand, or passed on to X) is passed on
+to this unit; one way, and X's own failure or exit stops nothing (that is \`binds_to\`).
+
+\`hearth ctl isolate T\` starts T with everything it pulls in (requires, binds_to, wants,
+recursively) and stops every other unit, as \`systemctl isolate\`: not the units with
+\`ignore_on_isolate = true\`, nor mount units. T must say \`allow_isolate = true\` (systemd's
+AllowIsolate=, off by default); the built-in \`multi-user\` and \`rescue\` do, so
+\`hearth ctl isolate rescue\` and back to \`multi-user\` work out of the box. It answers
+once T's start job is done; the stops run on alongside.
+
 A name that matches no unit file and no built-in target is a warning, never an error,
 as in systemd (chrony's \`conflicts = ["openntpd"]\` loads where openntpd is not
 installed): in \`after\` and \`before\` there is nothing to wait for, a \`wants\` of it

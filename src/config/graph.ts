@@ -25,8 +25,8 @@ interface Candidate {
   file: UnitFile | null; // null for a built-in target without a file
 }
 
-type DependencyList = "requires" | "wants" | "binds_to" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
-const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "conflicts", "after", "before", "wanted_by", "required_by"];
+type DependencyList = "requires" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
 
 /**
  * Lists whose names must be there for the unit to start: a name that matches no unit is
@@ -74,7 +74,7 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   // Plain loops, and a site only for a reference to report: this runs per unit at boot, in the interpreter.
   for (let l = 0; l < DEPENDENCY_LISTS.length; l++) {
     const list = DEPENDENCY_LISTS[l]!;
-    const refs = unit.unit[list];
+    const refs = unit.unit[list] ?? [];
     const kept: string[] = [];
     for (let index = 0; index < refs.length; index++) {
       const ref = refs[index]!;
@@ -108,14 +108,14 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   return { ...unit, unit: section };
 }
 
-const LOADED_ONLY_LISTS = ["wants", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
+const LOADED_ONLY_LISTS = ["wants", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
 
 /** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
 function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
   const unit = { ...config.unit };
   for (let l = 0; l < LOADED_ONLY_LISTS.length; l++) {
     const list = LOADED_ONLY_LISTS[l]!;
-    const names = unit[list];
+    const names = unit[list] ?? [];
     const kept: string[] = [];
     for (let k = 0; k < names.length; k++) if (loaded.has(names[k]!)) kept.push(names[k]!);
     unit[list] = kept;
@@ -153,7 +153,7 @@ function notFoundNames(files: UnitFile[], units: Map<string, UnitConfig>, known:
   for (const file of files) {
     if (file.unit === null || !units.has(file.name)) continue;
     for (const list of DEPENDENCY_LISTS) {
-      for (const name of file.unit.unit[list]) {
+      for (const name of file.unit.unit[list] ?? []) {
         if (known.has(name)) continue;
         const refs = notFound.get(name) ?? [];
         if (!refs.some((r) => r.unit === file.name && r.list === list)) refs.push({ unit: file.name, list });

@@ -50,6 +50,11 @@ export interface UnitSection {
   requires_mounts_for: string[];
   /** Added later; always set by the loader (default true): see docs/configuration.md. */
   default_dependencies?: boolean;
+  // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
+  part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
+  ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone
+  allow_isolate?: boolean; // `hearth ctl isolate` may name this unit
+
 }
 
 /** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */

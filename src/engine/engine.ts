@@ -495,6 +495,7 @@ export class Engine {
     }
     switch (type) {
       case "start": return this.startTransaction(name, requestId);
+      case "isolate": return this.isolate(u, requestId);
       case "stop": return this.stopTransaction(name, requestId, false);
       case "restart": return this.stopTransaction(name, requestId, true);
       case "reload": {
@@ -513,15 +514,16 @@ export class Engine {
 
   /**
    * Pull in the unit and, recursively, what it requires and wants; stop what conflicts.
-   * `manual`: the operator's start, which clears the crash-loop counters of the unit.
+   * `manual`: the operator's start, which clears the crash-loop counters of the unit;
+   * `as`: what the request asked for (a start, or an isolate), as the answer names it.
    */
-  private startTransaction(name: string, requestId?: number, manual = true) {
+  private startTransaction(name: string, requestId?: number, manual = true, as: JobType = "start") {
     this.walk(name, (node) => [...node.requires, ...node.wants], (u, node, anchor) => {
       const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;
       if (state === "active" || state === "reloading") {
-        if (anchor) this.finish({ unit: n, job: "start", result: "done", requestId: rid, reason: "already active" });
+        if (anchor) this.finish({ unit: n, job: as, result: "done", requestId: rid, reason: "already active" });
       } else if (u.job?.type === "start") {
         if (rid) u.job.requestIds.push(rid);
       } else {
@@ -531,11 +533,34 @@ export class Engine {
         if (anchor && manual) this.retrySockets(n);
         this.replaceJob(u, {
           id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
-          automatic: !(anchor && manual),
+          automatic: !(anchor && manual), ...(anchor && as !== "start" ? { reportAs: as } : {}),
         });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
     });
+  }
+
+  /**
+   * `hearth ctl isolate`: start the unit with everything it pulls in (requires, binds_to,
+   * wants, recursively) and stop every other unit, as systemd's isolate job mode. Only a
+   * unit with allow_isolate (systemd's AllowIsolate=); units with ignore_on_isolate, and
+   * mount units (systemd's mount units ignore isolation), are left as they are.
+   */
+  private isolate(u: UnitRuntime, requestId?: number) {
+    const name = u.cfg.name;
+    if (!u.cfg.unit.allow_isolate) {
+      return this.finish({ unit: name, job: "isolate", result: "failed", requestId, reason: `${name} may not be isolated: it has no allow_isolate = true` });
+    }
+    const kept = new Set<string>();
+    this.walk(name, (node) => [...node.requires, ...node.wants], (v) => kept.add(v.cfg.name));
+    for (const v of this.units.values()) {
+      const n = v.cfg.name;
+      if (kept.has(n) || v.cfg.unit.ignore_on_isolate || v.kind === "mount") continue;
+      const state = this.activeState(n);
+      if ((state === "inactive" || state === "failed") && v.job === null) continue;
+      this.stopTransaction(n, undefined, false);
+    }
+    this.startTransaction(name, requestId, true, "isolate");
   }
 
   /** A start by hand makes again the sockets the unit needs that could not be made. */
@@ -545,12 +570,12 @@ export class Engine {
   }
 
   /**
-   * Stop the unit and, recursively, every unit that requires it. A restart (thenStart)
-   * restarts those that were up (systemd's try-restart of the units that Requires= or
-   * BindsTo= it): they stop first and start again after it.
+   * Stop the unit and, recursively, every unit that requires it or is part of it. A restart
+   * (thenStart) restarts those that were up (systemd's try-restart of the units that
+   * Requires=, BindsTo= or PartOf= it): they stop first and start again after it.
    */
   private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
-    this.walk(name, (node) => node.requiredBy, (u, _node, anchor) => {
+    this.walk(name, (node) => [...node.requiredBy, ...node.consistsOf], (u, _node, anchor) => {
       const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;

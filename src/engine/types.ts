@@ -20,7 +20,8 @@ export type UnitResult =
   | "success" | "exit-code" | "signal" | "core-dump" | "timeout" | "watchdog"
   | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources";
 
-export type JobType = "start" | "stop" | "restart" | "reload";
+// "isolate": `hearth ctl isolate` (a start of the target, stops of the rest), as the request names it.
+export type JobType = "start" | "stop" | "restart" | "reload" | "isolate";
 // "assert": an assert_X entry did not hold (a condition_X that does not hold is "done": skipped).
 export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout" | "unsupported" | "assert";
 

@@ -256,6 +256,35 @@ the path and the reason in \`hearth ctl status\`. The open never waits: a FIFO n
 reads, or a socket no one listens on, fails at once (a daemon that logs into a FIFO needs its reader started first, with
 \`after\`). \`syslog_identifier\` is the name the unit's lines are shown under, in
 place of the unit's name.
+
+A **terminal of its own** (a getty on a serial port): with \`tty_path\` set, or
+\`standard_input = "tty-force"\` / \`"tty-fail"\`, or any of \`tty_reset\`, \`tty_vhangup\`,
+\`tty_vt_disallocate\`, the process opens the terminal itself, in the child, after
+\`setsid\` (\`tty_path\`, else \`/dev/console\`): first \`tty_reset\` (sane termios, queues
+flushed), \`tty_vhangup\` (whoever has it open is hung up, as systemd's TTYVHangup=) and
+\`tty_vt_disallocate\`; then with \`standard_input = "tty"\` it becomes the controlling
+terminal (TIOCSCTTY), taken from another session with \`"tty-force"\`; stdin, and stdout and
+stderr when they inherit or say \`"tty"\`, are it. The open never waits (no carrier
+needed on a serial line). One difference from systemd: \`"tty"\` fails the start when
+another session holds the terminal, where systemd waits for it to be released (the
+manager cannot wait inside a child it has not yet let go); \`"tty-fail"\` is the same.
+Without any of these keys \`"tty"\` is the console as before, opened by the manager
+(no controlling terminal). So systemd's \`serial-getty@.service\` reads:
+
+\`\`\`toml
+[service]
+type = "idle"
+exec_start = ["-/sbin/agetty", "-o", "-p -- \\\\u", "--keep-baud", "115200,57600,38400,9600", "-", "$TERM"]
+standard_input = "tty"
+tty_path = "/dev/ttyAMA0"
+tty_reset = true
+tty_vhangup = true
+restart = "always"
+environment = { TERM = "vt220" }
+\`\`\`
+
+(\`UtmpIdentifier=\` is not kept: hearth writes no utmp records; agetty and login write
+their own.)
 `;
 
 const DEPENDENCIES = `## Dependencies and targets

@@ -143,7 +143,7 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
   // systemd: notify services, and services with a watchdog, let their main process talk.
   service.notify_access ??= service.type === "notify" || service.type === "notify-reload" || service.watchdog_sec > 0 ? "main" : "none";
   // systemd: stdout follows a terminal or socket stdin, else goes to the journal (the unit's log).
-  service.standard_output ??= service.standard_input === "tty" || service.standard_input === "socket" ? "inherit" : "journal";
+  service.standard_output ??= service.standard_input?.startsWith("tty") || service.standard_input === "socket" ? "inherit" : "journal";
   return service;
 }
 

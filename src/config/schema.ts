@@ -93,7 +93,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
-export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
+export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
@@ -335,7 +335,11 @@ const SERVICE = {
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
   tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": the console (see Standard input and output). stdout and stderr follow it unless set.'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": tty_path (unset: the console), made the controlling terminal; "tty-force": taken even from another session; "tty-fail": as "tty" (see Standard input and output). stdout and stderr follow it unless set.'],
+  tty_path: [path, null, 'The terminal of standard_input/standard_output "tty" ("/dev/ttyS0"); the process opens it itself, after setsid. Unset: the console.'],
+  tty_reset: [bool, false, "Reset the terminal (termios to sane values, queues flushed) before each process starts (TTYReset=)."],
+  tty_vhangup: [bool, false, "Hang up whoever has the terminal open before each process starts (TTYVHangup=): a getty's old session goes."],
+  tty_vt_disallocate: [bool, false, "A virtual console (/dev/ttyN): disallocate it and clear its scrollback before each process starts (TTYVTDisallocate=)."],
   standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
   standard_error: [{ kind: "std-output" }, "inherit", 'Where stderr goes: the values of standard_output; "inherit": where stdout goes.'],
   syslog_identifier: [string, null, "The name the unit's log lines are shown under by `hearth ctl logs` and in log_file; unset: the unit's name."],

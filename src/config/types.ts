@@ -112,7 +112,12 @@ export interface ServiceSection {
   log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
   log_file_max_bytes: number;
   // Added later; always set by the loader.
-  standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection; "tty": the console
+  // "socket": an accept = true connection; "tty" (and -force, -fail): tty_path, or the console
+  standard_input?: "null" | "socket" | "tty" | "tty-force" | "tty-fail";
+  tty_path?: string | null; // the terminal of standard_input/output "tty"; null: the console
+  tty_reset?: boolean; // its termios reset before each process starts
+  tty_vhangup?: boolean; // its other users hung up first
+  tty_vt_disallocate?: boolean; // a virtual console's scrollback dropped
   standard_output?: StandardOutput; // default "inherit" with a tty or socket stdin, else "journal"
   standard_error?: StandardOutput; // default "inherit": as stdout
   syslog_identifier?: string | null; // the name the unit's log lines are shown under; null: the unit's

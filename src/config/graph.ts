@@ -40,7 +40,7 @@ const NEEDED: ReadonlySet<DependencyList> = new Set(["requires", "binds_to"]);
 /** A name given in a dependency list that matches no unit file and no built-in target. */
 export interface NotFoundReference {
   unit: string; // the unit whose list names it
-  list: DependencyList;
+  list: DependencyList | "socket.service"; // or a [[socket]]'s service
 }
 
 export function resolveGraph(
@@ -100,7 +100,8 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
     if (target === undefined || target === unit.name) return;
     const site = file.report.at(`socket[${index}].service`);
     const other = files.find((f) => f.name === target);
-    if (!known.has(target)) site.error(`unknown unit '${target}'${didYouMean(target, known)}`);
+    // As systemd: the socket loads; its first activation fails it, naming the unit.
+    if (!known.has(target)) site.warning(`unknown unit '${target}': the socket is made, and its first activation fails it${didYouMean(target, known)}`);
     else if (other === undefined || (other.unit !== null && other.unit.service === null)) {
       site.error(`'${target}' has no [service] to activate`);
     }
@@ -139,7 +140,7 @@ function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, Uni
       });
     }
     file.unit.sockets.forEach((socket, index) => {
-      if (socket.service !== undefined && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
+      if (socket.service !== undefined && !units.has(socket.service) && known.has(socket.service)) warn(`socket[${index}].service`, socket.service);
     });
   }
 }
@@ -155,13 +156,20 @@ function notFoundNames(files: UnitFile[], units: Map<string, UnitConfig>, known:
     for (const list of DEPENDENCY_LISTS) {
       for (const name of file.unit.unit[list] ?? []) {
         if (known.has(name)) continue;
-        const refs = notFound.get(name) ?? [];
-        if (!refs.some((r) => r.unit === file.name && r.list === list)) refs.push({ unit: file.name, list });
-        notFound.set(name, refs);
+        addNotFound(notFound, name, { unit: file.name, list });
       }
+    }
+    for (const socket of file.unit.sockets) {
+      if (socket.service !== undefined && !known.has(socket.service)) addNotFound(notFound, socket.service, { unit: file.name, list: "socket.service" });
     }
   }
   return notFound;
+}
+
+function addNotFound(notFound: Map<string, NotFoundReference[]>, name: string, ref: NotFoundReference): void {
+  const refs = notFound.get(name) ?? [];
+  if (!refs.some((r) => r.unit === ref.unit && r.list === ref.list)) refs.push(ref);
+  notFound.set(name, refs);
 }
 
 function checkSystemReferences(

@@ -369,7 +369,7 @@ const SOCKET = {
   keep_alive: [bool, false, "Set SO_KEEPALIVE."],
   no_delay: [bool, false, "Set TCP_NODELAY."],
   fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],
-  service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
+  service: [unitName, derived("this unit"), "The unit whose service this socket activates. A unit that does not exist is only a warning, as in systemd: the socket is made, and its first activation fails it (logged under this unit, naming the missing one); a start of this unit by hand watches it again."],
   max_connections: [int(1, 65536), 64, "With accept = true: the most instances running at once; further connections wait."],
   max_connections_per_source: [int(0, 65536), 0, "With accept = true: the most instances per source address; 0: no limit."],
   trigger_limit_interval_sec: [finiteDuration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],

@@ -41,6 +41,7 @@ export interface SocketEntry {
   triggerLimit: { intervalMs: number; burst: number }; // intervalMs 0: no limit
   opened: boolean; // the shell has the socket
   broken: string | null; // why the shell could not make it
+  refused: string | null; // why an activation was refused (its service is not loaded): it failed, and is not watched
   retrying: boolean; // the shell was asked to make it again (a start by hand)
   pausedUntil: number; // accept(2) failed: not watched before then
   listening: boolean; // what the shell was last told
@@ -59,6 +60,8 @@ export interface ActivationHost {
   now: number;
   state(unit: string): { active: ActiveState; result: UnitResult | null; job: boolean } | null;
   config(unit: string): UnitConfig | null;
+  /** Why a unit that is not loaded is not ("unit X not found", or its file has errors). */
+  missingReason(unit: string): string;
   /** Queue a start that is not the operator's (the crash-loop counters are kept). */
   start(unit: string): void;
   addUnit(config: UnitConfig): void;
@@ -87,7 +90,7 @@ export class SocketActivation {
             intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
             burst: socket.trigger_limit_burst ?? 20,
           },
-          opened: false, broken: null, retrying: false, pausedUntil: 0, listening: false,
+          opened: false, broken: null, refused: null, retrying: false, pausedUntil: 0, listening: false,
         };
         this.entries.push(entry);
         if (entry.accept) this.templates.add(entry.service);
@@ -99,10 +102,12 @@ export class SocketActivation {
     return this.entries.find((e) => e.unit === unit && e.index === index);
   }
 
-  /** Why the unit cannot start: a socket it declares or is activated by could not be made. */
+  /** Why the unit cannot start: a socket it declares or is activated by could not be made, or failed. */
   brokenReason(unit: string): string | null {
     const broken = this.entries.find((e) => e.broken !== null && (e.unit === unit || e.service === unit));
-    return broken ? `its socket could not be made: ${broken.broken}` : null;
+    if (broken) return `its socket could not be made: ${broken.broken}`;
+    const refused = this.entries.find((e) => e.refused !== null && e.unit === unit);
+    return refused ? `its socket failed: ${refused.refused}` : null;
   }
 
   /** The templates activated by sockets that `units` declare. */
@@ -153,6 +158,7 @@ export class SocketActivation {
     if (!e || e.accept) return;
     e.listening = false;
     if (!this.wantsListening(e, host)) return;
+    if (host.config(e.service) === null) return this.refuse(e, host);
     const { intervalMs, burst } = e.triggerLimit;
     const window = (this.triggers.get(e.service) ?? []).filter((t) => host.now - t < intervalMs);
     window.push(host.now);
@@ -172,6 +178,7 @@ export class SocketActivation {
   connection(unit: string, index: number, connection: number, source: string, host: ActivationHost): void {
     const e = this.entry(unit, index);
     const template = e ? host.config(e.service) : null;
+    if (e?.accept && template === null && !this.frozen) this.refuse(e, host);
     if (!e?.accept || !template?.service || this.frozen) {
       host.emit({ type: "close-connection", unit, connection });
       return;
@@ -188,6 +195,18 @@ export class SocketActivation {
     this.instances.set(name, { template: e.service, socket: { unit, index }, connection, source });
     host.addUnit(instanceConfig(template, name));
     host.start(name);
+  }
+
+  /**
+   * systemd's "Socket service X not loaded, refusing": the service to activate is not
+   * there (no such unit, or its file has errors). The socket fails: it is no longer
+   * watched until its unit is started by hand or reset-failed.
+   */
+  private refuse(e: SocketEntry, host: ActivationHost): void {
+    e.refused = `${host.missingReason(e.service)}: activation refused`;
+    const text = `socket[${e.index}] activates '${e.service}', which is not loaded (${host.missingReason(e.service)}): activation refused, the socket is no longer watched`;
+    host.emit({ type: "log", unit: e.unit, level: "err", text });
+    host.emit({ type: "console", unit: e.unit, status: "failed", text: `Failed to activate ${e.service} for ${e.unit}: ${host.missingReason(e.service)}` });
   }
 
   /**
@@ -210,10 +229,11 @@ export class SocketActivation {
     for (const e of this.entries) if (e.unit === unit) e.pausedUntil = 0;
   }
 
-  /** A start by the operator, or reset-failed: triggers count from zero again. */
+  /** A start by the operator, or reset-failed: triggers count from zero again, a failed socket is watched again. */
   clearTriggerLimit(service: string): void {
     this.triggers.delete(service);
     this.limited.delete(service);
+    for (const e of this.entries) if (e.unit === service) e.refused = null;
   }
 
   // ---- after every event --------------------------------------------------------------
@@ -245,8 +265,10 @@ export class SocketActivation {
   }
 
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
-    if (this.frozen || !e.opened || this.brokenReason(e.service) !== null) return false;
+    if (this.frozen || !e.opened || e.refused !== null || this.brokenReason(e.service) !== null) return false;
     if (e.pausedUntil > 0) return false;
+    // Its service is not loaded: watched, so that the first activation fails the socket (refuse).
+    if (host.config(e.service) === null) return true;
     if (e.accept) return host.state(e.service)?.active === "active" && this.liveInstances(e) < e.maxConnections;
     if (this.limited.has(e.service)) return false;
     const s = host.state(e.service);

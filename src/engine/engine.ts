@@ -367,6 +367,7 @@ export class Engine {
       return { active: this.activeState(name)!, result: u.service?.result ?? null, job: u.job !== null };
     },
     config: (name) => this.units.get(name)?.cfg ?? null,
+    missingReason: (name) => this.missingReason(name),
     start: (name) => this.startTransaction(name, undefined, false),
     addUnit: (cfg) => {
       this.addRuntime(cfg, this.now);

@@ -323,6 +323,11 @@ export function onSpawnFailed(rt: ServiceRuntime, p: ServicePort, role: ProcessR
     const cmd = commands(p.cfg, rt.control.list)[rt.control.index]!;
     return controlFinished(rt, p, cmd.ignoreFailure, { kind: "exited", code: 203 });
   }
+  // A oneshot's "-" command that could not run: its failure is ignored and the next runs (systemd's 203/EXEC, ignored).
+  const main = mainCommands(p.cfg)[rt.mainIndex];
+  if (p.cfg.type === "oneshot" && rt.sub === "start" && main?.ignoreFailure) {
+    return onMainExited(rt, p, { kind: "exited", code: 203 }, String);
+  }
   rt.result = "exec";
   failAndMaybeRestart(rt, p, "unclean-code", { kind: "exited", code: 203 });
 }

@@ -46,6 +46,17 @@ describe("several exec_start for a oneshot", () => {
     expect(s.state("job")).toBe("failed");
   });
 
+  test('a "-" command that cannot be executed is passed over too', () => {
+    const s = sim({ ...oneshot, exec_start_next: [cmd("/b", true), cmd("/c")] });
+    s.failProgram.add("/b");
+    s.start("job");
+    s.exit("job");
+    expect(s.sub("job")).toBe("start");
+    s.exit("job");
+    expect(s.of("spawn").map((e) => e.command.argv[0])).toEqual(["/a", "/b", "/c"]);
+    expect(s.jobResults("job")).toEqual(["done"]);
+  });
+
   test('a "-" command may fail and the next one runs', () => {
     const s = sim({ ...oneshot, exec_start_next: [cmd("/b", true), cmd("/c")] });
     s.start("job");

@@ -268,9 +268,8 @@ stderr when they inherit or say \`"tty"\`, are it. The open never waits (no carr
 needed on a serial line). One difference from systemd: \`"tty"\` fails the start when
 another session holds the terminal, where systemd waits for it to be released (the
 manager cannot wait inside a child it has not yet let go); \`"tty-fail"\` is the same.
-And systemd resets, hangs up and disallocates the terminal after the unit stops too;
-hearth does it before each start only (the unit's processes are killed at its stop all
-the same, and a getty's next start does it).
+As systemd, \`tty_reset\`, \`tty_vhangup\` and \`tty_vt_disallocate\` act again once the unit
+is down (not between automatic restarts): whoever still has the terminal open is hung up.
 Without any of these keys \`"tty"\` is the console as before, opened by the manager
 (no controlling terminal). So systemd's \`serial-getty@.service\` reads:
 

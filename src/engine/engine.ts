@@ -468,6 +468,13 @@ export class Engine {
     }
     if (!down) return;
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
+    // systemd resets the terminal after the unit too (exec_context_revert_tty).
+    if (cfg.tty_reset || cfg.tty_vhangup || cfg.tty_vt_disallocate) {
+      this.effects.push({
+        type: "reset-terminal", unit: name, path: cfg.tty_path ?? "/dev/console",
+        reset: cfg.tty_reset ?? false, vhangup: cfg.tty_vhangup ?? false, vtDisallocate: cfg.tty_vt_disallocate ?? false,
+      });
+    }
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
     if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });

@@ -127,6 +127,8 @@ export type Effect =
   | { type: "remove-runtime-directories"; unit: string; directories: string[] }
   // The unit is down: its readiness pipe (notification_fd) is closed.
   | { type: "close-readiness-fd"; unit: string }
+  // The unit is down: its terminal (tty_path) is hung up, reset, disallocated as its keys say.
+  | { type: "reset-terminal"; unit: string; path: string; reset: boolean; vhangup: boolean; vtDisallocate: boolean }
   // FDSTORE=1: the fds a notification carried, to keep (up to max) or to close.
   | { type: "store-fds"; unit: string; fds: number[]; max: number; name: string; poll: boolean }
   | { type: "close-fds"; fds: number[] }

@@ -19,6 +19,7 @@ import { close, devNull, openFile, pipe, readNonBlocking, type ReadResult } from
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { monotonicMs } from "../../ffi/system.ts";
+import { resetTerminal, type TerminalReset } from "../../ffi/terminal.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
@@ -45,6 +46,8 @@ export interface ManagerHost {
   wallNow(): number;
   /** CLOCK_MONOTONIC in ms, the clock of MONOTONIC_USEC in notifications; absent: the same as now(). */
   monotonicNow?(): number;
+  /** A unit's terminal after it stopped (ffi/terminal.ts); throws when it cannot be opened. Absent: nothing done. */
+  resetTerminal?(t: TerminalReset): void;
   mkdir(path: string): void;
   /** A regular file's text (bounded, never blocking on a FIFO); throws when it cannot be read. */
   readFile(path: string): string;
@@ -98,6 +101,7 @@ export function realHost(): ManagerHost {
     now: () => performance.now(),
     wallNow: () => Date.now(),
     monotonicNow: monotonicMs,
+    resetTerminal,
     mkdir: (path) => void mkdirSync(path, { recursive: true, mode: 0o755 }),
     readFile: (path) => {
       const read = readConfigFile(path);

@@ -280,6 +280,12 @@ export class Manager {
       case "remove-stored-fds": return this.fdStore.remove(e.unit, e.name);
       case "close-fds": return e.fds.forEach((fd) => this.host.close(fd));
       case "close-readiness-fd": return this.dropReadinessFd(e.unit);
+      case "reset-terminal":
+        try {
+          return this.host.resetTerminal?.(e);
+        } catch (err) {
+          return this.unitLogger(e.unit).warning(`Cannot reset its terminal ${e.path}: ${(err as Error).message}`);
+        }
       case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);

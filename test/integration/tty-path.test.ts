@@ -5,10 +5,10 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { close, readNonBlocking } from "../../ffi/fd.ts";
+import { close, openFile, readNonBlocking } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { openPty, type Pty } from "../../ffi/pty.ts";
-import { TERMIOS, TTY_IOCTL } from "../../ffi/constants.ts";
+import { O, TERMIOS, TTY_IOCTL } from "../../ffi/constants.ts";
 import { cleanup, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 import { startAndReport } from "../support/unit-report.ts";
 
@@ -16,7 +16,7 @@ const isRoot = libc.geteuid() === 0;
 let m: RunningManager;
 let conf: string;
 const ptys: Record<string, Pty> = {};
-const PTY_NAMES = ["ctty", "output", "held", "reset", "hangup", "getty"];
+const PTY_NAMES = ["ctty", "output", "held", "reset", "hangup", "after", "getty"];
 
 /** Everything readable now on a master (nothing when the slave side was hung up). */
 function drainMaster(master: number): string {
@@ -64,6 +64,7 @@ beforeAll(async () => {
     reset: unit(['type = "oneshot"', 'exec_start = "/bin/stty -a"', 'standard_input = "tty"', 'standard_output = "journal"', "tty_reset = true", tty("reset")]),
     "hangup-holder": unit(['exec_start = "/bin/sleep 600"', 'standard_input = "tty"', tty("hangup")]),
     "hangup-taker": unit(['exec_start = "/bin/sleep 600"', 'standard_input = "tty"', "tty_vhangup = true", tty("hangup")]),
+    "hangup-after": unit(['exec_start = "/bin/sleep 600"', "tty_vhangup = true", tty("after")]),
     // systemd's serial-getty@.service, key for key (UtmpIdentifier= aside: see docs).
     getty: unit([
       'type = "idle"',
@@ -136,6 +137,27 @@ describe.skipIf(!isRoot)("tty_path", () => {
     await poll("hangup-holder down", async () => (await m.unit("hangup-holder")).active !== "active");
     expect((await m.unit("hangup-taker")).active).toBe("active");
     await m.ctl("stop", "hangup-taker");
+  });
+});
+
+describe.skipIf(!isRoot)("tty_vhangup after the unit", () => {
+  test("a stop hangs up whoever still has the terminal open, as systemd", async () => {
+    expect((await m.ctl("start", "hangup-after")).code).toBe(0);
+    const slave = openFile(ptys.after!.path, O.RDWR | O.NOCTTY | O.NONBLOCK | O.CLOEXEC);
+    try {
+      const buf = new Uint8Array(16);
+      expect(readNonBlocking(slave, buf)).toBe("again");
+      expect((await m.ctl("stop", "hangup-after")).code).toBe(0);
+      let after: string;
+      try {
+        after = String(readNonBlocking(slave, buf));
+      } catch (e) {
+        after = (e as Error).message;
+      }
+      expect(after).toMatch(/eof|EIO/);
+    } finally {
+      close(slave);
+    }
   });
 });
 

@@ -2,7 +2,8 @@
 // with it (pure: the plan the shell then follows).
 import { describe, expect, test } from "bun:test";
 import { stdioPlan } from "../../src/manager/stdio.ts";
-import { serviceSection } from "../support/units.ts";
+import { service, serviceSection } from "../support/units.ts";
+import { EngineSim } from "../support/engine-sim.ts";
 import type { ServiceSection } from "../../src/config/types.ts";
 
 const FACTS = { hasConnection: false, systemMode: true };
@@ -31,5 +32,19 @@ describe("a unit's own terminal", () => {
     expect(p.stdin).toEqual({ kind: "null" });
     expect(p.stdout).toEqual({ kind: "terminal" });
     expect(p.terminal).toMatchObject({ path: "/dev/tty3", vtDisallocate: true, controlling: "no" });
+  });
+});
+
+describe("the terminal after the unit", () => {
+  test("a unit with tty_* keys has its terminal reset when it goes down, not when it restarts", () => {
+    const s = new EngineSim(service("getty", { tty_path: "/dev/ttyS0", tty_vhangup: true, tty_reset: true, restart: "always", restart_sec: 1 }));
+    s.start("getty");
+    s.exit("getty");
+    expect(s.sub("getty")).toBe("auto-restart");
+    expect(s.of("reset-terminal")).toEqual([]);
+    s.advance(1000);
+    s.stop("getty");
+    s.exit("getty", { kind: "killed", signal: 15, coreDumped: false });
+    expect(s.of("reset-terminal")).toEqual([{ type: "reset-terminal", unit: "getty", path: "/dev/ttyS0", reset: true, vhangup: true, vtDisallocate: false }]);
   });
 });

@@ -375,6 +375,8 @@ export class Engine {
     },
     removeUnit: (name) => {
       this.units.delete(name);
+      const idle = this.idleUnits.indexOf(name);
+      if (idle >= 0) this.idleUnits.splice(idle, 1); // an instance of an idle template
       removeFromGraph(this.graph, name);
     },
     emit: (e) => this.emit(e),

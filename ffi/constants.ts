@@ -77,6 +77,23 @@ export const F = {
 } as const;
 export const FD_CLOEXEC = 1;
 
+// ---------------------------------------------------------------- terminals
+// include/uapi/asm-generic/ioctls.h (the same on x86_64 and arm64), include/uapi/linux/vt.h.
+export const TTY_IOCTL = {
+  TCGETS: 0x5401, TCSETS: 0x5402, TCFLSH: 0x540b, TIOCNXCL: 0x540d, TIOCSCTTY: 0x540e,
+  TIOCVHANGUP: 0x5437, VT_DISALLOCATE: 0x5608,
+  TIOCGPTN: 0x80045430, TIOCSPTLCK: 0x40045431, // a pseudo-terminal's number; unlock its slave
+} as const;
+/** include/uapi/asm-generic/termbits.h: the termios bits a reset sets (systemd's reset_terminal_fd). */
+export const TERMIOS = {
+  size: 36, // struct termios: 4 tcflag_t, c_line, c_cc[19]
+  IGNBRK: 0o1, BRKINT: 0o2, ISTRIP: 0o40, INLCR: 0o100, IGNCR: 0o200, ICRNL: 0o400, IUCLC: 0o1000,
+  IXON: 0o2000, IXANY: 0o4000, IXOFF: 0o10000, IMAXBEL: 0o20000, IUTF8: 0o40000,
+  OPOST: 0o1, ONLCR: 0o4, CREAD: 0o200,
+  ISIG: 0o1, ICANON: 0o2, ECHO: 0o10, ECHOE: 0o20, ECHOK: 0o40, ECHOCTL: 0o1000, ECHOKE: 0o4000, IEXTEN: 0o100000,
+  TCIOFLUSH: 2,
+} as const;
+
 // ---------------------------------------------------------------- sockets
 // include/linux/socket.h (AF_*, MSG_*, SCM_*), include/linux/net.h (SOCK_*),
 // include/uapi/asm-generic/socket.h (SOL_SOCKET, SO_*; x86_64 uses the same values).
@@ -392,6 +409,16 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     ST_NOSUID: ST.NOSUID, ST_NODEV: ST.NODEV, ST_NOEXEC: ST.NOEXEC, ST_NOATIME: ST.NOATIME,
     ST_NODIRATIME: ST.NODIRATIME, ST_RELATIME: ST.RELATIME,
     ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR,
+    // the terminal of tty_path (struct termios is the kernel's, for TCGETS/TCSETS)
+    O_RDWR: O.RDWR, O_NOCTTY: O.NOCTTY, O_NONBLOCK: O.NONBLOCK, F_GETFL: F.GETFL, F_SETFL: F.SETFL,
+    TCGETS: TTY_IOCTL.TCGETS, TCSETS: TTY_IOCTL.TCSETS, TCFLSH: TTY_IOCTL.TCFLSH, TIOCNXCL: TTY_IOCTL.TIOCNXCL,
+    TIOCSCTTY: TTY_IOCTL.TIOCSCTTY, TIOCVHANGUP: TTY_IOCTL.TIOCVHANGUP, VT_DISALLOCATE: TTY_IOCTL.VT_DISALLOCATE,
+    TERMIOS_SIZE: TERMIOS.size, TCIOFLUSH: TERMIOS.TCIOFLUSH,
+    TTY_IFLAG_CLEAR: TERMIOS.IGNBRK | TERMIOS.BRKINT | TERMIOS.ISTRIP | TERMIOS.INLCR | TERMIOS.IGNCR | TERMIOS.IUCLC,
+    TTY_IFLAG_SET: TERMIOS.ICRNL | TERMIOS.IMAXBEL | TERMIOS.IUTF8,
+    TTY_OFLAG_SET: TERMIOS.ONLCR | TERMIOS.OPOST,
+    TTY_CFLAG_SET: TERMIOS.CREAD,
+    TTY_LFLAG: TERMIOS.ISIG | TERMIOS.ICANON | TERMIOS.IEXTEN | TERMIOS.ECHO | TERMIOS.ECHOE | TERMIOS.ECHOK | TERMIOS.ECHOCTL | TERMIOS.ECHOKE,
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }

@@ -93,6 +93,16 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 /* Into the cgroup by writing cgroup.procs even where clone3 could start the child there:
  * for a cgroup emptied by cgroup.kill (see src/exec/cgroup.ts), and tests of that path. */
 #define SPAWN_CGROUP_JOIN (1 << 13)
+/* tty_path: reset its termios, hang up who has it open, disallocate its VT (systemd's
+ * TTYReset=, TTYVHangup=, TTYVTDisallocate=); make it the controlling terminal, even by
+ * taking it from another session (StandardInput=tty, tty-force). */
+#define SPAWN_TTY_RESET        (1 << 14)
+#define SPAWN_TTY_VHANGUP      (1 << 15)
+#define SPAWN_TTY_VT_DISALLOCATE (1 << 16)
+#define SPAWN_TTY_CONTROLLING  (1 << 17)
+#define SPAWN_TTY_FORCE        (1 << 18)
+/* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
+#define TTY_FD (-2)
 
 /* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
 #define MOUNT_READ_ONLY    1
@@ -102,7 +112,7 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 
 /* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn-layout.ts. */
 enum spawn_stage {
-  STAGE_NONE, STAGE_CLONE, STAGE_CGROUP, STAGE_SETSID, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
+  STAGE_NONE, STAGE_CLONE, STAGE_CGROUP, STAGE_SETSID, STAGE_TTY, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
   STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_MOUNT_NAMESPACE,
   STAGE_READ_ONLY_PATHS, STAGE_INACCESSIBLE_PATHS, STAGE_PRIVATE_TMP,
   STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
@@ -151,6 +161,7 @@ struct spawn_request {
   i64 failed_errno;        /* out: set by the child when a step fails */
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
   i64 failed_index;        /* out: for a mount stage, the index of the mount_op */
+  const char *tty_path;    /* NULL: no terminal; else opened by the child, fd_sources TTY_FD entries become it */
 };
 
 static void child_fail(struct spawn_request *req, int stage) {
@@ -438,6 +449,79 @@ static void write_pid_slots(struct spawn_request *req) {
   for (char *const *slot = req->pid_slots; *slot; slot++) format_decimal(pid, *slot);
 }
 
+extern int ioctl(int fd, unsigned long request, ...);
+
+/* TTYReset=: termios to sane values, as systemd's reset_terminal_fd (the kernel's struct
+ * termios: iflag, oflag, cflag, lflag as u32 from offset 0). */
+static void reset_terminal(int fd) {
+  u32 termios[(TERMIOS_SIZE + 3) / 4];
+  ioctl(fd, TIOCNXCL); /* leave exclusive mode */
+  if (ioctl(fd, TCGETS, termios) < 0) return;
+  termios[0] = (termios[0] & ~(u32)TTY_IFLAG_CLEAR) | TTY_IFLAG_SET;
+  termios[1] |= TTY_OFLAG_SET;
+  termios[2] |= TTY_CFLAG_SET;
+  termios[3] = TTY_LFLAG;
+  ioctl(fd, TCSETS, termios);
+  ioctl(fd, TCFLSH, (long)TCIOFLUSH);
+}
+
+/* "/dev/ttyN": N, a virtual console; else -1. */
+static int vt_number(const char *path) {
+  const char *p = path;
+  const char *prefix = "/dev/tty";
+  while (*prefix) if (*p++ != *prefix++) return -1;
+  if (*p < '1' || *p > '9') return -1;
+  int n = 0;
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    n = n * 10 + (*p - '0');
+  }
+  return n;
+}
+
+/* The terminal at tty_path, as systemd's exec_context_tty_reset and acquire_terminal do,
+ * without ever blocking (the manager waits while the child runs): opened O_NONBLOCK, then
+ * made blocking again. Returns the fd that TTY_FD entries become, or -1. */
+static int open_terminal(struct spawn_request *req) {
+  i64 flags = req->flags;
+  int fd = open(req->tty_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (flags & SPAWN_TTY_RESET) reset_terminal(fd);
+  if (flags & SPAWN_TTY_VHANGUP) {
+    ioctl(fd, TIOCVHANGUP); /* every open file of it is hung up, this one too: open again */
+    close(fd);
+    fd = open(req->tty_path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -1;
+  }
+  if (flags & SPAWN_TTY_VT_DISALLOCATE) {
+    int vt = vt_number(req->tty_path);
+    int console = vt > 0 ? open("/dev/tty0", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK) : -1;
+    if (console >= 0) {
+      ioctl(console, VT_DISALLOCATE, (long)vt); /* EBUSY while it is shown: then only cleared */
+      close(console);
+    }
+    write(fd, "\033[r\033[H\033[3J", 10); /* scroll region, home, scrollback cleared */
+  }
+  /* TIOCSCTTY: 0 fails (EPERM) when another session has it; 1 takes it (CAP_SYS_ADMIN). */
+  if ((flags & SPAWN_TTY_CONTROLLING) && ioctl(fd, TIOCSCTTY, (flags & SPAWN_TTY_FORCE) ? 1L : 0L) < 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return -1;
+  return fd;
+}
+
+/* The fd_sources entries that name the terminal become the fd open_terminal made. */
+static int place_terminal(struct spawn_request *req) {
+  int fd = open_terminal(req);
+  if (fd < 0) return -1;
+  for (int i = 0; i < (int)req->fd_count; i++) if (req->fd_sources[i] == TTY_FD) req->fd_sources[i] = fd;
+  return 0;
+}
+
 /* The order follows systemd's exec_child: into the cgroup first, unless clone3 started
  * the child there (so that everything the child does is accounted there), privileged steps (rlimits, scheduling,
  * oom_score_adj, mounts, the bounding set) before dropping privileges, chdir after (as
@@ -448,6 +532,7 @@ static int child_main(struct spawn_request *req, int must_join) {
   reset_signal_dispositions((flags & SPAWN_IGNORE_SIGPIPE) != 0);
   if (must_join && join_cgroup((int)req->cgroup_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
+  if (req->tty_path && place_terminal(req) < 0) child_fail(req, STAGE_TTY);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);
   if (close_fds_from((int)req->fd_count) < 0) child_fail(req, STAGE_CLOSE_FDS);
   if (apply_rlimits(req) < 0) child_fail(req, STAGE_RLIMIT);

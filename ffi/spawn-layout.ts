@@ -5,7 +5,7 @@
 
 /** enum spawn_stage in ffi/native.c, same order (checked at load against STAGE_COUNT). */
 export const SPAWN_STAGES = [
-  "none", "clone", "cgroup", "setsid", "fds", "close_fds", "rlimit", "nice", "ioprio",
+  "none", "clone", "cgroup", "setsid", "tty", "fds", "close_fds", "rlimit", "nice", "ioprio",
   "cpu_affinity", "oom_score_adj", "mount_namespace", "read_only_paths", "inaccessible_paths",
   "private_tmp", "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
   "setuid", "chdir", "no_new_privs", "execve",
@@ -18,7 +18,13 @@ export const FLAG = {
   oomScoreAdj: 1 << 6, noNewPrivileges: 1 << 7, ioprio: 1 << 8, capabilityBoundingSet: 1 << 9,
   ambientCapabilities: 1 << 10, legacyRemount: 1 << 11, ignoreSigpipe: 1 << 12,
   cgroupJoin: 1 << 13,
+  // tty_path (SLOT.ttyPath): what the child does with it before exec
+  ttyReset: 1 << 14, ttyVhangup: 1 << 15, ttyVtDisallocate: 1 << 16,
+  ttyControlling: 1 << 17, ttyForce: 1 << 18,
 } as const;
+
+/** An fd_sources entry that stands for the terminal the child opens at tty_path. */
+export const TTY_FD = -2;
 
 /** Field indexes of struct spawn_request (every field is 8 bytes). */
 export const SLOT = {
@@ -26,9 +32,9 @@ export const SLOT = {
   uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24,
-  failedErrno: 25, failedStage: 26, failedIndex: 27,
+  failedErrno: 25, failedStage: 26, failedIndex: 27, ttyPath: 28,
 } as const;
-export const SPAWN_REQUEST_SLOTS = 28;
+export const SPAWN_REQUEST_SLOTS = 29;
 
 /** struct mount_op: kind, flags, path (three 8-byte cells). */
 export const MOUNT_OP_SIZE = 24;

@@ -69,6 +69,18 @@ export interface NativeSpawn {
   legacyRemount?: boolean;
   /** SIGPIPE ignored (SIG_IGN) rather than reset to its default like every other signal. */
   ignoreSigpipe?: boolean;
+  /** A terminal the child opens after setsid; fdSources entries equal to TTY_FD become it. */
+  tty?: NativeTerminal;
+}
+
+/** What the child does with the terminal at `path` (see open_terminal in ffi/native.c). */
+export interface NativeTerminal {
+  path: string;
+  reset: boolean;
+  vhangup: boolean;
+  vtDisallocate: boolean;
+  /** Made the controlling terminal: "take" if no other session has it, "force" takes it anyway. */
+  controlling: "no" | "take" | "force";
 }
 
 export type NativeSpawnResult =
@@ -155,6 +167,12 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
   if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
+  const tty = req.tty;
+  if (tty?.reset) flags |= FLAG.ttyReset;
+  if (tty?.vhangup) flags |= FLAG.ttyVhangup;
+  if (tty?.vtDisallocate) flags |= FLAG.ttyVtDisallocate;
+  if (tty && tty.controlling !== "no") flags |= FLAG.ttyControlling;
+  if (tty?.controlling === "force") flags |= FLAG.ttyForce;
   return flags;
 }
 
@@ -201,6 +219,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   const mounts = req.mounts ?? [];
   const cpuCells = req.cpus?.length ? Math.floor(Math.max(...req.cpus) / 64) + 1 : 0;
   const strings = [req.path, ...req.argv, ...env, ...(req.cwd === undefined ? [] : [req.cwd])];
+  const ttyPathAt = req.tty === undefined ? -1 : strings.push(req.tty.path) - 1;
   const mountPathsFrom = strings.length;
   for (const mount of mounts) strings.push(mount.path);
 
@@ -261,6 +280,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("ioprio", req.ioprio ?? 0);
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
+  field("ttyPath", ttyPathAt < 0 ? 0 : addresses[ttyPathAt]!);
   putContextArrays(block, req, { header, cpuMaskAt, mountsAt, mountPaths: addresses.slice(mountPathsFrom) });
 
   const pid = native().hearth_spawn(block.bytes);

@@ -17,6 +17,8 @@ verbs:
   list                      every unit and its state
   list-timers [--all]       active timer units (--all: every one): next and last elapse, what they start
   start|stop|restart|reload UNIT...
+  isolate UNIT              start UNIT with what it pulls in, stop every other unit (not those
+                            with ignore_on_isolate, nor mounts); UNIT needs allow_isolate = true
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit

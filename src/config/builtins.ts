@@ -22,8 +22,8 @@ const BUILTIN_SECTIONS: Record<BuiltinTarget, Partial<UnitSection>> = {
   sysinit: { description: "System Initialization" },
   sockets: { description: "Sockets" },
   basic: { description: "Basic System", wants: ["sysinit", "sockets"], after: ["sysinit", "sockets"] },
-  "multi-user": { description: "Multi-User System", requires: ["basic"], after: ["basic"], conflicts: ["rescue"] },
-  rescue: { description: "Rescue Mode", requires: ["sysinit"], after: ["sysinit"] },
+  "multi-user": { description: "Multi-User System", requires: ["basic"], after: ["basic"], conflicts: ["rescue"], allow_isolate: true },
+  rescue: { description: "Rescue Mode", requires: ["sysinit"], after: ["sysinit"], allow_isolate: true },
   shutdown: { description: "Shutdown", default_dependencies: false },
 };
 
@@ -46,6 +46,8 @@ export function extendBuiltin(builtin: UnitConfig, extension: UnitConfig): UnitC
   const unit = { ...builtin.unit };
   for (const list of DEPENDENCY_LISTS) unit[list] = unique([...builtin.unit[list], ...extension.unit[list]]);
   if (extension.unit.description !== "") unit.description = extension.unit.description;
+  unit.part_of = unique([...(builtin.unit.part_of ?? []), ...(extension.unit.part_of ?? [])]);
+  if (extension.unit.ignore_on_isolate) unit.ignore_on_isolate = true;
   // A file can turn default dependencies off, never on (shutdown must stay without them).
   unit.default_dependencies = builtin.unit.default_dependencies !== false && extension.unit.default_dependencies !== false;
   return { ...builtin, file: extension.file, unit };

@@ -1,7 +1,7 @@
 // Commands: exec_start and the exec_* lists, and the check that their programs exist.
 //
 // A command is an argv array or one string split like a shell would (no shell runs).
-// A leading "-" on the program means a failure of that command is ignored (systemd).
+// The program may carry systemd's prefixes ("-", "@", ":", "+", "!", "!!": ./exec-prefixes.ts).
 // A program given by bare name is looked up in PATH when the configuration is loaded,
 // and argv[0] becomes its absolute path.
 
@@ -11,6 +11,7 @@ import type { ExecCommand } from "./types.ts";
 import type { Site } from "./diagnostics.ts";
 import { SHELL_OPERATORS, ShellSyntaxError, splitShellWordsDetailed } from "./shellwords.ts";
 import { describeValue, quote } from "./describe.ts";
+import { readExecPrefixes, withPrefixes } from "./exec-prefixes.ts";
 
 /** What the loader may ask of the filesystem; tests inject their own. */
 export interface LoadEnv {
@@ -115,9 +116,14 @@ export function resolveProgram(program: string, env: LoadEnv): ProgramLookup {
   return { problem: `${quote(program)} not found in PATH (${SEARCH_PATH.join(":")})` };
 }
 
-/** exec_start: an argv array, or one string. */
-export function readCommand(value: unknown, site: Site): ExecCommand | undefined {
-  return readOneCommand(value, site, "");
+/**
+ * exec_start: an argv array, or one string; or several commands (a oneshot's), as an
+ * array of argv arrays (the loader keeps the first as exec_start, the rest as exec_start_next).
+ */
+export function readCommand(value: unknown, site: Site): ExecCommand | ExecCommand[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => Array.isArray(item))) return readOneCommand(value, site, "");
+  const commands = readCommandList(value, site);
+  return commands?.length === 1 ? commands[0] : commands;
 }
 
 const ARGV_HINT =
@@ -199,28 +205,36 @@ function splitCommandString(text: string, site: Site): string[] | undefined {
   return words.map((word) => word.text);
 }
 
-/** Applies the "-" prefix and finds the program; `wordSite(i)` is where argv[i] stands. */
+/** Applies systemd's prefixes (./exec-prefixes.ts) and finds the program; `wordSite(i)` is where argv[i] stands. */
 function toExecCommand(argv: string[], wordSite: (index: number) => Site, hint: string): ExecCommand | undefined {
   const programSite = wordSite(0);
-  const [first, ...args] = argv as [string, ...string[]];
-  const ignoreFailure = first.startsWith("-");
-  const program = ignoreFailure ? first.slice(1) : first;
+  const [first, ...rest] = argv as [string, ...string[]];
+  const read = readExecPrefixes(first);
+  if ("error" in read) {
+    programSite.error(read.error);
+    return undefined;
+  }
+  const { flags, program } = read;
+  const prefixed = program !== first;
   if (program === "") {
-    programSite.error(`the program is missing${ignoreFailure ? ' after "-"' : ""}`);
+    programSite.error(`the program is missing${prefixed ? ` after the prefix ${quote(first)}` : ""}`);
     return undefined;
   }
-  if (/^[@+!:]/.test(program)) {
-    programSite.error(`the systemd prefix "${program[0]}" is not supported (only "-" is)`);
+  // "@": the word after the program is its argv[0], the arguments follow.
+  const argv0 = flags.separateArgv0 ? rest[0] : undefined;
+  if (flags.separateArgv0 && (argv0 === undefined || argv0 === "")) {
+    programSite.error('the prefix "@" needs the argv[0] to give the program as the next word');
     return undefined;
   }
+  const args = flags.separateArgv0 ? rest.slice(1) : rest;
   const lookup = resolveProgram(program, programSite.env);
   const interpreter = "path" in lookup ? interpreterProblem(lookup.path, programSite.env) : null;
   const found = interpreter === null ? lookup : { problem: interpreter };
-  if ("path" in found) return { argv: [found.path, ...args], ignoreFailure };
+  if ("path" in found) return withPrefixes([found.path, ...args], flags, argv0);
   // As in systemd, "-" also forgives a program that cannot be run at all.
-  if (ignoreFailure && hint === "") {
+  if (flags.ignoreFailure && hint === "") {
     programSite.warning(`${found.problem}; the command will fail, which "-" ignores`);
-    return { argv: ["path" in lookup ? lookup.path : program, ...args], ignoreFailure };
+    return withPrefixes(["path" in lookup ? lookup.path : program, ...args], flags, argv0);
   }
   programSite.error(found.problem + hint);
   return undefined;

@@ -154,11 +154,22 @@ const VALUES = `## Values
   word is replaced as it is, an unset variable is empty, and \`$$\` is a literal \`$\`.
   \`$MAINPID\` (the main process's pid) is set for \`exec_start_post\`, \`exec_reload\`
   and \`exec_stop\` once there is a main process: \`exec_reload = "/bin/kill -HUP $MAINPID"\`.
+  \`exec_stop\` and \`exec_stop_post\` also get \`$SERVICE_RESULT\` (\`success\`, \`exit-code\`,
+  \`signal\`, \`core-dump\`, \`timeout\`, \`watchdog\`, \`exec\`, \`protocol\`, \`resources\` …) and,
+  once the main process has exited, \`$EXIT_CODE\` (\`exited\`, \`killed\`, \`dumped\`) and
+  \`$EXIT_STATUS\` (the exit code, or the signal's name without SIG: \`TERM\`), as in systemd.
   A program given by bare name is looked up in \`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\` when the
   configuration is loaded, and argv[0] becomes its absolute path; a missing or
-  non-executable program is an error. A leading \`-\` (\`"-/usr/bin/cleanup"\`) means the
-  command's failure is ignored, as in systemd; then a missing program is only a warning.
-  systemd's other prefixes (\`@\`, \`+\`, \`!\`, \`:\`) are refused.
+  non-executable program is an error. The program may carry systemd's prefixes, in any
+  order, each once: \`-\` (\`"-/usr/bin/cleanup"\`) ignores the command's failure (then a
+  missing program is only a warning); \`@\` takes the next word as the argv[0] the program
+  sees (\`"@/usr/sbin/daemon mydaemon -f"\`); \`:\` leaves \`$NAME\` unexpanded; \`+\` runs the
+  command with full privileges: \`user\`, \`group\`, \`supplementary_groups\`, the capability
+  keys, \`no_new_privileges\` and the mount-namespace keys do not apply to it (limits, nice,
+  umask, the environment and the cgroup do); \`!\` leaves out only \`user\`, \`group\` and
+  \`supplementary_groups\`; \`!!\` does what \`!\` does on kernels without ambient capabilities
+  (before Linux 4.3), so nothing under hearth, which needs them. \`+\` goes with neither \`!\`
+  nor \`!!\`.
 - **list of commands** (\`exec_start_pre\`, \`exec_start_post\`, \`exec_stop\`,
   \`exec_reload\`): one string (one command), an array of strings (one command each:
   \`["/bin/prep", "/bin/check --all"]\`), or an array of argv arrays
@@ -249,6 +260,37 @@ the path and the reason in \`hearth ctl status\`. The open never waits: a FIFO n
 reads, or a socket no one listens on, fails at once (a daemon that logs into a FIFO needs its reader started first, with
 \`after\`). \`syslog_identifier\` is the name the unit's lines are shown under, in
 place of the unit's name.
+
+A **terminal of its own** (a getty on a serial port): with \`tty_path\` set, or
+\`standard_input = "tty-force"\` / \`"tty-fail"\`, or any of \`tty_reset\`, \`tty_vhangup\`,
+\`tty_vt_disallocate\`, the process opens the terminal itself, in the child, after
+\`setsid\` (\`tty_path\`, else \`/dev/console\`): first \`tty_reset\` (sane termios, queues
+flushed), \`tty_vhangup\` (whoever has it open is hung up, as systemd's TTYVHangup=) and
+\`tty_vt_disallocate\`; then with \`standard_input = "tty"\` it becomes the controlling
+terminal (TIOCSCTTY), taken from another session with \`"tty-force"\`; stdin, and stdout and
+stderr when they inherit or say \`"tty"\`, are it. The open never waits (no carrier
+needed on a serial line). One difference from systemd: \`"tty"\` fails the start when
+another session holds the terminal, where systemd waits for it to be released (the
+manager cannot wait inside a child it has not yet let go); \`"tty-fail"\` is the same.
+As systemd, \`tty_reset\`, \`tty_vhangup\` and \`tty_vt_disallocate\` act again once the unit
+is down (not between automatic restarts): whoever still has the terminal open is hung up.
+Without any of these keys \`"tty"\` is the console as before, opened by the manager
+(no controlling terminal). So systemd's \`serial-getty@.service\` reads:
+
+\`\`\`toml
+[service]
+type = "idle"
+exec_start = ["-/sbin/agetty", "-o", "-p -- \\\\u", "--keep-baud", "115200,57600,38400,9600", "-", "$TERM"]
+standard_input = "tty"
+tty_path = "/dev/ttyAMA0"
+tty_reset = true
+tty_vhangup = true
+restart = "always"
+environment = { TERM = "vt220" }
+\`\`\`
+
+(\`UtmpIdentifier=\` is not kept: hearth writes no utmp records; agetty and login write
+their own.)
 `;
 
 const DEPENDENCIES = `## Dependencies and targets
@@ -272,6 +314,16 @@ Services that run during early boot (wanted by \`sysinit\` or \`sockets\`) need
 
 A target starts after the units it pulls in (requires, binds_to, wants, or their
 \`wanted_by\`/\`required_by\`), unless such a unit is itself ordered after the target.
+
+\`part_of = ["X"]\`: a stop or restart job of X (by hand, or passed on to X) is passed on
+to this unit; one way, and X's own failure or exit stops nothing (that is \`binds_to\`).
+
+\`hearth ctl isolate T\` starts T with everything it pulls in (requires, binds_to, wants,
+recursively) and stops every other unit, as \`systemctl isolate\`: not the units with
+\`ignore_on_isolate = true\`, nor mount units. T must say \`allow_isolate = true\` (systemd's
+AllowIsolate=, off by default); the built-in \`multi-user\` and \`rescue\` do, so
+\`hearth ctl isolate rescue\` and back to \`multi-user\` work out of the box. It answers
+once T's start job is done; the stops run on alongside.
 
 A name that matches no unit file and no built-in target is a warning, never an error,
 as in systemd (chrony's \`conflicts = ["openntpd"]\` loads where openntpd is not

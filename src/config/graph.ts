@@ -27,8 +27,8 @@ interface Candidate {
   file: UnitFile | null; // null for a built-in target without a file
 }
 
-type DependencyList = "requires" | "wants" | "binds_to" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
-const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "conflicts", "after", "before", "wanted_by", "required_by"];
+type DependencyList = "requires" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
 
 /**
  * Lists whose names must be there for the unit to start: a name that matches no unit is
@@ -42,7 +42,7 @@ const NEEDED: ReadonlySet<DependencyList> = new Set(["requires", "binds_to"]);
 /** A name given in a dependency list that matches no unit file and no built-in target. */
 export interface NotFoundReference {
   unit: string; // the unit whose list names it
-  list: DependencyList;
+  list: DependencyList | "socket.service"; // or a [[socket]]'s service
 }
 
 export function resolveGraph(
@@ -79,7 +79,7 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   // Plain loops, and a site only for a reference to report: this runs per unit at boot, in the interpreter.
   for (let l = 0; l < DEPENDENCY_LISTS.length; l++) {
     const list = DEPENDENCY_LISTS[l]!;
-    const refs = unit.unit[list];
+    const refs = unit.unit[list] ?? [];
     const kept: string[] = [];
     for (let index = 0; index < refs.length; index++) {
       const ref = refs[index]!;
@@ -111,7 +111,8 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
       return;
     }
     const other = files.find((f) => f.name === target);
-    if (!known.has(target)) site.error(`unknown unit '${target}'${didYouMean(target, known)}`);
+    // As systemd: the socket loads; its first activation fails it, naming the unit.
+    if (!known.has(target)) site.warning(`unknown unit '${target}': the socket is made, and its first activation fails it${didYouMean(target, known)}`);
     else if (other === undefined || (other.unit !== null && other.unit.service === null)) {
       site.error(`'${target}' has no [service] to activate`);
     }
@@ -123,14 +124,14 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   return { ...unit, unit: section };
 }
 
-const LOADED_ONLY_LISTS = ["wants", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
+const LOADED_ONLY_LISTS = ["wants", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
 
 /** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
 function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
   const unit = { ...config.unit };
   for (let l = 0; l < LOADED_ONLY_LISTS.length; l++) {
     const list = LOADED_ONLY_LISTS[l]!;
-    const names = unit[list];
+    const names = unit[list] ?? [];
     const kept: string[] = [];
     for (let k = 0; k < names.length; k++) if (loaded.has(names[k]!)) kept.push(names[k]!);
     unit[list] = kept;
@@ -154,7 +155,7 @@ function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, Uni
       });
     }
     file.unit.sockets.forEach((socket, index) => {
-      if (socket.service !== undefined && !isTemplateName(socket.service) && !units.has(socket.service)) warn(`socket[${index}].service`, socket.service);
+      if (socket.service !== undefined && !isTemplateName(socket.service) && !units.has(socket.service) && known.has(socket.service)) warn(`socket[${index}].service`, socket.service);
     });
   }
 }
@@ -168,15 +169,22 @@ function notFoundNames(files: UnitFile[], units: Map<string, UnitConfig>, known:
   for (const file of files) {
     if (file.unit === null || !units.has(file.name)) continue;
     for (const list of DEPENDENCY_LISTS) {
-      for (const name of file.unit.unit[list]) {
+      for (const name of file.unit.unit[list] ?? []) {
         if (known.has(name)) continue;
-        const refs = notFound.get(name) ?? [];
-        if (!refs.some((r) => r.unit === file.name && r.list === list)) refs.push({ unit: file.name, list });
-        notFound.set(name, refs);
+        addNotFound(notFound, name, { unit: file.name, list });
       }
+    }
+    for (const socket of file.unit.sockets) {
+      if (socket.service !== undefined && !known.has(socket.service)) addNotFound(notFound, socket.service, { unit: file.name, list: "socket.service" });
     }
   }
   return notFound;
+}
+
+function addNotFound(notFound: Map<string, NotFoundReference[]>, name: string, ref: NotFoundReference): void {
+  const refs = notFound.get(name) ?? [];
+  if (!refs.some((r) => r.unit === ref.unit && r.list === ref.list)) refs.push(ref);
+  notFound.set(name, refs);
 }
 
 function checkSystemReferences(

@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type {
-  Condition, Diagnostic, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
+  Condition, Diagnostic, ExecCommand, LoadedConfig, ManagerSection, MountEntry, Rlimit, ServiceSection, SocketSection,
   SystemConfig, UnitConfig, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { RLIMITS, type TableName } from "./schema.ts";
@@ -208,10 +208,17 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
     if (limit !== undefined) limits[resource] = limit;
   }
   service.limits = limits;
+  if (Array.isArray(service.exec_start)) {
+    const [first, ...next] = service.exec_start as ExecCommand[];
+    service.exec_start = first!;
+    service.exec_start_next = next;
+  } else {
+    service.exec_start_next = [];
+  }
   // systemd: notify services, and services with a watchdog, let their main process talk.
-  service.notify_access ??= service.type === "notify" || service.watchdog_sec > 0 ? "main" : "none";
+  service.notify_access ??= service.type === "notify" || service.type === "notify-reload" || service.watchdog_sec > 0 ? "main" : "none";
   // systemd: stdout follows a terminal or socket stdin, else goes to the journal (the unit's log).
-  service.standard_output ??= service.standard_input === "tty" || service.standard_input === "socket" ? "inherit" : "journal";
+  service.standard_output ??= service.standard_input?.startsWith("tty") || service.standard_input === "socket" ? "inherit" : "journal";
   return service;
 }
 
@@ -252,7 +259,13 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   if (service.type === "oneshot" && (service.restart === "always" || service.restart === "on-success")) {
     at("restart").error(`a oneshot service cannot have restart = "${service.restart}" (use on-failure)`);
   }
-  if (service.notify_access === "none" && service.type === "notify") {
+  if ((service.exec_start_next ?? []).length > 0 && service.type !== "oneshot") {
+    at("exec_start").error(`several commands are allowed for type = "oneshot" only (this service is ${service.type}), as in systemd`);
+  }
+  if (service.type === "notify-reload" && service.exec_reload.length > 0) {
+    at("exec_reload").error('type = "notify-reload" reloads by reload_signal: exec_reload cannot go with it');
+  }
+  if (service.notify_access === "none" && (service.type === "notify" || service.type === "notify-reload")) {
     at("notify_access").warning('with notify_access = "none" the READY=1 of a notify service is ignored: its start will time out');
   }
   if (service.notify_access === "none" && service.watchdog_sec > 0) {

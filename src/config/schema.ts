@@ -86,7 +86,7 @@ function allOf<U extends string>() {
   return <const L extends readonly U[]>(list: L & ([Exclude<U, L[number]>] extends [never] ? unknown : never)): L => list;
 }
 
-export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "oneshot", "forking", "dbus"]);
+export const SERVICE_TYPES = allOf<ServiceType>()(["simple", "exec", "notify", "notify-reload", "oneshot", "forking", "idle", "dbus"]);
 export const RESTART_POLICIES = allOf<RestartPolicy>()([
   "no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog",
 ]);
@@ -96,7 +96,7 @@ export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
-export const STANDARD_INPUTS = ["null", "socket", "tty"] as const;
+export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
@@ -210,12 +210,15 @@ const UNIT = {
   requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
   wants: [listOf(unitName), [], "Units started with this one; their failure does not matter."],
   binds_to: [listOf(unitName), [], "Like requires, and this unit is also stopped when one of them stops."],
+  part_of: [listOf(unitName), [], "When one of these units is stopped or restarted (a job: by hand, or passed on), this unit is too; one way only, and nothing is started (systemd's PartOf=)."],
   conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],
   after: [listOf(unitName), [], "Ordering only: this unit starts after those, once they are started (and stops before them)."],
   before: [listOf(unitName), [], "Ordering only: this unit starts before those."],
   wanted_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in wants."],
   required_by: [listOf(unitName), [], "Targets (or units) that pull this one in, as if they listed it in requires."],
   requires_mounts_for: [listOf(path), [], "Paths whose [[mount]] entries must be mounted before this unit starts."],
+  ignore_on_isolate: [bool, false, "`hearth ctl isolate` leaves this unit as it is (mount units always are)."],
+  allow_isolate: [bool, false, "`hearth ctl isolate` may name this unit (the built-in multi-user and rescue allow it)."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
   aliases: [listOf(unitName), [], "Other names of this unit (systemd's [Install] Alias=): they name it in dependencies, `hearth ctl` and `hearth.wants=`. A name that is a unit of its own, or another unit's alias, is an error."],
   default_instance: [string, null, "In a template (`NAME@.toml`): the instance its wanted_by and required_by pull in (systemd's DefaultInstance=). Without it a template is pulled in by nothing but names of its instances."],
@@ -282,12 +285,14 @@ for (const kind of Object.keys(DIRECTORY_DOC) as (keyof typeof DIRECTORY_DOC)[])
 }
 
 const SERVICE = {
-  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits, dbus when bus_name has an owner on the system bus (see D-Bus services)."],
-  exec_start: [{ kind: "command" }, REQUIRED, "The main command: an argv array, or one string split like a shell would (no shell is run)."],
+  type: [oneOf(SERVICE_TYPES), "simple", "When start-up is complete: simple at fork, exec after exec, notify at READY=1, oneshot at exit, forking when the parent exits, dbus when bus_name has an owner on the system bus (see D-Bus services). notify-reload: as notify, and `hearth ctl reload` sends reload_signal and waits for RELOADING=1 (with MONOTONIC_USEC) then READY=1. idle: as simple, but the program runs only once no other job is left, or after 5 s (the unit is active at once, as in systemd)."],
+  exec_start: [{ kind: "command" }, REQUIRED, 'The main command: an argv array, or one string split like a shell would (no shell is run). A oneshot may give several, as an array of argv arrays ([["/bin/a"], ["/bin/b", "-x"]]): they run in turn, one failing fails the start; other types take one, as in systemd.'],
+  exec_condition: [{ kind: "command-list" }, [], "Commands run in turn before exec_start_pre: exit 1 to 254 skips the start as a failed condition does (the unit is not failed); 255 or a signal fails it."],
   exec_start_pre: [{ kind: "command-list" }, [], "Commands run in turn before exec_start; one failing fails the start."],
   exec_start_post: [{ kind: "command-list" }, [], "Commands run in turn after the service has started."],
   exec_stop: [{ kind: "command-list" }, [], "Commands that stop the service; then kill_signal goes to what remains."],
   exec_reload: [{ kind: "command-list" }, [], "Commands run by `hearth ctl reload`."],
+  exec_stop_post: [{ kind: "command-list" }, [], "Commands run once the service's processes are gone, whether it stopped, failed or failed to start (not when a condition skipped it before anything ran); $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS say how it ended (see below)."],
   remain_after_exit: [bool, false, "The service stays active (\"exited\") after its main process has exited successfully; any type, as in systemd."],
   bus_name: [{ kind: "bus-name" }, null, "The well-known D-Bus name the service takes on the system bus: required by type = \"dbus\", which is ready once the name has an owner and stops when it loses it (see D-Bus services); on other types it is recorded only."],
   pid_file: [path, null, "Where a forking service writes its main pid. Without it the main pid is guessed as systemd does: the one process the parent left in the unit's cgroup; with several, the unit is followed by its cgroup."],
@@ -307,6 +312,7 @@ const SERVICE = {
   restart_prevent_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is never restarted."],
   restart_force_exit_status: [listOf({ kind: "exit-status" }), [], "Exit codes after which the service is always restarted."],
   notify_access: [oneOf(NOTIFY_ACCESS), derived('"main" for notify services or when watchdog_sec > 0, else "none"'), "Which processes may send notify messages: the main one, any the service started (exec), all."],
+  reload_signal: [{ kind: "signal" }, 1, 'With type = "notify-reload": the signal `hearth ctl reload` sends the main process.'],
   kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
   kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only."],
   send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],
@@ -335,7 +341,11 @@ const SERVICE = {
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
   tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
-  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": the console (see Standard input and output). stdout and stderr follow it unless set.'],
+  standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": tty_path (unset: the console), made the controlling terminal; "tty-force": taken even from another session; "tty-fail": as "tty" (see Standard input and output). stdout and stderr follow it unless set.'],
+  tty_path: [path, null, 'The terminal of standard_input/standard_output "tty" ("/dev/ttyS0"); the process opens it itself, after setsid. Unset: the console.'],
+  tty_reset: [bool, false, "Reset the terminal (termios to sane values, queues flushed) before each process starts and once the unit is down (TTYReset=)."],
+  tty_vhangup: [bool, false, "Hang up whoever has the terminal open before each process starts and once the unit is down (TTYVHangup=): a getty's old session goes."],
+  tty_vt_disallocate: [bool, false, "A virtual console (/dev/ttyN): disallocate it and clear its scrollback before each process starts and once the unit is down (TTYVTDisallocate=)."],
   standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
   standard_error: [{ kind: "std-output" }, "inherit", 'Where stderr goes: the values of standard_output; "inherit": where stdout goes.'],
   syslog_identifier: [string, null, "The name the unit's log lines are shown under by `hearth ctl logs` and in log_file; unset: the unit's name."],
@@ -365,7 +375,7 @@ const SOCKET = {
   keep_alive: [bool, false, "Set SO_KEEPALIVE."],
   no_delay: [bool, false, "Set TCP_NODELAY."],
   fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],
-  service: [unitName, derived("this unit"), "The unit whose service this socket activates."],
+  service: [unitName, derived("this unit"), "The unit whose service this socket activates. A unit that does not exist is only a warning, as in systemd: the socket is made, and its first activation fails it (logged under this unit, naming the missing one); a start of this unit by hand watches it again."],
   max_connections: [int(1, 65536), 64, "With accept = true: the most instances running at once; further connections wait."],
   max_connections_per_source: [int(0, 65536), 0, "With accept = true: the most instances per source address; 0: no limit."],
   trigger_limit_interval_sec: [finiteDuration, 2, "With accept = false: the window in which starts by this socket are counted; 0 disables the limit."],
@@ -401,9 +411,10 @@ const PATH = {
   unit: [unitName, derived('this unit\'s name without ".path"'), "The unit to start when a path matches."],
 } as const satisfies KeyRows;
 
-// Compile-time check that every field of types.ts has a row (limits come from the limit_* rows).
+// Compile-time check that every field of types.ts has a row (limits come from the limit_* rows,
+// exec_start_next from exec_start).
 type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
-type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits">;
+type Missing<Section, Rows> = Exclude<KnownKeys<Section>, keyof Rows | "limits" | "exec_start_next">;
 type NoneMissing<T extends never> = T;
 export type SchemaCoversTypes = [
   NoneMissing<Missing<ManagerSection, typeof MANAGER>>,

@@ -10,7 +10,7 @@ export interface Diagnostic {
   unit?: string; // the unit the problem disables, if any
 }
 
-export type ServiceType = "simple" | "exec" | "notify" | "oneshot" | "forking" | "dbus";
+export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "oneshot" | "forking" | "idle" | "dbus";
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
@@ -31,6 +31,10 @@ export type EmergencyAction =
 export interface ExecCommand {
   argv: string[]; // argv[0] is the program: an absolute path, or a name looked up in PATH at load
   ignoreFailure: boolean; // systemd's "-" prefix: a failing command is not an error
+  // The other prefixes of systemd (src/config/commands.ts reads them; absent = not given).
+  argv0?: string; // "@": the argv[0] the program is given (argv[0] above stays its path)
+  privileges?: "full" | "keep-ids"; // "+": no user, group, capability or sandboxing keys apply; "!": no user/group keys
+  noEnvironmentExpansion?: boolean; // ":": $NAME and ${NAME} are passed as written
 }
 
 export interface UnitSection {
@@ -49,6 +53,11 @@ export interface UnitSection {
   /** Added later (#12): other names of the unit; in a template, the instance wanted_by pulls in. */
   aliases?: string[];
   default_instance?: string | null;
+  // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
+  part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
+  ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone
+  allow_isolate?: boolean; // `hearth ctl isolate` may name this unit
+
 }
 
 /** A resource limit, as setrlimit takes it; Infinity = RLIM_INFINITY. */
@@ -64,6 +73,11 @@ export interface ServiceSection {
   exec_start_post: ExecCommand[];
   exec_stop: ExecCommand[];
   exec_reload: ExecCommand[];
+  // Added later; always set by the loader.
+  exec_start_next?: ExecCommand[]; // a oneshot's further exec_start commands, run in turn after the first (not a key)
+  exec_condition?: ExecCommand[]; // run first: exit 1..254 skips the start, as a condition
+  exec_stop_post?: ExecCommand[]; // run once the service's processes are gone, whatever the reason
+  reload_signal?: number; // type = "notify-reload": what `hearth ctl reload` sends the main process (SIGHUP)
   remain_after_exit: boolean;
   pid_file: string | null;
   notification_fd: number | null; // s6/dinit readiness: ready when a newline arrives on fd N
@@ -101,7 +115,12 @@ export interface ServiceSection {
   log_file: string | null; // optional persistent log, rotated at log_file_max_bytes
   log_file_max_bytes: number;
   // Added later; always set by the loader.
-  standard_input?: "null" | "socket" | "tty"; // "socket": an accept = true connection; "tty": the console
+  // "socket": an accept = true connection; "tty" (and -force, -fail): tty_path, or the console
+  standard_input?: "null" | "socket" | "tty" | "tty-force" | "tty-fail";
+  tty_path?: string | null; // the terminal of standard_input/output "tty"; null: the console
+  tty_reset?: boolean; // its termios reset before each process starts
+  tty_vhangup?: boolean; // its other users hung up first
+  tty_vt_disallocate?: boolean; // a virtual console's scrollback dropped
   standard_output?: StandardOutput; // default "inherit" with a tty or socket stdin, else "journal"
   standard_error?: StandardOutput; // default "inherit": as stdout
   syslog_identifier?: string | null; // the name the unit's log lines are shown under; null: the unit's

@@ -4,13 +4,13 @@
 import { MAX_TIMEOUT_SEC } from "../watchdog/policy.ts";
 
 export const CONTROL_VERBS = [
-  "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping", "analyze",
+  "status", "list", "start", "stop", "restart", "reload", "isolate", "logs", "reset-failed", "ping", "analyze",
   "poweroff", "reboot", "halt", "watchdog", "debug", "list-timers",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** Verbs that change something: only root, or the manager's own user in run mode. */
-export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "reset-failed", "poweroff", "reboot", "halt", "debug"]);
+export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "isolate", "reset-failed", "poweroff", "reboot", "halt", "debug"]);
 
 /** The debug verbs: accepted only when the kernel command line has hearth.debug=1. */
 export const DEBUG_ACTIONS = ["freeze"] as const;
@@ -63,6 +63,7 @@ export function parseRequest(line: string): { ok: true; req: ControlRequest } | 
   if (["start", "stop", "restart", "reload"].includes(verb) && units.length === 0) {
     return { ok: false, error: `${verb} needs at least one unit` };
   }
+  if (verb === "isolate" && units.length !== 1) return { ok: false, error: "isolate needs exactly one unit" };
   const req: ControlRequest = { verb, units: units as string[], lines, follow };
   if (r.setTimeoutSec !== undefined) {
     const t = r.setTimeoutSec;

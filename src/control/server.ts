@@ -421,7 +421,7 @@ export class ControlServer {
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
         return { ok: true, exit: EXIT.ok };
-      case "start": case "stop": case "restart": case "reload": {
+      case "start": case "stop": case "restart": case "reload": case "isolate": {
         const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
         const failed = results.filter((r) => r.result !== "done");
         return {

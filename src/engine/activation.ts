@@ -44,6 +44,7 @@ export interface SocketEntry {
   triggerLimit: { intervalMs: number; burst: number }; // intervalMs 0: no limit
   opened: boolean; // the shell has the socket
   broken: string | null; // why the shell could not make it
+  refused: string | null; // why an activation was refused (its service is not loaded): it failed, and is not watched
   retrying: boolean; // the shell was asked to make it again (a start by hand)
   pausedUntil: number; // accept(2) failed: not watched before then
   listening: boolean; // what the shell was last told
@@ -64,6 +65,8 @@ export interface ActivationHost {
   config(unit: string): UnitConfig | null;
   /** An instance of a template, not yet a unit; null: no such template. */
   instantiate(name: string): UnitConfig | null;
+  /** Why a unit that is not loaded is not ("unit X not found", or its file has errors). */
+  missingReason(unit: string): string;
   /** Queue a start that is not the operator's (the crash-loop counters are kept). */
   start(unit: string): void;
   addUnit(config: UnitConfig): void;
@@ -92,7 +95,7 @@ export class SocketActivation {
             intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
             burst: socket.trigger_limit_burst ?? 20,
           },
-          opened: false, broken: null, retrying: false, pausedUntil: 0, listening: false,
+          opened: false, broken: null, refused: null, retrying: false, pausedUntil: 0, listening: false,
         };
         this.entries.push(entry);
         if (entry.accept) this.templates.add(entry.unit);
@@ -104,10 +107,12 @@ export class SocketActivation {
     return this.entries.find((e) => e.unit === unit && e.index === index);
   }
 
-  /** Why the unit cannot start: a socket it declares or is activated by could not be made. */
+  /** Why the unit cannot start: a socket it declares or is activated by could not be made, or failed. */
   brokenReason(unit: string): string | null {
     const broken = this.entries.find((e) => e.broken !== null && (e.unit === unit || e.service === unit));
-    return broken ? `its socket could not be made: ${broken.broken}` : null;
+    if (broken) return `its socket could not be made: ${broken.broken}`;
+    const refused = this.entries.find((e) => e.refused !== null && e.unit === unit);
+    return refused ? `its socket failed: ${refused.refused}` : null;
   }
 
   /** Those of `units` that have accept = true sockets. */
@@ -158,6 +163,7 @@ export class SocketActivation {
     if (!e || e.accept) return;
     e.listening = false;
     if (!this.wantsListening(e, host)) return;
+    if (host.config(e.service) === null) return this.refuse(e, host);
     const { intervalMs, burst } = e.triggerLimit;
     const window = (this.triggers.get(e.service) ?? []).filter((t) => host.now - t < intervalMs);
     window.push(host.now);
@@ -190,7 +196,9 @@ export class SocketActivation {
     const name = `${e.service}${n}-${ends}`;
     const config = host.instantiate(name);
     if (!config?.service) {
-      host.emit({ type: "log", unit, level: "err", text: `Cannot make the instance ${name} of '${e.service}': connection refused` });
+      // No such template (systemd's "not loaded, refusing"): the socket fails.
+      if (host.config(e.service) === null) this.refuse(e, host);
+      else host.emit({ type: "log", unit, level: "err", text: `Cannot make the instance ${name} of '${e.service}': connection refused` });
       host.emit({ type: "close-connection", unit, connection });
       return;
     }
@@ -198,6 +206,18 @@ export class SocketActivation {
     this.instances.set(name, { template: unit, socket: { unit, index }, connection, source });
     host.addUnit(config);
     host.start(name);
+  }
+
+  /**
+   * systemd's "Socket service X not loaded, refusing": the service to activate is not
+   * there (no such unit, or its file has errors). The socket fails: it is no longer
+   * watched until its unit is started by hand or reset-failed.
+   */
+  private refuse(e: SocketEntry, host: ActivationHost): void {
+    e.refused = `${host.missingReason(e.service)}: activation refused`;
+    const text = `socket[${e.index}] activates '${e.service}', which is not loaded (${host.missingReason(e.service)}): activation refused, the socket is no longer watched`;
+    host.emit({ type: "log", unit: e.unit, level: "err", text });
+    host.emit({ type: "console", unit: e.unit, status: "failed", text: `Failed to activate ${e.service} for ${e.unit}: ${host.missingReason(e.service)}` });
   }
 
   /**
@@ -220,10 +240,11 @@ export class SocketActivation {
     for (const e of this.entries) if (e.unit === unit) e.pausedUntil = 0;
   }
 
-  /** A start by the operator, or reset-failed: triggers count from zero again. */
+  /** A start by the operator, or reset-failed: triggers count from zero again, a failed socket is watched again. */
   clearTriggerLimit(service: string): void {
     this.triggers.delete(service);
     this.limited.delete(service);
+    for (const e of this.entries) if (e.unit === service) e.refused = null;
   }
 
   // ---- after every event --------------------------------------------------------------
@@ -255,9 +276,11 @@ export class SocketActivation {
   }
 
   private wantsListening(e: SocketEntry, host: ActivationHost): boolean {
-    if (this.frozen || !e.opened || this.brokenReason(e.service) !== null) return false;
+    if (this.frozen || !e.opened || e.refused !== null || this.brokenReason(e.service) !== null) return false;
     if (e.pausedUntil > 0) return false;
     if (e.accept) return host.state(e.unit)?.active === "active" && this.liveInstances(e) < e.maxConnections;
+    // Its service is not loaded: watched, so that the first activation fails the socket (refuse).
+    if (host.config(e.service) === null) return true;
     if (this.limited.has(e.service)) return false;
     const s = host.state(e.service);
     if (!s || s.job) return false;

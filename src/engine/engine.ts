@@ -86,6 +86,7 @@ export class Engine {
   private effects: Effect[] = [];
   private now = 0;
   private readonly runQueue = new Set<string>(); // units whose job may run: see wake()
+  private readonly idleUnits: string[] = []; // type = "idle" services (see releaseIdle)
   private startupReported = false;
   private goingDown = false; // see the going-down event
   private readonly made = new Set<string>(); // instances made at run time (see resolve)
@@ -100,7 +101,9 @@ export class Engine {
     private readonly target: string | null = null,
     private readonly managerPid: number | null = null,
     private readonly notFound: { has(name: string): boolean } = new Set<string>(),
-    private readonly catalog: UnitCatalog = NO_CATALOG) {
+    private readonly catalog: UnitCatalog = NO_CATALOG,
+    /** CLOCK_MONOTONIC ms minus `now`'s clock: MONOTONIC_USEC (notify-reload) is on CLOCK_MONOTONIC. */
+    private readonly monotonicOffsetMs = 0) {
     this.graph = buildGraph(configs);
     this.activation = new SocketActivation(configs);
     this.triggers = new Triggers(configs.values(), now);
@@ -118,6 +121,7 @@ export class Engine {
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
       conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null,
     });
+    if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
 
   // ---- names: aliases, and instances of templates made when named ---------------------
@@ -217,7 +221,7 @@ export class Engine {
       // active while it accepts: "listening", as a systemd socket unit.
       template: { ...target, sub: (u) => (u.targetActive ? "listening" : "dead") },
       service: {
-        active: (u) => svc.activeStateOf(u.service!.sub),
+        active: (u) => svc.serviceActiveState(u.service!.sub, u.cfg.service!),
         sub: (u) => u.service!.sub,
         start: (u) => {
           if (this.activeState(u.cfg.name) === "active") return this.completeJob(u, "done", "already active");
@@ -331,6 +335,7 @@ export class Engine {
     try {
       this.apply(event);
       this.runJobs();
+      this.releaseIdle();
       this.activation.collectInstances(this.activationHost);
       if (this.made.size > 0) this.collectInstances();
       this.activation.syncListening(this.activationHost);
@@ -506,6 +511,7 @@ export class Engine {
     },
     config: (name) => this.units.get(name)?.cfg ?? null,
     instantiate: (name) => this.units.has(name) ? null : this.catalog.instantiate(name),
+    missingReason: (name) => this.missingReason(name),
     start: (name) => this.startTransaction(name, undefined, false),
     addUnit: (cfg) => {
       // The instances it names (db@%i) are made first, so that its edges reach them.
@@ -515,6 +521,8 @@ export class Engine {
     },
     removeUnit: (name) => {
       this.units.delete(name);
+      const idle = this.idleUnits.indexOf(name);
+      if (idle >= 0) this.idleUnits.splice(idle, 1); // an instance of an idle template
       removeFromGraph(this.graph, name);
     },
     emit: (e) => this.emit(e),
@@ -608,6 +616,13 @@ export class Engine {
     }
     if (!down) return;
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
+    // systemd resets the terminal after the unit too (exec_context_revert_tty).
+    if (cfg.tty_reset || cfg.tty_vhangup || cfg.tty_vt_disallocate) {
+      this.effects.push({
+        type: "reset-terminal", unit: name, path: cfg.tty_path ?? "/dev/console",
+        reset: cfg.tty_reset ?? false, vhangup: cfg.tty_vhangup ?? false, vtDisallocate: cfg.tty_vt_disallocate ?? false,
+      });
+    }
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
     if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });
@@ -616,7 +631,7 @@ export class Engine {
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
     return {
       unit: name, cfg, now: this.now, nextTimerId: () => this.nextTimer++, emit: (e) => this.emit(e),
-      managerPid: this.managerPid,
+      managerPid: this.managerPid, monotonicOffsetMs: this.monotonicOffsetMs,
     };
   }
 
@@ -637,6 +652,7 @@ export class Engine {
     }
     switch (type) {
       case "start": return this.startTransaction(name, requestId);
+      case "isolate": return this.isolate(u, requestId);
       case "stop": return this.stopTransaction(name, requestId, false);
       case "restart": return this.stopTransaction(name, requestId, true);
       case "reload": {
@@ -655,15 +671,16 @@ export class Engine {
 
   /**
    * Pull in the unit and, recursively, what it requires and wants; stop what conflicts.
-   * `manual`: the operator's start, which clears the crash-loop counters of the unit.
+   * `manual`: the operator's start, which clears the crash-loop counters of the unit;
+   * `as`: what the request asked for (a start, or an isolate), as the answer names it.
    */
-  private startTransaction(name: string, requestId?: number, manual = true) {
+  private startTransaction(name: string, requestId?: number, manual = true, as: JobType = "start") {
     this.walk(name, (node) => [...node.requires, ...node.wants], (u, node, anchor) => {
       const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;
       if (state === "active" || state === "reloading") {
-        if (anchor) this.finish({ unit: n, job: "start", result: "done", requestId: rid, reason: "already active" });
+        if (anchor) this.finish({ unit: n, job: as, result: "done", requestId: rid, reason: "already active" });
       } else if (u.job?.type === "start") {
         if (rid) u.job.requestIds.push(rid);
       } else {
@@ -673,11 +690,34 @@ export class Engine {
         if (anchor && manual) this.retrySockets(n);
         this.replaceJob(u, {
           id: this.nextJobId++, type: "start", unit: n, running: false, requestIds: rid ? [rid] : [],
-          automatic: !(anchor && manual),
+          automatic: !(anchor && manual), ...(anchor && as !== "start" ? { reportAs: as } : {}),
         });
       }
       for (const c of node.conflicts) this.stopTransaction(c, undefined, false);
     });
+  }
+
+  /**
+   * `hearth ctl isolate`: start the unit with everything it pulls in (requires, binds_to,
+   * wants, recursively) and stop every other unit, as systemd's isolate job mode. Only a
+   * unit with allow_isolate (systemd's AllowIsolate=); units with ignore_on_isolate, and
+   * mount units (systemd's mount units ignore isolation), are left as they are.
+   */
+  private isolate(u: UnitRuntime, requestId?: number) {
+    const name = u.cfg.name;
+    if (!u.cfg.unit.allow_isolate) {
+      return this.finish({ unit: name, job: "isolate", result: "failed", requestId, reason: `${name} may not be isolated: it has no allow_isolate = true` });
+    }
+    const kept = new Set<string>();
+    this.walk(name, (node) => [...node.requires, ...node.wants], (v) => kept.add(v.cfg.name));
+    for (const v of this.units.values()) {
+      const n = v.cfg.name;
+      if (kept.has(n) || v.cfg.unit.ignore_on_isolate || v.kind === "mount") continue;
+      const state = this.activeState(n);
+      if ((state === "inactive" || state === "failed") && v.job === null) continue;
+      this.stopTransaction(n, undefined, false);
+    }
+    this.startTransaction(name, requestId, true, "isolate");
   }
 
   /** A start by hand makes again the sockets the unit needs that could not be made. */
@@ -687,12 +727,12 @@ export class Engine {
   }
 
   /**
-   * Stop the unit and, recursively, every unit that requires it. A restart (thenStart)
-   * restarts those that were up (systemd's try-restart of the units that Requires= or
-   * BindsTo= it): they stop first and start again after it.
+   * Stop the unit and, recursively, every unit that requires it or is part of it. A restart
+   * (thenStart) restarts those that were up (systemd's try-restart of the units that
+   * Requires=, BindsTo= or PartOf= it): they stop first and start again after it.
    */
   private stopTransaction(name: string, requestId: number | undefined, thenStart: boolean) {
-    this.walk(name, (node) => node.requiredBy, (u, _node, anchor) => {
+    this.walk(name, (node) => [...node.requiredBy, ...node.consistsOf], (u, _node, anchor) => {
       const n = u.cfg.name;
       const state = this.activeState(n);
       const rid = anchor ? requestId : undefined;
@@ -863,7 +903,20 @@ export class Engine {
     this.completeJob(u, "done", `skipped: start condition unmet: ${verdict.text}`, false);
   }
 
+  /**
+   * type = "idle" services wait until no other job is left (systemd closes its idle pipe
+   * when the job queue is empty); their own start jobs are done already (they are active).
+   */
+  private releaseIdle() {
+    if (this.idleUnits.length === 0) return;
+    const waiting = this.idleUnits.filter((n) => this.units.get(n)?.service?.idleWait);
+    if (waiting.length === 0) return;
+    for (const u of this.units.values()) if (u.job) return;
+    for (const name of waiting) this.withService(name, (rt, p) => svc.releaseIdle(rt, p));
+  }
+
   private beginStart(u: UnitRuntime) {
+    u.unmet = null; // its conditions hold (an exec_condition may still skip this start)
     u.runtimeDirsKept = false;
     u.activatingAt = this.now;
     u.firstActivatingAt ??= this.now;
@@ -888,7 +941,11 @@ export class Engine {
         if (active === "active") this.completeJob(u, "done", "started");
         // A start that fails fails its job even when an automatic restart follows (systemd).
         else if (active === "failed" || sub === "auto-restart") this.completeJob(u, "failed", this.resultText(u));
-        else if (active === "inactive") {
+        else if (active === "inactive" && u.service?.skipped) {
+          // exec_condition said no: skipped as by a condition (the start did not fail).
+          u.unmet = { assert: false, text: u.service.skipped, at: this.now };
+          this.completeJob(u, "done", `skipped: ${u.service.skipped}`, false);
+        } else if (active === "inactive") {
           // A oneshot without remain_after_exit ends inactive after success.
           const ok = (u.service?.result ?? "success") === "success"; // a timer with nothing to wait for too
           this.completeJob(u, ok ? "done" : "failed", ok ? "finished" : this.resultText(u));
@@ -896,7 +953,8 @@ export class Engine {
       } else if (job.type === "stop" && (active === "inactive" || active === "failed")) {
         this.completeJob(u, "done", "stopped");
       } else if (job.type === "reload" && active === "active") {
-        this.completeJob(u, "done", "reloaded");
+        const failure = u.service?.reloadFailure ?? null;
+        this.completeJob(u, failure === null ? "done" : "failed", failure ?? "reloaded");
       } else if (job.type === "reload" && (active === "inactive" || active === "failed")) {
         this.completeJob(u, "failed", "stopped while reloading");
       }

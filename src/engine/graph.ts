@@ -18,6 +18,7 @@ export interface UnitNode {
   // Reverse edges, for stop propagation and reverse ordering.
   requiredBy: Set<string>; // units that requires/binds_to U
   boundBy: Set<string>; // units that binds_to U
+  consistsOf: Set<string>; // units whose part_of names U: its stops and restarts reach them
   before: Set<string>; // units ordered after U
 }
 
@@ -26,7 +27,7 @@ export type UnitGraph = Map<string, UnitNode>;
 function emptyNode(name: string): UnitNode {
   return {
     name, requires: new Set(), wants: new Set(), bindsTo: new Set(), conflicts: new Set(),
-    after: new Set(), requiredBy: new Set(), boundBy: new Set(), before: new Set(),
+    after: new Set(), requiredBy: new Set(), boundBy: new Set(), consistsOf: new Set(), before: new Set(),
   };
 }
 
@@ -75,6 +76,7 @@ function linkUnit(cfg: UnitConfig, node: (name: string) => UnitNode, known: (nam
   for (const d of s.wants) if (known(d)) u.wants.add(d);
   for (const d of s.conflicts) if (known(d)) { u.conflicts.add(d); node(d).conflicts.add(u.name); }
   for (const d of s.after) if (known(d)) u.after.add(d);
+  for (const d of s.part_of ?? []) if (known(d)) node(d).consistsOf.add(u.name);
   for (const d of s.before) if (known(d)) node(d).after.add(u.name);
   for (const t of s.wanted_by) if (known(t)) node(t).wants.add(u.name);
   for (const t of s.required_by) if (known(t)) node(t).requires.add(u.name);
@@ -105,7 +107,7 @@ export function addToGraph(graph: UnitGraph, cfg: UnitConfig, known: (name: stri
 export function removeFromGraph(graph: UnitGraph, name: string): void {
   graph.delete(name);
   for (const n of graph.values()) {
-    for (const set of [n.requires, n.wants, n.bindsTo, n.conflicts, n.after, n.requiredBy, n.boundBy, n.before]) set.delete(name);
+    for (const set of [n.requires, n.wants, n.bindsTo, n.conflicts, n.after, n.requiredBy, n.boundBy, n.consistsOf, n.before]) set.delete(name);
   }
 }
 

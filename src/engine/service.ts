@@ -10,10 +10,15 @@ import type {
 } from "./types.ts";
 
 const SIGKILL = 9, SIGHUP = 1, SIGCONT = 18, SIGABRT = 6;
+// systemd's IDLE_TIMEOUT_USEC: a type = "idle" service waits at most this for the other jobs.
+export const IDLE_TIMEOUT_SEC = 5;
+// MONOTONIC_USEC is read on another clock than the engine's (converted by an offset measured
+// once): a RELOADING=1 this much before the reload began still answers it.
+const CLOCK_SLACK_USEC = 1000;
 // How long SIGKILLed processes get to disappear before the unit gives up on them.
 const SIGKILL_GRACE_SEC = 5;
 
-type ControlList = "pre" | "post" | "stop" | "reload";
+type ControlList = "condition" | "pre" | "post" | "stop" | "reload" | "stop-post";
 
 export interface ExitRecord {
   time: number;
@@ -32,7 +37,16 @@ export interface ServiceRuntime {
   control: { list: ControlList; index: number } | null;
   result: UnitResult;
   failCause: ExitCause | null; // set when a failure is being cleaned up (timeout, watchdog...)
-  lastExit: ExitStatus | null;
+  lastExit: ExitStatus | null; // the main process's, in this run
+  exitEnv: Record<string, string>; // $EXIT_CODE and $EXIT_STATUS of that exit, for exec_stop(_post)
+  mainIndex: number; // which of a oneshot's exec_start commands runs
+  // exec_stop_post: run once per run; what the unit does once it is over (null: not running).
+  stopPostRan: boolean;
+  afterStopPost: { cause: ExitCause | null; status: ExitStatus | null } | null;
+  skipped: string | null; // exec_condition skipped this start: why
+  idleWait: boolean; // type = "idle": the main process waits for the other jobs (IDLE_TIMEOUT_SEC at most)
+  reloadBeginUsec: number; // notify-reload: CLOCK_MONOTONIC when reload_signal was sent
+  reloadFailure: string | null; // why the last reload failed (its job fails), null if it did not
   exits: ExitRecord[]; // the crash record, newest last
   statusText: string;
   errno: number | null;
@@ -54,20 +68,29 @@ export interface ServiceRuntime {
 export function newServiceRuntime(cfg: ServiceSection, now: number): ServiceRuntime {
   return {
     sub: "dead", mainPid: null, controlPid: null, control: null, result: "success",
-    failCause: null, lastExit: null, exits: [], statusText: "", errno: null,
+    failCause: null, lastExit: null, exitEnv: {}, mainIndex: 0, stopPostRan: false, afterStopPost: null, skipped: null, idleWait: false, reloadBeginUsec: 0, reloadFailure: null, exits: [], statusText: "", errno: null,
     operatorStop: false, restartsInRow: 0, restartsTotal: 0, restartTimes: [], watchdogMs: cfg.watchdog_sec * 1000,
     cgroupTracked: false, lastMainPid: null,
     timerIds: {}, deadlines: {}, since: now, busNameOwner: null,
   };
 }
 
+/**
+ * The active state of a service in `sub`: a type = "idle" service is active as soon as its
+ * start begins, so that no job waits for it (systemd's state_translation_table_idle).
+ */
+export function serviceActiveState(sub: ServiceSubState, cfg: ServiceSection): ActiveState {
+  const active = activeStateOf(sub);
+  return cfg.type === "idle" && active === "activating" && sub !== "auto-restart" ? "active" : active;
+}
+
 export function activeStateOf(sub: ServiceSubState): ActiveState {
   switch (sub) {
     case "dead": return "inactive";
     case "failed": return "failed";
-    case "start-pre": case "start": case "start-post": case "auto-restart": return "activating";
+    case "condition": case "start-pre": case "start": case "start-post": case "auto-restart": return "activating";
     case "running": case "exited": return "active";
-    case "reload": return "reloading";
+    case "reload": case "reload-signal": case "reload-notify": return "reloading";
     default: return "deactivating";
   }
 }
@@ -80,6 +103,7 @@ export interface ServicePort {
   nextTimerId: () => number;
   emit: (e: Effect) => void;
   managerPid: number | null; // never a main pid, whoever names it
+  monotonicOffsetMs: number; // CLOCK_MONOTONIC ms minus the engine's clock (MONOTONIC_USEC is on CLOCK_MONOTONIC)
 }
 
 export function describeExit(status: ExitStatus, signalName: (n: number) => string): string {
@@ -122,11 +146,14 @@ function extendTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, ms: nu
 // ---- helpers --------------------------------------------------------------------------
 
 function enter(rt: ServiceRuntime, p: ServicePort, sub: ServiceSubState) {
-  const before = activeStateOf(rt.sub);
+  const before = serviceActiveState(rt.sub, p.cfg);
   rt.sub = sub;
-  if (activeStateOf(sub) !== before) rt.since = p.now;
-  p.emit({ type: "state-changed", unit: p.unit, active: activeStateOf(sub), sub });
+  const active = serviceActiveState(sub, p.cfg);
+  if (active !== before) rt.since = p.now;
+  p.emit({ type: "state-changed", unit: p.unit, active, sub });
 }
+
+const RELOADING: ReadonlySet<ServiceSubState> = new Set(["reload", "reload-signal", "reload-notify"]);
 
 function log(p: ServicePort, level: "debug" | "info" | "notice" | "warning" | "err", text: string) {
   p.emit({ type: "log", unit: p.unit, level, text });
@@ -134,6 +161,8 @@ function log(p: ServicePort, level: "debug" | "info" | "notice" | "warning" | "e
 
 function commands(cfg: ServiceSection, list: ControlList): ExecCommand[] {
   switch (list) {
+    case "condition": return cfg.exec_condition ?? [];
+    case "stop-post": return cfg.exec_stop_post ?? [];
     case "pre": return cfg.exec_start_pre;
     case "post": return cfg.exec_start_post;
     case "stop": return cfg.exec_stop;
@@ -144,7 +173,27 @@ function commands(cfg: ServiceSection, list: ControlList): ExecCommand[] {
 function runControl(rt: ServiceRuntime, p: ServicePort, list: ControlList, index: number) {
   rt.control = { list, index };
   rt.controlPid = null;
-  p.emit({ type: "spawn", unit: p.unit, role: "control", command: commands(p.cfg, list)[index]!, main: false });
+  const env = list === "stop" || list === "stop-post" ? stopEnvironment(rt) : undefined;
+  p.emit({ type: "spawn", unit: p.unit, role: "control", command: commands(p.cfg, list)[index]!, main: false, ...(env ? { env } : {}) });
+}
+
+/**
+ * What exec_stop and exec_stop_post learn of the run (systemd): $SERVICE_RESULT, and once
+ * the main process has exited $EXIT_CODE (exited, killed, dumped) and $EXIT_STATUS (the
+ * code, or the signal's name without SIG).
+ */
+function stopEnvironment(rt: ServiceRuntime): Record<string, string> {
+  return { SERVICE_RESULT: rt.result, ...rt.exitEnv };
+}
+
+function exitEnvironment(status: ExitStatus, signalName: (n: number) => string): Record<string, string> {
+  if (status.kind === "exited") return { EXIT_CODE: "exited", EXIT_STATUS: String(status.code) };
+  return { EXIT_CODE: status.coreDumped ? "dumped" : "killed", EXIT_STATUS: signalName(status.signal).replace(/^SIG/, "") };
+}
+
+/** The main commands: a oneshot's several exec_start, one for other types. */
+function mainCommands(cfg: ServiceSection): ExecCommand[] {
+  return [cfg.exec_start, ...(cfg.exec_start_next ?? [])];
 }
 
 /** The control process runs no more for this unit: SIGKILL it; its exit will be ignored. */
@@ -178,8 +227,23 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
   rt.errno = null;
   rt.mainPid = null;
   rt.cgroupTracked = false;
+  rt.lastExit = null;
+  rt.exitEnv = {};
+  rt.stopPostRan = false;
+  rt.afterStopPost = null;
+  rt.skipped = null;
+  rt.idleWait = false;
   rt.watchdogMs = p.cfg.watchdog_sec * 1000;
   setTimer(rt, p, "start", p.cfg.timeout_start_sec);
+  if ((p.cfg.exec_condition ?? []).length > 0) {
+    enter(rt, p, "condition");
+    runControl(rt, p, "condition", 0);
+  } else {
+    enterStartPre(rt, p);
+  }
+}
+
+function enterStartPre(rt: ServiceRuntime, p: ServicePort) {
   if (p.cfg.exec_start_pre.length > 0) {
     enter(rt, p, "start-pre");
     runControl(rt, p, "pre", 0);
@@ -191,7 +255,23 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
 function enterStart(rt: ServiceRuntime, p: ServicePort) {
   enter(rt, p, "start");
   rt.control = null;
-  p.emit({ type: "spawn", unit: p.unit, role: "main", command: p.cfg.exec_start, main: true });
+  if (p.cfg.type !== "idle") return runMain(rt, p, 0);
+  // The engine lets it go (releaseIdle) once no other job is left; the timer at the latest.
+  rt.idleWait = true;
+  setTimer(rt, p, "idle", IDLE_TIMEOUT_SEC);
+}
+
+/** A type = "idle" service waiting for the other jobs: its main process runs now. */
+export function releaseIdle(rt: ServiceRuntime, p: ServicePort) {
+  if (!rt.idleWait || rt.sub !== "start") return;
+  rt.idleWait = false;
+  clearTimer(rt, p, "idle");
+  runMain(rt, p, 0);
+}
+
+function runMain(rt: ServiceRuntime, p: ServicePort, index: number) {
+  rt.mainIndex = index;
+  p.emit({ type: "spawn", unit: p.unit, role: "main", command: mainCommands(p.cfg)[index]!, main: true });
 }
 
 function enterStartPost(rt: ServiceRuntime, p: ServicePort) {
@@ -231,7 +311,8 @@ export function onSpawned(rt: ServiceRuntime, p: ServicePort, role: ProcessRole,
   rt.lastMainPid = pid;
   if (rt.sub !== "start") return;
   // simple and exec: the spawner returns only once execve succeeded, so both are up now.
-  if ((p.cfg.type === "simple" || p.cfg.type === "exec") && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
+  const atFork = p.cfg.type === "simple" || p.cfg.type === "exec" || p.cfg.type === "idle";
+  if (atFork && !usesReadinessFd(p.cfg)) enterStartPost(rt, p);
 }
 
 /**
@@ -264,6 +345,11 @@ export function onSpawnFailed(rt: ServiceRuntime, p: ServicePort, role: ProcessR
     const cmd = commands(p.cfg, rt.control.list)[rt.control.index]!;
     return controlFinished(rt, p, cmd.ignoreFailure, { kind: "exited", code: 203 });
   }
+  // A oneshot's "-" command that could not run: its failure is ignored and the next runs (systemd's 203/EXEC, ignored).
+  const main = mainCommands(p.cfg)[rt.mainIndex];
+  if (p.cfg.type === "oneshot" && rt.sub === "start" && main?.ignoreFailure) {
+    return onMainExited(rt, p, { kind: "exited", code: 203 }, String);
+  }
   rt.result = "exec";
   failAndMaybeRestart(rt, p, "unclean-code", { kind: "exited", code: 203 });
 }
@@ -291,6 +377,7 @@ export function onExited(rt: ServiceRuntime, p: ServicePort, pid: number, status
   rt.mainPid = null;
   rt.lastMainPid = pid;
   rt.lastExit = status;
+  rt.exitEnv = exitEnvironment(status, signalName);
   onMainExited(rt, p, status, signalName);
   return true;
 }
@@ -302,6 +389,21 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
   const list = commands(p.cfg, control.list);
   const next = control.index + 1;
   switch (control.list) {
+    case "condition":
+      if (ok) return next < list.length ? runControl(rt, p, "condition", next) : enterStartPre(rt, p);
+      if (status.kind === "exited" && status.code >= 1 && status.code <= 254) {
+        // systemd's ExecCondition=: as a condition that does not hold, the start is skipped.
+        rt.control = null;
+        rt.skipped = `exec_condition ${list[control.index]!.argv[0]} exited with ${status.code}`;
+        log(p, "info", `Start skipped: ${rt.skipped}`);
+        return enterStopSigterm(rt, p);
+      }
+      rt.result = resultOf(status);
+      return failAndMaybeRestart(rt, p, status.kind === "exited" ? "unclean-code" : "unclean-signal", status);
+    case "stop-post":
+      if (!ok && rt.result === "success") rt.result = resultOf(status);
+      if (next < list.length) return runControl(rt, p, "stop-post", next);
+      return leaveStopPost(rt, p);
     case "pre":
       if (!ok) {
         rt.result = resultOf(status);
@@ -316,7 +418,10 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
       }
       return next < list.length ? runControl(rt, p, "post", next) : enterRunning(rt, p);
     case "reload":
-      if (!ok) log(p, "warning", "Reload failed");
+      if (!ok) {
+        log(p, "warning", "Reload failed");
+        rt.reloadFailure = `exec_reload ${list[control.index]!.argv[0]} ${status.kind === "exited" ? `exited with ${status.code}` : "was killed"}`;
+      }
       if (ok && next < list.length) return runControl(rt, p, "reload", next);
       rt.control = null;
       clearTimer(rt, p, "reload");
@@ -332,7 +437,8 @@ function controlFinished(rt: ServiceRuntime, p: ServicePort, ok: boolean, status
 function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, signalName: (n: number) => string) {
   let cause = exitCause(status, p.cfg.success_exit_status);
   const description = describeExit(status, signalName);
-  const ignored = cause !== "clean" && p.cfg.exec_start.ignoreFailure;
+  const command = mainCommands(p.cfg)[rt.mainIndex] ?? p.cfg.exec_start;
+  const ignored = cause !== "clean" && command.ignoreFailure;
   if (ignored) {
     // systemd's "-" prefix (ExecStart=-/usr/sbin/sshd -i): told, then taken as success.
     log(p, "info", `Main process ${description}: failure ignored (exec_start has the "-" prefix)`);
@@ -342,7 +448,11 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
 
   switch (rt.sub) {
     case "start":
-      if (cause === "clean" && p.cfg.type === "oneshot") return enterStartPost(rt, p);
+      if (cause === "clean" && p.cfg.type === "oneshot") {
+        // Several exec_start: each in turn, as the main process (systemd's service_run_next_main).
+        if (rt.mainIndex + 1 < mainCommands(p.cfg).length) return runMain(rt, p, rt.mainIndex + 1);
+        return enterStartPost(rt, p);
+      }
       if (cause === "clean" && p.cfg.type === "forking") {
         if (p.cfg.pid_file) return p.emit({ type: "read-pid-file", unit: p.unit, path: p.cfg.pid_file });
         return p.emit({ type: "find-main-pid", unit: p.unit });
@@ -354,7 +464,7 @@ function onMainExited(rt: ServiceRuntime, p: ServicePort, status: ExitStatus, si
       log(p, "err", `Main process ${description} before it was ready`);
       rt.result = cause === "clean" ? "protocol" : resultOf(status);
       return failAndMaybeRestart(rt, p, cause === "clean" ? "unclean-code" : cause, status);
-    case "start-post": case "running": case "reload":
+    case "start-post": case "running": case "reload": case "reload-signal": case "reload-notify":
       abandonControl(rt, p);
       if (!ignored) log(p, cause === "clean" ? "info" : "warning", `Main process ${description}`);
       if (cause !== "clean") rt.result = resultOf(status);
@@ -424,7 +534,7 @@ export function onCgroupEmpty(rt: ServiceRuntime, p: ServicePort) {
   if (!rt.cgroupTracked || rt.mainPid !== null) return;
   rt.cgroupTracked = false;
   switch (rt.sub) {
-    case "start-post": case "running": case "reload":
+    case "start-post": case "running": case "reload": case "reload-signal": case "reload-notify":
       abandonControl(rt, p);
       log(p, "info", "The unit's processes are gone");
       clearAllTimers(rt, p);
@@ -491,17 +601,18 @@ export function onNotify(rt: ServiceRuntime, p: ServicePort, pid: number, uid: n
 
   // systemd's precedence: STOPPING=1 wins over READY=1, which wins over RELOADING=1.
   const flag = msg.stopping ? "stopping" : msg.ready ? "ready" : msg.reloading ? "reloading" : null;
-  if (flag !== null && !onStateFlag(rt, p, flag)) log(p, "debug", `${flag.toUpperCase()}=1 changes nothing in state ${rt.sub}`);
+  if (flag !== null && !onStateFlag(rt, p, flag, msg.monotonicUsec)) log(p, "debug", `${flag.toUpperCase()}=1 changes nothing in state ${rt.sub}`);
   if (msg.watchdog === "ping") armWatchdog(rt, p);
   else if (msg.watchdog === "trigger") watchdogExpired(rt, p);
   return { accepted: true };
 }
 
 /** READY=1, RELOADING=1 or STOPPING=1 (the winner of a message); false if it changes nothing. */
-function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "ready" | "reloading"): boolean {
+function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "ready" | "reloading",
+  monotonicUsec: number | bigint | undefined): boolean {
   switch (flag) {
     case "stopping":
-      if (rt.sub !== "running" && rt.sub !== "reload") return false;
+      if (rt.sub !== "running" && !RELOADING.has(rt.sub)) return false;
       // The daemon announced it is going away on its own: wait for it, send nothing.
       clearTimer(rt, p, "watchdog");
       clearTimer(rt, p, "reload");
@@ -509,14 +620,26 @@ function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "rea
       setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
       return true;
     case "ready":
-      if (rt.sub === "start" && p.cfg.type === "notify") {
+      if (rt.sub === "start" && (p.cfg.type === "notify" || p.cfg.type === "notify-reload")) {
         enterStartPost(rt, p);
         return true;
       }
-      if (rt.sub !== "reload" || rt.control !== null) return false;
+      // notify-reload: the reload is over at READY=1 after its RELOADING=1, not before.
+      if ((rt.sub !== "reload" && rt.sub !== "reload-notify") || rt.control !== null) return false;
       endReload(rt, p);
       return true;
     case "reloading":
+      if (rt.sub === "reload-signal") {
+        // Only a RELOADING=1 sent after the signal answers it (systemd 253's MONOTONIC_USEC check).
+        const fresh = monotonicUsec !== undefined && Number(monotonicUsec) + CLOCK_SLACK_USEC >= rt.reloadBeginUsec;
+        if (!fresh) {
+          log(p, "debug", monotonicUsec === undefined ? "RELOADING=1 without MONOTONIC_USEC: not the answer to reload_signal"
+            : `RELOADING=1 with MONOTONIC_USEC=${monotonicUsec} from before reload_signal was sent: ignored`);
+          return true;
+        }
+        enter(rt, p, "reload-notify");
+        return true;
+      }
       if (rt.sub !== "running") return false;
       enter(rt, p, "reload");
       setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
@@ -526,7 +649,7 @@ function onStateFlag(rt: ServiceRuntime, p: ServicePort, flag: "stopping" | "rea
 
 /** States in which MAINPID= is taken (systemd's list): a process exists or is awaited. */
 const MAINPID_STATES: ReadonlySet<ServiceSubState> = new Set([
-  "start", "start-post", "running", "reload", "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog",
+  "start", "start-post", "running", "reload", "reload-signal", "reload-notify", "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog",
 ]);
 
 /**
@@ -553,7 +676,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
   delete rt.deadlines[kind];
   switch (kind) {
     case "start":
-      if (rt.sub === "start-pre" || rt.sub === "start" || rt.sub === "start-post") {
+      if (rt.sub === "condition" || rt.sub === "start-pre" || rt.sub === "start" || rt.sub === "start-post") {
         log(p, "err", `Start operation timed out after ${p.cfg.timeout_start_sec}s. Terminating.`);
         rt.result = "timeout";
         rt.failCause = "timeout";
@@ -561,14 +684,26 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         enterStopSigterm(rt, p);
       }
       return;
+    case "idle":
+      if (rt.idleWait) log(p, "info", `Other jobs still running after ${IDLE_TIMEOUT_SEC}s: starting anyway (type = "idle")`);
+      return releaseIdle(rt, p);
     case "reload":
-      if (rt.sub === "reload") {
+      if (RELOADING.has(rt.sub)) {
         log(p, "warning", "Reload operation timed out");
+        rt.reloadFailure = rt.sub === "reload-signal" ? "no RELOADING=1 after reload_signal (timeout)"
+          : rt.sub === "reload-notify" ? "no READY=1 after RELOADING=1 (timeout)" : "timeout";
         abandonControl(rt, p);
         endReload(rt, p);
       }
       return;
     case "stop":
+      if (rt.sub === "stop-post") {
+        log(p, "warning", "exec_stop_post timed out. Killing it.");
+        abandonControl(rt, p);
+        rt.controlPid = null;
+        if (rt.result === "success") rt.result = "timeout";
+        return leaveStopPost(rt, p);
+      }
       if (rt.sub === "stop") {
         log(p, "warning", "Stop command timed out. Terminating.");
         abandonControl(rt, p);
@@ -606,7 +741,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
 }
 
 function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
-  if (rt.sub !== "running" && rt.sub !== "reload") return;
+  if (rt.sub !== "running" && !RELOADING.has(rt.sub)) return;
   log(p, "err", `Watchdog timeout (limit ${rt.watchdogMs / 1000}s)! Killing with SIGABRT.`);
   clearTimer(rt, p, "watchdog");
   rt.result = "watchdog";
@@ -633,7 +768,7 @@ function beginStop(rt: ServiceRuntime, p: ServicePort) {
     case "auto-restart":
       clearTimer(rt, p, "restart");
       return enter(rt, p, rt.result === "success" ? "dead" : "failed");
-    case "running": case "reload": case "exited":
+    case "running": case "reload": case "reload-signal": case "reload-notify": case "exited":
       clearAllTimers(rt, p);
       if (p.cfg.exec_stop.length > 0 && (rt.mainPid !== null || rt.cgroupTracked || rt.sub === "exited")) {
         if (rt.controlPid !== null) p.emit({ type: "kill", unit: p.unit, pid: rt.controlPid, signal: SIGKILL, scope: "process" });
@@ -642,8 +777,9 @@ function beginStop(rt: ServiceRuntime, p: ServicePort) {
         return runControl(rt, p, "stop", 0);
       }
       return enterStopSigterm(rt, p);
-    case "start-pre": case "start": case "start-post":
+    case "condition": case "start-pre": case "start": case "start-post":
       clearAllTimers(rt, p);
+      rt.idleWait = false;
       return enterStopSigterm(rt, p);
     default:
       return; // already stopping
@@ -703,6 +839,32 @@ function settle(rt: ServiceRuntime, p: ServicePort) {
     return decideAfterExit(rt, p, cause, rt.lastExit);
   }
   rt.failCause = null;
+  if (enterStopPost(rt, p, null, null)) return;
+  enter(rt, p, rt.result === "success" ? "dead" : "failed");
+}
+
+/**
+ * exec_stop_post, once per run, when the run's processes are gone: the unit waits in
+ * stop-post, then does what it was about to (`cause` set: the restart table; else dead or
+ * failed). False when there is nothing to run.
+ */
+function enterStopPost(rt: ServiceRuntime, p: ServicePort, cause: ExitCause | null, status: ExitStatus | null): boolean {
+  if ((p.cfg.exec_stop_post ?? []).length === 0 || rt.stopPostRan) return false;
+  rt.stopPostRan = true;
+  rt.afterStopPost = { cause, status };
+  clearAllTimers(rt, p);
+  enter(rt, p, "stop-post");
+  setTimer(rt, p, "stop", p.cfg.timeout_stop_sec);
+  runControl(rt, p, "stop-post", 0);
+  return true;
+}
+
+function leaveStopPost(rt: ServiceRuntime, p: ServicePort) {
+  const after = rt.afterStopPost;
+  rt.afterStopPost = null;
+  rt.control = null;
+  clearTimer(rt, p, "stop");
+  if (after?.cause) return decideAfterExit(rt, p, after.cause, after.status);
   enter(rt, p, rt.result === "success" ? "dead" : "failed");
 }
 
@@ -717,6 +879,7 @@ function failAndMaybeRestart(rt: ServiceRuntime, p: ServicePort, cause: ExitCaus
 
 /** The restart table, then the start limit (automatic restarts only). */
 function decideAfterExit(rt: ServiceRuntime, p: ServicePort, cause: ExitCause, status: ExitStatus | null) {
+  if (enterStopPost(rt, p, cause, status)) return;
   const oneshotNoRestart = p.cfg.type === "oneshot" && (p.cfg.restart === "always" || p.cfg.restart === "on-success");
   if (rt.operatorStop || oneshotNoRestart || !shallRestart(p.cfg, cause, status)) {
     return enter(rt, p, rt.result === "success" ? "dead" : "failed");
@@ -746,6 +909,16 @@ function endReload(rt: ServiceRuntime, p: ServicePort) {
 
 export function reloadService(rt: ServiceRuntime, p: ServicePort): "started" | "unsupported" | "inactive" {
   if (rt.sub !== "running" && rt.sub !== "exited") return "inactive";
+  rt.reloadFailure = null;
+  if (p.cfg.type === "notify-reload") {
+    if (rt.mainPid === null) return "inactive";
+    // systemd 253's Type=notify-reload: signal, then RELOADING=1 (MONOTONIC_USEC), then READY=1.
+    rt.reloadBeginUsec = (p.now + p.monotonicOffsetMs) * 1000;
+    enter(rt, p, "reload-signal");
+    setTimer(rt, p, "reload", p.cfg.timeout_start_sec);
+    p.emit({ type: "kill", unit: p.unit, pid: rt.mainPid, signal: p.cfg.reload_signal ?? SIGHUP, scope: "process" });
+    return "started";
+  }
   if (p.cfg.exec_reload.length === 0) return "unsupported";
   enter(rt, p, "reload");
   setTimer(rt, p, "reload", p.cfg.timeout_start_sec);

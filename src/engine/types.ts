@@ -12,8 +12,9 @@ export type ActiveState = "inactive" | "activating" | "active" | "reloading" | "
 
 /** The finer state of a service (systemd's SubState names where they exist). */
 export type ServiceSubState =
-  | "dead" | "start-pre" | "start" | "start-post" | "running" | "exited" | "reload"
-  | "stop" | "stop-watchdog" | "stop-sigterm" | "stop-sigkill" | "auto-restart" | "failed";
+  | "dead" | "condition" | "start-pre" | "start" | "start-post" | "running" | "exited" | "reload"
+  | "reload-signal" | "reload-notify" // notify-reload: reload_signal sent; RELOADING=1 heard, READY=1 awaited
+  | "stop" | "stop-post" | "stop-watchdog" | "stop-sigterm" | "stop-sigkill" | "auto-restart" | "failed";
 
 /** Why a unit last ended up where it is (systemd's Result=). */
 export type UnitResult =
@@ -21,14 +22,16 @@ export type UnitResult =
   | "start-limit-hit" | "exec" | "dependency" | "protocol" | "resources"
   | "trigger-limit-hit"; // a path unit (src/engine/triggers.ts)
 
-export type JobType = "start" | "stop" | "restart" | "reload";
+// "isolate": `hearth ctl isolate` (a start of the target, stops of the rest), as the request names it.
+export type JobType = "start" | "stop" | "restart" | "reload" | "isolate";
 // "assert": an assert_X entry did not hold (a condition_X that does not hold is "done": skipped).
 export type JobResult = "done" | "failed" | "dependency" | "canceled" | "timeout" | "unsupported" | "assert";
 
 export type ProcessRole = "main" | "control";
 // "accept": an accept = true socket resting after accept(2) failed (src/engine/activation.ts).
 // "device": a start job of a device unit waits this long for the kernel to announce it.
-export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept" | "device";
+// "idle": the longest a type = "idle" service waits for the other jobs to finish.
+export type TimerKind = "start" | "stop" | "kill" | "restart" | "watchdog" | "reload" | "accept" | "device" | "idle";
 
 export type EngineEvent =
   | { type: "request"; job: JobType; unit: string; requestId?: number }
@@ -94,7 +97,8 @@ export interface SpawnContext {
 
 export type Effect =
   // context: filled in by the engine (src/engine/service.ts emits the bare spawn).
-  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean; context?: SpawnContext }
+  // env: variables the state machine adds (SERVICE_RESULT and the like for exec_stop/exec_stop_post).
+  | { type: "spawn"; unit: string; role: ProcessRole; command: ExecCommand; main: boolean; env?: Record<string, string>; context?: SpawnContext }
   // scope "unit": every process of the unit (its cgroup, or its process group when
   // cgroups are missing); "process": that pid alone (kill_mode = process / mixed).
   | { type: "kill"; unit: string; pid: number; signal: number; scope: "unit" | "process" }
@@ -134,6 +138,8 @@ export type Effect =
   | { type: "remove-runtime-directories"; unit: string; directories: string[] }
   // The unit is down: its readiness pipe (notification_fd) is closed.
   | { type: "close-readiness-fd"; unit: string }
+  // The unit is down: its terminal (tty_path) is hung up, reset, disallocated as its keys say.
+  | { type: "reset-terminal"; unit: string; path: string; reset: boolean; vhangup: boolean; vtDisallocate: boolean }
   // FDSTORE=1: the fds a notification carried, to keep (up to max) or to close.
   | { type: "store-fds"; unit: string; fds: number[]; max: number; name: string; poll: boolean }
   | { type: "close-fds"; fds: number[] }

@@ -25,7 +25,8 @@ import { posix } from "node:path";
 import { CAPABILITY_NAMES, E, IOPRIO, RLIMIT } from "../../ffi/constants.ts";
 import { devNull } from "../../ffi/fd.ts";
 import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
-import { spawnNative, type NativeMount, type NativeSpawn } from "../../ffi/spawn.ts";
+import { spawnNative, type NativeMount, type NativeSpawn, type NativeTerminal } from "../../ffi/spawn.ts";
+import { TTY_FD } from "../../ffi/spawn-layout.ts";
 
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 
@@ -97,7 +98,16 @@ export interface SpawnRequest {
   cgroupFd?: number;
   /** The child enters cgroupFd by writing cgroup.procs, not started there (CgroupTree.ensureUnit's join). */
   cgroupJoin?: boolean;
+  /**
+   * A terminal the child opens itself after setsid (tty_path): reset, hung up, its VT
+   * disallocated as asked, made the controlling terminal; stdin, stdout or stderr equal
+   * to TTY_FD are it. It never blocks: a terminal another session holds fails the
+   * spawn at stage "tty" unless controlling is "force".
+   */
+  tty?: NativeTerminal;
 }
+
+export { TTY_FD };
 
 /** On failure: the step that failed (a stage of ffi/spawn-layout.ts, or "request"/"devnull"), and the path it was working on, if any. */
 export type SpawnResult =
@@ -215,12 +225,18 @@ function validate(req: SpawnRequest): string | null {
   if (req.argv.length === 0) return "argv must not be empty";
   const strings = [req.path, ...req.argv, ...Object.entries(req.env).flat(), req.cwd ?? ""];
   for (const paths of [req.readOnlyPaths, req.inaccessiblePaths]) if (paths) strings.push(...paths);
+  if (req.tty) strings.push(req.tty.path);
+  if (req.tty && !req.tty.path.startsWith("/")) return `tty path must be absolute: "${req.tty.path}"`;
   if (strings.some((s) => s.includes("\0"))) return "strings must not contain NUL bytes";
   if (Object.keys(req.env).some((name) => name === "" || name.includes("="))) {
     return "environment variable names must be non-empty and contain no '='";
   }
   const fds = [req.stdin, req.stdout, req.stderr, ...(req.fds ?? [])];
-  if (fds.some((fd) => fd !== undefined && !(Number.isInteger(fd) && fd >= 0))) return "fds must be integers >= 0";
+  if (fds.some((fd) => fd !== undefined && !(Number.isInteger(fd) && fd >= 0))) {
+    const stdio = [req.stdin, req.stdout, req.stderr];
+    const terminal = req.tty !== undefined && stdio.every((fd) => fd === undefined || fd === TTY_FD || fd >= 0) && (req.fds ?? []).every((fd) => Number.isInteger(fd) && fd >= 0);
+    if (!terminal) return "fds must be integers >= 0 (or TTY_FD on stdio with a tty)";
+  }
   return null;
 }
 
@@ -258,6 +274,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     mounts: context.mounts,
     cgroupFd: context.cgroupFd,
     cgroupJoin: req.cgroupJoin ?? false,
+    tty: req.tty,
   };
 }
 
@@ -280,6 +297,7 @@ export function spawn(req: SpawnRequest): SpawnResult {
   if ("pid" in result) return { ok: true, pid: result.pid };
   const path = result.stage === "execve" ? req.path
     : result.stage === "chdir" ? req.cwd
+    : result.stage === "tty" ? req.tty?.path
     : result.mountIndex !== undefined ? nativeRequest.mounts![result.mountIndex]!.path
     : undefined;
   return {

@@ -21,6 +21,8 @@ import { BusWatcher, type BusWatcherOptions } from "../dbus/watcher.ts";
 import { DeviceWatcher, type DeviceWatcherOptions } from "../devices/watcher.ts";
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
+import { monotonicMs } from "../../ffi/system.ts";
+import { resetTerminal, type TerminalReset } from "../../ffi/terminal.ts";
 import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
@@ -30,7 +32,6 @@ import { KmsgReader, type KmsgRecord } from "../log/kmsg.ts";
 import type { KmsgPort, SyslogPort } from "./system-logs.ts";
 import type { RealtimeTimerPort } from "../timers/shell.ts";
 import { armRealtime, readTimerFd, realtimeTimerFd } from "../../ffi/timerfd.ts";
-import { monotonicMs } from "../../ffi/system.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -57,6 +58,10 @@ export interface ManagerHost {
   now(): number;
   /** Milliseconds since the epoch. */
   wallNow(): number;
+  /** CLOCK_MONOTONIC in ms, the clock of MONOTONIC_USEC in notifications; absent: the same as now(). */
+  monotonicNow?(): number;
+  /** A unit's terminal after it stopped (ffi/terminal.ts); throws when it cannot be opened. Absent: nothing done. */
+  resetTerminal?(t: TerminalReset): void;
   mkdir(path: string): void;
   /** A regular file's text (bounded, never blocking on a FIFO); throws when it cannot be read. */
   readFile(path: string): string;
@@ -123,6 +128,8 @@ export function realHost(): ManagerHost {
     pid: process.pid,
     now: () => performance.now(),
     wallNow: () => Date.now(),
+    monotonicNow: monotonicMs,
+    resetTerminal,
     mkdir: (path) => void mkdirSync(path, { recursive: true, mode: 0o755 }),
     readFile: (path) => {
       const read = readConfigFile(path);

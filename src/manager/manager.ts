@@ -118,7 +118,9 @@ export class Manager {
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
-    this.engine = new Engine(opts.config.units, this.host.now(), signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog);
+    const now = this.host.now();
+    const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
+    this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
@@ -320,6 +322,12 @@ export class Manager {
       case "remove-stored-fds": return this.fdStore.remove(e.unit, e.name);
       case "close-fds": return e.fds.forEach((fd) => this.host.close(fd));
       case "close-readiness-fd": return this.dropReadinessFd(e.unit);
+      case "reset-terminal":
+        try {
+          return this.host.resetTerminal?.(e);
+        } catch (err) {
+          return this.unitLogger(e.unit).warning(`Cannot reset its terminal ${e.path}: ${(err as Error).message}`);
+        }
       case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);

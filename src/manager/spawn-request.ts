@@ -7,6 +7,7 @@ import type { Passed } from "../sockets/activator.ts";
 import type { ManagerHost } from "./host.ts";
 import { directoryEnvironment, directoryOwner, unitDirectories, type DirectoryBases } from "./unit-directories.ts";
 import type { StdioFds } from "./stdio-open.ts";
+import { applyPrivileges, programArgv } from "./exec-privileges.ts";
 import { expandCommand, sandboxRequest, serviceEnvironment, workingDirectory } from "./exec-context.ts";
 
 export interface SpawnInputs {
@@ -63,7 +64,10 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
   // Control processes (exec_reload, exec_stop...) learn the main pid, as in systemd.
   if (!main && mainPid !== null) env.MAINPID = String(mainPid);
   Object.assign(env, passed?.env); // REMOTE_ADDR, REMOTE_PORT of a connection
-  const argv = expandCommand(e.command.argv, env);
+  Object.assign(env, e.env); // SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for exec_stop and exec_stop_post
+  // ":" passes $NAME as written; "@" gives the program its own argv[0].
+  const expanded = e.command.noEnvironmentExpansion ? e.command.argv : expandCommand(e.command.argv, env);
+  const argv = programArgv(e.command, expanded);
   const fds: number[] = [...(passed?.fds ?? [])];
   const pidEnv: string[] = [];
   if (watchdogUsec > 0) pidEnv.push("WATCHDOG_PID");
@@ -77,17 +81,16 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     while (fds.length < cfg.notification_fd - 3) fds.push(inp.devNull);
     fds.push(readiness.write);
   }
-  const request: SpawnRequest = {
-    path: argv[0]!, argv, env, pidEnv, fds, ...inp.stdio,
+  const request: SpawnRequest = applyPrivileges({
+    path: expanded[0]!, argv, env, pidEnv, fds, ...inp.stdio,
     cwd: workingDirectory(cfg.working_directory, user),
     uid, gid, groups, umask: cfg.umask,
     rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
     nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
-    ...sandboxRequest(cfg),
     cgroupFd: inp.cgroupFd,
     cgroupJoin: inp.cgroupJoin,
-  };
+  }, sandboxRequest(cfg), e.command);
   return { request, readiness, warnings };
 }
 

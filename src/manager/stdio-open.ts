@@ -4,6 +4,8 @@
 
 import type { ManagerHost } from "./host.ts";
 import type { StdioPlan, StdioSource } from "./stdio.ts";
+import { TTY_FD } from "../exec/spawner.ts";
+import type { NativeTerminal } from "../../ffi/spawn.ts";
 
 export interface StdioEnds {
   devNull: number;
@@ -21,6 +23,8 @@ export interface StdioFds {
   stdin: number;
   stdout: number;
   stderr: number;
+  /** The terminal the child opens (TTY_FD above stands for it); spread into the SpawnRequest. */
+  tty?: NativeTerminal;
 }
 
 export type OpenedStdio = { fds: StdioFds; opened: number[] } | { error: string };
@@ -32,6 +36,7 @@ export function openStdio(plan: StdioPlan, host: Pick<ManagerHost, "openOutput" 
       switch (source.kind) {
         case "null": return ends.devNull;
         case "tty": return input ? ends.tty().input : ends.tty().output;
+        case "terminal": return TTY_FD; // opened by the child itself
         case "log": return ends.log();
         case "connection": return ends.connection ?? { error: `${key}: no connection to use` };
         case "file": {
@@ -50,7 +55,7 @@ export function openStdio(plan: StdioPlan, host: Pick<ManagerHost, "openOutput" 
   const stdout = typeof stdin === "number" ? open(plan.stdout, "standard_output", false) : stdin;
   const stderr = typeof stdout !== "number" ? stdout : plan.stderr.kind === "stdout" ? stdout : open(plan.stderr, "standard_error", false);
   if (typeof stdin === "number" && typeof stdout === "number" && typeof stderr === "number") {
-    return { fds: { stdin, stdout, stderr }, opened };
+    return { fds: { stdin, stdout, stderr, ...(plan.terminal ? { tty: plan.terminal } : {}) }, opened };
   }
   for (const fd of opened) host.close(fd);
   const failed = [stdin, stdout, stderr].find((r): r is { error: string } => typeof r !== "number")!;

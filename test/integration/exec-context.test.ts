@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { libc } from "../../ffi/libc.ts";
 import { cleanup, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { startAndReport } from "../support/unit-report.ts";
 
 const isRoot = libc.geteuid() === 0;
 let m: RunningManager;
@@ -25,13 +26,8 @@ ${lines.join("\n")}
 `;
 }
 
-/** What a unit printed, one line each, after starting it. */
-async function report(unit: string): Promise<string[]> {
-  const started = await m.ctl("start", unit);
-  const { logs } = await m.ctlJson<{ logs: { text: string }[] }>("logs", "-n", "200", unit);
-  const lines = logs.map((line) => line.text);
-  if (started.code !== 0) throw new Error(`start ${unit}: exit ${started.code}; it printed:\n${lines.join("\n")}`);
-  return lines;
+function report(unit: string): Promise<string[]> {
+  return startAndReport(m, unit);
 }
 
 /** The value of a "Name:\tvalue" line. */

@@ -23,6 +23,8 @@ export class EngineSim {
   spawned: { unit: string; role: string; pid: number; argv: string[] }[] = [];
   timers = new Map<string, { at: number; id: number; unit: string; kind: TimerKind }>();
   failSpawn = new Set<string>();
+  /** Programs (argv[0]) whose spawn fails, whichever unit runs them. */
+  failProgram = new Set<string>();
   /** What the fake cgroup tree holds for a unit when the engine asks for its main pid. */
   cgroup = new Map<string, { candidates: number[]; populated: boolean }>();
   /** Units whose cgroup the engine asked to be told about when it empties. */
@@ -58,7 +60,7 @@ export class EngineSim {
       for (const e of out) {
         this.effects.push(e);
         if (e.type === "spawn") {
-          if (this.failSpawn.has(e.unit)) {
+          if (this.failSpawn.has(e.unit) || this.failProgram.has(e.command.argv[0]!)) {
             queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: "No such file or directory" });
           } else {
             const pid = this.nextPid++;

@@ -242,11 +242,15 @@ describe("the unit graph", () => {
       "web-socket": '[[socket]]\nlisten_stream = 80\nservice = "web"\n',
       orphan: '[[socket]]\nlisten_stream = 81\n',
       wrong: '[[socket]]\nlisten_stream = 82\nservice = "multi-user"\n',
+      "ghost-socket": '[[socket]]\nlisten_stream = 83\nservice = "ghost"\n',
     });
     expect(config.diagnostics.map(formatDiagnostic)).toEqual([
+      "units/ghost-socket.toml:3:11: warning: socket[0].service: unknown unit 'ghost': the socket is made, and its first activation fails it",
       'units/orphan.toml:1:1: error: socket[0]: a unit without [service] has nothing to activate: name the unit with service = "..."',
       "units/wrong.toml:3:11: error: socket[0].service: 'multi-user' has no [service] to activate",
     ]);
+    // As systemd: a socket naming a service that does not exist loads (activation fails it).
+    expect(config.units.get("ghost-socket")!.sockets[0]).toMatchObject({ service: "ghost" });
     expect(config.units.get("web-socket")!.sockets[0]).toMatchObject({ service: "web", fd_name: "web-socket" });
   });
 

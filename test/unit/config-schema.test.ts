@@ -80,7 +80,7 @@ describe("the schema", () => {
     const keys = (table: string) => SCHEMA.filter((s) => s.table === table).map((s) => s.name);
     expect(Object.keys(unit.unit).sort()).toEqual(keys("unit").sort());
     expect(Object.keys(unit.service!).sort()).toEqual(
-      [...keys("service").filter((k) => !k.startsWith("limit_")), "limits"].sort(),
+      [...keys("service").filter((k) => !k.startsWith("limit_")), "limits", "exec_start_next"].sort(),
     );
     // Unset listen_* keys are absent, as SocketSection's optional fields say.
     expect(Object.keys(unit.sockets[0]!).sort()).toEqual(

@@ -74,7 +74,7 @@ describe("diagnostics of a unit file", () => {
 
   test("bad enum value lists the allowed values", () => {
     expect(problems("[service]", 'type = "notfy"', 'exec_start = "/bin/true"', 'restart = "sometimes"')).toEqual([
-      `${FILE}:2:8: error: type: expected one of simple, exec, notify, oneshot, forking, dbus; got "notfy"; did you mean 'notify'?`,
+      `${FILE}:2:8: error: type: expected one of simple, exec, notify, notify-reload, oneshot, forking, idle, dbus; got "notfy"; did you mean 'notify'?`,
       `${FILE}:4:11: error: restart: expected one of no, always, on-success, on-failure, on-abnormal, on-abort, on-watchdog; got "sometimes"`,
     ]);
   });

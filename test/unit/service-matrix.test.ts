@@ -105,9 +105,10 @@ function rest(s: Processes): string {
   return s.sub("s");
 }
 
-function run(state: State, event: Event, svc: Partial<ServiceSection> = FULL): string {
+function run(state: State, event: Event, svc: Partial<ServiceSection> = FULL,
+  setup: (s: Processes) => void = STATES[state]): string {
   const s = new Processes(svc);
-  STATES[state](s);
+  setup(s);
   expect(s.sub("s")).toBe(state);
   EVENTS[event](s);
   const now = s.sub("s");
@@ -151,16 +152,22 @@ const TABLE: Record<State, string[]> = {
   "failed": ["failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed"],
 };
 
-describe("the service state × event table", () => {
-  const events = Object.keys(EVENTS) as Event[];
-  for (const state of Object.keys(STATES) as State[]) {
-    events.forEach((event, i) => {
-      test(`${state} × ${event}: ${TABLE[state][i]}`, () => {
-        expect(run(state, event)).toBe(TABLE[state][i]!);
+/** One test per cell: the unit put in each row's state by `states`, then each event. */
+function describeTable(title: string, states: Record<string, (s: Processes) => void>, table: Record<string, string[]>,
+  svc: Partial<ServiceSection>) {
+  describe(title, () => {
+    const events = Object.keys(EVENTS) as Event[];
+    for (const state of Object.keys(states)) {
+      events.forEach((event, i) => {
+        test(`${state} × ${event}: ${table[state]![i]}`, () => {
+          expect(run(state as State, event, svc, states[state])).toBe(table[state]![i]!);
+        });
       });
-    });
-  }
-});
+    }
+  });
+}
+
+describeTable("the service state × event table", STATES, TABLE, FULL);
 
 // What a stop signals, per kill_mode, to processes that ignore SIGTERM: "signal/scope/whom"
 // in order, the stop timeout's SIGKILL included; then exec_stop and its own timeout.
@@ -235,3 +242,38 @@ describe("exec_stop and its timeout", () => {
     expect(s.sub("s")).toBe("dead");
   });
 });
+
+// The states of exec_condition, exec_stop_post and type = "notify-reload", in a second
+// table: FULL as a notify-reload service (no exec_reload) with an exec_condition and an
+// exec_stop_post. Same columns. Worth knowing:
+// - exec_stop_post runs once per run, whatever ended it; its timeout fails the unit
+//   (systemd's final-sigterm with result timeout), after a stop asked for too.
+// - In reload-signal (the daemon ignores reload_signal) a reload times out back to running.
+const MORE: Partial<ServiceSection> = {
+  ...FULL, type: "notify-reload", exec_reload: [], exec_condition: cmd("/bin/condition"), exec_stop_post: cmd("/bin/stop-post"),
+};
+
+/** Up to running: condition, pre, READY=1, post. */
+function upMore(s: Processes) {
+  s.start("s");
+  s.die(s.control(), ok);
+  s.die(s.control(), ok);
+  s.notify("s", { ready: true });
+  s.die(s.control(), ok);
+}
+
+const MORE_STATES = {
+  "condition": (s: Processes) => s.start("s"),
+  "stop-post": (s: Processes) => { upMore(s); s.die(s.main(), { kind: "exited", code: 1 }); },
+  "reload-signal": (s: Processes) => { upMore(s); s.onlySigkill = true; s.request("reload", "s"); s.onlySigkill = false; },
+  "reload-notify": (s: Processes) => { MORE_STATES["reload-signal"](s); s.notify("s", { reloading: true, monotonicUsec: s.now * 1000 }); },
+} satisfies Record<string, (s: Processes) => void>;
+
+const MORE_TABLE: Record<keyof typeof MORE_STATES, string[]> = {
+  "condition": ["condition > running", "stop-post > running", "condition > running", "condition > running", "condition > running", "condition > running", "condition > running", "condition > running", "condition > running", "stop-post > dead", "failed", "stop-post > dead"],
+  "stop-post": ["stop-post > running", "auto-restart > running", "stop-post > running", "stop-post > running", "stop-post > running", "stop-post > running", "stop-post > running", "stop-post > running", "stop-post > running", "stop-post > failed", "failed", "stop-post > failed"],
+  "reload-signal": ["reload-signal > running", "running", "stop-sigterm > running", "reload-signal > running", "stop-post > running", "reload-signal > running", "reload-signal > running", "exited", "stop-post > running", "stop > dead", "stop-post > dead", "stop > dead"],
+  "reload-notify": ["reload-notify > running", "running", "stop-sigterm > running", "reload-notify > running", "stop-post > running", "reload-notify > running", "reload-notify > running", "exited", "stop-post > running", "stop > dead", "stop-post > dead", "stop > dead"],
+};
+
+describeTable("the state × event table of exec_condition, exec_stop_post and notify-reload", MORE_STATES, MORE_TABLE, MORE);

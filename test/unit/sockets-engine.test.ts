@@ -310,3 +310,29 @@ describe("accept = true", () => {
     expect(sh.engine.units.has("sshd@0-x")).toBe(false);
   });
 });
+
+describe("a socket whose service is not there (service = a unit that does not exist)", () => {
+  test("the socket is watched; its first trigger fails it, naming the unit; a start by hand watches it again", () => {
+    const sh = new Shell(withSockets(target("web-socket"), socket({ service: "ghost" })));
+    sh.opened(["web-socket"]);
+    expect([...sh.watching]).toEqual(["web-socket/0"]);
+    sh.trigger("web-socket");
+    expect(sh.watching.size).toBe(0);
+    expect(sh.of("spawn")).toEqual([]);
+    expect(sh.of("log").map((l) => `${l.unit} ${l.level}: ${l.text}`)).toContain(
+      "web-socket err: socket[0] activates 'ghost', which is not loaded (unit ghost has errors and is not loaded): activation refused, the socket is no longer watched",
+    );
+    sh.send({ type: "request", job: "start", unit: "web-socket", requestId: 7 });
+    expect([...sh.watching]).toEqual(["web-socket/0"]);
+  });
+
+  test("accept = true: the first connection is closed and the socket fails", () => {
+    const sh = new Shell(withSockets(target("echo-socket"), socket({ service: "ghost@", accept: true })));
+    sh.opened(["echo-socket"]);
+    expect([...sh.watching]).toEqual(["echo-socket/0"]);
+    sh.send({ type: "connection", unit: "echo-socket", index: 0, connection: 42, source: "local", ends: "1-2" });
+    expect(sh.of("close-connection")).toEqual([{ type: "close-connection", unit: "echo-socket", connection: 42 }]);
+    expect(sh.watching.size).toBe(0);
+    expect(sh.of("console").map((c) => c.text)).toEqual(["Failed to activate ghost@ for echo-socket: unit ghost@ has errors and is not loaded"]);
+  });
+});

@@ -1,0 +1,210 @@
+// `hearth import`'s work: systemd .service and .socket files (with their drop-ins) ->
+// hearth units, one per service, its sockets as [[socket]] tables in the service's file
+// (DESIGN §2), with a Note for every directive that did not convert.
+
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { stringify } from "smol-toml";
+import { keysOf } from "../config/schema.ts";
+import { Conversion, convertAssignments, convertGeneric, type Note, type Tables } from "./convert.ts";
+import { LISTEN_KEYS, SOCKET_UNIT_IGNORED, snakeCase } from "./directives.ts";
+import { dropInFiles, parseUnitText, readUnitFile, type Assignment } from "./unit-file.ts";
+import { expandFixedSpecifiers, parseBoolean } from "./words.ts";
+import { valueProblem } from "./validate.ts";
+
+export interface ImportOptions {
+  /** A root file system whose /etc/systemd/system/NAME.d (and the other unit dirs) hold drop-ins. */
+  root?: string;
+}
+
+/** A systemd unit file read with its drop-ins. */
+interface Source {
+  path: string;
+  fileName: string; // foo.service
+  stem: string; // foo, foo@
+  suffix: string; // service | socket
+  assignments: Assignment[];
+}
+
+export interface HearthUnit {
+  name: string; // the file is units/NAME.toml
+  sources: string[]; // the systemd files it was made from
+  tables: Tables;
+  sockets: Record<string, unknown>[];
+}
+
+/** What became of one systemd file given (or found beside a socket). */
+export interface FileOutcome {
+  path: string;
+  unit: string | null; // the hearth unit it went into; null when it could not be converted at all
+  lossless: boolean; // nothing dropped
+}
+
+export interface ImportResult {
+  units: HearthUnit[];
+  notes: Note[];
+  files: FileOutcome[];
+  /** Files that could not be converted at all: FILE: why. */
+  errors: string[];
+}
+
+const SUPPORTED = new Set(["service", "socket"]);
+
+export function importUnits(paths: string[], opts: ImportOptions = {}): ImportResult {
+  const notes: Note[] = [];
+  const errors: string[] = [];
+  const services = new Map<string, Source>();
+  const sockets: Source[] = [];
+  const failed: string[] = [];
+  for (const path of paths) {
+    const source = readSource(path, opts, notes, errors);
+    if (source === null) failed.push(path);
+    else if (source.suffix === "socket") sockets.push(source);
+    else services.set(source.fileName, source);
+  }
+
+  // Each socket goes into the file of the service it activates.
+  const socketsOf = new Map<string, Source[]>(); // service file name -> its sockets
+  const acceptUnits = new Map<string, Source>(); // template service file name -> its Accept=yes socket
+  for (const socket of sockets) {
+    const accept = parseBoolean(lastValue(socket, "Socket", "Accept") ?? "no") === true;
+    const target = lastValue(socket, "Socket", "Service") ?? `${socket.stem}${accept ? "@" : ""}.service`;
+    if (!services.has(target)) {
+      const beside = join(dirname(socket.path), target);
+      const found = existsSync(beside) ? readSource(beside, opts, notes, errors) : null;
+      if (found === null) {
+        errors.push(`${socket.path}: the service it activates, ${target}, was not given and is not beside it`);
+        failed.push(socket.path);
+        continue;
+      }
+      services.set(target, found);
+    }
+    socketsOf.set(target, [...(socketsOf.get(target) ?? []), socket]);
+    if (accept) acceptUnits.set(target, socket);
+  }
+
+  const units: HearthUnit[] = [];
+  const taken = new Set([...services.values()].filter((s) => !acceptUnits.has(s.fileName)).map((s) => s.stem));
+  for (const service of services.values()) {
+    const accepting = acceptUnits.get(service.fileName);
+    // An Accept=yes socket and its template are one hearth unit named after the socket.
+    let name = accepting ? accepting.stem : service.stem;
+    if (accepting && taken.has(name)) name = `${name}-socket`;
+    units.push(convertUnit(name, service, socketsOf.get(service.fileName) ?? [], notes));
+  }
+
+  const dropped = new Set(notes.filter((n) => n.kind === "dropped").map((n) => n.source));
+  const unitOf = new Map(units.flatMap((u) => u.sources.map((s) => [s, u.name] as const)));
+  const files: FileOutcome[] = [];
+  for (const path of [...paths, ...[...services.values()].map((s) => s.path)]) {
+    if (files.some((f) => f.path === path)) continue;
+    const unit = unitOf.get(path) ?? null;
+    files.push({ path, unit, lossless: unit !== null && !dropped.has(path) && !failed.includes(path) });
+  }
+  return { units, notes, files, errors };
+}
+
+function readSource(path: string, opts: ImportOptions, notes: Note[], errors: string[]): Source | null {
+  const fileName = basename(path);
+  const dot = fileName.lastIndexOf(".");
+  const suffix = dot < 0 ? "" : fileName.slice(dot + 1);
+  if (!SUPPORTED.has(suffix)) {
+    errors.push(`${path}: not a .service or .socket file (${suffix === "" ? "no suffix" : `.${suffix}`} units are not imported)`);
+    return null;
+  }
+  const assignments: Assignment[] = [];
+  for (const file of [path, ...dropInFiles(path, opts.root)]) {
+    const read = readUnitFile(file);
+    if ("problem" in read) {
+      errors.push(`${file}: ${read.problem}`);
+      if (file === path) return null;
+      continue;
+    }
+    const parsed = parseUnitText(read.text, file);
+    for (const p of parsed.problems) {
+      notes.push({ kind: "dropped", file: p.file, line: p.line, key: "", value: "", why: p.message, source: path, group: "(syntax)" });
+    }
+    assignments.push(...parsed.assignments);
+  }
+  return { path, fileName, stem: fileName.slice(0, dot), suffix, assignments };
+}
+
+function lastValue(source: Source, section: string, key: string): string | undefined {
+  return source.assignments.filter((a) => a.section === section && a.key === key).at(-1)?.value;
+}
+
+function convertUnit(name: string, service: Source, sockets: Source[], notes: Note[]): HearthUnit {
+  const conv = new Conversion(service.path, notes);
+  convertAssignments(service.assignments, conv, SERVICE_EXPLICIT);
+  const socketTables = sockets.flatMap((socket) => convertSocket(socket, service, notes));
+  return { name, sources: [service.path, ...sockets.map((s) => s.path)], tables: conv.out, sockets: socketTables };
+}
+
+/** TimeoutSec= sets both timeouts. */
+const SERVICE_EXPLICIT: Record<string, (list: Assignment[], conv: Conversion) => void> = {
+  "Service.TimeoutSec": (list, conv) => {
+    for (const key of ["timeout_start_sec", "timeout_stop_sec"]) convertGeneric(list, conv, keysOf("service").get(key) ?? null);
+  },
+};
+
+/** One [[socket]] per Listen*= line, each with the file's other [Socket] settings. */
+function convertSocket(socket: Source, service: Source, notes: Note[]): Record<string, unknown>[] {
+  const conv = new Conversion(socket.path, notes);
+  const listens: Record<string, unknown>[] = [];
+  const others: Assignment[] = [];
+  for (const a of socket.assignments) {
+    if (a.section !== "Socket") {
+      const same = service.assignments.some((s) => s.section === a.section && s.key === a.key && s.value === a.value);
+      const why = same ? "the service says the same" : SOCKET_UNIT_IGNORED[`${a.section}.${a.key}`];
+      if (why !== undefined || a.key.startsWith("X-") || a.section.startsWith("X-")) conv.note("ignored", a, why ?? "an extension key (X-), ignored by systemd too");
+      else conv.drop(a, `a socket's [${a.section}] ${a.key}: hearth makes every [[socket]] when the manager starts, with no dependencies or conditions of its own`, `socket ${a.section}.${a.key}`);
+    } else if (a.key in LISTEN_KEYS) {
+      if (a.value === "") {
+        listens.length = 0; // an empty Listen*= clears every listen line before it
+        continue;
+      }
+      const spec = keysOf("socket").get(LISTEN_KEYS[a.key]!);
+      if (!spec) {
+        conv.drop(a, `hearth has no ${LISTEN_KEYS[a.key]}`);
+        continue;
+      }
+      const value = expandFixedSpecifiers(a.value);
+      const problem = valueProblem(spec.type, value);
+      if (problem === null) listens.push({ [spec.name]: value });
+      else conv.drop(a, problem, `${a.key} (address)`);
+    } else if (a.key !== "Service") {
+      others.push(a); // Service= is where the socket went
+    }
+  }
+  convertAssignments(others, conv);
+  const shared = conv.out.socket;
+  // systemd names the fds after the socket unit, suffix included (LISTEN_FDNAMES=foo.socket).
+  if (shared.fd_name === undefined && keysOf("socket").has("fd_name") && valueProblem(keysOf("socket").get("fd_name")!.type, socket.fileName) === null) {
+    shared.fd_name = socket.fileName;
+  }
+  if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
+  return listens.map((listen) => ({ ...listen, ...shared }));
+}
+
+/** The unit as TOML, with a comment naming what it was made from. */
+export function renderUnit(unit: HearthUnit): string {
+  const doc: Record<string, unknown> = { unit: unit.tables.unit };
+  if (Object.keys(unit.tables.service).length > 0) doc.service = unit.tables.service;
+  if (unit.sockets.length > 0) doc.socket = unit.sockets;
+  const from = unit.sources.map((s) => basename(s)).join(", ");
+  return `# imported by hearth import from ${from}\n${stringify(doc)}\n`;
+}
+
+/** The file a unit goes to, under a config dir. */
+export function unitPath(confDir: string, unit: HearthUnit): string {
+  return join(confDir, "units", `${unit.name}.toml`);
+}
+
+/** `FILE:LINE: dropped KEY=VALUE (why)`. */
+export function formatNote(n: Note): string {
+  const where = n.line > 0 ? `${n.file}:${n.line}` : n.file;
+  const what = n.key === "" ? "" : ` ${n.key}=${n.value}`;
+  return `${where}: ${n.kind}${what} (${n.why})`;
+}
+
+export { snakeCase };

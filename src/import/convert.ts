@@ -34,6 +34,10 @@ export type Tables = Record<TableName, Record<string, unknown>>;
 /** Collects the converted values and the notes of one unit file. */
 export class Conversion {
   readonly out = { unit: {}, service: {}, socket: {} } as Tables;
+  /** "table.key" -> the assignments its value came from. */
+  readonly origins = new Map<string, Assignment[]>();
+  /** The assignments being converted, for set() to record. */
+  current: Assignment[] = [];
   constructor(readonly source: string, readonly notes: Note[]) {}
 
   note(kind: NoteKind, a: Assignment, why: string, group?: string): void {
@@ -46,6 +50,7 @@ export class Conversion {
 
   set(table: TableName, key: string, value: unknown): void {
     this.out[table][key] = value;
+    this.origins.set(`${table}.${key}`, [...(this.origins.get(`${table}.${key}`) ?? []), ...this.current]);
   }
 }
 
@@ -66,6 +71,7 @@ export function convertAssignments(assignments: Assignment[], conv: Conversion, 
   for (const list of byKey(assignments)) {
     const { section, key } = list[0]!;
     const id = `${section}.${key}`;
+    conv.current = list;
     if (section.startsWith("X-") || key.startsWith("X-")) {
       for (const a of list) conv.note("ignored", a, "an extension key (X-), ignored by systemd too");
     } else if (explicit[id]) {

@@ -5,7 +5,9 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { stringify } from "smol-toml";
-import { keysOf } from "../config/schema.ts";
+import { DefaultRule, keysOf } from "../config/schema.ts";
+import { defaultSystemConfig, parseUnitToml } from "../config/load.ts";
+import { isBuiltinTarget } from "../config/builtins.ts";
 import { Conversion, convertAssignments, convertGeneric, type Note, type Tables } from "./convert.ts";
 import { LISTEN_KEYS, SOCKET_UNIT_IGNORED, snakeCase } from "./directives.ts";
 import { dropInFiles, parseUnitText, readUnitFile, type Assignment } from "./unit-file.ts";
@@ -31,6 +33,8 @@ export interface HearthUnit {
   sources: string[]; // the systemd files it was made from
   tables: Tables;
   sockets: Record<string, unknown>[];
+  /** "unit.key", "service.key", "socket[N].key" -> the assignments the value came from. */
+  origins: Map<string, Assignment[]>;
 }
 
 /** What became of one systemd file given (or found beside a socket). */
@@ -90,6 +94,11 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
     // An Accept=yes socket and its template are one hearth unit named after the socket.
     let name = accepting ? accepting.stem : service.stem;
     if (accepting && taken.has(name)) name = `${name}-socket`;
+    if (isBuiltinTarget(name)) {
+      errors.push(`${service.path}: ${name} is one of hearth's built-in targets: a unit of that name cannot have a [service]`);
+      failed.push(service.path, ...(socketsOf.get(service.fileName) ?? []).map((s) => s.path));
+      continue;
+    }
     units.push(convertUnit(name, service, socketsOf.get(service.fileName) ?? [], notes));
   }
 
@@ -136,8 +145,51 @@ function lastValue(source: Source, section: string, key: string): string | undef
 function convertUnit(name: string, service: Source, sockets: Source[], notes: Note[]): HearthUnit {
   const conv = new Conversion(service.path, notes);
   convertAssignments(service.assignments, conv, SERVICE_EXPLICIT);
-  const socketTables = sockets.flatMap((socket) => convertSocket(socket, service, notes));
-  return { name, sources: [service.path, ...sockets.map((s) => s.path)], tables: conv.out, sockets: socketTables };
+  const origins = new Map(conv.origins);
+  const socketTables: Record<string, unknown>[] = [];
+  for (const socket of sockets) {
+    const { tables, origins: socketOrigins } = convertSocket(socket, service, notes);
+    for (const table of tables) {
+      for (const [key, from] of socketOrigins) if (key in table) origins.set(`socket[${socketTables.length}].${key}`, from);
+      socketTables.push(table);
+    }
+  }
+  const service_ = conv.out.service;
+  // systemd runs a oneshot service with no ExecStart= (only ExecStop=, say); hearth wants one.
+  const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
+  if (required && service_.exec_start === undefined && service_.type === "oneshot") service_.exec_start = ["/bin/true"];
+  const unit: HearthUnit = { name, sources: [service.path, ...sockets.map((s) => s.path)], tables: conv.out, sockets: socketTables, origins };
+  settle(unit, service.path, notes);
+  return unit;
+}
+
+/**
+ * What reads value by value may still not load as a whole (standard_input = "socket"
+ * without accept = true): load the unit as `hearth check` would, and drop each key an
+ * error names, reporting it at the directives it came from. Errors about the unit as a
+ * whole are left for `hearth check` to show.
+ */
+function settle(unit: HearthUnit, source: string, notes: Note[]): void {
+  for (let round = 0; round < 20; round++) {
+    const file = `units/${unit.name}.toml`;
+    const { diagnostics } = parseUnitToml(unit.name, renderUnit(unit), file, defaultSystemConfig(), { isExecutable: () => true, exists: () => true });
+    let removed = false;
+    for (const d of diagnostics) {
+      if (d.severity !== "error") continue;
+      const at = /^(socket\[(\d+)\]\.)?([a-z_0-9]+)(\[\d+\])*: (.*)$/s.exec(d.message);
+      if (!at) continue;
+      const [, , index, key, , message] = at;
+      const table = index !== undefined ? unit.sockets[Number(index)] : key! in unit.tables.service ? unit.tables.service : key! in unit.tables.unit ? unit.tables.unit : undefined;
+      if (table === undefined || !(key! in table)) continue;
+      delete table[key!];
+      removed = true;
+      const origin = index !== undefined ? `socket[${index}].${key}` : `${table === unit.tables.service ? "service" : "unit"}.${key}`;
+      for (const a of unit.origins.get(origin) ?? []) {
+        notes.push({ kind: "dropped", file: a.file, line: a.line, key: a.key, value: a.value, why: message!, source, group: a.value.length <= 24 ? `${a.key}=${a.value}` : a.key });
+      }
+    }
+    if (!removed) return;
+  }
 }
 
 /** TimeoutSec= sets both timeouts. */
@@ -148,7 +200,7 @@ const SERVICE_EXPLICIT: Record<string, (list: Assignment[], conv: Conversion) =>
 };
 
 /** One [[socket]] per Listen*= line, each with the file's other [Socket] settings. */
-function convertSocket(socket: Source, service: Source, notes: Note[]): Record<string, unknown>[] {
+function convertSocket(socket: Source, service: Source, notes: Note[]): { tables: Record<string, unknown>[]; origins: Map<string, Assignment[]> } {
   const conv = new Conversion(socket.path, notes);
   const listens: Record<string, unknown>[] = [];
   const others: Assignment[] = [];
@@ -170,7 +222,10 @@ function convertSocket(socket: Source, service: Source, notes: Note[]): Record<s
       }
       const value = expandFixedSpecifiers(a.value);
       const problem = valueProblem(spec.type, value);
-      if (problem === null) listens.push({ [spec.name]: value });
+      if (problem === null) {
+        listens.push({ [spec.name]: value });
+        conv.origins.set(spec.name, [...(conv.origins.get(spec.name) ?? []), a]);
+      }
       else conv.drop(a, problem, `${a.key} (address)`);
     } else if (a.key !== "Service") {
       others.push(a); // Service= is where the socket went
@@ -183,7 +238,9 @@ function convertSocket(socket: Source, service: Source, notes: Note[]): Record<s
     shared.fd_name = socket.fileName;
   }
   if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
-  return listens.map((listen) => ({ ...listen, ...shared }));
+  const origins = new Map<string, Assignment[]>();
+  for (const [key, from] of conv.origins) origins.set(key.replace(/^socket\./, ""), from);
+  return { tables: listens.map((listen) => ({ ...listen, ...shared })), origins };
 }
 
 /** The unit as TOML, with a comment naming what it was made from. */

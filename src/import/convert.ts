@@ -5,7 +5,7 @@
 import { keysOf, type KeySpec, type TableName, type ValueType } from "../config/schema.ts";
 import type { Assignment } from "./unit-file.ts";
 import {
-  HEARTH_DOES_THIS, IGNORED, MOVED, ONE_ITEM_PER_ASSIGNMENT, RENAMED, SECTION_TABLES, SUFFIX_DROPPED, TARGET_NAMES, snakeCase,
+  EXIT_STATUS_NAMES, HEARTH_DOES_THIS, IGNORED, VALUE_SYNONYMS, MOVED, ONE_ITEM_PER_ASSIGNMENT, RENAMED, SECTION_TABLES, SUFFIX_DROPPED, TARGET_NAMES, snakeCase,
 } from "./directives.ts";
 import { WordError, expandFixedSpecifiers, parseBoolean, parseCommands, splitWords, words, type SystemdCommand } from "./words.ts";
 import { readAs, valueProblem } from "./validate.ts";
@@ -105,7 +105,9 @@ export function convertGeneric(list: Assignment[], conv: Conversion, spec = hear
     }
     return;
   }
-  const value = convertValue(spec.type, list, conv);
+  const synonyms = VALUE_SYNONYMS[`${section}.${key}`];
+  const values = synonyms ? list.map((a) => ({ ...a, value: synonyms(a.value) })) : list;
+  const value = convertValue(spec.type, values, conv);
   if (value !== undefined) conv.set(spec.table, spec.name, value);
 }
 
@@ -188,7 +190,7 @@ function itemsOf(type: ValueType, a: Assignment, conv: Conversion): Item[] {
           }
           const problem = valueProblem(type.of, value);
           if (problem === null) out.push({ value, from: a });
-          else conv.drop(a, `${JSON.stringify(part)}: ${problem}`, itemGroup(a, part));
+          else conv.drop(a, problem.includes(JSON.stringify(part)) ? problem : `${JSON.stringify(part)}: ${problem}`, itemGroup(a, part));
         }
         return out;
       }
@@ -261,8 +263,9 @@ function scalar(type: ValueType, text: string): unknown {
     case "bool":
       return parseBoolean(text) ?? text;
     case "int":
-    case "exit-status":
       return /^[+-]?\d+$/.test(text) ? Number(text) : text;
+    case "exit-status":
+      return /^[+-]?\d+$/.test(text) ? Number(text) : EXIT_STATUS_NAMES[text] ?? text;
     case "duration":
       return /^\d+(\.\d+)?$/.test(text) ? Number(text) : text; // a bare number is seconds in both
     case "size":

@@ -6,6 +6,7 @@
 // change here.
 
 import type { TableName } from "../config/schema.ts";
+import { parseBoolean } from "./words.ts";
 
 /** systemd section -> the hearth table its keys go to (socket keys go to each [[socket]]). */
 export const SECTION_TABLES: Record<string, TableName> = {
@@ -111,4 +112,21 @@ export const SUFFIX_DROPPED = new Set(["service", "target"]);
 /** Targets named differently in hearth. */
 export const TARGET_NAMES: Record<string, string> = {
   "default.target": "multi-user", // systemd's alias of the boot target; hearth's default is multi-user
+};
+
+/** Values systemd accepts in other words than hearth's, by "Section.Key". */
+export const VALUE_SYNONYMS: Record<string, (value: string) => string> = {
+  // socket_address_bind_ipv6_only_or_bool_from_string: a boolean means ipv6-only or both.
+  "Socket.BindIPv6Only": (v) => {
+    const b = parseBoolean(v);
+    return b === undefined ? v : b ? "ipv6-only" : "both";
+  },
+};
+
+/** The exit status names systemd reads in SuccessExitStatus= and friends (LSB and BSD sysexits.h). */
+export const EXIT_STATUS_NAMES: Record<string, number> = {
+  SUCCESS: 0, FAILURE: 1, INVALIDARGUMENT: 2, NOTIMPLEMENTED: 3, NOPERMISSION: 4, NOTINSTALLED: 5,
+  NOTCONFIGURED: 6, NOTRUNNING: 7,
+  USAGE: 64, DATAERR: 65, NOINPUT: 66, NOUSER: 67, NOHOST: 68, UNAVAILABLE: 69, SOFTWARE: 70, OSERR: 71,
+  OSFILE: 72, CANTCREAT: 73, IOERR: 74, TEMPFAIL: 75, PROTOCOL: 76, NOPERM: 77, CONFIG: 78,
 };

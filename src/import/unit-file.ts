@@ -42,14 +42,16 @@ export function parseUnitText(text: string, file: string): ParsedFile {
     let line = lines[i]!.trim();
     if (line === "" || isComment(line)) continue;
     // Continuations: "a \" + "b" is "a  b"; comment lines in between are left out.
-    while (line.endsWith("\\") && i + 1 < lines.length) {
-      line = line.slice(0, -1) + " ";
+    let continued = line.endsWith("\\");
+    if (continued) line = line.slice(0, -1) + " ";
+    while (continued && i + 1 < lines.length) {
       i++;
       const next = lines[i]!.trim();
       if (isComment(next)) continue;
-      line += next;
+      continued = next.endsWith("\\");
+      line += continued ? next.slice(0, -1) + " " : next;
     }
-    if (line.endsWith("\\")) line = line.slice(0, -1); // at the end of the file
+    line = line.trim();
     if (line.startsWith("[")) {
       if (!line.endsWith("]") || line.length < 3) {
         problems.push({ file, line: start, message: `bad section header ${JSON.stringify(line)}` });

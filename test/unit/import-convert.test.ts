@@ -1,0 +1,231 @@
+// hearth import: Debian's unit files (test/fixtures/import, copied from the Debian 12
+// packages) converted to hearth units, every directive converted or named.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { importUnits, renderUnit, type ImportResult } from "../../src/import/importer.ts";
+import { parseUnitText } from "../../src/import/unit-file.ts";
+import { valueProblem } from "../../src/import/validate.ts";
+import { defaultSystemConfig, parseUnitToml } from "../../src/config/load.ts";
+import { importMain } from "../../src/cli/import.ts";
+import { checkMain } from "../../src/cli/check.ts";
+
+const FIXTURES = resolve(import.meta.dir, "../fixtures/import");
+const fixture = (name: string) => join(FIXTURES, name);
+const ANY_PROGRAM = { isExecutable: () => true, exists: () => true };
+
+function unitText(dir: string, name: string, text: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), "hearth-import-"));
+}
+
+function only(result: ImportResult) {
+  expect(result.units.length).toBe(1);
+  return result.units[0]!;
+}
+
+/** Every assignment of the files is either in the unit (by origin) or in a note. */
+function unaccounted(result: ImportResult, files: string[]): string[] {
+  const seen = new Set<string>();
+  for (const unit of result.units) for (const list of unit.origins.values()) for (const a of list) seen.add(`${a.file}:${a.line}`);
+  for (const note of result.notes) seen.add(`${note.file}:${note.line}`);
+  const missing: string[] = [];
+  for (const file of files) {
+    for (const a of parseUnitText(readFileSync(file, "utf8"), file).assignments) {
+      // A socket file's [Socket] lines end up in each [[socket]]; Service= is where it went.
+      if (!seen.has(`${a.file}:${a.line}`) && a.key !== "Service") missing.push(`${a.file}:${a.line} ${a.key}`);
+    }
+  }
+  return missing;
+}
+
+describe("Debian units", () => {
+  test("ssh.service and ssh.socket become one unit, the socket a [[socket]] of it named as systemd names it", () => {
+    const result = importUnits([fixture("ssh.service"), fixture("ssh.socket")]);
+    const unit = only(result);
+    expect(unit.name).toBe("ssh");
+    expect(unit.tables.unit).toMatchObject({
+      description: "OpenBSD Secure Shell server",
+      after: ["network", "auditd"],
+      condition_path_exists: ["!/etc/ssh/sshd_not_to_be_run"],
+      wanted_by: ["multi-user"],
+    });
+    expect(unit.tables.service).toMatchObject({
+      type: "notify",
+      environment_file: ["-/etc/default/ssh"],
+      exec_start_pre: [["/usr/sbin/sshd", "-t"]],
+      exec_start: ["/usr/sbin/sshd", "-D", "$SSHD_OPTS"],
+      exec_reload: [["/usr/sbin/sshd", "-t"], ["/bin/kill", "-HUP", "$MAINPID"]],
+      restart_prevent_exit_status: [255],
+      runtime_directory: ["sshd"],
+      runtime_directory_mode: "0755",
+    });
+    expect(unit.sockets).toEqual([{ listen_stream: "22", accept: false, fd_name: "ssh.socket" }]);
+    // The socket's own condition is the service's: nothing is lost there.
+    expect(result.notes.filter((n) => n.key === "ConditionPathExists")).toMatchObject([{ kind: "ignored" }]);
+  });
+
+  test("rpcbind.socket's five Listen lines are five [[socket]] tables, each with the socket's settings", () => {
+    const unit = only(importUnits([fixture("rpcbind.service"), fixture("rpcbind.socket")]));
+    expect(unit.sockets.map((s) => Object.entries(s).find(([k]) => k.startsWith("listen_")))).toEqual([
+      ["listen_stream", "/run/rpcbind.sock"],
+      ["listen_stream", "0.0.0.0:111"],
+      ["listen_datagram", "0.0.0.0:111"],
+      ["listen_stream", "[::]:111"],
+      ["listen_datagram", "[::]:111"],
+    ]);
+    for (const socket of unit.sockets) expect(socket).toMatchObject({ bind_ipv6_only: "ipv6-only", fd_name: "rpcbind.socket" });
+  });
+
+  test("chrony's four inverted CapabilityBoundingSet= lines are merged as systemd merges them", () => {
+    const unit = only(importUnits([fixture("chrony.service")]));
+    const set = unit.tables.service.capability_bounding_set as string;
+    expect(set.startsWith("~")).toBe(true);
+    for (const cap of ["CAP_AUDIT_CONTROL", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_WAKE_ALARM"]) expect(set).toContain(cap);
+    expect(set).not.toContain("CAP_SYS_TIME");
+  });
+
+  test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
+    const unit = only(importUnits([fixture("serial-getty@.service")]));
+    expect(unit.name).toBe("serial-getty@");
+    const argv = unit.tables.service.exec_start as string[];
+    expect(argv.slice(0, 3)).toEqual(["-/sbin/agetty", "-o", "-p -- \\u"]);
+    expect(unit.tables.unit.description).toBe("Serial Getty on %I");
+    expect(unit.tables.unit.before).toContain("getty");
+  });
+
+  test("nothing is dropped silently: every directive of every fixture is converted or named", () => {
+    const sets = [
+      ["ssh.service", "ssh.socket"], ["chrony.service"], ["dnsmasq@.service"], ["avahi-daemon.service", "avahi-daemon.socket"],
+      ["serial-getty@.service"], ["rpcbind.service", "rpcbind.socket"],
+    ];
+    for (const names of sets) {
+      const files = names.map(fixture);
+      expect(unaccounted(importUnits(files), files)).toEqual([]);
+    }
+  });
+
+  test("every imported fixture loads as hearth check loads it", () => {
+    for (const names of [["ssh.service", "ssh.socket"], ["chrony.service"], ["dnsmasq@.service"], ["avahi-daemon.service", "avahi-daemon.socket"], ["serial-getty@.service"], ["rpcbind.service", "rpcbind.socket"]]) {
+      for (const unit of importUnits(names.map(fixture)).units) {
+        const loaded = parseUnitToml(unit.name, renderUnit(unit), `${unit.name}.toml`, defaultSystemConfig(), ANY_PROGRAM);
+        expect(loaded.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      }
+    }
+  });
+});
+
+describe("conversion rules", () => {
+  test("drop-ins: a list grows, an empty assignment empties it, a scalar's last assignment wins", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Unit]\nAfter=a.service\n[Service]\nExecStart=/bin/old\nRestart=always\nExecStartPre=/bin/pre1\n");
+    unitText(join(dir, "foo.service.d"), "10-override.conf", "[Unit]\nAfter=b.target\n[Service]\nExecStart=\nExecStart=/bin/new --flag\nRestart=on-failure\nExecStartPre=\n");
+    const out = only(importUnits([unit])).tables;
+    expect(out.unit.after).toEqual(["a", "b"]);
+    expect(out.service.exec_start).toEqual(["/bin/new", "--flag"]);
+    expect(out.service.restart).toBe("on-failure");
+    expect(out.service.exec_start_pre).toBeUndefined();
+  });
+
+  test("Environment= words with quotes and escapes; TimeoutSec= sets both timeouts; names renamed where hearth's differ", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", `[Service]\nExecStart=/bin/foo\nEnvironment="A=1 2" B=3\nEnvironment='C=x\\ty'\nTimeoutSec=1min 30s\nOOMScoreAdjust=-500\nLimitNOFILE=65536\nStartLimitBurst=3\n[Unit]\nStartLimitIntervalSec=60\n`);
+    const result = importUnits([unit]);
+    const service = only(result).tables.service;
+    expect(service.environment).toEqual({ A: "1 2", B: "3", C: "x\ty" });
+    expect(service).toMatchObject({ timeout_start_sec: "1min 30s", timeout_stop_sec: "1min 30s", oom_score_adj: -500, limit_nofile: 65536, start_limit_burst: 3, start_limit_interval_sec: 60 });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+  });
+
+  test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
+    const result = importUnits([unit]);
+    const lines = result.notes.map((n) => `${n.line}: ${n.kind} ${n.key} (${n.why})`);
+    expect(lines).toContainEqual("3: dropped FrobnicateWidgets (hearth has no frobnicate_widgets)");
+    expect(lines.find((l) => l.startsWith("4: dropped KillMode"))).toContain("expected one of");
+    expect(lines).toContainEqual("6: ignored Documentation (documentation links only)");
+    expect(result.files).toEqual([{ path: unit, unit: "foo", lossless: false }]);
+  });
+
+  test("an exec prefix hearth refuses is left off and said so; one it accepts is kept", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=+/bin/foo -x\nExecStartPre=-/bin/pre\n");
+    const result = importUnits([unit]);
+    const service = only(result).tables.service;
+    expect(service.exec_start_pre).toEqual([["-/bin/pre"]]);
+    if (valueProblem({ kind: "command" }, ["+/bin/foo"]) === null) {
+      expect(service.exec_start).toEqual(["+/bin/foo", "-x"]);
+    } else {
+      expect(service.exec_start).toEqual(["/bin/foo", "-x"]);
+      expect(result.notes).toMatchObject([{ kind: "dropped", line: 2, key: "ExecStart" }]);
+    }
+  });
+
+  test("one bad item of a list drops alone; .socket names are nothing to wait for", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Unit]\nAfter=network.target foo.socket\n[Service]\nExecStart=/bin/foo\nSuccessExitStatus=3 DATAERR 999\n");
+    const result = importUnits([unit]);
+    const out = only(result).tables;
+    expect(out.unit.after).toEqual(["network"]);
+    expect(out.service.success_exit_status).toEqual([3, 65]);
+    expect(result.notes.map((n) => n.kind)).toEqual(["ignored", "dropped"]);
+  });
+
+  test("a socket given alone brings its service from beside it", () => {
+    const unit = only(importUnits([fixture("avahi-daemon.socket")]));
+    expect(unit.name).toBe("avahi-daemon");
+    expect(unit.sockets).toEqual([{ listen_stream: "/run/avahi-daemon/socket", fd_name: "avahi-daemon.socket" }]);
+  });
+
+  test("an Accept=yes socket and its template are one unit named after the socket", () => {
+    const dir = scratch();
+    const socket = unitText(dir, "echo.socket", "[Socket]\nListenStream=7777\nAccept=yes\n[Install]\nWantedBy=sockets.target\n");
+    unitText(dir, "echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n");
+    const result = importUnits([socket]);
+    const unit = only(result);
+    expect(unit.name).toBe("echo");
+    expect(unit.sockets).toEqual([{ listen_stream: "7777", accept: true, fd_name: "echo.socket" }]);
+    expect(unit.tables.service).toEqual({ exec_start: ["/bin/cat"], standard_input: "socket" });
+    expect(result.files.every((f) => f.lossless)).toBe(true);
+  });
+});
+
+describe("hearth import", () => {
+  test("--to writes units/NAME.toml (templates NAME@.toml) that hearth check accepts; --summary gives the share", async () => {
+    const dir = scratch();
+    const err: string[] = [];
+    const code = await importMain(["--to", dir, "--summary", fixture("ssh.service"), fixture("ssh.socket"), fixture("dnsmasq@.service")], {
+      out: () => {}, err: (line) => err.push(line),
+    });
+    expect(code).toBe(0);
+    expect(readFileSync(join(dir, "units/ssh.toml"), "utf8")).toContain('fd_name = "ssh.socket"');
+    expect(readFileSync(join(dir, "units/dnsmasq@.toml"), "utf8")).toContain("%i");
+    expect(err.some((l) => /^\d+ of 3 files converted without loss \(\d+\.\d %\)$/.test(l))).toBe(true);
+    const checked: string[] = [];
+    expect(await checkMain(["-c", dir], { out: (l) => checked.push(l), err: (l) => checked.push(l), env: ANY_PROGRAM })).toBe(0);
+  });
+
+  test("each drop is one line FILE:LINE: dropped KEY=VALUE (why) on stderr; the TOML goes to stdout", async () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicate=yes\n");
+    let out = "";
+    const err: string[] = [];
+    expect(await importMain([unit], { out: (t) => (out += t), err: (l) => err.push(l) })).toBe(0);
+    expect(err).toEqual([`${unit}:3: dropped Frobnicate=yes (hearth has no frobnicate)`]);
+    expect(out).toContain("# units/foo.toml\n");
+    expect(out).toContain('exec_start = [ "/bin/foo" ]');
+  });
+
+  test("a file that is no service or socket is an error, exit 1", async () => {
+    const err: string[] = [];
+    expect(await importMain(["/nonexistent/foo.timer"], { out: () => {}, err: (l) => err.push(l) })).toBe(1);
+    expect(err[0]).toContain("not a .service or .socket file");
+  });
+});

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { formatNote, importUnits, renderUnit, unitPath } from "../import/importer.ts";
 import { formatSummary, summarize } from "../import/summary.ts";
 
-const USAGE = "usage: hearth import [--to CONFDIR] [--root DIR] [--summary] [-v] FILE.service|FILE.socket ...";
+const USAGE = "usage: hearth import [--to CONFDIR] [--root DIR] [--summary] [-v] FILE.service|FILE.socket|FILE.target ...";
 
 export interface ImportIo {
   out: (text: string) => void;

@@ -114,8 +114,14 @@ export const TARGET_NAMES: Record<string, string> = {
   "default.target": "multi-user", // systemd's alias of the boot target; hearth's default is multi-user
 };
 
+/** systemd's parse_sec_fix_0: a timeout of 0 means no timeout (hearth's engine agrees; say it plainly). */
+const zeroIsInfinity = (v: string) => (/^0+(\.0*)?\s*(us|usec|ms|msec|s|sec|m|min)?$/.test(v) ? "infinity" : v);
+
 /** Values systemd accepts in other words than hearth's, by "Section.Key". */
 export const VALUE_SYNONYMS: Record<string, (value: string) => string> = {
+  "Service.TimeoutSec": zeroIsInfinity,
+  "Service.TimeoutStartSec": zeroIsInfinity,
+  "Service.TimeoutStopSec": zeroIsInfinity,
   // socket_address_bind_ipv6_only_or_bool_from_string: a boolean means ipv6-only or both.
   "Socket.BindIPv6Only": (v) => {
     const b = parseBoolean(v);

@@ -1,4 +1,4 @@
-// `hearth import`'s work: systemd .service and .socket files (with their drop-ins) ->
+// `hearth import`'s work: systemd .service, .socket and .target files (with their drop-ins) ->
 // hearth units, one per service, its sockets as [[socket]] tables in the service's file
 // (DESIGN §2), with a Note for every directive that did not convert.
 
@@ -52,7 +52,8 @@ export interface ImportResult {
   errors: string[];
 }
 
-const SUPPORTED = new Set(["service", "socket"]);
+/** Targets are read too: systemd's network.target and friends are units hearth does not build in. */
+const SUPPORTED = new Set(["service", "socket", "target"]);
 
 export function importUnits(paths: string[], opts: ImportOptions = {}): ImportResult {
   const notes: Note[] = [];
@@ -94,7 +95,7 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
     // An Accept=yes socket and its template are one hearth unit named after the socket.
     let name = accepting ? accepting.stem : service.stem;
     if (accepting && taken.has(name)) name = `${name}-socket`;
-    if (isBuiltinTarget(name)) {
+    if (isBuiltinTarget(name) && service.suffix !== "target") {
       errors.push(`${service.path}: ${name} is one of hearth's built-in targets: a unit of that name cannot have a [service]`);
       failed.push(service.path, ...(socketsOf.get(service.fileName) ?? []).map((s) => s.path));
       continue;
@@ -118,7 +119,7 @@ function readSource(path: string, opts: ImportOptions, notes: Note[], errors: st
   const dot = fileName.lastIndexOf(".");
   const suffix = dot < 0 ? "" : fileName.slice(dot + 1);
   if (!SUPPORTED.has(suffix)) {
-    errors.push(`${path}: not a .service or .socket file (${suffix === "" ? "no suffix" : `.${suffix}`} units are not imported)`);
+    errors.push(`${path}: not a .service, .socket or .target file (${suffix === "" ? "no suffix" : `.${suffix}`} units are not imported)`);
     return null;
   }
   const assignments: Assignment[] = [];

@@ -143,6 +143,12 @@ describe("conversion rules", () => {
     expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
   });
 
+  test("docker's TimeoutStartSec=0 is no timeout, as systemd reads it, not an instant one", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nTimeoutStartSec=0\nTimeoutStopSec=0s\nRestartSec=0\n");
+    expect(only(importUnits([unit])).tables.service).toMatchObject({ timeout_start_sec: "infinity", timeout_stop_sec: "infinity", restart_sec: 0 });
+  });
+
   test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
     const dir = scratch();
     const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
@@ -223,9 +229,21 @@ describe("hearth import", () => {
     expect(out).toContain('exec_start = [ "/bin/foo" ]');
   });
 
-  test("a file that is no service or socket is an error, exit 1", async () => {
+  test("a target becomes a unit without [service]; a built-in target's file extends it", async () => {
+    const dir = scratch();
+    const network = unitText(dir, "network.target", "[Unit]\nDescription=Network\nDocumentation=man:systemd.special(7)\nAfter=network-pre.target\nRefuseManualStart=yes\n");
+    const multi = unitText(dir, "multi-user.target", "[Unit]\nDescription=Multi-User System\nRequires=basic.target\nAfter=basic.target\n");
+    const result = importUnits([network, multi]);
+    expect(result.units.map((u) => [u.name, u.tables.unit, Object.keys(u.tables.service).length])).toEqual([
+      ["network", { description: "Network", after: ["network-pre"] }, 0],
+      ["multi-user", { description: "Multi-User System", requires: ["basic"], after: ["basic"] }, 0],
+    ]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual(["RefuseManualStart"]);
+  });
+
+  test("a file that is no service, socket or target is an error, exit 1", async () => {
     const err: string[] = [];
     expect(await importMain(["/nonexistent/foo.timer"], { out: () => {}, err: (l) => err.push(l) })).toBe(1);
-    expect(err[0]).toContain("not a .service or .socket file");
+    expect(err[0]).toContain("not a .service, .socket or .target file");
   });
 });

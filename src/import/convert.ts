@@ -38,6 +38,8 @@ export class Conversion {
   readonly origins = new Map<string, Assignment[]>();
   /** The assignments being converted, for set() to record. */
   current: Assignment[] = [];
+  /** Every assignment of the unit file (a directive may depend on another one). */
+  all: Assignment[] = [];
   constructor(readonly source: string, readonly notes: Note[]) {}
 
   note(kind: NoteKind, a: Assignment, why: string, group?: string): void {
@@ -189,6 +191,7 @@ function itemsOf(type: ValueType, a: Assignment, conv: Conversion): Item[] {
             continue;
           }
           const problem = valueProblem(type.of, value);
+          if (problem !== null && type.of.kind === "unit-name" && mountDependency(a, part, conv)) continue;
           if (problem === null) out.push({ value, from: a });
           else conv.drop(a, problem.includes(JSON.stringify(part)) ? problem : `${JSON.stringify(part)}: ${problem}`, itemGroup(a, part));
         }
@@ -202,6 +205,43 @@ function itemsOf(type: ValueType, a: Assignment, conv: Conversion): Item[] {
     conv.drop(a, e.message);
     return [];
   }
+}
+
+/**
+ * Requires=/BindsTo= a mount unit hearth cannot name (var-lib-x.mount): requires_mounts_for
+ * its path, which requires and orders after the [[mount]] entries on it. After= alone is
+ * ordering only in systemd: written the same way, and said so.
+ */
+function mountDependency(a: Assignment, name: string, conv: Conversion): boolean {
+  const spec = keysOf("unit").get("requires_mounts_for");
+  const path = mountPath(name);
+  if (!spec || spec.type.kind !== "list" || path === null || valueProblem(spec.type.of, path) !== null) return false;
+  if (a.section !== "Unit" || !["Requires", "BindsTo", "After"].includes(a.key)) return false;
+  const mounts = (conv.out.unit.requires_mounts_for ?? []) as string[];
+  if (!mounts.includes(path)) conv.out.unit.requires_mounts_for = [...mounts, path];
+  conv.origins.set("unit.requires_mounts_for", [...(conv.origins.get("unit.requires_mounts_for") ?? []), a]);
+  if (a.key === "After" && !conv.all.some((o) => o.section === "Unit" && (o.key === "Requires" || o.key === "BindsTo") && o.value.split(/\s+/).includes(name))) {
+    conv.drop(a, `${JSON.stringify(name)}: ordering only in systemd; written as requires_mounts_for = ["${path}"], which also requires the mount`, "After=*.mount");
+  }
+  return true;
+}
+
+/** systemd's mount unit name back to its path: "var-lib-x.mount" -> "/var/lib/x", "-.mount" -> "/". */
+export function mountPath(name: string): string | null {
+  if (!name.endsWith(".mount")) return null;
+  const escaped = name.slice(0, -".mount".length);
+  if (escaped === "-") return "/";
+  if (escaped === "" || escaped.includes("%")) return null;
+  const bytes: number[] = [];
+  for (let i = 0; i < escaped.length; i++) {
+    const c = escaped[i]!;
+    if (c === "-") bytes.push(0x2f);
+    else if (c === "\\" && /^x[0-9a-fA-F]{2}$/.test(escaped.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(escaped.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else bytes.push(...Buffer.from(c, "utf8"));
+  }
+  return "/" + Buffer.from(bytes).toString("utf8");
 }
 
 /** Unit names count by their type (After=*.mount), other items by the directive. */

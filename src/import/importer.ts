@@ -145,6 +145,7 @@ function lastValue(source: Source, section: string, key: string): string | undef
 
 function convertUnit(name: string, service: Source, sockets: Source[], notes: Note[]): HearthUnit {
   const conv = new Conversion(service.path, notes);
+  conv.all = service.assignments;
   convertAssignments(service.assignments, conv, SERVICE_EXPLICIT);
   const origins = new Map(conv.origins);
   const socketTables: Record<string, unknown>[] = [];

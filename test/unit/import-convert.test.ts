@@ -184,6 +184,14 @@ describe("conversion rules", () => {
     expect(result.notes.map((n) => n.kind)).toEqual(["ignored", "dropped"]);
   });
 
+  test("Requires= a mount unit is requires_mounts_for its path; After= one alone is too, and said so", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "nfsd.service", "[Unit]\nRequires=network.target proc-fs-nfsd.mount\nAfter=proc-fs-nfsd.mount home.mount\n[Service]\nExecStart=/bin/nfsd\n");
+    const result = importUnits([unit]);
+    expect(only(result).tables.unit).toEqual({ requires: ["network"], requires_mounts_for: ["/proc/fs/nfsd", "/home"] });
+    expect(result.notes.map((n) => [n.line, n.group])).toEqual([[3, "After=*.mount"]]);
+  });
+
   test("a socket given alone brings its service from beside it", () => {
     const unit = only(importUnits([fixture("avahi-daemon.socket")]));
     expect(unit.name).toBe("avahi-daemon");

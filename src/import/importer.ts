@@ -71,9 +71,16 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
   // Each socket goes into the file of the service it activates.
   const socketsOf = new Map<string, Source[]>(); // service file name -> its sockets
   const acceptUnits = new Map<string, Source>(); // template service file name -> its Accept=yes socket
+  // A service's Sockets= names sockets it takes, as their Service= would.
+  const owner = new Map<string, string>();
+  for (const service of services.values()) {
+    for (const a of service.assignments) {
+      if (a.section === "Service" && a.key === "Sockets") for (const name of a.value.split(/\s+/)) if (name !== "") owner.set(name, service.fileName);
+    }
+  }
   for (const socket of sockets) {
     const accept = parseBoolean(lastValue(socket, "Socket", "Accept") ?? "no") === true;
-    const target = lastValue(socket, "Socket", "Service") ?? `${socket.stem}${accept ? "@" : ""}.service`;
+    const target = lastValue(socket, "Socket", "Service") ?? owner.get(socket.fileName) ?? `${socket.stem}${accept ? "@" : ""}.service`;
     if (!services.has(target)) {
       const beside = join(dirname(socket.path), target);
       const found = existsSync(beside) ? readSource(beside, opts, notes, errors) : null;
@@ -146,7 +153,18 @@ function lastValue(source: Source, section: string, key: string): string | undef
 function convertUnit(name: string, service: Source, sockets: Source[], notes: Note[]): HearthUnit {
   const conv = new Conversion(service.path, notes);
   conv.all = service.assignments;
-  convertAssignments(service.assignments, conv, SERVICE_EXPLICIT);
+  const socketNames = new Set(sockets.map((s) => s.fileName));
+  convertAssignments(service.assignments, conv, {
+    ...SERVICE_EXPLICIT,
+    // Sockets= is where its sockets went: each one named is a [[socket]] of this unit, or missing.
+    "Service.Sockets": (list) => {
+      for (const a of list) {
+        const missing = a.value.split(/\s+/).filter((name) => name !== "" && !socketNames.has(name));
+        if (missing.length === 0) conv.note("ignored", a, "its sockets are [[socket]] tables of this unit");
+        else conv.drop(a, `${missing.join(", ")} not imported with it: give the socket files too`, "Sockets");
+      }
+    },
+  });
   const origins = new Map(conv.origins);
   const socketTables: Record<string, unknown>[] = [];
   for (const socket of sockets) {

@@ -192,6 +192,18 @@ describe("conversion rules", () => {
     expect(result.notes.map((n) => [n.line, n.group])).toEqual([[3, "After=*.mount"]]);
   });
 
+  test("a service's Sockets= takes the sockets it names, as their Service= would", () => {
+    const dir = scratch();
+    const service = unitText(dir, "journal.service", "[Service]\nExecStart=/bin/journal\nSockets=journal.socket journal-dev-log.socket\n");
+    const socket = unitText(dir, "journal-dev-log.socket", "[Socket]\nListenDatagram=/run/dev-log\n");
+    const alone = importUnits([service, socket]);
+    expect(only(alone).sockets).toEqual([{ listen_datagram: "/run/dev-log", fd_name: "journal-dev-log.socket" }]);
+    expect(alone.notes).toMatchObject([{ kind: "dropped", key: "Sockets", why: "journal.socket not imported with it: give the socket files too" }]);
+    const both = importUnits([service, socket, unitText(dir, "journal.socket", "[Socket]\nListenStream=/run/journal\n")]);
+    expect(only(both).sockets.length).toBe(2);
+    expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
+  });
+
   test("a socket given alone brings its service from beside it", () => {
     const unit = only(importUnits([fixture("avahi-daemon.socket")]));
     expect(unit.name).toBe("avahi-daemon");

@@ -88,12 +88,21 @@ export function convertAssignments(assignments: Assignment[], conv: Conversion, 
   }
 }
 
-/** The schema's key for a directive, or null. */
+/**
+ * The schema's key for a directive, or null: the renamed one, else the one that is the
+ * directive's name in lower case once its underscores are taken out (TTYVHangup finds
+ * tty_vhangup or tty_v_hangup, whichever hearth chose).
+ */
 export function hearthKey(section: string, key: string): KeySpec | null {
   const id = `${section}.${key}`;
   const table = MOVED[id] ?? SECTION_TABLES[section];
   if (table === undefined) return null;
-  return keysOf(table).get(RENAMED[id] ?? snakeCase(key)) ?? null;
+  const keys = keysOf(table);
+  const renamed = RENAMED[id];
+  if (renamed !== undefined && keys.has(renamed)) return keys.get(renamed)!;
+  const flat = key.toLowerCase();
+  for (const spec of keys.values()) if (spec.name.replaceAll("_", "") === flat) return spec;
+  return null;
 }
 
 export function convertGeneric(list: Assignment[], conv: Conversion, spec = hearthKey(list[0]!.section, list[0]!.key)): void {

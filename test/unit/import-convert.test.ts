@@ -10,6 +10,7 @@ import { valueProblem } from "../../src/import/validate.ts";
 import { defaultSystemConfig, parseUnitToml } from "../../src/config/load.ts";
 import { importMain } from "../../src/cli/import.ts";
 import { checkMain } from "../../src/cli/check.ts";
+import { keysOf, type KeySpec } from "../../src/config/schema.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/import");
 const fixture = (name: string) => join(FIXTURES, name);
@@ -158,6 +159,23 @@ describe("conversion rules", () => {
     expect(lines.find((l) => l.startsWith("4: dropped KillMode"))).toContain("expected one of");
     expect(lines).toContainEqual("6: ignored Documentation (documentation links only)");
     expect(result.files).toEqual([{ path: unit, unit: "foo", lossless: false }]);
+  });
+
+  test("a key added to the schema is imported from then on, with no change to import", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nWidgetSec=1min\n");
+    expect(importUnits([unit]).notes.map((n) => n.why)).toEqual(["hearth has no frobnicate_widgets", "hearth has no widget_sec"]);
+    const keys = keysOf("service") as Map<string, KeySpec>;
+    keys.set("frobnicate_widgets", { table: "service", name: "frobnicate_widgets", type: { kind: "bool" }, default: false, doc: "" });
+    keys.set("widget_sec", { table: "service", name: "widget_sec", type: { kind: "duration" }, default: 0, doc: "" });
+    try {
+      const result = importUnits([unit]);
+      expect(only(result).tables.service).toMatchObject({ frobnicate_widgets: true, widget_sec: "1min" });
+      expect(result.notes).toEqual([]);
+    } finally {
+      keys.delete("frobnicate_widgets");
+      keys.delete("widget_sec");
+    }
   });
 
   test("an exec prefix hearth refuses is left off and said so; one it accepts is kept", () => {

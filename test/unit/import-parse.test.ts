@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { dropInFiles, parseUnitText } from "../../src/import/unit-file.ts";
 import { WordError, expandFixedSpecifiers, parseCommands, words } from "../../src/import/words.ts";
 import { snakeCase } from "../../src/import/directives.ts";
+import { hearthKey } from "../../src/import/convert.ts";
 
 describe("unit file syntax", () => {
   test("sections, comments with # and ;, repeated keys each kept with their line", () => {
@@ -76,6 +77,15 @@ describe("value words", () => {
 
   test("specifiers fixed for system units are written out; %% and the unit's own are kept", () => {
     expect(expandFixedSpecifiers("%t/x %S %C %L %E %%t %i %I %n")).toBe("/run/x /var/lib /var/cache /var/log /etc %%t %i %I %n");
+  });
+
+  test("a directive finds its key in the schema whatever the underscores, or by its rename", () => {
+    expect(hearthKey("Service", "IOSchedulingClass")?.name).toBe("io_scheduling_class");
+    expect(hearthKey("Service", "UMask")?.name).toBe("umask");
+    expect(hearthKey("Service", "OOMScoreAdjust")?.name).toBe("oom_score_adj");
+    expect(hearthKey("Unit", "StartLimitBurst")).toMatchObject({ table: "service", name: "start_limit_burst" });
+    expect(hearthKey("Socket", "FileDescriptorName")?.name).toBe("fd_name");
+    expect(hearthKey("Service", "NoSuchDirective")).toBeNull();
   });
 
   test("directive names become hearth keys in snake_case, acronyms whole", () => {

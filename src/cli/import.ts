@@ -1,12 +1,20 @@
 // `hearth import [--to CONFDIR] [--root DIR] [--summary] [-v] FILE.service [FILE.socket ...]`:
-// systemd units -> hearth units, on stdout or written to CONFDIR/units/NAME.toml. Every
+// systemd units -> hearth units (with --root, NAME.service is found in DIR's unit directories), on stdout or written to CONFDIR/units/NAME.toml. Every
 // directive that does not convert is named on stderr; exit 1 when a file could not be
 // converted at all, else 0 (drops are reported, not failures).
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { formatNote, importUnits, renderUnit, unitPath } from "../import/importer.ts";
+import { UNIT_DIRS } from "../import/unit-file.ts";
 import { formatSummary, summarize } from "../import/summary.ts";
+
+/** With --root, a bare unit name is looked up in the root's unit directories, as systemd would. */
+function unitFile(arg: string, root: string | undefined): string {
+  if (root === undefined || arg.includes("/") || existsSync(arg)) return arg;
+  const found = UNIT_DIRS.map((dir) => join(root, dir, arg)).find((path) => existsSync(path));
+  return found ?? arg;
+}
 
 const USAGE = "usage: hearth import [--to CONFDIR] [--root DIR] [--summary] [-v] FILE.service|FILE.socket|FILE.target ...";
 
@@ -48,7 +56,7 @@ export async function importMain(argv: string[], io: ImportIo = consoleIo): Prom
     return 2;
   }
 
-  const result = importUnits(files, { root });
+  const result = importUnits(files.map((file) => unitFile(file, root)), { root });
   for (const note of result.notes) if (note.kind === "dropped" || verbose) io.err(formatNote(note));
   for (const error of result.errors) io.err(`${error}`);
   for (const unit of result.units) {

@@ -92,6 +92,9 @@ export function readUnitFile(path: string): { text: string } | { problem: string
  * instance foo@bar.service also foo@.service.d), sorted by file name; a name in an earlier
  * directory hides the same name in a later one.
  */
+/** systemd's system unit directories, most important first (relative to a root). */
+export const UNIT_DIRS = ["etc/systemd/system", "run/systemd/system", "usr/local/lib/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"];
+
 export function dropInFiles(unitPath: string, root?: string): string[] {
   const name = basename(unitPath);
   const names = [name];
@@ -101,7 +104,7 @@ export function dropInFiles(unitPath: string, root?: string): string[] {
   const dirs: string[] = [];
   // Most important first: a same-named file there hides the others.
   if (root !== undefined) {
-    for (const base of ["etc/systemd/system", "run/systemd/system", "usr/local/lib/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"]) {
+    for (const base of UNIT_DIRS) {
       for (const n of names) dirs.push(join(root, base, `${n}.d`));
     }
   }

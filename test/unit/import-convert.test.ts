@@ -279,6 +279,15 @@ describe("hearth import", () => {
     expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual(["RefuseManualStart"]);
   });
 
+  test("with --root a unit is named as systemctl names it, found in the root's unit directories with its drop-ins", async () => {
+    const root = scratch();
+    unitText(join(root, "lib/systemd/system"), "foo.service", "[Service]\nExecStart=/bin/foo\nRestart=always\n");
+    unitText(join(root, "etc/systemd/system/foo.service.d"), "override.conf", "[Service]\nRestart=no\n");
+    let out = "";
+    expect(await importMain(["--root", root, "foo.service"], { out: (t) => (out += t), err: () => {} })).toBe(0);
+    expect(out).toContain('restart = "no"');
+  });
+
   test("a file that is no service, socket or target is an error, exit 1", async () => {
     const err: string[] = [];
     expect(await importMain(["/nonexistent/foo.timer"], { out: () => {}, err: (l) => err.push(l) })).toBe(1);

@@ -4,7 +4,7 @@
 // (NAME.d/*.conf) read after the file in the order of their file names. Nothing is
 // interpreted here: every assignment is kept, in order, with the file and line it came from.
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { readConfigFile } from "../config/read-file.ts";
 
@@ -114,10 +114,19 @@ export function dropInFiles(unitPath: string, root?: string): string[] {
     if (!isDirectory(dir)) continue;
     for (const entry of readdirSync(dir).sort()) {
       if (!entry.endsWith(".conf") || byName.has(entry)) continue;
-      byName.set(entry, join(dir, entry));
+      byName.set(entry, join(dir, entry)); // a link to /dev/null masks the same name in later dirs
     }
   }
+  for (const [entry, path] of byName) if (isMasked(path)) byName.delete(entry);
   return [...byName.keys()].sort().map((entry) => byName.get(entry)!);
+}
+
+function isMasked(path: string): boolean {
+  try {
+    return realpathSync(path) === "/dev/null";
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(path: string): boolean {

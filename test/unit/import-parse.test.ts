@@ -1,6 +1,6 @@
 // hearth import: systemd's unit-file syntax and value words, read as systemd reads them.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dropInFiles, parseUnitText } from "../../src/import/unit-file.ts";
@@ -49,6 +49,12 @@ describe("unit file syntax", () => {
     expect(dropInFiles(unit, join(dir, "root")).map((p) => p.slice(dir.length))).toEqual([
       "/lib/foo@.service.d/10-a.conf",
       "/lib/foo@bar.service.d/20-b.conf",
+      "/root/etc/systemd/system/foo@bar.service.d/30-c.conf",
+    ]);
+    // A link to /dev/null in /etc masks the drop-in of that name.
+    symlinkSync("/dev/null", join(dir, "root/etc/systemd/system/foo@bar.service.d/20-b.conf"));
+    expect(dropInFiles(unit, join(dir, "root")).map((p) => p.slice(dir.length))).toEqual([
+      "/lib/foo@.service.d/10-a.conf",
       "/root/etc/systemd/system/foo@bar.service.d/30-c.conf",
     ]);
   });

@@ -80,7 +80,9 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
   }
   for (const socket of sockets) {
     const accept = parseBoolean(lastValue(socket, "Socket", "Accept") ?? "no") === true;
-    const target = lastValue(socket, "Socket", "Service") ?? owner.get(socket.fileName) ?? `${socket.stem}${accept ? "@" : ""}.service`;
+    // A template socket's Service=foo@%i.service is the template foo@.service.
+    const named = lastValue(socket, "Socket", "Service")?.replace(/@%i\./, "@.");
+    const target = named ?? owner.get(socket.fileName) ?? `${socket.stem}${accept ? "@" : ""}.service`;
     if (!services.has(target)) {
       const beside = join(dirname(socket.path), target);
       const found = existsSync(beside) ? readSource(beside, opts, notes, errors) : null;
@@ -254,8 +256,10 @@ function convertSocket(socket: Source, service: Source, notes: Note[]): { tables
   convertAssignments(others, conv);
   const shared = conv.out.socket;
   // systemd names the fds after the socket unit, suffix included (LISTEN_FDNAMES=foo.socket).
-  if (shared.fd_name === undefined && keysOf("socket").has("fd_name") && valueProblem(keysOf("socket").get("fd_name")!.type, socket.fileName) === null) {
-    shared.fd_name = socket.fileName;
+  // A template's instance foo@bar.socket names them foo@bar.socket: %i is expanded by hearth.
+  const fdName = socket.stem.endsWith("@") ? `${socket.stem}%i.${socket.suffix}` : socket.fileName;
+  if (shared.fd_name === undefined && keysOf("socket").has("fd_name") && valueProblem(keysOf("socket").get("fd_name")!.type, fdName) === null) {
+    shared.fd_name = fdName;
   }
   if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
   const origins = new Map<string, Assignment[]>();

@@ -222,6 +222,19 @@ describe("conversion rules", () => {
     expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
   });
 
+  test("a template socket goes into its template service; its fds are named after the instance", () => {
+    const dir = scratch();
+    unitText(dir, "db@.service", "[Service]\nExecStart=/bin/db %i\n");
+    const extra = unitText(dir, "db-extra@.socket", "[Socket]\nListenStream=/run/db-extra-%i.sock\nService=db@%i.service\n");
+    const own = unitText(dir, "db@.socket", "[Socket]\nListenStream=/run/db-%i.sock\n");
+    const unit = only(importUnits([extra, own]));
+    expect(unit.name).toBe("db@");
+    expect(unit.sockets).toEqual([
+      { listen_stream: "/run/db-extra-%i.sock", fd_name: "db-extra@%i.socket" },
+      { listen_stream: "/run/db-%i.sock", fd_name: "db@%i.socket" },
+    ]);
+  });
+
   test("a socket given alone brings its service from beside it", () => {
     const unit = only(importUnits([fixture("avahi-daemon.socket")]));
     expect(unit.name).toBe("avahi-daemon");

@@ -4,7 +4,7 @@
 // config dir checked with `hearth check`. Used by corpus.test.ts and by hand:
 //   bun test/corpus/corpus.ts        prints the figure and the top dropped directives
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { importUnits, renderUnit, unitPath, type ImportResult } from "../../src/import/importer.ts";
 import { formatSummary, summarize, type Summary } from "../../src/import/summary.ts";
@@ -62,7 +62,8 @@ export function unpackUnits(pkg: string): string[] {
     if (!existsSync(full)) continue;
     for (const entry of readdirSync(full).sort()) {
       const path = join(full, entry);
-      if (/\.(service|socket)$/.test(entry) && statSync(path).isFile()) files.push(path);
+      // Symbolic links are aliases (dbus-org.freedesktop.login1.service) or masks (to /dev/null), not units.
+      if (/\.(service|socket)$/.test(entry) && lstatSync(path).isFile()) files.push(path);
     }
   }
   return files;

@@ -122,6 +122,8 @@ export const VALUE_SYNONYMS: Record<string, (value: string) => string> = {
   "Service.TimeoutSec": zeroIsInfinity,
   "Service.TimeoutStartSec": zeroIsInfinity,
   "Service.TimeoutStopSec": zeroIsInfinity,
+  // ioprio classes by number, as systemd reads them.
+  "Service.IOSchedulingClass": (v) => ({ "0": "none", "1": "realtime", "2": "best-effort", "3": "idle" })[v] ?? v,
   // socket_address_bind_ipv6_only_or_bool_from_string: a boolean means ipv6-only or both.
   "Socket.BindIPv6Only": (v) => {
     const b = parseBoolean(v);

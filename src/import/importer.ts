@@ -177,12 +177,25 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
     }
   }
   const service_ = conv.out.service;
-  // systemd runs a oneshot service with no ExecStart= (only ExecStop=, say); hearth wants one.
-  const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
-  if (required && service_.exec_start === undefined && service_.type === "oneshot") service_.exec_start = ["/bin/true"];
+  impliedType(service_);
   const unit: HearthUnit = { name, sources: [service.path, ...sockets.map((s) => s.path)], tables: conv.out, sockets: socketTables, origins };
   settle(unit, service.path, notes);
   return unit;
+}
+
+/**
+ * systemd's defaults that depend on other keys: with no Type=, a service with BusName= is
+ * dbus and one with no ExecStart= (only ExecStop=, say) is oneshot; a oneshot may have no
+ * ExecStart=, which hearth wants: /bin/true does the same nothing.
+ */
+function impliedType(service: Record<string, unknown>): void {
+  if (Object.keys(service).length === 0) return; // a target
+  const types = keysOf("service").get("type")?.type;
+  const known = (t: string) => types?.kind === "enum" && types.values.includes(t);
+  if (service.type === undefined && service.bus_name !== undefined && known("dbus")) service.type = "dbus";
+  if (service.type === undefined && service.exec_start === undefined) service.type = "oneshot";
+  const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
+  if (required && service.exec_start === undefined && service.type === "oneshot") service.exec_start = ["/bin/true"];
 }
 
 /**

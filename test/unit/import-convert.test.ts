@@ -144,6 +144,14 @@ describe("conversion rules", () => {
     expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
   });
 
+  test("a service with only ExecStop= is a oneshot doing nothing at start, as in systemd (lvm2's blk-availability)", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "blk.service", "[Service]\nExecStop=/sbin/blkdeactivate -u\nRemainAfterExit=yes\n");
+    expect(only(importUnits([unit])).tables.service).toEqual({
+      exec_stop: [["/sbin/blkdeactivate", "-u"]], remain_after_exit: true, type: "oneshot", exec_start: ["/bin/true"],
+    });
+  });
+
   test("docker's TimeoutStartSec=0 is no timeout, as systemd reads it, not an instant one", () => {
     const dir = scratch();
     const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nTimeoutStartSec=0\nTimeoutStopSec=0s\nRestartSec=0\n");

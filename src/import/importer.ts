@@ -177,7 +177,12 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
     }
   }
   const service_ = conv.out.service;
-  impliedType(service_);
+  const implied = impliedType(service_);
+  if (implied !== null) {
+    for (const a of origins.get("service.bus_name") ?? []) {
+      notes.push({ kind: "dropped", file: a.file, line: a.line, key: a.key, value: a.value, why: implied, source: service.path, group: "Type=dbus (implied)" });
+    }
+  }
   const unit: HearthUnit = { name, sources: [service.path, ...sockets.map((s) => s.path)], tables: conv.out, sockets: socketTables, origins };
   settle(unit, service.path, notes);
   return unit;
@@ -186,16 +191,22 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
 /**
  * systemd's defaults that depend on other keys: with no Type=, a service with BusName= is
  * dbus and one with no ExecStart= (only ExecStop=, say) is oneshot; a oneshot may have no
- * ExecStart=, which hearth wants: /bin/true does the same nothing.
+ * ExecStart=, which hearth wants: /bin/true does the same nothing. Returns why the dbus
+ * type could not be given, if it could not.
  */
-function impliedType(service: Record<string, unknown>): void {
-  if (Object.keys(service).length === 0) return; // a target
+function impliedType(service: Record<string, unknown>): string | null {
+  if (Object.keys(service).length === 0) return null; // a target
   const types = keysOf("service").get("type")?.type;
   const known = (t: string) => types?.kind === "enum" && types.values.includes(t);
-  if (service.type === undefined && service.bus_name !== undefined && known("dbus")) service.type = "dbus";
+  let problem: string | null = null;
+  if (service.type === undefined && service.bus_name !== undefined) {
+    if (known("dbus")) service.type = "dbus";
+    else problem = "with no Type=, BusName= makes a dbus service; hearth's type has no dbus: it starts as simple";
+  }
   if (service.type === undefined && service.exec_start === undefined) service.type = "oneshot";
   const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
   if (required && service.exec_start === undefined && service.type === "oneshot") service.exec_start = ["/bin/true"];
+  return problem;
 }
 
 /**

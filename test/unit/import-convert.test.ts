@@ -186,6 +186,29 @@ describe("conversion rules", () => {
     }
   });
 
+  test("BusName= with no Type= is a dbus service: said so while hearth's type has no dbus, written once it has", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "avahi.service", "[Service]\nExecStart=/usr/sbin/avahi-daemon -s\nBusName=org.freedesktop.Avahi\n");
+    const keys = keysOf("service") as Map<string, KeySpec>;
+    const type = keys.get("type")!;
+    const added = !keys.has("bus_name");
+    if (added) keys.set("bus_name", { table: "service", name: "bus_name", type: { kind: "string" }, default: null, doc: "" });
+    try {
+      const typeValues = (type.type as { values: readonly string[] }).values;
+      keys.set("type", { ...type, type: { kind: "enum", values: typeValues.filter((v) => v !== "dbus") } });
+      const without = importUnits([unit]);
+      expect(only(without).tables.service.type).toBeUndefined();
+      expect(without.notes).toMatchObject([{ kind: "dropped", line: 3, group: "Type=dbus (implied)" }]);
+      keys.set("type", { ...type, type: { kind: "enum", values: [...typeValues.filter((v) => v !== "dbus"), "dbus"] } });
+      const withDbus = importUnits([unit]);
+      expect(only(withDbus).tables.service).toMatchObject({ type: "dbus", bus_name: "org.freedesktop.Avahi" });
+      expect(withDbus.notes).toEqual([]);
+    } finally {
+      keys.set("type", type);
+      if (added) keys.delete("bus_name");
+    }
+  });
+
   test("an exec prefix hearth refuses is left off and said so; one it accepts is kept", () => {
     const dir = scratch();
     const unit = unitText(dir, "foo.service", "[Service]\nExecStart=+/bin/foo -x\nExecStartPre=-/bin/pre\n");

@@ -191,7 +191,8 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
 /**
  * systemd's defaults that depend on other keys: with no Type=, a service with BusName= is
  * dbus and one with no ExecStart= (only ExecStop=, say) is oneshot; a oneshot may have no
- * ExecStart=, which hearth wants: /bin/true does the same nothing. Returns why the dbus
+ * ExecStart=, which hearth wants: /bin/true does the same nothing; and a oneshot has no
+ * start timeout unless it sets one. Returns why the dbus
  * type could not be given, if it could not.
  */
 function impliedType(service: Record<string, unknown>): string | null {
@@ -206,6 +207,8 @@ function impliedType(service: Record<string, unknown>): string | null {
   if (service.type === undefined && service.exec_start === undefined) service.type = "oneshot";
   const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
   if (required && service.exec_start === undefined && service.type === "oneshot") service.exec_start = ["/bin/true"];
+  // systemd: "Oneshot services have disabled start timeout by default" (service.c).
+  if (service.type === "oneshot" && service.timeout_start_sec === undefined) service.timeout_start_sec = "infinity";
   return problem;
 }
 

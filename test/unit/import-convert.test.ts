@@ -149,7 +149,17 @@ describe("conversion rules", () => {
     const unit = unitText(dir, "blk.service", "[Service]\nExecStop=/sbin/blkdeactivate -u\nRemainAfterExit=yes\n");
     expect(only(importUnits([unit])).tables.service).toEqual({
       exec_stop: [["/sbin/blkdeactivate", "-u"]], remain_after_exit: true, type: "oneshot", exec_start: ["/bin/true"],
+      timeout_start_sec: "infinity",
     });
+  });
+
+  test("a oneshot has no start timeout unless it sets one, as in systemd", () => {
+    const dir = scratch();
+    const plain = unitText(dir, "a.service", "[Service]\nType=oneshot\nExecStart=/bin/a\n");
+    const timed = unitText(dir, "b.service", "[Service]\nType=oneshot\nExecStart=/bin/b\nTimeoutSec=30\n");
+    const [a, b] = importUnits([plain, timed]).units;
+    expect(a!.tables.service.timeout_start_sec).toBe("infinity");
+    expect(b!.tables.service.timeout_start_sec).toBe(30);
   });
 
   test("docker's TimeoutStartSec=0 is no timeout, as systemd reads it, not an instant one", () => {

@@ -9,7 +9,7 @@ import { DefaultRule, keysOf } from "../config/schema.ts";
 import { defaultSystemConfig, parseUnitToml } from "../config/load.ts";
 import { isBuiltinTarget } from "../config/builtins.ts";
 import { Conversion, convertAssignments, convertGeneric, type Note, type Tables } from "./convert.ts";
-import { LISTEN_KEYS, SOCKET_UNIT_IGNORED, snakeCase } from "./directives.ts";
+import { LISTEN_KEYS, SOCKET_UNIT_IGNORED } from "./directives.ts";
 import { dropInFiles, parseUnitText, readUnitFile, type Assignment } from "./unit-file.ts";
 import { expandFixedSpecifiers, parseBoolean } from "./words.ts";
 import { valueProblem } from "./validate.ts";
@@ -315,4 +315,3 @@ export function formatNote(n: Note): string {
   return `${where}: ${n.kind}${what} (${n.why})`;
 }
 
-export { snakeCase };

@@ -4,12 +4,11 @@
 // config dir checked with `hearth check`. Used by corpus.test.ts and by hand:
 //   bun test/corpus/corpus.ts        prints the figure and the top dropped directives
 
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { importUnits, renderUnit, unitPath, type ImportResult } from "../../src/import/importer.ts";
 import { formatSummary, summarize, type Summary } from "../../src/import/summary.ts";
 import { checkMain } from "../../src/cli/check.ts";
-import { writeFileSync } from "node:fs";
 
 const ROOT = resolve(import.meta.dir, "../..");
 export const CACHE = join(ROOT, "build/corpus");

@@ -4,15 +4,16 @@
 
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { stringify } from "smol-toml";
-import { DefaultRule, keysOf } from "../config/schema.ts";
-import { defaultSystemConfig, parseUnitToml } from "../config/load.ts";
+import { keysOf } from "../config/schema.ts";
 import { isBuiltinTarget } from "../config/builtins.ts";
-import { Conversion, convertAssignments, convertGeneric, type Note, type Tables } from "./convert.ts";
-import { LISTEN_KEYS, SOCKET_UNIT_IGNORED } from "./directives.ts";
+import { Conversion, convertAssignments, convertGeneric, type Note } from "./convert.ts";
 import { dropInFiles, parseUnitText, readUnitFile, type Assignment } from "./unit-file.ts";
-import { expandFixedSpecifiers, parseBoolean } from "./words.ts";
-import { valueProblem } from "./validate.ts";
+import { parseBoolean } from "./words.ts";
+import type { HearthUnit } from "./render.ts";
+import { convertSocket } from "./socket-file.ts";
+import { impliedType, settle } from "./whole-unit.ts";
+
+export { formatNote, renderUnit, unitPath, type HearthUnit } from "./render.ts";
 
 export interface ImportOptions {
   /** A root file system whose /etc/systemd/system/NAME.d (and the other unit dirs) hold drop-ins. */
@@ -20,21 +21,12 @@ export interface ImportOptions {
 }
 
 /** A systemd unit file read with its drop-ins. */
-interface Source {
+export interface Source {
   path: string;
   fileName: string; // foo.service
   stem: string; // foo, foo@
   suffix: string; // service | socket
   assignments: Assignment[];
-}
-
-export interface HearthUnit {
-  name: string; // the file is units/NAME.toml
-  sources: string[]; // the systemd files it was made from
-  tables: Tables;
-  sockets: Record<string, unknown>[];
-  /** "unit.key", "service.key", "socket[N].key" -> the assignments the value came from. */
-  origins: Map<string, Assignment[]>;
 }
 
 /** What became of one systemd file given (or found beside a socket). */
@@ -188,130 +180,10 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
   return unit;
 }
 
-/**
- * systemd's defaults that depend on other keys: with no Type=, a service with BusName= is
- * dbus and one with no ExecStart= (only ExecStop=, say) is oneshot; a oneshot may have no
- * ExecStart=, which hearth wants: /bin/true does the same nothing; and a oneshot has no
- * start timeout unless it sets one. Returns why the dbus
- * type could not be given, if it could not.
- */
-function impliedType(service: Record<string, unknown>): string | null {
-  if (Object.keys(service).length === 0) return null; // a target
-  const types = keysOf("service").get("type")?.type;
-  const known = (t: string) => types?.kind === "enum" && types.values.includes(t);
-  let problem: string | null = null;
-  if (service.type === undefined && service.bus_name !== undefined) {
-    if (known("dbus")) service.type = "dbus";
-    else problem = "with no Type=, BusName= makes a dbus service; hearth's type has no dbus: it starts as simple";
-  }
-  if (service.type === undefined && service.exec_start === undefined) service.type = "oneshot";
-  const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
-  if (required && service.exec_start === undefined && service.type === "oneshot") service.exec_start = ["/bin/true"];
-  // systemd: "Oneshot services have disabled start timeout by default" (service.c).
-  if (service.type === "oneshot" && service.timeout_start_sec === undefined) service.timeout_start_sec = "infinity";
-  return problem;
-}
-
-/**
- * What reads value by value may still not load as a whole (standard_input = "socket"
- * without accept = true): load the unit as `hearth check` would, and drop each key an
- * error names, reporting it at the directives it came from. Errors about the unit as a
- * whole are left for `hearth check` to show.
- */
-function settle(unit: HearthUnit, source: string, notes: Note[]): void {
-  for (let round = 0; round < 20; round++) {
-    const file = `units/${unit.name}.toml`;
-    const { diagnostics } = parseUnitToml(unit.name, renderUnit(unit), file, defaultSystemConfig(), { isExecutable: () => true, exists: () => true });
-    let removed = false;
-    for (const d of diagnostics) {
-      if (d.severity !== "error") continue;
-      const at = /^(socket\[(\d+)\]\.)?([a-z_0-9]+)(\[\d+\])*: (.*)$/s.exec(d.message);
-      if (!at) continue;
-      const [, , index, key, , message] = at;
-      const table = index !== undefined ? unit.sockets[Number(index)] : key! in unit.tables.service ? unit.tables.service : key! in unit.tables.unit ? unit.tables.unit : undefined;
-      if (table === undefined || !(key! in table)) continue;
-      delete table[key!];
-      removed = true;
-      const origin = index !== undefined ? `socket[${index}].${key}` : `${table === unit.tables.service ? "service" : "unit"}.${key}`;
-      for (const a of unit.origins.get(origin) ?? []) {
-        notes.push({ kind: "dropped", file: a.file, line: a.line, key: a.key, value: a.value, why: message!, source, group: a.value.length <= 24 ? `${a.key}=${a.value}` : a.key });
-      }
-    }
-    if (!removed) return;
-  }
-}
-
 /** TimeoutSec= sets both timeouts. */
 const SERVICE_EXPLICIT: Record<string, (list: Assignment[], conv: Conversion) => void> = {
   "Service.TimeoutSec": (list, conv) => {
     for (const key of ["timeout_start_sec", "timeout_stop_sec"]) convertGeneric(list, conv, keysOf("service").get(key) ?? null);
   },
 };
-
-/** One [[socket]] per Listen*= line, each with the file's other [Socket] settings. */
-function convertSocket(socket: Source, service: Source, notes: Note[]): { tables: Record<string, unknown>[]; origins: Map<string, Assignment[]> } {
-  const conv = new Conversion(socket.path, notes);
-  const listens: Record<string, unknown>[] = [];
-  const others: Assignment[] = [];
-  for (const a of socket.assignments) {
-    if (a.section !== "Socket") {
-      const same = service.assignments.some((s) => s.section === a.section && s.key === a.key && s.value === a.value);
-      const why = same ? "the service says the same" : SOCKET_UNIT_IGNORED[`${a.section}.${a.key}`];
-      if (why !== undefined || a.key.startsWith("X-") || a.section.startsWith("X-")) conv.note("ignored", a, why ?? "an extension key (X-), ignored by systemd too");
-      else conv.drop(a, `a socket's [${a.section}] ${a.key}: hearth makes every [[socket]] when the manager starts, with no dependencies or conditions of its own`, `socket ${a.section}.${a.key}`);
-    } else if (a.key in LISTEN_KEYS) {
-      if (a.value === "") {
-        listens.length = 0; // an empty Listen*= clears every listen line before it
-        continue;
-      }
-      const spec = keysOf("socket").get(LISTEN_KEYS[a.key]!);
-      if (!spec) {
-        conv.drop(a, `hearth has no ${LISTEN_KEYS[a.key]}`);
-        continue;
-      }
-      const value = expandFixedSpecifiers(a.value);
-      const problem = valueProblem(spec.type, value);
-      if (problem === null) {
-        listens.push({ [spec.name]: value });
-        conv.origins.set(spec.name, [...(conv.origins.get(spec.name) ?? []), a]);
-      }
-      else conv.drop(a, problem, `${a.key} (address)`);
-    } else if (a.key !== "Service") {
-      others.push(a); // Service= is where the socket went
-    }
-  }
-  convertAssignments(others, conv);
-  const shared = conv.out.socket;
-  // systemd names the fds after the socket unit, suffix included (LISTEN_FDNAMES=foo.socket).
-  // A template's instance foo@bar.socket names them foo@bar.socket: %i is expanded by hearth.
-  const fdName = socket.stem.endsWith("@") ? `${socket.stem}%i.${socket.suffix}` : socket.fileName;
-  if (shared.fd_name === undefined && keysOf("socket").has("fd_name") && valueProblem(keysOf("socket").get("fd_name")!.type, fdName) === null) {
-    shared.fd_name = fdName;
-  }
-  if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
-  const origins = new Map<string, Assignment[]>();
-  for (const [key, from] of conv.origins) origins.set(key.replace(/^socket\./, ""), from);
-  return { tables: listens.map((listen) => ({ ...listen, ...shared })), origins };
-}
-
-/** The unit as TOML, with a comment naming what it was made from. */
-export function renderUnit(unit: HearthUnit): string {
-  const doc: Record<string, unknown> = { unit: unit.tables.unit };
-  if (Object.keys(unit.tables.service).length > 0) doc.service = unit.tables.service;
-  if (unit.sockets.length > 0) doc.socket = unit.sockets;
-  const from = unit.sources.map((s) => basename(s)).join(", ");
-  return `# imported by hearth import from ${from}\n${stringify(doc)}\n`;
-}
-
-/** The file a unit goes to, under a config dir. */
-export function unitPath(confDir: string, unit: HearthUnit): string {
-  return join(confDir, "units", `${unit.name}.toml`);
-}
-
-/** `FILE:LINE: dropped KEY=VALUE (why)`. */
-export function formatNote(n: Note): string {
-  const where = n.line > 0 ? `${n.file}:${n.line}` : n.file;
-  const what = n.key === "" ? "" : ` ${n.key}=${n.value}`;
-  return `${where}: ${n.kind}${what} (${n.why})`;
-}
 

@@ -1,0 +1,61 @@
+// The hearth unit as a whole, after its directives are converted one by one: the defaults
+// systemd derives from other keys, and a load as `hearth check` does it.
+
+import { DefaultRule, keysOf } from "../config/schema.ts";
+import { defaultSystemConfig, parseUnitToml } from "../config/load.ts";
+import type { Note } from "./convert.ts";
+import { renderUnit, type HearthUnit } from "./render.ts";
+
+/**
+ * systemd's defaults that depend on other keys: with no Type=, a service with BusName= is
+ * dbus and one with no ExecStart= (only ExecStop=, say) is oneshot; a oneshot may have no
+ * ExecStart=, which hearth wants: /bin/true does the same nothing; and a oneshot has no
+ * start timeout unless it sets one. Returns why the dbus
+ * type could not be given, if it could not.
+ */
+export function impliedType(service: Record<string, unknown>): string | null {
+  if (Object.keys(service).length === 0) return null; // a target
+  const types = keysOf("service").get("type")?.type;
+  const known = (t: string) => types?.kind === "enum" && types.values.includes(t);
+  let problem: string | null = null;
+  if (service.type === undefined && service.bus_name !== undefined) {
+    if (known("dbus")) service.type = "dbus";
+    else problem = "with no Type=, BusName= makes a dbus service; hearth's type has no dbus: it starts as simple";
+  }
+  if (service.type === undefined && service.exec_start === undefined) service.type = "oneshot";
+  const required = keysOf("service").get("exec_start")?.default === DefaultRule.required;
+  if (required && service.exec_start === undefined && service.type === "oneshot") service.exec_start = ["/bin/true"];
+  // systemd: "Oneshot services have disabled start timeout by default" (service.c).
+  if (service.type === "oneshot" && service.timeout_start_sec === undefined) service.timeout_start_sec = "infinity";
+  return problem;
+}
+
+/**
+ * What reads value by value may still not load as a whole (standard_input = "socket"
+ * without accept = true): load the unit as `hearth check` would, and drop each key an
+ * error names, reporting it at the directives it came from. Errors about the unit as a
+ * whole are left for `hearth check` to show.
+ */
+export function settle(unit: HearthUnit, source: string, notes: Note[]): void {
+  for (let round = 0; round < 20; round++) {
+    const file = `units/${unit.name}.toml`;
+    const { diagnostics } = parseUnitToml(unit.name, renderUnit(unit), file, defaultSystemConfig(), { isExecutable: () => true, exists: () => true });
+    let removed = false;
+    for (const d of diagnostics) {
+      if (d.severity !== "error") continue;
+      const at = /^(socket\[(\d+)\]\.)?([a-z_0-9]+)(\[\d+\])*: (.*)$/s.exec(d.message);
+      if (!at) continue;
+      const [, , index, key, , message] = at;
+      const table = index !== undefined ? unit.sockets[Number(index)] : key! in unit.tables.service ? unit.tables.service : key! in unit.tables.unit ? unit.tables.unit : undefined;
+      if (table === undefined || !(key! in table)) continue;
+      delete table[key!];
+      removed = true;
+      const origin = index !== undefined ? `socket[${index}].${key}` : `${table === unit.tables.service ? "service" : "unit"}.${key}`;
+      for (const a of unit.origins.get(origin) ?? []) {
+        notes.push({ kind: "dropped", file: a.file, line: a.line, key: a.key, value: a.value, why: message!, source, group: a.value.length <= 24 ? `${a.key}=${a.value}` : a.key });
+      }
+    }
+    if (!removed) return;
+  }
+}
+

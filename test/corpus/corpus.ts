@@ -31,15 +31,19 @@ function debOf(pkg: string): string | undefined {
   return readdirSync(DEBS).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
 }
 
-/** Downloads the packages not in the cache yet; the reason when Debian cannot be reached. */
-export function fetchPackages(packages: string[]): { ok: true } | { ok: false; reason: string } {
+/**
+ * Downloads the packages not in the cache yet; else why not, and whether that is because
+ * the archive could not be reached (rather than a name the archive does not have).
+ */
+export function fetchPackages(packages: string[]): { ok: true } | { ok: false; reason: string; unreachable: boolean } {
   mkdirSync(DEBS, { recursive: true });
   const missing = packages.filter((p) => debOf(p) === undefined);
   if (missing.length === 0) return { ok: true };
   const got = run(["apt-get", "download", "-q", ...missing], DEBS);
   const still = packages.filter((p) => debOf(p) === undefined);
   if (still.length === 0) return { ok: true };
-  return { ok: false, reason: `apt-get download left ${still.join(", ")} missing: ${got.output.trim().split("\n").slice(-3).join(" | ")}` };
+  const unknown = /Unable to locate package|has no installation candidate|Can't select/.test(got.output);
+  return { ok: false, unreachable: !unknown, reason: `apt-get download left ${still.join(", ")} missing: ${got.output.trim().split("\n").slice(-3).join(" | ")}` };
 }
 
 /** A package's unit files (and drop-in dirs) unpacked under build/corpus/units/PKG; the .service and .socket paths. */

@@ -39,7 +39,12 @@ export function fetchPackages(packages: string[]): { ok: true } | { ok: false; r
   mkdirSync(DEBS, { recursive: true });
   const missing = packages.filter((p) => debOf(p) === undefined);
   if (missing.length === 0) return { ok: true };
-  const got = run(["apt-get", "download", "-q", ...missing], DEBS);
+  let got = run(["apt-get", "download", "-q", ...missing], DEBS);
+  // A fresh machine may have no package lists yet: fetch them once and try again.
+  if (!got.ok && /Unable to locate package|has no installation candidate/.test(got.output)) {
+    run(["apt-get", "update", "-q"]);
+    got = run(["apt-get", "download", "-q", ...packages.filter((p) => debOf(p) === undefined)], DEBS);
+  }
   const still = packages.filter((p) => debOf(p) === undefined);
   if (still.length === 0) return { ok: true };
   const unknown = /Unable to locate package|has no installation candidate|Can't select/.test(got.output);

@@ -62,7 +62,6 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
 
   // Each socket goes into the file of the service it activates.
   const socketsOf = new Map<string, Source[]>(); // service file name -> its sockets
-  const acceptUnits = new Map<string, Source>(); // template service file name -> its Accept=yes socket
   // A service's Sockets= names sockets it takes, as their Service= would.
   const owner = new Map<string, string>();
   for (const service of services.values()) {
@@ -86,16 +85,12 @@ export function importUnits(paths: string[], opts: ImportOptions = {}): ImportRe
       services.set(target, found);
     }
     socketsOf.set(target, [...(socketsOf.get(target) ?? []), socket]);
-    if (accept) acceptUnits.set(target, socket);
   }
 
   const units: HearthUnit[] = [];
-  const taken = new Set([...services.values()].filter((s) => !acceptUnits.has(s.fileName)).map((s) => s.stem));
   for (const service of services.values()) {
-    const accepting = acceptUnits.get(service.fileName);
-    // An Accept=yes socket and its template are one hearth unit named after the socket.
-    let name = accepting ? accepting.stem : service.stem;
-    if (accepting && taken.has(name)) name = `${name}-socket`;
+    // An Accept=yes socket foo.socket goes with its template foo@.service into units/foo@.toml.
+    const name = service.stem;
     if (isBuiltinTarget(name) && service.suffix !== "target") {
       errors.push(`${service.path}: ${name} is one of hearth's built-in targets: a unit of that name cannot have a [service]`);
       failed.push(service.path, ...(socketsOf.get(service.fileName) ?? []).map((s) => s.path));

@@ -282,13 +282,13 @@ describe("conversion rules", () => {
     expect(unit.sockets).toEqual([{ listen_stream: "/run/avahi-daemon/socket", fd_name: "avahi-daemon.socket" }]);
   });
 
-  test("an Accept=yes socket and its template are one unit named after the socket", () => {
+  test("an Accept=yes socket and its template are one template unit, foo@", () => {
     const dir = scratch();
     const socket = unitText(dir, "echo.socket", "[Socket]\nListenStream=7777\nAccept=yes\n[Install]\nWantedBy=sockets.target\n");
     unitText(dir, "echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n");
     const result = importUnits([socket]);
     const unit = only(result);
-    expect(unit.name).toBe("echo");
+    expect(unit.name).toBe("echo@");
     expect(unit.sockets).toEqual([{ listen_stream: "7777", accept: true, fd_name: "echo.socket" }]);
     expect(unit.tables.service).toEqual({ exec_start: ["/bin/cat"], standard_input: "socket" });
     expect(result.files.every((f) => f.lossless)).toBe(true);

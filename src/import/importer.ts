@@ -157,9 +157,8 @@ function convertUnit(name: string, service: Source, sockets: Source[], notes: No
   const origins = new Map(conv.origins);
   const socketTables: Record<string, unknown>[] = [];
   for (const socket of sockets) {
-    const { tables, origins: socketOrigins } = convertSocket(socket, service, notes);
-    for (const table of tables) {
-      for (const [key, from] of socketOrigins) if (key in table) origins.set(`socket[${socketTables.length}].${key}`, from);
+    for (const { table, origins: from } of convertSocket(socket, service, notes)) {
+      for (const [key, list] of from) if (key in table) origins.set(`socket[${socketTables.length}].${key}`, list);
       socketTables.push(table);
     }
   }

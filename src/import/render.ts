@@ -11,7 +11,7 @@ export interface HearthUnit {
   tables: Tables;
   sockets: Record<string, unknown>[];
   /** "unit.key", "service.key", "socket[N].key" -> the assignments the value came from. */
-  origins: Map<string, Assignment[]>;
+  origins: Map<string, Assignment[]>; // replaced when a [[socket]] goes
 }
 
 /** The unit as TOML, with a comment naming what it was made from. */

@@ -11,9 +11,9 @@ import { valueProblem } from "./validate.ts";
 import type { Source } from "./importer.ts";
 
 /** One [[socket]] per Listen*= line, each with the file's other [Socket] settings. */
-export function convertSocket(socket: Source, service: Source, notes: Note[]): { tables: Record<string, unknown>[]; origins: Map<string, Assignment[]> } {
+export function convertSocket(socket: Source, service: Source, notes: Note[]): { table: Record<string, unknown>; origins: Map<string, Assignment[]> }[] {
   const conv = new Conversion(socket.path, notes);
-  const listens: Record<string, unknown>[] = [];
+  const listens: { key: string; value: string; from: Assignment }[] = [];
   const others: Assignment[] = [];
   for (const a of socket.assignments) {
     if (a.section !== "Socket") {
@@ -33,10 +33,7 @@ export function convertSocket(socket: Source, service: Source, notes: Note[]): {
       }
       const value = expandFixedSpecifiers(a.value);
       const problem = valueProblem(spec.type, value);
-      if (problem === null) {
-        listens.push({ [spec.name]: value });
-        conv.origins.set(spec.name, [...(conv.origins.get(spec.name) ?? []), a]);
-      }
+      if (problem === null) listens.push({ key: spec.name, value, from: a });
       else conv.drop(a, problem, `${a.key} (address)`);
     } else if (a.key !== "Service") {
       others.push(a); // Service= is where the socket went
@@ -51,8 +48,12 @@ export function convertSocket(socket: Source, service: Source, notes: Note[]): {
     shared.fd_name = fdName;
   }
   if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
-  const origins = new Map<string, Assignment[]>();
-  for (const [key, from] of conv.origins) origins.set(key.replace(/^socket\./, ""), from);
-  return { tables: listens.map((listen) => ({ ...listen, ...shared })), origins };
+  // Each table's keys by where they came from: its own listen line and the shared ones.
+  const sharedOrigins = new Map<string, Assignment[]>();
+  for (const [key, from] of conv.origins) sharedOrigins.set(key.replace(/^socket\./, ""), from);
+  return listens.map((listen) => ({
+    table: { [listen.key]: listen.value, ...shared },
+    origins: new Map([[listen.key, [listen.from]], ...sharedOrigins]),
+  }));
 }
 

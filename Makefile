@@ -12,7 +12,7 @@ APPEND   ?=
 BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
 BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: all build build-arm64 native deps-native bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
+.PHONY: corpus all build build-arm64 native deps-native bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
 
 all: build
 
@@ -62,6 +62,11 @@ check: node_modules/.stamp
 
 test: build deps boot-images
 	$(BUN) test --timeout 30000
+
+# hearth import on the Debian corpus (test/corpus/packages.txt, fetched with apt-get
+# download into build/corpus): the share of units converted without loss and what is dropped.
+corpus: node_modules/.stamp
+	$(BUN) test/corpus/corpus.ts
 
 # Pure tests: no processes, sockets, /proc or FFI calls (quick, run anywhere).
 test-unit: node_modules/.stamp $(NATIVE)

@@ -16,6 +16,7 @@ usage:
   hearth check [-c CONFDIR]                          validate the configuration
   hearth ctl [-r RUNDIR] VERB ...                    talk to a running manager (also as 'hearthctl')
   hearth install --root DIR [--binary PATH]          make hearth the init of a root file system
+  hearth import [--to CONFDIR] UNIT.service ...      convert systemd units to hearth units
   hearth --version | --help
 
 As PID 1 (or started as 'init') hearth is the system manager.`;
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     case "check": return (await import("./cli/check.ts")).checkMain(rest);
     case "ctl": return (await import("./cli/ctl.ts")).ctlMain(rest);
     case "install": return (await import("./cli/install.ts")).installMain(rest);
+    case "import": return (await import("./cli/import.ts")).importMain(rest);
     case "--version": case "-V": console.log(`hearth ${pkg.version}`); return 0;
     case "--help": case "-h": case undefined: console.log(HELP); return verb === undefined ? 2 : 0;
     default:

@@ -1,0 +1,360 @@
+// hearth import: Debian's unit files (test/fixtures/import, copied from the Debian 12
+// packages) converted to hearth units, every directive converted or named.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { importUnits, renderUnit, type HearthUnit, type ImportResult } from "../../src/import/importer.ts";
+import { parseUnitText } from "../../src/import/unit-file.ts";
+import { valueProblem } from "../../src/import/validate.ts";
+import { buildConfig } from "../../src/config/load.ts";
+import { importMain } from "../../src/cli/import.ts";
+import { checkMain } from "../../src/cli/check.ts";
+import { keysOf, type KeySpec } from "../../src/config/schema.ts";
+
+const FIXTURES = resolve(import.meta.dir, "../fixtures/import");
+const fixture = (name: string) => join(FIXTURES, name);
+const ANY_PROGRAM = { isExecutable: () => true, exists: () => true };
+
+function unitText(dir: string, name: string, text: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+}
+
+/** The errors `hearth check` reports for a config dir holding this unit alone. */
+function checkErrors(unit: HearthUnit) {
+  const file = `units/${unit.name}.toml`;
+  const sources = { system: null, units: [{ name: unit.name, file, text: renderUnit(unit) }], diagnostics: [] };
+  return buildConfig(sources, ANY_PROGRAM).diagnostics.filter((d) => d.severity === "error");
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), "hearth-import-"));
+}
+
+function only(result: ImportResult) {
+  expect(result.units.length).toBe(1);
+  return result.units[0]!;
+}
+
+/** Every assignment of the files is either in the unit (by origin) or in a note. */
+function unaccounted(result: ImportResult, files: string[]): string[] {
+  const seen = new Set<string>();
+  for (const unit of result.units) for (const list of unit.origins.values()) for (const a of list) seen.add(`${a.file}:${a.line}`);
+  for (const note of result.notes) seen.add(`${note.file}:${note.line}`);
+  const missing: string[] = [];
+  for (const file of files) {
+    for (const a of parseUnitText(readFileSync(file, "utf8"), file).assignments) {
+      // A socket file's [Socket] lines end up in each [[socket]]; Service= is where it went.
+      if (!seen.has(`${a.file}:${a.line}`) && a.key !== "Service") missing.push(`${a.file}:${a.line} ${a.key}`);
+    }
+  }
+  return missing;
+}
+
+describe("Debian units", () => {
+  test("ssh.service and ssh.socket become one unit, the socket a [[socket]] of it named as systemd names it", () => {
+    const result = importUnits([fixture("ssh.service"), fixture("ssh.socket")]);
+    const unit = only(result);
+    expect(unit.name).toBe("ssh");
+    expect(unit.tables.unit).toMatchObject({
+      description: "OpenBSD Secure Shell server",
+      after: ["network", "auditd"],
+      condition_path_exists: ["!/etc/ssh/sshd_not_to_be_run"],
+      wanted_by: ["multi-user"],
+    });
+    expect(unit.tables.service).toMatchObject({
+      type: "notify",
+      environment_file: ["-/etc/default/ssh"],
+      exec_start_pre: [["/usr/sbin/sshd", "-t"]],
+      exec_start: ["/usr/sbin/sshd", "-D", "$SSHD_OPTS"],
+      exec_reload: [["/usr/sbin/sshd", "-t"], ["/bin/kill", "-HUP", "$MAINPID"]],
+      restart_prevent_exit_status: [255],
+      runtime_directory: ["sshd"],
+      runtime_directory_mode: "0755",
+    });
+    expect(unit.sockets).toEqual([{ listen_stream: "22", accept: false, fd_name: "ssh.socket" }]);
+    // The socket's own condition is the service's: nothing is lost there.
+    expect(result.notes.filter((n) => n.key === "ConditionPathExists")).toMatchObject([{ kind: "ignored" }]);
+  });
+
+  test("rpcbind.socket's five Listen lines are five [[socket]] tables, each with the socket's settings", () => {
+    const unit = only(importUnits([fixture("rpcbind.service"), fixture("rpcbind.socket")]));
+    expect(unit.sockets.map((s) => Object.entries(s).find(([k]) => k.startsWith("listen_")))).toEqual([
+      ["listen_stream", "/run/rpcbind.sock"],
+      ["listen_stream", "0.0.0.0:111"],
+      ["listen_datagram", "0.0.0.0:111"],
+      ["listen_stream", "[::]:111"],
+      ["listen_datagram", "[::]:111"],
+    ]);
+    for (const socket of unit.sockets) expect(socket).toMatchObject({ bind_ipv6_only: "ipv6-only", fd_name: "rpcbind.socket" });
+  });
+
+  test("chrony's four inverted CapabilityBoundingSet= lines are merged as systemd merges them", () => {
+    const unit = only(importUnits([fixture("chrony.service")]));
+    const set = unit.tables.service.capability_bounding_set as string;
+    expect(set.startsWith("~")).toBe(true);
+    for (const cap of ["CAP_AUDIT_CONTROL", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_WAKE_ALARM"]) expect(set).toContain(cap);
+    expect(set).not.toContain("CAP_SYS_TIME");
+  });
+
+  test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
+    const unit = only(importUnits([fixture("serial-getty@.service")]));
+    expect(unit.name).toBe("serial-getty@");
+    const argv = unit.tables.service.exec_start as string[];
+    expect(argv.slice(0, 3)).toEqual(["-/sbin/agetty", "-o", "-p -- \\u"]);
+    expect(unit.tables.unit.description).toBe("Serial Getty on %I");
+    expect(unit.tables.unit.before).toContain("getty");
+  });
+
+  test("nothing is dropped silently: every directive of every fixture is converted or named", () => {
+    const sets = [
+      ["ssh.service", "ssh.socket"], ["chrony.service"], ["dnsmasq@.service"], ["avahi-daemon.service", "avahi-daemon.socket"],
+      ["serial-getty@.service"], ["rpcbind.service", "rpcbind.socket"],
+    ];
+    for (const names of sets) {
+      const files = names.map(fixture);
+      expect(unaccounted(importUnits(files), files)).toEqual([]);
+    }
+  });
+
+  test("every imported fixture loads as hearth check loads it", () => {
+    for (const names of [["ssh.service", "ssh.socket"], ["chrony.service"], ["dnsmasq@.service"], ["avahi-daemon.service", "avahi-daemon.socket"], ["serial-getty@.service"], ["rpcbind.service", "rpcbind.socket"]]) {
+      for (const unit of importUnits(names.map(fixture)).units) {
+        expect(checkErrors(unit)).toEqual([]);
+      }
+    }
+  });
+});
+
+describe("conversion rules", () => {
+  test("drop-ins: a list grows, an empty assignment empties it, a scalar's last assignment wins", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Unit]\nAfter=a.service\n[Service]\nExecStart=/bin/old\nRestart=always\nExecStartPre=/bin/pre1\n");
+    unitText(join(dir, "foo.service.d"), "10-override.conf", "[Unit]\nAfter=b.target\n[Service]\nExecStart=\nExecStart=/bin/new --flag\nRestart=on-failure\nExecStartPre=\n");
+    const out = only(importUnits([unit])).tables;
+    expect(out.unit.after).toEqual(["a", "b"]);
+    expect(out.service.exec_start).toEqual(["/bin/new", "--flag"]);
+    expect(out.service.restart).toBe("on-failure");
+    expect(out.service.exec_start_pre).toBeUndefined();
+  });
+
+  test("Environment= words with quotes and escapes; TimeoutSec= sets both timeouts; names renamed where hearth's differ", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", `[Service]\nExecStart=/bin/foo\nEnvironment="A=1 2" B=3\nEnvironment='C=x\\ty'\nTimeoutSec=1min 30s\nOOMScoreAdjust=-500\nLimitNOFILE=65536\nStartLimitBurst=3\n[Unit]\nStartLimitIntervalSec=60\n`);
+    const result = importUnits([unit]);
+    const service = only(result).tables.service;
+    expect(service.environment).toEqual({ A: "1 2", B: "3", C: "x\ty" });
+    expect(service).toMatchObject({ timeout_start_sec: "1min 30s", timeout_stop_sec: "1min 30s", oom_score_adj: -500, limit_nofile: 65536, start_limit_burst: 3, start_limit_interval_sec: 60 });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+  });
+
+  test("a service with only ExecStop= is a oneshot doing nothing at start, as in systemd (lvm2's blk-availability)", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "blk.service", "[Service]\nExecStop=/sbin/blkdeactivate -u\nRemainAfterExit=yes\n");
+    expect(only(importUnits([unit])).tables.service).toEqual({
+      exec_stop: [["/sbin/blkdeactivate", "-u"]], remain_after_exit: true, type: "oneshot", exec_start: ["/bin/true"],
+      timeout_start_sec: "infinity",
+    });
+  });
+
+  test("a oneshot has no start timeout unless it sets one, as in systemd", () => {
+    const dir = scratch();
+    const plain = unitText(dir, "a.service", "[Service]\nType=oneshot\nExecStart=/bin/a\n");
+    const timed = unitText(dir, "b.service", "[Service]\nType=oneshot\nExecStart=/bin/b\nTimeoutSec=30\n");
+    const [a, b] = importUnits([plain, timed]).units;
+    expect(a!.tables.service.timeout_start_sec).toBe("infinity");
+    expect(b!.tables.service.timeout_start_sec).toBe(30);
+  });
+
+  test("docker's TimeoutStartSec=0 is no timeout, as systemd reads it, not an instant one", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nTimeoutStartSec=0\nTimeoutStopSec=0s\nRestartSec=0\n");
+    expect(only(importUnits([unit])).tables.service).toMatchObject({ timeout_start_sec: "infinity", timeout_stop_sec: "infinity", restart_sec: 0 });
+  });
+
+  test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
+    const result = importUnits([unit]);
+    const lines = result.notes.map((n) => `${n.line}: ${n.kind} ${n.key} (${n.why})`);
+    expect(lines).toContainEqual("3: dropped FrobnicateWidgets (hearth has no frobnicate_widgets)");
+    expect(lines.find((l) => l.startsWith("4: dropped KillMode"))).toContain("expected one of");
+    expect(lines).toContainEqual("6: ignored Documentation (documentation links only)");
+    expect(result.files).toEqual([{ path: unit, unit: "foo", lossless: false }]);
+  });
+
+  test("a key added to the schema is imported from then on, with no change to import", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nWidgetSec=1min\n");
+    expect(importUnits([unit]).notes.map((n) => n.why)).toEqual(["hearth has no frobnicate_widgets", "hearth has no widget_sec"]);
+    const keys = keysOf("service") as Map<string, KeySpec>;
+    keys.set("frobnicate_widgets", { table: "service", name: "frobnicate_widgets", type: { kind: "bool" }, default: false, doc: "" });
+    keys.set("widget_sec", { table: "service", name: "widget_sec", type: { kind: "duration" }, default: 0, doc: "" });
+    try {
+      const result = importUnits([unit]);
+      expect(only(result).tables.service).toMatchObject({ frobnicate_widgets: true, widget_sec: "1min" });
+      expect(result.notes).toEqual([]);
+    } finally {
+      keys.delete("frobnicate_widgets");
+      keys.delete("widget_sec");
+    }
+  });
+
+  test("BusName= with no Type= is a dbus service: said so while hearth's type has no dbus, written once it has", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "avahi.service", "[Service]\nExecStart=/usr/sbin/avahi-daemon -s\nBusName=org.freedesktop.Avahi\n");
+    const keys = keysOf("service") as Map<string, KeySpec>;
+    const type = keys.get("type")!;
+    const added = !keys.has("bus_name");
+    if (added) keys.set("bus_name", { table: "service", name: "bus_name", type: { kind: "string" }, default: null, doc: "" });
+    try {
+      const typeValues = (type.type as { values: readonly string[] }).values;
+      keys.set("type", { ...type, type: { kind: "enum", values: typeValues.filter((v) => v !== "dbus") } });
+      const without = importUnits([unit]);
+      expect(only(without).tables.service.type).toBeUndefined();
+      expect(without.notes).toMatchObject([{ kind: "dropped", line: 3, group: "Type=dbus (implied)" }]);
+      keys.set("type", { ...type, type: { kind: "enum", values: [...typeValues.filter((v) => v !== "dbus"), "dbus"] } });
+      const withDbus = importUnits([unit]);
+      expect(only(withDbus).tables.service).toMatchObject({ type: "dbus", bus_name: "org.freedesktop.Avahi" });
+      expect(withDbus.notes).toEqual([]);
+    } finally {
+      keys.set("type", type);
+      if (added) keys.delete("bus_name");
+    }
+  });
+
+  test("an exec prefix hearth refuses is left off and said so; one it accepts is kept", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=+/bin/foo -x\nExecStartPre=-/bin/pre\n");
+    const result = importUnits([unit]);
+    const service = only(result).tables.service;
+    expect(service.exec_start_pre).toEqual([["-/bin/pre"]]);
+    if (valueProblem({ kind: "command" }, ["+/bin/foo"]) === null) {
+      expect(service.exec_start).toEqual(["+/bin/foo", "-x"]);
+    } else {
+      expect(service.exec_start).toEqual(["/bin/foo", "-x"]);
+      expect(result.notes).toMatchObject([{ kind: "dropped", line: 2, key: "ExecStart" }]);
+    }
+  });
+
+  test("one bad item of a list drops alone; .socket names are nothing to wait for", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Unit]\nAfter=network.target foo.socket\n[Service]\nExecStart=/bin/foo\nSuccessExitStatus=3 DATAERR 999\n");
+    const result = importUnits([unit]);
+    const out = only(result).tables;
+    expect(out.unit.after).toEqual(["network"]);
+    expect(out.service.success_exit_status).toEqual([3, 65]);
+    expect(result.notes.map((n) => n.kind)).toEqual(["ignored", "dropped"]);
+  });
+
+  test("Requires= a mount unit is requires_mounts_for its path; After= one alone is too, and said so", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "nfsd.service", "[Unit]\nRequires=network.target proc-fs-nfsd.mount\nAfter=proc-fs-nfsd.mount home.mount\n[Service]\nExecStart=/bin/nfsd\n");
+    const result = importUnits([unit]);
+    expect(only(result).tables.unit).toEqual({ requires: ["network"], requires_mounts_for: ["/proc/fs/nfsd", "/home"] });
+    expect(result.notes.map((n) => [n.line, n.group])).toEqual([[3, "After=*.mount"]]);
+  });
+
+  test("a service's Sockets= takes the sockets it names, as their Service= would", () => {
+    const dir = scratch();
+    const service = unitText(dir, "journal.service", "[Service]\nExecStart=/bin/journal\nSockets=journal.socket journal-dev-log.socket\n");
+    const socket = unitText(dir, "journal-dev-log.socket", "[Socket]\nListenDatagram=/run/dev-log\n");
+    const alone = importUnits([service, socket]);
+    expect(only(alone).sockets).toEqual([{ listen_datagram: "/run/dev-log", fd_name: "journal-dev-log.socket" }]);
+    expect(alone.notes).toMatchObject([{ kind: "dropped", key: "Sockets", why: "journal.socket not imported with it: give the socket files too" }]);
+    const both = importUnits([service, socket, unitText(dir, "journal.socket", "[Socket]\nListenStream=/run/journal\n")]);
+    expect(only(both).sockets.length).toBe(2);
+    expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
+  });
+
+  test("a template socket goes into its template service, its fds named after the instance; or, where hearth refuses it, is dropped by name", () => {
+    const dir = scratch();
+    unitText(dir, "db@.service", "[Service]\nExecStart=/bin/db %i\n");
+    const extra = unitText(dir, "db-extra@.socket", "[Socket]\nListenStream=/run/db-extra-%i.sock\nService=db@%i.service\n");
+    const own = unitText(dir, "db@.socket", "[Socket]\nListenStream=/run/db-%i.sock\n");
+    const result = importUnits([extra, own]);
+    const unit = only(result);
+    expect(unit.name).toBe("db@");
+    expect(checkErrors(unit)).toEqual([]);
+    const expected = [
+      { listen_stream: "/run/db-extra-%i.sock", fd_name: "db-extra@%i.socket" },
+      { listen_stream: "/run/db-%i.sock", fd_name: "db@%i.socket" },
+    ];
+    if (unit.sockets.length > 0) expect(unit.sockets).toEqual(expected);
+    else expect(result.notes.filter((n) => n.kind === "dropped").map((n) => `${n.file}:${n.line}`)).toEqual([`${extra}:2`, `${own}:2`]);
+  });
+
+  test("a socket given alone brings its service from beside it", () => {
+    const unit = only(importUnits([fixture("avahi-daemon.socket")]));
+    expect(unit.name).toBe("avahi-daemon");
+    expect(unit.sockets).toEqual([{ listen_stream: "/run/avahi-daemon/socket", fd_name: "avahi-daemon.socket" }]);
+  });
+
+  test("an Accept=yes socket and its template are one template unit, foo@", () => {
+    const dir = scratch();
+    const socket = unitText(dir, "echo.socket", "[Socket]\nListenStream=7777\nAccept=yes\n[Install]\nWantedBy=sockets.target\n");
+    unitText(dir, "echo@.service", "[Service]\nExecStart=/bin/cat\nStandardInput=socket\n");
+    const result = importUnits([socket]);
+    const unit = only(result);
+    expect(unit.name).toBe("echo@");
+    expect(unit.sockets).toEqual([{ listen_stream: "7777", accept: true, fd_name: "echo.socket" }]);
+    expect(unit.tables.service).toEqual({ exec_start: ["/bin/cat"], standard_input: "socket" });
+    expect(result.files.every((f) => f.lossless)).toBe(true);
+  });
+});
+
+describe("hearth import", () => {
+  test("--to writes units/NAME.toml (templates NAME@.toml) that hearth check accepts; --summary gives the share", async () => {
+    const dir = scratch();
+    const err: string[] = [];
+    const code = await importMain(["--to", dir, "--summary", fixture("ssh.service"), fixture("ssh.socket"), fixture("dnsmasq@.service")], {
+      out: () => {}, err: (line) => err.push(line),
+    });
+    expect(code).toBe(0);
+    expect(readFileSync(join(dir, "units/ssh.toml"), "utf8")).toContain('fd_name = "ssh.socket"');
+    expect(readFileSync(join(dir, "units/dnsmasq@.toml"), "utf8")).toContain("%i");
+    expect(err.some((l) => /^\d+ of 3 files converted without loss \(\d+\.\d %\)$/.test(l))).toBe(true);
+    const checked: string[] = [];
+    expect(await checkMain(["-c", dir], { out: (l) => checked.push(l), err: (l) => checked.push(l), env: ANY_PROGRAM })).toBe(0);
+  });
+
+  test("each drop is one line FILE:LINE: dropped KEY=VALUE (why) on stderr; the TOML goes to stdout", async () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicate=yes\n");
+    let out = "";
+    const err: string[] = [];
+    expect(await importMain([unit], { out: (t) => (out += t), err: (l) => err.push(l) })).toBe(0);
+    expect(err).toEqual([`${unit}:3: dropped Frobnicate=yes (hearth has no frobnicate)`]);
+    expect(out).toContain("# units/foo.toml\n");
+    expect(out).toContain('exec_start = [ "/bin/foo" ]');
+  });
+
+  test("a target becomes a unit without [service]; a built-in target's file extends it", async () => {
+    const dir = scratch();
+    const network = unitText(dir, "network.target", "[Unit]\nDescription=Network\nDocumentation=man:systemd.special(7)\nAfter=network-pre.target\nRefuseManualStart=yes\n");
+    const multi = unitText(dir, "multi-user.target", "[Unit]\nDescription=Multi-User System\nRequires=basic.target\nAfter=basic.target\n");
+    const result = importUnits([network, multi]);
+    expect(result.units.map((u) => [u.name, u.tables.unit, Object.keys(u.tables.service).length])).toEqual([
+      ["network", { description: "Network", after: ["network-pre"] }, 0],
+      ["multi-user", { description: "Multi-User System", requires: ["basic"], after: ["basic"] }, 0],
+    ]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual(["RefuseManualStart"]);
+  });
+
+  test("with --root a unit is named as systemctl names it, found in the root's unit directories with its drop-ins", async () => {
+    const root = scratch();
+    unitText(join(root, "lib/systemd/system"), "foo.service", "[Service]\nExecStart=/bin/foo\nRestart=always\n");
+    unitText(join(root, "etc/systemd/system/foo.service.d"), "override.conf", "[Service]\nRestart=no\n");
+    let out = "";
+    expect(await importMain(["--root", root, "foo.service"], { out: (t) => (out += t), err: () => {} })).toBe(0);
+    expect(out).toContain('restart = "no"');
+  });
+
+  test("a file that is no service, socket or target is an error, exit 1", async () => {
+    const err: string[] = [];
+    expect(await importMain(["/nonexistent/foo.timer"], { out: () => {}, err: (l) => err.push(l) })).toBe(1);
+    expect(err[0]).toContain("not a .service, .socket or .target file");
+  });
+});

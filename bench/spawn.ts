@@ -94,8 +94,8 @@ if (withContext) {
     "+caps": () => hearthOnce({ capabilityBoundingSet: ["CAP_NET_BIND_SERVICE"], ambientCapabilities: ["CAP_NET_BIND_SERVICE"] }),
     // every CPU: the cost of the calls, not of waiting for one busy CPU
     "+sched": () => hearthOnce({ cpuAffinity: [...Array(availableParallelism()).keys()], ioScheduling: { class: "idle", priority: 0 } }),
-    "+private_tmp": () => hearthOnce({ privateTmp: true }),
-    "+ro+hidden": () => hearthOnce({ readOnlyPaths: ["/usr", "/etc"], inaccessiblePaths: ["/root"] }),
+    "+private_tmp": () => hearthOnce({ sandbox: { privateTmp: { tmp: "/tmp", varTmp: null } } }),
+    "+ro+hidden": () => hearthOnce({ sandbox: { readOnlyPaths: ["/usr", "/etc"], inaccessiblePaths: ["/root"] } }),
   });
 }
 

@@ -258,9 +258,17 @@ export const CLONE_NEWNS = 0x00020000;
  * attr_set, attr_clr, propagation, userns_fd } (MOUNT_ATTR_SIZE_VER0 = 32 bytes);
  * AT_RECURSIVE from include/uapi/linux/fcntl.h, AT_FDCWD = -100 from the same file.
  */
-export const MOUNT_ATTR = { RDONLY: 0x1, SIZE_VER0: 32 } as const;
+export const MOUNT_ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SIZE_VER0: 32 } as const;
 export const AT_FDCWD = -100;
 export const AT_RECURSIVE = 0x8000;
+/** AT_NO_AUTOMOUNT: an autofs mount point is changed, not triggered. */
+export const AT_NO_AUTOMOUNT = 0x800;
+/** The other namespaces a unit may have (include/uapi/linux/sched.h). */
+export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWNET: 0x40000000 } as const;
+/** A new network namespace's loopback brought up (include/uapi/linux/sockios.h, if.h). */
+export const NETDEV = { SIOCGIFFLAGS: 0x8913, SIOCSIFFLAGS: 0x8914, IFF_UP: 0x1 } as const;
+/** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) (include/uapi/linux/prctl.h, seccomp.h). */
+export const SECCOMP = { PR_SET_SECCOMP: 22, MODE_FILTER: 2 } as const;
 /**
  * struct statfs (man 2 statfs; include/uapi/asm-generic/statfs.h, which x86_64 uses too:
  * eleven 8-byte words on LP64, then f_spare[4]), 120 bytes with f_flags at 80. The
@@ -268,7 +276,7 @@ export const AT_RECURSIVE = 0x8000;
  */
 export const STATFS = { size: 120, flags: 80 } as const;
 export const ST = {
-  NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x400, NODIRATIME: 0x800, RELATIME: 0x1000,
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x400, NODIRATIME: 0x800, RELATIME: 0x1000,
 } as const;
 
 // ---------------------------------------------------------------- signals
@@ -391,7 +399,12 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     AT_FDCWD, AT_RECURSIVE, STATFS_SIZE: STATFS.size, STATFS_FLAGS: STATFS.flags,
     ST_NOSUID: ST.NOSUID, ST_NODEV: ST.NODEV, ST_NOEXEC: ST.NOEXEC, ST_NOATIME: ST.NOATIME,
     ST_NODIRATIME: ST.NODIRATIME, ST_RELATIME: ST.RELATIME,
-    ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR,
+    ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR, EEXIST: E.EEXIST,
+    // the sandbox: mount plan, namespaces, seccomp
+    MS_MOVE: MS.MOVE, O_CREAT: O.CREAT, AT_NO_AUTOMOUNT, ST_RDONLY: ST.RDONLY,
+    CLONE_NEWNET: CLONE_NS.NEWNET, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
+    SIOCGIFFLAGS: NETDEV.SIOCGIFFLAGS, SIOCSIFFLAGS: NETDEV.SIOCSIFFLAGS, IFF_UP: NETDEV.IFF_UP,
+    PR_SET_SECCOMP: SECCOMP.PR_SET_SECCOMP, SECCOMP_MODE_FILTER: SECCOMP.MODE_FILTER,
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }

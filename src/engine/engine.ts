@@ -461,6 +461,7 @@ export class Engine {
       u.runtimeDirsKept = true;
     }
     if (!down) return;
+    if (cfg.private_tmp) this.effects.push({ type: "remove-private-tmp", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });

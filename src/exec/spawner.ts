@@ -9,23 +9,19 @@
 // already reaped. The child's steps, in order (see ffi/native.c): started in the unit's
 // cgroup (or, without clone3, moved there first), signal dispositions reset (SIGPIPE
 // ignored if asked), setsid, fds placed,
-// rlimits, nice, ioprio, CPU affinity, oom_score_adj, umask, the private mount
-// namespace (read-only paths, then inaccessible paths, then the private /tmp), the
+// rlimits, nice, ioprio, CPU affinity, oom_score_adj, umask, the network, IPC and UTS
+// namespaces, the private mount namespace (the steps src/exec/mount-plan.ts plans), the
 // capability bounding set, ambient capabilities, setgroups, setgid, setuid (with
 // keep-caps when ambient capabilities must survive it), chdir, no_new_privs, pid env
-// vars, signal mask emptied, execve.
-//
-// private_tmp differs from systemd's PrivateTmp=: every process gets a fresh tmpfs on
-// /tmp and /var/tmp (a missing /var/tmp is skipped), where systemd bind-mounts one
-// directory per unit that all of the unit's processes share until it stops. So files an
-// exec_start_pre leaves in /tmp are not seen by exec_start, and the tmpfs (its size is
-// tmpfs's default, half of RAM) is freed when the last process using it exits.
+// vars, the seccomp filter, signal mask emptied, execve.
 
-import { posix } from "node:path";
+import { readFileSync } from "node:fs";
 import { CAPABILITY_NAMES, E, IOPRIO, RLIMIT } from "../../ffi/constants.ts";
 import { devNull } from "../../ffi/fd.ts";
 import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
-import { spawnNative, type NativeMount, type NativeSpawn } from "../../ffi/spawn.ts";
+import { spawnNative, type NativeSpawn } from "../../ffi/spawn.ts";
+import { parseMountinfo } from "../boot/mountinfo.ts";
+import { needsMountPoints, planMounts, type PlannedMount, type Sandbox } from "./mount-plan.ts";
 
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 
@@ -80,14 +76,10 @@ export interface SpawnRequest {
    */
   ambientCapabilities?: string[];
   /**
-   * A private mount namespace: these paths, and every mount below them, read-only;
-   * inaccessiblePaths hidden (an empty mode-000 tmpfs over a directory, /dev/null on a
-   * nodev mount over anything else: opening it fails with EACCES); privateTmp: a fresh
-   * tmpfs on /tmp and /var/tmp. A leading "-" on a path: skip it if it does not exist.
+   * The mount directives (protect_system, read_only_paths, private_tmp...): a private
+   * mount namespace set up as src/exec/mount-plan.ts plans it. Nothing asked: none.
    */
-  readOnlyPaths?: string[];
-  inaccessiblePaths?: string[];
-  privateTmp?: boolean;
+  sandbox?: Sandbox;
   /**
    * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
    * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
@@ -161,37 +153,22 @@ function ioprioValue(scheduling: NonNullable<SpawnRequest["ioScheduling"]>): num
   return (IOPRIO_CLASS[name] << IOPRIO.CLASS_SHIFT) | priority;
 }
 
-/**
- * The mount namespace's steps: read-only paths first (parents before children), then
- * inaccessible paths (hiding wins over read-only), then the private /tmp and /var/tmp
- * (writable inside a read-only "/").
- */
-function mountSteps(req: SpawnRequest): NativeMount[] | string {
-  const steps: NativeMount[] = [];
-  const problem = addPathSteps(steps, "readOnly", req.readOnlyPaths, "read_only_paths")
-    ?? addPathSteps(steps, "inaccessible", req.inaccessiblePaths, "inaccessible_paths");
-  if (problem) return problem;
-  if (req.privateTmp) steps.push({ kind: "privateTmp", path: "/tmp", optional: false }, { kind: "privateTmp", path: "/var/tmp", optional: true });
-  return steps;
-}
-
-/** Appends one kind of path steps to steps, parents first; or says what is wrong with a path. */
-function addPathSteps(steps: NativeMount[], kind: NativeMount["kind"], given: string[] | undefined, what: string): string | null {
-  if (!given?.length) return null;
-  const paths: NativeMount[] = [];
-  for (const text of given) {
-    const optional = text.startsWith("-");
-    const raw = optional ? text.slice(1) : text;
-    if (!raw.startsWith("/")) return `${what}: not an absolute path: "${text}"`;
-    const path = posix.normalize(raw).replace(/(.)\/+$/, "$1"); // "/a/b/../c/" -> "/a/c"; "/" stays
-    paths.push({ kind, path, optional });
+/** The mount points of this process's namespace, which a child's new one starts as a copy of. */
+function hostMountPoints(): string[] {
+  try {
+    return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")).map((m) => m.mountPoint);
+  } catch {
+    return ["/"];
   }
-  const depth = (mount: NativeMount) => mount.path.split("/").length;
-  steps.push(...paths.sort((a, b) => depth(a) - depth(b) || (a.path < b.path ? -1 : 1)));
-  return null;
 }
 
-type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "mounts" | "cgroupFd">;
+/** The mount namespace's steps, or what is wrong with a path. */
+function mountSteps(req: SpawnRequest): PlannedMount[] | string {
+  if (!req.sandbox) return [];
+  return planMounts(req.sandbox, needsMountPoints(req.sandbox) ? hostMountPoints() : []);
+}
+
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "cgroupFd"> & { mounts: PlannedMount[] };
 
 /** The execution-context fields in native terms, or what is wrong with them. */
 function nativeContext(req: SpawnRequest): NativeContext | string {
@@ -214,7 +191,7 @@ function validate(req: SpawnRequest): string | null {
   if (!req.path.startsWith("/")) return `program path must be absolute: "${req.path}"`;
   if (req.argv.length === 0) return "argv must not be empty";
   const strings = [req.path, ...req.argv, ...Object.entries(req.env).flat(), req.cwd ?? ""];
-  for (const paths of [req.readOnlyPaths, req.inaccessiblePaths]) if (paths) strings.push(...paths);
+  for (const paths of Object.values(req.sandbox ?? {})) if (Array.isArray(paths)) strings.push(...paths);
   if (strings.some((s) => s.includes("\0"))) return "strings must not contain NUL bytes";
   if (Object.keys(req.env).some((name) => name === "" || name.includes("="))) {
     return "environment variable names must be non-empty and contain no '='";
@@ -255,7 +232,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     ioprio: context.ioprio,
     boundingKeep: context.boundingKeep,
     ambient: context.ambient,
-    mounts: context.mounts,
+    mounts: context.mounts.length > 0 ? context.mounts : undefined,
     cgroupFd: context.cgroupFd,
     cgroupJoin: req.cgroupJoin ?? false,
   };
@@ -278,15 +255,16 @@ export function spawn(req: SpawnRequest): SpawnResult {
   }
   const result = spawnNative(nativeRequest);
   if ("pid" in result) return { ok: true, pid: result.pid };
+  const mount = result.mountIndex === undefined ? undefined : context.mounts[result.mountIndex];
   const path = result.stage === "execve" ? req.path
     : result.stage === "chdir" ? req.cwd
-    : result.mountIndex !== undefined ? nativeRequest.mounts![result.mountIndex]!.path
-    : undefined;
+    : mount?.path;
+  const stage = mount?.key ?? result.stage; // a mount step is named after its directive
   return {
     ok: false,
     errno: result.errno,
-    stage: result.stage,
-    message: `${result.stage}${path === undefined ? "" : ` ${path}`}: ${describeErrno(result.errno)}${failureDetail(req, result)}`,
+    stage,
+    message: `${stage}${path === undefined ? "" : ` ${path}`}: ${describeErrno(result.errno)}${failureDetail(req, result)}`,
     ...(path === undefined ? {} : { path }),
   };
 }

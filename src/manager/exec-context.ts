@@ -6,6 +6,8 @@ import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
 import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
+import type { Sandbox } from "../exec/mount-plan.ts";
+import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
 export function parseEnvironmentFile(text: string): Record<string, string> {
@@ -105,18 +107,48 @@ export function workingDirectory(configured: string | null, user: { home: string
  * systemd resolves it: a class without a priority gets 4, a priority without a class is
  * best-effort.
  */
-export function sandboxRequest(cfg: ServiceSection): Partial<SpawnRequest> {
+export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {}): Partial<SpawnRequest> {
   const ioSet = (cfg.io_scheduling_class ?? null) !== null || (cfg.io_scheduling_priority ?? null) !== null;
   return {
     cpuAffinity: cfg.cpu_affinity ?? undefined,
     ioScheduling: ioSet ? { class: cfg.io_scheduling_class ?? "best-effort", priority: cfg.io_scheduling_priority ?? 4 } : undefined,
-    capabilityBoundingSet: cfg.capability_bounding_set ?? undefined,
+    capabilityBoundingSet: boundingSet(cfg),
     ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,
-    readOnlyPaths: cfg.read_only_paths,
-    inaccessiblePaths: cfg.inaccessible_paths,
-    privateTmp: cfg.private_tmp,
+    sandbox: mountSandbox(cfg, unit),
     ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
+}
+
+/** What the manager knows of a unit that its mount sandbox needs. */
+export interface UnitSandboxFacts {
+  /** The unit's private /tmp and /var/tmp on the host (private_tmp). */
+  privateTmp?: { tmp: string; varTmp: string | null };
+  /** Its runtime, state, cache and logs directories: writable under protect_system = "strict". */
+  writableDirectories?: string[];
+}
+
+/** private_devices takes CAP_MKNOD and CAP_SYS_RAWIO out of the bounding set, as systemd's PrivateDevices=. */
+function boundingSet(cfg: ServiceSection): string[] | undefined {
+  const kept = cfg.capability_bounding_set ?? undefined;
+  if (!cfg.private_devices) return kept;
+  const dropped = new Set(["CAP_MKNOD", "CAP_SYS_RAWIO"]);
+  return (kept ?? CAPABILITY_NAMES).filter((name) => !dropped.has(name));
+}
+
+/** The mount directives as the spawner takes them; undefined when there are none. */
+function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | undefined {
+  const sandbox: Sandbox = {
+    protectSystem: cfg.protect_system, protectHome: cfg.protect_home, privateDevices: cfg.private_devices,
+    protectKernelTunables: cfg.protect_kernel_tunables, protectKernelModules: cfg.protect_kernel_modules,
+    protectKernelLogs: cfg.protect_kernel_logs, protectControlGroups: cfg.protect_control_groups,
+    protectProc: cfg.protect_proc, procSubset: cfg.proc_subset,
+    readWritePaths: cfg.read_write_paths, readOnlyPaths: cfg.read_only_paths, inaccessiblePaths: cfg.inaccessible_paths,
+    execPaths: cfg.exec_paths, noExecPaths: cfg.no_exec_paths, temporaryFileSystem: cfg.temporary_file_system,
+    bindPaths: cfg.bind_paths, bindReadOnlyPaths: cfg.bind_read_only_paths,
+    privateTmp: cfg.private_tmp ? unit.privateTmp : undefined,
+  };
+  const asked = Object.values(sandbox).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== false && v !== "default" && v !== "all"));
+  return asked ? { ...sandbox, writableDirectories: unit.writableDirectories } : undefined;
 }
 
 /** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */

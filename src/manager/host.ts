@@ -22,6 +22,7 @@ import { listProcesses, processIds, type ProcessEntry } from "./procfs.ts";
 import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
 import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
+import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/private-tmp.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -51,6 +52,9 @@ export interface ManagerHost {
   makeUnitDirectory(dir: UnitDirectory): string[];
   /** Remove base/relative, a runtime directory, never through a symlink nor outside base; throws why not. */
   removeUnitDirectory(base: string, relative: string): void;
+  /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
+  makePrivateTmp(unit: string): PrivateTmp;
+  removePrivateTmp(dirs: PrivateTmp): void;
 
   // processes
   becomeSubreaper(): void;
@@ -103,6 +107,8 @@ export function realHost(): ManagerHost {
     conditionFacts: realConditionFacts(),
     makeUnitDirectory,
     removeUnitDirectory,
+    makePrivateTmp,
+    removePrivateTmp,
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

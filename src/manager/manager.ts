@@ -20,6 +20,7 @@ import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type Soc
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
+import type { PrivateTmp } from "../exec/private-tmp.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
@@ -99,6 +100,7 @@ export class Manager {
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
+  private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
@@ -279,6 +281,7 @@ export class Manager {
       case "close-fds": return e.fds.forEach((fd) => this.host.close(fd));
       case "close-readiness-fd": return this.dropReadinessFd(e.unit);
       case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
+      case "remove-private-tmp": return this.removePrivateTmp(e.unit);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);
         return this.notify?.refused(e, e.reason, log);
@@ -337,9 +340,15 @@ export class Manager {
       return;
     }
     try {
+      const privateTmp = cfg.private_tmp ? this.privateTmpOf(e.unit) : undefined;
+      if (typeof privateTmp === "string") {
+        this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: privateTmp });
+        return;
+      }
       this.spawnProcess(e, ctx, buildSpawnRequest({
         effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
         systemMode: this.opts.systemMode, devNull: this.devNullFd, passed, stdio: stdio.fds, cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+        privateTmp,
       }));
     } finally {
       for (const fd of stdio.opened) this.host.close(fd); // the child has its copies
@@ -366,6 +375,30 @@ export class Manager {
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
+  }
+
+  /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */
+  private privateTmpOf(unit: string): PrivateTmp | string {
+    const made = this.privateTmps.get(unit);
+    if (made) return made;
+    try {
+      const dirs = this.host.makePrivateTmp(unit);
+      this.privateTmps.set(unit, dirs);
+      return dirs;
+    } catch (err) {
+      return `private_tmp: ${(err as Error).message}`;
+    }
+  }
+
+  private removePrivateTmp(unit: string) {
+    const dirs = this.privateTmps.get(unit);
+    if (!dirs) return;
+    this.privateTmps.delete(unit);
+    try {
+      this.host.removePrivateTmp(dirs);
+    } catch (err) {
+      this.unitLogger(unit).warning(`private_tmp ${dirs.roots.join(", ")} not removed: ${(err as Error).message}`);
+    }
   }
 
   /** Each one apart: one that cannot go (a symlink put in its place) leaves the others to go. */

@@ -20,6 +20,7 @@ export interface SpawnInputs {
   cgroupFd?: number;
   cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
   directoryBases: DirectoryBases; // where runtime_directory and the like are made
+  privateTmp?: { tmp: string; varTmp: string | null }; // the unit's, when private_tmp is set
 }
 
 export type BuiltRequest =
@@ -84,7 +85,10 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
     nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
-    ...sandboxRequest(cfg),
+    ...sandboxRequest(cfg, {
+      privateTmp: inp.privateTmp,
+      writableDirectories: dirs.filter((d) => d.kind !== "configuration").map((d) => `${d.base}/${d.relative}`),
+    }),
     cgroupFd: inp.cgroupFd,
     cgroupJoin: inp.cgroupJoin,
   };

@@ -1,6 +1,7 @@
 // A host for the manager with no processes, fds or timers of its own (src/manager/host.ts):
 // spawns hand out pids, kills end them (unless they ignore the signal), cgroups are sets,
 // timers fire when the test advances the clock, and every act is written to `trace`.
+import type { PrivateTmp } from "../../src/exec/private-tmp.ts";
 import type { UnitConfig } from "../../src/config/types.ts";
 import type { EngineEvent, ExitStatus } from "../../src/engine/types.ts";
 import type { ReapedChild } from "../../src/exec/reaper.ts";
@@ -80,6 +81,14 @@ export class FakeHost implements ManagerHost {
   removeUnitDirectory(base: string, relative: string) {
     this.dirs.delete(`${base}/${relative}`);
     this.trace.push(`rm ${base}/${relative}`);
+  }
+  makePrivateTmp(unit: string): PrivateTmp {
+    const root = `/tmp/hearth-private-${unit}-0`;
+    this.trace.push(`private-tmp ${root}`);
+    return { tmp: `${root}/tmp`, varTmp: null, roots: [root] };
+  }
+  removePrivateTmp(dirs: PrivateTmp) {
+    this.trace.push(`rm-private-tmp ${dirs.roots.join(" ")}`);
   }
 
   // ---- processes

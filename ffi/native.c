@@ -169,7 +169,7 @@ struct spawn_request {
   const struct mount_op *mounts; /* mount_count steps: a non-zero count means a mount namespace */
   i64 mount_count;
   i64 unshare_flags;       /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS (not NEWNS: mounts say that) */
-  const void *seccomp;     /* struct sock_filter[seccomp_length], loaded last before execve */
+  const char *seccomp;     /* seccomp_length bytes of programs, each a u64 count then struct sock_filter[count] */
   i64 seccomp_length;
   i64 failed_errno;        /* out: set by the child when a step fails */
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
@@ -468,9 +468,16 @@ static int loopback_up(void) {
   return result;
 }
 
+/* Each program in turn (src/exec/seccomp.ts puts the one that may refuse prctl last). */
 static int load_seccomp(struct spawn_request *req) {
-  struct sock_fprog program = { (unsigned short)req->seccomp_length, req->seccomp };
-  return prctl(PR_SET_SECCOMP, (long)SECCOMP_MODE_FILTER, &program, 0L, 0L);
+  const char *at = req->seccomp, *end = req->seccomp + req->seccomp_length;
+  while (at < end) {
+    u64 count = *(const u64 *)at;
+    struct sock_fprog program = { (unsigned short)count, at + 8 };
+    if (prctl(PR_SET_SECCOMP, (long)SECCOMP_MODE_FILTER, &program, 0L, 0L) < 0) return -1;
+    at += 8 + 8 * count;
+  }
+  return 0;
 }
 
 static void write_pid_slots(struct spawn_request *req) {
@@ -520,9 +527,9 @@ static int child_main(struct spawn_request *req, int must_join) {
   if ((flags & SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
     child_fail(req, STAGE_NO_NEW_PRIVS);
   write_pid_slots(req);
-  /* Last, so that nothing above is filtered; the pid slots are plain memory writes. */
-  if (req->seccomp_length > 0 && load_seccomp(req) < 0) child_fail(req, STAGE_SECCOMP);
   set_signal_mask(0, 0);
+  /* Last, so that nothing above is filtered: execve and exit are in every allow list. */
+  if (req->seccomp_length > 0 && load_seccomp(req) < 0) child_fail(req, STAGE_SECCOMP);
   execve(req->path, req->argv, req->envp);
   child_fail(req, STAGE_EXECVE);
   return 127;

@@ -77,7 +77,7 @@ export interface NativeSpawn {
   mounts?: NativeMount[];
   /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
   unshareFlags?: number;
-  /** A seccomp BPF program (struct sock_filter, 8 bytes each), loaded last before execve. */
+  /** seccomp BPF programs, each an 8-byte instruction count then struct sock_filter[count] (8 bytes each), loaded last before execve. */
   seccomp?: Uint8Array;
   /** Read-only paths without mount_setattr, as on Linux < 5.12 (for tests). */
   legacyRemount?: boolean;
@@ -289,7 +289,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("unshareFlags", req.unshareFlags ?? 0);
   block.bytes.set(seccomp, seccompAt);
   field("seccomp", block.base + seccompAt);
-  field("seccompLength", seccomp.length / 8);
+  field("seccompLength", seccomp.length);
   putContextArrays(block, req, { header, cpuMaskAt, mountsAt, mountStrings: addresses.slice(mountStringsFrom) });
 
   const pid = native().hearth_spawn(block.bytes);

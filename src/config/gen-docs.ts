@@ -51,6 +51,7 @@ export function typeName(type: ValueType): string {
     case "listen-address": return "socket address";
     case "fd-name": return "fd name";
     case "capability-set": return "capability set";
+    case "bool-or-strings": return "bool or list of strings";
     case "cpu-set": return "CPU list";
     case "percent": return `percentage up to ${type.max}%`;
     case "condition": return "list of strings";

@@ -8,6 +8,7 @@ import type {
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
+import { ERRNO_NUMBERS } from "../exec/seccomp.ts";
 
 // ---------------------------------------------------------------- value types
 
@@ -33,6 +34,7 @@ export type ValueType =
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
+  | { kind: "bool-or-strings" } // true, false, or a list of strings (restrict_namespaces)
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
@@ -343,6 +345,20 @@ const SERVICE = {
   temporary_file_system: [listOf(string), [], 'Empty tmpfs mounts: "PATH" or "PATH:OPTIONS" ("/var/cache:ro,size=10M"); mode 0755 and nodev unless the options say.'],
   bind_paths: [listOf(string), [], 'Paths bound elsewhere for the processes: "SOURCE" (the same place), "SOURCE:DEST", "SOURCE:DEST:norbind" (without the mounts below); a leading "-" skips a missing source.'],
   bind_read_only_paths: [listOf(string), [], "As bind_paths, read-only."],
+  private_network: [bool, false, "A network namespace of its own with only a loopback interface (up)."],
+  private_ipc: [bool, false, "An IPC namespace of its own: System V IPC and POSIX message queues apart from everyone else's."],
+  protect_hostname: [bool, false, "A UTS namespace of its own, and sethostname and setdomainname refused (EPERM)."],
+  protect_clock: [bool, false, "Setting the clocks refused (EPERM, the @clock system calls); CAP_SYS_TIME and CAP_WAKE_ALARM leave the bounding set."],
+  system_call_filter: [listOf(string), [], 'System calls allowed (names and groups: ["@system-service", "~@privileged"]); a first line starting with "~" makes it a deny list. Lines merge as systemd\'s SystemCallFilter= lines do (see Sandboxing).'],
+  system_call_error_number: [oneOf(["kill", ...Object.keys(ERRNO_NUMBERS)]), "kill", 'What a call system_call_filter refuses gets: an errno ("EPERM") or "kill" (the process dies by SIGSYS).'],
+  system_call_architectures: [listOf(oneOf(["native", "x86-64", "arm64"])), [], '["native"]: system calls of other ABIs (i386, x32, arm32) kill the process. Any seccomp key implies it (see Sandboxing).'],
+  system_call_log: [listOf(string), [], 'System calls logged by the kernel (audit) when made; "~" first: all but those.'],
+  restrict_address_families: [listOf(string), [], 'Address families socket() may use ("AF_UNIX AF_INET AF_INET6"); "~" first: all but those; "none": none. Others fail with EAFNOSUPPORT.'],
+  restrict_namespaces: [{ kind: "bool-or-strings" }, false, 'true: no new namespaces (unshare, clone, setns refused with EPERM); a list: only those ("net ipc"; "~user": all but user).'],
+  restrict_realtime: [bool, false, "Real-time scheduling (SCHED_FIFO, SCHED_RR, SCHED_DEADLINE) refused with EPERM."],
+  restrict_suid_sgid: [bool, false, "Setting the set-user-ID or set-group-ID bit on a file refused with EPERM."],
+  lock_personality: [bool, false, "personality() changes refused with EPERM."],
+  memory_deny_write_execute: [bool, false, "Memory both writable and executable refused (mmap with PROT_WRITE|PROT_EXEC, mprotect to PROT_EXEC, shmat with SHM_EXEC): EPERM."],
   ...DIRECTORY_KEYS,
   runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],

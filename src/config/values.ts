@@ -36,6 +36,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "listen-address": return readListenAddress(value, site);
     case "fd-name": return readFdName(value, site);
     case "capability-set": return readCapabilitySet(value, site);
+    case "bool-or-strings": return typeof value === "boolean" ? value : readList(value, site, { kind: "string" });
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
     case "condition": return readConditions(value, site, type.check, type.assert);

@@ -16,12 +16,13 @@
 // vars, the seccomp filter, signal mask emptied, execve.
 
 import { readFileSync } from "node:fs";
-import { CAPABILITY_NAMES, E, IOPRIO, RLIMIT } from "../../ffi/constants.ts";
+import { CAPABILITY_NAMES, CLONE_NS, E, IOPRIO, RLIMIT } from "../../ffi/constants.ts";
 import { devNull } from "../../ffi/fd.ts";
 import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
 import { spawnNative, type NativeSpawn } from "../../ffi/spawn.ts";
 import { parseMountinfo } from "../boot/mountinfo.ts";
 import { needsMountPoints, planMounts, type PlannedMount, type Sandbox } from "./mount-plan.ts";
+import { buildSeccomp, wantsSeccomp, type SeccompOptions } from "./seccomp.ts";
 
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 
@@ -80,6 +81,16 @@ export interface SpawnRequest {
    * mount namespace set up as src/exec/mount-plan.ts plans it. Nothing asked: none.
    */
   sandbox?: Sandbox;
+  /**
+   * The seccomp directives (src/exec/seccomp.ts), loaded last before execve. Where the
+   * process will not have CAP_SYS_ADMIN (another user than root, or a manager that is not
+   * root), no_new_privs is set too, as the kernel asks and systemd does.
+   */
+  seccomp?: SeccompOptions;
+  /** Namespaces of the unit's own: a network with only loopback (up), System V IPC, a hostname. */
+  privateNetwork?: boolean;
+  privateIpc?: boolean;
+  privateUts?: boolean;
   /**
    * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
    * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
@@ -168,7 +179,20 @@ function mountSteps(req: SpawnRequest): PlannedMount[] | string {
   return planMounts(req.sandbox, needsMountPoints(req.sandbox) ? hostMountPoints() : []);
 }
 
-type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "cgroupFd"> & { mounts: PlannedMount[] };
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "cgroupFd" | "seccomp" | "unshareFlags"> & {
+  mounts: PlannedMount[];
+};
+
+function unshareFlags(req: SpawnRequest): number | undefined {
+  const flags = (req.privateNetwork ? CLONE_NS.NEWNET : 0) | (req.privateIpc ? CLONE_NS.NEWIPC : 0) | (req.privateUts ? CLONE_NS.NEWUTS : 0);
+  return flags || undefined;
+}
+
+/** The filters' bytes, or none, or what is wrong with a directive. */
+function seccompBytes(req: SpawnRequest): Uint8Array | undefined | string {
+  if (!req.seccomp || !wantsSeccomp(req.seccomp)) return undefined;
+  return buildSeccomp(req.seccomp);
+}
 
 /** The execution-context fields in native terms, or what is wrong with them. */
 function nativeContext(req: SpawnRequest): NativeContext | string {
@@ -184,7 +208,12 @@ function nativeContext(req: SpawnRequest): NativeContext | string {
   if (typeof mounts === "string") return mounts;
   const fd = req.cgroupFd;
   if (fd !== undefined && !(Number.isInteger(fd) && fd >= 0)) return "cgroupFd must be an fd";
-  return { cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupFd: fd };
+  const seccomp = seccompBytes(req);
+  if (typeof seccomp === "string") return seccomp;
+  return {
+    cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupFd: fd, seccomp,
+    unshareFlags: unshareFlags(req),
+  };
 }
 
 function validate(req: SpawnRequest): string | null {
@@ -227,7 +256,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     nice: req.nice,
     oomScoreAdj: req.oomScoreAdj,
     rlimits,
-    noNewPrivileges: req.noNewPrivileges ?? false,
+    noNewPrivileges: (req.noNewPrivileges ?? false) || (context.seccomp !== undefined && !keepsSysAdmin(req)),
     cpus: context.cpus,
     ioprio: context.ioprio,
     boundingKeep: context.boundingKeep,
@@ -235,7 +264,14 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     mounts: context.mounts.length > 0 ? context.mounts : undefined,
     cgroupFd: context.cgroupFd,
     cgroupJoin: req.cgroupJoin ?? false,
+    seccomp: context.seccomp,
+    unshareFlags: context.unshareFlags,
   };
+}
+
+/** Whether the child still has CAP_SYS_ADMIN when it loads its filters: root stays root. */
+function keepsSysAdmin(req: SpawnRequest): boolean {
+  return libc.geteuid() === 0 && (req.uid === undefined || req.uid === 0);
 }
 
 /** Starts a process; see the top of this file. Never throws for a bad request or a failed step. */

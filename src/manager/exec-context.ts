@@ -7,6 +7,7 @@ import { DEFAULT_PATH } from "../exec/executable.ts";
 import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
 import type { Sandbox } from "../exec/mount-plan.ts";
+import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
@@ -115,8 +116,25 @@ export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {})
     capabilityBoundingSet: boundingSet(cfg),
     ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,
     sandbox: mountSandbox(cfg, unit),
+    seccomp: seccompOptions(cfg),
+    privateNetwork: cfg.private_network || undefined,
+    privateIpc: cfg.private_ipc || undefined,
+    privateUts: cfg.protect_hostname || undefined,
     ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
+}
+
+/** The seccomp directives as the spawner takes them; undefined when there are none. */
+function seccompOptions(cfg: ServiceSection): SeccompOptions | undefined {
+  const opts: SeccompOptions = {
+    systemCallFilter: cfg.system_call_filter, systemCallErrorNumber: cfg.system_call_error_number,
+    systemCallArchitectures: cfg.system_call_architectures, systemCallLog: cfg.system_call_log,
+    restrictAddressFamilies: cfg.restrict_address_families, restrictNamespaces: cfg.restrict_namespaces,
+    restrictRealtime: cfg.restrict_realtime, restrictSuidSgid: cfg.restrict_suid_sgid,
+    lockPersonality: cfg.lock_personality, memoryDenyWriteExecute: cfg.memory_deny_write_execute,
+    protectClock: cfg.protect_clock, protectHostname: cfg.protect_hostname,
+  };
+  return wantsSeccomp(opts) ? opts : undefined;
 }
 
 /** What the manager knows of a unit that its mount sandbox needs. */
@@ -127,11 +145,17 @@ export interface UnitSandboxFacts {
   writableDirectories?: string[];
 }
 
-/** private_devices takes CAP_MKNOD and CAP_SYS_RAWIO out of the bounding set, as systemd's PrivateDevices=. */
+/**
+ * private_devices takes CAP_MKNOD and CAP_SYS_RAWIO out of the bounding set, protect_clock
+ * CAP_SYS_TIME and CAP_WAKE_ALARM, as systemd's PrivateDevices= and ProtectClock= do.
+ */
 function boundingSet(cfg: ServiceSection): string[] | undefined {
   const kept = cfg.capability_bounding_set ?? undefined;
-  if (!cfg.private_devices) return kept;
-  const dropped = new Set(["CAP_MKNOD", "CAP_SYS_RAWIO"]);
+  const dropped = new Set([
+    ...(cfg.private_devices ? ["CAP_MKNOD", "CAP_SYS_RAWIO"] : []),
+    ...(cfg.protect_clock ? ["CAP_SYS_TIME", "CAP_WAKE_ALARM"] : []),
+  ]);
+  if (dropped.size === 0) return kept;
   return (kept ?? CAPABILITY_NAMES).filter((name) => !dropped.has(name));
 }
 

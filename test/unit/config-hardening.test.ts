@@ -94,6 +94,21 @@ describe("reading the values", () => {
 });
 
 describe("refused values, at their place", () => {
+  test("sandbox values the spawner could not use: at their place, with what is wrong", () => {
+    expect(problems('restrict_address_families = ["AF_UNIX AF_NOPE"]')).toEqual([
+      `${FILE}:3:29: error: restrict_address_families: unknown address family "AF_NOPE"`,
+    ]);
+    expect(problems('system_call_filter = ["@system-service", "~@nonsense"]')).toEqual([
+      `${FILE}:3:22: error: system_call_filter: unknown system call group "@nonsense"`,
+    ]);
+    expect(problems('bind_paths = ["/a:/b:bogus"]')).toEqual([
+      `${FILE}:3:14: error: bind_paths: "/a:/b:bogus": expected SOURCE[:DEST[:rbind|norbind]]`,
+    ]);
+    expect(problems('restrict_namespaces = ["net", "nope"]')[0]).toContain('unknown namespace type "nope"');
+    expect(problems('system_call_error_number = "EFOO"')[0]).toContain("expected one of kill, EPERM");
+    expect(problems('restrict_namespaces = true', 'system_call_filter = ["~@mount"]', 'system_call_error_number = "EPERM"')).toEqual([]);
+  });
+
   test("an unknown capability, with a suggestion", () => {
     expect(problems('capability_bounding_set = ["CAP_NET_BIND_SERVIC", "CAP_SYS_ADMNI"]')).toEqual([
       `${FILE}:3:28: error: capability_bounding_set[0]: unknown capability "CAP_NET_BIND_SERVIC"; did you mean 'CAP_NET_BIND_SERVICE'?`,

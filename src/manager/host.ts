@@ -23,6 +23,7 @@ import { realConditionFacts } from "./condition-facts.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
 import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
 import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/private-tmp.ts";
+import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -54,6 +55,8 @@ export interface ManagerHost {
   removeUnitDirectory(base: string, relative: string): void;
   /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
   makePrivateTmp(unit: string): PrivateTmp;
+  /** What the running kernel can do of the sandbox (src/exec/kernel-support.ts). */
+  kernelSupport(): KernelSupport;
   removePrivateTmp(dirs: PrivateTmp): void;
 
   // processes
@@ -109,6 +112,7 @@ export function realHost(): ManagerHost {
     removeUnitDirectory,
     makePrivateTmp,
     removePrivateTmp,
+    kernelSupport: probeKernel,
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

@@ -28,6 +28,7 @@ import { UnitProcesses } from "./unit-processes.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
+import { unsupportedDirectives } from "../exec/kernel-support.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -161,9 +162,18 @@ export class Manager {
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     this.dispatch(this.sockets.open());
+    this.warnUnsupportedSandbox();
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
     this.reap(); // children that exited before the handler was installed
+  }
+
+  /** Once at start: the sandbox directives this kernel cannot honour (those units will fail to start). */
+  private warnUnsupportedSandbox() {
+    const kernel = this.host.kernelSupport();
+    for (const cfg of this.opts.config.units.values()) {
+      for (const problem of cfg.service ? unsupportedDirectives(cfg.service, kernel) : []) this.log.warning(`${cfg.name}: ${problem}`);
+    }
   }
 
   /**

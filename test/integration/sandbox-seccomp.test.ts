@@ -120,6 +120,18 @@ describe.skipIf(!isRoot || !existsSync(PROBE))("seccomp, seen from inside the se
     expect(answer(ns, "unshare-user")).toBe("EPERM");
   });
 
+  test("hearth ctl analyze security: the hardened unit is less exposed than the unconfined one", async () => {
+    const table = await m.ctl("analyze", "security");
+    expect(table.code).toBe(0);
+    const exposure = (unit: string) => Number(new RegExp(`^${unit}\\s+(\\d+\\.\\d) `, "m").exec(table.stdout)![1]);
+    expect(exposure("hardened")).toBeLessThan(exposure("unconfined"));
+    expect(table.stdout).toMatch(/^unconfined\s+\d+\.\d UNSAFE$/m);
+    const one = await m.ctl("analyze", "security", "hardened");
+    expect(one.stdout).toMatch(/^✓ memory_deny_write_execute$/m);
+    expect(one.stdout).toMatch(/^→ Overall exposure level for hardened: /m);
+    expect((await m.ctl("analyze", "security", "nonesuch")).code).not.toBe(0);
+  });
+
   test("protect_hostname: a UTS namespace of its own, and sethostname refused", async () => {
     const [uts, ...rest] = await report("hostname");
     expect(uts).not.toBe(readlinkSync("/proc/self/ns/uts"));

@@ -5,7 +5,7 @@ import { formatList, formatLogs, formatStatus, formatWatchdog } from "../control
 import { DurationError, parseTimeSpan } from "../config/duration.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
-import { formatSecurity, type UnitSecurity } from "../control/security.ts";
+import { formatSecurity, type UnitSecurity } from "../control/security-format.ts";
 import { formatEntry } from "../log/format.ts";
 import { formatPhases, phaseRows } from "../control/startup-phases.ts";
 import type { UnitStatus } from "../control/status.ts";

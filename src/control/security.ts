@@ -2,24 +2,13 @@
 // directive, in the manner of systemd-analyze security: every check has a weight, a
 // service that does not confine itself there is exposed by that weight, and the exposure
 // is the exposed share of all weights on a scale of 0 (all confined) to 10 (none). Pure:
-// the server sends the rows (securityReport), the client prints them.
+// the server sends the rows (securityReport), the client prints them
+// (./security-format.ts, which loads none of this).
 
 import type { ServiceSection, UnitConfig } from "../config/types.ts";
+import type { SecurityCheck, UnitSecurity } from "./security-format.ts";
 import { mergeFilter } from "../exec/seccomp.ts";
 import { expandSyscallName } from "../exec/syscall-groups.ts";
-
-export interface SecurityCheck {
-  key: string; // the directive, as in the unit file, with what it must hold ("capability_bounding_set ~CAP_SYS_ADMIN")
-  description: string; // what the service may do while it is not set
-  weight: number;
-  level: number; // 0: not confined at all, 1: fully confined; in between for a weaker value
-}
-
-export interface UnitSecurity {
-  unit: string;
-  exposure: number; // 0.0 to 10.0
-  checks: SecurityCheck[];
-}
 
 type Rule = [key: string, weight: number, description: string, level: (s: ServiceSection) => number];
 
@@ -101,31 +90,4 @@ export function securityReport(units: Iterable<UnitConfig>): UnitSecurity[] {
   const rows: UnitSecurity[] = [];
   for (const u of units) if (u.service) rows.push(unitSecurity(u.name, u.service));
   return rows.sort((a, b) => b.exposure - a.exposure || a.unit.localeCompare(b.unit));
-}
-
-/** systemd-analyze's words for an exposure. */
-export function predicate(exposure: number): string {
-  return exposure < 2 ? "OK" : exposure < 5 ? "MEDIUM" : exposure < 7.5 ? "EXPOSED" : "UNSAFE";
-}
-
-/** The table of all services, or one service's checks, as text. */
-export function formatSecurity(rows: UnitSecurity[], unit?: string): string {
-  if (unit === undefined) {
-    const width = Math.max(4, ...rows.map((r) => r.unit.length));
-    return [`${"UNIT".padEnd(width)}  EXPOSURE PREDICATE`,
-      ...rows.map((r) => `${r.unit.padEnd(width)}  ${r.exposure.toFixed(1).padStart(8)} ${predicate(r.exposure)}`)].join("\n");
-  }
-  const row = rows.find((r) => r.unit === unit);
-  if (!row) return `hearth ctl: analyze security: ${unit} is not a service`;
-  const total = row.checks.reduce((sum, c) => sum + c.weight, 0);
-  const keyWidth = Math.max(...row.checks.map((c) => c.key.length));
-  const lines = row.checks
-    .sort((a, b) => a.level - b.level || b.weight - a.weight)
-    .map((c) => {
-      const mark = c.level >= 1 ? "✓" : "✗";
-      const share = c.level >= 1 ? "" : ((10 * c.weight * (1 - c.level)) / total).toFixed(1);
-      return `${mark} ${c.key.padEnd(keyWidth)}  ${(c.level >= 1 ? "" : c.description).padEnd(72)} ${share}`.trimEnd();
-    });
-  return [`  ${"NAME".padEnd(keyWidth)}  ${"DESCRIPTION".padEnd(72)} EXPOSURE`, ...lines, "",
-    `→ Overall exposure level for ${unit}: ${row.exposure.toFixed(1)} ${predicate(row.exposure)}`].join("\n");
 }

@@ -1,6 +1,7 @@
 // `hearth ctl analyze security` (src/control/security.ts): exposure from a unit's keys.
 import { describe, expect, test } from "bun:test";
-import { formatSecurity, predicate, securityReport, unitSecurity } from "../../src/control/security.ts";
+import { securityReport, unitSecurity } from "../../src/control/security.ts";
+import { formatSecurity, predicate } from "../../src/control/security-format.ts";
 import { service, serviceSection } from "../support/units.ts";
 
 describe("analyze security", () => {

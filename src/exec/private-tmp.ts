@@ -2,8 +2,9 @@
 // its processes (exec_start_pre's files are seen by exec_start), bound over /tmp and
 // /var/tmp in each process's mount namespace (src/exec/mount-plan.ts), and removed when
 // the unit stops. On the host they are /tmp/hearth-private-UNIT-XXXXXX/tmp (and the same
-// under /var/tmp, where there is one): the outer directory is mode 0700, so no one else
-// reaches in; the inner one is a /tmp, mode 1777.
+// under /var/tmp, where there is one; beside the /tmp one where /var/tmp is read-only):
+// the outer directory is mode 0700, so no one else reaches in; the inner one is a /tmp,
+// mode 1777.
 
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -34,9 +35,12 @@ export function makePrivateTmp(unit: string): PrivateTmp {
   try {
     const varTmp = makeOne("/var/tmp", unit);
     return { tmp: tmp.tmp, varTmp: varTmp.tmp, roots: [tmp.root, varTmp.root] };
-  } catch (err) {
-    rmSync(tmp.root, { recursive: true, force: true });
-    throw err;
+  } catch {
+    // A read-only /var (a board's root file system): the unit's /var/tmp lives beside its /tmp.
+    const varTmp = join(tmp.root, "var-tmp");
+    mkdirSync(varTmp);
+    chmodSync(varTmp, 0o1777);
+    return { tmp: tmp.tmp, varTmp, roots: [tmp.root] };
   }
 }
 

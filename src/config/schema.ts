@@ -348,7 +348,7 @@ const SERVICE = {
   private_network: [bool, false, "A network namespace of its own with only a loopback interface (up)."],
   private_ipc: [bool, false, "An IPC namespace of its own: System V IPC and POSIX message queues apart from everyone else's."],
   protect_hostname: [bool, false, "A UTS namespace of its own, and sethostname and setdomainname refused (EPERM)."],
-  protect_clock: [bool, false, "Setting the clocks refused (EPERM, the @clock system calls); CAP_SYS_TIME and CAP_WAKE_ALARM leave the bounding set."],
+  protect_clock: [bool, false, "Setting the clocks refused (EPERM, the @clock system calls), /dev/rtc* hidden; CAP_SYS_TIME and CAP_WAKE_ALARM leave the bounding set."],
   system_call_filter: [listOf(string), [], 'System calls allowed (names and groups: ["@system-service", "~@privileged"]); a first line starting with "~" makes it a deny list. Lines merge as systemd\'s SystemCallFilter= lines do (see Sandboxing).'],
   system_call_error_number: [oneOf(["kill", ...Object.keys(ERRNO_NUMBERS)]), "kill", 'What a call system_call_filter refuses gets: an errno ("EPERM") or "kill" (the process dies by SIGSYS).'],
   system_call_architectures: [listOf(oneOf(["native", "x86-64", "arm64"])), [], '["native"]: system calls of other ABIs (i386, x32, arm32) kill the process. Any seccomp key implies it (see Sandboxing).'],

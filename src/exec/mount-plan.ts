@@ -32,6 +32,8 @@ export interface Sandbox {
   protectKernelModules?: boolean;
   protectKernelLogs?: boolean;
   protectControlGroups?: boolean;
+  /** The real-time clock devices hidden (systemd does it with a device cgroup filter). */
+  protectClock?: boolean;
   protectProc?: ProtectProc;
   procSubset?: "all" | "pid";
   /** Paths with systemd's prefixes: "-" a missing path is fine, "+" (relative to the root directory: here "/"). */
@@ -92,6 +94,7 @@ const KERNEL_TUNABLES: [string, Mode][] = [
 ];
 const KERNEL_MODULES = ["/lib/modules", "/usr/lib/modules"];
 const KERNEL_LOGS = ["/proc/kmsg", "/dev/kmsg"];
+const RTC_DEVICES = ["/dev/rtc", "/dev/rtc0", "/dev/rtc1", "/dev/rtc2", "/dev/rtc3"];
 const HOMES = ["/home", "/root", "/run/user"];
 /** Left as they are by protect_system = "strict": the API file systems. */
 const API_FILE_SYSTEMS = ["/proc", "/sys", "/dev"];
@@ -201,6 +204,7 @@ export function sandboxEntries(sb: Sandbox): Entry[] | string {
   if (sb.protectKernelModules) for (const path of KERNEL_MODULES) add(path, "inaccessible", true, "protect_kernel_modules");
   if (sb.protectKernelLogs) for (const path of KERNEL_LOGS) add(path, "inaccessible", true, "protect_kernel_logs");
   if (sb.protectControlGroups) add("/sys/fs/cgroup", "read-only", true, "protect_control_groups");
+  if (sb.protectClock) for (const path of RTC_DEVICES) add(path, "inaccessible", true, "protect_clock");
   const hidepid = sb.protectProc && sb.protectProc !== "default" ? sb.protectProc : null;
   if (hidepid || sb.procSubset === "pid") {
     const data = [hidepid ? `hidepid=${hidepid}` : "", sb.procSubset === "pid" ? "subset=pid" : ""].filter((o) => o).join(",");

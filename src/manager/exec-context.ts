@@ -164,7 +164,7 @@ function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | un
   const sandbox: Sandbox = {
     protectSystem: cfg.protect_system, protectHome: cfg.protect_home, privateDevices: cfg.private_devices,
     protectKernelTunables: cfg.protect_kernel_tunables, protectKernelModules: cfg.protect_kernel_modules,
-    protectKernelLogs: cfg.protect_kernel_logs, protectControlGroups: cfg.protect_control_groups,
+    protectKernelLogs: cfg.protect_kernel_logs, protectControlGroups: cfg.protect_control_groups, protectClock: cfg.protect_clock,
     protectProc: cfg.protect_proc, procSubset: cfg.proc_subset,
     readWritePaths: cfg.read_write_paths, readOnlyPaths: cfg.read_only_paths, inaccessiblePaths: cfg.inaccessible_paths,
     execPaths: cfg.exec_paths, noExecPaths: cfg.no_exec_paths, temporaryFileSystem: cfg.temporary_file_system,

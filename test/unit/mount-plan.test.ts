@@ -95,6 +95,12 @@ describe("the mount plan", () => {
     expect(brief(plan({ protectControlGroups: true }))).toEqual(["+ro /sys/fs/cgroup"]);
   });
 
+  test("protect_clock hides the RTC devices, those that exist", () => {
+    const steps = plan({ protectClock: true });
+    expect(steps.map((s) => [s.kind, s.path, s.optional])).toEqual(
+      ["/dev/rtc", "/dev/rtc0", "/dev/rtc1", "/dev/rtc2", "/dev/rtc3"].map((p) => ["inaccessible", p, true]));
+  });
+
   test("temporary_file_system options: ro and friends as flags, the rest as tmpfs options, mode=0755 unless given", () => {
     const [ro, sized] = plan({ temporaryFileSystem: ["/var/cache:ro,size=10M", "/var/lib/x:mode=0700"] });
     expect(ro).toMatchObject({ kind: "tmpfs", path: "/var/cache", data: "mode=0755,size=10M", set: ATTR.rdonly | ATTR.nodev });

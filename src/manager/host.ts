@@ -55,9 +55,9 @@ export interface ManagerHost {
   removeUnitDirectory(base: string, relative: string): void;
   /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
   makePrivateTmp(unit: string): PrivateTmp;
+  removePrivateTmp(dirs: PrivateTmp): void;
   /** What the running kernel can do of the sandbox (src/exec/kernel-support.ts). */
   kernelSupport(): KernelSupport;
-  removePrivateTmp(dirs: PrivateTmp): void;
 
   // processes
   becomeSubreaper(): void;

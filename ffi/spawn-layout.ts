@@ -26,9 +26,9 @@ export const SLOT = {
   uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24, unshareFlags: 25, seccomp: 26,
-  seccompLength: 27, failedErrno: 28, failedStage: 29, failedIndex: 30,
+  seccompLength: 27, mountNsFd: 28, failedErrno: 29, failedStage: 30, failedIndex: 31,
 } as const;
-export const SPAWN_REQUEST_SLOTS = 31;
+export const SPAWN_REQUEST_SLOTS = 32;
 
 /** struct mount_op: kind, flags, path, source, data, attr_set, attr_clear (8-byte cells). */
 export const MOUNT_OP_SIZE = 56;

@@ -75,6 +75,8 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** An fd on a mount namespace (/proc/PID/ns/mnt) joined instead of carrying out mounts. */
+  mountNamespaceFd?: number;
   /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
   unshareFlags?: number;
   /** seccomp BPF programs, each an 8-byte instruction count then struct sock_filter[count] (8 bytes each), loaded last before execve. */
@@ -287,6 +289,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("unshareFlags", req.unshareFlags ?? 0);
+  field("mountNsFd", req.mountNamespaceFd ?? -1);
   block.bytes.set(seccomp, seccompAt);
   field("seccomp", block.base + seccompAt);
   field("seccompLength", seccomp.length);

@@ -7,6 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
+import { usesMountNamespace } from "../config/sandbox-keys.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -461,7 +462,7 @@ export class Engine {
       u.runtimeDirsKept = true;
     }
     if (!down) return;
-    if (cfg.private_tmp) this.effects.push({ type: "remove-private-tmp", unit: name });
+    if (usesMountNamespace(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });

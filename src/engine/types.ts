@@ -121,7 +121,8 @@ export type Effect =
   // The service stopped: its runtime_directory entries go (under the shell's runtime base),
   // at every stop, or only at a stop no start follows, as runtime_directory_preserve says.
   | { type: "remove-runtime-directories"; unit: string; directories: string[] }
-  | { type: "remove-private-tmp"; unit: string } // private_tmp: the unit's /tmp goes when it stops
+  // The service is down: what its mount sandbox holds goes (its private /tmp, its namespace).
+  | { type: "release-sandbox"; unit: string }
   // The unit is down: its readiness pipe (notification_fd) is closed.
   | { type: "close-readiness-fd"; unit: string }
   // FDSTORE=1: the fds a notification carried, to keep (up to max) or to close.

@@ -5,6 +5,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import type { ServiceSection } from "../config/types.ts";
+import { isSet, MOUNT_NAMESPACE_KEYS } from "../config/sandbox-keys.ts";
 
 export interface KernelSupport {
   /** CONFIG_SECCOMP_FILTER: /proc/sys/kernel/seccomp/actions_avail lists "errno". */
@@ -27,17 +28,6 @@ const SECCOMP_KEYS = [
   "system_call_filter", "system_call_architectures", "system_call_log", "restrict_address_families", "restrict_namespaces",
   "restrict_realtime", "restrict_suid_sgid", "lock_personality", "memory_deny_write_execute", "protect_clock", "protect_hostname",
 ] as const;
-const MOUNT_KEYS = [
-  "protect_system", "protect_home", "private_devices", "private_tmp", "protect_kernel_tunables", "protect_kernel_modules",
-  "protect_kernel_logs", "protect_control_groups", "read_write_paths", "read_only_paths", "inaccessible_paths", "exec_paths",
-  "no_exec_paths", "temporary_file_system", "bind_paths", "bind_read_only_paths",
-] as const;
-
-/** A key set to something other than its "off" value. */
-function isSet(value: unknown): boolean {
-  if (Array.isArray(value)) return value.length > 0;
-  return value !== undefined && value !== null && value !== false && value !== "default" && value !== "all";
-}
 
 /** The directives of a service the kernel cannot honour, each with why: the unit would fail to start. */
 export function unsupportedDirectives(service: ServiceSection, kernel: KernelSupport): string[] {
@@ -48,7 +38,7 @@ export function unsupportedDirectives(service: ServiceSection, kernel: KernelSup
     if (set.length > 0) out.push(`${set.join(", ")} need${set.length === 1 ? "s" : ""} ${what}, which this kernel lacks: the unit will fail to start`);
   };
   needs(SECCOMP_KEYS, "seccomp filters (CONFIG_SECCOMP_FILTER)", kernel.seccompFilter);
-  needs([...MOUNT_KEYS, "protect_proc", "proc_subset"], "mount namespaces", kernel.namespaces.has("mnt"));
+  needs(MOUNT_NAMESPACE_KEYS, "mount namespaces", kernel.namespaces.has("mnt"));
   needs(["private_network"], "network namespaces", kernel.namespaces.has("net"));
   needs(["private_ipc"], "IPC namespaces", kernel.namespaces.has("ipc"));
   needs(["protect_hostname"], "UTS namespaces", kernel.namespaces.has("uts"));

@@ -8,6 +8,7 @@ import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
 import type { Sandbox } from "../exec/mount-plan.ts";
 import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
+import { usesMountNamespace } from "../config/sandbox-keys.ts";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
@@ -171,8 +172,7 @@ function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | un
     bindPaths: cfg.bind_paths, bindReadOnlyPaths: cfg.bind_read_only_paths,
     privateTmp: cfg.private_tmp ? unit.privateTmp : undefined,
   };
-  const asked = Object.values(sandbox).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== false && v !== "default" && v !== "all"));
-  return asked ? { ...sandbox, writableDirectories: unit.writableDirectories } : undefined;
+  return usesMountNamespace(cfg) ? { ...sandbox, writableDirectories: unit.writableDirectories } : undefined;
 }
 
 /** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */

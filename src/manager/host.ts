@@ -56,6 +56,8 @@ export interface ManagerHost {
   /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
   makePrivateTmp(unit: string): PrivateTmp;
   removePrivateTmp(dirs: PrivateTmp): void;
+  /** An fd on a process's mount namespace (/proc/PID/ns/mnt); null when it is gone. */
+  openMountNamespace(pid: number): number | null;
   /** What the running kernel can do of the sandbox (src/exec/kernel-support.ts). */
   kernelSupport(): KernelSupport;
 
@@ -113,6 +115,13 @@ export function realHost(): ManagerHost {
     makePrivateTmp,
     removePrivateTmp,
     kernelSupport: probeKernel,
+    openMountNamespace: (pid) => {
+      try {
+        return openFile(`/proc/${pid}/ns/mnt`, O.RDONLY);
+      } catch {
+        return null;
+      }
+    },
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

@@ -21,6 +21,7 @@ import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
 import type { PrivateTmp } from "../exec/private-tmp.ts";
+import type { SpawnRequest, SpawnResult } from "../exec/spawner.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
@@ -102,6 +103,8 @@ export class Manager {
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
   private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
+  /** By unit, while it runs: the mount namespace its first process got, and the sandbox it was made for. */
+  private readonly mountNamespaces = new Map<string, { sandbox: string; fd: number }>();
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
@@ -291,7 +294,7 @@ export class Manager {
       case "close-fds": return e.fds.forEach((fd) => this.host.close(fd));
       case "close-readiness-fd": return this.dropReadinessFd(e.unit);
       case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
-      case "remove-private-tmp": return this.removePrivateTmp(e.unit);
+      case "release-sandbox": return this.releaseSandbox(e.unit);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);
         return this.notify?.refused(e, e.reason, log);
@@ -372,7 +375,7 @@ export class Manager {
     }
     for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
-    const result = this.host.spawn(built.request);
+    const result = this.spawnInUnitNamespace(e.unit, built.request);
     if (built.readiness) this.host.close(built.readiness.write);
     if (!result.ok) {
       if (built.readiness) this.dropReadinessFd(e.unit);
@@ -385,6 +388,28 @@ export class Manager {
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
+  }
+
+  /**
+   * Every process of a unit with a mount sandbox joins the namespace the first one got (the
+   * same plan gives the same namespace; making one costs about a spawn more). A namespace
+   * that could not be joined is let go, and the next process makes a new one.
+   */
+  private spawnInUnitNamespace(unit: string, request: SpawnRequest): SpawnResult {
+    if (!request.sandbox) return this.host.spawn(request);
+    const sandbox = JSON.stringify(request.sandbox);
+    const kept = this.mountNamespaces.get(unit);
+    const joins = kept?.sandbox === sandbox;
+    const result = this.host.spawn(joins ? { ...request, mountNamespaceFd: kept.fd } : request);
+    if (joins && result.ok) return result;
+    if (kept) {
+      this.mountNamespaces.delete(unit);
+      this.host.close(kept.fd);
+    }
+    if (!result.ok) return result;
+    const fd = this.host.openMountNamespace(result.pid);
+    if (fd !== null) this.mountNamespaces.set(unit, { sandbox, fd });
+    return result;
   }
 
   /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */
@@ -400,7 +425,13 @@ export class Manager {
     }
   }
 
-  private removePrivateTmp(unit: string) {
+  /** The unit is down: its kept mount namespace is let go, its private /tmp removed. */
+  private releaseSandbox(unit: string) {
+    const kept = this.mountNamespaces.get(unit);
+    if (kept) {
+      this.mountNamespaces.delete(unit);
+      this.host.close(kept.fd);
+    }
     const dirs = this.privateTmps.get(unit);
     if (!dirs) return;
     this.privateTmps.delete(unit);

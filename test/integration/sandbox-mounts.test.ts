@@ -3,10 +3,10 @@
 // test reads it back with `hearth ctl logs`. Needs root (mount namespaces).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { libc } from "../../ffi/libc.ts";
-import { cleanup, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, openFds, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 import { oneshot, report as reportOf } from "../support/reporting-units.ts";
 
 const isRoot = libc.geteuid() === 0;
@@ -114,11 +114,17 @@ beforeAll(async () => {
       `no_exec_paths = ["${work}/noexec"]`,
       `exec_paths = ["${work}/noexec/exec"]`,
     ),
+    "ns-shared": `
+[service]
+exec_start_pre = [["/bin/sh", "-c", "echo pre $(readlink /proc/self/ns/mnt)"]]
+exec_start = ["/bin/sh", "-c", "echo main $(readlink /proc/self/ns/mnt); exec sleep 60"]
+protect_system = "strict"
+`,
     "tmp-shared": `
 [service]
 type = "oneshot"
-exec_start_pre = [["/bin/sh", "-c", "echo left by exec_start_pre > /tmp/note"]]
-exec_start = ["/bin/sh", "-c", "cat /tmp/note"]
+exec_start_pre = [["/bin/sh", "-c", "echo left by exec_start_pre > /tmp/note; echo pre $(readlink /proc/self/ns/mnt)"]]
+exec_start = ["/bin/sh", "-c", "cat /tmp/note; echo main $(readlink /proc/self/ns/mnt)"]
 private_tmp = true
 `,
   });
@@ -212,8 +218,26 @@ describe.skipIf(!isRoot)("mount sandboxing, seen from inside the service", () =>
     expect(answer(lines, "exec")).toBe("ok");
   });
 
+  test("a unit's processes share one mount namespace, made by the first, held by the manager while the unit runs", async () => {
+    expect((await m.ctl("start", "ns-shared")).code).toBe(0);
+    const logged = async () => (await m.ctlJson<{ logs: { text: string }[] }>("logs", "ns-shared")).logs.map((l) => l.text);
+    const lines = await poll("the main process to say its namespace", async () => {
+      const now = await logged();
+      return now.some((l) => l.startsWith("main ")) ? now : null;
+    });
+    const ns = (who: string) => lines.find((l) => l.startsWith(`${who} `))!.slice(who.length + 1);
+    expect(ns("main")).toBe(ns("pre"));
+    expect(ns("main")).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+    // The manager's fd keeps the pre process's namespace alive: main's is that one, not a new one with its number.
+    const held = () => openFds(m.proc.pid).filter((fd) => fd.endsWith(ns("main")));
+    expect(held()).toHaveLength(1);
+    expect((await m.ctl("stop", "ns-shared")).code).toBe(0);
+    expect(held()).toEqual([]);
+  });
+
   test("private_tmp is the unit's: exec_start sees what exec_start_pre left, and it is removed when the unit stops", async () => {
-    expect(await report("tmp-shared")).toContain("left by exec_start_pre");
+    const lines = await report("tmp-shared");
+    expect(lines).toContain("left by exec_start_pre");
     await m.waitForState("tmp-shared", "inactive");
     const left = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith("hearth-private-tmp-shared")) : []);
     expect([...left("/tmp"), ...left("/var/tmp")]).toEqual([]);

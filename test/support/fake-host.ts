@@ -88,6 +88,9 @@ export class FakeHost implements ManagerHost {
     this.trace.push(`private-tmp ${root}`);
     return { tmp: `${root}/tmp`, varTmp: null, roots: [root] };
   }
+  openMountNamespace(): number | null {
+    return null;
+  }
   kernelSupport(): KernelSupport {
     return { seccompFilter: true, namespaces: new Set(["mnt", "net", "ipc", "uts", "user", "pid", "cgroup"]) };
   }

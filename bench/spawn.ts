@@ -123,7 +123,7 @@ if (withContext) {
     "+uts": () => hearthOnce({ privateUts: true }),
     "+chrony-all": () => hearthOnce({ sandbox: CHRONY_MOUNTS, seccomp: CHRONY_SECCOMP, privateUts: true }),
     // as the manager spawns a unit's later processes: into the namespace its first one got
-    "+chrony-joined": () => hearthOnce({ sandbox: CHRONY_MOUNTS, seccomp: CHRONY_SECCOMP, privateUts: true, mountNamespaceFd: chronyNamespace() }),
+    "+chrony-joined": () => hearthOnce({ sandbox: CHRONY_MOUNTS, seccomp: CHRONY_SECCOMP, privateUts: true, joinNamespaces: { mnt: chronyNamespace() } }),
   });
 }
 

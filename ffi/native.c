@@ -172,7 +172,7 @@ struct spawn_request {
   i64 unshare_flags;       /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS (not NEWNS: mounts say that) */
   const char *seccomp;     /* seccomp_length bytes of programs, each a u64 count then struct sock_filter[count] */
   i64 seccomp_length;
-  i64 mount_ns_fd;         /* >= 0: join this mount namespace (the unit's, set up by an earlier spawn) instead of mounts */
+  const i64 *join_ns;      /* fds on the unit's namespaces (mnt, net, ipc, uts; -1: none) an earlier spawn got: joined, not made */
   i64 failed_errno;        /* out: set by the child when a step fails */
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
   i64 failed_index;        /* out: for a mount stage, the index of the mount_op */
@@ -482,6 +482,13 @@ static int load_seccomp(struct spawn_request *req) {
   return 0;
 }
 
+static int join_namespaces(struct spawn_request *req) {
+  static const int types[4] = { CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS };
+  for (int i = 0; i < 4; i++)
+    if (req->join_ns[i] >= 0 && setns((int)req->join_ns[i], types[i]) < 0) return -1;
+  return 0;
+}
+
 static void write_pid_slots(struct spawn_request *req) {
   i64 pid = syscall(SYS_getpid);
   for (char *const *slot = req->pid_slots; *slot; slot++) format_decimal(pid, *slot);
@@ -497,8 +504,8 @@ static int child_main(struct spawn_request *req, int must_join) {
   reset_signal_dispositions((flags & SPAWN_IGNORE_SIGPIPE) != 0);
   if (must_join && join_cgroup((int)req->cgroup_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
-  /* Before the fds are placed, which could put another over it. */
-  if (req->mount_ns_fd >= 0 && setns((int)req->mount_ns_fd, CLONE_NEWNS) < 0) child_fail(req, STAGE_MOUNT_NAMESPACE);
+  /* Before the fds are placed, which could put another over them. */
+  if (join_namespaces(req) < 0) child_fail(req, STAGE_NAMESPACES);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);
   if (close_fds_from((int)req->fd_count) < 0) child_fail(req, STAGE_CLOSE_FDS);
   if (apply_rlimits(req) < 0) child_fail(req, STAGE_RLIMIT);
@@ -513,7 +520,7 @@ static int child_main(struct spawn_request *req, int must_join) {
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);
   if (req->unshare_flags && unshare((int)req->unshare_flags) < 0) child_fail(req, STAGE_NAMESPACES);
   if ((req->unshare_flags & CLONE_NEWNET) && loopback_up() < 0) child_fail(req, STAGE_LOOPBACK);
-  if (req->mount_count > 0 && req->mount_ns_fd < 0) apply_mounts(req);
+  if (req->mount_count > 0 && req->join_ns[0] < 0) apply_mounts(req);
   if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
     child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
   if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);

@@ -26,7 +26,7 @@ export const SLOT = {
   uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24, unshareFlags: 25, seccomp: 26,
-  seccompLength: 27, mountNsFd: 28, failedErrno: 29, failedStage: 30, failedIndex: 31,
+  seccompLength: 27, joinNs: 28, failedErrno: 29, failedStage: 30, failedIndex: 31,
 } as const;
 export const SPAWN_REQUEST_SLOTS = 32;
 
@@ -39,5 +39,9 @@ export const MOUNT_KIND = {
 /** MOUNT_OPTIONAL: a missing path or source is skipped; MOUNT_RECURSIVE: a bind with the mounts below. */
 export const MOUNT_OPTIONAL = 1;
 export const MOUNT_RECURSIVE = 2;
+/** The namespaces a spawn may join, in the order of spawn_request.join_ns. */
+export const JOINABLE_NAMESPACES = ["mnt", "net", "ipc", "uts"] as const;
+export type JoinableNamespace = (typeof JOINABLE_NAMESPACES)[number];
+
 /** Mount attribute bits, the same in MOUNT_ATTR_* (mount_setattr) and MS_* (mount). */
 export const ATTR = { rdonly: 1, nosuid: 2, nodev: 4, noexec: 8 } as const;

@@ -12,7 +12,8 @@
 import { ptr } from "bun:ffi";
 import { native } from "./native.ts";
 import {
-  FLAG, MOUNT_KIND, MOUNT_OP_SIZE, MOUNT_OPTIONAL, MOUNT_RECURSIVE, SLOT, SPAWN_REQUEST_SLOTS, SPAWN_STAGES, type SpawnStage,
+  FLAG, JOINABLE_NAMESPACES, MOUNT_KIND, MOUNT_OP_SIZE, MOUNT_OPTIONAL, MOUNT_RECURSIVE, SLOT, SPAWN_REQUEST_SLOTS, SPAWN_STAGES,
+  type JoinableNamespace, type SpawnStage,
 } from "./spawn-layout.ts";
 
 export { SPAWN_STAGES, type SpawnStage };
@@ -75,8 +76,8 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
-  /** An fd on a mount namespace (/proc/PID/ns/mnt) joined instead of carrying out mounts. */
-  mountNamespaceFd?: number;
+  /** fds on namespaces (/proc/PID/ns/TYPE) joined with setns: mnt instead of carrying out mounts, the others instead of unsharing them. */
+  joinNamespaces?: Partial<Record<JoinableNamespace, number>>;
   /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
   unshareFlags?: number;
   /** seccomp BPF programs, each an 8-byte instruction count then struct sock_filter[count] (8 bytes each), loaded last before execve. */
@@ -239,6 +240,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   const cpuMaskAt = layout.take(8 * cpuCells);
   const mountsAt = layout.take(MOUNT_OP_SIZE * mounts.length);
   const seccompAt = layout.take(seccomp.length);
+  const joinNsAt = layout.take(8 * JOINABLE_NAMESPACES.length);
   const fdsAt = layout.take(4 * req.fdSources.length);
   const groupsAt = layout.take(4 * groups.length);
   const stringAt = strings.map((s) => layout.take(Buffer.byteLength(s, "utf8") + 1));
@@ -289,7 +291,8 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("unshareFlags", req.unshareFlags ?? 0);
-  field("mountNsFd", req.mountNamespaceFd ?? -1);
+  JOINABLE_NAMESPACES.forEach((type, i) => block.put64(joinNsAt + 8 * i, req.joinNamespaces?.[type] ?? -1));
+  field("joinNs", block.base + joinNsAt);
   block.bytes.set(seccomp, seccompAt);
   field("seccomp", block.base + seccompAt);
   field("seccompLength", seccomp.length);

@@ -213,7 +213,10 @@ under the host's /tmp (and /var/tmp), \`hearth-private-UNIT-XXXXXX/tmp\`, bound 
 /tmp (and /var/tmp) for every process of the unit, so what \`exec_start_pre\` writes
 there \`exec_start\` sees; it is removed when the unit stops. A leading "-" on a path
 skips it when it is missing; "+" is accepted and means nothing (there is no
-root_directory). See README.md, "Sandboxing", for the whole list.
+root_directory). The unit's processes share one mount namespace, and one network, IPC
+and UTS namespace where \`private_network\`, \`private_ipc\`, \`protect_hostname\` ask
+for them: the first process makes them, the later ones join them, and they go when the
+unit stops. See README.md, "Sandboxing", for the whole list.
 
 With cgroup v2 (always on the board), each service runs in a cgroup of its own,
 \`/sys/fs/cgroup/hearth/NAME.service\` (in \`hearth run\`: below the manager's own

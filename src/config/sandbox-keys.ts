@@ -20,3 +20,8 @@ export function isSet(value: unknown): boolean {
 export function usesMountNamespace(service: ServiceSection): boolean {
   return MOUNT_NAMESPACE_KEYS.some((key) => isSet(service[key]));
 }
+
+/** Whether they get namespaces of their own at all (mounts, network, IPC, hostname). */
+export function usesNamespaces(service: ServiceSection): boolean {
+  return usesMountNamespace(service) || Boolean(service.private_network || service.private_ipc || service.protect_hostname);
+}

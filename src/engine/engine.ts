@@ -7,7 +7,7 @@ import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode 
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
-import { usesMountNamespace } from "../config/sandbox-keys.ts";
+import { usesNamespaces } from "../config/sandbox-keys.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -462,7 +462,7 @@ export class Engine {
       u.runtimeDirsKept = true;
     }
     if (!down) return;
-    if (usesMountNamespace(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
+    if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });

@@ -20,6 +20,7 @@ import { CAPABILITY_NAMES, CLONE_NS, E, IOPRIO, RLIMIT } from "../../ffi/constan
 import { devNull } from "../../ffi/fd.ts";
 import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
 import { spawnNative, type NativeSpawn } from "../../ffi/spawn.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { parseMountinfo } from "../boot/mountinfo.ts";
 import { needsMountPoints, planMounts, type PlannedMount, type Sandbox } from "./mount-plan.ts";
 import { buildSeccomp, wantsSeccomp, type SeccompOptions } from "./seccomp.ts";
@@ -82,11 +83,12 @@ export interface SpawnRequest {
    */
   sandbox?: Sandbox;
   /**
-   * An fd on the mount namespace an earlier process of the unit got for the same sandbox
-   * (/proc/PID/ns/mnt): joined with setns instead of making a new one, which costs about
-   * a spawn more (the kernel copies the mount table, and tears it down at exit).
+   * fds on the namespaces an earlier process of the unit got for the same sandbox
+   * (/proc/PID/ns/TYPE): joined with setns instead of making new ones, so that the unit's
+   * processes share them as in systemd, and since a mount namespace costs about a spawn
+   * more to make (the kernel copies the mount table, and tears it down at exit).
    */
-  mountNamespaceFd?: number;
+  joinNamespaces?: Partial<Record<JoinableNamespace, number>>;
   /**
    * The seccomp directives (src/exec/seccomp.ts), loaded last before execve. Where the
    * process will not have CAP_SYS_ADMIN (another user than root, or a manager that is not
@@ -201,18 +203,21 @@ const filters = new Memo<Uint8Array | string>();
 /** The mount namespace's steps, or what is wrong with a path. */
 function mountSteps(req: SpawnRequest): PlannedMount[] | string {
   const sandbox = req.sandbox;
-  if (!sandbox || req.mountNamespaceFd !== undefined) return [];
+  if (!sandbox || req.joinNamespaces?.mnt !== undefined) return [];
   const mountinfo = needsMountPoints(sandbox) ? hostMountinfo() : "";
   return mountPlans.get(`${JSON.stringify(sandbox)}\0${mountinfo}`, () =>
     planMounts(sandbox, mountinfo === "" ? [] : parseMountinfo(mountinfo).map((m) => m.mountPoint)));
 }
 
-type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "cgroupFd" | "seccomp" | "unshareFlags" | "mountNamespaceFd"> & {
+type NativeContext = Pick<NativeSpawn, "cpus" | "ioprio" | "boundingKeep" | "ambient" | "cgroupFd" | "seccomp" | "unshareFlags" | "joinNamespaces"> & {
   mounts: PlannedMount[];
 };
 
+/** The namespaces to make: those asked for and not joined. */
 function unshareFlags(req: SpawnRequest): number | undefined {
-  const flags = (req.privateNetwork ? CLONE_NS.NEWNET : 0) | (req.privateIpc ? CLONE_NS.NEWIPC : 0) | (req.privateUts ? CLONE_NS.NEWUTS : 0);
+  const make = (asked: boolean | undefined, type: JoinableNamespace, flag: number) => (asked && req.joinNamespaces?.[type] === undefined ? flag : 0);
+  const flags = make(req.privateNetwork, "net", CLONE_NS.NEWNET) | make(req.privateIpc, "ipc", CLONE_NS.NEWIPC)
+    | make(req.privateUts, "uts", CLONE_NS.NEWUTS);
   return flags || undefined;
 }
 
@@ -237,13 +242,13 @@ function nativeContext(req: SpawnRequest): NativeContext | string {
   if (typeof mounts === "string") return mounts;
   const fd = req.cgroupFd;
   if (fd !== undefined && !(Number.isInteger(fd) && fd >= 0)) return "cgroupFd must be an fd";
-  const nsFd = req.mountNamespaceFd;
-  if (nsFd !== undefined && !(Number.isInteger(nsFd) && nsFd >= 0)) return "mountNamespaceFd must be an fd";
+  const join = req.joinNamespaces;
+  if (Object.values(join ?? {}).some((ns) => !(Number.isInteger(ns) && ns >= 0))) return "joinNamespaces must be fds";
   const seccomp = seccompBytes(req);
   if (typeof seccomp === "string") return seccomp;
   return {
     cpus, ioprio, boundingKeep, ambient: ambient?.length ? ambient : undefined, mounts, cgroupFd: fd, seccomp,
-    unshareFlags: unshareFlags(req), mountNamespaceFd: nsFd,
+    unshareFlags: unshareFlags(req), joinNamespaces: join,
   };
 }
 
@@ -297,7 +302,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     cgroupJoin: req.cgroupJoin ?? false,
     seccomp: context.seccomp,
     unshareFlags: context.unshareFlags,
-    mountNamespaceFd: context.mountNamespaceFd,
+    joinNamespaces: context.joinNamespaces,
   };
 }
 

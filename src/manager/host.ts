@@ -24,6 +24,7 @@ import type { ConditionFacts } from "../engine/conditions.ts";
 import { makeUnitDirectory, removeUnitDirectory } from "../exec/directories.ts";
 import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/private-tmp.ts";
 import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -56,8 +57,8 @@ export interface ManagerHost {
   /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
   makePrivateTmp(unit: string): PrivateTmp;
   removePrivateTmp(dirs: PrivateTmp): void;
-  /** An fd on a process's mount namespace (/proc/PID/ns/mnt); null when it is gone. */
-  openMountNamespace(pid: number): number | null;
+  /** An fd on a process's namespace (/proc/PID/ns/TYPE); null when it is gone. */
+  openNamespace(pid: number, type: JoinableNamespace): number | null;
   /** What the running kernel can do of the sandbox (src/exec/kernel-support.ts). */
   kernelSupport(): KernelSupport;
 
@@ -115,9 +116,9 @@ export function realHost(): ManagerHost {
     makePrivateTmp,
     removePrivateTmp,
     kernelSupport: probeKernel,
-    openMountNamespace: (pid) => {
+    openNamespace: (pid, type) => {
       try {
-        return openFile(`/proc/${pid}/ns/mnt`, O.RDONLY);
+        return openFile(`/proc/${pid}/ns/${type}`, O.RDONLY);
       } catch {
         return null;
       }

@@ -22,6 +22,7 @@ import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
 import type { PrivateTmp } from "../exec/private-tmp.ts";
 import type { SpawnRequest, SpawnResult } from "../exec/spawner.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
@@ -103,8 +104,8 @@ export class Manager {
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
   private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
-  /** By unit, while it runs: the mount namespace its first process got, and the sandbox it was made for. */
-  private readonly mountNamespaces = new Map<string, { sandbox: string; fd: number }>();
+  /** By unit, while it runs: the namespaces its first process got, and the sandbox they were made for. */
+  private readonly namespaces = new Map<string, { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> }>();
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
@@ -375,7 +376,7 @@ export class Manager {
     }
     for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
-    const result = this.spawnInUnitNamespace(e.unit, built.request);
+    const result = this.spawnInUnitNamespaces(e.unit, built.request);
     if (built.readiness) this.host.close(built.readiness.write);
     if (!result.ok) {
       if (built.readiness) this.dropReadinessFd(e.unit);
@@ -391,25 +392,42 @@ export class Manager {
   }
 
   /**
-   * Every process of a unit with a mount sandbox joins the namespace the first one got (the
-   * same plan gives the same namespace; making one costs about a spawn more). A namespace
-   * that could not be joined is let go, and the next process makes a new one.
+   * Every process of a unit with namespaces of its own joins those the first one got, as
+   * in systemd, where a unit's processes share its network, IPC and UTS namespaces (and the
+   * same plan gives the same mount namespace, which costs about a spawn more to make).
+   * Namespaces that could not be joined are let go, and the next process makes new ones.
    */
-  private spawnInUnitNamespace(unit: string, request: SpawnRequest): SpawnResult {
-    if (!request.sandbox) return this.host.spawn(request);
-    const sandbox = JSON.stringify(request.sandbox);
-    const kept = this.mountNamespaces.get(unit);
+  private spawnInUnitNamespaces(unit: string, request: SpawnRequest): SpawnResult {
+    const wanted: JoinableNamespace[] = [
+      ...(request.sandbox ? ["mnt" as const] : []), ...(request.privateNetwork ? ["net" as const] : []),
+      ...(request.privateIpc ? ["ipc" as const] : []), ...(request.privateUts ? ["uts" as const] : []),
+    ];
+    if (wanted.length === 0) return this.host.spawn(request);
+    const sandbox = JSON.stringify([request.sandbox, wanted]);
+    const kept = this.namespaces.get(unit);
     const joins = kept?.sandbox === sandbox;
-    const result = this.host.spawn(joins ? { ...request, mountNamespaceFd: kept.fd } : request);
+    const result = this.host.spawn(joins ? { ...request, joinNamespaces: kept.fds } : request);
     if (joins && result.ok) return result;
-    if (kept) {
-      this.mountNamespaces.delete(unit);
-      this.host.close(kept.fd);
-    }
+    this.letGoNamespaces(unit);
     if (!result.ok) return result;
-    const fd = this.host.openMountNamespace(result.pid);
-    if (fd !== null) this.mountNamespaces.set(unit, { sandbox, fd });
+    const fds: Partial<Record<JoinableNamespace, number>> = {};
+    for (const type of wanted) {
+      const fd = this.host.openNamespace(result.pid, type);
+      if (fd === null) { // gone already: nothing to keep
+        for (const opened of Object.values(fds)) this.host.close(opened);
+        return result;
+      }
+      fds[type] = fd;
+    }
+    this.namespaces.set(unit, { sandbox, fds });
     return result;
+  }
+
+  private letGoNamespaces(unit: string) {
+    const kept = this.namespaces.get(unit);
+    if (!kept) return;
+    this.namespaces.delete(unit);
+    for (const fd of Object.values(kept.fds)) this.host.close(fd);
   }
 
   /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */
@@ -427,11 +445,7 @@ export class Manager {
 
   /** The unit is down: its kept mount namespace is let go, its private /tmp removed. */
   private releaseSandbox(unit: string) {
-    const kept = this.mountNamespaces.get(unit);
-    if (kept) {
-      this.mountNamespaces.delete(unit);
-      this.host.close(kept.fd);
-    }
+    this.letGoNamespaces(unit);
     const dirs = this.privateTmps.get(unit);
     if (!dirs) return;
     this.privateTmps.delete(unit);

@@ -116,9 +116,10 @@ beforeAll(async () => {
     ),
     "ns-shared": `
 [service]
-exec_start_pre = [["/bin/sh", "-c", "echo pre $(readlink /proc/self/ns/mnt)"]]
-exec_start = ["/bin/sh", "-c", "echo main $(readlink /proc/self/ns/mnt); exec sleep 60"]
+exec_start_pre = [["/bin/sh", "-c", "echo pre $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/net)"]]
+exec_start = ["/bin/sh", "-c", "echo main $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/net); exec sleep 60"]
 protect_system = "strict"
+private_network = true
 `,
     "tmp-shared": `
 [service]
@@ -218,19 +219,20 @@ describe.skipIf(!isRoot)("mount sandboxing, seen from inside the service", () =>
     expect(answer(lines, "exec")).toBe("ok");
   });
 
-  test("a unit's processes share one mount namespace, made by the first, held by the manager while the unit runs", async () => {
+  test("a unit's processes share one mount namespace and one network namespace, made by the first, held by the manager while the unit runs", async () => {
     expect((await m.ctl("start", "ns-shared")).code).toBe(0);
     const logged = async () => (await m.ctlJson<{ logs: { text: string }[] }>("logs", "ns-shared")).logs.map((l) => l.text);
     const lines = await poll("the main process to say its namespace", async () => {
       const now = await logged();
       return now.some((l) => l.startsWith("main ")) ? now : null;
     });
-    const ns = (who: string) => lines.find((l) => l.startsWith(`${who} `))!.slice(who.length + 1);
-    expect(ns("main")).toBe(ns("pre"));
-    expect(ns("main")).not.toBe(readlinkSync("/proc/self/ns/mnt"));
-    // The manager's fd keeps the pre process's namespace alive: main's is that one, not a new one with its number.
-    const held = () => openFds(m.proc.pid).filter((fd) => fd.endsWith(ns("main")));
-    expect(held()).toHaveLength(1);
+    const ns = (who: string) => lines.find((l) => l.startsWith(`${who} `))!.slice(who.length + 1).split(" ");
+    expect(ns("main")).toEqual(ns("pre"));
+    expect(ns("main")).not.toContain(readlinkSync("/proc/self/ns/mnt"));
+    expect(ns("main")).not.toContain(readlinkSync("/proc/self/ns/net"));
+    // The manager's fds keep the pre process's namespaces alive: main's are those, not new ones with their numbers.
+    const held = () => openFds(m.proc.pid).filter((fd) => ns("main").some((n) => fd.endsWith(n)));
+    expect(held()).toHaveLength(2);
     expect((await m.ctl("stop", "ns-shared")).code).toBe(0);
     expect(held()).toEqual([]);
   });

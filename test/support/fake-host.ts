@@ -88,7 +88,7 @@ export class FakeHost implements ManagerHost {
     this.trace.push(`private-tmp ${root}`);
     return { tmp: `${root}/tmp`, varTmp: null, roots: [root] };
   }
-  openMountNamespace(): number | null {
+  openNamespace(): number | null {
     return null;
   }
   kernelSupport(): KernelSupport {

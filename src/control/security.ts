@@ -36,7 +36,7 @@ const RULES: Rule[] = [
   ["no_new_privileges", 1000, "Service processes may gain privileges (setuid programs, file capabilities)", (s) => yes(s.no_new_privileges)],
   ["capability_bounding_set ~CAP_SYS_ADMIN", 1500, "Service may have CAP_SYS_ADMIN", dropsCapability("CAP_SYS_ADMIN")],
   ["capability_bounding_set ~CAP_SYS_PTRACE", 1000, "Service may have CAP_SYS_PTRACE", dropsCapability("CAP_SYS_PTRACE")],
-  ["capability_bounding_set ~CAP_SYS_MODULE", 1000, "Service may have CAP_SYS_MODULE", dropsCapability("CAP_SYS_MODULE")],
+  ["capability_bounding_set ~CAP_SYS_MODULE", 1000, "Service may have CAP_SYS_MODULE", dropsCapability("CAP_SYS_MODULE", (s) => s.protect_kernel_modules === true)],
   ["capability_bounding_set ~CAP_SYS_RAWIO", 1000, "Service may have CAP_SYS_RAWIO", dropsCapability("CAP_SYS_RAWIO", (s) => s.private_devices === true)],
   ["capability_bounding_set ~CAP_NET_ADMIN", 500, "Service may have CAP_NET_ADMIN", dropsCapability("CAP_NET_ADMIN")],
   ["capability_bounding_set ~CAP_SYS_BOOT", 500, "Service may have CAP_SYS_BOOT", dropsCapability("CAP_SYS_BOOT")],

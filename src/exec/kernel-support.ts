@@ -27,6 +27,7 @@ export function probeKernel(): KernelSupport {
 const SECCOMP_KEYS = [
   "system_call_filter", "system_call_architectures", "system_call_log", "restrict_address_families", "restrict_namespaces",
   "restrict_realtime", "restrict_suid_sgid", "lock_personality", "memory_deny_write_execute", "protect_clock", "protect_hostname",
+  "private_devices", "protect_kernel_modules", "protect_kernel_logs", // their system call refusals
 ] as const;
 
 /** The directives of a service the kernel cannot honour, each with why: the unit would fail to start. */

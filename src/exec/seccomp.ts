@@ -38,6 +38,10 @@ export interface SeccompOptions {
   memoryDenyWriteExecute?: boolean;
   protectClock?: boolean;
   protectHostname?: boolean;
+  /** As systemd, these mount directives refuse system calls too: @raw-io, @module, syslog. */
+  privateDevices?: boolean;
+  protectKernelModules?: boolean;
+  protectKernelLogs?: boolean;
 }
 
 // linux/seccomp.h actions and linux/bpf_common.h / filter.h opcodes.
@@ -300,6 +304,9 @@ function checksProgram(opts: SeccompOptions, arch: Arch): Insn[] | string | null
   if (opts.memoryDenyWriteExecute) rules.push(...wxRules());
   if (opts.protectClock) refuse(expandSyscallName("@clock")!);
   if (opts.protectHostname) refuse(["sethostname", "setdomainname"]);
+  if (opts.privateDevices) refuse(expandSyscallName("@raw-io")!);
+  if (opts.protectKernelModules) refuse(expandSyscallName("@module")!);
+  if (opts.protectKernelLogs) refuse(["syslog"]);
   if (opts.systemCallLog?.length) {
     const merged = mergeLog(opts.systemCallLog);
     if (typeof merged === "string") return merged;
@@ -335,7 +342,7 @@ export function wantsSeccomp(opts: SeccompOptions): boolean {
   return Boolean(opts.systemCallFilter?.length || opts.systemCallArchitectures?.length || opts.systemCallLog?.length
     || opts.restrictAddressFamilies?.length || (opts.restrictNamespaces !== undefined && opts.restrictNamespaces !== false)
     || opts.restrictRealtime || opts.restrictSuidSgid || opts.lockPersonality || opts.memoryDenyWriteExecute
-    || opts.protectClock || opts.protectHostname);
+    || opts.protectClock || opts.protectHostname || opts.privateDevices || opts.protectKernelModules || opts.protectKernelLogs);
 }
 
 /**

@@ -134,6 +134,7 @@ function seccompOptions(cfg: ServiceSection): SeccompOptions | undefined {
     restrictRealtime: cfg.restrict_realtime, restrictSuidSgid: cfg.restrict_suid_sgid,
     lockPersonality: cfg.lock_personality, memoryDenyWriteExecute: cfg.memory_deny_write_execute,
     protectClock: cfg.protect_clock, protectHostname: cfg.protect_hostname,
+    privateDevices: cfg.private_devices, protectKernelModules: cfg.protect_kernel_modules, protectKernelLogs: cfg.protect_kernel_logs,
   };
   return wantsSeccomp(opts) ? opts : undefined;
 }
@@ -148,13 +149,16 @@ export interface UnitSandboxFacts {
 
 /**
  * private_devices takes CAP_MKNOD and CAP_SYS_RAWIO out of the bounding set, protect_clock
- * CAP_SYS_TIME and CAP_WAKE_ALARM, as systemd's PrivateDevices= and ProtectClock= do.
+ * CAP_SYS_TIME and CAP_WAKE_ALARM, protect_kernel_modules CAP_SYS_MODULE,
+ * protect_kernel_logs CAP_SYSLOG, as systemd's directives of those names do.
  */
 function boundingSet(cfg: ServiceSection): string[] | undefined {
   const kept = cfg.capability_bounding_set ?? undefined;
   const dropped = new Set([
     ...(cfg.private_devices ? ["CAP_MKNOD", "CAP_SYS_RAWIO"] : []),
     ...(cfg.protect_clock ? ["CAP_SYS_TIME", "CAP_WAKE_ALARM"] : []),
+    ...(cfg.protect_kernel_modules ? ["CAP_SYS_MODULE"] : []),
+    ...(cfg.protect_kernel_logs ? ["CAP_SYSLOG"] : []),
   ]);
   if (dropped.size === 0) return kept;
   return (kept ?? CAPABILITY_NAMES).filter((name) => !dropped.has(name));

@@ -132,6 +132,14 @@ for (const arch of ["x64", "arm64"] as const) {
       expect(call(progs, "getpid")).toBe(ALLOW);
     });
 
+    test("private_devices, protect_kernel_modules and protect_kernel_logs refuse calls too, as in systemd", () => {
+      const progs = programs({ privateDevices: true, protectKernelModules: true, protectKernelLogs: true }, arch);
+      expect(call(progs, "finit_module")).toBe(EPERM);
+      expect(call(progs, "syslog")).toBe(EPERM);
+      if (arch === "x64") expect(call(progs, "iopl")).toBe(EPERM); // @raw-io: x86 only
+      expect(call(progs, "read")).toBe(ALLOW);
+    });
+
     test("system_call_log: the listed calls are logged and allowed", () => {
       const progs = programs({ systemCallLog: ["mount umount2"] }, arch);
       expect(call(progs, "mount")).toBe(LOG);

@@ -275,9 +275,17 @@ export const CLONE_NEWNS = 0x00020000;
  * attr_set, attr_clr, propagation, userns_fd } (MOUNT_ATTR_SIZE_VER0 = 32 bytes);
  * AT_RECURSIVE from include/uapi/linux/fcntl.h, AT_FDCWD = -100 from the same file.
  */
-export const MOUNT_ATTR = { RDONLY: 0x1, SIZE_VER0: 32 } as const;
+export const MOUNT_ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SIZE_VER0: 32 } as const;
 export const AT_FDCWD = -100;
 export const AT_RECURSIVE = 0x8000;
+/** AT_NO_AUTOMOUNT: an autofs mount point is changed, not triggered. */
+export const AT_NO_AUTOMOUNT = 0x800;
+/** The other namespaces a unit may have (include/uapi/linux/sched.h). */
+export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWNET: 0x40000000 } as const;
+/** A new network namespace's loopback brought up (include/uapi/linux/sockios.h, if.h). */
+export const NETDEV = { SIOCGIFFLAGS: 0x8913, SIOCSIFFLAGS: 0x8914, IFF_UP: 0x1 } as const;
+/** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) (include/uapi/linux/prctl.h, seccomp.h). */
+export const SECCOMP = { PR_SET_SECCOMP: 22, MODE_FILTER: 2 } as const;
 /**
  * struct statfs (man 2 statfs; include/uapi/asm-generic/statfs.h, which x86_64 uses too:
  * eleven 8-byte words on LP64, then f_spare[4]), 120 bytes with f_flags at 80. The
@@ -285,7 +293,7 @@ export const AT_RECURSIVE = 0x8000;
  */
 export const STATFS = { size: 120, flags: 80 } as const;
 export const ST = {
-  NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x400, NODIRATIME: 0x800, RELATIME: 0x1000,
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x400, NODIRATIME: 0x800, RELATIME: 0x1000,
 } as const;
 
 // ---------------------------------------------------------------- signals
@@ -408,7 +416,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     AT_FDCWD, AT_RECURSIVE, STATFS_SIZE: STATFS.size, STATFS_FLAGS: STATFS.flags,
     ST_NOSUID: ST.NOSUID, ST_NODEV: ST.NODEV, ST_NOEXEC: ST.NOEXEC, ST_NOATIME: ST.NOATIME,
     ST_NODIRATIME: ST.NODIRATIME, ST_RELATIME: ST.RELATIME,
-    ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR,
+    ENOENT: E.ENOENT, EINVAL: E.EINVAL, ENOTDIR: E.ENOTDIR, EEXIST: E.EEXIST,
     // the terminal of tty_path (struct termios is the kernel's, for TCGETS/TCSETS)
     O_RDWR: O.RDWR, O_NOCTTY: O.NOCTTY, O_NONBLOCK: O.NONBLOCK, F_GETFL: F.GETFL, F_SETFL: F.SETFL,
     TCGETS: TTY_IOCTL.TCGETS, TCSETS: TTY_IOCTL.TCSETS, TCFLSH: TTY_IOCTL.TCFLSH, TIOCNXCL: TTY_IOCTL.TIOCNXCL,
@@ -419,6 +427,11 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     TTY_OFLAG_SET: TERMIOS.ONLCR | TERMIOS.OPOST,
     TTY_CFLAG_SET: TERMIOS.CREAD,
     TTY_LFLAG: TERMIOS.ISIG | TERMIOS.ICANON | TERMIOS.IEXTEN | TERMIOS.ECHO | TERMIOS.ECHOE | TERMIOS.ECHOK | TERMIOS.ECHOCTL | TERMIOS.ECHOKE,
+    // the sandbox: mount plan, namespaces, seccomp
+    MS_MOVE: MS.MOVE, O_CREAT: O.CREAT, AT_NO_AUTOMOUNT, ST_RDONLY: ST.RDONLY,
+    CLONE_NEWNET: CLONE_NS.NEWNET, CLONE_NEWIPC: CLONE_NS.NEWIPC, CLONE_NEWUTS: CLONE_NS.NEWUTS, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
+    SIOCGIFFLAGS: NETDEV.SIOCGIFFLAGS, SIOCSIFFLAGS: NETDEV.SIOCSIFFLAGS, IFF_UP: NETDEV.IFF_UP,
+    PR_SET_SECCOMP: SECCOMP.PR_SET_SECCOMP, SECCOMP_MODE_FILTER: SECCOMP.MODE_FILTER,
   };
   return Object.fromEntries(Object.entries(defines).map(([k, v]) => [k, String(v)]));
 }

@@ -42,6 +42,11 @@ extern int setpriority(int which, u32 who, int prio);
 extern int prctl(int option, ...);
 extern int mount(const char *source, const char *target, const char *type, unsigned long flags, const void *data);
 extern int unshare(int flags);
+extern int setns(int fd, int nstype);
+extern int mkdir(const char *path, u32 mode);
+extern int symlink(const char *target, const char *path);
+extern int socket(int domain, int type, int protocol);
+extern int ioctl(int fd, unsigned long request, ...);
 extern int epoll_create1(int flags);
 extern int epoll_ctl(int epfd, int op, int fd, void *event);
 extern int epoll_wait(int epfd, void *events, int maxevents, int timeout);
@@ -104,28 +109,44 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 /* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
 #define TTY_FD (-2)
 
-/* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. */
-#define MOUNT_READ_ONLY    1
-#define MOUNT_INACCESSIBLE 2
-#define MOUNT_PRIVATE_TMP  3
-#define MOUNT_OPTIONAL     (1 << 0) /* a missing path (ENOENT) is skipped */
+/* Kinds and flags of struct mount_op; mirrored in ffi/spawn-layout.ts. The plan (which
+ * paths, in which order, with which flags) is made by src/exec/mount-plan.ts; the child
+ * carries it out step by step. */
+#define MOUNT_BIND         1 /* source on path (MOUNT_RECURSIVE: with the mounts below it) */
+#define MOUNT_TMPFS        2 /* a tmpfs on path: attr_set as mount flags, data as options */
+#define MOUNT_SETATTR      3 /* the mount at path (not below): attr_set on, attr_clear off */
+#define MOUNT_INACCESSIBLE 4 /* path hidden */
+#define MOUNT_MKDIR        5 /* a directory (an existing one is fine) */
+#define MOUNT_MKFILE       6 /* an empty file, a mount point for a device node */
+#define MOUNT_SYMLINK      7 /* a symlink at path to source */
+#define MOUNT_MOVE         8 /* the mount at source moved to path */
+#define MOUNT_PROC         9 /* a new proc on path: attr_set as mount flags, data as options */
+#define MOUNT_OPTIONAL     (1 << 0) /* a missing path or source (ENOENT) is skipped */
+#define MOUNT_RECURSIVE    (1 << 1)
 
 /* Steps, for the error report; mirrored (same order) by SPAWN_STAGES in ffi/spawn-layout.ts. */
 enum spawn_stage {
   STAGE_NONE, STAGE_CLONE, STAGE_CGROUP, STAGE_SETSID, STAGE_TTY, STAGE_FDS, STAGE_CLOSE_FDS, STAGE_RLIMIT,
-  STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_MOUNT_NAMESPACE,
-  STAGE_READ_ONLY_PATHS, STAGE_INACCESSIBLE_PATHS, STAGE_PRIVATE_TMP,
+  STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_NAMESPACES,
+  STAGE_LOOPBACK, STAGE_MOUNT_NAMESPACE, STAGE_MOUNTS,
   STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
-  STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_EXECVE,
+  STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_EXECVE,
   STAGE_COUNT /* not a stage: checked against the JS list when the library loads */
 };
 
 /* One step of the private mount namespace; applied in order. */
 struct mount_op {
-  i64 kind;                /* MOUNT_READ_ONLY, MOUNT_INACCESSIBLE, MOUNT_PRIVATE_TMP */
-  i64 flags;               /* MOUNT_OPTIONAL */
+  i64 kind;                /* MOUNT_BIND ... MOUNT_PROC */
+  i64 flags;               /* MOUNT_OPTIONAL, MOUNT_RECURSIVE */
   const char *path;        /* absolute, normalized */
+  const char *source;      /* BIND, SYMLINK, MOVE; else NULL */
+  const char *data;        /* TMPFS, PROC options; else NULL */
+  u64 attr_set;            /* MOUNT_ATTR_RDONLY|NOSUID|NODEV|NOEXEC: the same bits as MS_* */
+  u64 attr_clear;          /* SETATTR */
 };
+
+/* struct sock_fprog of seccomp(2) on LP64: the count, then the instructions' address. */
+struct sock_fprog { unsigned short len; const void *filter; };
 
 /*
  * Filled by ffi/spawn.ts: every field is 8 bytes, so field i is at offset 8*i
@@ -158,6 +179,10 @@ struct spawn_request {
   u64 ambient;             /* SPAWN_CAP_AMBIENT: bit n raised in the ambient set */
   const struct mount_op *mounts; /* mount_count steps: a non-zero count means a mount namespace */
   i64 mount_count;
+  i64 unshare_flags;       /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS (not NEWNS: mounts say that) */
+  const char *seccomp;     /* seccomp_length bytes of programs, each a u64 count then struct sock_filter[count] */
+  i64 seccomp_length;
+  const i64 *join_ns;      /* fds on the unit's namespaces (mnt, net, ipc, uts; -1: none) an earlier spawn got: joined, not made */
   i64 failed_errno;        /* out: set by the child when a step fails */
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
   i64 failed_index;        /* out: for a mount stage, the index of the mount_op */
@@ -363,45 +388,30 @@ static int apply_ambient(u64 wanted, int also_inherit) {
 /* struct mount_attr of mount_setattr(2), MOUNT_ATTR_SIZE_VER0. */
 struct mount_attr { u64 attr_set; u64 attr_clr; u64 propagation; u64 userns_fd; };
 
-/* A namespace of our own, where nothing mounted propagates back to the host; mounts
- * the host makes later still arrive (MS_SLAVE, as systemd does). */
-static int enter_mount_namespace(void) {
-  if (unshare(CLONE_NEWNS) < 0) return -1;
-  return mount(0, "/", 0, MS_REC | MS_SLAVE, 0);
-}
-
-/* Linux < 5.12: a bind remount changes one mount only (mounts below path stay
- * writable), and resets the per-mount flags it is not given: keep what statfs says. */
-static int remount_read_only_legacy(const char *path) {
+/* Linux < 5.12 (no mount_setattr): a bind remount resets the per-mount flags it is not
+ * given, so it gets those statfs reports, changed as asked. */
+static int remount_legacy(const char *path, u64 set, u64 clear) {
   u64 fs[STATFS_SIZE / 8];
   if (syscall(SYS_statfs, path, fs) < 0) return -1;
   u64 have = fs[STATFS_FLAGS / 8];
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
-  if (have & ST_NOSUID) flags |= MS_NOSUID;
-  if (have & ST_NODEV) flags |= MS_NODEV;
-  if (have & ST_NOEXEC) flags |= MS_NOEXEC;
+  u64 attrs = ((have & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)) | set) & ~clear;
+  unsigned long flags = MS_BIND | MS_REMOUNT | (unsigned long)attrs;
   if (have & ST_NOATIME) flags |= MS_NOATIME;
   if (have & ST_NODIRATIME) flags |= MS_NODIRATIME;
   if (have & ST_RELATIME) flags |= MS_RELATIME;
   return mount(0, path, 0, flags, 0);
 }
 
-/*
- * path, and every mount below it, read-only. A bind mount of the path onto itself
- * makes it a mount of its own (MS_REC keeps the mounts below it visible); "/" is one
- * already, and a mount stacked on "/" would not even be seen from the process's root.
- * These are our namespace's copies: the host's mounts are untouched.
- */
-static int make_read_only(const char *path, i64 flags) {
-  int is_root = path[0] == '/' && path[1] == 0;
-  if (!is_root && mount(path, path, 0, MS_BIND | MS_REC, 0) < 0) return -1;
-  if (!(flags & SPAWN_LEGACY_REMOUNT)) {
-    struct mount_attr attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
-    if (syscall(SYS_mount_setattr, (long)AT_FDCWD, path, (long)AT_RECURSIVE, &attr, (long)MOUNT_ATTR_SIZE_VER0) == 0)
+/* The flags of the one mount at path (a mount point: the plan binds a path onto itself
+ * first where it is not one). These are our namespace's copies: the host's are untouched. */
+static int set_mount_attrs(const char *path, u64 set, u64 clear, i64 spawn_flags) {
+  if (!(spawn_flags & SPAWN_LEGACY_REMOUNT)) {
+    struct mount_attr attr = { set, clear, 0, 0 };
+    if (syscall(SYS_mount_setattr, (long)AT_FDCWD, path, (long)AT_NO_AUTOMOUNT, &attr, (long)MOUNT_ATTR_SIZE_VER0) == 0)
       return 0;
     if (errno != ENOSYS) return -1;
   }
-  return remount_read_only_legacy(path);
+  return remount_legacy(path, set, clear);
 }
 
 /*
@@ -418,30 +428,76 @@ static int make_inaccessible(const char *path) {
   return mount(0, path, 0, MS_BIND | MS_REMOUNT | locked, 0);
 }
 
-/* A fresh tmpfs, as /tmp wants it (sticky, writable by all). */
-static int mount_private_tmp(const char *path) {
-  return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+static int make_file(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
 }
 
-static int mount_stage(i64 kind) {
-  if (kind == MOUNT_READ_ONLY) return STAGE_READ_ONLY_PATHS;
-  if (kind == MOUNT_INACCESSIBLE) return STAGE_INACCESSIBLE_PATHS;
-  return STAGE_PRIVATE_TMP;
+static int apply_mount_op(const struct mount_op *op, i64 spawn_flags) {
+  unsigned long attrs = (unsigned long)op->attr_set;
+  switch (op->kind) {
+    case MOUNT_BIND: return mount(op->source, op->path, 0, MS_BIND | (op->flags & MOUNT_RECURSIVE ? MS_REC : 0), 0);
+    case MOUNT_TMPFS: return mount("tmpfs", op->path, "tmpfs", attrs, op->data);
+    case MOUNT_SETATTR: return set_mount_attrs(op->path, op->attr_set, op->attr_clear, spawn_flags);
+    case MOUNT_INACCESSIBLE: return make_inaccessible(op->path);
+    case MOUNT_MKDIR: return mkdir(op->path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    case MOUNT_MKFILE: return make_file(op->path);
+    case MOUNT_SYMLINK: return symlink(op->source, op->path);
+    case MOUNT_MOVE: return mount(op->source, op->path, 0, MS_MOVE, 0);
+    case MOUNT_PROC: return mount("proc", op->path, "proc", attrs, op->data);
+    default: errno = EINVAL; return -1;
+  }
 }
 
+/* A namespace of our own, where nothing mounted propagates back to the host; mounts
+ * the host makes later still arrive (MS_SLAVE, as systemd does). Then the plan. */
 static void apply_mounts(struct spawn_request *req) {
-  if (enter_mount_namespace() < 0) child_fail(req, STAGE_MOUNT_NAMESPACE);
+  if (unshare(CLONE_NEWNS) < 0 || mount(0, "/", 0, MS_REC | MS_SLAVE, 0) < 0) child_fail(req, STAGE_MOUNT_NAMESPACE);
   for (i64 i = 0; i < req->mount_count; i++) {
     const struct mount_op *op = req->mounts + i;
-    int result;
-    if (op->kind == MOUNT_READ_ONLY) result = make_read_only(op->path, req->flags);
-    else if (op->kind == MOUNT_INACCESSIBLE) result = make_inaccessible(op->path);
-    else result = mount_private_tmp(op->path);
-    if (result < 0 && !(errno == ENOENT && (op->flags & MOUNT_OPTIONAL))) {
+    if (apply_mount_op(op, req->flags) < 0 && !(errno == ENOENT && (op->flags & MOUNT_OPTIONAL))) {
       req->failed_index = i;
-      child_fail(req, mount_stage(op->kind));
+      child_fail(req, STAGE_MOUNTS);
     }
   }
+}
+
+/* struct ifreq (man 7 netdevice): the name in 16 bytes, then the flags (a short) in a
+ * union of 24. A new network namespace has its loopback down: up, as systemd does. */
+static int loopback_up(void) {
+  char ifr[40] = "lo";
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int result = ioctl(fd, SIOCGIFFLAGS, ifr);
+  if (result == 0) {
+    *(short *)(ifr + 16) |= IFF_UP;
+    result = ioctl(fd, SIOCSIFFLAGS, ifr);
+  }
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return result;
+}
+
+/* Each program in turn (src/exec/seccomp.ts puts the one that may refuse prctl last). */
+static int load_seccomp(struct spawn_request *req) {
+  const char *at = req->seccomp, *end = req->seccomp + req->seccomp_length;
+  while (at < end) {
+    u64 count = *(const u64 *)at;
+    struct sock_fprog program = { (unsigned short)count, at + 8 };
+    if (prctl(PR_SET_SECCOMP, (long)SECCOMP_MODE_FILTER, &program, 0L, 0L) < 0) return -1;
+    at += 8 + 8 * count;
+  }
+  return 0;
+}
+
+static int join_namespaces(struct spawn_request *req) {
+  static const int types[4] = { CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS };
+  for (int i = 0; i < 4; i++)
+    if (req->join_ns[i] >= 0 && setns((int)req->join_ns[i], types[i]) < 0) return -1;
+  return 0;
 }
 
 static void write_pid_slots(struct spawn_request *req) {
@@ -532,7 +588,10 @@ static int child_main(struct spawn_request *req, int must_join) {
   reset_signal_dispositions((flags & SPAWN_IGNORE_SIGPIPE) != 0);
   if (must_join && join_cgroup((int)req->cgroup_fd) < 0) child_fail(req, STAGE_CGROUP);
   if ((flags & SPAWN_SETSID) && setsid() < 0) child_fail(req, STAGE_SETSID);
+  /* The terminal is opened in the manager's mount namespace (the unit's /dev may be private). */
   if (req->tty_path && place_terminal(req) < 0) child_fail(req, STAGE_TTY);
+  /* Before the fds are placed, which could put another over them. */
+  if (join_namespaces(req) < 0) child_fail(req, STAGE_NAMESPACES);
   if (place_fds(req) < 0) child_fail(req, STAGE_FDS);
   if (close_fds_from((int)req->fd_count) < 0) child_fail(req, STAGE_CLOSE_FDS);
   if (apply_rlimits(req) < 0) child_fail(req, STAGE_RLIMIT);
@@ -545,7 +604,9 @@ static int child_main(struct spawn_request *req, int must_join) {
   if ((flags & SPAWN_SET_OOM) && write_oom_score_adj(req->oom_score_adj) < 0)
     child_fail(req, STAGE_OOM_SCORE_ADJ);
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);
-  if (req->mount_count > 0) apply_mounts(req);
+  if (req->unshare_flags && unshare((int)req->unshare_flags) < 0) child_fail(req, STAGE_NAMESPACES);
+  if ((req->unshare_flags & CLONE_NEWNET) && loopback_up() < 0) child_fail(req, STAGE_LOOPBACK);
+  if (req->mount_count > 0 && req->join_ns[0] < 0) apply_mounts(req);
   if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
     child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
   if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
@@ -564,6 +625,8 @@ static int child_main(struct spawn_request *req, int must_join) {
     child_fail(req, STAGE_NO_NEW_PRIVS);
   write_pid_slots(req);
   set_signal_mask(0, 0);
+  /* Last, so that nothing above is filtered: execve and exit are in every allow list. */
+  if (req->seccomp_length > 0 && load_seccomp(req) < 0) child_fail(req, STAGE_SECCOMP);
   execve(req->path, req->argv, req->envp);
   child_fail(req, STAGE_EXECVE);
   return 127;

@@ -6,9 +6,9 @@
 /** enum spawn_stage in ffi/native.c, same order (checked at load against STAGE_COUNT). */
 export const SPAWN_STAGES = [
   "none", "clone", "cgroup", "setsid", "tty", "fds", "close_fds", "rlimit", "nice", "ioprio",
-  "cpu_affinity", "oom_score_adj", "mount_namespace", "read_only_paths", "inaccessible_paths",
-  "private_tmp", "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
-  "setuid", "chdir", "no_new_privs", "execve",
+  "cpu_affinity", "oom_score_adj", "namespaces", "loopback", "mount_namespace", "mounts",
+  "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
+  "setuid", "chdir", "no_new_privs", "seccomp", "execve",
 ] as const;
 export type SpawnStage = (typeof SPAWN_STAGES)[number];
 
@@ -31,14 +31,23 @@ export const SLOT = {
   path: 0, argv: 1, envp: 2, pidSlots: 3, fdSources: 4, fdCount: 5, cwd: 6, flags: 7,
   uid: 8, gid: 9, groups: 10, groupCount: 11, umask: 12, nice: 13, oomScoreAdj: 14,
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
-  boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24,
-  failedErrno: 25, failedStage: 26, failedIndex: 27, ttyPath: 28,
+  boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24, unshareFlags: 25, seccomp: 26,
+  seccompLength: 27, joinNs: 28, failedErrno: 29, failedStage: 30, failedIndex: 31, ttyPath: 32,
 } as const;
-export const SPAWN_REQUEST_SLOTS = 29;
+export const SPAWN_REQUEST_SLOTS = 33;
 
-/** struct mount_op: kind, flags, path (three 8-byte cells). */
-export const MOUNT_OP_SIZE = 24;
+/** struct mount_op: kind, flags, path, source, data, attr_set, attr_clear (8-byte cells). */
+export const MOUNT_OP_SIZE = 56;
 /** MOUNT_* kinds of ffi/native.c. */
-export const MOUNT_KIND = { readOnly: 1, inaccessible: 2, privateTmp: 3 } as const;
-/** MOUNT_OPTIONAL: a missing path is skipped. */
+export const MOUNT_KIND = {
+  bind: 1, tmpfs: 2, setattr: 3, inaccessible: 4, mkdir: 5, mkfile: 6, symlink: 7, move: 8, proc: 9,
+} as const;
+/** MOUNT_OPTIONAL: a missing path or source is skipped; MOUNT_RECURSIVE: a bind with the mounts below. */
 export const MOUNT_OPTIONAL = 1;
+export const MOUNT_RECURSIVE = 2;
+/** The namespaces a spawn may join, in the order of spawn_request.join_ns. */
+export const JOINABLE_NAMESPACES = ["mnt", "net", "ipc", "uts"] as const;
+export type JoinableNamespace = (typeof JOINABLE_NAMESPACES)[number];
+
+/** Mount attribute bits, the same in MOUNT_ATTR_* (mount_setattr) and MS_* (mount). */
+export const ATTR = { rdonly: 1, nosuid: 2, nodev: 4, noexec: 8 } as const;

@@ -12,7 +12,8 @@
 import { ptr } from "bun:ffi";
 import { native } from "./native.ts";
 import {
-  FLAG, MOUNT_KIND, MOUNT_OP_SIZE, MOUNT_OPTIONAL, SLOT, SPAWN_REQUEST_SLOTS, SPAWN_STAGES, type SpawnStage,
+  FLAG, JOINABLE_NAMESPACES, MOUNT_KIND, MOUNT_OP_SIZE, MOUNT_OPTIONAL, MOUNT_RECURSIVE, SLOT, SPAWN_REQUEST_SLOTS, SPAWN_STAGES,
+  type JoinableNamespace, type SpawnStage,
 } from "./spawn-layout.ts";
 
 export { SPAWN_STAGES, type SpawnStage };
@@ -21,7 +22,17 @@ export { SPAWN_STAGES, type SpawnStage };
 export interface NativeMount {
   kind: keyof typeof MOUNT_KIND;
   path: string;
-  /** A missing path is skipped instead of failing the spawn. */
+  /** bind, move: what is mounted; symlink: its target. */
+  source?: string;
+  /** tmpfs, proc: the mount options ("mode=0755"). */
+  data?: string;
+  /** bind: with the mounts below source. */
+  recursive?: boolean;
+  /** ATTR bits (ffi/spawn-layout.ts): tmpfs, proc: mount flags; setattr: set on the mount. */
+  set?: number;
+  /** setattr: ATTR bits cleared on the mount. */
+  clear?: number;
+  /** A missing path or source is skipped instead of failing the spawn. */
   optional: boolean;
 }
 
@@ -65,6 +76,12 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** fds on namespaces (/proc/PID/ns/TYPE) joined with setns: mnt instead of carrying out mounts, the others instead of unsharing them. */
+  joinNamespaces?: Partial<Record<JoinableNamespace, number>>;
+  /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
+  unshareFlags?: number;
+  /** seccomp BPF programs, each an 8-byte instruction count then struct sock_filter[count] (8 bytes each), loaded last before execve. */
+  seccomp?: Uint8Array;
   /** Read-only paths without mount_setattr, as on Linux < 5.12 (for tests). */
   legacyRemount?: boolean;
   /** SIGPIPE ignored (SIG_IGN) rather than reset to its default like every other signal. */
@@ -196,12 +213,19 @@ function requestStrings(req: NativeSpawn): { env: string[]; pidValueAt: number[]
  * against the previous version, interleaved as in bench/spawn.ts.
  */
 function putContextArrays(
-  block: RequestBlock, req: NativeSpawn, at: { header: number; cpuMaskAt: number; mountsAt: number; mountPaths: number[] },
+  block: RequestBlock, req: NativeSpawn, at: { header: number; cpuMaskAt: number; mountsAt: number; mountStrings: number[] },
 ): void {
+  let next = 0;
+  const address = (text: string | undefined) => (text === undefined ? 0 : at.mountStrings[next++]!);
   req.mounts?.forEach((mount, i) => {
-    block.put64(at.mountsAt + MOUNT_OP_SIZE * i, MOUNT_KIND[mount.kind]);
-    block.put64(at.mountsAt + MOUNT_OP_SIZE * i + 8, mount.optional ? MOUNT_OPTIONAL : 0);
-    block.put64(at.mountsAt + MOUNT_OP_SIZE * i + 16, at.mountPaths[i]!);
+    const op = at.mountsAt + MOUNT_OP_SIZE * i;
+    block.put64(op, MOUNT_KIND[mount.kind]);
+    block.put64(op + 8, (mount.optional ? MOUNT_OPTIONAL : 0) | (mount.recursive ? MOUNT_RECURSIVE : 0));
+    block.put64(op + 16, address(mount.path));
+    block.put64(op + 24, address(mount.source));
+    block.put64(op + 32, address(mount.data));
+    block.put64(op + 40, mount.set ?? 0);
+    block.put64(op + 48, mount.clear ?? 0);
   });
   for (const cpu of req.cpus ?? []) block.setBit(at.cpuMaskAt, cpu);
   for (const cap of req.boundingKeep ?? []) block.setBit(at.header + 8 * SLOT.boundingKeep, cap);
@@ -220,8 +244,11 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   const cpuCells = req.cpus?.length ? Math.floor(Math.max(...req.cpus) / 64) + 1 : 0;
   const strings = [req.path, ...req.argv, ...env, ...(req.cwd === undefined ? [] : [req.cwd])];
   const ttyPathAt = req.tty === undefined ? -1 : strings.push(req.tty.path) - 1;
-  const mountPathsFrom = strings.length;
-  for (const mount of mounts) strings.push(mount.path);
+  const mountStringsFrom = strings.length;
+  for (const mount of mounts) {
+    for (const text of [mount.path, mount.source, mount.data]) if (text !== undefined) strings.push(text);
+  }
+  const seccomp = req.seccomp ?? new Uint8Array(0);
 
   const layout = new Layout();
   const header = layout.take(8 * SPAWN_REQUEST_SLOTS);
@@ -231,6 +258,8 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   const rlimitsAt = layout.take(8 * 3 * req.rlimits.length);
   const cpuMaskAt = layout.take(8 * cpuCells);
   const mountsAt = layout.take(MOUNT_OP_SIZE * mounts.length);
+  const seccompAt = layout.take(seccomp.length);
+  const joinNsAt = layout.take(8 * JOINABLE_NAMESPACES.length);
   const fdsAt = layout.take(4 * req.fdSources.length);
   const groupsAt = layout.take(4 * groups.length);
   const stringAt = strings.map((s) => layout.take(Buffer.byteLength(s, "utf8") + 1));
@@ -281,7 +310,13 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("ttyPath", ttyPathAt < 0 ? 0 : addresses[ttyPathAt]!);
-  putContextArrays(block, req, { header, cpuMaskAt, mountsAt, mountPaths: addresses.slice(mountPathsFrom) });
+  field("unshareFlags", req.unshareFlags ?? 0);
+  JOINABLE_NAMESPACES.forEach((type, i) => block.put64(joinNsAt + 8 * i, req.joinNamespaces?.[type] ?? -1));
+  field("joinNs", block.base + joinNsAt);
+  block.bytes.set(seccomp, seccompAt);
+  field("seccomp", block.base + seccompAt);
+  field("seccompLength", seccomp.length);
+  putContextArrays(block, req, { header, cpuMaskAt, mountsAt, mountStrings: addresses.slice(mountStringsFrom) });
 
   const pid = native().hearth_spawn(block.bytes);
   return pid > 0 ? { pid } : readFailure(block, header);
@@ -290,8 +325,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
 function readFailure(block: RequestBlock, header: number): NativeSpawnResult {
   const stage = SPAWN_STAGES[block.get64(header + 8 * SLOT.failedStage)] ?? "clone";
   const errno = block.get64(header + 8 * SLOT.failedErrno);
-  const isMountStep = stage === "read_only_paths" || stage === "inaccessible_paths" || stage === "private_tmp";
-  return isMountStep ? { errno, stage, mountIndex: block.get64(header + 8 * SLOT.failedIndex) } : { errno, stage };
+  return stage === "mounts" ? { errno, stage, mountIndex: block.get64(header + 8 * SLOT.failedIndex) } : { errno, stage };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { loadConfig, formatDiagnostic } from "../config/load.ts";
 import type { LoadEnv } from "../config/commands.ts";
 import { defaultConfDir } from "./paths.ts";
+import { probeKernel, unsupportedDirectives, type KernelSupport } from "../exec/kernel-support.ts";
 
 const USAGE = "usage: hearth check [-c CONFDIR]";
 
@@ -11,6 +12,7 @@ export interface CheckIo {
   out: (line: string) => void;
   err: (line: string) => void;
   env?: LoadEnv; // how programs are checked; the real filesystem by default
+  kernel?: KernelSupport; // what the sandbox may use; the running kernel's by default
 }
 
 const consoleIo: CheckIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
@@ -37,8 +39,16 @@ export async function checkMain(argv: string[], io: CheckIo = consoleIo): Promis
 
   const config = loadConfig(confDir, { env: io.env });
   for (const diagnostic of config.diagnostics) io.out(formatDiagnostic(diagnostic));
+  const kernel = io.kernel ?? probeKernel();
+  let kernelWarnings = 0;
+  for (const unit of config.units.values()) {
+    for (const problem of unit.service ? unsupportedDirectives(unit.service, kernel) : []) {
+      io.out(`${unit.file}: warning: ${problem}`);
+      kernelWarnings++;
+    }
+  }
   const errors = config.diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = config.diagnostics.length - errors;
+  const warnings = config.diagnostics.length - errors + kernelWarnings;
   io.out(`${count(config.units.size, "unit")}, ${count(errors, "error")}, ${count(warnings, "warning")}`);
   return errors > 0 ? 1 : 0;
 }

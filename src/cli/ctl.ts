@@ -5,6 +5,7 @@ import { formatList, formatLogs, formatStatus, formatWatchdog } from "../control
 import { DurationError, parseTimeSpan } from "../config/duration.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { blame, dot, formatCriticalChain, plot, type Timeline } from "../control/analyze.ts";
+import { formatSecurity, type UnitSecurity } from "../control/security-format.ts";
 import { formatEntry } from "../log/format.ts";
 import { formatPhases, phaseRows } from "../control/startup-phases.ts";
 import type { UnitStatus } from "../control/status.ts";
@@ -22,7 +23,7 @@ verbs:
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
-  analyze [time|blame|critical-chain [UNIT]|plot|dot]
+  analyze [time|blame|critical-chain [UNIT]|plot|dot|security [UNIT]]
                             where the start-up time went: time (the default) splits hearth's
                             own start into phases (kernel handover, runtime ready, code and
                             configuration loaded, first spawn, target reached; --json: the
@@ -135,8 +136,8 @@ export async function ctlMain(argv: string[]): Promise<number> {
   const verb = args.verb;
   // analyze's first word is its view, not a unit.
   const view = verb === "analyze" ? args.units.shift() ?? "time" : "";
-  if (verb === "analyze" && !["time", "blame", "critical-chain", "plot", "dot"].includes(view)) {
-    console.error(`hearth ctl: analyze: unknown view ${view}; expected time, blame, critical-chain, plot or dot`);
+  if (verb === "analyze" && !["time", "blame", "critical-chain", "plot", "dot", "security"].includes(view)) {
+    console.error(`hearth ctl: analyze: unknown view ${view}; expected time, blame, critical-chain, plot, dot or security`);
     return EXIT.usage;
   }
   const extra = verbArguments(verb, args.units);
@@ -158,6 +159,7 @@ export async function ctlMain(argv: string[]): Promise<number> {
     exit = typeof obj.exit === "number" ? obj.exit : EXIT.failed;
     if (args.json && view === "time" && obj.timeline) console.log(JSON.stringify(phasesJson(obj.timeline as Timeline)));
     else if (args.json) console.log(JSON.stringify(obj));
+    else if (verb === "analyze" && view === "security" && obj.security) exit = printSecurity(obj.security as UnitSecurity[], args.units[0]);
     else if (verb === "analyze" && obj.timeline) printAnalysis(view, obj.timeline as Timeline, args.units[0]);
     else print(verb, obj, args.all);
     return false;
@@ -225,6 +227,16 @@ function print(verb: string, obj: Record<string, unknown>, all = false) {
 function phasesJson(t: Timeline) {
   if (!t.phases) return { target: t.target, phases: null };
   return { target: t.target, origin: t.phases.origin, phases: phaseRows(t.phases) };
+}
+
+/** `analyze security [UNIT]`: exit 1 for a unit that is not a service. */
+function printSecurity(rows: UnitSecurity[], unit?: string): number {
+  if (unit !== undefined && !rows.some((r) => r.unit === unit)) {
+    console.error(`hearth ctl: analyze security: ${unit} is not a loaded service`);
+    return EXIT.failed;
+  }
+  console.log(formatSecurity(rows, unit));
+  return EXIT.ok;
 }
 
 function printAnalysis(view: string, t: Timeline, unit?: string) {

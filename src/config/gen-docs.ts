@@ -34,7 +34,7 @@ const PLURAL: Partial<Record<ValueType["kind"], string>> = {
 export function typeName(type: ValueType): string {
   switch (type.kind) {
     case "string": return "string";
-    case "path": return type.home ? 'absolute path or "~"' : type.optionalMark ? 'absolute path, "-" prefix allowed' : "absolute path";
+    case "path": return type.home ? 'absolute path or "~"' : type.rootMark ? 'absolute path, "-" or "+" prefix allowed' : type.optionalMark ? 'absolute path, "-" prefix allowed' : "absolute path";
     case "bool": return "bool";
     case "int": return `integer ${type.min} to ${type.max}` + (type.infinity ? ' or "infinity"' : "");
     case "size": return `size up to ${sizeText(type.max)}` + (type.infinity ? ' or "infinity"' : "");
@@ -43,7 +43,7 @@ export function typeName(type: ValueType): string {
     case "unit-name": return "unit name";
     case "command": return "command";
     case "command-list": return "list of commands";
-    case "enum": return type.values.map((value) => `\`${value}\``).join(" | ");
+    case "enum": return [...(type.bools ? ["true", "false"] : []), ...type.values].map((value) => `\`${value}\``).join(" | ");
     case "signal": return "signal";
     case "mode": return "file mode";
     case "env": return "table of strings";
@@ -52,6 +52,7 @@ export function typeName(type: ValueType): string {
     case "listen-address": return "socket address";
     case "fd-name": return "fd name";
     case "capability-set": return "capability set";
+    case "bool-or-strings": return "bool or list of strings";
     case "cpu-set": return "CPU list";
     case "percent": return `percentage up to ${type.max}%`;
     case "condition": return "list of strings";
@@ -208,17 +209,28 @@ set, ambient capabilities, groups, \`group\`, \`user\`, \`working_directory\`,
 \`no_new_privileges\`. A step that fails fails the start, and the log names the step
 and the path (\`read_only_paths /data: No such file or directory\`).
 
-\`read_only_paths\`, \`inaccessible_paths\` and \`private_tmp\` give the processes a mount
-namespace of their own (the host's mounts are untouched; mounts the host makes later
-still appear inside). Read-only paths are applied first, then inaccessible ones, then
-the private /tmp: \`read_only_paths = ["/"]\` with \`private_tmp = true\` leaves only /tmp
-and /var/tmp writable. Read-only applies to the mounts below a path too (Linux 5.12 and
-later; before that, only to the path's own mount). An inaccessible directory is
-replaced by an empty, read-only tmpfs of mode 000; an inaccessible file by \`/dev/null\`
-on a \`nodev\` mount, which no one can open. Unlike systemd's \`PrivateTmp=\`, which
-shares one directory among all processes of a unit until it stops, \`private_tmp\`
-mounts a fresh tmpfs for every process started: what \`exec_start_pre\` writes to /tmp
-is not seen by \`exec_start\`. A missing /var/tmp is skipped.
+The mount directives (\`protect_system\`, \`protect_home\`, \`private_devices\`,
+\`private_tmp\`, \`protect_kernel_*\`, \`protect_control_groups\`, \`protect_proc\`,
+\`proc_subset\`, \`read_write_paths\`, \`read_only_paths\`, \`inaccessible_paths\`,
+\`exec_paths\`, \`no_exec_paths\`, \`temporary_file_system\`, \`bind_paths\`,
+\`bind_read_only_paths\`) give the processes a mount namespace of their own, as systemd's
+namespace.c does: the host's mounts are untouched, and mounts the host makes later
+still appear inside. Paths are handled parents first; at one path the stronger
+directive wins (hidden over a new mount over read-only over read-write). Read-only and
+noexec apply to every mount below a path too, except below a path another directive
+names: \`protect_system = "strict"\` leaves /proc, /sys, /dev, the homes,
+\`read_write_paths\`, the private /tmp and the unit's runtime, state, cache and logs
+directories as they are. An inaccessible directory is replaced by an empty, read-only
+tmpfs of mode 000; an inaccessible file by \`/dev/null\` on a \`nodev\` mount, which no
+one can open. \`private_tmp\` is per unit, as systemd's \`PrivateTmp=\`: one directory
+under the host's /tmp (and /var/tmp), \`hearth-private-UNIT-XXXXXX/tmp\`, bound over
+/tmp (and /var/tmp) for every process of the unit, so what \`exec_start_pre\` writes
+there \`exec_start\` sees; it is removed when the unit stops. A leading "-" on a path
+skips it when it is missing; "+" is accepted and means nothing (there is no
+root_directory). The unit's processes share one mount namespace, and one network, IPC
+and UTS namespace where \`private_network\`, \`private_ipc\`, \`protect_hostname\` ask
+for them: the first process makes them, the later ones join them, and they go when the
+unit stops. See README.md, "Sandboxing", for the whole list.
 
 With cgroup v2 (always on the board), each service runs in a cgroup of its own,
 \`/sys/fs/cgroup/hearth/NAME.service\` (in \`hearth run\`: below the manager's own

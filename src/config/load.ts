@@ -17,6 +17,7 @@ import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
 import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
+import { sandboxProblems } from "./sandbox-check.ts";
 import { readConfigFile } from "./read-file.ts";
 import { expandSpecifiers, nameParts, SYSTEM_FACTS, type SpecifierFacts, type UnitNameParts } from "./specifiers.ts";
 import {
@@ -276,6 +277,7 @@ function checkService(service: ServiceSection, sockets: SocketSection[], report:
   if (outside.length > 0) {
     at("ambient_capabilities").warning(`${outside.join(", ")} not in capability_bounding_set: left out of the ambient set`);
   }
+  for (const [key, problem] of sandboxProblems(service)) at(key).error(problem);
   const nofile = service.limits.nofile?.soft;
   if (service.notification_fd !== null && nofile !== undefined && service.notification_fd >= nofile) {
     at("notification_fd").error(`fd ${service.notification_fd} is not below limit_nofile (${nofile}): the service could not have it`);

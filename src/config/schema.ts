@@ -9,12 +9,13 @@ import type {
 } from "./types.ts";
 import type { PathSection, TimerSection } from "../timers/types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
+import { ERRNO_NUMBERS } from "../exec/seccomp.ts";
 
 // ---------------------------------------------------------------- value types
 
 export type ValueType =
   | { kind: "string" }
-  | { kind: "path"; home?: boolean; optionalMark?: boolean } // absolute; "~" / leading "-" where allowed
+  | { kind: "path"; home?: boolean; optionalMark?: boolean; rootMark?: boolean } // absolute; "~" / leading "-" / "+" where allowed
   | { kind: "bool" }
   | { kind: "int"; min: number; max: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
   | { kind: "size"; max: number; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
@@ -25,7 +26,7 @@ export type ValueType =
   | { kind: "unit-name" }
   | { kind: "command" }
   | { kind: "command-list" }
-  | { kind: "enum"; values: readonly string[] }
+  | { kind: "enum"; values: readonly string[]; bools?: boolean } // `bools`: true and false too
   | { kind: "signal" }
   | { kind: "mode" } // file mode bits
   | { kind: "env" } // a table of environment variables
@@ -34,6 +35,7 @@ export type ValueType =
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
+  | { kind: "bool-or-strings" } // true, false, or a list of strings (restrict_namespaces)
   | { kind: "cpu-set" } // CPU numbers and ranges: [0, "2-3"] or "0-1,3"
   | { kind: "percent"; max: number } // "50%"
   | { kind: "directory-name" } // a relative path without "..", under a base the manager picks
@@ -55,6 +57,9 @@ const int = (min: number, max: number, infinity?: boolean): ValueType => ({ kind
 const capabilitySet: ValueType = { kind: "capability-set" };
 const listOf = (of: ValueType): ValueType => ({ kind: "list", of });
 const oneOf = (values: readonly string[]): ValueType => ({ kind: "enum", values });
+const boolOr = (values: readonly string[]): ValueType => ({ kind: "enum", values, bools: true });
+// systemd's "+": relative to root_directory, which is "/" here.
+const optionalPaths = listOf({ kind: "path", optionalMark: true, rootMark: true });
 
 // ---------------------------------------------------------------- ranges
 
@@ -100,6 +105,7 @@ export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
+export const PROTECT_PROC = ["default", "invisible", "ptraceable", "noaccess"] as const;
 
 // ---------------------------------------------------------------- defaults
 
@@ -333,9 +339,38 @@ const SERVICE = {
   cpu_affinity: [{ kind: "cpu-set" }, null, 'CPUs the processes may run on: numbers and ranges, [0, "2-3"] or "0-1,3"; unset: all (inherited).'],
   io_scheduling_class: [oneOf(IO_SCHEDULING_CLASSES), null, 'I/O scheduling class (ioprio_set); "none" is best-effort at level 4. Unset with io_scheduling_priority set: best-effort.'],
   io_scheduling_priority: [int(0, 7), null, "I/O priority within the class, 0 (highest) to 7; unset with io_scheduling_class set: 4."],
-  read_only_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths made read-only for the processes, with everything mounted below them (a private mount namespace); a leading "-" skips a missing path.'],
-  inaccessible_paths: [listOf({ kind: "path", optionalMark: true }), [], 'Paths hidden from the processes: a directory looks empty and unreadable, anything else cannot be opened; a leading "-" skips a missing path.'],
-  private_tmp: [bool, false, "A fresh, empty tmpfs on /tmp and /var/tmp for each process (see below)."],
+  protect_system: [boolOr(["full", "strict"]), false, 'true: /usr, /boot and /efi read-only for the processes; "full": /etc too; "strict": the whole file system but /proc, /sys, /dev, the homes and the unit\'s own directories (see Sandboxing).'],
+  protect_home: [boolOr(["read-only", "tmpfs"]), false, 'true: /home, /root and /run/user hidden (empty); "read-only": read-only; "tmpfs": an empty read-only tmpfs on each.'],
+  private_devices: [bool, false, "A /dev of its own with null, zero, full, random, urandom, tty, pts, shm and no real device; CAP_MKNOD and CAP_SYS_RAWIO leave the bounding set, the @raw-io system calls are refused."],
+  private_tmp: [bool, false, "A /tmp and /var/tmp of the unit's own, shared by all its processes and removed when it stops."],
+  protect_kernel_tunables: [bool, false, "/proc/sys, /sys and the other kernel settings read-only; /proc/kallsyms and /proc/kcore hidden."],
+  protect_kernel_modules: [bool, false, "/lib/modules and /usr/lib/modules hidden, CAP_SYS_MODULE out of the bounding set, the @module system calls refused."],
+  protect_kernel_logs: [bool, false, "/proc/kmsg and /dev/kmsg hidden, CAP_SYSLOG out of the bounding set, syslog() refused."],
+  protect_control_groups: [bool, false, "/sys/fs/cgroup read-only."],
+  protect_proc: [oneOf(PROTECT_PROC), "default", 'A /proc of its own that shows other users\' processes as they say: "invisible" hides them, "noaccess" shows them but not their details, "ptraceable" shows those it may trace (hidepid=).'],
+  proc_subset: [oneOf(["all", "pid"]), "all", '"pid": a /proc of its own with the processes only, none of the kernel\'s files (subset=pid).'],
+  read_write_paths: [optionalPaths, [], 'Paths left writable under protect_system = "strict" or a read-only path above them; a leading "-" skips a missing path.'],
+  read_only_paths: [optionalPaths, [], 'Paths made read-only for the processes, with everything mounted below them (a private mount namespace); a leading "-" skips a missing path.'],
+  inaccessible_paths: [optionalPaths, [], 'Paths hidden from the processes: a directory looks empty and unreadable, anything else cannot be opened; a leading "-" skips a missing path.'],
+  exec_paths: [optionalPaths, [], "Paths where programs may run though a no_exec_paths path above them forbids it."],
+  no_exec_paths: [optionalPaths, [], "Paths where nothing may be run (noexec), with everything mounted below them."],
+  temporary_file_system: [listOf(string), [], 'Empty tmpfs mounts: "PATH" or "PATH:OPTIONS" ("/var/cache:ro,size=10M"); mode 0755 and nodev unless the options say.'],
+  bind_paths: [listOf(string), [], 'Paths bound elsewhere for the processes: "SOURCE" (the same place), "SOURCE:DEST", "SOURCE:DEST:norbind" (without the mounts below); a leading "-" skips a missing source.'],
+  bind_read_only_paths: [listOf(string), [], "As bind_paths, read-only."],
+  private_network: [bool, false, "A network namespace of its own with only a loopback interface (up)."],
+  private_ipc: [bool, false, "An IPC namespace of its own: System V IPC and POSIX message queues apart from everyone else's."],
+  protect_hostname: [bool, false, "A UTS namespace of its own, and sethostname and setdomainname refused (EPERM)."],
+  protect_clock: [bool, false, "Setting the clocks refused (EPERM, the @clock system calls), /dev/rtc* hidden; CAP_SYS_TIME and CAP_WAKE_ALARM leave the bounding set."],
+  system_call_filter: [listOf(string), [], 'System calls allowed (names and groups: ["@system-service", "~@privileged"]); a first line starting with "~" makes it a deny list. Lines merge as systemd\'s SystemCallFilter= lines do (see Sandboxing).'],
+  system_call_error_number: [oneOf(["kill", ...Object.keys(ERRNO_NUMBERS)]), "kill", 'What a call system_call_filter refuses gets: an errno ("EPERM") or "kill" (the process dies by SIGSYS).'],
+  system_call_architectures: [listOf(oneOf(["native", "x86-64", "arm64"])), [], '["native"]: system calls of other ABIs (i386, x32, arm32) kill the process. Any seccomp key implies it (see Sandboxing).'],
+  system_call_log: [listOf(string), [], 'System calls logged by the kernel (audit) when made; "~" first: all but those.'],
+  restrict_address_families: [listOf(string), [], 'Address families socket() may use ("AF_UNIX AF_INET AF_INET6"); "~" first: all but those; "none": none. Others fail with EAFNOSUPPORT.'],
+  restrict_namespaces: [{ kind: "bool-or-strings" }, false, 'true: no new namespaces (unshare, clone, setns refused with EPERM); a list: only those ("net ipc"; "~user": all but user).'],
+  restrict_realtime: [bool, false, "Real-time scheduling (SCHED_FIFO, SCHED_RR, SCHED_DEADLINE) refused with EPERM."],
+  restrict_suid_sgid: [bool, false, "Setting the set-user-ID or set-group-ID bit on a file refused with EPERM."],
+  lock_personality: [bool, false, "personality() changes refused with EPERM."],
+  memory_deny_write_execute: [bool, false, "Memory both writable and executable refused (mmap with PROT_WRITE|PROT_EXEC, mprotect to PROT_EXEC, shmat with SHM_EXEC): EPERM."],
   ...DIRECTORY_KEYS,
   runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],

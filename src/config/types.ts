@@ -133,6 +133,37 @@ export interface ServiceSection {
   read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
   inaccessible_paths?: string[]; // the same
   private_tmp?: boolean;
+  // The mount sandbox (src/exec/mount-plan.ts), with systemd's values.
+  protect_system?: boolean | "full" | "strict";
+  protect_home?: boolean | "read-only" | "tmpfs";
+  private_devices?: boolean;
+  protect_kernel_tunables?: boolean;
+  protect_kernel_modules?: boolean;
+  protect_kernel_logs?: boolean;
+  protect_control_groups?: boolean;
+  protect_proc?: "default" | "invisible" | "ptraceable" | "noaccess";
+  proc_subset?: "all" | "pid";
+  read_write_paths?: string[]; // as read_only_paths
+  exec_paths?: string[];
+  no_exec_paths?: string[];
+  temporary_file_system?: string[]; // "PATH[:OPTIONS]"
+  bind_paths?: string[]; // "[-]SOURCE[:DEST[:rbind|norbind]]"
+  bind_read_only_paths?: string[];
+  // Namespaces and seccomp (src/exec/seccomp.ts), with systemd's values.
+  private_network?: boolean;
+  private_ipc?: boolean;
+  protect_hostname?: boolean;
+  protect_clock?: boolean;
+  system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first
+  system_call_error_number?: string; // "kill" or an errno name
+  system_call_architectures?: string[];
+  system_call_log?: string[];
+  restrict_address_families?: string[];
+  restrict_namespaces?: boolean | string[];
+  restrict_realtime?: boolean;
+  restrict_suid_sgid?: boolean;
+  lock_personality?: boolean;
+  memory_deny_write_execute?: boolean;
   // systemd's RuntimeDirectory= and friends: paths relative to /run, /var/lib, /var/cache,
   // /var/log and /etc (per-user bases in run mode), made before each process starts.
   runtime_directory?: string[];

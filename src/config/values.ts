@@ -30,7 +30,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "unit-name": return readUnitName(value, site);
     case "command": return readCommand(value, site);
     case "command-list": return readCommandList(value, site);
-    case "enum": return readEnum(value, site, type.values);
+    case "enum": return type.bools && typeof value === "boolean" ? value : readEnum(value, site, type.values, type.bools);
     case "signal": return readSignal(value, site);
     case "mode": return readMode(value, site);
     case "env": return readEnvironment(value, site);
@@ -39,6 +39,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "listen-address": return readListenAddress(value, site);
     case "fd-name": return readFdName(value, site);
     case "capability-set": return readCapabilitySet(value, site);
+    case "bool-or-strings": return typeof value === "boolean" ? value : readList(value, site, { kind: "string" });
     case "cpu-set": return readCpuSet(value, site);
     case "percent": return readPercent(value, site, type.max);
     case "condition": return readConditions(value, site, type.check, type.assert);
@@ -111,10 +112,11 @@ function readString(value: unknown, site: Site): string | undefined {
   return undefined;
 }
 
-function readPath(value: unknown, site: Site, type: { home?: boolean; optionalMark?: boolean }): string | undefined {
+function readPath(value: unknown, site: Site, type: { home?: boolean; optionalMark?: boolean; rootMark?: boolean }): string | undefined {
   const text = readString(value, site);
   if (text === undefined) return undefined;
-  const path = type.optionalMark && text.startsWith("-") ? text.slice(1) : text;
+  const marks = type.optionalMark && type.rootMark ? /^[-+]+/ : type.optionalMark ? /^-/ : /^(?!)/;
+  const path = text.replace(marks, "");
   if (path.startsWith("/") || (type.home && path === "~")) return text;
   site.error(`expected an absolute path, got ${quote(text)}`);
   return undefined;
@@ -231,11 +233,11 @@ function readUnitName(value: unknown, site: Site): string | undefined {
   return name;
 }
 
-function readEnum(value: unknown, site: Site, allowed: readonly string[]): string | undefined {
+function readEnum(value: unknown, site: Site, allowed: readonly string[], bools = false): string | undefined {
   if (typeof value === "string" && allowed.includes(value)) return value;
   const got = typeof value === "string" ? quote(value) : describeValue(value);
   const hint = typeof value === "string" ? didYouMean(value, allowed) : "";
-  site.error(`expected one of ${allowed.join(", ")}; got ${got}${hint}`);
+  site.error(`expected ${bools ? "true, false or " : ""}one of ${allowed.join(", ")}; got ${got}${hint}`);
   return undefined;
 }
 

@@ -20,6 +20,7 @@ import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
 import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
 import { notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
+import { securityReport } from "./security.ts";
 
 const MAX_CONNECTIONS = 64;
 /** A connection with no request and no reply read for this long is closed. */
@@ -379,7 +380,7 @@ export class ControlServer {
       case "ping":
         return { ok: true, exit: EXIT.ok, pid: process.pid };
       case "analyze":
-        return { ok: true, exit: EXIT.ok, timeline: timeline(m) };
+        return { ok: true, exit: EXIT.ok, timeline: timeline(m), security: securityReport(m.config.units.values()) };
       case "list-timers": {
         const units = m.units().filter((u) => u.kind === "timer").map((u) => unitStatus(m, u.name));
         return { ok: true, exit: EXIT.ok, units };

@@ -8,6 +8,7 @@ import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
 import { Triggers, type TriggerHost } from "./triggers.ts";
+import { usesNamespaces } from "../config/sandbox-keys.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -615,6 +616,7 @@ export class Engine {
       u.runtimeDirsKept = true;
     }
     if (!down) return;
+    if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // systemd resets the terminal after the unit too (exec_context_revert_tty).
     if (cfg.tty_reset || cfg.tty_vhangup || cfg.tty_vt_disallocate) {

@@ -136,6 +136,8 @@ export type Effect =
   // The service stopped: its runtime_directory entries go (under the shell's runtime base),
   // at every stop, or only at a stop no start follows, as runtime_directory_preserve says.
   | { type: "remove-runtime-directories"; unit: string; directories: string[] }
+  // The service is down: what its sandbox holds goes (its private /tmp, its namespaces).
+  | { type: "release-sandbox"; unit: string }
   // The unit is down: its readiness pipe (notification_fd) is closed.
   | { type: "close-readiness-fd"; unit: string }
   // The unit is down: its terminal (tty_path) is hung up, reset, disallocated as its keys say.

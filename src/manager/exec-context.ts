@@ -6,6 +6,10 @@ import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
 import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
+import type { Sandbox } from "../exec/mount-plan.ts";
+import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
+import { usesMountNamespace } from "../config/sandbox-keys.ts";
+import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
 export function parseEnvironmentFile(text: string): Record<string, string> {
@@ -105,18 +109,74 @@ export function workingDirectory(configured: string | null, user: { home: string
  * systemd resolves it: a class without a priority gets 4, a priority without a class is
  * best-effort.
  */
-export function sandboxRequest(cfg: ServiceSection): Partial<SpawnRequest> {
+export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {}): Partial<SpawnRequest> {
   const ioSet = (cfg.io_scheduling_class ?? null) !== null || (cfg.io_scheduling_priority ?? null) !== null;
   return {
     cpuAffinity: cfg.cpu_affinity ?? undefined,
     ioScheduling: ioSet ? { class: cfg.io_scheduling_class ?? "best-effort", priority: cfg.io_scheduling_priority ?? 4 } : undefined,
-    capabilityBoundingSet: cfg.capability_bounding_set ?? undefined,
+    capabilityBoundingSet: boundingSet(cfg),
     ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,
-    readOnlyPaths: cfg.read_only_paths,
-    inaccessiblePaths: cfg.inaccessible_paths,
-    privateTmp: cfg.private_tmp,
+    sandbox: mountSandbox(cfg, unit),
+    seccomp: seccompOptions(cfg),
+    privateNetwork: cfg.private_network || undefined,
+    privateIpc: cfg.private_ipc || undefined,
+    privateUts: cfg.protect_hostname || undefined,
     ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
+}
+
+/** The seccomp directives as the spawner takes them; undefined when there are none. */
+function seccompOptions(cfg: ServiceSection): SeccompOptions | undefined {
+  const opts: SeccompOptions = {
+    systemCallFilter: cfg.system_call_filter, systemCallErrorNumber: cfg.system_call_error_number,
+    systemCallArchitectures: cfg.system_call_architectures, systemCallLog: cfg.system_call_log,
+    restrictAddressFamilies: cfg.restrict_address_families, restrictNamespaces: cfg.restrict_namespaces,
+    restrictRealtime: cfg.restrict_realtime, restrictSuidSgid: cfg.restrict_suid_sgid,
+    lockPersonality: cfg.lock_personality, memoryDenyWriteExecute: cfg.memory_deny_write_execute,
+    protectClock: cfg.protect_clock, protectHostname: cfg.protect_hostname,
+    privateDevices: cfg.private_devices, protectKernelModules: cfg.protect_kernel_modules, protectKernelLogs: cfg.protect_kernel_logs,
+  };
+  return wantsSeccomp(opts) ? opts : undefined;
+}
+
+/** What the manager knows of a unit that its mount sandbox needs. */
+export interface UnitSandboxFacts {
+  /** The unit's private /tmp and /var/tmp on the host (private_tmp). */
+  privateTmp?: { tmp: string; varTmp: string | null };
+  /** Its runtime, state, cache and logs directories: writable under protect_system = "strict". */
+  writableDirectories?: string[];
+}
+
+/**
+ * private_devices takes CAP_MKNOD and CAP_SYS_RAWIO out of the bounding set, protect_clock
+ * CAP_SYS_TIME and CAP_WAKE_ALARM, protect_kernel_modules CAP_SYS_MODULE,
+ * protect_kernel_logs CAP_SYSLOG, as systemd's directives of those names do.
+ */
+function boundingSet(cfg: ServiceSection): string[] | undefined {
+  const kept = cfg.capability_bounding_set ?? undefined;
+  const dropped = new Set([
+    ...(cfg.private_devices ? ["CAP_MKNOD", "CAP_SYS_RAWIO"] : []),
+    ...(cfg.protect_clock ? ["CAP_SYS_TIME", "CAP_WAKE_ALARM"] : []),
+    ...(cfg.protect_kernel_modules ? ["CAP_SYS_MODULE"] : []),
+    ...(cfg.protect_kernel_logs ? ["CAP_SYSLOG"] : []),
+  ]);
+  if (dropped.size === 0) return kept;
+  return (kept ?? CAPABILITY_NAMES).filter((name) => !dropped.has(name));
+}
+
+/** The mount directives as the spawner takes them; undefined when there are none. */
+function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | undefined {
+  const sandbox: Sandbox = {
+    protectSystem: cfg.protect_system, protectHome: cfg.protect_home, privateDevices: cfg.private_devices,
+    protectKernelTunables: cfg.protect_kernel_tunables, protectKernelModules: cfg.protect_kernel_modules,
+    protectKernelLogs: cfg.protect_kernel_logs, protectControlGroups: cfg.protect_control_groups, protectClock: cfg.protect_clock,
+    protectProc: cfg.protect_proc, procSubset: cfg.proc_subset,
+    readWritePaths: cfg.read_write_paths, readOnlyPaths: cfg.read_only_paths, inaccessiblePaths: cfg.inaccessible_paths,
+    execPaths: cfg.exec_paths, noExecPaths: cfg.no_exec_paths, temporaryFileSystem: cfg.temporary_file_system,
+    bindPaths: cfg.bind_paths, bindReadOnlyPaths: cfg.bind_read_only_paths,
+    privateTmp: cfg.private_tmp ? unit.privateTmp : undefined,
+  };
+  return usesMountNamespace(cfg) ? { ...sandbox, writableDirectories: unit.writableDirectories } : undefined;
 }
 
 /** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */

@@ -32,6 +32,9 @@ import { KmsgReader, type KmsgRecord } from "../log/kmsg.ts";
 import type { KmsgPort, SyslogPort } from "./system-logs.ts";
 import type { RealtimeTimerPort } from "../timers/shell.ts";
 import { armRealtime, readTimerFd, realtimeTimerFd } from "../../ffi/timerfd.ts";
+import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/private-tmp.ts";
+import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
@@ -71,6 +74,13 @@ export interface ManagerHost {
   makeUnitDirectory(dir: UnitDirectory): string[];
   /** Remove base/relative, a runtime directory, never through a symlink nor outside base; throws why not. */
   removeUnitDirectory(base: string, relative: string): void;
+  /** A unit's private /tmp and /var/tmp (src/exec/private-tmp.ts); throws why not. */
+  makePrivateTmp(unit: string): PrivateTmp;
+  removePrivateTmp(dirs: PrivateTmp): void;
+  /** An fd on a process's namespace (/proc/PID/ns/TYPE); null when it is gone. */
+  openNamespace(pid: number, type: JoinableNamespace): number | null;
+  /** What the running kernel can do of the sandbox (src/exec/kernel-support.ts). */
+  kernelSupport(): KernelSupport;
 
   // processes
   becomeSubreaper(): void;
@@ -139,6 +149,16 @@ export function realHost(): ManagerHost {
     conditionFacts: realConditionFacts(),
     makeUnitDirectory,
     removeUnitDirectory,
+    makePrivateTmp,
+    removePrivateTmp,
+    kernelSupport: probeKernel,
+    openNamespace: (pid, type) => {
+      try {
+        return openFile(`/proc/${pid}/ns/${type}`, O.RDONLY);
+      } catch {
+        return null;
+      }
+    },
     becomeSubreaper,
     onChildExit: (fn) => void process.on("SIGCHLD", fn),
     reap: reapChildren,

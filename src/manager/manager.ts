@@ -20,6 +20,9 @@ import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
+import type { PrivateTmp } from "../exec/private-tmp.ts";
+import type { SpawnRequest, SpawnResult } from "../exec/spawner.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
@@ -31,6 +34,7 @@ import { watchBusNames } from "./bus-names.ts";
 import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
 import { TriggerShell } from "../timers/shell.ts";
+import { unsupportedDirectives } from "../exec/kernel-support.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -106,6 +110,9 @@ export class Manager {
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
+  private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
+  /** By unit, while it runs: the namespaces its first process got, and the sandbox they were made for. */
+  private readonly namespaces = new Map<string, { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> }>();
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
   readonly fdStore: FdStorePort;
@@ -195,11 +202,20 @@ export class Manager {
     this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
     this.bus?.kick();
     this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
+    this.warnUnsupportedSandbox();
     this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
     void this.request("start", this.opts.target);
     // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
     this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.reap(); // children that exited before the handler was installed
+  }
+
+  /** Once at start: the sandbox directives this kernel cannot honour (those units will fail to start). */
+  private warnUnsupportedSandbox() {
+    const kernel = this.host.kernelSupport();
+    for (const cfg of this.opts.config.units.values()) {
+      for (const problem of cfg.service ? unsupportedDirectives(cfg.service, kernel) : []) this.log.warning(`${cfg.name}: ${problem}`);
+    }
   }
 
   /**
@@ -329,6 +345,7 @@ export class Manager {
           return this.unitLogger(e.unit).warning(`Cannot reset its terminal ${e.path}: ${(err as Error).message}`);
         }
       case "remove-runtime-directories": return this.removeRuntimeDirectories(e.unit, e.directories);
+      case "release-sandbox": return this.releaseSandbox(e.unit);
       case "notify-refused": {
         const log = e.unit === null ? undefined : (text: string) => this.unitLogger(e.unit!).warning(text);
         return this.notify?.refused(e, e.reason, log);
@@ -387,9 +404,15 @@ export class Manager {
       return;
     }
     try {
+      const privateTmp = cfg.private_tmp ? this.privateTmpOf(e.unit) : undefined;
+      if (typeof privateTmp === "string") {
+        this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: privateTmp });
+        return;
+      }
       this.spawnProcess(e, ctx, buildSpawnRequest({
         effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
         systemMode: this.opts.systemMode, devNull: this.devNullFd, passed, stdio: stdio.fds, cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+        privateTmp,
       }));
     } finally {
       for (const fd of stdio.opened) this.host.close(fd); // the child has its copies
@@ -403,7 +426,7 @@ export class Manager {
     }
     for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
-    const result = this.host.spawn(built.request);
+    const result = this.spawnInUnitNamespaces(e.unit, built.request);
     if (built.readiness) this.host.close(built.readiness.write);
     if (!result.ok) {
       if (built.readiness) this.dropReadinessFd(e.unit);
@@ -416,6 +439,71 @@ export class Manager {
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
+  }
+
+  /**
+   * Every process of a unit with namespaces of its own joins those the first one got, as
+   * in systemd, where a unit's processes share its network, IPC and UTS namespaces (and the
+   * same plan gives the same mount namespace, which costs about a spawn more to make).
+   * Namespaces that could not be joined are let go, and the next process makes new ones.
+   */
+  private spawnInUnitNamespaces(unit: string, request: SpawnRequest): SpawnResult {
+    const wanted: JoinableNamespace[] = [
+      ...(request.sandbox ? ["mnt" as const] : []), ...(request.privateNetwork ? ["net" as const] : []),
+      ...(request.privateIpc ? ["ipc" as const] : []), ...(request.privateUts ? ["uts" as const] : []),
+    ];
+    if (wanted.length === 0) return this.host.spawn(request);
+    const sandbox = JSON.stringify([request.sandbox, wanted]);
+    const kept = this.namespaces.get(unit);
+    const joins = kept?.sandbox === sandbox;
+    const result = this.host.spawn(joins ? { ...request, joinNamespaces: kept.fds } : request);
+    if (joins && result.ok) return result;
+    this.letGoNamespaces(unit);
+    if (!result.ok) return result;
+    const fds: Partial<Record<JoinableNamespace, number>> = {};
+    for (const type of wanted) {
+      const fd = this.host.openNamespace(result.pid, type);
+      if (fd === null) { // gone already: nothing to keep
+        for (const opened of Object.values(fds)) this.host.close(opened);
+        return result;
+      }
+      fds[type] = fd;
+    }
+    this.namespaces.set(unit, { sandbox, fds });
+    return result;
+  }
+
+  private letGoNamespaces(unit: string) {
+    const kept = this.namespaces.get(unit);
+    if (!kept) return;
+    this.namespaces.delete(unit);
+    for (const fd of Object.values(kept.fds)) this.host.close(fd);
+  }
+
+  /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */
+  private privateTmpOf(unit: string): PrivateTmp | string {
+    const made = this.privateTmps.get(unit);
+    if (made) return made;
+    try {
+      const dirs = this.host.makePrivateTmp(unit);
+      this.privateTmps.set(unit, dirs);
+      return dirs;
+    } catch (err) {
+      return `private_tmp: ${(err as Error).message}`;
+    }
+  }
+
+  /** The unit is down: its kept mount namespace is let go, its private /tmp removed. */
+  private releaseSandbox(unit: string) {
+    this.letGoNamespaces(unit);
+    const dirs = this.privateTmps.get(unit);
+    if (!dirs) return;
+    this.privateTmps.delete(unit);
+    try {
+      this.host.removePrivateTmp(dirs);
+    } catch (err) {
+      this.unitLogger(unit).warning(`private_tmp ${dirs.roots.join(", ")} not removed: ${(err as Error).message}`);
+    }
   }
 
   /** Each one apart: one that cannot go (a symlink put in its place) leaves the others to go. */

@@ -21,6 +21,7 @@ export interface SpawnInputs {
   cgroupFd?: number;
   cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
   directoryBases: DirectoryBases; // where runtime_directory and the like are made
+  privateTmp?: { tmp: string; varTmp: string | null }; // the unit's, when private_tmp is set
 }
 
 export type BuiltRequest =
@@ -90,7 +91,10 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
     cgroupFd: inp.cgroupFd,
     cgroupJoin: inp.cgroupJoin,
-  }, sandboxRequest(cfg), e.command);
+  }, sandboxRequest(cfg, {
+    privateTmp: inp.privateTmp,
+    writableDirectories: dirs.filter((d) => d.kind !== "configuration").map((d) => `${d.base}/${d.relative}`),
+  }), e.command);
   return { request, readiness, warnings };
 }
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { libc } from "../../ffi/libc.ts";
 import { cleanup, startManager, writeConf, type RunningManager } from "../support/harness.ts";
-import { startAndReport } from "../support/unit-report.ts";
+import { oneshot, report as reportOf } from "../support/reporting-units.ts";
 
 const isRoot = libc.geteuid() === 0;
 let m: RunningManager;
@@ -16,19 +16,8 @@ let conf: string;
 // Not below /tmp, which private_tmp hides.
 const work = mkdtempSync(join(existsSync("/run") ? "/run" : "/dev/shm", "hearth-exec-context-"));
 
-/** A oneshot unit running a shell script, with more [service] lines. */
-function oneshot(script: string, ...lines: string[]): string {
-  return `
-[service]
-type = "oneshot"
-exec_start = ["/bin/sh", "-c", ${JSON.stringify(script)}]
-${lines.join("\n")}
-`;
-}
-
-function report(unit: string): Promise<string[]> {
-  return startAndReport(m, unit);
-}
+/** What a unit printed, one line each, after starting it. */
+const report = (unit: string) => reportOf(m, unit);
 
 /** The value of a "Name:\tvalue" line. */
 function field(lines: string[], name: string): string {
@@ -64,7 +53,7 @@ beforeAll(async () => {
         `ls -A ${work}/secret | wc -l`,
         `(cat ${work}/secret-file) 2>&1`,
         "ls -A /tmp | wc -l",
-        "grep -E ' /tmp | /var/tmp ' /proc/self/mountinfo | cut -d' ' -f5,9",
+        "grep -E ' /tmp | /var/tmp ' /proc/self/mountinfo | cut -d' ' -f4,5",
       ].join("; "),
       `read_only_paths = ["${work}/ro", "-/nonexistent/hearth"]`,
       `inaccessible_paths = ["${work}/secret", "${work}/secret-file"]`,
@@ -119,8 +108,9 @@ describe("execution context through hearth run", () => {
     expect(secretEntries).toBe("0");
     expect(secretFile).toContain("Permission denied");
     expect(tmpEntries).toBe("0");
-    expect(mounts).toContain("/tmp tmpfs");
-    expect(mounts).toContain("/var/tmp tmpfs");
+    // The unit's own directories, bound there (mountinfo's root field names them).
+    expect(mounts.some((line) => /\/hearth-private-sandbox[^/ ]*\/tmp \/tmp$/.test(line))).toBe(true);
+    expect(mounts.some((line) => /\/hearth-private-sandbox[^/ ]*\/tmp \/var\/tmp$/.test(line))).toBe(true);
   });
 
   test.skipIf(!isRoot)("a read-only path that does not exist fails the start, naming the step and the path", async () => {

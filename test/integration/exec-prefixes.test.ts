@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { libc } from "../../ffi/libc.ts";
 import { cleanup, startManager, writeConf, type RunningManager } from "../support/harness.ts";
-import { startAndReport } from "../support/unit-report.ts";
+import { report as startAndReport } from "../support/reporting-units.ts";
 
 const isRoot = libc.geteuid() === 0;
 let m: RunningManager;

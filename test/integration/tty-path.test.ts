@@ -10,7 +10,7 @@ import { libc } from "../../ffi/libc.ts";
 import { openPty, type Pty } from "../../ffi/pty.ts";
 import { O, TERMIOS, TTY_IOCTL } from "../../ffi/constants.ts";
 import { cleanup, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
-import { startAndReport } from "../support/unit-report.ts";
+import { report as startAndReport } from "../support/reporting-units.ts";
 
 const isRoot = libc.geteuid() === 0;
 let m: RunningManager;

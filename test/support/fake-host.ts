@@ -2,6 +2,8 @@
 // spawns hand out pids, kills end them (unless they ignore the signal), cgroups are sets,
 // timers fire when the test advances the clock, and every act is written to `trace`.
 import type { KmsgPort, SyslogPort } from "../../src/manager/system-logs.ts";
+import type { PrivateTmp } from "../../src/exec/private-tmp.ts";
+import type { KernelSupport } from "../../src/exec/kernel-support.ts";
 import type { UnitConfig } from "../../src/config/types.ts";
 import type { EngineEvent, ExitStatus } from "../../src/engine/types.ts";
 import type { ReapedChild } from "../../src/exec/reaper.ts";
@@ -81,6 +83,20 @@ export class FakeHost implements ManagerHost {
   removeUnitDirectory(base: string, relative: string) {
     this.dirs.delete(`${base}/${relative}`);
     this.trace.push(`rm ${base}/${relative}`);
+  }
+  makePrivateTmp(unit: string): PrivateTmp {
+    const root = `/tmp/hearth-private-${unit}-0`;
+    this.trace.push(`private-tmp ${root}`);
+    return { tmp: `${root}/tmp`, varTmp: null, roots: [root] };
+  }
+  openNamespace(): number | null {
+    return null;
+  }
+  kernelSupport(): KernelSupport {
+    return { seccompFilter: true, namespaces: new Set(["mnt", "net", "ipc", "uts", "user", "pid", "cgroup"]) };
+  }
+  removePrivateTmp(dirs: PrivateTmp) {
+    this.trace.push(`rm-private-tmp ${dirs.roots.join(" ")}`);
   }
 
   // ---- processes

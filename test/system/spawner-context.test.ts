@@ -13,6 +13,9 @@ import { libc } from "../../ffi/libc.ts";
 import { cgroupSpawnMethod, spawnNative } from "../../ffi/spawn.ts";
 import { discoverCgroups } from "../../src/exec/cgroup.ts";
 import { spawn } from "../../src/exec/spawner.ts";
+import { planMounts } from "../../src/exec/mount-plan.ts";
+import { makePrivateTmp, removePrivateTmp } from "../../src/exec/private-tmp.ts";
+import { parseMountinfo } from "../../src/boot/mountinfo.ts";
 import { sh, statusField, waitExit } from "../support/child.ts";
 
 const isRoot = libc.geteuid() === 0;
@@ -121,7 +124,7 @@ describe.skipIf(!isRoot)("the private mount namespace (as root)", () => {
     const dir = join(work, "ro");
     mkdirSync(dir);
     const before = hostMounts();
-    const { output } = await sh(`echo x > ${dir}/file; cat /proc/self/mountinfo`, { readOnlyPaths: [dir] });
+    const { output } = await sh(`echo x > ${dir}/file; cat /proc/self/mountinfo`, { sandbox: { readOnlyPaths: [dir] } });
     expect(output).toContain("Read-only file system"); // strerror(EROFS)
     expect(mountOf(output, dir)?.options).toContain("ro");
     expect(hostMounts()).toBe(before);
@@ -132,35 +135,43 @@ describe.skipIf(!isRoot)("the private mount namespace (as root)", () => {
 
   test.skipIf(!shmIsMount)("readOnlyPaths covers the mounts below the path (/dev/shm below /dev)", async () => {
     const name = `/dev/shm/hearth-test-${process.pid}`;
-    const { output } = await sh(`echo x > ${name}`, { readOnlyPaths: ["/dev"] });
+    const { output } = await sh(`echo x > ${name}`, { sandbox: { readOnlyPaths: ["/dev"] } });
     expect(output).toContain("Read-only file system");
     expect(existsSync(name)).toBe(false);
   });
 
-  test.skipIf(!shmIsMount)("on kernels without mount_setattr (< 5.12) only the path's own mount is read-only", async () => {
+  test.skipIf(!shmIsMount)("on kernels without mount_setattr (< 5.12) the mounts below are read-only too, one remount each", async () => {
     const name = `/dev/shm/hearth-legacy-${process.pid}`;
     try {
+      const points = parseMountinfo(hostMounts()).map((m) => m.mountPoint);
+      const mounts = planMounts({ readOnlyPaths: ["/dev"] }, points);
+      if (typeof mounts === "string") throw new Error(mounts);
       const result = spawnNative({
-        path: "/bin/sh", argv: ["sh", "-c", `(echo x > /dev/x-${process.pid}) 2>/dev/null; echo y > ${name}`], env: [["PATH", "/bin:/usr/bin"]],
-        pidEnv: [], fdSources: [0, 1, 2], setsid: true, rlimits: [], noNewPrivileges: false,
-        mounts: [{ kind: "readOnly", path: "/dev", optional: false }], legacyRemount: true,
+        path: "/bin/sh", argv: ["sh", "-c", `(echo x > /dev/x-${process.pid}) 2>/dev/null; (echo y > ${name}) 2>/dev/null`], env: [["PATH", "/bin:/usr/bin"]],
+        pidEnv: [], fdSources: [0, 1, 2], setsid: true, rlimits: [], noNewPrivileges: false, mounts, legacyRemount: true,
       });
       if (!("pid" in result)) throw new Error(`spawn failed: ${JSON.stringify(result)}`);
       await waitExit(result.pid);
       expect(existsSync(`/dev/x-${process.pid}`)).toBe(false); // /dev itself: read-only
-      expect(existsSync(name)).toBe(true); // /dev/shm, a mount below it: still writable
+      expect(existsSync(name)).toBe(false); // /dev/shm, a mount below it: read-only too
     } finally {
       rmSync(name, { force: true });
     }
   });
 
   test("readOnlyPaths \"/\": the whole tree read-only, with privateTmp the only writable place", async () => {
-    const { output } = await sh("touch /etc/hearth-test 2>&1; touch /tmp/ok && echo tmp-writable", {
-      readOnlyPaths: ["/"], privateTmp: true,
-    });
-    expect(output).toContain("Read-only file system");
-    expect(output).toContain("tmp-writable");
-    expect(existsSync("/etc/hearth-test")).toBe(false);
+    const privateTmp = makePrivateTmp(`spawner-test-${process.pid}`);
+    try {
+      const { output } = await sh("touch /etc/hearth-test 2>&1; touch /tmp/ok && echo tmp-writable", {
+        sandbox: { readOnlyPaths: ["/"], privateTmp },
+      });
+      expect(output).toContain("Read-only file system");
+      expect(output).toContain("tmp-writable");
+      expect(existsSync("/etc/hearth-test")).toBe(false);
+      expect(existsSync(join(privateTmp.tmp, "ok"))).toBe(true);
+    } finally {
+      removePrivateTmp(privateTmp);
+    }
   });
 
   test("inaccessiblePaths: a directory is empty and mode 000, a file cannot be opened, even by root", async () => {
@@ -170,42 +181,43 @@ describe.skipIf(!isRoot)("the private mount namespace (as root)", () => {
     const file = join(work, "secret-file");
     writeFileSync(file, "secret");
     const script = `ls -A ${dir}; stat -c %a ${dir}; cat ${dir}/key; cat ${file}; echo > ${file}`;
-    const { output } = await sh(`${script} 2>&1`, { inaccessiblePaths: [dir, file] });
+    const { output } = await sh(`${script} 2>&1`, { sandbox: { inaccessiblePaths: [dir, file] } });
     const lines = output.trim().split("\n");
     expect(lines[0]).toBe("0"); // ls printed nothing; stat printed the mode
     expect(lines[1]).toMatch(/key: No such file or directory/);
     expect(lines[2]).toMatch(/secret-file: Permission denied/); // EACCES: /dev/null on a nodev mount
     expect(lines[3]).toMatch(/secret-file: (Permission denied|Read-only file system)/);
     expect(readFileSync(file, "utf8")).toBe("secret"); // untouched on the host
-    const nobody = await sh(`ls ${dir} 2>&1`, { inaccessiblePaths: [dir], uid: 65534, gid: 65534 });
+    const nobody = await sh(`ls ${dir} 2>&1`, { sandbox: { inaccessiblePaths: [dir] }, uid: 65534, gid: 65534 });
     expect(nobody.output).toContain("Permission denied");
   });
 
-  test("privateTmp: an empty tmpfs on /tmp and /var/tmp; nothing leaks either way", async () => {
+  test("privateTmp: the unit's own directories on /tmp and /var/tmp, shared by its processes; nothing leaks to the host's", async () => {
     const marker = join(tmpdir(), `hearth-host-marker-${process.pid}`);
     writeFileSync(marker, "host");
+    const privateTmp = makePrivateTmp(`spawner-test-${process.pid}`);
     try {
-      const { output } = await sh(
-        `ls -A /tmp | wc -l; echo child > /tmp/from-child; cat /proc/self/mountinfo`,
-        { privateTmp: true, cwd: "/tmp" },
-      );
-      expect(output.split("\n")[0]).toBe("0");
-      expect(mountOf(output, "/tmp")?.fstype).toBe("tmpfs");
-      if (existsSync("/var/tmp")) expect(mountOf(output, "/var/tmp")?.fstype).toBe("tmpfs");
+      const first = await sh("ls -A /tmp | wc -l; echo child > /tmp/from-child", { sandbox: { privateTmp }, cwd: "/tmp" });
+      expect(first.output.split("\n")[0]).toBe("0");
+      const second = await sh("cat /tmp/from-child; stat -c %a /tmp /var/tmp", { sandbox: { privateTmp } });
+      expect(second.output.split("\n").slice(0, 2)).toEqual(["child", "1777"]);
       expect(existsSync("/tmp/from-child")).toBe(false);
+      expect(readFileSync(join(privateTmp.tmp, "from-child"), "utf8")).toBe("child\n");
     } finally {
+      removePrivateTmp(privateTmp);
       rmSync(marker);
     }
+    expect(existsSync(privateTmp.roots[0]!)).toBe(false);
   });
 
   test("a leading \"-\" skips a missing path; without it the spawn fails naming the step and the path", () => {
     const base = { path: "/bin/true", argv: ["true"], env: {} };
-    expect(spawn({ ...base, readOnlyPaths: ["-/nonexistent/a"], inaccessiblePaths: ["-/nonexistent/b"] }).ok).toBe(true);
-    expect(spawn({ ...base, readOnlyPaths: ["/nonexistent/a/"] })).toEqual({
+    expect(spawn({ ...base, sandbox: { readOnlyPaths: ["-/nonexistent/a"], inaccessiblePaths: ["-/nonexistent/b"] } }).ok).toBe(true);
+    expect(spawn({ ...base, sandbox: { readOnlyPaths: ["/nonexistent/a/"] } })).toEqual({
       ok: false, errno: E.ENOENT, stage: "read_only_paths", path: "/nonexistent/a",
       message: "read_only_paths /nonexistent/a: No such file or directory",
     });
-    expect(spawn({ ...base, inaccessiblePaths: ["/etc", "/nonexistent/b"] })).toMatchObject({
+    expect(spawn({ ...base, sandbox: { inaccessiblePaths: ["/etc", "/nonexistent/b"] } })).toMatchObject({
       ok: false, errno: E.ENOENT, stage: "inaccessible_paths", path: "/nonexistent/b",
     });
   });
@@ -280,10 +292,10 @@ test("bad requests are refused before any process exists", () => {
   expect(spawn({ ...base, cpuAffinity: [-1] })).toMatchObject({ ok: false, stage: "request" });
   expect(spawn({ ...base, cpuAffinity: [8192] })).toMatchObject({ ok: false, stage: "request" });
   expect(spawn({ ...base, ioScheduling: { class: "idle", priority: 8 } })).toMatchObject({ ok: false, stage: "request" });
-  expect(spawn({ ...base, readOnlyPaths: ["relative/path"] })).toMatchObject({
+  expect(spawn({ ...base, sandbox: { readOnlyPaths: ["relative/path"] } })).toMatchObject({
     ok: false, stage: "request", message: 'read_only_paths: not an absolute path: "relative/path"',
   });
-  expect(spawn({ ...base, inaccessiblePaths: ["/a\0b"] })).toMatchObject({ ok: false, stage: "request" });
+  expect(spawn({ ...base, sandbox: { inaccessiblePaths: ["/a\0b"] } })).toMatchObject({ ok: false, stage: "request" });
 });
 
 // A kernel without clone3 (or a seccomp filter that hides it): the first spawn into a

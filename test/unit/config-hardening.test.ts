@@ -32,7 +32,7 @@ describe("reading the values", () => {
     });
     expect(sandboxRequest(svc)).toEqual({
       cpuAffinity: undefined, ioScheduling: undefined, capabilityBoundingSet: undefined, ambientCapabilities: undefined,
-      readOnlyPaths: [], inaccessiblePaths: [], privateTmp: false, ignoreSigpipe: true,
+      sandbox: undefined, ignoreSigpipe: true,
     });
     expect(sandboxRequest(service("ignore_sigpipe = false")).ignoreSigpipe).toBe(false);
   });
@@ -63,9 +63,26 @@ describe("reading the values", () => {
     expect(cgroupLimits(unlimited)).toEqual({ memoryMax: Infinity, cpuQuota: 12.5, tasksMax: Infinity });
   });
 
-  test("paths keep their \"-\" mark for the spawner", () => {
-    const svc = service('read_only_paths = ["/", "-/data"]', 'inaccessible_paths = "/root"', "private_tmp = true");
-    expect(sandboxRequest(svc)).toMatchObject({ readOnlyPaths: ["/", "-/data"], inaccessiblePaths: ["/root"], privateTmp: true });
+  test("paths keep their \"-\" and \"+\" marks for the spawner; private_tmp gets the unit's directories", () => {
+    const svc = service('read_only_paths = ["/", "-/data"]', 'inaccessible_paths = "/root"', 'read_write_paths = ["-+/srv"]', "private_tmp = true");
+    const privateTmp = { tmp: "/tmp/hearth-private-x/tmp", varTmp: null };
+    expect(sandboxRequest(svc, { privateTmp, writableDirectories: ["/run/x"] }).sandbox).toMatchObject({
+      readOnlyPaths: ["/", "-/data"], inaccessiblePaths: ["/root"], readWritePaths: ["-+/srv"], privateTmp, writableDirectories: ["/run/x"],
+    });
+  });
+
+  test("protect_system and protect_home take true, false or systemd's words; private_devices drops CAP_MKNOD", () => {
+    expect(service('protect_system = "strict"', 'protect_home = "read-only"')).toMatchObject({ protect_system: "strict", protect_home: "read-only" });
+    expect(service("protect_system = true", "protect_home = false")).toMatchObject({ protect_system: true, protect_home: false });
+    expect(problems('protect_system = "yes"')).toEqual([
+      `${FILE}:3:18: error: protect_system: expected true, false or one of full, strict; got "yes"`,
+    ]);
+    const bounding = sandboxRequest(service("private_devices = true")).capabilityBoundingSet!;
+    expect(bounding).toHaveLength(CAPABILITIES.length - 2);
+    expect(bounding).not.toContain("CAP_MKNOD");
+    expect(bounding).not.toContain("CAP_SYS_RAWIO");
+    expect(sandboxRequest(service("private_devices = true", 'capability_bounding_set = ["CAP_MKNOD", "CAP_KILL"]')).capabilityBoundingSet)
+      .toEqual(["CAP_KILL"]);
   });
 
   test("I/O scheduling as systemd completes it: class alone gets level 4, level alone is best-effort", () => {
@@ -77,6 +94,21 @@ describe("reading the values", () => {
 });
 
 describe("refused values, at their place", () => {
+  test("sandbox values the spawner could not use: at their place, with what is wrong", () => {
+    expect(problems('restrict_address_families = ["AF_UNIX AF_NOPE"]')).toEqual([
+      `${FILE}:3:29: error: restrict_address_families: unknown address family "AF_NOPE"`,
+    ]);
+    expect(problems('system_call_filter = ["@system-service", "~@nonsense"]')).toEqual([
+      `${FILE}:3:22: error: system_call_filter: unknown system call group "@nonsense"`,
+    ]);
+    expect(problems('bind_paths = ["/a:/b:bogus"]')).toEqual([
+      `${FILE}:3:14: error: bind_paths: "/a:/b:bogus": expected SOURCE[:DEST[:rbind|norbind]]`,
+    ]);
+    expect(problems('restrict_namespaces = ["net", "nope"]')[0]).toContain('unknown namespace type "nope"');
+    expect(problems('system_call_error_number = "EFOO"')[0]).toContain("expected one of kill, EPERM");
+    expect(problems('restrict_namespaces = true', 'system_call_filter = ["~@mount"]', 'system_call_error_number = "EPERM"')).toEqual([]);
+  });
+
   test("an unknown capability, with a suggestion", () => {
     expect(problems('capability_bounding_set = ["CAP_NET_BIND_SERVIC", "CAP_SYS_ADMNI"]')).toEqual([
       `${FILE}:3:28: error: capability_bounding_set[0]: unknown capability "CAP_NET_BIND_SERVIC"; did you mean 'CAP_NET_BIND_SERVICE'?`,

@@ -1,6 +1,8 @@
 // The whole configuration directory: built-in targets, the unit graph, and `hearth check`.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { formatDiagnostic, loadConfig } from "../../src/config/load.ts";
 import { checkMain } from "../../src/cli/check.ts";
 import { orderingEdges } from "../../src/config/graph.ts";
@@ -336,6 +338,24 @@ describe("hearth check", () => {
     expect(out[out.length - 1]).toBe("10 units, 10 errors, 7 warnings");
     expect(out[4]).toBe(`${dir}/units/cycle-b.toml:3:18: error: after[1]: ordering cycle: cycle-a -> cycle-b -> cycle-c -> cycle-a ("a -> b": a starts after b); disabled: cycle-a, cycle-b, cycle-c`);
     expect(out).toHaveLength(config_lines(dir) + 1);
+  });
+
+  test("directives the kernel cannot honour are warnings naming the unit's file and the keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-check-kernel-"));
+    try {
+      mkdirSync(join(dir, "units"));
+      writeFileSync(join(dir, "units", "box.toml"), '[service]\nexec_start = "/bin/true"\nprotect_system = "strict"\nrestrict_namespaces = true\nprivate_network = true\n');
+      const out: string[] = [];
+      const kernel = { seccompFilter: false, namespaces: new Set(["mnt"]) };
+      expect(await checkMain(["-c", dir], { out: (l) => out.push(l), err: () => {}, env: fakeEnv, kernel })).toBe(0);
+      expect(out).toEqual([
+        `${dir}/units/box.toml: warning: restrict_namespaces needs seccomp filters (CONFIG_SECCOMP_FILTER), which this kernel lacks: the unit will fail to start`,
+        `${dir}/units/box.toml: warning: private_network needs network namespaces, which this kernel lacks: the unit will fail to start`,
+        `${BUILTIN_TARGETS.length + 1} units, 0 errors, 2 warnings`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("usage errors exit 2", async () => {

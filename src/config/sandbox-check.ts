@@ -1,0 +1,34 @@
+// The sandbox keys checked at load, by the same code that plans the mounts and builds the
+// seccomp filters at spawn (src/exec/mount-plan.ts, src/exec/seccomp.ts), so a bad family
+// name or bind path is an error at its file:line instead of a failed start.
+import { planMounts, type Sandbox } from "../exec/mount-plan.ts";
+import { buildSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
+import type { ServiceSection } from "./types.ts";
+
+const MOUNT_KEYS: [keyof ServiceSection, keyof Sandbox][] = [
+  ["read_write_paths", "readWritePaths"], ["exec_paths", "execPaths"], ["no_exec_paths", "noExecPaths"],
+  ["temporary_file_system", "temporaryFileSystem"], ["bind_paths", "bindPaths"], ["bind_read_only_paths", "bindReadOnlyPaths"],
+];
+const SECCOMP_KEYS: [keyof ServiceSection, keyof SeccompOptions][] = [
+  ["system_call_filter", "systemCallFilter"], ["system_call_log", "systemCallLog"],
+  ["system_call_architectures", "systemCallArchitectures"], ["restrict_address_families", "restrictAddressFamilies"],
+  ["restrict_namespaces", "restrictNamespaces"],
+];
+
+/** [key, what is wrong] for each sandbox key whose value the spawner would refuse. */
+export function sandboxProblems(service: ServiceSection): [string, string][] {
+  const problems: [string, string][] = [];
+  for (const [key, field] of MOUNT_KEYS) {
+    const value = service[key];
+    if (!Array.isArray(value) || value.length === 0) continue;
+    const plan = planMounts({ [field]: value }, []);
+    if (typeof plan === "string") problems.push([key, plan.replace(`${key}: `, "")]);
+  }
+  for (const [key, field] of SECCOMP_KEYS) {
+    const value = service[key];
+    if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) continue;
+    const built = buildSeccomp({ [field]: value });
+    if (typeof built === "string") problems.push([key, built.replace(`${key}: `, "")]);
+  }
+  return problems;
+}

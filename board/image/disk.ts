@@ -20,7 +20,7 @@
 // same inputs give the same bytes.
 
 import { closeSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { Board, DiskLayout } from "./board.ts";
 import { mbr, SECTOR } from "./mbr.ts";
 import { buildArguments, CONSOLE, installModules, stageRoot, unpackPackage, writeCpio } from "./rootfs.ts";
@@ -110,7 +110,7 @@ function makeFat(dir: string, file: string, mib: number, epoch: number) {
   run(["mcopy", "-i", file, "-m", ...names.map((n) => join(dir, n)), "::"], env);
 }
 
-function makeExt4(dir: string, file: string, bytes: number, epoch: number) {
+function makeExt4(dir: string, file: string, bytes: number, epoch: number, nodes: DeviceNode[]) {
   rmSync(file, { force: true });
   const fd = openSync(file, "w");
   ftruncateSync(fd, bytes);
@@ -126,6 +126,11 @@ function makeExt4(dir: string, file: string, bytes: number, epoch: number) {
     ...(uid !== 0 ? [`sif "${p}" uid 0`, `sif "${p}" gid 0`] : []),
   ]);
   script.push(`sif / ctime @${epoch}`, `sif / crtime @${epoch}`);
+  for (const n of nodes) {
+    const [parent, name] = [n.path.split("/").slice(0, -1).join("/"), n.path.split("/").pop()!];
+    script.push(`cd /${parent}`, `mknod ${name} c ${n.major} ${n.minor}`, `sif ${name} mode 020600`, `sif ${name} atime @${epoch}`, `sif ${name} mtime @${epoch}`,
+      `sif ${name} ctime @${epoch}`, `sif ${name} crtime @${epoch}`, "cd /");
+  }
   const scriptFile = `${file}.debugfs`;
   writeFileSync(scriptFile, script.join("\n") + "\n");
   run(["debugfs", "-w", "-f", scriptFile, file], env);
@@ -147,14 +152,32 @@ function copyInto(image: number, from: string, offset: number) {
 export function buildDiskImage(board: Board, hearthBinary: string, outDir: string) {
   const layout = board.image;
   if (!layout) throw new Error(`board/${board.name}/board.toml has no [image] section`);
-  const epoch = sourceDateEpoch();
   const work = join(outDir, "image-work");
-  mkdirSync(work, { recursive: true });
-
   const rootDir = join(work, "root");
   const kernel = stageRoot(board, hearthBinary, rootDir, { initramfs: false });
   // Mount points the example mounts on: made now, as a read-only root cannot get them later.
   for (const d of ["var/lib/demo", "var/cache/demo", "var/log"]) mkdirSync(join(rootDir, d), { recursive: true });
+  return writeDiskImage(board, kernel, rootDir, work, join(outDir, layout.file));
+}
+
+/** A character device the root needs besides devtmpfs's (made by debugfs: no root needed). */
+export interface DeviceNode {
+  path: string; // relative to the root
+  major: number;
+  minor: number;
+}
+
+/**
+ * The disk image OUT from a staged root ROOTDIR: the initrd and the boot partition made
+ * in WORK, the partitions assembled. Also used by the boot race (bench/boot-race.ts --disk)
+ * for each init's root.
+ */
+export function writeDiskImage(board: Board, kernel: { kernelDir: string; release: string }, rootDir: string, work: string, out: string,
+  nodes: DeviceNode[] = []) {
+  const layout = board.image;
+  if (!layout) throw new Error(`board/${board.name}/board.toml has no [image] section`);
+  const epoch = sourceDateEpoch();
+  mkdirSync(work, { recursive: true });
   const initrd = join(work, "initrd.img");
   const initrdSize = buildInitrd(board, layout, kernel.kernelDir, work, initrd);
   const bootDir = join(work, "boot");
@@ -167,10 +190,9 @@ export function buildDiskImage(board: Board, hearthBinary: string, outDir: strin
   const rootOffset = BOOT_OFFSET + bootBytes;
   const fat = join(work, "boot.vfat"), ext4 = join(work, "root.ext4");
   makeFat(bootDir, fat, layout.bootMib, epoch);
-  makeExt4(rootDir, ext4, size - rootOffset, epoch);
+  makeExt4(rootDir, ext4, size - rootOffset, epoch, nodes);
 
-  mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, layout.file);
+  mkdirSync(dirname(out), { recursive: true });
   const fd = openSync(`${out}.tmp`, "w");
   ftruncateSync(fd, size);
   writeSync(fd, mbr(DISK_SIGNATURE, [

@@ -128,7 +128,8 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     log: logger,
     hooks: {
       begin: () => watchdog.armForShutdown(),
-      step: () => { plog?.flush(); watchdog.shutdownStep(); },
+      // Each step's lines reach the disk; the log is closed before the root goes read-only.
+      step: (what) => { if (what === "unmount") plog?.close(); else plog?.flush(); watchdog.shutdownStep(); },
       end: (action) => watchdog.finish(action),
     },
   });

@@ -26,6 +26,8 @@ export const CURRENT = "boot.log";
 export const PREVIOUS = "boot-1.log";
 /** The line that says the way down began in order (the previous boot's end is read from it). */
 export const WAY_DOWN_MARK = "-- hearth: the way down: ";
+/** The last line of a boot that went down in order: the log closed before the root went read-only. */
+export const CLOSED_MARK = "-- hearth: the log is closed, the root goes read-only next";
 
 export interface PersistentLogOptions {
   dir?: string;
@@ -123,8 +125,9 @@ export class PersistentLog {
     }, wait);
   }
 
+  /** The way down is about to unmount: the last line, then no more writes. */
   close() {
-    this.flush();
+    this.appendLine(CLOSED_MARK, true);
     this.file.close();
   }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PersistentLog, previousBootFiles, WAY_DOWN_MARK } from "../../src/log/persistent.ts";
+import { CLOSED_MARK, PersistentLog, previousBootFiles, WAY_DOWN_MARK } from "../../src/log/persistent.ts";
 import type { LogRecord } from "../../src/log/ring.ts";
 
 const dirs: string[] = [];
@@ -57,6 +57,11 @@ describe("the persistent log", () => {
     const text = readFileSync(join(dir, "boot.log"), "utf8");
     expect(text).toContain("svc[42]: before\n");
     expect(text.endsWith(`${WAY_DOWN_MARK}poweroff (hearth ctl poweroff from PID 7)\n`)).toBe(true);
+    log.append(rec("stopping"));
+    log.close(); // before the root goes read-only: the last line, then nothing
+    log.append(rec("after"));
+    log.flush();
+    expect(readFileSync(join(dir, "boot.log"), "utf8").endsWith(`svc[42]: stopping\n${CLOSED_MARK}\n`)).toBe(true);
   });
 
   test("size-capped: the file rotates and at most `keep` older parts stay", () => {

@@ -12,7 +12,7 @@ APPEND   ?=
 BOARD_ARCH = $(if $(findstring amd64,$(shell grep -m1 '^arch' board/$(BOARD)/board.toml)),x64,arm64)
 BOARDS_BOOTED := qemu-aarch64 qemu-x86_64
 
-.PHONY: corpus all build build-arm64 native deps-native bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs boot-images bench
+.PHONY: corpus all build build-arm64 native deps-native bench-hello test test-unit test-system test-integration deps deps-board check clean qemu qemu-interactive rootfs image boot-images bench
 
 all: build
 
@@ -53,6 +53,11 @@ deps-board:
 # The board's boot images: build/boards/$(BOARD)/{vmlinuz,initramfs.cpio}.
 rootfs: deps-board dist/hearth-$(BOARD_ARCH)
 	$(BUN) board/image/rootfs.ts $(BOARD) --hearth dist/hearth-$(BOARD_ARCH)
+
+# The board's flashable disk image: build/boards/$(BOARD)/sdcard.img (Raspberry Pi) or
+# disk.img (QEMU boards): MBR, FAT boot partition, ext4 root (board/image/disk.ts).
+image: deps-board dist/hearth-$(BOARD_ARCH)
+	$(BUN) board/image/disk.ts $(BOARD) --hearth dist/hearth-$(BOARD_ARCH)
 
 boot-images:
 	for b in $(BOARDS_BOOTED); do $(MAKE) --no-print-directory rootfs BOARD=$$b || exit 1; done
@@ -96,12 +101,16 @@ build/bench/hello-arm64: bench/probe/hello.ts node_modules/.stamp
 	$(COMPILE) --target=bun-linux-arm64 $< --outfile $@
 
 # Boots the board, shows its console, powers off once the example is up (QEMU exits 0).
-qemu: rootfs
-	$(BUN) board/image/boot.ts $(BOARD) --append "$(APPEND)"
+# A board that only boots from its disk image (raspberrypi3) boots that image; the
+# others boot the initramfs, or their disk image with DISK=1.
+BOOT_FROM = $(if $(or $(DISK),$(shell grep -q '^disk_only = true' board/$(BOARD)/board.toml && echo y)),image,rootfs)
+BOOT_DISK = $(if $(filter image,$(BOOT_FROM)),--disk)
+qemu: $(BOOT_FROM)
+	$(BUN) board/image/boot.ts $(BOARD) $(BOOT_DISK) --append "$(APPEND)"
 
 # The same, staying up: log in on the console (Ctrl-A X quits QEMU).
-qemu-interactive: rootfs
-	$(BUN) board/image/boot.ts $(BOARD) --interactive --append "$(APPEND)"
+qemu-interactive: $(BOOT_FROM)
+	$(BUN) board/image/boot.ts $(BOARD) $(BOOT_DISK) --interactive --append "$(APPEND)"
 
 clean:
 	rm -rf dist build

@@ -2,7 +2,13 @@
 // systemd, finit, BusyBox init (sequential rcS) and OpenRC, side by side, on the same kernel.
 //
 //   bun bench/boot-race.ts [--runs N] [--peers hearth,systemd,...] [--timeout S]
-//                          [--hearth PATH] [--no-readme]
+//                          [--hearth PATH] [--no-readme] [--disk]
+//
+// --disk: each init boots from a disk image of its root (board/image/disk.ts: a virtio
+// disk, ext4, and the tiny initrd that loads virtio_blk and ext4, mounts the root and
+// executes the init there with init=/init), as a real board does, instead of from its
+// initramfs. The handover is then the initrd's "Run /init": the figure includes loading
+// the modules and mounting the root, and every page of the init read from the disk.
 //
 // --hearth: an arm64 hearth binary to use as is; by default dist/hearth-arm64, brought up
 // to date with `make build-arm64` first.
@@ -18,10 +24,12 @@
 // Writes the table into bench/boot-race/README.md (between the result markers) and
 // prints it. See bench/boot-race/README.md for the method.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join, relative, resolve } from "node:path";
-import { loadBoard } from "../board/image/rootfs.ts";
+import { dirname, join, relative, resolve } from "node:path";
+import { kernelOf, loadBoard } from "../board/image/rootfs.ts";
+import { writeDiskImage } from "../board/image/disk.ts";
+import { bootImagesFromDisk } from "../board/image/boot-partition.ts";
 import { qemuArgv } from "../board/image/qemu.ts";
 import { BUILD, buildKernel, buildPeer, buildProbe, PEERS, type Images, type Peer } from "./boot-race/peers.ts";
 import { criticalPath, sequentialSum, SERVICES } from "./boot-race/workload.ts";
@@ -91,9 +99,10 @@ export function parseConsole(text: string): {
 /** After the last service is ready, how long to wait for hearth's "Startup finished" line (its phases). */
 const PHASES_GRACE_MS = 10_000;
 
-async function boot(peer: Peer, round: number, images: Images, timeoutS: number): Promise<BootResult> {
+async function boot(peer: Peer, round: number, images: Images, timeoutS: number, disk: string | null): Promise<BootResult> {
   const board = loadBoard(BOARD);
-  const argv = qemuArgv(board, images, { append: APPEND });
+  const fromDisk = disk ? bootImagesFromDisk(board, disk, join(BUILD, peer)) : null;
+  const argv = fromDisk ? qemuArgv(board, fromDisk, { append: `${APPEND} init=/init` }) : qemuArgv(board, images, { append: APPEND });
   const t0 = performance.now();
   const qemu = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let text = "", done = false, why: string | undefined, grace: Timer | undefined;
@@ -118,6 +127,7 @@ async function boot(peer: Peer, round: number, images: Images, timeoutS: number)
   await qemu.exited;
   clearTimeout(timer);
   clearTimeout(grace);
+  if (fromDisk) rmSync(dirname(fromDisk.kernel), { recursive: true, force: true });
   const wallS = (performance.now() - t0) / 1000;
   const logDir = join(BUILD, "logs");
   mkdirSync(logDir, { recursive: true });
@@ -246,7 +256,7 @@ function hearthBinary(path: string | null): string {
 }
 
 async function main(argv: string[]) {
-  let runs = 5, timeoutS = 60, peers: Peer[] = [...PEERS], readme = true, hearth: string | null = null;
+  let runs = 5, timeoutS = 60, peers: Peer[] = [...PEERS], readme = true, hearth: string | null = null, disk = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") runs = Number(argv[++i]);
@@ -254,6 +264,7 @@ async function main(argv: string[]) {
     else if (a === "--peers") peers = argv[++i]!.split(",") as Peer[];
     else if (a === "--hearth") hearth = argv[++i]!;
     else if (a === "--no-readme") readme = false;
+    else if (a === "--disk") disk = true;
     else throw new Error(`unknown argument ${a}`);
   }
   for (const p of peers) if (!PEERS.includes(p)) throw new Error(`unknown init ${p} (${PEERS.join(", ")})`);
@@ -263,12 +274,19 @@ async function main(argv: string[]) {
   const kernel = buildKernel(board);
   const probe = buildProbe(board);
   const images = new Map<Peer, Images>();
+  const disks = new Map<Peer, string>();
   const failed = new Map<Peer, string>();
   for (const p of peers) {
     try {
       const img = buildPeer(p, board, probe, kernel, p === "hearth" ? hearthBinary(hearth) : "");
       images.set(p, img);
       console.log(`boot-race: ${p}: ${relative(REPO, img.initramfs)} (${(img.size / 1e6).toFixed(1)} MB)`);
+      if (disk) {
+        const d = writeDiskImage(board, kernelOf(board), join(BUILD, p, "root"), join(BUILD, p, "disk-work"), join(BUILD, p, "disk.img"),
+          [{ path: "race/kmsg", major: 1, minor: 11 }]);
+        disks.set(p, d.image);
+        console.log(`boot-race: ${p}: ${relative(REPO, d.image)}`);
+      }
     } catch (e) {
       failed.set(p, (e as Error).message);
       console.log(`boot-race: ${p}: no image: ${(e as Error).message}`);
@@ -281,7 +299,7 @@ async function main(argv: string[]) {
   for (let round = 0; round < runs; round++) {
     const order = booted.map((_, i) => booted[(i + round) % booted.length]!);
     for (const p of order) {
-      const r = await boot(p, round, images.get(p)!, timeoutS);
+      const r = await boot(p, round, images.get(p)!, timeoutS, disks.get(p) ?? null);
       results.push(r);
       console.log(`boot-race: round ${round + 1}/${runs} ${p.padEnd(8)} ` +
         (r.ok ? `all ready ${f3(r.allReady!)} s after the handover (kernel ${f3(r.handover!)} s, last ${r.last}, wall ${r.wallS.toFixed(1)} s)`

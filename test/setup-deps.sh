@@ -44,12 +44,17 @@
 #                    board/demo/hearth-demo.c, statically linked for each board
 #   the arm64 architecture in dpkg       so that apt-get download fetches the arm64
 #                    kernel, glibc and BusyBox (board/image/debian.ts)
+#   mtools, dosfstools, e2fsprogs        make image: the FAT boot partition (mkfs.vfat,
+#                    mcopy) and the ext4 root (mke2fs -d), all without mounting
+#   the non-free-firmware component      Debian's raspi-firmware (the Raspberry Pi's
+#                    boot firmware) lives there: a sources entry of its own,
+#                    /etc/apt/sources.list.d/hearth-non-free-firmware.sources
 set -eu
 
 group=${1:-all}
 test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client avahi-daemon cron time"
 native_packages="gcc gcc-aarch64-linux-gnu"
-board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross mtools dosfstools e2fsprogs"
 case "$group" in
     all) packages="$test_packages $board_packages $native_packages" ;;
     test) packages="$test_packages" ;;
@@ -69,18 +74,26 @@ done
 missing=${missing# }
 
 need_arm64=no
+need_firmware=no
+firmware_sources=/etc/apt/sources.list.d/hearth-non-free-firmware.sources
 if [ "$group" = all ] || [ "$group" = board ]; then
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
         need_arm64=add
     elif ! apt-cache show libc6:arm64 >/dev/null 2>&1; then
         need_arm64=lists
     fi
+    # raspi-firmware (Architecture: all) is in non-free-firmware, which the machine's
+    # sources may not list: an entry of our own, added once.
+    if ! apt-cache show raspi-firmware >/dev/null 2>&1; then
+        need_firmware=yes
+    fi
 fi
 
-if [ -n "$missing" ] || [ "$need_arm64" != no ]; then
+if [ -n "$missing" ] || [ "$need_arm64" != no ] || [ "$need_firmware" != no ]; then
     if [ "$(id -u)" -ne 0 ]; then
         [ -n "$missing" ] && echo "setup-deps: missing Debian packages: $missing" >&2
         [ "$need_arm64" = add ] && echo "setup-deps: as root: dpkg --add-architecture arm64" >&2
+        [ "$need_firmware" = yes ] && [ ! -e "$firmware_sources" ] && echo "setup-deps: as root: add the non-free-firmware component ($firmware_sources)" >&2
         echo "setup-deps: as root: apt-get update && apt-get install --no-install-recommends $missing" >&2
         exit 1
     fi
@@ -88,6 +101,11 @@ if [ -n "$missing" ] || [ "$need_arm64" != no ]; then
     if [ "$need_arm64" = add ]; then
         echo "setup-deps: dpkg --add-architecture arm64"
         dpkg --add-architecture arm64
+    fi
+    if [ "$need_firmware" = yes ] && [ ! -e "$firmware_sources" ]; then
+        echo "setup-deps: adding $firmware_sources"
+        printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm bookworm-updates' \
+            'Components: non-free-firmware' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' > "$firmware_sources"
     fi
     apt-get update -qq
     if [ -n "$missing" ]; then

@@ -23,14 +23,15 @@ export function resolveKernelPackage(metapackage: string, arch: string): string 
   return name;
 }
 
-/** The .deb of package:arch in dir, downloading it if missing. Returns its path. */
+/** The .deb of package:arch in dir (arch "all": an architecture-independent one), downloading it if missing. Returns its path. */
 export function fetchDeb(pkg: string, arch: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const find = () => readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(`_${arch}.deb`));
   let file = find();
   if (!file) {
-    console.log(`rootfs: apt-get download ${pkg}:${arch}`);
-    run(["apt-get", "download", "-q", `${pkg}:${arch}`], dir);
+    const spec = arch === "all" ? pkg : `${pkg}:${arch}`;
+    console.log(`rootfs: apt-get download ${spec}`);
+    run(["apt-get", "download", "-q", spec], dir);
     file = find();
     if (!file) throw new Error(`apt-get download ${pkg}:${arch} left no .deb in ${dir}`);
   }

@@ -5,6 +5,8 @@ import type { Board } from "./board.ts";
 export interface BootImages {
   kernel: string;
   initramfs: string;
+  /** Booting from the disk image: the image, the device tree (if any) and cmdline.txt's words. */
+  disk?: { image: string; dtb: string | null; cmdline: string };
 }
 
 export interface QemuOptions {
@@ -18,20 +20,29 @@ export interface QemuOptions {
   exitOnReboot?: boolean;
 }
 
-export function kernelCmdline(board: Board, append = ""): string {
-  return [board.cmdline, append].map((s) => s.trim()).filter((s) => s !== "").join(" ");
+export function kernelCmdline(board: Board, append = "", base = board.cmdline): string {
+  return [base, append].map((s) => s.trim()).filter((s) => s !== "").join(" ");
 }
 
 export function qemuArgv(board: Board, images: BootImages, opts: QemuOptions = {}): string[] {
   if (!board.qemu) throw new Error(`board ${board.name} is not a QEMU board`);
+  const disk = images.disk;
+  if (disk && board.qemu.diskArgs.length === 0) throw new Error(`board ${board.name}: [qemu] has no disk_args`);
+  // A board that names its serial ports (raspi3b: the console is the second) gets the
+  // console as the next one; -nographic would take the first.
+  const ownSerial = board.qemu.args.includes("-serial");
   return [
     board.qemu.binary, ...board.qemu.args,
     "-kernel", images.kernel, "-initrd", images.initramfs,
-    "-append", kernelCmdline(board, opts.append),
+    ...(disk?.dtb ? ["-dtb", disk.dtb] : []),
+    ...(disk ? board.qemu.diskArgs.map((a) => a.replace("{image}", disk.image)) : []),
+    "-append", kernelCmdline(board, [board.qemu.append, opts.append ?? ""].join(" "), disk?.cmdline),
     // Interactive: serial and monitor share the terminal (Ctrl-A X quits), a reboot reboots.
     // Otherwise the serial port alone on stdio, and a reboot (or a panic, with panic=-1)
     // ends QEMU, so that nothing ever loops.
-    ...(opts.interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none"]),
+    ...(opts.interactive
+      ? (ownSerial ? ["-display", "none", "-serial", "mon:stdio"] : ["-nographic"])
+      : ["-display", "none", "-serial", "stdio", "-monitor", "none"]),
     ...(!opts.interactive && opts.exitOnReboot !== false ? ["-no-reboot"] : []),
     ...(opts.qmpSocket ? ["-qmp", `unix:${opts.qmpSocket},server=on,wait=on`] : []),
   ];

@@ -30,7 +30,8 @@ export function loadBoard(name: string): Board {
   return parseBoard(name, readFileSync(join(REPO, "board", name, "board.toml"), "utf8"));
 }
 
-function main(argv: string[]) {
+/** `BOARD --hearth PATH [--out DIR]`, the arguments of rootfs.ts and disk.ts. */
+export function buildArguments(tool: string, argv: string[]): { board: Board; hearth: string; outDir: string } {
   const [name, ...rest] = argv;
   let hearth: string | null = null, out: string | null = null;
   for (let i = 0; i < rest.length; i++) {
@@ -38,41 +39,69 @@ function main(argv: string[]) {
     else if (rest[i] === "--out") out = rest[++i] ?? null;
     else throw new Error(`unknown argument ${rest[i]}`);
   }
-  if (!name || !hearth) throw new Error("usage: bun board/image/rootfs.ts BOARD --hearth PATH [--out DIR]");
-  const board = loadBoard(name);
-  const outDir = resolve(out ?? join(REPO, "build/boards", name));
+  if (!name || !hearth) throw new Error(`usage: bun board/image/${tool} BOARD --hearth PATH [--out DIR]`);
+  return { board: loadBoard(name), hearth: resolve(hearth), outDir: resolve(out ?? join(REPO, "build/boards", name)) };
+}
+
+function main(argv: string[]) {
+  const { board, hearth, outDir } = buildArguments("rootfs.ts", argv);
   const t0 = performance.now();
-  const images = buildImages(board, resolve(hearth), outDir);
+  const images = buildImages(board, hearth, outDir);
   console.log(`rootfs: ${board.name}: ${relative(REPO, images.kernel)}, ${relative(REPO, images.initramfs)} ` +
     `(${(images.size / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 export function buildImages(board: Board, hearthBinary: string, outDir: string) {
-  const debs = join(REPO, "build/debs", board.arch);
-  const unpack = (pkg: string) => extractDeb(fetchDeb(pkg, board.arch, debs), join(debs, "x", pkg));
-  const kernelPkg = resolveKernelPackage(board.kernelPackage, board.arch);
-  const kernelDir = unpack(kernelPkg);
-  const libcDir = unpack("libc6");
-  const busyboxDir = unpack("busybox-static");
-
   const root = join(outDir, "root");
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(root, { recursive: true });
-  copyLibc(libcDir, root);
-  installBusybox(busyboxDir, root);
-  const problems = performInstall({ root, binary: hearthBinary, initramfs: true }, true, () => {});
-  if (problems.length > 0) throw new Error(`hearth install: ${problems.join("; ")}`);
-  cpSync(join(REPO, "board/rootfs"), root, { recursive: true });
-  compileDemo(board, join(root, "usr/bin/hearth-demo"));
-  const release = installModules(kernelDir, root, board.modules);
-
+  const { kernelDir, release } = stageRoot(board, hearthBinary, root, { initramfs: true });
   mkdirSync(outDir, { recursive: true });
   const kernel = join(outDir, "vmlinuz");
   copyFileSync(join(kernelDir, "boot", `vmlinuz-${release}`), kernel);
   const initramfs = join(outDir, "initramfs.cpio");
   // The kernel opens /dev/console for PID 1 before anything is mounted: it must be in the image.
-  const size = writeCpio(root, [{ name: "dev/console", mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 }], initramfs);
+  const size = writeCpio(root, [CONSOLE], initramfs);
   return { kernel, initramfs, size };
+}
+
+export const CONSOLE: CpioEntry = { name: "dev/console", mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 };
+
+/** The board's Debian packages, unpacked (cached under build/debs/ARCH). */
+export function unpackPackage(board: Board, pkg: string, arch: string = board.arch): string {
+  const debs = join(REPO, "build/debs", board.arch);
+  return extractDeb(fetchDeb(pkg, arch, debs), join(debs, "x", pkg));
+}
+
+export function kernelOf(board: Board): { kernelDir: string; release: string } {
+  const kernelDir = unpackPackage(board, resolveKernelPackage(board.kernelPackage, board.arch));
+  return { kernelDir, release: readdirSync(join(kernelDir, "lib/modules"))[0]! };
+}
+
+/**
+ * The root file system in ROOT: glibc, BusyBox, hearth (with /init when it is an
+ * initramfs), the example configuration with the board's watchdog driver, the demo
+ * programs and the board's kernel modules.
+ */
+export function stageRoot(board: Board, hearthBinary: string, root: string, opts: { initramfs: boolean }) {
+  const kernel = kernelOf(board);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  copyLibc(unpackPackage(board, "libc6"), root);
+  installBusybox(unpackPackage(board, "busybox-static"), root);
+  const problems = performInstall({ root, binary: hearthBinary, initramfs: opts.initramfs }, true, () => {});
+  if (problems.length > 0) throw new Error(`hearth install: ${problems.join("; ")}`);
+  cpSync(join(REPO, "board/rootfs"), root, { recursive: true });
+  if (board.watchdogModule) useWatchdogModule(join(root, "etc/hearth/system.toml"), board.watchdogModule);
+  compileDemo(board, join(root, "usr/bin/hearth-demo"));
+  installModules(kernel.kernelDir, root, board.modules);
+  return kernel;
+}
+
+/** The example loads the QEMU boards' watchdog driver; another board names its own. */
+function useWatchdogModule(systemToml: string, module: string) {
+  const text = readFileSync(systemToml, "utf8");
+  const next = text.replace(/^kernel_modules = \[[^\]]*\].*$/m, `kernel_modules = ["${module}"]   # the board's watchdog driver`);
+  if (next === text) throw new Error(`${systemToml}: no kernel_modules line to point at ${module}`);
+  writeFileSync(systemToml, next);
 }
 
 /** glibc's loader and libraries (not its gconv modules, locales or programs). */
@@ -100,9 +129,10 @@ function compileDemo(board: Board, out: string) {
 
 /**
  * Copies the named modules and everything they depend on (from each module's .modinfo)
- * into ROOT/lib/modules/RELEASE, and writes modules.dep for them; returns RELEASE.
+ * into ROOT/lib/modules/RELEASE, and writes modules.dep for them. Returns RELEASE and
+ * the modules' paths inside ROOT in an order that loads each after its dependencies.
  */
-function installModules(kernelDir: string, root: string, names: string[]): string {
+export function installModules(kernelDir: string, root: string, names: string[]): { release: string; loadOrder: string[] } {
   const modulesRoot = join(kernelDir, "lib/modules");
   const release = readdirSync(modulesRoot)[0]!;
   const from = join(modulesRoot, release);
@@ -143,7 +173,15 @@ function installModules(kernelDir: string, root: string, names: string[]): strin
   }
   writeFileSync(join(to, "modules.dep"), lines.join("\n") + "\n");
   copyFileSync(join(from, "modules.builtin"), join(to, "modules.builtin"));
-  return release;
+  const loadOrder: string[] = [];
+  const place = (name: string) => {
+    const path = paths.get(name);
+    if (!path || loadOrder.includes(`/lib/modules/${release}/${path}`)) return;
+    (deps.get(name) ?? []).forEach(place);
+    loadOrder.push(`/lib/modules/${release}/${path}`);
+  };
+  names.map(moduleName).forEach(place);
+  return { release, loadOrder };
 }
 
 /** The staged tree (plus extra entries) as a newc cpio, streamed to a file. Returns its size. */

@@ -23,6 +23,7 @@ verbs:
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
+  logs --boot -1            the previous boot's persistent log and how that boot ended
   analyze [time|blame|critical-chain [UNIT]|plot|dot|security [UNIT]]
                             where the start-up time went: time (the default) splits hearth's
                             own start into phases (kernel handover, runtime ready, code and
@@ -124,6 +125,8 @@ const CONNECT_ERRORS: Record<string, string> = {
 };
 
 export async function ctlMain(argv: string[]): Promise<number> {
+  // The previous boot's log is read from its files, without PID 1 (src/log/previous-boot.ts).
+  if (argv[0] === "logs" && argv.includes("--boot")) return (await import("../log/previous-boot.ts")).previousBootMain(argv);
   const args = parseCtlArgs(argv);
   if (typeof args === "object" && "help" in args) {
     console.log(args.help);

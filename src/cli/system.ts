@@ -14,6 +14,8 @@ import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
 import { createLogger, formatManagerLine, LOG_LEVEL_PRIORITY, ringSink, type LogLevelName, type Logger } from "../log/manager-log.ts";
 import { Manager } from "../manager/manager.ts";
+import { PERSISTENT_LOG_DIR, PersistentLog } from "../log/persistent.ts";
+import { parseMountinfo } from "../boot/mountinfo.ts";
 import { chooseBootTarget } from "../boot/boot-target.ts";
 import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
 import { loadKernelModules } from "../boot/kmod.ts";
@@ -118,6 +120,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   );
   let manager!: Manager;
   let control: ControlServer | null = null;
+  const plog = openPersistentLog(logger);
   const shutdown = new Shutdown({
     stopAllUnits: () => manager.stopAll(),
     abandonUnits: () => manager.abandon(),
@@ -126,11 +129,15 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     log: logger,
     hooks: {
       begin: () => watchdog.armForShutdown(),
-      step: () => watchdog.shutdownStep(),
+      // Each step's lines reach the disk; the log is closed before the root goes read-only.
+      step: (what) => { if (what === "unmount") plog?.close(); else plog?.flush(); watchdog.shutdownStep(); },
       end: (action) => watchdog.finish(action),
     },
   });
-  const power = (r: PowerRequest, reason: string) => void shutdown.run(r.action, reason, r.mode);
+  const power = (r: PowerRequest, reason: string) => {
+    plog?.wayDown(r.action, reason);
+    void shutdown.run(r.action, reason, r.mode);
+  };
   manager = new Manager({
     config: { ...config, units }, runDir: SYSTEM_RUN_DIR, target: choice.target, logger, systemMode: true,
     console: writeConsole,
@@ -138,12 +145,16 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     power: (action, reason, mode) => power({ action, mode }, reason),
     mounter: systemMounter,
     startup: { phases, offsetMs },
+    unitLogTap: plog ? (r) => plog.append(r) : undefined,
     startupFinished: (p, ready) => {
       setTimeout(() => writeConsole(residentMemoryLine()), 0); // after the line below
       return p ? formatStartupFinished(p, ready) : `Startup finished; ${ready} units ready`;
     },
   });
-  logRecords = (r) => manager.managerRing.push(r);
+  logRecords = (r) => {
+    manager.managerRing.push(r);
+    plog?.append(r);
+  };
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
   manager.start();
@@ -156,6 +167,21 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   }
   for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
   handleSignals(power, config.system.manager.ctrl_alt_del, logger);
+}
+
+/**
+ * The persistent log (src/log/persistent.ts) when the root is on storage; none when it is
+ * in RAM (an initramfs: nothing would survive), or read-only (said once).
+ */
+function openPersistentLog(log: Logger): PersistentLog | null {
+  let rootType = "";
+  try {
+    rootType = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")).findLast((m) => m.mountPoint === "/")?.fstype ?? "";
+  } catch { /* unknown: try */ }
+  if (rootType === "rootfs" || rootType === "ramfs" || rootType === "tmpfs") return null;
+  return PersistentLog.open({
+    onError: (e) => log.notice(`persistent log ${PERSISTENT_LOG_DIR} off: ${(e as Error).message ?? e}`),
+  });
 }
 
 /** The signals to PID 1 that take the way down (src/engine/power.ts), and Ctrl-Alt-Del (SIGINT). */

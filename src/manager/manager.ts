@@ -11,7 +11,7 @@ import { Engine } from "../engine/engine.ts";
 import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
-import { LogRing, type LogEntry } from "../log/ring.ts";
+import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
@@ -52,6 +52,8 @@ export interface ManagerOptions {
   power?: (action: PowerAction, reason: string, mode: PowerMode) => void;
   /** The line printed when the target is reached; system mode splits it by phase. */
   startupFinished?: (phases: StartupPhases | null, unitsReady: number) => string;
+  /** Every line a unit wrote, as it is stored (the persistent log, src/log/persistent.ts). */
+  unitLogTap?: (record: LogRecord) => void;
   /**
    * The start-up phases reached before the manager (src/boot/phase-marks.ts), and the
    * offset from host.now() to CLOCK_BOOTTIME; the manager adds first spawn and target reached.
@@ -128,7 +130,7 @@ export class Manager {
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
     this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
-    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing);
+    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap);
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
       dispatch: (event) => this.dispatch(event),

@@ -32,7 +32,8 @@ export class UnitOutputs {
   private readonly retired = new Map<string, LogRing>();
   private readonly readBuffer = new Uint8Array(16384);
 
-  constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing) {}
+  constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing,
+    private readonly tap?: (record: LogRecord) => void) {}
 
   /** The write end of the unit's pipe, made at first use; its lines are named as the unit's configuration says now. */
   writeFd(unit: UnitConfig): number {
@@ -101,6 +102,7 @@ export class UnitOutputs {
     const rec: LogRecord = { time: this.host.wallNow(), unit, priority, stream: "stdout", text, pid: out.pid };
     if (out.ident !== undefined) rec.ident = out.ident;
     out.ring.push(rec);
+    this.tap?.(rec);
     out.file?.write(`${new Date(rec.time).toISOString()} ${out.ident ?? unit}: ${text}\n`);
     if (this.log.enabled("debug")) this.log.debug(`${unit}: ${text}`);
   }

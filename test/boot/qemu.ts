@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { loadBoard } from "../../board/image/rootfs.ts";
 import { qemuArgv } from "../../board/image/qemu.ts";
 import { buildCpio, type CpioEntry } from "../../board/image/cpio.ts";
+import { bootImagesFromDisk } from "../../board/image/boot-partition.ts";
 import { Qmp, type QmpEvent } from "./qmp.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
@@ -33,6 +34,8 @@ export interface BootOptions {
   qmp?: boolean;
   /** false: a reset boots the guest again (to see the kernel banner a second time); default: QEMU exits. */
   exitOnReboot?: boolean;
+  /** Boot the board's disk image (make image) instead of its initramfs (no overlay then). */
+  disk?: boolean;
   /** Kill QEMU once the console matches this (a guest that reboots would go on for ever). */
   stopWhen?: RegExp;
   timeoutMs: number;
@@ -61,6 +64,14 @@ export function imagesOf(board: string) {
   return { kernel: join(dir, "vmlinuz"), initramfs: join(dir, "initramfs.cpio") };
 }
 
+export function diskImageOf(board: string): string {
+  return join(REPO, "build/boards", board, loadBoard(board).image?.file ?? "disk.img");
+}
+
+export function diskImageMissing(board: string): string | null {
+  return existsSync(diskImageOf(board)) ? null : `${diskImageOf(board)}: run make image BOARD=${board}`;
+}
+
 export function imagesMissing(board: string): string | null {
   const images = imagesOf(board);
   return existsSync(images.kernel) && existsSync(images.initramfs) ? null : `${images.initramfs}: run make boot-images (make test does)`;
@@ -70,7 +81,9 @@ export async function boot(boardName: string, opts: BootOptions): Promise<BootRu
   const board = loadBoard(boardName);
   let images = imagesOf(boardName);
   const scratch = mkdtempSync(join(tmpdir(), "hearth-boot-"));
+  if (opts.disk) images = bootImagesFromDisk(board, diskImageOf(boardName), scratch);
   if (opts.overlay) {
+    if (opts.disk) throw new Error("an overlay is an initramfs archive: not with disk");
     const initramfs = join(scratch, "initramfs.cpio");
     copyFileSync(images.initramfs, initramfs);
     appendFileSync(initramfs, buildCpio(opts.overlay));

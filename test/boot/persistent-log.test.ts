@@ -1,0 +1,76 @@
+// What happened before the last reset, on a board booted from its disk image
+// (qemu-aarch64, virtio disk, ext4 root): the persistent log survives a watchdog reset and
+// `hearthctl logs --boot -1` shows its last lines and says how the boot ended (a
+// watchdog reset, then a clean reboot); with the
+// root read-only, the example still comes up (the log is off, said once).
+// One VM at a time.
+
+import { beforeAll, describe, expect, test } from "bun:test";
+import { boot, diskImageMissing, selfcheckUnits, type BootRun } from "./qemu.ts";
+
+const BOARD = "qemu-aarch64";
+const UP = /Startup finished in/;
+const PROMPT = /rescue# /;
+const MARK = "The manager loop runs again after a 2s freeze";
+let reset: BootRun, readOnly: BootRun;
+
+beforeAll(async () => {
+  const missing = diskImageMissing(BOARD);
+  if (missing) throw new Error(missing);
+  reset = await boot(BOARD, {
+    disk: true, qmp: true, exitOnReboot: false,
+    append: "hearth.watchdog_sec=5 hearth.debug=1 hearth.wants=rescue-shell",
+    interact: [
+      { when: UP, send: "\n" },
+      // A line to find after the reset; then long enough for it to reach the disk (the
+      // log's 2 s batch and its fdatasync at most 5 s later), then a frozen manager.
+      { when: PROMPT, send: "hearthctl debug freeze 2; sleep 9; hearthctl debug freeze\n" },
+      { when: UP, send: "\n" },
+      // (hearth.debug=1 logs every notification: the marker is looked for, not the last lines)
+      { when: PROMPT, send: "hearthctl logs --boot -1 | grep -e 'runs again' -e '^--'; hearthctl reboot\n" },
+      // The third boot: the second ended in order.
+      { when: UP, send: "\n" },
+      { when: PROMPT, send: "hearthctl logs --boot -1 | tail -n 2; hearthctl poweroff\n" },
+    ],
+    stopWhen: /reboot: Power down/,
+    timeoutMs: 300_000,
+  });
+  readOnly = await boot(BOARD, { disk: true, append: "ro hearth.wants=poweroff-when-up", timeoutMs: 240_000 });
+}, 600_000);
+
+describe("logs that survive a reset", () => {
+  test("after a watchdog reset, hearthctl logs --boot -1 shows the lines logged before it and says the watchdog reset the board", () => {
+    const r = reset;
+    const explain = () => console.error(r.console.slice(-8000));
+    if (r.timedOut) explain();
+    expect(r.timedOut).toBe(false);
+    expect(r.events.some((e) => e.event === "WATCHDOG")).toBe(true);
+    const second = r.console.indexOf("Linux version", r.console.indexOf("Linux version") + 1);
+    expect(second).toBeGreaterThan(0);
+    const after = r.console.slice(r.console.indexOf("hearthctl logs --boot -1", second));
+    if (!after.includes("-- the previous boot ended: watchdog reset")) explain();
+    expect(after.slice(0, after.indexOf("Going down for reboot"))).toContain(MARK); // read back from the disk: the second boot never printed it
+    expect(after).toContain("-- the previous boot ended: watchdog reset (WDIOF_CARDRESET in the watchdog's boot status)");
+  });
+
+  test("after a reboot, the previous boot ended clean; the log was closed before the root went read-only", () => {
+    const r = reset;
+    const third = r.console.lastIndexOf("hearthctl logs --boot -1");
+    const answer = r.console.slice(third);
+    expect(answer).toMatch(/-- the previous boot ended: clean reboot \(/);
+    expect(r.console).not.toContain("persistent log /var/log/hearth off");
+    expect(r.console).toContain("reboot: Power down");
+  });
+
+  test("a read-only root: the example comes up and powers off; the persistent log is off, said once", () => {
+    const r = readOnly;
+    if (r.timedOut || r.exitCode !== 0) console.error(r.console.slice(-6000));
+    expect(r.console).toContain("EXT4-fs (vda2): mounted filesystem");
+    expect(r.console).toMatch(/Startup finished in .* units ready/);
+    const units = selfcheckUnits(r.console);
+    expect([...units.values()].filter((u) => u.active === "failed").map((u) => u.name)).toEqual([]);
+    expect(r.console.match(/persistent log \/var\/log\/hearth off: .*[Rr]ead-only/g)?.length).toBe(1);
+    expect(r.console).toContain("reboot: Power down");
+    expect(r.exitCode).toBe(0);
+  });
+});

@@ -9,6 +9,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync
 import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
+import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
 import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
@@ -82,7 +83,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
 
   const cmdline = readCmdline();
   const confReadable = isReadableDir(SYSTEM_CONF_DIR);
-  const loaded = loadConfig(SYSTEM_CONF_DIR, { facts: gatherSpecifierFacts(true, "/run") });
+  const loaded = loadConfig(SYSTEM_CONF_DIR, { facts: gatherSpecifierFacts(true, "/run"), unitDirs: layerDirs(SYSTEM_LAYERS) });
   const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
   markPhase(phases, "config-loaded", offsetMs);
   const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });
@@ -150,7 +151,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   try {
     control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
-      { watchdog, debugAllowed: cmdline.overrides.debug === true });
+      { watchdog, debugAllowed: cmdline.overrides.debug === true, layers: SYSTEM_LAYERS });
   } catch (e) {
     logger.err(`control socket: ${(e as Error).message}`);
   }

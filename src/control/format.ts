@@ -35,6 +35,10 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
     lines.push(`     Active: inactive (dead)`);
     return lines.join("\n");
   }
+  if (u.load === "masked") {
+    lines.push(`     Loaded: masked (Reason: Unit ${u.name} is masked.)`, `     Active: inactive (dead)`);
+    return lines.join("\n");
+  }
   if (u.load === "error") {
     // As systemctl for a unit with a bad setting: the reasons, and nothing runs.
     const [first, ...more] = u.loadErrors ?? [];

@@ -18,8 +18,10 @@ import { KERNEL_UNIT, SYSLOG_UNIT } from "../manager/system-logs.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
-import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
-import { notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
+import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, UNIT_FILE_VERBS, type ControlRequest } from "./protocol.ts";
+import type { UnitLayers } from "../config/layers.ts";
+import { unitFileVerb } from "./unit-file-verbs.ts";
+import { maskedStatus, notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
 /** A connection with no request and no reply read for this long is closed. */
@@ -256,6 +258,8 @@ export interface SystemControls {
   watchdog: WatchdogControl | null;
   /** The kernel command line has hearth.debug=1: the debug verbs are accepted. */
   debugAllowed: boolean;
+  /** The unit layers, for cat, enable, disable, mask and unmask (absent: those verbs are refused). */
+  layers?: UnitLayers;
 }
 
 /** At most this many control messages per window go to the log; the rest are counted. */
@@ -364,7 +368,7 @@ export class ControlServer {
     if (named.length === 0) return null;
     const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
     // A name other units give that matches no unit is shown by status: Loaded: not-found.
-    const shown = (u: string) => req.verb === "status" && this.manager.config.notFound.has(u);
+    const shown = (u: string) => req.verb === "status" && (this.manager.config.notFound.has(u) || this.manager.config.masked?.has(u) === true);
     const missing = named.filter((u) => !broken.has(u) && !shown(u));
     if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
     if (req.verb === "status") return null; // shown as systemctl does: Loaded: error (...) or not-found
@@ -373,7 +377,12 @@ export class ControlServer {
 
   private async reply(req: ControlRequest, peer: Credentials): Promise<Reply> {
     const m = this.manager;
-    const missing = this.missingUnits(req);
+    const aboutFiles = UNIT_FILE_VERBS.has(req.verb); // files, loaded or not
+    const masked = req.units.filter((u) => m.config.masked?.has(u) && m.unit(u) === null);
+    if (!aboutFiles && masked.length > 0 && req.verb !== "status" && req.verb !== "logs") {
+      return { ok: false, exit: EXIT.failed, error: masked.map((u) => `unit ${u} is masked`).join("; ") };
+    }
+    const missing = aboutFiles ? null : this.missingUnits(req);
     if (missing) return missing;
     switch (req.verb) {
       case "ping":
@@ -394,7 +403,7 @@ export class ControlServer {
         const broken = new Map(brokenUnits(m).map((b) => [b.name, b]));
         const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? (broken.has(n)
           ? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors)
-          : notFoundStatus(n, m.config.notFound.get(n)!)));
+          : m.config.masked?.has(n) ? maskedStatus(n) : notFoundStatus(n, m.config.notFound.get(n) ?? [])));
         const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
         const hint = lines < req.lines ? { hint: "the units' output is shown to root only (hearth ctl logs, as root)" } : {};
         // As systemctl status: an inactive unit that is not found answers 4.
@@ -417,6 +426,8 @@ export class ControlServer {
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
         return { ok: true, exit: EXIT.ok };
+      case "cat": case "enable": case "disable": case "mask": case "unmask":
+        return unitFileVerb(req, this.system.layers ?? null, this.log);
       case "start": case "stop": case "restart": case "reload": {
         const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
         const failed = results.filter((r) => r.result !== "done");

@@ -21,7 +21,7 @@ export interface UnitStatus {
    * "error": the unit's file has errors, so it was not loaded (loadErrors says where).
    * "not-found": no unit of that name, but other units name it (namedBy says where).
    */
-  load: "loaded" | "error" | "not-found";
+  load: "loaded" | "error" | "not-found" | "masked";
   loadErrors?: string[]; // FILE:LINE:COL: message
   namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
   kind: "service" | "target" | "mount" | "template" | "device"; // template: an accept = true unit (one instance per connection)
@@ -118,6 +118,11 @@ export function notFoundStatus(name: string, namedBy: { unit: string; list: stri
     ...notLoadedStatus(name, "", []), load: "not-found", loadErrors: undefined,
     namedBy: namedBy.map((r) => `${r.unit} (${r.list})`),
   };
+}
+
+/** A unit whose file is a link to /dev/null (hearth ctl mask): not loaded, not startable. */
+export function maskedStatus(name: string): UnitStatus {
+  return { ...notLoadedStatus(name, "/dev/null", []), load: "masked", loadErrors: undefined };
 }
 
 /** The start-up timeline for `hearth ctl analyze`. */

@@ -19,6 +19,9 @@ verbs:
   cat UNIT...               the unit's files in the order they apply (file, then drop-ins), each after "# PATH"
   enable|disable UNIT...    disable: a drop-in in the admin layer resets wanted_by and required_by; enable removes it
   mask|unmask UNIT...       mask: NAME.toml -> /dev/null in the admin layer (the unit cannot be started); unmask removes it
+                            (each of these four is followed by a daemon-reload, as systemctl's)
+  daemon-reload             read and validate the configuration again (SIGHUP to the manager does the same);
+                            with an error, the configuration running is kept and the reply says FILE:LINE:COL
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
   analyze [time|blame|critical-chain [UNIT]|plot|dot]

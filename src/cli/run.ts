@@ -11,6 +11,7 @@ import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import { parseCmdline } from "../config/cmdline.ts";
 import { readConfigFile } from "../config/read-file.ts";
 import { layerDirs, layersFor } from "../config/layers.ts";
+import { makeReloader } from "../control/daemon-reload.ts";
 
 // --cmdline FILE: a kernel command line whose hearth.wants= units start with the target
 // (PID 1 reads /proc/cmdline; hearth run reads none unless given one).
@@ -45,7 +46,8 @@ export async function runMain(argv: string[]): Promise<number> {
   }
 
   const layers = layersFor(confDir, runDir, vendor);
-  const config = loadConfig(confDir, { facts: gatherSpecifierFacts(false, runDir), unitDirs: layerDirs(layers) });
+  const load = () => loadConfig(confDir, { facts: gatherSpecifierFacts(false, runDir), unitDirs: layerDirs(layers) });
+  const config = load();
   let wants: string[] = [];
   if (cmdlineFile !== null) {
     const read = readConfigFile(cmdlineFile);
@@ -91,14 +93,16 @@ export async function runMain(argv: string[]): Promise<number> {
   // Before anything can be seen (a service, the control socket): a SIGTERM from then on
   // stops the units instead of killing the manager with its services left running. The
   // handlers run from the event loop, so after the control server below exists.
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.on(sig, () => void exit(0, `${sig} received`));
   }
+  const reload = makeReloader(load, manager, logger);
+  process.on("SIGHUP", () => { if (!finishing) reload("SIGHUP"); }); // systemd: SIGHUP to the manager is daemon-reload
   manager.start();
   for (const unit of wants) void manager.request("start", unit);
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0,
-    { watchdog: null, debugAllowed: false, layers });
+    { watchdog: null, debugAllowed: false, layers, reload });
   const code = await exited;
   clearInterval(keepAlive);
   return code;

@@ -409,7 +409,7 @@ as systemd does for a system unit; \`hearth run\` expands \`%t %S %C %L %E %h %u
 | \`%%\` | \`%\` |
 `;
 
-const LAYERS = `## Layers and drop-ins
+const LAYERS = `## Layers, drop-ins and reloading
 
 Unit files come from three directories, lowest first: \`/usr/lib/hearth/units\` (the
 vendor's, may be read-only), \`/etc/hearth/units\` (the admin's) and \`/run/hearth/units\`
@@ -445,8 +445,20 @@ hearth has no \`[Install]\`: \`wanted_by\` is in force as soon as the file is lo
 \`hearth ctl enable UNIT\` removes it; \`hearth ctl mask UNIT\` links
 \`/etc/hearth/units/UNIT.toml\` to \`/dev/null\` (the unit is not loaded and cannot be
 started: \`status\` says \`masked\`) and \`unmask\` removes that link (from /run too).
-They write the admin layer only, never the vendor's; they take effect when the
-configuration is next loaded.
+They write the admin layer only, never the vendor's, and each is followed by a
+daemon-reload, as systemctl's (a masked unit is no longer loaded: the reload stops it if
+it runs, where systemd leaves it running).
+
+\`hearth ctl daemon-reload\` (or SIGHUP to the manager) reads and validates every layer
+again. With an error anywhere, the configuration running is kept whole and the reply and
+the log say FILE:LINE:COL (systemd loads the rest and marks the bad unit). Else a new
+unit is loaded, and started when an active unit pulls it in (its \`wanted_by\`: unlike
+systemd, which starts nothing on a reload); a removed one is stopped and forgotten; a
+changed one that is down takes its new configuration at once, a running one keeps its
+processes and sockets, shows \`changed on disk\` in \`hearth ctl status\` and takes it when
+it next goes down (\`hearth ctl restart\`); its \`[[socket]]\` entries are then made
+again if they changed. Nothing else is touched. \`system.toml\`'s \`[watchdog]\`,
+\`[[mount]]\` and \`kernel_modules\` apply at boot only.
 `;
 
 const DBUS = `## D-Bus services

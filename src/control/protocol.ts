@@ -6,13 +6,13 @@ import { MAX_TIMEOUT_SEC } from "../watchdog/policy.ts";
 export const CONTROL_VERBS = [
   "status", "list", "start", "stop", "restart", "reload", "logs", "reset-failed", "ping", "analyze",
   "poweroff", "reboot", "halt", "watchdog", "debug",
-  "cat", "enable", "disable", "mask", "unmask",
+  "cat", "enable", "disable", "mask", "unmask", "daemon-reload",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** Verbs that change something: only root, or the manager's own user in run mode. */
 export const MUTATING_VERBS: ReadonlySet<string> = new Set([
-  "start", "stop", "restart", "reload", "reset-failed", "poweroff", "reboot", "halt", "debug", "enable", "disable", "mask", "unmask",
+  "start", "stop", "restart", "reload", "reset-failed", "poweroff", "reboot", "halt", "debug", "enable", "disable", "mask", "unmask", "daemon-reload",
 ]);
 
 /** Verbs about unit files (src/control/unit-files.ts): they name files, loaded or not. */

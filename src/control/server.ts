@@ -21,6 +21,7 @@ import { freezeLoop } from "./debug.ts";
 import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, UNIT_FILE_VERBS, type ControlRequest } from "./protocol.ts";
 import type { UnitLayers } from "../config/layers.ts";
 import { unitFileVerb } from "./unit-file-verbs.ts";
+import type { ReloadOutcome } from "./daemon-reload.ts";
 import { maskedStatus, notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
 
 const MAX_CONNECTIONS = 64;
@@ -260,6 +261,8 @@ export interface SystemControls {
   debugAllowed: boolean;
   /** The unit layers, for cat, enable, disable, mask and unmask (absent: those verbs are refused). */
   layers?: UnitLayers;
+  /** daemon-reload (./daemon-reload.ts); absent: refused. */
+  reload?: (reason: string) => ReloadOutcome;
 }
 
 /** At most this many control messages per window go to the log; the rest are counted. */
@@ -426,8 +429,17 @@ export class ControlServer {
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
         return { ok: true, exit: EXIT.ok };
-      case "cat": case "enable": case "disable": case "mask": case "unmask":
+      case "cat":
         return unitFileVerb(req, this.system.layers ?? null, this.log);
+      case "enable": case "disable": case "mask": case "unmask": {
+        // As systemctl: the files changed, then a daemon-reload.
+        const done = unitFileVerb(req, this.system.layers ?? null, this.log);
+        if (!done.changed) return done;
+        const reloaded = this.daemonReload(`hearth ctl ${req.verb} from PID ${peer.pid}`);
+        return reloaded.ok ? done : { ...reloaded, text: done.text };
+      }
+      case "daemon-reload":
+        return this.daemonReload(`hearth ctl daemon-reload from PID ${peer.pid}`);
       case "start": case "stop": case "restart": case "reload": {
         const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
         const failed = results.filter((r) => r.result !== "done");
@@ -439,6 +451,12 @@ export class ControlServer {
         };
       }
     }
+  }
+
+  private daemonReload(reason: string): Reply {
+    if (!this.system.reload) return { ok: false, exit: EXIT.failed, error: "this manager cannot reload its configuration" };
+    const r = this.system.reload(reason);
+    return r.ok ? { ok: true, exit: EXIT.ok, text: [...r.warnings, r.text].join("\n") } : { ok: false, exit: EXIT.failed, error: r.error, errors: r.errors };
   }
 
   private watchdog(req: ControlRequest): Reply {

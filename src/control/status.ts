@@ -23,6 +23,7 @@ export interface UnitStatus {
    */
   load: "loaded" | "error" | "not-found" | "masked";
   loadErrors?: string[]; // FILE:LINE:COL: message
+  changedOnDisk?: boolean; // a reload found its configuration changed: the new one applies at its next start
   namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
   kind: "service" | "target" | "mount" | "template" | "device"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
@@ -97,6 +98,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     status.instanceOf = u.instance.template;
     status.peer = m.sockets.peerOf(u.instance.connection);
   }
+  if (u.changedOnDisk) status.changedOnDisk = true;
   if (u.unmet) status.unmet = { assert: u.unmet.assert, text: u.unmet.text, time: wall(u.unmet.at) };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;

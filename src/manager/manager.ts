@@ -130,6 +130,15 @@ export class Manager {
     return this.opts.config;
   }
 
+  /**
+   * daemon-reload: a configuration read again and validated whole replaces this one; the
+   * engine decides what that does to each unit (src/engine/reload.ts).
+   */
+  replaceConfiguration(config: LoadedConfig): void {
+    this.opts.config = config;
+    this.dispatch({ type: "configuration-replaced", units: config.units, notFound: config.notFound, catalog: config.catalog ?? null });
+  }
+
   get target(): string {
     return this.opts.target;
   }
@@ -297,6 +306,13 @@ export class Manager {
         return emergencyAction(this.powerOptions(), e.unit, e.action, e.reason);
       case "listen": return this.sockets.setWatching(e.unit, e.index, e.on);
       case "retry-sockets": return void this.queue.push(this.sockets.open(e.units));
+      case "remake-sockets":
+        this.sockets.replaceUnit(e.unit, e.config);
+        return void this.queue.push(this.sockets.open([e.unit]));
+      case "unit-removed":
+        this.outputs.remove(e.unit);
+        this.unitLoggers.delete(e.unit);
+        return;
       case "close-connection": return this.sockets.closeConnection(e.connection);
       case "instance-removed":
         this.sockets.closeConnection(e.connection);

@@ -100,23 +100,30 @@ describe("layers and drop-ins", () => {
     const mounts = readFileSync(`/proc/${m.proc.pid}/mountinfo`, "utf8").split("\n").filter((l) => l.split(" ")[4] === vendor);
     expect(mounts.length).toBeGreaterThan(0);
     expect(mounts.at(-1)!.split(" ")[5]!.split(",")).toContain("ro");
+    const webPid = (await m.unit("web")).mainPid;
     expect((await m.ctl("disable", "web")).code).toBe(0);
     expect(readFileSync(`${conf}/units/web.toml.d/zz-hearth-disable.toml`, "utf8")).toContain("wanted_by = []");
+    // Reloaded at once (as systemctl): web keeps running, its configuration is marked changed.
+    expect((await m.unit("web")).mainPid).toBe(webPid);
+    expect((await m.unit("web")).changedOnDisk).toBe(true);
     expect((await m.ctl("mask", "db")).code).toBe(0);
     expect(readlinkSync(`${conf}/units/db.toml`)).toBe("/dev/null");
-    await m.stop();
-
-    // As after a reboot: web is pulled in by nothing, db is masked (cannot be started, status says so).
-    m = await startReadOnlyVendor(conf, vendor);
-    expect((await m.unit("web")).active).toBe("inactive");
+    // A masked unit is not loaded: stopped by the reload, refused a start, shown as masked.
+    await m.waitForState("db", "inactive");
     const start = await m.ctl("start", "db");
     expect(start.code).toBe(1);
     expect(start.stderr).toContain("unit db is masked");
-    const status = await m.ctl("status", "db");
-    expect(status.stdout).toContain("Loaded: masked");
+    expect((await m.ctl("status", "db")).stdout).toContain("Loaded: masked");
     expect((await m.ctl("cat", "db")).stdout).toContain("is masked");
+    await m.stop();
+
+    // As after a reboot: web is pulled in by nothing, db still masked.
+    m = await startReadOnlyVendor(conf, vendor);
+    expect((await m.unit("web")).active).toBe("inactive");
+    expect((await m.unit("db")).load).toBe("masked");
     expect((await m.ctl("enable", "web")).code).toBe(0);
     expect((await m.ctl("unmask", "db")).code).toBe(0);
+    await m.waitForState("db", "active"); // back in the configuration, wanted by the active target
     await m.stop();
 
     m = await startReadOnlyVendor(conf, vendor);

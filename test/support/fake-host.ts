@@ -255,6 +255,7 @@ export class FakeHost implements ManagerHost {
       status: () => [],
       peerOf: () => null,
       close() {},
+      replaceUnit() {},
     };
   }
 

@@ -466,9 +466,11 @@ export function readConfigDir(confDir: string, unitDirs: string[] = [join(confDi
   const units: ConfigSources["units"] = [];
   const masked: { name: string; file: string }[] = [];
   for (const [name, file] of files) {
-    if (isMaskLink(file)) { masked.push({ name, file }); continue; }
-    const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
-    if (text !== null) units.push({ name, file, text });
+    const read = readConfigFile(file);
+    // A mask (a link to /dev/null) is not a regular file: looked for only then, no syscall more per file at boot.
+    if ("problem" in read && isMaskLink(file)) masked.push({ name, file });
+    else if ("problem" in read) problem(file, read.problem, "error", name); // that unit is not loaded
+    else if ("text" in read) units.push({ name, file, text: read.text });
   }
   const dropInFiles = dropInFilesOf(perLayer, (file, message) => problem(file, message), MAX_UNIT_FILES);
   const dropIns = readDropIns(dropInFiles, (file, unit) => readOptional(file, (path, message) => problem(path, message, "error", unit)));

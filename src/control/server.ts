@@ -340,6 +340,7 @@ export class ControlServer {
     const who = `only root${this.ownerUid !== 0 ? ` or uid ${this.ownerUid}` : ""} may; uid ${peer.uid} may list, status, analyze and watchdog`;
     if (isMutating(req)) return `permission denied: ${req.verb} changes the system (${who})`;
     if (req.verb === "logs") return `permission denied: the units' output may hold secrets, as systemd's journal (${who})`;
+    if (req.verb === "cat") return `permission denied: unit files may hold secrets the manager can read and you may not (${who})`;
     return null;
   }
 

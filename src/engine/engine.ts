@@ -482,7 +482,7 @@ export class Engine {
     },
     config: (name) => this.units.get(name)?.cfg ?? null,
     instantiate: (name) => this.units.has(name) ? null : this.catalog.instantiate(name),
-    start: (name) => this.startTransaction(name, undefined, false),
+    start: (name) => { if (!this.goingDown) this.startTransaction(name, undefined, false); },
     addUnit: (cfg) => {
       this.addRuntime(cfg, this.now);
       addToGraph(this.graph, cfg, (n) => this.units.has(n));
@@ -587,7 +587,7 @@ export class Engine {
       }
       return false;
     },
-    start: (name) => this.startTransaction(name, undefined, false),
+    start: (name) => { if (!this.goingDown) this.startTransaction(name, undefined, false); },
     stop: (name) => this.stopTransaction(name, undefined, false),
     setLookups: (notFound, catalog) => {
       this.notFound = notFound;

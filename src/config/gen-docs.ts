@@ -454,7 +454,7 @@ again. With an error anywhere, the configuration running is kept whole and the r
 the log say FILE:LINE:COL (systemd loads the rest and marks the bad unit). Else a new
 unit is loaded, and started when an active unit pulls it in (its \`wanted_by\`: unlike
 systemd, which starts nothing on a reload); a removed one is stopped and forgotten; a
-changed one that is down takes its new configuration at once, a running one keeps its
+changed one that is down (or runs nothing: a target) takes its new configuration at once, a running one keeps its
 processes and sockets, shows \`changed on disk\` in \`hearth ctl status\` and takes it when
 it next goes down (\`hearth ctl restart\`); its \`[[socket]]\` entries are then made
 again if they changed. Nothing else is touched. \`system.toml\`'s \`[watchdog]\`,

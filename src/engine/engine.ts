@@ -552,6 +552,10 @@ export class Engine {
     pending: this.pending,
     removing: this.removing,
     state: (name) => ({ active: this.activeState(name) ?? "inactive", job: this.units.get(name)?.job != null }),
+    runsNothing: (name, next) => {
+      const kind = this.units.get(name)?.kind;
+      return (kind === "target" || kind === "device" || kind === "template") && kindOf(next) === kind;
+    },
     add: (cfg) => {
       this.addRuntime(cfg, this.now);
       if (cfg.sockets.length > 0) this.remakeSockets(cfg.name, cfg);

@@ -8,7 +8,8 @@
 //   removed   stopped (with what requires it, as a stop job does), then forgotten with
 //             its sockets and output pipe once down. Instances made at run time are not
 //             the configuration's and stay.
-//   changed   down (inactive or failed, no job): the new configuration at once. Running:
+//   changed   down (inactive or failed, no job), or running nothing (a target, a device,
+//             an accept = true socket unit): the new configuration at once. Running:
 //             marked "changed on disk" and kept as it is (same processes, same sockets)
 //             until it next goes down; its dependencies are the new ones at once
 //             (systemd: the unit's new settings apply to what it does next).
@@ -28,6 +29,8 @@ export interface ReloadPort {
   pending: Map<string, UnitConfig>; // changed on disk while up: applied once down
   removing: Set<string>; // gone from the configuration, stopping
   state(name: string): { active: ActiveState; job: boolean };
+  /** A target, a device, an accept = true socket unit, before and after: nothing of it runs on its configuration. */
+  runsNothing(name: string, next: UnitConfig): boolean;
   add(cfg: UnitConfig): void;
   /** The new configuration of a unit that is down, now (its sockets re-made when they changed). */
   apply(name: string, cfg: UnitConfig): void;
@@ -52,6 +55,7 @@ export function replaceConfiguration(port: ReloadPort, units: Map<string, UnitCo
     const s = port.state(name);
     return !s.job && (s.active === "inactive" || s.active === "failed");
   };
+  const appliesNow = (name: string, next: UnitConfig) => down(name) || port.runsNothing(name, next);
   port.setLookups(notFound, catalog);
   const added: string[] = [], removed: string[] = [], changed: string[] = [], marked: string[] = [];
 
@@ -65,7 +69,7 @@ export function replaceConfiguration(port: ReloadPort, units: Map<string, UnitCo
       port.removing.delete(name);
     } else if (sameConfig(port.current(name), cfg)) {
       port.pending.delete(name); // changed, then changed back before its next start
-    } else if (down(name)) {
+    } else if (appliesNow(name, cfg)) {
       port.pending.delete(name);
       port.apply(name, cfg);
       changed.push(name);
@@ -88,7 +92,7 @@ export function replaceConfiguration(port: ReloadPort, units: Map<string, UnitCo
   for (const name of marked) log(`Reloading: ${name} changed on disk; it keeps running as it is and takes the new configuration at its next start`);
   for (const name of removed) log(`Reloading: ${name} is gone from the configuration: ${down(name) ? "removed" : "stopping it"}`);
   for (const name of added) log(`Reloading: ${name} is new`);
-  for (const name of changed) log(`Reloading: ${name} changed; it is down, so its new configuration applies now`);
+  for (const name of changed) log(`Reloading: ${name} changed; nothing of it runs on the old configuration, so the new one applies now`);
   port.emit({
     type: "manager-log", level: "notice",
     text: `Reloaded the configuration: ${added.length} new, ${removed.length} removed, ${changed.length + marked.length} changed (${marked.length} until their next start), ${units.size - added.length - changed.length - marked.length} as they were`,

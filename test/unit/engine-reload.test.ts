@@ -70,6 +70,15 @@ describe("daemon-reload in the engine", () => {
     expect(sim.engine.snapshot("web")!.changedOnDisk).toBeUndefined();
   });
 
+  test("an active target that changed takes its new configuration at once (nothing of it runs); a new want of it is started", () => {
+    const sim = running(A);
+    const lonely = service("lonely", { exec_start: { argv: ["/bin/lonely"], ignoreFailure: false } });
+    reload(sim, target("multi-user", { wants: ["lonely"] }), A, lonely);
+    expect(sim.engine.snapshot("multi-user")!.changedOnDisk).toBeUndefined();
+    expect(sim.engine.snapshot("multi-user")!.config.unit.wants).toEqual(["lonely"]);
+    expect(sim.engine.activeState("lonely")).toBe("active"); // new, and the active target wants it
+  });
+
   test("an unchanged configuration touches nothing", () => {
     const sim = running(A, B);
     const before = sim.effects.length;

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, poll, ROOT, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { busUnit } from "../support/dbus-bus.ts";
 
 let m: RunningManager | null = null;
 let conf = "";
@@ -109,5 +110,20 @@ describe("hearth ctl daemon-reload", () => {
     const client = await Bun.connect({ unix: b, socket: { data() {} } });
     await m.waitForState("web", "active");
     client.end();
+  });
+
+  test('a type = "dbus" service added by a reload is ready once its bus name is owned (the name is followed from then on)', async () => {
+    conf = writeConf({});
+    const { socket, unit } = busUnit(conf);
+    writeFileSync(unitFile("bus"), unit);
+    m = await startManager(conf, [], { env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${socket}` } });
+    const claim = join(conf, "claim");
+    const owner = [process.execPath, join(ROOT, "test/peers/dbus-name-owner.ts"), socket, "org.hearth.Reloaded", claim, join(conf, "release")];
+    writeFileSync(unitFile("named"), `[unit]\nwanted_by = ["multi-user"]\n[service]\ntype = "dbus"\nbus_name = "org.hearth.Reloaded"\nexec_start = ${JSON.stringify(owner)}\n`);
+    expect((await m.ctl("daemon-reload")).code).toBe(0);
+    const running = m;
+    await poll("the service on the bus", async () => (await running.ctl("logs", "named")).stdout.includes("connected"));
+    writeFileSync(claim, "");
+    await m.waitForState("named", "active");
   });
 });

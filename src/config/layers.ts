@@ -60,7 +60,7 @@ export function unitFilesOf(perLayer: { dir: string; entries: string[] }[]): Map
 
 /** The drop-in files of every NAME.toml.d in the layers, by unit name, in the order they apply. */
 export function dropInFilesOf(
-  perLayer: { dir: string; entries: string[] }[], problem: (file: string, message: string) => void, max: number,
+  perLayer: { dir: string; entries: string[] }[], problem: (file: string, message: string, severity?: "warning") => void, max: number,
 ): Map<string, string[]> {
   const byUnit = new Map<string, Map<string, string>>(); // unit -> file name -> path (the later layer's)
   let count = 0;
@@ -70,7 +70,7 @@ export function dropInFilesOf(
       const path = `${dir}/${entry}`;
       let names: string[];
       try {
-        names = readdirSync(path).filter((n) => n.endsWith(".toml"));
+        names = readdirSync(path).sort();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") problem(path, `cannot read: ${e instanceof Error ? e.message : String(e)}`);
         continue;
@@ -78,6 +78,11 @@ export function dropInFilesOf(
       const unit = entry.slice(0, -".toml.d".length);
       const files = byUnit.get(unit) ?? new Map<string, string>();
       for (const name of names) {
+        if (!name.endsWith(".toml")) {
+          // systemd's are foo.service.d/*.conf: say why one written that way does nothing.
+          if (name.endsWith(".conf")) problem(join(path, name), "ignored: a drop-in is NAME.toml.d/*.toml (TOML, as a unit file)", "warning");
+          continue;
+        }
         if (++count > max) { problem(path, `more than ${max} drop-in files: the rest are not read`); break; }
         files.set(name, join(path, name));
       }

@@ -472,7 +472,7 @@ export function readConfigDir(confDir: string, unitDirs: string[] = [join(confDi
     else if ("problem" in read) problem(file, read.problem, "error", name); // that unit is not loaded
     else if ("text" in read) units.push({ name, file, text: read.text });
   }
-  const dropInFiles = dropInFilesOf(perLayer, (file, message) => problem(file, message), MAX_UNIT_FILES);
+  const dropInFiles = dropInFilesOf(perLayer, (file, message, severity) => problem(file, message, severity ?? "error"), MAX_UNIT_FILES);
   const dropIns = readDropIns(dropInFiles, (file, unit) => readOptional(file, (path, message) => problem(path, message, "error", unit)));
   return { system, units, diagnostics, dropIns, masked };
 }

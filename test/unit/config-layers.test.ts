@@ -131,11 +131,12 @@ describe("layers on disk", () => {
     write(`${vendor}/web.toml.d/10-port.toml`, `[service]\nrestart = "always"\n`);
     write(`${admin}/web.toml.d/10-port.toml`, `[service]\nrestart = "on-abort"\n`); // replaces the vendor's 10-port
     write(`${runtime}/web.toml.d/05-early.toml`, `[unit]\nwants = ["b"]\n`);
+    write(`${admin}/web.toml.d/override.conf`, `[Service]\nRestart=always\n`);
     mkdirSync(admin, { recursive: true });
     symlinkSync("/dev/null", `${admin}/gone.toml`);
     const sources = readConfigDir(join(root, "etc"), [vendor, admin, runtime]);
     const config = buildConfig(sources, fakeEnv);
-    expect(problems(config)).toEqual([]);
+    expect(problems(config)).toEqual([`${admin}/web.toml.d/override.conf: warning: ignored: a drop-in is NAME.toml.d/*.toml (TOML, as a unit file)`]);
     expect(config.units.get("a")!.service!.exec_start.argv).toEqual(["/bin/a", "--admin"]);
     expect(config.units.get("web")!.service!.restart).toBe("on-abort");
     expect(config.units.get("web")!.unit.wants).toEqual(["a", "b"]);

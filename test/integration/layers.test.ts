@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, hearthCommand, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, hearthCommand, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
 let managers: RunningManager[] = [];
 let dirs: string[] = [];
@@ -79,6 +79,13 @@ describe("layers and drop-ins", () => {
     expect(headers).toEqual([`# ${vendor}/web.toml`, `# ${vendor}/web.toml.d/10-vendor.toml`, `# ${conf}/units/web.toml.d/20-admin.toml`]);
     expect(cat.stdout).toContain('environment = { MODE = "admin" }');
     expect((await m.ctl("cat", "nosuch")).code).toBe(4);
+
+    // The runtime layer, RUNDIR/units, comes last: its drop-in wins, from the next start on.
+    write(`${m.runDir}/units/web.toml.d/30-run.toml`, `[service]\nenvironment = { MODE = "runtime" }\n`);
+    expect((await m.ctl("daemon-reload")).code).toBe(0);
+    expect((await m.ctl("restart", "web")).code).toBe(0);
+    const running = m;
+    await poll("the runtime drop-in's value", async () => (await running.ctl("logs", "web")).stdout.includes("mode=runtime extra=vendor-dropin"));
   });
 
   test("hearth check reports a bad value at the FILE:LINE:COL of the drop-in that set it", async () => {

@@ -28,15 +28,20 @@ function isAppended(table: string, key: string): boolean {
 
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
-/** Where a merged key path came from: the index of its file (0: the unit file) and its path there. */
-interface Origin { file: number; path: string }
+/**
+ * Where a merged key path came from: the index of its file (0: the unit file) and its path
+ * there. `seq` orders the records: a key replaced later outranks what its old value's parts
+ * recorded, so nothing has to be forgotten (which would cost a scan per key).
+ */
+interface Origin { file: number; path: string; seq: number }
 
 /**
  * The unit file's report, placing each key path in the file it came from. Files are
  * numbered as given: 0 the unit file, then its drop-ins in the order they apply.
  */
 export class LayeredReport extends FileReport {
-  readonly origins = new Map<string, Origin>();
+  private readonly origins = new Map<string, Origin>();
+  private seq = 0;
   private readonly scans: (PositionMap | null)[];
 
   constructor(file: string, positions: () => PositionMap, env: LoadEnv, unit: string, private readonly dropIns: readonly DropIn[]) {
@@ -44,12 +49,19 @@ export class LayeredReport extends FileReport {
     this.scans = dropIns.map(() => null);
   }
 
-  origin(path: string): Origin {
+  /** The latest record among the path and its parents, the rest of the path appended. */
+  origin(path: string): { file: number; path: string } {
+    let best: Origin | null = null, at = "";
     for (let p: string | null = path; p !== null; p = parentPath(p)) {
       const found = this.origins.get(p);
-      if (found) return { file: found.file, path: found.path + path.slice(p.length) };
+      if (found && (best === null || found.seq > best.seq)) [best, at] = [found, p];
     }
-    return { file: 0, path };
+    return best === null ? { file: 0, path } : { file: best.file, path: best.path + path.slice(at.length) };
+  }
+
+  /** Records that merged path `path` came from `own` in file `file`. */
+  record(path: string, file: number, own: string): void {
+    this.origins.set(path, { file, path: own, seq: ++this.seq });
   }
 
   private positionsOf(file: number): PositionMap {
@@ -67,12 +79,6 @@ export class LayeredReport extends FileReport {
     return this.positionsOf(file).get(own)?.raw;
   }
 
-  /** Forgets where the keys under `path` came from (they were replaced). */
-  forget(path: string): void {
-    for (const key of this.origins.keys()) {
-      if (key === path || key.startsWith(path + ".") || key.startsWith(path + "[")) this.origins.delete(key);
-    }
-  }
 }
 
 /** Merges drop-in `file`'s document onto `doc` (in place), recording origins in `report`. */
@@ -81,9 +87,8 @@ export function mergeDropIn(doc: Record<string, unknown>, dropIn: Record<string,
     const mine = doc[table];
     if (table === "socket" && Array.isArray(value)) {
       const kept = value.length === 0 || !Array.isArray(mine) ? [] : mine;
-      if (value.length === 0 || !Array.isArray(mine)) report.forget(table);
-      if (value.length === 0) report.origins.set(table, { file, path: table });
-      value.forEach((entry, k) => report.origins.set(`${table}[${kept.length + k}]`, { file, path: `${table}[${k}]` }));
+      if (kept.length === 0) report.record(table, file, table);
+      value.forEach((_, k) => report.record(`${table}[${kept.length + k}]`, file, `${table}[${k}]`));
       doc[table] = [...kept, ...value];
     } else if (isTable(mine) && isTable(value)) {
       mergeTable(mine, value, table, table, file, report);
@@ -101,10 +106,9 @@ function mergeTable(
       const before = asList(old), added = asList(value);
       if (!Array.isArray(old)) { // one value standing for a list of one: its item is where it was
         const was = report.origin(at);
-        report.forget(at);
-        report.origins.set(`${at}[0]`, was);
+        report.record(`${at}[0]`, was.file, was.path);
       }
-      added.forEach((_, k) => report.origins.set(`${at}[${before.length + k}]`, { file, path: Array.isArray(value) ? `${at}[${k}]` : at }));
+      added.forEach((_, k) => report.record(`${at}[${before.length + k}]`, file, Array.isArray(value) ? `${at}[${k}]` : at));
       mine[key] = [...before, ...added];
     } else if (isTable(old) && isTable(value)) {
       mergeTable(old, value, table, at, file, report);
@@ -114,7 +118,6 @@ function mergeTable(
 
 /** The drop-in's value in place of the earlier one, and its origin with it. */
 function replace(holder: Record<string, unknown>, key: string, path: string, value: unknown, file: number, report: LayeredReport): void {
-  report.forget(path);
-  report.origins.set(path, { file, path });
+  report.record(path, file, path);
   holder[key] = value;
 }

@@ -456,7 +456,7 @@ unit is loaded, and started when an active unit pulls it in (its \`wanted_by\`: 
 systemd, which starts nothing on a reload); a removed one is stopped and forgotten; a
 changed one that is down (or runs nothing: a target) takes its new configuration at once, a running one keeps its
 processes and sockets, shows \`changed on disk\` in \`hearth ctl status\` and takes it when
-it next goes down (\`hearth ctl restart\`); its \`[[socket]]\` entries are then made
+it next goes down (\`hearth ctl restart\`) or is restarted by its \`restart\` policy; its \`[[socket]]\` entries are then made
 again if they changed. Nothing else is touched. \`system.toml\`'s \`[watchdog]\`,
 \`[[mount]]\` and \`kernel_modules\` apply at boot only.
 `;

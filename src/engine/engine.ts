@@ -536,7 +536,7 @@ export class Engine {
     this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
     this.cleanUpAfter(e.unit, e.active, e.sub);
-    if (this.pending.size > 0) settleChanged(this.reloadPort, e.unit, e.active);
+    if (this.pending.size > 0) settleChanged(this.reloadPort, e.unit, e.active, e.sub);
   }
 
   /** daemon-reload's view of the engine (./reload.ts decides). */

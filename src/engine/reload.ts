@@ -11,7 +11,7 @@
 //   changed   down (inactive or failed, no job), or running nothing (a target, a device,
 //             an accept = true socket unit): the new configuration at once. Running:
 //             marked "changed on disk" and kept as it is (same processes, same sockets)
-//             until it next goes down; its dependencies are the new ones at once
+//             until it next goes down (or waits for an automatic restart); its dependencies are the new ones at once
 //             (systemd: the unit's new settings apply to what it does next).
 //   same      untouched.
 // Sockets are re-made when a unit's [[socket]] entries changed, when its new
@@ -99,10 +99,13 @@ export function replaceConfiguration(port: ReloadPort, units: Map<string, UnitCo
   });
 }
 
-/** A unit changed on disk went down: its new configuration applies now. */
-export function settleChanged(port: ReloadPort, name: string, active: ActiveState): void {
+/**
+ * A unit changed on disk went down, or is between two runs of an automatic restart (no
+ * process of it left): its new configuration applies now, as systemd's restart uses it.
+ */
+export function settleChanged(port: ReloadPort, name: string, active: ActiveState, sub: string): void {
   const cfg = port.pending.get(name);
-  if (cfg === undefined || (active !== "inactive" && active !== "failed")) return;
+  if (cfg === undefined || (active !== "inactive" && active !== "failed" && sub !== "auto-restart")) return;
   port.pending.delete(name);
   port.apply(name, cfg);
   port.emit({ type: "manager-log", level: "info", text: `${name} is down: it takes the configuration changed on disk` });

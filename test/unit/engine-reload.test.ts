@@ -59,6 +59,17 @@ describe("daemon-reload in the engine", () => {
     expect(sim.engine.snapshot("a")!.changedOnDisk).toBeUndefined();
   });
 
+  test("a changed unit that crashes takes the new configuration at its automatic restart", () => {
+    const v = (arg: string) => service("a", { restart: "always", exec_start: { argv: ["/bin/a", arg], ignoreFailure: false } }, { wanted_by: ["multi-user"] });
+    const sim = running(v("--old"));
+    reload(sim, TARGET, v("--new"));
+    expect(sim.engine.snapshot("a")!.changedOnDisk).toBe(true);
+    sim.exit("a", { kind: "exited", code: 1 });
+    sim.advance(1000);
+    expect(sim.spawned.at(-1)).toMatchObject({ unit: "a", argv: ["/bin/a", "--new"] });
+    expect(sim.engine.snapshot("a")!.changedOnDisk).toBeUndefined();
+  });
+
   test("a changed unit that is down takes its new configuration at once; its changed sockets are re-made", () => {
     const sock = (path: string): UnitConfig => ({ ...service("web"), sockets: [{ listen_stream: path, accept: false, service: "web", fd_name: "web" } as UnitConfig["sockets"][0]] });
     const sim = running(sock("/run/old.sock"));

@@ -5,8 +5,9 @@ import { loadConfig, formatDiagnostic } from "../config/load.ts";
 import type { LoadEnv } from "../config/commands.ts";
 import { defaultConfDir } from "./paths.ts";
 import { probeKernel, unsupportedDirectives, type KernelSupport } from "../exec/kernel-support.ts";
+import { layerDirs, layersFor } from "../config/layers.ts";
 
-const USAGE = "usage: hearth check [-c CONFDIR]";
+const USAGE = "usage: hearth check [-c CONFDIR] [-r RUNDIR] [--vendor-units DIR]";
 
 export interface CheckIo {
   out: (line: string) => void;
@@ -19,6 +20,7 @@ const consoleIo: CheckIo = { out: (line) => console.log(line), err: (line) => co
 
 export async function checkMain(argv: string[], io: CheckIo = consoleIo): Promise<number> {
   let confDir = defaultConfDir();
+  let runDir: string | null = null, vendor: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-c" || arg === "--conf-dir") {
@@ -28,6 +30,10 @@ export async function checkMain(argv: string[], io: CheckIo = consoleIo): Promis
       }
       confDir = argv[++i]!;
     } else if (arg.startsWith("--conf-dir=")) confDir = arg.slice("--conf-dir=".length);
+    else if ((arg === "-r" || arg === "--run-dir" || arg === "--vendor-units") && i + 1 < argv.length) {
+      if (arg === "--vendor-units") vendor = argv[++i]!;
+      else runDir = argv[++i]!;
+    }
     else if (arg === "-h" || arg === "--help") {
       io.out(USAGE);
       return 0;
@@ -37,7 +43,7 @@ export async function checkMain(argv: string[], io: CheckIo = consoleIo): Promis
     }
   }
 
-  const config = loadConfig(confDir, { env: io.env });
+  const config = loadConfig(confDir, { env: io.env, unitDirs: layerDirs(layersFor(confDir, runDir, vendor)) });
   for (const diagnostic of config.diagnostics) io.out(formatDiagnostic(diagnostic));
   const kernel = io.kernel ?? probeKernel();
   let kernelWarnings = 0;

@@ -21,6 +21,12 @@ verbs:
   isolate UNIT              start UNIT with what it pulls in, stop every other unit (not those
                             with ignore_on_isolate, nor mounts); UNIT needs allow_isolate = true
   reset-failed [UNIT...]    clear the failed state and the start-limit counter
+  cat UNIT...               the unit's files in the order they apply (file, then drop-ins), each after "# PATH"
+  enable|disable UNIT...    disable: a drop-in in the admin layer resets wanted_by and required_by; enable removes it
+  mask|unmask UNIT...       mask: NAME.toml -> /dev/null in the admin layer (the unit cannot be started); unmask removes it
+                            (each of these four is followed by a daemon-reload, as systemctl's)
+  daemon-reload             read and validate the configuration again (SIGHUP to the manager does the same);
+                            with an error, the configuration running is kept and the reply says FILE:LINE:COL
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
   logs --boot -1            the previous boot's persistent log and how that boot ended
@@ -220,6 +226,8 @@ function print(verb: string, obj: Record<string, unknown>, all = false) {
     console.log(`● hearth (PID ${m.pid}): ${m.units} units, ${m.failed.length} failed${m.failed.length ? `: ${m.failed.join(", ")}` : ""}`);
   } else if (verb === "watchdog" && obj.watchdog) {
     console.log(formatWatchdog(obj.watchdog as WatchdogState));
+  } else if (typeof obj.text === "string" && obj.text !== "") {
+    process.stdout.write(obj.text.endsWith("\n") ? obj.text : obj.text + "\n");
   } else if (verb === "logs" && Array.isArray(obj.logs)) {
     const text = formatLogs(obj.logs as Parameters<typeof formatLogs>[0]);
     if (text) console.log(text);

@@ -10,10 +10,13 @@ import { bootOffsetMs, markPhase, startupMarks } from "../boot/phase-marks.ts";
 import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import { parseCmdline } from "../config/cmdline.ts";
 import { readConfigFile } from "../config/read-file.ts";
+import { layerDirs, layersFor } from "../config/layers.ts";
+import { makeReloader } from "../control/daemon-reload.ts";
 
 // --cmdline FILE: a kernel command line whose hearth.wants= units start with the target
 // (PID 1 reads /proc/cmdline; hearth run reads none unless given one).
-const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--target T] [--log-level LEVEL] [--read-kmsg] [--cmdline FILE]";
+// --vendor-units DIR: a vendor layer under CONFDIR/units (/usr/lib/hearth/units in system mode).
+const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--vendor-units DIR] [--target T] [--log-level LEVEL] [--read-kmsg] [--cmdline FILE]";
 
 export async function runMain(argv: string[]): Promise<number> {
   const offsetMs = bootOffsetMs();
@@ -22,6 +25,7 @@ export async function runMain(argv: string[]): Promise<number> {
   let level: LogLevelName | null = null;
   let readKmsg = false; // the kernel's log is the system's: read under `hearth run` only when asked (journald's ReadKMsg=)
   let cmdlineFile: string | null = null;
+  let vendor: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const value = () => argv[++i] ?? "";
@@ -32,6 +36,7 @@ export async function runMain(argv: string[]): Promise<number> {
       else runDir = absoluteDir(dir);
     } else if (x === "--target") target = value();
     else if (x === "--cmdline") cmdlineFile = value();
+    else if (x === "--vendor-units") vendor = absoluteDir(value());
     else if (x === "--log-level") {
       level = parseLogLevel(value()) ?? null;
       if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }
@@ -40,7 +45,9 @@ export async function runMain(argv: string[]): Promise<number> {
     else { console.error(`hearth run: unknown argument ${x}\n${USAGE}`); return 2; }
   }
 
-  const config = loadConfig(confDir, { facts: gatherSpecifierFacts(false, runDir) });
+  const layers = layersFor(confDir, runDir, vendor);
+  const load = () => loadConfig(confDir, { facts: gatherSpecifierFacts(false, runDir), unitDirs: layerDirs(layers) });
+  const config = load();
   let wants: string[] = [];
   if (cmdlineFile !== null) {
     const read = readConfigFile(cmdlineFile);
@@ -86,13 +93,16 @@ export async function runMain(argv: string[]): Promise<number> {
   // Before anything can be seen (a service, the control socket): a SIGTERM from then on
   // stops the units instead of killing the manager with its services left running. The
   // handlers run from the event loop, so after the control server below exists.
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.on(sig, () => void exit(0, `${sig} received`));
   }
+  const reload = makeReloader(load, manager, logger);
+  process.on("SIGHUP", () => { if (!finishing) reload("SIGHUP"); }); // systemd: SIGHUP to the manager is daemon-reload
   manager.start();
   for (const unit of wants) void manager.request("start", unit);
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
-  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0);
+  const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0,
+    { watchdog: null, debugAllowed: false, layers, reload });
   const code = await exited;
   clearInterval(keepAlive);
   return code;

@@ -9,6 +9,8 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync
 import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
 import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
+import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
+import { makeReloader } from "../control/daemon-reload.ts";
 import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
@@ -84,8 +86,11 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
 
   const cmdline = readCmdline();
   const confReadable = isReadableDir(SYSTEM_CONF_DIR);
-  const loaded = loadConfig(SYSTEM_CONF_DIR, { facts: gatherSpecifierFacts(true, "/run") });
-  const config: LoadedConfig = { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
+  const readConfig = (): LoadedConfig => {
+    const loaded = loadConfig(SYSTEM_CONF_DIR, { facts: gatherSpecifierFacts(true, "/run"), unitDirs: layerDirs(SYSTEM_LAYERS) });
+    return { ...loaded, system: applyCmdline(loaded.system, cmdline.overrides) };
+  };
+  const config = readConfig();
   markPhase(phases, "config-loaded", offsetMs);
   const choice = chooseBootTarget({ confDir: SYSTEM_CONF_DIR, confDirReadable: confReadable, config, target: config.system.manager.default_target });
 
@@ -114,10 +119,11 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   watchdog.learn(readWatchdogSysfs(wd.device));
   watchdog.startRuntime(wd.runtime_sec, choice.target, wd.shutdown_sec);
 
-  const units = withRescueShell(
-    withMountUnits(config.units, config.system.mounts, choice.target),
-    rescueShellUnit(findShell(), config.units, config.system),
+  const unitsOf = (c: LoadedConfig) => withRescueShell(
+    withMountUnits(c.units, c.system.mounts, choice.target),
+    rescueShellUnit(findShell(), c.units, c.system),
   );
+  const units = unitsOf(config);
   let manager!: Manager;
   let control: ControlServer | null = null;
   const plog = openPersistentLog(logger);
@@ -159,14 +165,16 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
   manager.start();
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
+  // daemon-reload reads the configuration as at boot: the same layers, command line, mounts and rescue shell.
+  const reload = makeReloader(() => { const c = readConfig(); return { ...c, units: unitsOf(c) }; }, manager, logger);
   try {
     control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
-      { watchdog, debugAllowed: cmdline.overrides.debug === true });
+      { watchdog, debugAllowed: cmdline.overrides.debug === true, layers: SYSTEM_LAYERS, reload });
   } catch (e) {
     logger.err(`control socket: ${(e as Error).message}`);
   }
   for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
-  handleSignals(power, config.system.manager.ctrl_alt_del, logger);
+  handleSignals(power, config.system.manager.ctrl_alt_del, logger, reload);
 }
 
 /**
@@ -185,7 +193,7 @@ function openPersistentLog(log: Logger): PersistentLog | null {
 }
 
 /** The signals to PID 1 that take the way down (src/engine/power.ts), and Ctrl-Alt-Del (SIGINT). */
-function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAltDel: EmergencyAction, log: Logger) {
+function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAltDel: EmergencyAction, log: Logger, reload: (reason: string) => unknown) {
   for (const [name, request] of Object.entries(POWER_SIGNALS)) {
     const handler = () => power(request, name);
     try {
@@ -201,7 +209,7 @@ function handleSignals(power: (r: PowerRequest, reason: string) => void, ctrlAlt
     if (request === null) return log.notice("Ctrl-Alt-Del ignored (ctrl_alt_del = none)");
     power(request, "Ctrl-Alt-Del");
   });
-  process.on("SIGHUP", () => log.notice("SIGHUP ignored (reloading the configuration is not supported yet)"));
+  process.on("SIGHUP", () => void reload("SIGHUP")); // systemd: SIGHUP to PID 1 is daemon-reload
 }
 
 /** What health gating looks at (src/watchdog/policy.ts): the critical units' states. */

@@ -47,15 +47,25 @@ export class FileReport {
     return new Site(this, path);
   }
 
-  /** Every diagnostic passes here: one line (control characters escaped), of bounded length. */
-  add(severity: Diagnostic["severity"], line: number, col: number, message: string): void {
-    if (severity === "error") this.errorCount++;
-    if (this.diagnostics.length >= MAX_DIAGNOSTICS_PER_FILE) return this.hide(severity, line, col);
-    this.push(severity, line, col, shorten(escapeControls(message), MAX_MESSAGE_LENGTH));
+  /** Where a key path stands: its file (a drop-in's, for a unit merged from several) and place. */
+  place(path: string, part: "key" | "value"): { file: string; line: number; col: number } {
+    return { file: this.file, ...positionOf(this.positions, path, part) };
   }
 
-  private push(severity: Diagnostic["severity"], line: number, col: number, message: string): Diagnostic {
-    const diagnostic: Diagnostic = { file: this.file, line, col, message, severity };
+  /** The source text of the scalar at a key path, when known. */
+  rawText(path: string): string | undefined {
+    return this.positions.get(path)?.raw;
+  }
+
+  /** Every diagnostic passes here: one line (control characters escaped), of bounded length. */
+  add(severity: Diagnostic["severity"], line: number, col: number, message: string, file = this.file): void {
+    if (severity === "error") this.errorCount++;
+    if (this.diagnostics.length >= MAX_DIAGNOSTICS_PER_FILE) return this.hide(severity, line, col);
+    this.push(severity, line, col, shorten(escapeControls(message), MAX_MESSAGE_LENGTH), file);
+  }
+
+  private push(severity: Diagnostic["severity"], line: number, col: number, message: string, file = this.file): Diagnostic {
+    const diagnostic: Diagnostic = { file, line, col, message, severity };
     if (severity === "error" && this.unit !== undefined) diagnostic.unit = this.unit;
     this.diagnostics.push(diagnostic);
     return diagnostic;
@@ -88,7 +98,7 @@ export class Site {
 
   /** The source text of a scalar value as written ("0o644", "644"), when known. */
   rawText(): string | undefined {
-    return this.report.positions.get(this.path)?.raw;
+    return this.report.rawText(this.path);
   }
 
   /** Reports at the value (or, with part "key", at the key or table header). */
@@ -101,9 +111,9 @@ export class Site {
   }
 
   private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value"): void {
-    const { line, col } = positionOf(this.report.positions, this.path, part);
+    const { file, line, col } = this.report.place(this.path, part);
     const label = shorten(siteLabel(this.path), SHOWN_LENGTH); // a key may be as long as the file
-    this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`);
+    this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`, file);
   }
 }
 

@@ -13,7 +13,7 @@ export const DOC_PATH = fileURLToPath(new URL("../../docs/configuration.md", imp
 export function renderConfigurationDoc(): string {
   const tables = (file: TableInfo["file"]) => TABLES.filter((t) => t.file === file).map(renderTable).join("\n");
   return [INTRO, "## system.toml\n", SYSTEM_INTRO, tables("system"), "## Unit files\n", UNIT_INTRO, tables("unit"),
-    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, DBUS, DEVICES, TIMERS_AND_PATHS, CMDLINE, DIAGNOSTICS].join("\n");
+    VALUES, SANDBOX, STDIO, DEPENDENCIES, CONDITIONS, RESTART, SOCKETS, TEMPLATES, LAYERS, DBUS, DEVICES, TIMERS_AND_PATHS, CMDLINE, DIAGNOSTICS].join("\n");
 }
 
 function renderTable(table: TableInfo): string {
@@ -473,6 +473,58 @@ as systemd does for a system unit; \`hearth run\` expands \`%t %S %C %L %E %h %u
 | \`%t\`, \`%S\`, \`%C\`, \`%L\`, \`%E\` | \`/run\`, \`/var/lib\`, \`/var/cache\`, \`/var/log\`, \`/etc\` (hearth run: the XDG directories) |
 | \`%u\`, \`%U\`, \`%g\`, \`%G\`, \`%h\` | the manager's user, uid, group, gid, home (\`root 0 root 0 /root\` for PID 1) |
 | \`%%\` | \`%\` |
+`;
+
+const LAYERS = `## Layers, drop-ins and reloading
+
+Unit files come from three directories, lowest first: \`/usr/lib/hearth/units\` (the
+vendor's, may be read-only), \`/etc/hearth/units\` (the admin's) and \`/run/hearth/units\`
+(made at run time), as systemd's /usr/lib < /etc < /run. A file in a later layer replaces
+the file of the same name in an earlier one, whole: \`NAME.toml\`, a template
+\`NAME@.toml\` and an instance's \`NAME@INST.toml\` alike. \`hearth run -c CONFDIR\` reads
+\`CONFDIR/units\` as the admin layer, \`RUNDIR/units\` as the runtime one, and a vendor
+layer only when given \`--vendor-units DIR\` (so that a test or a laptop builds any
+layering in a temporary directory); \`hearth check\` takes the same flags.
+
+Drop-ins change single keys: every \`NAME.toml.d/*.toml\` of every layer applies to NAME's
+file, in the order of the drop-ins' file names (\`10-port.toml\` before \`20-debug.toml\`);
+a drop-in of the same file name in a later layer replaces the earlier one. A template's
+drop-ins (\`NAME@.toml.d/\`) apply to all its instances, an instance's
+(\`NAME@INST.toml.d/\`) to that one. A built-in target has drop-ins without a file;
+drop-ins of a unit that has no file are ignored with a warning (as systemd).
+
+| in a drop-in | does |
+| --- | --- |
+| a list (\`wants\`, \`after\`, \`wanted_by\`, \`exec_start_pre\`, \`environment_file\`, \`condition_*\` …) | appends to it, as systemd's \`Wants=\`, \`ExecStartPre=\` |
+| an empty list (\`wants = []\`) | resets it (systemd's \`Wants=\` with no value); a later drop-in may add again |
+| a table (\`environment = { … }\`) | merges key by key |
+| \`[[socket]]\` | adds a socket (as a drop-in's \`ListenStream=\` adds one); \`socket = []\` drops the earlier ones |
+| anything else (\`exec_start\`, \`restart\`, \`user\` …) | replaces it (\`exec_start\` is one command: no reset needed) |
+
+A bad value is reported at FILE:LINE:COL of the file that set it, a drop-in included;
+\`hearth ctl cat UNIT\` prints the files in the order they apply, each after a
+\`# PATH\` line, as \`systemctl cat\`.
+
+hearth has no \`[Install]\`: \`wanted_by\` is in force as soon as the file is loaded. So
+\`hearth ctl disable UNIT\` writes \`/etc/hearth/units/UNIT.toml.d/zz-hearth-disable.toml\`
+(\`wanted_by = []\`, \`required_by = []\`, named to apply after the others) and
+\`hearth ctl enable UNIT\` removes it; \`hearth ctl mask UNIT\` links
+\`/etc/hearth/units/UNIT.toml\` to \`/dev/null\` (the unit is not loaded and cannot be
+started: \`status\` says \`masked\`) and \`unmask\` removes that link (from /run too).
+They write the admin layer only, never the vendor's, and each is followed by a
+daemon-reload, as systemctl's (a masked unit is no longer loaded: the reload stops it if
+it runs, where systemd leaves it running).
+
+\`hearth ctl daemon-reload\` (or SIGHUP to the manager) reads and validates every layer
+again. With an error anywhere, the configuration running is kept whole and the reply and
+the log say FILE:LINE:COL (systemd loads the rest and marks the bad unit). Else a new
+unit is loaded, and started when an active unit pulls it in (its \`wanted_by\`: unlike
+systemd, which starts nothing on a reload); a removed one is stopped and forgotten; a
+changed one that is down (or runs nothing: a target) takes its new configuration at once, a running one keeps its
+processes and sockets, shows \`changed on disk\` in \`hearth ctl status\` and takes it when
+it next goes down (\`hearth ctl restart\`) or is restarted by its \`restart\` policy; its \`[[socket]]\` entries are then made
+again if they changed. Nothing else is touched. \`system.toml\`'s \`[watchdog]\`,
+\`[[mount]]\` and \`kernel_modules\` apply at boot only.
 `;
 
 const DBUS = `## D-Bus services

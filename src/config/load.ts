@@ -19,6 +19,8 @@ import { describeValue, isTable, quote } from "./describe.ts";
 import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
 import { sandboxProblems } from "./sandbox-check.ts";
 import { readConfigFile } from "./read-file.ts";
+import { LayeredReport, mergeDropIn, type DropIn } from "./dropins.ts";
+import { dropInFilesOf, isMaskLink, readDropIns, unitFilesOf } from "./layers.ts";
 import { expandSpecifiers, nameParts, SYSTEM_FACTS, type SpecifierFacts, type UnitNameParts } from "./specifiers.ts";
 import {
   acceptingUnits, asInstance, collectAliases, isTemplateName, makeNamedInstances, newDiagnostics, templateOf, withAliasesResolved,
@@ -96,12 +98,14 @@ export function parseUnitToml(
  */
 function parseUnitFile(
   name: string, text: string, file: string, system: SystemConfig, env: LoadEnv, facts: SpecifierFacts, specifiersAs = name,
+  dropIns: readonly DropIn[] = [],
 ): UnitFile {
-  const report = new FileReport(file, () => scanPositions(text), env, name);
+  const report = dropIns.length === 0 ? new FileReport(file, () => scanPositions(text), env, name)
+    : new LayeredReport(file, () => scanPositions(text), env, name, dropIns);
   if (!isValidUnitName(name)) {
     report.at("").error(`${quote(name)} is not a valid unit name (letters, digits and _ . @ : -): rename the file`);
   }
-  const doc = parseToml(text, report, nestingTooDeep(text));
+  const doc = report instanceof LayeredReport ? parseLayered(text, dropIns, report) : parseToml(text, report, nestingTooDeep(text));
   if (doc === undefined) return { name, report, unit: null };
   if (text.includes("%")) expandDocument(doc, nameParts(specifiersAs, "service" in doc ? ".service" : ".target"), facts, report);
 
@@ -126,6 +130,20 @@ function parseUnitFile(
   const conditions = gatherConditions(unit, tables.get("unit"));
   const config: UnitConfig = conditions.length > 0 ? { name, file, unit, service, sockets, conditions } : { name, file, unit, service, sockets };
   return { name, report, unit: rawTimer || rawPath ? { ...config, ...triggers } : config };
+}
+
+/** The unit file and its drop-ins merged; a syntax error in any of them is reported in its own file and loads nothing. */
+function parseLayered(text: string, dropIns: readonly DropIn[], report: LayeredReport): Record<string, unknown> | undefined {
+  const doc = parseToml(text, report, nestingTooDeep(text));
+  const parsed = dropIns.map((dropIn) => {
+    const own = new FileReport(dropIn.file, () => scanPositions(dropIn.text), report.env, report.unit);
+    const part = parseToml(dropIn.text, own, nestingTooDeep(dropIn.text));
+    for (const d of own.diagnostics) report.add(d.severity, d.line, d.col, d.message, d.file);
+    return part;
+  });
+  if (doc === undefined || parsed.includes(undefined)) return undefined;
+  parsed.forEach((part, index) => mergeDropIn(doc, part!, index + 1, report));
+  return doc;
 }
 
 /**
@@ -316,16 +334,21 @@ export interface ConfigSources {
   system: { file: string; text: string } | null;
   units: { name: string; file: string; text: string }[]; // sorted by name
   diagnostics: Diagnostic[]; // problems reading the directory itself
+  /** NAME.toml.d/*.toml by unit name (NAME@ for a template's), each list in the order they apply. */
+  dropIns?: Map<string, DropIn[]>;
+  /** Units masked (NAME.toml a link to /dev/null): never loaded, never started. */
+  masked?: { name: string; file: string }[];
 }
 
 export interface LoadOptions {
   env?: LoadEnv;
   facts?: SpecifierFacts; // what %H, %m, %t … stand for (gathered by the caller)
+  unitDirs?: string[]; // the unit layers, lowest first (default: CONFDIR/units alone)
 }
 
 /** Reads and validates CONFDIR/system.toml and CONFDIR/units/*.toml. */
 export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfig {
-  return buildConfig(readConfigDir(confDir), opts.env ?? hostEnv, opts.facts); // under src/main.ts's JIT policy
+  return buildConfig(readConfigDir(confDir, opts.unitDirs), opts.env ?? hostEnv, opts.facts); // under src/main.ts's JIT policy
 }
 
 /** The instance a template is checked as (systemd-analyze verify's). */
@@ -339,18 +362,22 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
     : { system: defaultSystemConfig(), report: new FileReport("", new Map(), env) };
   const hostname = machine.hostnameFromSystemToml ? systemFile.system.manager.hostname : null;
   const facts = hostname ? { ...machine, hostname } : machine;
-  const parse = (name: string, text: string, file: string, specifiersAs = name) =>
-    parseUnitFile(name, text, file, systemFile.system, env, facts, specifiersAs);
+  const dropIns = sources.dropIns ?? new Map<string, DropIn[]>();
+  const parse = (name: string, text: string, file: string, specifiersAs = name, own = dropIns.get(name) ?? []) =>
+    parseUnitFile(name, text, file, systemFile.system, env, facts, specifiersAs, own);
+  const layerProblems: Diagnostic[] = [];
+  const unitSources = withDropInOnlyUnits(sources, dropIns, layerProblems);
+  const masked = (sources.masked ?? []).map((m): UnitFile => ({ name: m.name, report: new FileReport(m.file, new Map(), env), unit: null }));
 
-  const templateSources = new Map(sources.units.filter((u) => isTemplateName(u.name)).map((u) => [u.name, u]));
-  const plainFiles = sources.units.filter((u) => !isTemplateName(u.name)).map((u) => parse(u.name, u.text, u.file));
+  const templateSources = new Map(unitSources.filter((u) => isTemplateName(u.name)).map((u) => [u.name, u]));
+  const plainFiles = unitSources.filter((u) => !isTemplateName(u.name)).map((u) => parse(u.name, u.text, u.file));
   const templates = new Map([...templateSources].map(([name, u]) => [name, parse(name, u.text, u.file, name + PLACEHOLDER_INSTANCE)]));
   const aliases = collectAliases(plainFiles, templates);
   for (const file of plainFiles) if (file.unit) file.unit = withAliasesResolved(file.unit, aliases);
 
   const makeInstance = (name: string, isDefault: boolean): UnitFile => {
     const source = templateSources.get(templateOf(name)!)!;
-    const file = parse(name, source.text, source.file);
+    const file = parse(name, source.text, source.file, name, instanceDropIns(dropIns, templateOf(name)!, name));
     if (file.unit) file.unit = withAliasesResolved(asInstance(file.unit, name, isDefault), aliases);
     return file;
   };
@@ -361,15 +388,15 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
   const critical = systemFile.system.watchdog.critical_units.map((name) => aliases.get(name) ?? name);
   const systemConfig = { ...systemFile.system, manager, watchdog: { ...systemFile.system.watchdog, critical_units: critical } };
   const instances = makeNamedInstances(named, templates, makeInstance, [manager.default_target, ...critical]);
-  const unitFiles = [...named, ...instances];
+  const unitFiles = [...named, ...instances, ...masked];
   const { units, system, notFound } = resolveGraph(unitFiles, systemConfig, systemFile.report, new Set(templates.keys()));
 
   const byFile = (a: FileReport, b: FileReport) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
   const reports = [systemFile.report, ...[...plainFiles, ...templates.values()].map((f) => f.report).sort(byFile)];
   const made = [...socketUnits, ...instances].map((f) => f.report);
-  const diagnostics = [...sources.diagnostics, ...sortByPlace([...reports.flatMap((r) => r.diagnostics), ...newDiagnostics(made, reports)], reports)];
+  const diagnostics = [...sources.diagnostics, ...layerProblems, ...sortByPlace([...reports.flatMap((r) => r.diagnostics), ...newDiagnostics(made, reports)], reports)];
 
-  const fileNames = new Set(sources.units.map((u) => u.name));
+  const fileNames = new Set([...unitSources.map((u) => u.name), ...masked.map((m) => m.name)]);
   // A template without specifiers makes the same instance under every name: parsed once
   // (a connection of an accept = true socket makes one), renamed after.
   const plainInstances = new Map<string, UnitConfig | null>();
@@ -378,7 +405,7 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
     return file.unit === null || file.report.hasErrors ? null : withDefaultDependencies(file.unit);
   };
   const instanceOf = (name: string, template: string): UnitConfig | null => {
-    if (templateSources.get(template)!.text.includes("%")) return parsedInstance(name);
+    if (templateSources.get(template)!.text.includes("%") || dropIns.has(name) || dropIns.has(template)) return parsedInstance(name);
     if (!plainInstances.has(template)) plainInstances.set(template, parsedInstance(template + PLACEHOLDER_INSTANCE));
     const shared = plainInstances.get(template)!;
     return shared && { ...shared, name };
@@ -392,7 +419,32 @@ export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hos
       return instanceOf(name, template);
     },
   };
-  return { system, units, diagnostics, notFound, catalog };
+  return { system, units, diagnostics, notFound, catalog, masked: new Set(masked.map((m) => m.name)) };
+}
+
+/**
+ * The unit files, plus a built-in target that has drop-ins and no file (they extend it as
+ * a file would). Drop-ins of a unit that has no file are ignored, as systemd's, with a
+ * warning; an instance's (NAME@INST.toml.d) apply when that instance is made.
+ */
+function withDropInOnlyUnits(sources: ConfigSources, dropIns: Map<string, DropIn[]>, problems: Diagnostic[]): ConfigSources["units"] {
+  const names = new Set([...sources.units.map((u) => u.name), ...(sources.masked ?? []).map((m) => m.name)]);
+  const units = [...sources.units];
+  for (const [name, list] of dropIns) {
+    if (names.has(name) || (templateOf(name) !== null && !isTemplateName(name))) continue;
+    if (isBuiltinTarget(name)) units.push({ name, file: list[0]!.file, text: "" });
+    else problems.push({ file: list[0]!.file, line: 0, col: 0, severity: "warning", message: `a drop-in of '${name}', which has no unit file: ignored` });
+  }
+  return units.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A template's drop-ins and its instance's own, by file name; of two of the same name, the instance's. */
+function instanceDropIns(dropIns: Map<string, DropIn[]>, template: string, instance: string): DropIn[] {
+  const own = dropIns.get(instance) ?? [];
+  const base = (d: DropIn) => d.file.slice(d.file.lastIndexOf("/") + 1);
+  const ownNames = new Set(own.map(base));
+  const all = [...(dropIns.get(template) ?? []).filter((d) => !ownNames.has(base(d))), ...own];
+  return all.sort((a, b) => (base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0));
 }
 
 /** In file order (system.toml, then units by name), then by line and column. */
@@ -406,7 +458,7 @@ function sortByPlace(diagnostics: Diagnostic[], reports: FileReport[]): Diagnost
 /** The most unit files read from units/ (a board has tens to hundreds). */
 export const MAX_UNIT_FILES = 4096;
 
-export function readConfigDir(confDir: string): ConfigSources {
+export function readConfigDir(confDir: string, unitDirs: string[] = [join(confDir, "units")]): ConfigSources {
   const diagnostics: Diagnostic[] = [];
   const problem = (file: string, message: string, severity: Diagnostic["severity"] = "error", unit?: string) =>
     diagnostics.push({ file, line: 0, col: 0, message, severity, ...(unit === undefined ? {} : { unit }) });
@@ -415,37 +467,40 @@ export function readConfigDir(confDir: string): ConfigSources {
   const systemText = readOptional(systemPath, problem);
   const system = systemText === null ? null : { file: systemPath, text: systemText };
 
-  const unitsDir = join(confDir, "units");
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(unitsDir).sort();
-  } catch (e) {
-    if (errorCode(e) !== "ENOENT") problem(unitsDir, `cannot read: ${errorText(e)}`);
-    else if (systemText === null) problem(confDir, "no system.toml and no units/: only the built-in targets exist", "warning");
+  const perLayer: { dir: string; entries: string[] }[] = [];
+  for (const unitsDir of unitDirs) {
+    try {
+      perLayer.push({ dir: unitsDir, entries: readdirSync(unitsDir).sort() });
+    } catch (e) {
+      if (errorCode(e) !== "ENOENT") problem(unitsDir, `cannot read: ${errorText(e)}`);
+    }
+  }
+  if (perLayer.length === 0 && systemText === null) problem(confDir, "no system.toml and no units/: only the built-in targets exist", "warning");
+  for (const { dir, entries } of perLayer) {
+    for (const entry of entries) {
+      if (!entry.endsWith(".toml") && SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
+        problem(`${dir}/${entry}`, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
+      }
+    }
+  }
+  let files = [...unitFilesOf(perLayer)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (files.length > MAX_UNIT_FILES) {
+    // Bounded like every other input: 256 KiB each, this many files at most.
+    problem(unitDirs[unitDirs.length - 1]!, `${files.length} unit files: only the first ${MAX_UNIT_FILES} by name are read`);
+    files = files.slice(0, MAX_UNIT_FILES);
   }
   const units: ConfigSources["units"] = [];
-  const tomls = entries.filter((e) => e.endsWith(".toml"));
-  if (tomls.length > MAX_UNIT_FILES) {
-    // Bounded like every other input: 256 KiB each, this many files at most.
-    problem(unitsDir, `${tomls.length} unit files: only the first ${MAX_UNIT_FILES} by name are read`);
-    const kept = new Set(tomls.slice(0, MAX_UNIT_FILES));
-    entries = entries.filter((e) => !e.endsWith(".toml") || kept.has(e));
+  const masked: { name: string; file: string }[] = [];
+  for (const [name, file] of files) {
+    const read = readConfigFile(file);
+    // A mask (a link to /dev/null) is not a regular file: looked for only then, no syscall more per file at boot.
+    if ("problem" in read && isMaskLink(file)) masked.push({ name, file });
+    else if ("problem" in read) problem(file, read.problem, "error", name); // that unit is not loaded
+    else if ("text" in read) units.push({ name, file, text: read.text });
   }
-  for (const entry of entries) {
-    // What join() would make of it (unitsDir is normalized, an entry has no "/"), without its
-    // character-by-character normalizing, which costs at boot in the interpreter.
-    const file = `${unitsDir}/${entry}`;
-    if (!entry.endsWith(".toml")) {
-      if (SYSTEMD_UNIT_SUFFIXES.some((suffix) => entry.endsWith(suffix))) {
-        problem(file, "ignored: a systemd unit file; write it as NAME.toml (docs/configuration.md: keys are the snake_case forms of systemd's directives)", "warning");
-      }
-      continue;
-    }
-    const name = entry.slice(0, -".toml".length);
-    const text = readOptional(file, (path, message) => problem(path, message, "error", name)); // that unit is not loaded
-    if (text !== null) units.push({ name, file, text });
-  }
-  return { system, units, diagnostics };
+  const dropInFiles = dropInFilesOf(perLayer, (file, message, severity) => problem(file, message, severity ?? "error"), MAX_UNIT_FILES);
+  const dropIns = readDropIns(dropInFiles, (file, unit) => readOptional(file, (path, message) => problem(path, message, "error", unit)));
+  return { system, units, diagnostics, dropIns, masked };
 }
 
 const SYSTEMD_UNIT_SUFFIXES = [".service", ".socket", ".target", ".mount", ".timer"];

@@ -292,6 +292,7 @@ export interface LoadedConfig {
    */
   notFound: Map<string, { unit: string; list: string }[]>;
   catalog?: UnitCatalog; // templates and aliases (absent: none)
+  masked?: ReadonlySet<string>; // units whose file is a link to /dev/null (hearth ctl mask): never started
 }
 
 /** Units named at run time that are not loaded: instances of templates, and aliases. */

@@ -36,6 +36,10 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
     lines.push(`     Active: inactive (dead)`);
     return lines.join("\n");
   }
+  if (u.load === "masked") {
+    lines.push(`     Loaded: masked (Reason: Unit ${u.name} is masked.)`, `     Active: inactive (dead)`);
+    return lines.join("\n");
+  }
   if (u.load === "error") {
     // As systemctl for a unit with a bad setting: the reasons, and nothing runs.
     const [first, ...more] = u.loadErrors ?? [];
@@ -43,7 +47,9 @@ export function formatStatus(u: UnitStatus, now = Date.now()): string {
     lines.push(`     Active: inactive (dead)`);
     return lines.join("\n");
   }
-  lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})`);
+  lines.push(`     Loaded: loaded (${u.file || "built-in"}${kindNote(u)})${u.changedOnDisk ? " (changed on disk)" : ""}`);
+  // systemctl's "Warning: The unit file ... changed on disk"; here the reload has read it, the restart applies it.
+  if (u.changedOnDisk) lines.push(`    Warning: the configuration of ${u.name} changed on disk; it runs as it was until its next start`);
   const result = u.active === "failed" ? ` (Result: ${u.result})` : "";
   lines.push(`     Active: ${u.active} (${u.sub})${result} since ${stamp(u.since)}; ${ago(now - u.since)}`);
   lines.push(...triggerLines(u, now));

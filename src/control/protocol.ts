@@ -6,11 +6,17 @@ import { MAX_TIMEOUT_SEC } from "../watchdog/policy.ts";
 export const CONTROL_VERBS = [
   "status", "list", "start", "stop", "restart", "reload", "isolate", "logs", "reset-failed", "ping", "analyze",
   "poweroff", "reboot", "halt", "watchdog", "debug", "list-timers",
+  "cat", "enable", "disable", "mask", "unmask", "daemon-reload",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** Verbs that change something: only root, or the manager's own user in run mode. */
-export const MUTATING_VERBS: ReadonlySet<string> = new Set(["start", "stop", "restart", "reload", "isolate", "reset-failed", "poweroff", "reboot", "halt", "debug"]);
+export const MUTATING_VERBS: ReadonlySet<string> = new Set([
+  "start", "stop", "restart", "reload", "isolate", "reset-failed", "poweroff", "reboot", "halt", "debug", "enable", "disable", "mask", "unmask", "daemon-reload",
+]);
+
+/** Verbs about unit files (src/control/unit-files.ts): they name files, loaded or not. */
+export const UNIT_FILE_VERBS: ReadonlySet<string> = new Set(["cat", "enable", "disable", "mask", "unmask"]);
 
 /** The debug verbs: accepted only when the kernel command line has hearth.debug=1. */
 export const DEBUG_ACTIONS = ["freeze"] as const;
@@ -60,7 +66,7 @@ export function parseRequest(line: string): { ok: true; req: ControlRequest } | 
   const follow = r.follow ?? false;
   if (typeof follow !== "boolean") return { ok: false, error: "follow must be a boolean" };
   const verb = r.verb as ControlVerb;
-  if (["start", "stop", "restart", "reload"].includes(verb) && units.length === 0) {
+  if ((["start", "stop", "restart", "reload"].includes(verb) || UNIT_FILE_VERBS.has(verb)) && units.length === 0) {
     return { ok: false, error: `${verb} needs at least one unit` };
   }
   if (verb === "isolate" && units.length !== 1) return { ok: false, error: "isolate needs exactly one unit" };

@@ -18,8 +18,11 @@ import { KERNEL_UNIT, SYSLOG_UNIT } from "../manager/system-logs.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
-import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, type ControlRequest } from "./protocol.ts";
-import { notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
+import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, UNIT_FILE_VERBS, type ControlRequest } from "./protocol.ts";
+import type { UnitLayers } from "../config/layers.ts";
+import { unitFileVerb } from "./unit-file-verbs.ts";
+import type { ReloadOutcome } from "./daemon-reload.ts";
+import { maskedStatus, notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
 import { securityReport } from "./security.ts";
 
 const MAX_CONNECTIONS = 64;
@@ -257,6 +260,10 @@ export interface SystemControls {
   watchdog: WatchdogControl | null;
   /** The kernel command line has hearth.debug=1: the debug verbs are accepted. */
   debugAllowed: boolean;
+  /** The unit layers, for cat, enable, disable, mask and unmask (absent: those verbs are refused). */
+  layers?: UnitLayers;
+  /** daemon-reload (./daemon-reload.ts); absent: refused. */
+  reload?: (reason: string) => ReloadOutcome;
 }
 
 /** At most this many control messages per window go to the log; the rest are counted. */
@@ -334,6 +341,7 @@ export class ControlServer {
     const who = `only root${this.ownerUid !== 0 ? ` or uid ${this.ownerUid}` : ""} may; uid ${peer.uid} may list, status, analyze and watchdog`;
     if (isMutating(req)) return `permission denied: ${req.verb} changes the system (${who})`;
     if (req.verb === "logs") return `permission denied: the units' output may hold secrets, as systemd's journal (${who})`;
+    if (req.verb === "cat") return `permission denied: unit files may hold secrets the manager can read and you may not (${who})`;
     return null;
   }
 
@@ -365,7 +373,7 @@ export class ControlServer {
     if (named.length === 0) return null;
     const broken = new Map(brokenUnits(this.manager).map((b) => [b.name, b]));
     // A name other units give that matches no unit is shown by status: Loaded: not-found.
-    const shown = (u: string) => req.verb === "status" && this.manager.config.notFound.has(u);
+    const shown = (u: string) => req.verb === "status" && (this.manager.config.notFound.has(u) || this.manager.config.masked?.has(u) === true);
     const missing = named.filter((u) => !broken.has(u) && !shown(u));
     if (missing.length > 0) return { ok: false, exit: EXIT.noSuchUnit, error: `unit ${missing.join(", ")} not found` };
     if (req.verb === "status") return null; // shown as systemctl does: Loaded: error (...) or not-found
@@ -374,7 +382,12 @@ export class ControlServer {
 
   private async reply(req: ControlRequest, peer: Credentials): Promise<Reply> {
     const m = this.manager;
-    const missing = this.missingUnits(req);
+    const aboutFiles = UNIT_FILE_VERBS.has(req.verb); // files, loaded or not
+    const masked = req.units.filter((u) => m.config.masked?.has(u) && m.unit(u) === null);
+    if (!aboutFiles && masked.length > 0 && req.verb !== "status" && req.verb !== "logs") {
+      return { ok: false, exit: EXIT.failed, error: masked.map((u) => `unit ${u} is masked`).join("; ") };
+    }
+    const missing = aboutFiles ? null : this.missingUnits(req);
     if (missing) return missing;
     switch (req.verb) {
       case "ping":
@@ -399,7 +412,7 @@ export class ControlServer {
         const broken = new Map(brokenUnits(m).map((b) => [b.name, b]));
         const units: UnitStatus[] = req.units.map((n) => unitStatus(m, n, lines) ?? (broken.has(n)
           ? notLoadedStatus(n, broken.get(n)!.file, broken.get(n)!.errors)
-          : notFoundStatus(n, m.config.notFound.get(n)!)));
+          : m.config.masked?.has(n) ? maskedStatus(n) : notFoundStatus(n, m.config.notFound.get(n) ?? [])));
         const allActive = units.every((u) => u.active === "active" || u.active === "reloading");
         const hint = lines < req.lines ? { hint: "the units' output is shown to root only (hearth ctl logs, as root)" } : {};
         // As systemctl status: an inactive unit that is not found answers 4.
@@ -422,6 +435,17 @@ export class ControlServer {
         if (req.units.length === 0) m.resetFailed(null);
         for (const u of req.units) m.resetFailed(u);
         return { ok: true, exit: EXIT.ok };
+      case "cat":
+        return unitFileVerb(req, this.system.layers ?? null, this.log);
+      case "enable": case "disable": case "mask": case "unmask": {
+        // As systemctl: the files changed, then a daemon-reload.
+        const done = unitFileVerb(req, this.system.layers ?? null, this.log);
+        if (!done.changed) return done;
+        const reloaded = this.daemonReload(`hearth ctl ${req.verb} from PID ${peer.pid}`);
+        return reloaded.ok ? done : { ...reloaded, text: done.text };
+      }
+      case "daemon-reload":
+        return this.daemonReload(`hearth ctl daemon-reload from PID ${peer.pid}`);
       case "start": case "stop": case "restart": case "reload": case "isolate": {
         const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
         const failed = results.filter((r) => r.result !== "done");
@@ -433,6 +457,12 @@ export class ControlServer {
         };
       }
     }
+  }
+
+  private daemonReload(reason: string): Reply {
+    if (!this.system.reload) return { ok: false, exit: EXIT.failed, error: "this manager cannot reload its configuration" };
+    const r = this.system.reload(reason);
+    return r.ok ? { ok: true, exit: EXIT.ok, text: [...r.warnings, r.text].join("\n") } : { ok: false, exit: EXIT.failed, error: r.error, errors: r.errors };
   }
 
   private watchdog(req: ControlRequest): Reply {

@@ -21,8 +21,9 @@ export interface UnitStatus {
    * "error": the unit's file has errors, so it was not loaded (loadErrors says where).
    * "not-found": no unit of that name, but other units name it (namedBy says where).
    */
-  load: "loaded" | "error" | "not-found";
+  load: "loaded" | "error" | "not-found" | "masked";
   loadErrors?: string[]; // FILE:LINE:COL: message
+  changedOnDisk?: boolean; // a reload found its configuration changed: the new one applies at its next start
   namedBy?: string[]; // "web (requires)": the units whose lists give a not-found name
   kind: "service" | "target" | "mount" | "template" | "device" | "timer" | "path"; // template: an accept = true unit (one instance per connection)
   type: string | null; // service type
@@ -99,6 +100,7 @@ export function unitStatus(m: Manager, name: string, logLines = 0): UnitStatus |
     status.peer = m.sockets.peerOf(u.instance.connection);
   }
   if (u.trigger) status.trigger = u.trigger;
+  if (u.changedOnDisk) status.changedOnDisk = true;
   if (u.unmet) status.unmet = { assert: u.unmet.assert, text: u.unmet.text, time: wall(u.unmet.at) };
   if (logLines > 0) status.logs = m.logs(name, logLines);
   return status;
@@ -120,6 +122,11 @@ export function notFoundStatus(name: string, namedBy: { unit: string; list: stri
     ...notLoadedStatus(name, "", []), load: "not-found", loadErrors: undefined,
     namedBy: namedBy.map((r) => `${r.unit} (${r.list})`),
   };
+}
+
+/** A unit whose file is a link to /dev/null (hearth ctl mask): not loaded, not startable. */
+export function maskedStatus(name: string): UnitStatus {
+  return { ...notLoadedStatus(name, "/dev/null", []), load: "masked", loadErrors: undefined };
 }
 
 /** The start-up timeline for `hearth ctl analyze`. */

@@ -85,22 +85,31 @@ export class SocketActivation {
   private frozen = false; // the manager is going down
 
   constructor(configs: Map<string, UnitConfig>) {
-    for (const cfg of configs.values()) {
-      cfg.sockets.forEach((socket, index) => {
-        const entry: SocketEntry = {
-          unit: cfg.name, index, service: socket.service ?? cfg.name, accept: socket.accept,
-          maxConnections: socket.max_connections ?? DEFAULT_MAX_CONNECTIONS,
-          maxPerSource: socket.max_connections_per_source ?? 0,
-          triggerLimit: {
-            intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
-            burst: socket.trigger_limit_burst ?? 20,
-          },
-          opened: false, broken: null, refused: null, retrying: false, pausedUntil: 0, listening: false,
-        };
-        this.entries.push(entry);
-        if (entry.accept) this.templates.add(entry.unit);
-      });
-    }
+    for (const cfg of configs.values()) this.addEntries(cfg);
+  }
+
+  /** A reload replaced the unit's sockets (null: the unit is gone): its entries go, the new ones are not made yet. */
+  replaceUnit(name: string, cfg: UnitConfig | null): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.unit === name) this.entries.splice(i, 1);
+    this.templates.delete(name);
+    if (cfg) this.addEntries(cfg);
+  }
+
+  private addEntries(cfg: UnitConfig): void {
+    cfg.sockets.forEach((socket, index) => {
+      const entry: SocketEntry = {
+        unit: cfg.name, index, service: socket.service ?? cfg.name, accept: socket.accept,
+        maxConnections: socket.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+        maxPerSource: socket.max_connections_per_source ?? 0,
+        triggerLimit: {
+          intervalMs: (socket.trigger_limit_interval_sec ?? 2) * 1000,
+          burst: socket.trigger_limit_burst ?? 20,
+        },
+        opened: false, broken: null, refused: null, retrying: false, pausedUntil: 0, listening: false,
+      };
+      this.entries.push(entry);
+      if (entry.accept) this.templates.add(entry.unit);
+    });
   }
 
   private entry(unit: string, index: number): SocketEntry | undefined {

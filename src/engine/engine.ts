@@ -9,6 +9,7 @@ import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
 import { Triggers, type TriggerHost } from "./triggers.ts";
 import { usesNamespaces } from "../config/sandbox-keys.ts";
+import { collectRemoved, replaceConfiguration, settleChanged, type ReloadPort } from "./reload.ts";
 import type {
   ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
@@ -29,6 +30,10 @@ export interface Job {
   // with the one asked for): the crash-loop counters stay (src/engine/service.ts owns them).
   automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
+}
+
+function kindOf(cfg: UnitConfig): UnitKindName {
+  return Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : cfg.device ? "device" : cfg.sockets.some((s) => s.accept) ? "template" : cfg.service !== null ? "service" : "target");
 }
 
 /** No templates, no aliases. */
@@ -91,6 +96,8 @@ export class Engine {
   private startupReported = false;
   private goingDown = false; // see the going-down event
   private readonly made = new Set<string>(); // instances made at run time (see resolve)
+  private readonly pending = new Map<string, UnitConfig>(); // changed on disk while up (./reload.ts)
+  private readonly removing = new Set<string>(); // gone from the configuration, stopping (./reload.ts)
 
   /**
    * `target`: the unit whose first start job ends the start-up ("startup-finished").
@@ -101,8 +108,8 @@ export class Engine {
     private readonly signalName: (n: number) => string = (n) => String(n),
     private readonly target: string | null = null,
     private readonly managerPid: number | null = null,
-    private readonly notFound: { has(name: string): boolean } = new Set<string>(),
-    private readonly catalog: UnitCatalog = NO_CATALOG,
+    private notFound: { has(name: string): boolean } = new Set<string>(),
+    private catalog: UnitCatalog = NO_CATALOG,
     /** CLOCK_MONOTONIC ms minus `now`'s clock: MONOTONIC_USEC (notify-reload) is on CLOCK_MONOTONIC. */
     private readonly monotonicOffsetMs = 0) {
     this.graph = buildGraph(configs);
@@ -114,8 +121,7 @@ export class Engine {
   /** A unit's runtime record. A unit with accept = true sockets runs nothing itself (its
    * template's instances are the services): it behaves as a target. */
   private addRuntime(cfg: UnitConfig, now: number) {
-    const kind: UnitKindName = Triggers.kindOf(cfg) ?? (cfg.mount ? "mount" : cfg.device ? "device" : cfg.sockets.some((s) => s.accept) ? "template"
-      : cfg.service !== null ? "service" : "target");
+    const kind = kindOf(cfg);
     this.units.set(cfg.name, {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
@@ -304,6 +310,7 @@ export class Engine {
       exits: (s?.exits ?? []).map((e) => ({ ...e, logTail: e.logTail ? [...e.logTail] : undefined })),
       after: [...(node?.after ?? [])].sort(), requires: [...(node?.requires ?? [])].sort(), wants: [...(node?.wants ?? [])].sort(),
     };
+    if (this.pending.has(name)) snap.changedOnDisk = true;
     if (this.isTemplate(name)) {
       const connected = [...this.activation.instances.values()].filter((i) => i.template === name).length;
       snap.template = { accepted: this.activation.acceptedCount(name), connected };
@@ -339,6 +346,7 @@ export class Engine {
       this.releaseIdle();
       this.activation.collectInstances(this.activationHost);
       if (this.made.size > 0) this.collectInstances();
+      if (this.removing.size > 0) collectRemoved(this.reloadPort);
       this.activation.syncListening(this.activationHost);
     } catch (e) {
       this.effects.push({ type: "manager-log", level: "err", text: `internal error handling ${event.type} event: ${(e as Error).stack ?? e}` });
@@ -389,6 +397,7 @@ export class Engine {
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
       case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
       case "device": return this.devicePlugged(ev.unit, ev.plugged);
+      case "configuration-replaced": return replaceConfiguration(this.reloadPort, ev.units, ev.notFound, ev.catalog);
       case "bus-name-owner":
         for (const u of this.units.values()) {
           if (u.cfg.service?.bus_name === ev.name) this.withService(u.cfg.name, (rt, p) => svc.onBusNameOwner(rt, p, ev.owner));
@@ -513,7 +522,7 @@ export class Engine {
     config: (name) => this.units.get(name)?.cfg ?? null,
     instantiate: (name) => this.units.has(name) ? null : this.catalog.instantiate(name),
     missingReason: (name) => this.missingReason(name),
-    start: (name) => this.startTransaction(name, undefined, false),
+    start: (name) => { if (!this.goingDown) this.startTransaction(name, undefined, false); },
     addUnit: (cfg) => {
       // The instances it names (db@%i) are made first, so that its edges reach them.
       for (const d of [...cfg.unit.requires, ...cfg.unit.binds_to, ...cfg.unit.wants]) this.resolve(d);
@@ -571,6 +580,74 @@ export class Engine {
     this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
     this.cleanUpAfter(e.unit, e.active, e.sub);
+    if (this.pending.size > 0) settleChanged(this.reloadPort, e.unit, e.active, e.sub);
+  }
+
+  /** daemon-reload's view of the engine (./reload.ts decides). */
+  private readonly reloadPort: ReloadPort = {
+    configured: () => {
+      const out = new Map<string, UnitConfig>();
+      for (const [name, u] of this.units) {
+        if (!this.made.has(name) && !this.activation.instances.has(name)) out.set(name, this.pending.get(name) ?? u.cfg);
+      }
+      return out;
+    },
+    current: (name) => this.units.get(name)!.cfg,
+    pending: this.pending,
+    removing: this.removing,
+    state: (name) => ({ active: this.activeState(name) ?? "inactive", job: this.units.get(name)?.job != null }),
+    runsNothing: (name, next) => {
+      const kind = this.units.get(name)?.kind;
+      return (kind === "target" || kind === "device" || kind === "template") && kindOf(next) === kind;
+    },
+    add: (cfg) => {
+      this.addRuntime(cfg, this.now);
+      if (cfg.sockets.length > 0) this.remakeSockets(cfg.name, cfg);
+    },
+    apply: (name, cfg) => {
+      const u = this.units.get(name)!;
+      const socketsChanged = JSON.stringify(u.cfg.sockets) !== JSON.stringify(cfg.sockets);
+      if (kindOf(cfg) !== u.kind) this.addRuntime(cfg, this.now);
+      else {
+        u.cfg = cfg;
+        if (u.service && cfg.service) u.service.watchdogMs = cfg.service.watchdog_sec * 1000;
+      }
+      if (socketsChanged) this.remakeSockets(name, cfg);
+    },
+    forget: (name) => {
+      const cfg = this.units.get(name)?.cfg;
+      this.units.delete(name);
+      removeFromGraph(this.graph, name);
+      if (cfg && cfg.sockets.length > 0) this.remakeSockets(name, null);
+      this.effects.push({ type: "unit-removed", unit: name });
+    },
+    rebuildGraph: () => {
+      const configs = new Map([...this.units].map(([name, u]) => [name, this.pending.get(name) ?? u.cfg]));
+      const rebuilt = buildGraph(configs);
+      this.graph.clear();
+      for (const [name, node] of rebuilt) this.graph.set(name, node);
+    },
+    pulledInByActive: (name) => {
+      for (const [other, node] of this.graph) {
+        if (!node.wants.has(name) && !node.requires.has(name) && !node.bindsTo.has(name)) continue;
+        const active = this.activeState(other);
+        if (active === "active" || active === "activating" || active === "reloading") return true;
+      }
+      return false;
+    },
+    start: (name) => { if (!this.goingDown) this.startTransaction(name, undefined, false); },
+    stop: (name) => this.stopTransaction(name, undefined, false),
+    setLookups: (notFound, catalog) => {
+      this.notFound = notFound;
+      this.catalog = catalog ?? NO_CATALOG;
+    },
+    emit: (e) => this.effects.push(e),
+  };
+
+  /** The unit's sockets as `cfg` has them (null: none): the engine's entries now, the shell's with remake-sockets. */
+  private remakeSockets(name: string, cfg: UnitConfig | null) {
+    this.activation.replaceUnit(name, cfg);
+    this.effects.push({ type: "remake-sockets", unit: name, config: cfg });
   }
 
   /** Everything the shell needs to spawn a process of the unit (it reads no engine state). */

@@ -74,7 +74,9 @@ export type EngineEvent =
   | { type: "bus-name-owner"; name: string; owner: string | null }
   // The kernel has the device a device unit names (plugged) or no longer has it (src/devices/).
   | { type: "device"; unit: string; plugged: boolean }
-  | TriggerEvent; // timers and path units (src/timers/events.ts)
+  | TriggerEvent // timers and path units (src/timers/events.ts)
+  // daemon-reload: the configuration read again, validated whole (src/engine/reload.ts decides).
+  | { type: "configuration-replaced"; units: Map<string, UnitConfig>; notFound: { has(name: string): boolean }; catalog: import("../config/types.ts").UnitCatalog | null };
 
 /** Where a process stands, as the shell sees it: the engine matches it to a unit. */
 export interface ProcessOrigin {
@@ -156,7 +158,12 @@ export type Effect =
   // A start reached the unit's conditions and asserts: test each (src/engine/conditions.ts)
   // and answer with conditions-checked.
   | { type: "check-conditions"; unit: string; id: number; conditions: Condition[] }
-  | TriggerEffect; // timers and path units (src/timers/events.ts)
+  | TriggerEffect // timers and path units (src/timers/events.ts)
+  // A reload changed the unit's [[socket]] entries (config null: the unit is gone): close
+  // its listening sockets, make the new ones and answer with sockets-opened.
+  | { type: "remake-sockets"; unit: string; config: UnitConfig | null }
+  // A reload removed the unit and it is down: what the shell holds for it goes (its output pipe).
+  | { type: "unit-removed"; unit: string };
 
 /** A unit as the engine sees it, copied out for readers (control, boot report). */
 export interface UnitSnapshot {
@@ -185,6 +192,7 @@ export interface UnitSnapshot {
   // The last start skipped by a condition or failed by an assert (engine clock), or null.
   unmet: { assert: boolean; text: string; at: number } | null;
   template?: { accepted: number; connected: number }; // accept = true units
+  changedOnDisk?: boolean; // a reload found its configuration changed: the new one applies at its next start
   instance?: { template: string; connection: number }; // their instances
   trigger?: TriggerSnapshot; // timer and path units
 }

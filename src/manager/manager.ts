@@ -6,7 +6,7 @@
 // system call goes through the host port (./host.ts).
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { LoadedConfig, MountEntry } from "../config/types.ts";
+import type { LoadedConfig, MountEntry, UnitConfig } from "../config/types.ts";
 import { Engine } from "../engine/engine.ts";
 import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
@@ -74,6 +74,16 @@ export interface Mounter {
   /** Resolves when done; rejects with the reason it failed. */
   mount(entry: MountEntry): Promise<void>;
   unmount(entry: MountEntry): Promise<void>;
+}
+
+/** What the units name of one kind (bus names, device units), as one comparable string. */
+function followed(units: Iterable<UnitConfig>, pick: (cfg: UnitConfig) => string | null | undefined): string {
+  const names: string[] = [];
+  for (const cfg of units) {
+    const name = pick(cfg);
+    if (name) names.push(name);
+  }
+  return names.sort().join("\n");
 }
 
 // How long stopAll waits for the cgroups of SIGKILLed leftovers to empty.
@@ -148,6 +158,27 @@ export class Manager {
 
   get config(): LoadedConfig {
     return this.opts.config;
+  }
+
+  /**
+   * daemon-reload: a configuration read again and validated whole replaces this one; the
+   * engine decides what that does to each unit (src/engine/reload.ts).
+   */
+  replaceConfiguration(config: LoadedConfig): void {
+    const busNames = followed(this.opts.config.units.values(), (c) => c.service?.bus_name);
+    const devices = followed(this.opts.config.units.values(), (c) => (c.device ? c.name : null));
+    this.opts.config = config;
+    this.dispatch({ type: "configuration-replaced", units: config.units, notFound: config.notFound, catalog: config.catalog ?? null });
+    // The bus names and devices followed are the configuration's: followed anew when they changed.
+    if (followed(config.units.values(), (c) => c.service?.bus_name) !== busNames) {
+      this.bus?.close();
+      this.bus = watchBusNames(this.host, config.units.values(), process.env, this.log, (e) => this.dispatch(e));
+      this.bus?.kick();
+    }
+    if (followed(config.units.values(), (c) => (c.device ? c.name : null)) !== devices) {
+      this.devices?.close();
+      this.devices = watchDevices(this.host, config.units.values(), this.log, (e) => this.dispatch(e));
+    }
   }
 
   get target(): string {
@@ -329,6 +360,13 @@ export class Manager {
         return emergencyAction(this.powerOptions(), e.unit, e.action, e.reason);
       case "listen": return this.sockets.setWatching(e.unit, e.index, e.on);
       case "retry-sockets": return void this.queue.push(this.sockets.open(e.units));
+      case "remake-sockets":
+        this.sockets.replaceUnit(e.unit, e.config);
+        return void this.queue.push(this.sockets.open([e.unit]));
+      case "unit-removed":
+        this.outputs.remove(e.unit);
+        this.unitLoggers.delete(e.unit);
+        return;
       case "close-connection": return this.sockets.closeConnection(e.connection);
       case "instance-removed":
         if (e.connection !== null) this.sockets.closeConnection(e.connection);

@@ -161,6 +161,17 @@ export class UnitOutputs {
     return () => offs.forEach((off) => off());
   }
 
+  /** A unit removed by a reload: its pipe goes (what it wrote is read first). */
+  remove(unit: string) {
+    const out = this.outputs.get(unit);
+    if (!out) return;
+    this.drain(unit);
+    this.host.reactor.unwatch(out.read);
+    this.host.close(out.read);
+    this.host.close(out.write);
+    this.outputs.delete(unit);
+  }
+
   close() {
     for (const out of this.outputs.values()) {
       this.host.reactor.unwatch(out.read);

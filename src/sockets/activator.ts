@@ -71,16 +71,18 @@ export class SocketActivator {
   private nextConnection = 1;
 
   constructor(units: Iterable<UnitConfig>, private readonly opts: ActivatorOptions) {
-    for (const cfg of units) {
-      cfg.sockets.forEach((config, index) => {
-        const spec = listenSpecOf(config);
-        this.sockets.push({
-          unit: cfg.name, index, config, service: config.service ?? cfg.name,
-          label: typeof spec === "string" ? "[[socket]]" : describeListen(spec),
-          opened: null, error: null, watching: false,
-        });
+    for (const cfg of units) this.add(cfg);
+  }
+
+  private add(cfg: UnitConfig): void {
+    cfg.sockets.forEach((config, index) => {
+      const spec = listenSpecOf(config);
+      this.sockets.push({
+        unit: cfg.name, index, config, service: config.service ?? cfg.name,
+        label: typeof spec === "string" ? "[[socket]]" : describeListen(spec),
+        opened: null, error: null, watching: false,
       });
-    }
+    });
   }
 
   /**
@@ -226,6 +228,27 @@ export class SocketActivator {
   }
 
   /** Closes every socket and connection; removes the files of remove_on_stop sockets. */
+  /**
+   * A reload changed the unit's [[socket]] entries (config null: the unit is gone): its
+   * listening sockets are closed (connections already accepted stay with their instances),
+   * the new ones wait for open().
+   */
+  replaceUnit(unit: string, config: UnitConfig | null): void {
+    for (const s of this.sockets.filter((x) => x.unit === unit)) {
+      this.setWatching(s.unit, s.index, false);
+      if (s.opened) {
+        close(s.opened.fd);
+        try {
+          removeSocketFile(s.opened.spec); // a unix socket's path is bound again by the new one
+        } catch (error) {
+          this.opts.log(unit, "warning", `socket ${s.label}: ${(error as Error).message}`);
+        }
+      }
+    }
+    for (let i = this.sockets.length - 1; i >= 0; i--) if (this.sockets[i]!.unit === unit) this.sockets.splice(i, 1);
+    if (config) this.add(config);
+  }
+
   close(): void {
     for (const s of this.sockets) this.setWatching(s.unit, s.index, false);
     for (const id of [...this.connections.keys()]) this.closeConnection(id);

@@ -103,6 +103,13 @@ describe("control socket", () => {
     const logs = await asNobody("logs", "talker");
     expect(logs.code).toBe(1);
     expect(logs.err).toContain("permission denied");
+    // Unit files: the manager reads what the caller may not; reloading and masking change the system.
+    for (const verb of ["cat", "mask", "disable"]) {
+      const r = await asNobody(verb, "talker");
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("permission denied");
+    }
+    expect((await asNobody("daemon-reload")).err).toContain("permission denied: daemon-reload changes the system");
     expect((await m.unit("talker")).active).toBe("active");
     await m.waitForOutput(/stop from PID \d+ \(uid 65534\) refused/);
     // Root still may.

@@ -271,6 +271,7 @@ export class FakeHost implements ManagerHost {
       status: () => [],
       peerOf: () => null,
       close() {},
+      replaceUnit() {},
     };
   }
 

@@ -1,0 +1,150 @@
+// Debian 12's daemons from their own unit files, unchanged: each test runs `hearth import
+// --to CONFDIR` on the files in /lib/systemd/system, prints the dropped directives (and
+// asserts exactly which, each one named below with why it does not change what the
+// daemon does), runs `hearth check`, then `hearth run` on the result, and checks what a
+// user of the daemon sees: an SSH server on port 22, chronyc answering, DNS answers on
+// 127.0.0.1:53, avahi on the system bus, cron's syslog lines in `hearth ctl logs cron`.
+//
+// These are system daemons on system paths (/run/dbus, /run/chrony, ports 22 and 53, the
+// host keys in /etc/dropbear): the tests run one after another, each stops its manager
+// and removes what its daemon left under /run. Installed by test/setup-deps.sh (apt does
+// not start them); skipped when not root or when a package is missing.
+//
+// Each manager runs in a private mount namespace (the `wrapper` below) in which /dev is
+// an overlay of the host's /dev with one more entry, /dev/log -> RUNDIR/log, the
+// manager's syslog socket — the layout of a systemd system, where /dev/log is a link to
+// /run/systemd/journal/dev-log. glibc's syslog(3) only ever opens /dev/log, so this is how
+// the daemons, unchanged, reach `hearth run`; nothing outside the namespace sees it (the
+// host here has no /dev/log at all). The same namespace lets a test put a file of its own
+// over one of the host's /etc files for this manager only (chrony's, below).
+//
+// `hearth run` is a user manager: a unit's runtime directories go to $XDG_RUNTIME_DIR. It
+// is /run for these managers, as for the system manager these units are written for; the
+// state, cache, logs and configuration directories go to the test's scratch directory
+// (nothing made in /var/lib or /var/log of the host).
+import { afterEach, describe, expect, test } from "bun:test";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exchange, runClient } from "../support/clients.ts";
+import { cleanup, hearthCommand, poll, startManager, tempDir, type RunningManager } from "../support/harness.ts";
+
+const UNITS = "/lib/systemd/system";
+const isRoot = process.getuid?.() === 0;
+const installed = (...paths: string[]) => isRoot && paths.every((p) => existsSync(p));
+
+let manager: RunningManager | null = null;
+const dirs: string[] = [];
+/** Paths under /run a daemon may leave, removed after its test unless they were there before. */
+const leftovers: string[] = [];
+
+afterEach(async () => {
+  await manager?.stop();
+  cleanup(manager, ...dirs.splice(0));
+  manager = null;
+  for (const p of leftovers.splice(0)) rmSync(p, { recursive: true, force: true });
+});
+
+/** Paths removed after the test if they do not exist now. */
+function removeAfter(...paths: string[]) {
+  for (const p of paths) if (!existsSync(p)) leftovers.push(p);
+}
+
+function scratch(prefix: string): string {
+  const dir = tempDir(prefix);
+  dirs.push(dir);
+  return dir;
+}
+
+async function hearth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = Bun.spawn([...hearthCommand(), ...args], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
+
+/**
+ * `hearth import --to CONFDIR` of the unit files as Debian ships them; prints what it
+ * dropped and returns the dropped keys. `hearth check` must pass on the result.
+ */
+async function importUnits(files: string[]): Promise<{ conf: string; dropped: string[] }> {
+  const conf = scratch("conf");
+  const r = await hearth("import", "--to", conf, ...files.map((f) => join(UNITS, f)));
+  console.log(`hearth import ${files.join(" ")}: exit ${r.code}\n${r.stderr.trim() || "(nothing dropped)"}`);
+  expect(r.code).toBe(0);
+  const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
+  // Every line it writes is a dropped directive, named with its file and line.
+  for (const l of lines) expect(l).toMatch(/^\/lib\/systemd\/system\/[\w@.-]+:\d+: dropped \w+=/);
+  const checked = await hearth("check", "-c", conf);
+  expect(checked.code).toBe(0);
+  expect(checked.stderr + checked.stdout).toMatch(/, 0 errors/);
+  return { conf, dropped: lines.map((l) => /dropped (\w+)=/.exec(l)![1]!) };
+}
+
+// /dev as the host's, plus /dev/log -> RUNDIR/log; then `mount --bind FILE TARGET` for
+// each pair given; then exec the manager (RUNDIR is the argument after its -r).
+const NAMESPACE = `set -e
+W=$1; shift
+while [ "$1" != -- ]; do mount --bind "$1" "$2"; shift 2; done; shift
+run=""; prev=""; for a in "$@"; do [ "$prev" = -r ] && run=$a; prev=$a; done
+mkdir -p "$W/up" "$W/wk" "$W/hostdev"
+subs=$(findmnt -rn -o TARGET -R /dev | awk -F/ 'NF == 3' | sort -u)
+mount --rbind /dev "$W/hostdev"
+mount -t overlay overlay -o "lowerdir=/dev,upperdir=$W/up,workdir=$W/wk" /dev
+for s in $subs; do mount --rbind "$W/hostdev/\${s#/dev/}" "$s"; done
+ln -s "$run/log" /dev/log
+exec "$@"`;
+
+/** `hearth run -c conf` in its namespace, with files of the test bound over host files. */
+async function run(conf: string, binds: Record<string, string> = {}): Promise<RunningManager> {
+  const work = scratch("ns");
+  const state = join(work, "state");
+  const pairs = Object.entries(binds).flatMap(([target, file]) => [file, target]);
+  manager = await startManager(conf, [], {
+    wrapper: ["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE, "sh", work, ...pairs, "--"],
+    env: { XDG_RUNTIME_DIR: "/run", XDG_STATE_HOME: state, XDG_CACHE_HOME: join(work, "cache"), XDG_CONFIG_HOME: join(work, "config") },
+  });
+  return manager;
+}
+
+async function logs(m: RunningManager, unit: string): Promise<string> {
+  return (await m.ctl("logs", "-n", "500", unit)).stdout;
+}
+
+async function waitForLog(m: RunningManager, unit: string, re: RegExp, timeoutMs = 15_000): Promise<string> {
+  let last = "";
+  return poll(`${re} in hearth ctl logs ${unit}`, async () => {
+    last = await logs(m, unit);
+    return last.split("\n").find((l) => re.test(l));
+  }, { timeoutMs, intervalMs: 100, context: () => `logs ${unit}:\n${last}\nmanager:\n${m.text()}` });
+}
+
+function mountNamespace(pid: number): string {
+  return readlinkSync(`/proc/${pid}/ns/mnt`);
+}
+
+describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear", "/usr/bin/dbclient"))("dropbear: Debian's dropbear.service", () => {
+  test("an SSH client on port 22 gets dropbear's banner and one of the host keys made by the package", async () => {
+    const { conf, dropped } = await importUnits(["dropbear.service"]);
+    expect(dropped).toEqual([]);
+    // Its host keys are the package's (postinst made them in /etc/dropbear).
+    const fingerprints: string[] = [];
+    for (const type of ["rsa", "ecdsa", "ed25519"]) {
+      const key = `/etc/dropbear/dropbear_${type}_host_key`;
+      if (!existsSync(key)) continue;
+      const shown = await runClient(["/usr/bin/dropbearkey", "-y", "-f", key]);
+      fingerprints.push(/SHA256:[A-Za-z0-9+/]+/.exec(shown.out)![0]);
+    }
+    expect(fingerprints.length).toBeGreaterThan(0);
+    const m = await run(conf);
+    const unit = await m.waitForState("dropbear", "active");
+    const banner = await poll("dropbear's banner on port 22", () =>
+      exchange({ host: "127.0.0.1", port: 22 }, "", { expected: 8, timeoutMs: 2000 }).catch(() => null), { timeoutMs: 15_000, intervalMs: 100 });
+    expect(banner.answer).toStartWith("SSH-2.0-dropbear");
+    const home = scratch("dbclient");
+    const client = await runClient(["/usr/bin/dbclient", "-y", "-p", "22", "nobody@127.0.0.1", "true"], { HOME: home });
+    expect(fingerprints.some((f) => client.out.includes(f))).toBe(true);
+    // -E: dropbear logs to stderr, which is its unit's log.
+    await waitForLog(m, "dropbear", new RegExp(`dropbear\\[${unit.mainPid}\\]: .*Not backgrounding`));
+    expect((await m.ctl("stop", "dropbear")).code).toBe(0);
+  }, 40_000);
+});

@@ -148,3 +148,71 @@ describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear"
     expect((await m.ctl("stop", "dropbear")).code).toBe(0);
   }, 40_000);
 });
+
+describe.skipIf(!installed(join(UNITS, "cron.service"), "/usr/sbin/cron"))("cron: Debian's cron.service", () => {
+  test("its syslog(3) lines are in hearth ctl logs cron, under its identifier and pid", async () => {
+    const { conf, dropped } = await importUnits(["cron.service"]);
+    expect(dropped).toEqual([]);
+    // cron writes its pid file and, at its first start since boot, /run/crond.reboot.
+    removeAfter("/run/crond.pid", "/run/crond.reboot");
+    const m = await run(conf);
+    const unit = await m.waitForState("cron", "active");
+    const started = await waitForLog(m, "cron", /cron\[\d+\] <cron\.info>: \(CRON\) INFO \(pidfile fd = \d+\)/);
+    expect(started).toContain(`cron[${unit.mainPid}]`);
+    await waitForLog(m, "cron", /<cron\.info>: \(CRON\) INFO \((Running @reboot jobs|Skipping @reboot jobs -- not system startup)\)/);
+    expect(await logs(m, "syslog")).not.toContain("CRON");
+    expect((await m.ctl("stop", "cron")).code).toBe(0);
+  }, 40_000);
+});
+
+/** A DNS query for NAME's A record; the addresses in the answer and the reply code. */
+function askDns(name: string, port = 53): Promise<{ rcode: number; addresses: string[] } | null> {
+  const labels = name.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const id = Math.floor(Math.random() * 0xffff);
+  const query = Buffer.concat([
+    Buffer.from([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), // RD, one question
+    ...labels, Buffer.from([0, 0, 1, 0, 1]), // QTYPE A, QCLASS IN
+  ]);
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    const timer = setTimeout(() => { socket.close(); resolve(null); }, 1000);
+    socket.on("message", (reply) => {
+      clearTimeout(timer);
+      socket.close();
+      if (reply.readUInt16BE(0) !== id) return resolve(null);
+      const answers = reply.readUInt16BE(6);
+      let at = query.length; // the question, echoed
+      const addresses: string[] = [];
+      for (let i = 0; i < answers; i++) {
+        at += (reply[at]! & 0xc0) === 0xc0 ? 2 : name.length + 2; // a pointer to the question's name, or the name
+        const type = reply.readUInt16BE(at);
+        const length = reply.readUInt16BE(at + 8);
+        if (type === 1 && length === 4) addresses.push([...reply.subarray(at + 10, at + 14)].join("."));
+        at += 10 + length;
+      }
+      resolve({ rcode: reply[3]! & 0xf, addresses });
+    });
+    socket.send(query, port, "127.0.0.1");
+  });
+}
+
+describe.skipIf(!installed(join(UNITS, "dnsmasq.service"), join(UNITS, "network.target"), "/usr/sbin/dnsmasq"))("dnsmasq: Debian's dnsmasq.service", () => {
+  test("it answers DNS on 127.0.0.1:53 from /etc/hosts; active through forking and its PIDFile", async () => {
+    // It Requires= network.target: imported too, as Debian ships it.
+    const { conf, dropped } = await importUnits(["dnsmasq.service", "network.target"]);
+    // network.target's RefuseManualStart=yes: hearth ctl start network is not refused (nothing here starts it by hand).
+    expect(dropped).toEqual(["RefuseManualStart"]);
+    removeAfter("/run/dnsmasq");
+    const m = await run(conf);
+    const unit = await m.waitForState("dnsmasq", "active");
+    const pid = Number(readFileSync("/run/dnsmasq/dnsmasq.pid", "utf8").trim());
+    expect(unit.mainPid).toBe(pid);
+    expect(readFileSync(`/proc/${pid}/comm`, "utf8").trim()).toBe("dnsmasq");
+    const reply = await poll("dnsmasq to answer on port 53", () => askDns("localhost"), { timeoutMs: 10_000, intervalMs: 100 });
+    expect(reply).toEqual({ rcode: 0, addresses: ["127.0.0.1"] });
+    // It logs with syslog(3): its start line is in its unit's log.
+    await waitForLog(m, "dnsmasq", new RegExp(`dnsmasq\\[${pid}\\] <daemon\\.info>: started, version`));
+    expect((await m.ctl("stop", "dnsmasq")).code).toBe(0);
+    await poll("dnsmasq to be gone", () => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 50 });
+  }, 40_000);
+});

@@ -216,3 +216,50 @@ describe.skipIf(!installed(join(UNITS, "dnsmasq.service"), join(UNITS, "network.
     await poll("dnsmasq to be gone", () => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 50 });
   }, 40_000);
 });
+
+describe.skipIf(!installed(join(UNITS, "chrony.service"), "/usr/sbin/chronyd", "/usr/bin/chronyc", "/etc/default/chrony"))("chrony: Debian's chrony.service", () => {
+  test("chronyc answers over its socket; the unit is active with its PIDFile's pid, confined as the unit says", async () => {
+    const { conf, dropped } = await importUnits(["chrony.service"]);
+    // DeviceAllow=/DevicePolicy=closed (hearth has no device cgroup filter): they only
+    // narrow which devices chronyd may open; it opens none here (no PPS, PTP or RTC
+    // refclock in Debian's chrony.conf, and -x below leaves the RTC alone).
+    expect(dropped).toEqual(["DeviceAllow", "DeviceAllow", "DeviceAllow", "DevicePolicy"]);
+    // The host's clock is not the test's to change. Debian's chrony.conf has "pool
+    // 2.debian.pool.org iburst" and "makestep 1 3": on a machine that reaches the pool, the
+    // unit as it is would step or slew the clock. -x ("never adjust the system clock",
+    // chronyd(8)) goes where Debian puts the daemon's options, /etc/default/chrony, which
+    // the unit reads (EnvironmentFile=-/etc/default/chrony): the package's own line plus
+    // -x, put over the host's file in the manager's mount namespace only. The unit file
+    // and chrony.conf stay as they are.
+    const options = readFileSync("/etc/default/chrony", "utf8");
+    const current = /^DAEMON_OPTS="([^"]*)"/m.exec(options)?.[1] ?? "";
+    const defaults = join(scratch("chrony"), "chrony");
+    writeFileSync(defaults, `DAEMON_OPTS="${current} -x"\n`);
+    removeAfter("/run/chrony");
+    const m = await run(conf, { "/etc/default/chrony": defaults });
+    const unit = await m.waitForState("chrony", "active", 20_000);
+    const pid = Number(readFileSync("/run/chrony/chronyd.pid", "utf8").trim());
+    expect(unit.mainPid).toBe(pid);
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("-x");
+    // chronyc, as a user runs it: over /run/chrony/chronyd.sock (-n: no DNS lookups).
+    const tracking = await poll("chronyc -n tracking to answer", async () => {
+      const r = await runClient(["/usr/bin/chronyc", "-n", "tracking"]);
+      return r.code === 0 && /Reference ID\s*:/.test(r.out) && r.out;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    console.log(`chronyc -n tracking:\n${tracking}`);
+    // Its hardening: a seccomp filter, no new privileges, a mount namespace of its own
+    // (ProtectSystem=strict: / read-only), /home hidden (ProtectHome=yes).
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(mountNamespace(pid)).not.toBe(mountNamespace(m.proc.pid));
+    const mounts = readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n").map((l) => l.split(" "));
+    expect(mounts.find((f) => f[4] === "/")?.[5]).toMatch(/^ro\b/);
+    expect(mounts.some((f) => f[4] === "/home" && f.includes("tmpfs"))).toBe(true);
+    // It dropped to _chrony (chronyd -u, its default), root only to start.
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+    expect(uid).toBe(Number((await runClient(["id", "-u", "_chrony"])).out.trim()));
+    expect((await m.ctl("stop", "chrony")).code).toBe(0);
+    await poll("chronyd to be gone", () => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 50 });
+  }, 40_000);
+});

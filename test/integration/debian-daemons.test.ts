@@ -39,10 +39,13 @@ const dirs: string[] = [];
 const leftovers: string[] = [];
 
 afterEach(async () => {
-  await manager?.stop();
-  cleanup(manager, ...dirs.splice(0));
-  manager = null;
-  for (const p of leftovers.splice(0)) rmSync(p, { recursive: true, force: true });
+  try {
+    await manager?.stop();
+  } finally {
+    cleanup(manager, ...dirs.splice(0));
+    manager = null;
+    for (const p of leftovers.splice(0)) rmSync(p, { recursive: true, force: true });
+  }
 });
 
 /** Paths removed after the test if they do not exist now. */
@@ -261,5 +264,34 @@ describe.skipIf(!installed(join(UNITS, "chrony.service"), "/usr/sbin/chronyd", "
     expect(uid).toBe(Number((await runClient(["id", "-u", "_chrony"])).out.trim()));
     expect((await m.ctl("stop", "chrony")).code).toBe(0);
     await poll("chronyd to be gone", () => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 50 });
+  }, 40_000);
+});
+
+const AVAHI = ["avahi-daemon.service", "avahi-daemon.socket", "dbus.service", "dbus.socket"];
+describe.skipIf(!installed(...AVAHI.map((f) => join(UNITS, f)), "/usr/sbin/avahi-daemon", "/usr/bin/dbus-daemon", "/usr/bin/dbus-send")
+  || existsSync("/run/dbus/system_bus_socket"))("avahi-daemon with dbus-daemon: Debian's units, Type=dbus", () => {
+  test("dbus-daemon --system comes up behind its socket; avahi-daemon is active once it owns org.freedesktop.Avahi and answers on the system bus", async () => {
+    const { conf, dropped } = await importUnits(AVAHI);
+    expect(dropped).toEqual([]);
+    removeAfter("/run/avahi-daemon", "/run/dbus/system_bus_socket");
+    const m = await run(conf);
+    // avahi-daemon is wanted by the boot; dbus.service by no one: its socket
+    // (/run/dbus/system_bus_socket, made by hearth) starts it at the first connection, the
+    // manager's own, which follows bus names for Type=dbus.
+    const avahi = await m.waitForState("avahi-daemon", "active", 20_000);
+    const bus = await m.unit("dbus");
+    expect(bus.active).toBe("active");
+    // Ready meant: its name owned on the bus.
+    const owner = await runClient(["/usr/bin/dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+      "org.freedesktop.DBus.GetConnectionUnixProcessID", "string:org.freedesktop.Avahi"]);
+    expect(owner.out).toContain(`uint32 ${avahi.mainPid}`);
+    const version = await runClient(["/usr/bin/dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.Avahi", "/", "org.freedesktop.Avahi.Server.GetVersionString"]);
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/string "avahi \d+\.\d+/);
+    // Both log with syslog(3) (dbus-daemon --syslog-only): their lines are in their units' logs.
+    await waitForLog(m, "avahi-daemon", new RegExp(`avahi-daemon\\[${avahi.mainPid}\\] <daemon\\.info>: Server startup complete`));
+    await waitForLog(m, "dbus", new RegExp(`dbus-daemon\\[${bus.mainPid}\\] <daemon\\.\\w+>: \\[system\\] `));
+    expect((await m.ctl("stop", "avahi-daemon")).code).toBe(0);
+    expect((await m.ctl("stop", "dbus")).code).toBe(0);
   }, 40_000);
 });

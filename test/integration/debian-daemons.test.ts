@@ -156,7 +156,9 @@ describe.skipIf(!installed(join(UNITS, "cron.service"), "/usr/sbin/cron"))("cron
   test("its syslog(3) lines are in hearth ctl logs cron, under its identifier and pid", async () => {
     const { conf, dropped } = await importUnits(["cron.service"]);
     expect(dropped).toEqual([]);
-    // cron writes its pid file and, at its first start since boot, /run/crond.reboot.
+    // The host's crontabs are cron's as they are (a job due in the few seconds this runs
+    // would run, as under systemd). cron writes its pid file and, at its first start since
+    // boot, /run/crond.reboot.
     removeAfter("/run/crond.pid", "/run/crond.reboot");
     const m = await run(conf);
     const unit = await m.waitForState("cron", "active");

@@ -33,6 +33,19 @@ const UNITS = "/lib/systemd/system";
 const isRoot = process.getuid?.() === 0;
 const installed = (...paths: string[]) => isRoot && paths.every((p) => existsSync(p));
 
+/** Whether something on the host already has PORT (TCP listening, or UDP bound): the daemon's port is not free. */
+function portTaken(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return ["tcp", "tcp6", "udp", "udp6"].some((table) => {
+    const rows = existsSync(`/proc/net/${table}`) ? readFileSync(`/proc/net/${table}`, "utf8").split("\n").slice(1) : [];
+    // local address is field 1, state field 3: 0A is LISTEN for TCP; a bound UDP socket is 07
+    return rows.some((r) => {
+      const f = r.trim().split(/\s+/);
+      return f[1]?.endsWith(hex) && (table.startsWith("tcp") ? f[3] === "0A" : true);
+    });
+  });
+}
+
 let manager: RunningManager | null = null;
 const dirs: string[] = [];
 /** Paths under /run a daemon may leave, removed after its test unless they were there before. */
@@ -125,7 +138,7 @@ function mountNamespace(pid: number): string {
   return readlinkSync(`/proc/${pid}/ns/mnt`);
 }
 
-describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear", "/usr/bin/dbclient"))("dropbear: Debian's dropbear.service", () => {
+describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear", "/usr/bin/dbclient") || portTaken(22))("dropbear: Debian's dropbear.service", () => {
   test("an SSH client on port 22 gets dropbear's banner and one of the host keys made by the package", async () => {
     const { conf, dropped } = await importUnits(["dropbear.service"]);
     expect(dropped).toEqual([]);
@@ -201,7 +214,7 @@ function askDns(name: string, port = 53): Promise<{ rcode: number; addresses: st
   });
 }
 
-describe.skipIf(!installed(join(UNITS, "dnsmasq.service"), join(UNITS, "network.target"), "/usr/sbin/dnsmasq"))("dnsmasq: Debian's dnsmasq.service", () => {
+describe.skipIf(!installed(join(UNITS, "dnsmasq.service"), join(UNITS, "network.target"), "/usr/sbin/dnsmasq") || portTaken(53))("dnsmasq: Debian's dnsmasq.service", () => {
   test("it answers DNS on 127.0.0.1:53 from /etc/hosts; active through forking and its PIDFile", async () => {
     // It Requires= network.target: imported too, as Debian ships it.
     const { conf, dropped } = await importUnits(["dnsmasq.service", "network.target"]);

@@ -13,7 +13,9 @@
 // Each manager runs in a private mount namespace (the `wrapper` below) in which /dev is
 // an overlay of the host's /dev with one more entry, /dev/log -> RUNDIR/log, the
 // manager's syslog socket — the layout of a systemd system, where /dev/log is a link to
-// /run/systemd/journal/dev-log. glibc's syslog(3) only ever opens /dev/log, so this is how
+// /run/systemd/journal/dev-log. (The link goes through /dev/hearth-run, RUNDIR bound
+// there: RUNDIR is under /tmp, which PrivateTmp=yes hides from chronyd; /dev it keeps.)
+// glibc's syslog(3) only ever opens /dev/log, so this is how
 // the daemons, unchanged, reach `hearth run`; nothing outside the namespace sees it (the
 // host here has no /dev/log at all). The same namespace lets a test put a file of its own
 // over one of the host's /etc files for this manager only (chrony's, below).
@@ -107,7 +109,9 @@ subs=$(findmnt -rn -o TARGET -R /dev | awk -F/ 'NF == 3' | sort -u)
 mount --rbind /dev "$W/hostdev"
 mount -t overlay overlay -o "lowerdir=/dev,upperdir=$W/up,workdir=$W/wk" /dev
 for s in $subs; do mount --rbind "$W/hostdev/\${s#/dev/}" "$s"; done
-ln -s "$run/log" /dev/log
+mkdir /dev/hearth-run
+mount --bind "$run" /dev/hearth-run
+ln -s /dev/hearth-run/log /dev/log
 exec "$@"`;
 
 /** `hearth run -c conf` in its namespace, with files of the test bound over host files. */
@@ -277,6 +281,8 @@ describe.skipIf(!installed(join(UNITS, "chrony.service"), "/usr/sbin/chronyd", "
     // It dropped to _chrony (chronyd -u, its default), root only to start.
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
     expect(uid).toBe(Number((await runClient(["id", "-u", "_chrony"])).out.trim()));
+    // It logs with syslog(3), from its own mount namespace with its private /tmp.
+    await waitForLog(m, "chrony", new RegExp(`chronyd\\[${pid}\\] <daemon\\.info>: chronyd version \\S+ starting`));
     expect((await m.ctl("stop", "chrony")).code).toBe(0);
     await poll("chronyd to be gone", () => !existsSync(`/proc/${pid}`), { timeoutMs: 10_000, intervalMs: 50 });
   }, 40_000);

@@ -143,7 +143,7 @@ function mountNamespace(pid: number): string {
 }
 
 describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear", "/usr/bin/dbclient") || portTaken(22))("dropbear: Debian's dropbear.service", () => {
-  test("an SSH client on port 22 gets dropbear's banner and one of the host keys made by the package", async () => {
+  test("an SSH client on port 22 gets dropbear's banner, one of the host keys made by the package, and a key login", async () => {
     const { conf, dropped } = await importUnits(["dropbear.service"]);
     expect(dropped).toEqual([]);
     // Its host keys are the package's (postinst made them in /etc/dropbear).
@@ -155,14 +155,23 @@ describe.skipIf(!installed(join(UNITS, "dropbear.service"), "/usr/sbin/dropbear"
       fingerprints.push(/SHA256:[A-Za-z0-9+/]+/.exec(shown.out)![0]);
     }
     expect(fingerprints.length).toBeGreaterThan(0);
-    const m = await run(conf);
+    // A key login as root: its authorized_keys in a home of the test's own, put over /root
+    // in the manager's mount namespace only (the host's /root is left alone).
+    const home = scratch("root-home");
+    const userKey = join(scratch("dbclient"), "id_ed25519");
+    expect((await runClient(["/usr/bin/dropbearkey", "-t", "ed25519", "-f", userKey])).code).toBe(0);
+    const publicKey = (await runClient(["/usr/bin/dropbearkey", "-y", "-f", userKey])).out.split("\n").find((l) => l.startsWith("ssh-ed25519 "))!;
+    mkdirSync(join(home, ".ssh"), { mode: 0o700 });
+    writeFileSync(join(home, ".ssh/authorized_keys"), `${publicKey}\n`, { mode: 0o600 });
+    const m = await run(conf, { "/root": home });
     const unit = await m.waitForState("dropbear", "active");
     const banner = await poll("dropbear's banner on port 22", () =>
       exchange({ host: "127.0.0.1", port: 22 }, "", { expected: 8, timeoutMs: 2000 }).catch(() => null), { timeoutMs: 15_000, intervalMs: 100 });
     expect(banner.answer).toStartWith("SSH-2.0-dropbear");
-    const home = scratch("dbclient");
-    const client = await runClient(["/usr/bin/dbclient", "-y", "-p", "22", "nobody@127.0.0.1", "true"], { HOME: home });
+    const client = await runClient(["/usr/bin/dbclient", "-y", "-p", "22", "-i", userKey, "root@127.0.0.1", "echo logged in as $(id -un)"], { HOME: scratch("dbclient-home") });
     expect(fingerprints.some((f) => client.out.includes(f))).toBe(true);
+    expect(client.out).toContain("logged in as root");
+    expect(client.code).toBe(0);
     // -E: dropbear logs to stderr, which is its unit's log.
     await waitForLog(m, "dropbear", new RegExp(`dropbear\\[${unit.mainPid}\\]: .*Not backgrounding`));
     expect((await m.ctl("stop", "dropbear")).code).toBe(0);

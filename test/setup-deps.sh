@@ -31,6 +31,12 @@
 #   avahi-daemon     a Type=dbus daemon (BusName=org.freedesktop.Avahi) on a bus of
 #                    the test's own (test/integration/dbus-type.test.ts); installed
 #                    without starting it, as openssh-server
+#   dropbear, chrony, dnsmasq
+#                    Debian's daemons run from their own unit files, imported unchanged
+#                    (test/integration/debian-daemons.test.ts, with avahi-daemon and
+#                    cron above); dropbear's postinst makes its host keys in
+#                    /etc/dropbear; installing chrony removes systemd-timesyncd (fine on
+#                    a test machine); none is started by apt (the policy-rc.d below)
 #   time             GNU time: the peak memory of one `hearth check` (the kernel's
 #                    count for that process; Bun's resourceUsage may report the
 #                    largest child the test process ever had)
@@ -52,7 +58,7 @@
 set -eu
 
 group=${1:-all}
-test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client avahi-daemon cron time"
+test_packages="libsystemd-dev pkg-config gcc libc6-dev python3-systemd libxml2-utils dbus-daemon dbus-bin dropbear-bin systemd openssh-server openssh-client avahi-daemon cron dropbear chrony dnsmasq time"
 native_packages="gcc gcc-aarch64-linux-gnu"
 board_packages="qemu-system-arm qemu-system-x86 qemu-user gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross mtools dosfstools e2fsprogs"
 case "$group" in
@@ -110,7 +116,7 @@ if [ -n "$missing" ] || [ "$need_arm64" != no ] || [ "$need_firmware" != no ]; t
     apt-get update -qq
     if [ -n "$missing" ]; then
         echo "setup-deps: installing: $missing"
-        # Packages with a daemon (openssh-server, avahi-daemon) must not start it: the tests run their own.
+        # Packages with a daemon (openssh-server, avahi-daemon, dropbear, chrony, dnsmasq …) must not start it: the tests run their own.
         policy=""
         if [ ! -e /usr/sbin/policy-rc.d ]; then
             policy=/usr/sbin/policy-rc.d
@@ -131,7 +137,8 @@ if ! /usr/bin/python3 -c 'from systemd import daemon' 2>/dev/null; then
     exit 1
 fi
 for program in /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/systemd-socket-activate \
-    /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/ssh-keyscan /usr/sbin/avahi-daemon; do
+    /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/ssh-keyscan /usr/sbin/avahi-daemon \
+    /usr/sbin/chronyd /usr/bin/chronyc /usr/sbin/dnsmasq /usr/sbin/cron; do
     if [ ! -x "$program" ]; then
         echo "setup-deps: $program is missing although its package is installed" >&2
         exit 1

@@ -331,7 +331,7 @@ const SERVICE = {
   environment_file: [listOf({ kind: "path", optionalMark: true }), [], 'Files of NAME=value lines read at each start; a leading "-" means a missing file is fine.'],
   ...LIMIT_KEYS,
   nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],
-  oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited."],
+  oom_score_adj: [int(-1000, 1000), null, "OOM killer adjustment, -1000 (never) to 1000; unset: inherited. Where the kernel refuses it for want of privilege (lowering it takes CAP_SYS_RESOURCE, which a container may lack) it is skipped, as systemd does."],
   no_new_privileges: [bool, false, "Set no_new_privs: setuid programs and file capabilities grant nothing."],
   ignore_sigpipe: [bool, true, "SIGPIPE is ignored in the processes, as systemd's IgnoreSIGPIPE=yes: a write to a closed pipe or socket fails with EPIPE instead of killing; false: its default action."],
   capability_bounding_set: [capabilitySet, null, 'Capabilities the processes may ever have (["CAP_NET_BIND_SERVICE"]); "~" before the first name keeps all but those listed; unset: all.'],

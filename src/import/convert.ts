@@ -310,7 +310,10 @@ function mergeCapabilities(type: ValueType, items: Item[], conv: Conversion): un
 function scalar(type: ValueType, text: string): unknown {
   switch (type.kind) {
     case "bool":
+    case "bool-or-strings": // RestrictNamespaces=yes
       return parseBoolean(text) ?? text;
+    case "enum": // ProtectHome=yes: a boolean where the key takes one (ProtectSystem=full is a value)
+      return type.bools && !type.values.includes(text) ? parseBoolean(text) ?? text : text;
     case "int":
       return /^[+-]?\d+$/.test(text) ? Number(text) : text;
     case "exit-status":

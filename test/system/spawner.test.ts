@@ -145,6 +145,14 @@ describe("spawn: process attributes", () => {
     expect(oom).toBe("321");
   });
 
+  test("an oom_score_adj refused for want of CAP_SYS_RESOURCE is skipped, as systemd does in a container (dbus.service's -900)", async () => {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const mayLower = (BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(status)![1]}`) & (1n << 24n)) !== 0n;
+    const inherited = readFileSync("/proc/self/oom_score_adj", "utf8").trim();
+    const { output } = await sh("cat /proc/self/oom_score_adj", { oomScoreAdj: -900 });
+    expect(output.trim()).toBe(mayLower ? "-900" : inherited);
+  });
+
   test("no_new_privs on request only", async () => {
     const on = await sh("cat /proc/self/status", { noNewPrivileges: true });
     const off = await sh("cat /proc/self/status");

@@ -159,6 +159,16 @@ describe("conversion rules", () => {
     });
   });
 
+  test("ProtectHome=yes and RestrictNamespaces=yes are booleans, as systemd reads them (chrony.service)", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nProtectHome=yes\nProtectSystem=full\nRestrictNamespaces=yes\nPrivateTmp=on\n");
+    const result = importUnits([unit]);
+    expect(only(result).tables.service).toMatchObject({ protect_home: true, protect_system: "full", restrict_namespaces: true, private_tmp: true });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    const other = unitText(dir, "bar.service", "[Service]\nExecStart=/bin/bar\nProtectHome=no\nRestrictNamespaces=net ipc\n");
+    expect(only(importUnits([other])).tables.service).toMatchObject({ protect_home: false, restrict_namespaces: "net ipc" });
+  });
+
   test("a oneshot has no start timeout unless it sets one, as in systemd", () => {
     const dir = scratch();
     const plain = unitText(dir, "a.service", "[Service]\nType=oneshot\nExecStart=/bin/a\n");

@@ -59,8 +59,11 @@ rootfs: deps-board dist/hearth-$(BOARD_ARCH)
 image: deps-board dist/hearth-$(BOARD_ARCH)
 	$(BUN) board/image/disk.ts $(BOARD) --hearth dist/hearth-$(BOARD_ARCH)
 
+# The boot tests boot the initramfs of each QEMU board and the disk image of every board.
+BOARDS_ON_DISK := qemu-aarch64 qemu-x86_64 raspberrypi3
 boot-images:
 	for b in $(BOARDS_BOOTED); do $(MAKE) --no-print-directory rootfs BOARD=$$b || exit 1; done
+	for b in $(BOARDS_ON_DISK); do $(MAKE) --no-print-directory image BOARD=$$b || exit 1; done
 
 check: node_modules/.stamp
 	$(BUN) x tsc --noEmit -p .

@@ -2,7 +2,7 @@
 // added, removed and changed on disk; the others' pids left alone; a broken file keeps
 // the configuration running; a changed socket is made again.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, poll, ROOT, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 import { busUnit } from "../support/dbus-bus.ts";
@@ -125,5 +125,30 @@ describe("hearth ctl daemon-reload", () => {
     await poll("the service on the bus", async () => (await running.ctl("logs", "named")).stdout.includes("connected"));
     writeFileSync(claim, "");
     await m.waitForState("named", "active");
+  });
+});
+
+describe("timers across a reload", () => {
+  test("an unchanged timer keeps its schedule: it fires once, counted from its own start, not from the reload", async () => {
+    const out = join(ROOT, "build", `reload-timer-${process.pid}`);
+    rmSync(out, { force: true });
+    conf = writeConf({
+      tick: `[service]\ntype = "oneshot"\nexec_start = ["/bin/sh", "-c", "echo ran >> ${out}"]\n`,
+      "tick.timer": `[unit]\nwanted_by = ["multi-user"]\n[timer]\non_active_sec = "4s"\naccuracy_sec = "1ms"\n`,
+    });
+    m = await startManager(conf);
+    const running = m;
+    type TimerStatus = { units: { activeAt: number; trigger: { last: number | null } }[] };
+    const before = (await running.ctlJson<TimerStatus>("status", "tick.timer")).units[0]!;
+    writeFileSync(unitFile("other"), says("other")); // the reload has something to do
+    expect((await running.ctl("daemon-reload")).code).toBe(0);
+    await poll("the timer to fire", () => existsSync(out), { timeoutMs: 20_000 });
+    const after = (await running.ctlJson<TimerStatus>("status", "tick.timer")).units[0]!;
+    expect(after.activeAt).toBe(before.activeAt); // the timer was not restarted by the reload
+    const elapsedAt = after.trigger.last! - before.activeAt;
+    expect(elapsedAt).toBeGreaterThanOrEqual(3990);
+    await Bun.sleep(1000);
+    expect(readFileSync(out, "utf8")).toBe("ran\n"); // once
+    rmSync(out, { force: true });
   });
 });

@@ -16,7 +16,7 @@ const CMD = { MAP_CREATE: 0, MAP_UPDATE_ELEM: 2, PROG_LOAD: 5, PROG_ATTACH: 8, P
 /** enum bpf_prog_type. */
 export const BPF_PROG_TYPE = { CGROUP_SKB: 8, CGROUP_DEVICE: 15, CGROUP_SOCK_ADDR: 18 } as const;
 /** enum bpf_attach_type. */
-export const BPF_ATTACH = { CGROUP_INET_INGRESS: 0, CGROUP_INET_EGRESS: 1, CGROUP_DEVICE: 6 } as const;
+export const BPF_ATTACH = { CGROUP_INET_INGRESS: 0, CGROUP_INET_EGRESS: 1, CGROUP_DEVICE: 6, CGROUP_INET4_BIND: 8, CGROUP_INET6_BIND: 9 } as const;
 /** enum bpf_map_type. */
 export const BPF_MAP_TYPE_LPM_TRIE = 11;
 /** Map flags: an LPM trie must not be preallocated. */
@@ -30,6 +30,8 @@ export const BPF_FUNC = { map_lookup_elem: 1, skb_load_bytes: 26 } as const;
 export const DEVCG_CTX = { accessType: 0, major: 4, minor: 8 } as const;
 export const BPF_DEVCG_ACC = { MKNOD: 1, READ: 2, WRITE: 4 } as const;
 export const BPF_DEVCG_DEV = { BLOCK: 1, CHAR: 2 } as const;
+/** struct bpf_sock_addr: user_family, user_port (network order, in the low 16 bits), protocol. */
+export const SOCK_ADDR = { userFamily: 0, userPort: 24, protocol: 36 } as const;
 /** struct __sk_buff: the protocol field (ETH_P_* in network byte order). */
 export const SK_BUFF_PROTOCOL = 16;
 

@@ -5,6 +5,7 @@ import { planMounts, type Sandbox } from "../exec/mount-plan.ts";
 import { buildSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
 import { parseDeviceAllow } from "../exec/bpf-devices.ts";
 import { parseIpLine } from "../exec/bpf-firewall.ts";
+import { parseBindRule } from "../exec/bpf-socket-bind.ts";
 import type { ServiceSection } from "./types.ts";
 
 const MOUNT_KEYS: [keyof ServiceSection, keyof Sandbox][] = [
@@ -39,6 +40,12 @@ export function sandboxProblems(service: ServiceSection): [string, string][] {
   for (const key of ["ip_address_allow", "ip_address_deny"] as const) {
     for (const line of service[key] ?? []) {
       const parsed = parseIpLine(line);
+      if (typeof parsed === "string") problems.push([key, parsed]);
+    }
+  }
+  for (const key of ["socket_bind_allow", "socket_bind_deny"] as const) {
+    for (const rule of (service[key] ?? []).flatMap((line) => line.trim().split(/\s+/).filter(Boolean))) {
+      const parsed = parseBindRule(rule);
       if (typeof parsed === "string") problems.push([key, parsed]);
     }
   }

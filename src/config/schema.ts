@@ -375,6 +375,8 @@ const SERVICE = {
   device_allow: [listOf(string), [], 'Devices allowed: "PATH [rwm]" (read, write, mknod; none: all three), PATH a node under /dev/, "char-NAME" or "block-NAME" (the majors /proc/devices names NAME, a glob; "char-*": all). With device_policy "auto", listing any closes the rest.'],
   ip_address_allow: [listOf(string), [], 'Addresses the processes may exchange packets with though ip_address_deny covers them: addresses, prefixes ("10.0.0.0/8", "fe80::/64") or any, localhost, link-local, multicast (a BPF program on the unit\'s cgroup).'],
   ip_address_deny: [listOf(string), [], 'Addresses whose packets are dropped (sending: EPERM) unless ip_address_allow has them; the same forms ("any" with ip_address_allow = ["localhost"]: loopback only).'],
+  socket_bind_allow: [listOf(string), [], 'bind(2) of IPv4 and IPv6 sockets allowed though socket_bind_deny matches: "any" or [ipv4:|ipv6:][tcp:|udp:]PORTS ("tcp:8080", "ipv6:udp:5000-5010"), several per line (a BPF program on the unit\'s cgroup).'],
+  socket_bind_deny: [listOf(string), [], 'bind(2) refused (EPERM) unless socket_bind_allow matches; the same forms ("any" with socket_bind_allow = ["tcp:8080"]: that port only).'],
   ...DIRECTORY_KEYS,
   runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],

@@ -1,5 +1,6 @@
-// The cgroup BPF programs of a unit (device_allow/device_policy, ip_address_allow/deny):
-// built by src/exec/bpf-devices.ts and bpf-firewall.ts, loaded with bpf(2) and attached to
+// The cgroup BPF programs of a unit (device_allow/device_policy, ip_address_allow/deny,
+// socket_bind_allow/deny):
+// built by src/exec/bpf-devices.ts, bpf-firewall.ts and bpf-socket-bind.ts, loaded with bpf(2) and attached to
 // the unit's cgroup (BPF_F_ALLOW_MULTI) before its first process starts there. The
 // attachment is kept with the cgroup (CgroupTree) and released when the cgroup goes: the
 // fds are closed (the kernel frees the programs and maps with the cgroup), or, when the
@@ -13,6 +14,7 @@ import { errnoName, libc } from "../../ffi/libc.ts";
 import type { ServiceSection } from "../config/types.ts";
 import { deviceProgram, effectivePolicy, resolveDeviceRules, wantsDeviceProgram, type DeviceLookup } from "./bpf-devices.ts";
 import { ACCESS_ALLOWED, ACCESS_DENIED, firewallProgram, lpmKey, readIpList, type IpCheck } from "./bpf-firewall.ts";
+import { parseBindRule, socketBindProgram, type BindRule } from "./bpf-socket-bind.ts";
 import { encodeEbpf, ebpf } from "./ebpf.ts";
 
 /** The directives, as the unit's file says them. */
@@ -22,19 +24,22 @@ export interface CgroupBpfOptions {
   privateDevices?: boolean;
   ipAddressAllow?: string[];
   ipAddressDeny?: string[];
+  socketBindAllow?: string[];
+  socketBindDeny?: string[];
 }
 
 export function cgroupBpfOptions(cfg: ServiceSection): CgroupBpfOptions {
   return {
     devicePolicy: cfg.device_policy, deviceAllow: cfg.device_allow, privateDevices: cfg.private_devices,
     ipAddressAllow: cfg.ip_address_allow, ipAddressDeny: cfg.ip_address_deny,
+    socketBindAllow: cfg.socket_bind_allow, socketBindDeny: cfg.socket_bind_deny,
   };
 }
 
 /** Whether the unit needs cgroup BPF: it fails to start where it cannot have it. */
 export function wantsCgroupBpf(opts: CgroupBpfOptions): boolean {
   return wantsDeviceProgram(effectivePolicy(opts.devicePolicy, opts.privateDevices), opts.deviceAllow ?? [])
-    || Boolean(opts.ipAddressAllow?.length || opts.ipAddressDeny?.length);
+    || Boolean(opts.ipAddressAllow?.length || opts.ipAddressDeny?.length || opts.socketBindAllow?.length || opts.socketBindDeny?.length);
 }
 
 /**
@@ -43,7 +48,8 @@ export function wantsCgroupBpf(opts: CgroupBpfOptions): boolean {
  * the file asks for; the explicit keys fail the start instead.
  */
 export function requiresCgroupBpf(opts: CgroupBpfOptions): boolean {
-  return (opts.devicePolicy ?? "auto") !== "auto" || Boolean(opts.deviceAllow?.length || opts.ipAddressAllow?.length || opts.ipAddressDeny?.length);
+  return (opts.devicePolicy ?? "auto") !== "auto" || Boolean(opts.deviceAllow?.length || opts.ipAddressAllow?.length
+    || opts.ipAddressDeny?.length || opts.socketBindAllow?.length || opts.socketBindDeny?.length);
 }
 
 /** Programs attached to one cgroup, and the maps they use (a CgroupAttachment of src/exec/cgroup.ts). */
@@ -141,6 +147,17 @@ export function attachCgroupBpf(cgroupFd: number, opts: CgroupBpfOptions, lookup
     for (const direction of ["ingress", "egress"] as const) {
       const attachType = direction === "ingress" ? BPF_ATTACH.CGROUP_INET_INGRESS : BPF_ATTACH.CGROUP_INET_EGRESS;
       const problem = attach(BPF_PROG_TYPE.CGROUP_SKB, attachType, `hearth_${direction}`, firewallProgram(direction, checks));
+      if (problem) return fail(problem);
+    }
+  }
+  if (opts.socketBindAllow?.length || opts.socketBindDeny?.length) {
+    const rules = (lines: string[] = []) => lines.flatMap((line) => line.trim().split(/\s+/).filter(Boolean)).map(parseBindRule);
+    const allow = rules(opts.socketBindAllow), deny = rules(opts.socketBindDeny);
+    const bad = [...allow, ...deny].find((r) => typeof r === "string");
+    if (typeof bad === "string") return fail(bad);
+    const program = socketBindProgram(allow as BindRule[], deny as BindRule[]);
+    for (const [attachType, name] of [[BPF_ATTACH.CGROUP_INET4_BIND, "hearth_bind4"], [BPF_ATTACH.CGROUP_INET6_BIND, "hearth_bind6"]] as const) {
+      const problem = attach(BPF_PROG_TYPE.CGROUP_SOCK_ADDR, attachType, name, program);
       if (problem) return fail(problem);
     }
   }

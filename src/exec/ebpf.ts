@@ -9,8 +9,8 @@ export interface EbpfInsn { code: number; dst: number; src: number; off: number;
 const LD = 0x00, LDX = 0x01, ST = 0x02, ALU = 0x04, JMP = 0x05, ALU64 = 0x07;
 const W = 0x00, DW = 0x18, IMM = 0x00, MEM = 0x60;
 export const OP = { ADD: 0x00, OR: 0x40, AND: 0x50, RSH: 0x70, MOV: 0xb0 } as const;
-export const JOP = { JA: 0x00, JEQ: 0x10, JNE: 0x50 } as const;
-const K = 0x00, X = 0x08, CALL = 0x80, EXIT = 0x90;
+export const JOP = { JA: 0x00, JEQ: 0x10, JGT: 0x20, JNE: 0x50, JLT: 0xa0 } as const;
+const K = 0x00, X = 0x08, CALL = 0x80, EXIT = 0x90, END = 0xd0, TO_BE = 0x08;
 /** src of a 64-bit immediate load that names a map by its fd. */
 const PSEUDO_MAP_FD = 1;
 
@@ -24,6 +24,8 @@ export const ebpf = {
   mov32Imm: (dst: number, imm: number) => i(ALU | OP.MOV | K, dst, 0, 0, imm),
   alu32Imm: (op: number, dst: number, imm: number) => i(ALU | op | K, dst, 0, 0, imm),
   alu64Imm: (op: number, dst: number, imm: number) => i(ALU64 | op | K, dst, 0, 0, imm),
+  /** dst = its low 16 bits as big-endian: network order to the host's, on little-endian hosts. */
+  be16: (dst: number) => i(ALU | END | TO_BE, dst, 0, 0, 16),
   /** dst = *(u32 *)(src + off). */
   ldxW: (dst: number, src: number, off: number) => i(LDX | MEM | W, dst, src, off, 0),
   /** *(u32 *)(dst + off) = imm. */

@@ -8,7 +8,7 @@ import type { ServiceSection } from "../config/types.ts";
 import { isSet, MOUNT_NAMESPACE_KEYS } from "../config/sandbox-keys.ts";
 import { probeCgroupBpf } from "./cgroup-bpf.ts";
 
-const CGROUP_BPF_KEYS = ["device_policy", "device_allow", "ip_address_allow", "ip_address_deny"] as const;
+const CGROUP_BPF_KEYS = ["device_policy", "device_allow", "ip_address_allow", "ip_address_deny", "socket_bind_allow", "socket_bind_deny"] as const;
 
 export interface KernelSupport {
   /** CONFIG_SECCOMP_FILTER: /proc/sys/kernel/seccomp/actions_avail lists "errno". */

@@ -390,7 +390,7 @@ export class Manager {
     if (attach && !cgroups) {
       const why = "cgroup v2 is not usable";
       if (bpfRequired) {
-        this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: `device_policy, device_allow and ip_address_* need the unit's cgroup: ${why}` });
+        this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: `device_policy, device_allow, ip_address_* and socket_bind_* need the unit's cgroup: ${why}` });
         return;
       }
       this.log.warning(`${e.unit}: private_devices: no device program on the cgroup (${why}); the private /dev remains`);

@@ -1,7 +1,8 @@
 // The cgroup BPF directives through `hearth run`, seen from inside: device_policy and
 // device_allow decide which device nodes a unit's processes may open (EPERM for the
 // others), ip_address_deny and ip_address_allow which addresses its packets may reach
-// (a UDP send elsewhere fails with EPERM). Needs root and a kernel with CONFIG_CGROUP_BPF.
+// (a UDP send elsewhere fails with EPERM), socket_bind_deny and socket_bind_allow which
+// ports it may bind. Needs root and a kernel with CONFIG_CGROUP_BPF.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
@@ -21,6 +22,20 @@ let conf: string;
 let nodes: string;
 let udp: { port: number; close(): void } | undefined;
 const received: string[] = [];
+
+/** Binds as asked and prints "NAME: ok" or "NAME: <strerror>". */
+const BIND_PROBE = [
+  "import socket",
+  "def t(n, f, k, p):",
+  "  s = socket.socket(f, k)",
+  "  try: s.bind((\"::1\" if f == socket.AF_INET6 else \"127.0.0.1\", p)); print(n + \": ok\")",
+  "  except OSError as e: print(n + \": \" + e.strerror)",
+  "t(\"tcp4-allowed\", socket.AF_INET, socket.SOCK_STREAM, 18931)",
+  "t(\"tcp4-other\", socket.AF_INET, socket.SOCK_STREAM, 18934)",
+  "t(\"udp6-in-range\", socket.AF_INET6, socket.SOCK_DGRAM, 18933)",
+  "t(\"udp4-in-range\", socket.AF_INET, socket.SOCK_DGRAM, 18933)",
+].join("\n");
+const hasPython = Bun.which("python3") !== null;
 
 /** A oneshot running a bash script that has try NAME CMD...: prints "NAME: ok" or "NAME: <error>". */
 function unit(script: string, ...lines: string[]): string {
@@ -51,6 +66,7 @@ beforeAll(async () => {
     open: unit(opens(kmsg)),
     loopback: unit(send("to-localhost", "127.0.0.1") + send("to-other", other ?? "192.0.2.1"), 'ip_address_deny = ["any"]', 'ip_address_allow = ["localhost"]'),
     unfenced: unit(send("unfenced-to-other", other ?? "192.0.2.1")),
+    binds: unit(`python3 -c '${BIND_PROBE}'`, 'socket_bind_deny = ["any"]', 'socket_bind_allow = ["tcp:18931", "ipv6:udp:18932-18933"]'),
     "bad-line": unit("true", 'device_allow = ["/dev/nonexistent-hearth rw"]', 'device_policy = "strict"'),
   });
   m = await startManager(conf);
@@ -98,6 +114,14 @@ describe.skipIf(!supported)("cgroup BPF directives, seen from inside the service
     expect(answer(await report("unfenced"), "unfenced-to-other")).toBe("ok");
     await poll("both allowed datagrams", () => received.includes("to-localhost") && received.includes("unfenced-to-other"));
     expect(received).not.toContain("to-other");
+  });
+
+  test.skipIf(!hasPython)('socket_bind_deny = ["any"] with socket_bind_allow rules: the allowed binds work, the others get EPERM', async () => {
+    const lines = await report("binds");
+    expect(answer(lines, "tcp4-allowed")).toBe("ok");
+    expect(answer(lines, "tcp4-other")).toBe("Operation not permitted");
+    expect(answer(lines, "udp6-in-range")).toBe("ok");
+    expect(answer(lines, "udp4-in-range")).toBe("Operation not permitted"); // the rule says ipv6
   });
 
   test("the programs and maps are let go with the unit's cgroup: the manager holds no bpf fd once the units are down", async () => {

@@ -8,6 +8,7 @@ import {
 } from "../../src/exec/bpf-devices.ts";
 import { firewallProgram, lpmKey, parseIpLine, readIpList } from "../../src/exec/bpf-firewall.ts";
 import { encodeEbpf } from "../../src/exec/ebpf.ts";
+import { parseBindRule } from "../../src/exec/bpf-socket-bind.ts";
 
 const READ = 2, WRITE = 4, MKNOD = 1;
 const CHAR = 2, BLOCK = 1;
@@ -139,5 +140,16 @@ describe("ip_address_allow and ip_address_deny", () => {
     expect(tail.map((i) => [i.code, i.imm])).toEqual([[0xb7, 1], [0x55, 2], [0xb7, 0], [0x95, 0]]);
     // the map is named by its fd in a 64-bit immediate load
     expect(program.some((i) => i.code === 0x18 && i.src === 1 && i.imm === 7)).toBe(true);
+  });
+});
+
+describe("socket_bind_allow and socket_bind_deny", () => {
+  test("rules are read as systemd reads them: any, [ipv4:|ipv6:][tcp:|udp:]PORTS", () => {
+    expect(parseBindRule("any")).toEqual({ family: null, protocol: null, low: 0, high: 65535 });
+    expect(parseBindRule("tcp:8080")).toEqual({ family: null, protocol: 6, low: 8080, high: 8080 });
+    expect(parseBindRule("ipv6:udp:5000-5010")).toEqual({ family: 10, protocol: 17, low: 5000, high: 5010 });
+    expect(parseBindRule("ipv4")).toEqual({ family: 2, protocol: null, low: 0, high: 65535 });
+    expect(parseBindRule("tcp:70000")).toBe('"tcp:70000": "70000" is not a port (0-65535) or a range of them');
+    expect(parseBindRule("sctp:80")).toBe('"sctp:80" is not [ipv4:|ipv6:][tcp:|udp:]PORTS or any');
   });
 });

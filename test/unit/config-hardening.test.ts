@@ -114,6 +114,7 @@ describe("refused values, at their place", () => {
     expect(problems('device_allow = ["tty0 r"]')[0]).toContain('"tty0" is neither a /dev/ path nor char-NAME or block-NAME');
     expect(problems('ip_address_deny = ["any", "10.0.0.0/40"]')[0]).toContain('"10.0.0.0/40": prefix length over 32');
     expect(problems('device_policy = "open"')[0]).toContain("expected one of auto, closed, strict");
+    expect(problems('socket_bind_allow = ["tcp:99999"]')[0]).toContain('"tcp:99999": "99999" is not a port (0-65535) or a range of them');
     expect(problems('device_policy = "strict"', 'device_allow = ["/dev/null rw", "char-* r", "block-loop"]',
       'ip_address_allow = ["localhost 10.0.0.0/8 fe80::/64"]', 'ip_address_deny = ["any"]')).toEqual([]);
   });

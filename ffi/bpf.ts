@@ -35,6 +35,11 @@ export const SOCK_ADDR = { userFamily: 0, userPort: 24, protocol: 36 } as const;
 /** struct __sk_buff: the protocol field (ETH_P_* in network byte order). */
 export const SK_BUFF_PROTOCOL = 16;
 
+/** ETH_P_IP and ETH_P_IPV6 as __sk_buff.protocol holds them (network order, read as a little-endian word). */
+export const SKB_PROTOCOL = { 4: 0x0008, 6: 0xdd86 } as const;
+/** The addresses in the IP header (a cgroup skb program's data starts there): struct iphdr saddr/daddr, struct ip6_hdr ip6_src/ip6_dst. */
+export const IP_ADDRESS_AT = { 4: { ingress: 12, egress: 16 }, 6: { ingress: 8, egress: 24 } } as const;
+
 /** union bpf_attr is read up to the size passed; the rest must be zero, which it is. */
 const ATTR_SIZE = 128;
 

@@ -11,7 +11,7 @@
 // link-local (169.254.0.0/16, fe80::/64), multicast (224.0.0.0/4, ff00::/8).
 
 import { isIP } from "node:net";
-import { BPF_FUNC, SK_BUFF_PROTOCOL } from "../../ffi/bpf.ts";
+import { BPF_FUNC, IP_ADDRESS_AT as ADDRESS_AT, SKB_PROTOCOL as PROTOCOL, SK_BUFF_PROTOCOL } from "../../ffi/bpf.ts";
 import { ebpf, JOP, OP, type EbpfInsn } from "./ebpf.ts";
 
 export interface IpPrefix { family: 4 | 6; bytes: Uint8Array; length: number }
@@ -87,10 +87,6 @@ export function lpmKey(prefix: IpPrefix): Uint8Array {
 
 export const ACCESS_ALLOWED = 1;
 export const ACCESS_DENIED = 2;
-/** ETH_P_IP and ETH_P_IPV6 as __sk_buff.protocol holds them (network order, read little-endian). */
-const PROTOCOL = { 4: 0x0008, 6: 0xdd86 } as const;
-/** Where the addresses are in the IP header: struct iphdr saddr/daddr, struct ip6_hdr ip6_src/ip6_dst. */
-const ADDRESS_AT = { 4: { ingress: 12, egress: 16 }, 6: { ingress: 8, egress: 24 } } as const;
 
 /** One list's check: a map of one family (by its fd), or "any". */
 export type IpCheck = { family: 4 | 6; mapFd: number; verdict: number } | { any: true; verdict: number };

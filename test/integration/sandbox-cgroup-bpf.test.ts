@@ -56,7 +56,7 @@ beforeAll(async () => {
   nodes = mkdtempSync("/tmp/hearth-bpf-nodes-");
   // A real device the pseudo list does not have: /dev/kmsg's numbers, at a path of our own.
   Bun.spawnSync(["mknod", join(nodes, "kmsg"), "c", "1", "11"]);
-  udp = await Bun.udpSocket({ hostname: "0.0.0.0", socket: { data: (_s, data) => void received.push(Buffer.from(data).toString().trim()) } });
+  udp = await Bun.udpSocket({ hostname: "::", socket: { data: (_s, data) => void received.push(Buffer.from(data).toString().trim()) } });
   const send = (name: string, address: string) => `try ${name} bash -c 'echo ${name} > /dev/udp/${address}/${udp!.port}';`;
   const kmsg = join(nodes, "kmsg");
   conf = writeConf({
@@ -64,7 +64,7 @@ beforeAll(async () => {
     strict: unit(opens("/dev/null", "/dev/zero", "/dev/tty"), 'device_policy = "strict"', 'device_allow = ["/dev/null rw"]'),
     "read-only": unit(`${opens("/dev/null")} try write-null bash -c 'echo > /dev/null';`, 'device_policy = "strict"', 'device_allow = ["/dev/null r"]'),
     open: unit(opens(kmsg)),
-    loopback: unit(send("to-localhost", "127.0.0.1") + send("to-other", other ?? "192.0.2.1"), 'ip_address_deny = ["any"]', 'ip_address_allow = ["localhost"]'),
+    loopback: unit(send("to-localhost", "127.0.0.1") + send("to-other", other ?? "192.0.2.1") + send("to-localhost6", "::1"), 'ip_address_deny = ["any"]', 'ip_address_allow = ["localhost"]'),
     unfenced: unit(send("unfenced-to-other", other ?? "192.0.2.1")),
     binds: unit(`python3 -c '${BIND_PROBE}'`, 'socket_bind_deny = ["any"]', 'socket_bind_allow = ["tcp:18931", "ipv6:udp:18932-18933"]'),
     "bad-line": unit("true", 'device_allow = ["/dev/nonexistent-hearth rw"]', 'device_policy = "strict"'),
@@ -111,8 +111,9 @@ describe.skipIf(!supported)("cgroup BPF directives, seen from inside the service
     const lines = await report("loopback");
     expect(answer(lines, "to-localhost")).toBe("ok");
     expect(answer(lines, "to-other")).toBe("Operation not permitted");
+    expect(answer(lines, "to-localhost6")).toBe("ok"); // ::1 is localhost too (the IPv6 map)
     expect(answer(await report("unfenced"), "unfenced-to-other")).toBe("ok");
-    await poll("both allowed datagrams", () => received.includes("to-localhost") && received.includes("unfenced-to-other"));
+    await poll("the allowed datagrams", () => ["to-localhost", "to-localhost6", "unfenced-to-other"].every((d) => received.includes(d)));
     expect(received).not.toContain("to-other");
   });
 

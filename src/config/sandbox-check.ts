@@ -3,6 +3,9 @@
 // name or bind path is an error at its file:line instead of a failed start.
 import { planMounts, type Sandbox } from "../exec/mount-plan.ts";
 import { buildSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
+import { parseDeviceAllow } from "../exec/bpf-devices.ts";
+import { parseIpLine } from "../exec/bpf-firewall.ts";
+import { parseBindRule } from "../exec/bpf-socket-bind.ts";
 import type { ServiceSection } from "./types.ts";
 
 const MOUNT_KEYS: [keyof ServiceSection, keyof Sandbox][] = [
@@ -29,6 +32,22 @@ export function sandboxProblems(service: ServiceSection): [string, string][] {
     if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) continue;
     const built = buildSeccomp({ [field]: value });
     if (typeof built === "string") problems.push([key, built.replace(`${key}: `, "")]);
+  }
+  for (const line of service.device_allow ?? []) {
+    const entry = parseDeviceAllow(line);
+    if (typeof entry === "string") problems.push(["device_allow", entry]);
+  }
+  for (const key of ["ip_address_allow", "ip_address_deny"] as const) {
+    for (const line of service[key] ?? []) {
+      const parsed = parseIpLine(line);
+      if (typeof parsed === "string") problems.push([key, parsed]);
+    }
+  }
+  for (const key of ["socket_bind_allow", "socket_bind_deny"] as const) {
+    for (const rule of (service[key] ?? []).flatMap((line) => line.trim().split(/\s+/).filter(Boolean))) {
+      const parsed = parseBindRule(rule);
+      if (typeof parsed === "string") problems.push([key, parsed]);
+    }
   }
   return problems;
 }

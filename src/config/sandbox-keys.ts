@@ -10,10 +10,10 @@ export const MOUNT_NAMESPACE_KEYS = [
   "bind_read_only_paths",
 ] as const;
 
-/** A key set to something other than its "off" value (false, [], "default", "all"). */
+/** A key set to something other than its "off" value (false, [], "default", "all", "auto"). */
 export function isSet(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
-  return value !== undefined && value !== null && value !== false && value !== "default" && value !== "all";
+  return value !== undefined && value !== null && value !== false && value !== "default" && value !== "all" && value !== "auto";
 }
 
 /** Whether the unit's processes get a mount namespace of their own. */

@@ -164,6 +164,13 @@ export interface ServiceSection {
   restrict_suid_sgid?: boolean;
   lock_personality?: boolean;
   memory_deny_write_execute?: boolean;
+  // cgroup BPF programs (src/exec/cgroup-bpf.ts), with systemd's values.
+  device_policy?: "auto" | "closed" | "strict";
+  device_allow?: string[]; // "PATH [rwm]", "char-NAME [rwm]", "block-NAME [rwm]"
+  ip_address_allow?: string[]; // addresses, prefixes, any/localhost/link-local/multicast
+  ip_address_deny?: string[];
+  socket_bind_allow?: string[]; // "any", [ipv4:|ipv6:][tcp:|udp:]PORTS
+  socket_bind_deny?: string[];
   // systemd's RuntimeDirectory= and friends: paths relative to /run, /var/lib, /var/cache,
   // /var/log and /etc (per-user bases in run mode), made before each process starts.
   runtime_directory?: string[];

@@ -50,6 +50,15 @@ const RULES: Rule[] = [
   ["private_tmp", 1000, "Service has access to other software's temporary files", (s) => yes(s.private_tmp)],
   ["private_devices", 1000, "Service potentially has access to hardware devices", (s) => yes(s.private_devices)],
   ["private_network", 2500, "Service has access to the host's network", (s) => yes(s.private_network)],
+  ["device_allow", 1000, "Service has no device ACL (device_policy, device_allow)", (s) => {
+    const closed = s.device_policy === "strict" || s.device_policy === "closed" || s.private_devices === true;
+    return closed ? (s.device_allow?.length ? 0.5 : 1) : 0;
+  }],
+  ["ip_address_deny", 1000, "Service does not define an IP address allow list", (s) => {
+    if (!s.ip_address_deny?.some((line) => line.split(/\s+/).includes("any"))) return 0;
+    const allowed = (s.ip_address_allow ?? []).flatMap((line) => line.split(/\s+/)).filter(Boolean);
+    return allowed.length === 0 ? 1 : allowed.every((a) => a === "localhost") ? 0.8 : 0.5;
+  }],
   ["private_ipc", 100, "Service has access to the host's System V IPC", (s) => yes(s.private_ipc)],
   ["protect_kernel_tunables", 1000, "Service may alter kernel tunables", (s) => yes(s.protect_kernel_tunables)],
   ["protect_kernel_modules", 1000, "Service may load kernel modules", (s) => yes(s.protect_kernel_modules)],

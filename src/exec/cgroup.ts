@@ -89,6 +89,20 @@ export interface CgroupLimits {
  */
 export type EnsuredUnit = { cgroupFd: number; join: boolean; warnings: string[] } | { error: string };
 
+/** Kept with a unit's cgroup until it goes: its BPF programs (src/exec/cgroup-bpf.ts). */
+export interface CgroupAttachment {
+  /** What it was made from: ensureUnit makes a new one only when the key changes. */
+  key: string;
+  /** Detaches from cgroupFd and closes what it holds. */
+  release(cgroupFd: number): void;
+}
+
+/** What ensureUnit attaches to the cgroup before the unit's first process runs there. */
+export interface AttachRequest {
+  key: string;
+  make(cgroupFd: number): { attachment: CgroupAttachment | null; warnings: string[] } | { error: string };
+}
+
 // ---------------------------------------------------------------- pure parts
 
 /** The cgroup2 mount: where it is, which cgroup its root is (mountinfo field 4), its options. */
@@ -247,6 +261,7 @@ export class CgroupTree {
   /** Units whose cgroup went through cgroup.kill (see "cgroup.kill and clone3" at the top). */
   private readonly killed = new Set<string>();
   private readonly enabled = new Set<string>();
+  private readonly attachments = new Map<string, CgroupAttachment>();
 
   /**
    * @param mode         system or run (see the top of this file)
@@ -271,8 +286,12 @@ export class CgroupTree {
     return join(this.dir, unitDirName(unit));
   }
 
-  /** Creates the unit's cgroup if needed, applies its limits; see the top of this file. */
-  ensureUnit(unit: string, limits: CgroupLimits = {}): EnsuredUnit {
+  /**
+   * Creates the unit's cgroup if needed, applies its limits and attaches what `attach`
+   * makes (once per cgroup and key: the one there is replaced when the key changes, let go
+   * when attach is absent); see the top of this file.
+   */
+  ensureUnit(unit: string, limits: CgroupLimits = {}, attach?: AttachRequest): EnsuredUnit {
     if (unit === "" || /[/\n\0]/.test(unit)) return { error: `no cgroup for a unit named ${JSON.stringify(unit)}` };
     const dir = this.unitDir(unit);
     if (this.killed.has(unit)) this.removeUnit(unit); // anew if it is empty; else kept, and joined
@@ -290,7 +309,17 @@ export class CgroupTree {
       }
       this.cgroupFds.set(unit, cgroupFd);
     }
-    return { cgroupFd, join: this.killed.has(unit), warnings: this.applyLimits(unit, dir, limits) };
+    const warnings = this.applyLimits(unit, dir, limits);
+    const held = this.attachments.get(unit);
+    if (held?.key !== attach?.key) {
+      held?.release(cgroupFd);
+      this.attachments.delete(unit);
+      const made = attach?.make(cgroupFd);
+      if (made && "error" in made) return { error: `cgroup of ${unit}: ${made.error}` };
+      if (made?.attachment) this.attachments.set(unit, made.attachment);
+      warnings.push(...(made?.warnings ?? []));
+    }
+    return { cgroupFd, join: this.killed.has(unit), warnings };
   }
 
   /** Writes every limit whose controller the unit's cgroup has; a warning for each set one it cannot. */
@@ -399,6 +428,8 @@ export class CgroupTree {
     if (!this.isEmpty(unit)) return false;
     const fd = this.cgroupFds.get(unit);
     if (fd !== undefined) {
+      this.attachments.get(unit)?.release(fd);
+      this.attachments.delete(unit);
       this.cgroupFds.delete(unit);
       close(fd);
     }

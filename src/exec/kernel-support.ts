@@ -6,12 +6,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ServiceSection } from "../config/types.ts";
 import { isSet, MOUNT_NAMESPACE_KEYS } from "../config/sandbox-keys.ts";
+import { probeCgroupBpf } from "./cgroup-bpf.ts";
+
+const CGROUP_BPF_KEYS = ["device_policy", "device_allow", "ip_address_allow", "ip_address_deny", "socket_bind_allow", "socket_bind_deny"] as const;
 
 export interface KernelSupport {
   /** CONFIG_SECCOMP_FILTER: /proc/sys/kernel/seccomp/actions_avail lists "errno". */
   seccompFilter: boolean;
   /** Namespace types the kernel has (/proc/self/ns/*). */
   namespaces: Set<string>;
+  /** CONFIG_CGROUP_BPF: a trivial cgroup device program loads; null: not root, cannot tell. Absent: not probed. */
+  cgroupBpf?: boolean | null;
 }
 
 /** The running kernel's support, from /proc. */
@@ -21,7 +26,7 @@ export function probeKernel(): KernelSupport {
     seccompFilter = readFileSync("/proc/sys/kernel/seccomp/actions_avail", "utf8").split(/\s+/).includes("errno");
   } catch {}
   const namespaces = new Set(["mnt", "net", "ipc", "uts", "user", "pid", "cgroup"].filter((ns) => existsSync(`/proc/self/ns/${ns}`)));
-  return { seccompFilter, namespaces };
+  return { seccompFilter, namespaces, cgroupBpf: probeCgroupBpf() };
 }
 
 const SECCOMP_KEYS = [
@@ -43,5 +48,6 @@ export function unsupportedDirectives(service: ServiceSection, kernel: KernelSup
   needs(["private_network"], "network namespaces", kernel.namespaces.has("net"));
   needs(["private_ipc"], "IPC namespaces", kernel.namespaces.has("ipc"));
   needs(["protect_hostname"], "UTS namespaces", kernel.namespaces.has("uts"));
+  needs(CGROUP_BPF_KEYS, "cgroup BPF programs (CONFIG_CGROUP_BPF)", kernel.cgroupBpf !== false);
   return out;
 }

@@ -325,6 +325,10 @@ function scalar(type: ValueType, text: string): unknown {
       return /^\d+$/.test(text) ? Number(text) : text;
     case "unit-name":
       return unitName(text);
+    case "enum": // ProtectHome=yes: systemd's booleans where the key also takes words
+      return type.bools ? parseBoolean(text) ?? text : text;
+    case "bool-or-strings": // RestrictNamespaces=yes, or a line of names
+      return parseBoolean(text) ?? [text];
     case "list":
       return words(text).map((w) => scalar(type.of, w));
     default:

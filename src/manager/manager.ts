@@ -11,6 +11,7 @@ import { Engine } from "../engine/engine.ts";
 import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
+import { attachCgroupBpf, cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
@@ -419,9 +420,31 @@ export class Manager {
     let cgroupFd: number | undefined;
     let cgroupJoin = false;
     const cgroups = this.processes!.cgroups;
+    // The cgroup BPF directives need the unit's cgroup: without it the unit does not start
+    // (private_devices' implied device program is only warned about, see requiresCgroupBpf).
+    const bpf = cgroupBpfOptions(cfg);
+    let attach = wantsCgroupBpf(bpf) ? { key: JSON.stringify(bpf), make: (fd: number) => attachCgroupBpf(fd, bpf) } : undefined;
+    const bpfRequired = requiresCgroupBpf(bpf);
+    if (attach && !cgroups) {
+      const why = "cgroup v2 is not usable";
+      if (bpfRequired) {
+        this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: `device_policy, device_allow, ip_address_* and socket_bind_* need the unit's cgroup: ${why}` });
+        return;
+      }
+      this.log.warning(`${e.unit}: private_devices: no device program on the cgroup (${why}); the private /dev remains`);
+    }
     if (cgroups) {
       this.processes!.keepCgroup(e.unit);
-      const joined = cgroups.ensureUnit(e.unit, cgroupLimits(cfg));
+      let joined = cgroups.ensureUnit(e.unit, cgroupLimits(cfg), attach);
+      if ("error" in joined && attach) {
+        if (bpfRequired) {
+          this.queue.push({ type: "spawn-failed", unit: e.unit, role: e.role, error: joined.error });
+          return;
+        }
+        this.log.warning(`${e.unit}: private_devices: no device program on the cgroup (${joined.error}); the private /dev remains`);
+        attach = undefined;
+        joined = cgroups.ensureUnit(e.unit, cgroupLimits(cfg));
+      }
       if ("error" in joined) this.log.warning(`${e.unit}: no cgroup, tracked by process group: ${joined.error}`);
       else {
         for (const w of joined.warnings) this.log.warning(`${e.unit}: ${w}`);

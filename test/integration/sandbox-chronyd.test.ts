@@ -34,6 +34,7 @@ pid_file = "${base}/runtime/chrony/chronyd.pid"
 environment_file = ["-/etc/default/chrony"]
 exec_start = "${CHRONYD} $DAEMON_OPTS -x -f ${base}/chrony.conf"
 capability_bounding_set = "~CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_BLOCK_SUSPEND CAP_KILL CAP_LEASE CAP_LINUX_IMMUTABLE CAP_MAC_ADMIN CAP_MAC_OVERRIDE CAP_MKNOD CAP_SYS_ADMIN CAP_SYS_BOOT CAP_SYS_CHROOT CAP_SYS_MODULE CAP_SYS_PACCT CAP_SYS_PTRACE CAP_SYS_RAWIO CAP_SYS_TTY_CONFIG CAP_WAKE_ALARM"
+device_allow = ["char-pps rw", "char-ptp rw", "char-rtc rw"]
 lock_personality = true
 memory_deny_write_execute = true
 private_tmp = true

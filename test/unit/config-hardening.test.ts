@@ -109,6 +109,16 @@ describe("refused values, at their place", () => {
     expect(problems('restrict_namespaces = true', 'system_call_filter = ["~@mount"]', 'system_call_error_number = "EPERM"')).toEqual([]);
   });
 
+  test("device_allow and ip_address_* lines systemd would not take: at their place, with what is wrong", () => {
+    expect(problems('device_allow = ["/dev/null rwx"]')).toEqual([`${FILE}:3:16: error: device_allow: "rwx" in "/dev/null rwx" is not made of r, w and m`]);
+    expect(problems('device_allow = ["tty0 r"]')[0]).toContain('"tty0" is neither a /dev/ path nor char-NAME or block-NAME');
+    expect(problems('ip_address_deny = ["any", "10.0.0.0/40"]')[0]).toContain('"10.0.0.0/40": prefix length over 32');
+    expect(problems('device_policy = "open"')[0]).toContain("expected one of auto, closed, strict");
+    expect(problems('socket_bind_allow = ["tcp:99999"]')[0]).toContain('"tcp:99999": "99999" is not a port (0-65535) or a range of them');
+    expect(problems('device_policy = "strict"', 'device_allow = ["/dev/null rw", "char-* r", "block-loop"]',
+      'ip_address_allow = ["localhost 10.0.0.0/8 fe80::/64"]', 'ip_address_deny = ["any"]')).toEqual([]);
+  });
+
   test("an unknown capability, with a suggestion", () => {
     expect(problems('capability_bounding_set = ["CAP_NET_BIND_SERVIC", "CAP_SYS_ADMNI"]')).toEqual([
       `${FILE}:3:28: error: capability_bounding_set[0]: unknown capability "CAP_NET_BIND_SERVIC"; did you mean 'CAP_NET_BIND_SERVICE'?`,

@@ -344,14 +344,15 @@ describe("hearth check", () => {
     const dir = mkdtempSync(join(tmpdir(), "hearth-check-kernel-"));
     try {
       mkdirSync(join(dir, "units"));
-      writeFileSync(join(dir, "units", "box.toml"), '[service]\nexec_start = "/bin/true"\nprotect_system = "strict"\nrestrict_namespaces = true\nprivate_network = true\n');
+      writeFileSync(join(dir, "units", "box.toml"), '[service]\nexec_start = "/bin/true"\nprotect_system = "strict"\nrestrict_namespaces = true\nprivate_network = true\ndevice_policy = "closed"\nip_address_deny = ["any"]\n');
       const out: string[] = [];
-      const kernel = { seccompFilter: false, namespaces: new Set(["mnt"]) };
+      const kernel = { seccompFilter: false, namespaces: new Set(["mnt"]), cgroupBpf: false };
       expect(await checkMain(["-c", dir], { out: (l) => out.push(l), err: () => {}, env: fakeEnv, kernel })).toBe(0);
       expect(out).toEqual([
         `${dir}/units/box.toml: warning: restrict_namespaces needs seccomp filters (CONFIG_SECCOMP_FILTER), which this kernel lacks: the unit will fail to start`,
         `${dir}/units/box.toml: warning: private_network needs network namespaces, which this kernel lacks: the unit will fail to start`,
-        `${BUILTIN_TARGETS.length + 1} units, 0 errors, 2 warnings`,
+        `${dir}/units/box.toml: warning: device_policy, ip_address_deny need cgroup BPF programs (CONFIG_CGROUP_BPF), which this kernel lacks: the unit will fail to start`,
+        `${BUILTIN_TARGETS.length + 1} units, 0 errors, 3 warnings`,
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -99,6 +99,16 @@ describe("Debian units", () => {
     expect(set).not.toContain("CAP_SYS_TIME");
   });
 
+  test("chrony's hardening converts whole: ProtectHome=yes and RestrictNamespaces=yes as booleans, DeviceAllow= lines kept one each", () => {
+    const result = importUnits([fixture("chrony.service")]);
+    const service = only(result).tables.service;
+    expect(service.protect_home).toBe(true);
+    expect(service.restrict_namespaces).toBe(true);
+    expect(service.device_allow).toEqual(["char-pps rw", "char-ptp rw", "char-rtc rw"]);
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    expect(checkErrors(only(result))).toEqual([]);
+  });
+
   test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
     const unit = only(importUnits([fixture("serial-getty@.service")]));
     expect(unit.name).toBe("serial-getty@");

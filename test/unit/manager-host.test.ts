@@ -103,6 +103,23 @@ describe("the manager on a fake host", () => {
     expect(lines.some((l) => l.includes("[ WARN ]") && l.includes(`${away} (away)`))).toBe(true);
   });
 
+  test("without cgroups, a unit with device_policy or ip_address_deny fails to start instead of running unconfined; private_devices alone starts, warned", () => {
+    const host = new FakeHost(false);
+    const { m, lines, internalErrors } = managerOn(host, [
+      target("multi-user", { wants: ["fenced", "devices", "private"] }),
+      service("fenced", { ...sh("fenced"), ip_address_deny: ["any"] }),
+      service("devices", { ...sh("devices"), device_policy: "closed" }),
+      service("private", { ...sh("private"), private_devices: true }),
+    ]);
+    expect(m.unit("fenced")!.active).toBe("failed");
+    expect(m.unit("devices")!.active).toBe("failed");
+    expect(m.unit("private")!.active).toBe("active");
+    expect(host.trace.filter((t) => t.startsWith("spawn"))).toEqual(["spawn sh -c private -> 100"]);
+    expect(lines.some((l) => l.includes("need the unit's cgroup: cgroup v2 is not usable"))).toBe(true);
+    expect(lines.some((l) => l.includes("private: private_devices: no device program on the cgroup"))).toBe(true);
+    expect(internalErrors()).toEqual([]);
+  });
+
   test("a spawn that throws fails its unit instead of leaving it activating", () => {
     const host = new FakeHost();
     host.spawn = () => {

@@ -26,6 +26,18 @@ describe("analyze security", () => {
     expect(level(allow, "system_call_filter ~@resources")).toBe(0); // @system-service has it
   });
 
+  test("device ACLs and IP address allow lists count as systemd-analyze counts them", () => {
+    const level = (cfg: Parameters<typeof serviceSection>[0], key: string) => unitSecurity("u", serviceSection(cfg)).checks.find((c) => c.key === key)!.level;
+    expect(level({}, "device_allow")).toBe(0);
+    expect(level({ device_policy: "closed" }, "device_allow")).toBe(1);
+    expect(level({ private_devices: true }, "device_allow")).toBe(1);
+    expect(level({ device_policy: "strict", device_allow: ["char-rtc r"] }, "device_allow")).toBe(0.5);
+    expect(level({}, "ip_address_deny")).toBe(0);
+    expect(level({ ip_address_deny: ["any"] }, "ip_address_deny")).toBe(1);
+    expect(level({ ip_address_deny: ["any"], ip_address_allow: ["localhost"] }, "ip_address_deny")).toBe(0.8);
+    expect(level({ ip_address_deny: ["any"], ip_address_allow: ["10.0.0.0/8"] }, "ip_address_deny")).toBe(0.5);
+  });
+
   test("the table: most exposed first; one unit: its unmet checks first, then the overall level", () => {
     const rows = securityReport([service("hardened", { private_network: true, protect_system: "strict" }), service("bare")]);
     expect(rows.map((r) => r.unit)).toEqual(["bare", "hardened"]);

@@ -451,7 +451,7 @@ and its socket unit when it has accept = true sockets (see above).
 A file \`NAME@INSTANCE.toml\` overrides the template for that instance. An instance of a
 template that does not exist is not found, as a missing unit; an instance made by
 \`hearth ctl\` or the command line goes again once it is inactive and nothing pulls it in.
-\`hearth check\` checks a template as the instance \`NAME@test-instance\`, reporting at
+\`hearth check\` checks a template as the instance \`NAME@dev-test-instance\` (so that \`%i.device\` names a device), reporting at
 the template's lines.
 
 \`aliases = ["other"]\` in \`[unit]\` gives a unit other names (systemd's \`[Install]

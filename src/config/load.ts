@@ -351,8 +351,11 @@ export function loadConfig(confDir: string, opts: LoadOptions = {}): LoadedConfi
   return buildConfig(readConfigDir(confDir, opts.unitDirs), opts.env ?? hostEnv, opts.facts); // under src/main.ts's JIT policy
 }
 
-/** The instance a template is checked as (systemd-analyze verify's). */
-const PLACEHOLDER_INSTANCE = "test-instance";
+/**
+ * The instance a template is checked as (systemd-analyze verify's "test-instance", as the
+ * escaped path /dev/test/instance, so that "%i.device" names a device as real instances do).
+ */
+const PLACEHOLDER_INSTANCE = "dev-test-instance";
 
 /** Validates configuration texts. Pure: the filesystem is only asked about programs, through env. */
 export function buildConfig(sources: ConfigSources, hostOrTestEnv: LoadEnv = hostEnv, machine: SpecifierFacts = SYSTEM_FACTS): LoadedConfig {

@@ -14,7 +14,10 @@ const PATH_SPECIFIERS = new Set(["h", "t", "S", "C", "L", "E", "T", "V", "f", "s
 
 function withSpecifiersAsValues(value: unknown): unknown {
   if (typeof value === "string") {
-    return value.includes("%") ? value.replace(/%(.)/gs, (_, c: string) => (c === "%" ? "%" : PATH_SPECIFIERS.has(c) ? "/x" : "x")) : value;
+    if (!value.includes("%")) return value;
+    const read = value.replace(/%(.)/gs, (_, c: string) => (c === "%" ? "%" : PATH_SPECIFIERS.has(c) ? "/x" : "x"));
+    // "%i.device" (systemd-fsck@dev-sda1): the instance is an escaped device path.
+    return value.startsWith("%") && read.endsWith(".device") ? `dev-${read}` : read;
   }
   if (Array.isArray(value)) return value.map(withSpecifiersAsValues);
   if (value !== null && typeof value === "object") {

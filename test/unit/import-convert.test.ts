@@ -169,6 +169,15 @@ describe("conversion rules", () => {
     });
   });
 
+  test("BindsTo=%i.device in a template whose instance is a device path (systemd-fsck@dev-sda1) converts and checks", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "fsck@.service", "[Unit]\nBindsTo=%i.device\nAfter=%i.device\n[Service]\nType=oneshot\nExecStart=/bin/fsck %f\n");
+    const result = importUnits([unit]);
+    expect(only(result).tables.unit).toMatchObject({ binds_to: ["%i.device"], after: ["%i.device"] });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    expect(checkErrors(only(result))).toEqual([]);
+  });
+
   test("ProtectHome=yes and RestrictNamespaces=yes are booleans, as systemd reads them (chrony.service)", () => {
     const dir = scratch();
     const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nProtectHome=yes\nProtectSystem=full\nRestrictNamespaces=yes\nPrivateTmp=on\n");

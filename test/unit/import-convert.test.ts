@@ -99,6 +99,14 @@ describe("Debian units", () => {
     expect(set).not.toContain("CAP_SYS_TIME");
   });
 
+  test("chrony's SystemCallFilter=~… and RestrictAddressFamilies= lines keep their \"~\" for every name on the line, as systemd reads them", () => {
+    const unit = only(importUnits([fixture("chrony.service")]));
+    // One line per assignment: split into words, "~@cpu-emulation", "@debug", … would deny
+    // @cpu-emulation only (a plain name in a deny list takes it out again).
+    expect(unit.tables.service.system_call_filter).toEqual(["~@cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap"]);
+    expect(unit.tables.service.restrict_address_families).toEqual(["AF_INET AF_INET6 AF_UNIX", "AF_NETLINK"]);
+  });
+
   test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
     const unit = only(importUnits([fixture("serial-getty@.service")]));
     expect(unit.name).toBe("serial-getty@");

@@ -4,9 +4,13 @@
 // example boots as before; `hearth.wants=sandbox-report` on the kernel command line runs
 // them and prints what each saw on the console.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Board } from "./board.ts";
+import { installWithLibraries } from "./libs.ts";
+import { unpackPackage } from "./rootfs.ts";
+import { importUnits, formatNote, renderUnit } from "../../src/import/importer.ts";
+import { disableUnit } from "../../src/control/unit-files.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 export const PROBE_PATH = "/usr/libexec/hearth/sandbox-probe";
@@ -66,21 +70,86 @@ const MOUNTS = oneshot("mount sandbox directives, seen from inside", [
 "private_tmp = true",
 "protect_kernel_tunables = true");
 
-/** Prints the confined units' logs on the console (it runs unconfined, after them). */
-const REPORT = `# Runs the confined sandbox-* units and prints their logs on the console (test/boot/sandbox.test.ts).
+/** An unconfined oneshot that starts UNITS, then runs SCRIPT with its output on the console. */
+function reporter(comment: string, description: string, units: string[], script: string[]): string {
+  const list = JSON.stringify(units);
+  return `# ${comment} (test/boot/sandbox.test.ts)
 [unit]
-description = "sandboxing, seen from inside: the report"
-wants = ["sandbox-seccomp", "sandbox-unconfined", "sandbox-mounts"]
-after = ["sandbox-seccomp", "sandbox-unconfined", "sandbox-mounts"]
+description = "${description}"
+wants = ${list}
+after = ${list}
 
 [service]
 type = "oneshot"
 standard_input = "tty"
-exec_start = ["/bin/sh", "-c", ${JSON.stringify([
-  "for u in sandbox-seccomp sandbox-unconfined sandbox-mounts; do /usr/bin/hearth ctl logs -n 100 $u; done",
-  'echo "sandbox-report: done"',
-].join("\n"))}]
+exec_start = ["/bin/sh", "-c", ${JSON.stringify(script.join("\n"))}]
 `;
+}
+
+const CONFINED = ["sandbox-seccomp", "sandbox-unconfined", "sandbox-mounts"];
+
+/** Prints the confined units' logs on the console (it runs unconfined, after them). */
+const REPORT = reporter("Runs the confined sandbox-* units and prints their logs on the console", "sandboxing, seen from inside: the report",
+  CONFINED, [`for u in ${CONFINED.join(" ")}; do /usr/bin/hearth ctl logs -n 100 $u; done`, 'echo "sandbox-report: done"']);
+
+/**
+ * Debian's chrony, with the packages of the libraries chronyd and chronyc need (their
+ * NEEDED, recursively: libs.ts checks each is found in these and fails naming one that is not).
+ */
+const CHRONY_PACKAGES = [
+  "chrony", "libc6", "libcap2", "libseccomp2", "libnettle8", "libgnutls30", "libhogweed6", "libgmp10", "libidn2-0",
+  "libunistring2", "libtasn1-6", "libp11-kit0", "libffi8", "libedit2", "libbsd0", "libmd0", "libtinfo6",
+];
+
+/** No network on the test board: no sources; chronyd keeps its drift file and answers chronyc on its socket. */
+const CHRONY_CONF = `# hearth's test board (board/image/sandbox-extras.ts): no NTP sources, no network needed.
+driftfile /var/lib/chrony/chrony.drift
+cmdport 0
+`;
+
+/** Answers from outside chronyd: its state, its confinement, and chronyc over its socket. */
+const CHRONY_REPORT = reporter("Starts Debian's chrony and prints how it runs on the console", "chrony under its own Debian unit, seen from outside",
+  ["chrony"], [
+    "pid=$(cat /run/chrony/chronyd.pid)",
+  'echo "sbx-chrony state: $(/usr/bin/hearth ctl status chrony >/dev/null; echo $?)"',
+  'echo "sbx-chrony pid: $pid $(cat /proc/$pid/comm)"',
+  'echo "sbx-chrony $(grep ^Seccomp: /proc/$pid/status)"',
+  'echo "sbx-chrony $(grep ^Seccomp_filters: /proc/$pid/status)"',
+  'echo "sbx-chrony $(grep ^Uid: /proc/$pid/status)"',
+  'echo "sbx-chrony mnt: $(readlink /proc/$pid/ns/mnt) $(readlink /proc/1/ns/mnt)"',
+  "n=0; until /usr/bin/chronyc -n tracking > /tmp/tracking 2>&1 || [ $n -ge 30 ]; do n=$((n+1)); sleep 1; done",
+  'while read line; do echo "sbx-chrony tracking $line"; done < /tmp/tracking',
+  "/usr/bin/hearth ctl logs -n 20 chrony",
+  'echo "sandbox-chrony: done"',
+]);
+
+/**
+ * Debian's chronyd and chronyc with their libraries, its chrony.service imported by hearth
+ * import unchanged into the vendor layer (/usr/lib/hearth/units), disabled as `hearth ctl
+ * disable` does (the example's boot stays as it was), a config without sources, and the
+ * _chrony user its postinst would add. Returns what the import dropped.
+ */
+function installDebianChrony(board: Board, root: string): string[] {
+  const sysroots = CHRONY_PACKAGES.map((p) => unpackPackage(board, p));
+  installWithLibraries(["/usr/sbin/chronyd", "/usr/bin/chronyc"], sysroots, root, board.arch);
+  const chrony = sysroots[0]!;
+  mkdirSync(join(root, "etc/default"), { recursive: true });
+  copyFileSync(join(chrony, "etc/default/chrony"), join(root, "etc/default/chrony"));
+  mkdirSync(join(root, "etc/chrony"), { recursive: true });
+  writeFileSync(join(root, "etc/chrony/chrony.conf"), CHRONY_CONF);
+  appendFileSync(join(root, "etc/passwd"), "_chrony:x:101:101:Chrony daemon:/var/lib/chrony:/bin/false\n");
+  appendFileSync(join(root, "etc/group"), "_chrony:x:101:\n");
+  const imported = importUnits([join(chrony, "lib/systemd/system/chrony.service")]);
+  if (imported.errors.length > 0 || imported.units.length !== 1) throw new Error(`hearth import chrony.service: ${imported.errors.join("; ")}`);
+  const vendor = join(root, "usr/lib/hearth/units");
+  mkdirSync(vendor, { recursive: true });
+  writeFileSync(join(vendor, "chrony.toml"), renderUnit(imported.units[0]!));
+  const admin = join(root, "etc/hearth/units");
+  const disabled = disableUnit("chrony", { vendor, admin, runtime: null });
+  if (!disabled.ok) throw new Error(disabled.error);
+  writeFileSync(join(admin, "sandbox-chrony.toml"), CHRONY_REPORT);
+  return imported.notes.filter((n) => n.kind === "dropped").map(formatNote);
+}
 
 /** The probe, a home for protect_home to hide, and the units, into ROOT. */
 export function installSandboxExtras(board: Board, root: string) {
@@ -95,4 +164,6 @@ export function installSandboxExtras(board: Board, root: string) {
   writeFileSync(join(units, "sandbox-unconfined.toml"), UNCONFINED);
   writeFileSync(join(units, "sandbox-mounts.toml"), MOUNTS);
   writeFileSync(join(units, "sandbox-report.toml"), REPORT);
+  // A real Debian daemon under its own unit on the aarch64 QEMU board only (about 4 MB).
+  if (board.name === "qemu-aarch64") for (const note of installDebianChrony(board, root)) console.log(`rootfs: chrony.service: ${note}`);
 }

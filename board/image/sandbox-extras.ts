@@ -52,6 +52,12 @@ const SECCOMP = oneshot("seccomp and namespace directives, seen from inside", [
 'system_call_filter = ["~@swap"]',
 'system_call_error_number = "EROFS"');
 
+/** An allow list without system_call_error_number: a call outside it kills the process by SIGSYS. */
+const KILL = oneshot("an allow list that kills, seen from inside", [
+  `{ ${PROBE_PATH} getpid swapon; echo "status: $?"; } | while read line; do echo "sbx-kill $line"; done`,
+],
+'system_call_filter = ["@system-service"]');
+
 /** The same tries unconfined: the probe tells a refusal from a call the board's kernel lacks. */
 const UNCONFINED = oneshot("the seccomp tries, unconfined", [
   'echo "sbx-unconfined $(grep ^Seccomp: /proc/self/status)"',
@@ -86,7 +92,7 @@ exec_start = ["/bin/sh", "-c", ${JSON.stringify(script.join("\n"))}]
 `;
 }
 
-const CONFINED = ["sandbox-seccomp", "sandbox-unconfined", "sandbox-mounts"];
+const CONFINED = ["sandbox-seccomp", "sandbox-kill", "sandbox-unconfined", "sandbox-mounts"];
 
 /** Prints the confined units' logs on the console (it runs unconfined, after them). */
 const REPORT = reporter("Runs the confined sandbox-* units and prints their logs on the console", "sandboxing, seen from inside: the report",
@@ -161,6 +167,7 @@ export function installSandboxExtras(board: Board, root: string) {
   writeFileSync(join(root, "home/sandbox/secret"), "protect_home hides this\n");
   const units = join(root, "etc/hearth/units");
   writeFileSync(join(units, "sandbox-seccomp.toml"), SECCOMP);
+  writeFileSync(join(units, "sandbox-kill.toml"), KILL);
   writeFileSync(join(units, "sandbox-unconfined.toml"), UNCONFINED);
   writeFileSync(join(units, "sandbox-mounts.toml"), MOUNTS);
   writeFileSync(join(units, "sandbox-report.toml"), REPORT);

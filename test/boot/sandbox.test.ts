@@ -56,6 +56,12 @@ for (const board of BOARDS) {
       expect(seen("getpid")).toBe("ok");
     });
 
+    test("system_call_filter allow list: a call outside it kills the process by SIGSYS", () => {
+      expect(answer(run, "sbx-kill", "getpid")).toBe("ok");
+      expect(run.console).not.toMatch(/sbx-kill swapon:/); // killed before it could print
+      expect(answer(run, "sbx-kill", "status")).toBe("159"); // the shell's 128 + SIGSYS (31 on both)
+    });
+
     test("without the directives the same calls work there (the probe tells the two apart)", () => {
       const seen = (label: string) => answer(run, "sbx-unconfined", label);
       expect(seen("Seccomp")).toBe("0");

@@ -35,7 +35,7 @@ for (const board of BOARDS) {
     }, BOOT_TIMEOUT_MS + 30_000);
 
     test("the confined units ran and reported", () => {
-      if (!run.stopped) console.error(run.console.slice(-6000));
+      if (!run.stopped) console.error(`QEMU exit ${run.exitCode}, timed out: ${run.timedOut}, after ${Math.round(run.ms)} ms; the console ends:\n${run.console.slice(-8000)}`);
       expect(run.timedOut).toBe(false);
       expect(run.stopped).toBe(true);
       expect(run.console).not.toMatch(/Failed to start sandbox-/);

@@ -16,6 +16,7 @@ import { extractDeb, fetchDeb, resolveKernelPackage } from "./debian.ts";
 import { moduleDepends, readModinfo } from "./modinfo.ts";
 import { moduleName } from "../../src/boot/modules.ts";
 import { performInstall } from "../../src/cli/install.ts";
+import { installSandboxExtras } from "./sandbox-extras.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 
@@ -92,6 +93,7 @@ export function stageRoot(board: Board, hearthBinary: string, root: string, opts
   cpSync(join(REPO, "board/rootfs"), root, { recursive: true });
   if (board.watchdogModule) useWatchdogModule(join(root, "etc/hearth/system.toml"), board.watchdogModule);
   compileDemo(board, join(root, "usr/bin/hearth-demo"));
+  installSandboxExtras(board, root);
   installModules(kernel.kernelDir, root, board.modules);
   return kernel;
 }

@@ -100,10 +100,11 @@ export const LISTEN_KEYS: Record<string, string> = {
 
 /**
  * List directives whose every assignment is one item, not words split at spaces (a path
- * may hold spaces; "DeviceAllow=/dev/null rw" is one rule).
+ * may hold spaces; "DeviceAllow=/dev/null rw" is one rule; a "~" applies to its whole
+ * SystemCallFilter= or RestrictAddressFamilies= line, and hearth's lists are those lines).
  */
 export const ONE_ITEM_PER_ASSIGNMENT = new Set([
-  "EnvironmentFile", "DeviceAllow", "LogExtraFields", "ExecPaths", "NoExecPaths",
+  "EnvironmentFile", "DeviceAllow", "LogExtraFields", "ExecPaths", "NoExecPaths", "SystemCallFilter", "RestrictAddressFamilies",
 ]);
 
 /** systemd unit types whose names hearth writes without the suffix. */

@@ -315,6 +315,14 @@ describe("conversion rules", () => {
     else expect(result.notes.filter((n) => n.kind === "dropped").map((n) => `${n.file}:${n.line}`)).toEqual([`${extra}:2`, `${own}:2`]);
   });
 
+  test("chrony's SystemCallFilter=~… and RestrictAddressFamilies= lines keep their \"~\" for every name on the line, as systemd reads them", () => {
+    const unit = only(importUnits([fixture("chrony.service")]));
+    // One line per assignment: split into words, "~@cpu-emulation", "@debug", … would deny
+    // @cpu-emulation only (a plain name in a deny list takes it out again).
+    expect(unit.tables.service.system_call_filter).toEqual(["~@cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap"]);
+    expect(unit.tables.service.restrict_address_families).toEqual(["AF_INET AF_INET6 AF_UNIX", "AF_NETLINK"]);
+  });
+
   test("a socket given alone brings its service from beside it", () => {
     const unit = only(importUnits([fixture("avahi-daemon.socket")]));
     expect(unit.name).toBe("avahi-daemon");

@@ -211,6 +211,9 @@ export function isValidUnitName(name: string): boolean {
   return UNIT_NAME.test(name) && name.length <= 255;
 }
 
+/** A path escaped as systemd-escape --path --suffix=mount does: "-.mount", "var-lib-x.mount", "srv-a\\x2db.mount". */
+const MOUNT_UNIT_NAME = /^(-|[A-Za-z0-9:_](?:[A-Za-z0-9:_.-]|\\x[0-9a-f]{2})*)\.mount$/;
+
 function readUnitName(value: unknown, site: Site): string | undefined {
   const name = readString(value, site);
   if (name === undefined) return undefined;
@@ -222,6 +225,8 @@ function readUnitName(value: unknown, site: Site): string | undefined {
     site.error(`${quote(name)} ${problem}`);
     return undefined;
   }
+  // The [[mount]] entries' units keep systemd's names: "var-lib-x.mount" (src/boot/mount-units.ts).
+  if (MOUNT_UNIT_NAME.test(name)) return name;
   if (dot >= 0 && SYSTEMD_SUFFIXES.has(name.slice(dot + 1))) {
     site.error(`${quote(name)}: unit names have no suffix; write ${quote(name.slice(0, dot))}`);
     return undefined;

@@ -200,7 +200,7 @@ function itemsOf(type: ValueType, a: Assignment, conv: Conversion): Item[] {
             continue;
           }
           const problem = valueProblem(type.of, value);
-          if (problem !== null && type.of.kind === "unit-name" && mountDependency(a, part, conv)) continue;
+          if (type.of.kind === "unit-name" && mountDependency(a, part, conv)) continue;
           if (problem === null) out.push({ value, from: a });
           else conv.drop(a, problem.includes(JSON.stringify(part)) ? problem : `${JSON.stringify(part)}: ${problem}`, itemGroup(a, part));
         }
@@ -217,21 +217,20 @@ function itemsOf(type: ValueType, a: Assignment, conv: Conversion): Item[] {
 }
 
 /**
- * Requires=/BindsTo= a mount unit hearth cannot name (var-lib-x.mount): requires_mounts_for
- * its path, which requires and orders after the [[mount]] entries on it. After= alone is
- * ordering only in systemd: written the same way, and said so.
+ * Requires=/BindsTo= a mount unit (var-lib-x.mount): requires_mounts_for its path, which
+ * requires and orders after the [[mount]] entries on it (systemd has a mount unit for every
+ * mounted path; hearth only for its [[mount]] entries, so requires = ["var-lib-x.mount"]
+ * would fail the start where systemd's is met). After= and the others keep the name: they
+ * order after hearth's mount unit of that name, or, as in systemd, name nothing.
  */
 function mountDependency(a: Assignment, name: string, conv: Conversion): boolean {
   const spec = keysOf("unit").get("requires_mounts_for");
   const path = mountPath(name);
   if (!spec || spec.type.kind !== "list" || path === null || valueProblem(spec.type.of, path) !== null) return false;
-  if (a.section !== "Unit" || !["Requires", "BindsTo", "After"].includes(a.key)) return false;
+  if (a.section !== "Unit" || !["Requires", "BindsTo"].includes(a.key)) return false;
   const mounts = (conv.out.unit.requires_mounts_for ?? []) as string[];
   if (!mounts.includes(path)) conv.out.unit.requires_mounts_for = [...mounts, path];
   conv.origins.set("unit.requires_mounts_for", [...(conv.origins.get("unit.requires_mounts_for") ?? []), a]);
-  if (a.key === "After" && !conv.all.some((o) => o.section === "Unit" && (o.key === "Requires" || o.key === "BindsTo") && o.value.split(/\s+/).includes(name))) {
-    conv.drop(a, `${JSON.stringify(name)}: ordering only in systemd; written as requires_mounts_for = ["${path}"], which also requires the mount`, "After=*.mount");
-  }
   return true;
 }
 

@@ -278,12 +278,13 @@ describe("conversion rules", () => {
     expect(result.notes.map((n) => n.kind)).toEqual(["ignored", "dropped"]);
   });
 
-  test("Requires= a mount unit is requires_mounts_for its path; After= one alone is too, and said so", () => {
+  test("Requires= a mount unit is requires_mounts_for its path; After= one keeps its name, ordering only, as in systemd", () => {
     const dir = scratch();
     const unit = unitText(dir, "nfsd.service", "[Unit]\nRequires=network.target proc-fs-nfsd.mount\nAfter=proc-fs-nfsd.mount home.mount\n[Service]\nExecStart=/bin/nfsd\n");
     const result = importUnits([unit]);
-    expect(only(result).tables.unit).toEqual({ requires: ["network"], requires_mounts_for: ["/proc/fs/nfsd", "/home"] });
-    expect(result.notes.map((n) => [n.line, n.group])).toEqual([[3, "After=*.mount"]]);
+    expect(only(result).tables.unit).toEqual({ requires: ["network"], requires_mounts_for: ["/proc/fs/nfsd"], after: ["proc-fs-nfsd.mount", "home.mount"] });
+    expect(result.notes).toEqual([]);
+    expect(checkErrors(only(result))).toEqual([]);
   });
 
   test("a service's Sockets= takes the sockets it names, as their Service= would", () => {

@@ -157,6 +157,10 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   };
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
+  // Before the start: a poweroff signal (BusyBox's poweroff in the rescue shell) sent while
+  // the start still runs (the /sys scan of device units takes seconds on a slow board)
+  // would be dropped by the kernel, PID 1 ignoring what it has no handler for.
+  handleSignals(power, config.system.manager.ctrl_alt_del, logger);
   manager.start();
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   try {
@@ -166,7 +170,6 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     logger.err(`control socket: ${(e as Error).message}`);
   }
   for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
-  handleSignals(power, config.system.manager.ctrl_alt_del, logger);
 }
 
 /**

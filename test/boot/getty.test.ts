@@ -20,7 +20,7 @@ test("serial-getty@ttyAMA0 gives a login prompt on the console, and a login reac
       { when: /Startup finished in/ },
       { when: /hearth-demo login: /, send: "root\n" },
       { when: /Password: /, send: "hearth\n" },
-      { when: /# /, send: "hearthctl status serial-getty@ttyAMA0 getty; echo term-$TERM status-$((6*7))\n" },
+      { when: /^[~/]\S* # /m, send: "hearthctl status serial-getty@ttyAMA0 getty; echo term-$TERM status-$((6*7))\n" },
       { when: /^term-\S* status-42\r?$/m, send: "poweroff\n" },
     ],
     timeoutMs: 240_000,

@@ -6,13 +6,15 @@
 // glibc and BusyBox of the board's architecture, hearth installed by `hearth install`,
 // the kernel modules the board names (with their dependencies and a modules.dep), the
 // example configuration (board/rootfs) and its demo programs (board/demo, compiled
-// statically for the board). Nothing in the image is a shell script.
+// statically for the board), and a getty on the console from Debian's own unit file
+// (./getty.ts). Nothing in the image is a shell script.
 
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, lstatSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseBoard, type Board } from "./board.ts";
 import { dataPadding, entryHeader, S_IFCHR, S_IFDIR, TRAILER, type CpioEntry } from "./cpio.ts";
 import { extractDeb, fetchDeb, resolveKernelPackage } from "./debian.ts";
+import { installGetty } from "./getty.ts";
 import { moduleDepends, readModinfo } from "./modinfo.ts";
 import { moduleName } from "../../src/boot/modules.ts";
 import { performInstall } from "../../src/cli/install.ts";
@@ -23,7 +25,7 @@ const REPO = resolve(import.meta.dir, "../..");
 /** BusyBox applets linked in /bin: a shell and the usual tools for the rescue console. */
 const BUSYBOX_APPLETS = [
   "sh", "ash", "cat", "cp", "cttyhack", "df", "dmesg", "echo", "free", "grep", "halt", "head", "hostname",
-  "ip", "kill", "ls", "mkdir", "mount", "mv", "nc", "poweroff", "ps", "reboot", "rm", "sleep", "tail",
+  "ip", "kill", "login", "ls", "mkdir", "mount", "mv", "nc", "poweroff", "ps", "reboot", "rm", "sleep", "tail",
   "top", "umount", "uname", "vi", "wc",
 ];
 
@@ -91,6 +93,7 @@ export function stageRoot(board: Board, hearthBinary: string, root: string, opts
   const problems = performInstall({ root, binary: hearthBinary, initramfs: opts.initramfs }, true, () => {});
   if (problems.length > 0) throw new Error(`hearth install: ${problems.join("; ")}`);
   cpSync(join(REPO, "board/rootfs"), root, { recursive: true });
+  for (const note of installGetty(board, root, (pkg) => unpackPackage(board, pkg))) console.log(`rootfs: ${note}`);
   if (board.watchdogModule) useWatchdogModule(join(root, "etc/hearth/system.toml"), board.watchdogModule);
   compileDemo(board, join(root, "usr/bin/hearth-demo"));
   installSandboxExtras(board, root);

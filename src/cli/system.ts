@@ -163,10 +163,14 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   };
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
-  manager.start();
-  Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
+  // Before the start: a poweroff signal (BusyBox's poweroff in the rescue shell) sent while
+  // the start still runs (the /sys scan of device units takes seconds on a slow board)
+  // would be dropped by the kernel, PID 1 ignoring what it has no handler for.
   // daemon-reload reads the configuration as at boot: the same layers, command line, mounts and rescue shell.
   const reload = makeReloader(() => { const c = readConfig(); return { ...c, units: unitsOf(c) }; }, manager, logger);
+  handleSignals(power, config.system.manager.ctrl_alt_del, logger, reload);
+  manager.start();
+  Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   try {
     control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
       { watchdog, debugAllowed: cmdline.overrides.debug === true, layers: SYSTEM_LAYERS, reload });
@@ -174,7 +178,6 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     logger.err(`control socket: ${(e as Error).message}`);
   }
   for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
-  handleSignals(power, config.system.manager.ctrl_alt_del, logger, reload);
 }
 
 /**

@@ -298,8 +298,11 @@ tty_path = "/dev/ttyAMA0"
 tty_reset = true
 tty_vhangup = true
 restart = "always"
-environment = { TERM = "vt220" }
 \`\`\`
+
+A unit with a terminal (\`"tty"\` in any of the three, or a \`tty_path\`) gets \`$TERM\` as
+systemd sets it: \`linux\` on a virtual console (\`tty1\`), \`vt220\` on anything else (a
+serial line; the console is the kernel's last \`console=\`); \`environment\` may override it.
 
 (\`UtmpIdentifier=\` is not kept: hearth writes no utmp records; agetty and login write
 their own.)

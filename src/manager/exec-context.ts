@@ -58,6 +58,8 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
     env.LISTEN_FDS = String(inp.listenFdNames.length);
     env.LISTEN_FDNAMES = inp.listenFdNames.join(":");
   }
+  const term = terminalType(inp.cfg, inp.readFile);
+  if (term) env.TERM = term;
   Object.assign(env, inp.directoryEnv); // systemd's own variables: environment may override them
   Object.assign(env, inp.cfg.environment);
   for (const spec of inp.cfg.environment_file) {
@@ -71,6 +73,21 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
     Object.assign(env, parseEnvironmentFile(text));
   }
   return { env, errors };
+}
+
+/**
+ * $TERM as systemd sets it for a unit that uses a terminal (standard_input, standard_output
+ * or standard_error "tty", or a tty_path): "linux" on a virtual console (tty0, tty1 ...),
+ * "vt220" on anything else, a serial line above all. The console (/dev/console, the
+ * default terminal) is the kernel's last console= (/sys/class/tty/console/active). Null
+ * for a unit without a terminal: it gets no $TERM.
+ */
+export function terminalType(cfg: ServiceSection, readFile: (path: string) => string | null): string | null {
+  const stdio = [cfg.standard_output, cfg.standard_error];
+  if (!cfg.standard_input?.startsWith("tty") && !stdio.includes("tty") && !cfg.tty_path) return null;
+  let tty = (cfg.tty_path ?? "/dev/console").replace(/^\/dev\//, "");
+  if (tty === "console") tty = readFile("/sys/class/tty/console/active")?.trim().split(/\s+/).pop() ?? "console";
+  return /^tty\d+$/.test(tty) ? "linux" : "vt220";
 }
 
 /**

@@ -583,8 +583,9 @@ wanted_by = ["dev-ttyUSB0.device"]  # started when it is plugged in
   side by side with the device's job, without waiting for the device, and is stopped
   when that job times out.
 
-hearth learns the devices from the kernel itself, with no udev: a scan of
-\`/sys/class/*/*\` at start, then the kernel's uevents (a \`NETLINK_KOBJECT_UEVENT\` socket,
+hearth learns the devices from the kernel itself, with no udev: at start it looks up
+each device a unit names (a node by its numbers in \`/sys/dev/char|block\`, an interface
+in \`/sys/class/net\`, a sysfs path as it is), then follows the kernel's uevents (a \`NETLINK_KOBJECT_UEVENT\` socket,
 group 1), only when some unit names a device. A device gets units when it has a node
 under /dev (\`DEVNAME\`) or is a network interface (\`INTERFACE\`): its node
 (\`dev-…\`), its interface (\`sys-subsystem-net-devices-…\`), and its sysfs path
@@ -593,7 +594,7 @@ under /dev (\`DEVNAME\`) or is a network interface (\`INTERFACE\`): its node
 nothing here. A uevent that is not the kernel's (sent by a process: its netlink port is
 not 0, or its credentials are not root's) is ignored, and one that does not parse is
 dropped, each logged at the 1st, 10th, 100th… time; when the kernel drops uevents for
-want of room, /sys is scanned again.
+want of room, the devices are looked up again.
 `;
 
 const CMDLINE = `## Kernel command line

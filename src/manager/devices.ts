@@ -16,7 +16,7 @@ export function watchDevices(host: ManagerHost, units: Iterable<UnitConfig>, log
     for (const unit of change.unplugged) if (wanted.has(unit)) dispatch({ type: "device", unit, plugged: false });
     for (const unit of change.plugged) if (wanted.has(unit)) dispatch({ type: "device", unit, plugged: true });
   };
-  const watcher = host.deviceWatcher({ changed: forward, log: (level, text) => log[level](text) });
+  const watcher = host.deviceWatcher({ wanted, changed: forward, log: (level, text) => log[level](text) });
   try {
     forward(watcher.start());
   } catch (e) {

@@ -311,6 +311,11 @@ function scalar(type: ValueType, text: string): unknown {
   switch (type.kind) {
     case "bool":
       return parseBoolean(text) ?? text;
+    // systemd's boolean spellings (yes, on, 1 …) for a key that is true, false or a word.
+    case "enum":
+      return type.bools && !type.values.includes(text) ? parseBoolean(text) ?? text : text;
+    case "bool-or-strings":
+      return parseBoolean(text) ?? text;
     case "int":
       return /^[+-]?\d+$/.test(text) ? Number(text) : text;
     case "exit-status":

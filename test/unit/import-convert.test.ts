@@ -174,6 +174,17 @@ describe("conversion rules", () => {
     expect(only(importUnits([unit])).tables.service).toMatchObject({ timeout_start_sec: "infinity", timeout_stop_sec: "infinity", restart_sec: 0 });
   });
 
+  test("systemd's boolean spellings (yes, on, 1, no …) read as true/false for a key that is a boolean or a word", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nProtectHome=yes\nProtectSystem=on\nRestrictNamespaces=1\nProtectProc=invisible\n");
+    const other = unitText(dir, "bar.service", "[Service]\nExecStart=/bin/bar\nProtectHome=read-only\nProtectSystem=no\nRestrictNamespaces=~user net\n");
+    const result = importUnits([unit, other]);
+    expect(result.units[0]!.tables.service).toMatchObject({ protect_home: true, protect_system: true, restrict_namespaces: true });
+    expect(result.units[1]!.tables.service).toMatchObject({ protect_home: "read-only", protect_system: false, restrict_namespaces: "~user net" });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    for (const u of result.units) expect(checkErrors(u)).toEqual([]);
+  });
+
   test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
     const dir = scratch();
     const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");

@@ -263,7 +263,8 @@ function itemGroup(a: Assignment, part: string): string {
 function combine(type: ValueType, items: Item[], conv: Conversion): unknown {
   switch (type.kind) {
     case "command": {
-      // One main command: systemd allows several only for oneshot services.
+      // One main command: systemd allows several only for oneshot services, as hearth does.
+      if (items.length > 1 && serviceType(conv) === "oneshot") return items.map((i) => i.value);
       for (const extra of items.slice(1)) {
         conv.drop(extra.from, `hearth's ${"exec_start"} is one command: ${JSON.stringify((extra.value as string[]).join(" "))} would not run`, `${extra.from.key} (several)`);
       }
@@ -276,6 +277,11 @@ function combine(type: ValueType, items: Item[], conv: Conversion): unknown {
     default:
       return items.map((i) => i.value);
   }
+}
+
+/** The service's Type= as systemd reads it: its last non-empty assignment. */
+function serviceType(conv: Conversion): string | undefined {
+  return conv.all.filter((a) => a.section === "Service" && a.key === "Type").at(-1)?.value || undefined;
 }
 
 /**

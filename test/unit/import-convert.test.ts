@@ -159,6 +159,18 @@ describe("conversion rules", () => {
     });
   });
 
+  test("a oneshot's several ExecStart= run in turn, as in systemd (ifupdown's networking); another type's second one is dropped", () => {
+    const dir = scratch();
+    const oneshot = unitText(dir, "net.service", "[Service]\nType=oneshot\nExecStart=/sbin/ifup -a\nExecStart=-/bin/sh -c 'echo hi'\n");
+    const simple = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/a\nExecStart=/bin/b\n");
+    const result = importUnits([oneshot, simple]);
+    const [net, foo] = result.units;
+    expect(net!.tables.service.exec_start).toEqual([["/sbin/ifup", "-a"], ["-/bin/sh", "-c", "echo hi"]]);
+    expect(checkErrors(net!)).toEqual([]);
+    expect(foo!.tables.service.exec_start).toEqual(["/bin/a"]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => `${n.source.split("/").pop()}:${n.line} ${n.group}`)).toEqual(["foo.service:3 ExecStart (several)"]);
+  });
+
   test("a oneshot has no start timeout unless it sets one, as in systemd", () => {
     const dir = scratch();
     const plain = unitText(dir, "a.service", "[Service]\nType=oneshot\nExecStart=/bin/a\n");

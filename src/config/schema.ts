@@ -98,7 +98,7 @@ export const RESTART_POLICIES = allOf<RestartPolicy>()([
 export const NOTIFY_ACCESS = allOf<NotifyAccess>()(["none", "main", "exec", "all"]);
 export const KILL_MODES = allOf<KillMode>()(["control-group", "mixed", "process"]);
 export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
-  "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
+  "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit", "exit-force",
 ]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
 export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"] as const;
@@ -227,6 +227,8 @@ const UNIT = {
   allow_isolate: [bool, false, "`hearth ctl isolate` may name this unit (the built-in multi-user and rescue allow it)."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
   aliases: [listOf(unitName), [], "Other names of this unit (systemd's [Install] Alias=): they name it in dependencies, `hearth ctl` and `hearth.wants=`. A name that is a unit of its own, or another unit's alias, is an error."],
+  success_action: [oneOf(EMERGENCY_ACTIONS), "none", 'What to do when the unit goes inactive other than by failing (a oneshot done, a service that exited cleanly or was stopped): "poweroff", "reboot", "exit" … as start_limit_action (systemd\'s SuccessAction=; "exit" and "exit-force" power off in system mode, end `hearth run` with status 0).'],
+  failure_action: [oneOf(EMERGENCY_ACTIONS), "none", "What to do when the unit enters failed, as success_action (systemd's FailureAction=)."],
   default_instance: [string, null, "In a template (`NAME@.toml`): the instance its wanted_by and required_by pull in (systemd's DefaultInstance=). Without it a template is pulled in by nothing but names of its instances."],
   ...conditionKeys(),
 } as const satisfies KeyRows;

@@ -25,7 +25,7 @@ export type StandardOutput =
   | `file:${string}` | `append:${string}` | `truncate:${string}`;
 export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"
-  | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit";
+  | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit" | "exit-force";
 
 /** One command line of exec_start_pre/post, exec_stop, exec_reload. */
 export interface ExecCommand {
@@ -39,6 +39,8 @@ export interface ExecCommand {
 
 export interface UnitSection {
   description: string;
+  success_action?: EmergencyAction; // src/engine/outcome.ts; absent: none
+  failure_action?: EmergencyAction;
   requires: string[];
   wants: string[];
   binds_to: string[];

@@ -3,6 +3,7 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
+import { unitOutcome } from "./outcome.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
@@ -74,6 +75,7 @@ export interface UnitRuntime {
   runtimeDirsKept: boolean;
   unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
   deviceTimer: number | null; // a device unit's start job waiting for the device: its timer
+  lastActive: ActiveState; // the active state before a change (./outcome.ts)
 }
 
 export class Engine {
@@ -120,7 +122,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null,
+      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, lastActive: "inactive",
     });
     if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
@@ -963,6 +965,9 @@ export class Engine {
     }
     // binds_to: units bound to this one go down with it.
     if (active === "inactive" || active === "failed") this.stopBoundUnits(name);
+    const outcome = unitOutcome(u.cfg.unit, u.lastActive, active);
+    u.lastActive = active;
+    if (outcome) this.emit({ type: "emergency-action", unit: name, action: outcome.action, reason: outcome.reason });
   }
 
   /** Stop the units bound to `name` that are up and not already stopping. */

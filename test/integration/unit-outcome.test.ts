@@ -1,0 +1,37 @@
+// success_action / failure_action with real processes under `hearth run`: in run mode the
+// action ends the manager with its status instead of touching the host.
+import { describe, expect, test } from "bun:test";
+import { cleanup, startManager, writeConf } from "../support/harness.ts";
+
+async function endsWith(units: Record<string, string>, start: string) {
+  const conf = writeConf(units);
+  const m = await startManager(conf);
+  try {
+    await m.ctl("start", start);
+    const code = await Promise.race([m.proc.exited, Bun.sleep(15_000).then(() => -1)]);
+    return { code, text: m.text() };
+  } finally {
+    await m.stop();
+    cleanup(m, conf);
+  }
+}
+
+describe("success_action and failure_action", () => {
+  test("a oneshot with success_action = \"exit\" ends hearth run with status 0 once it is done", async () => {
+    const { code, text } = await endsWith({
+      done: `[unit]\nsuccess_action = "exit"\nfailure_action = "reboot"\n[service]\ntype = "oneshot"\nexec_start = ["sh", "-c", "echo job done"]\n`,
+    }, "done");
+    expect(code).toBe(0);
+    expect(text).toMatch(/done: success: success_action=exit; in run mode this ends the manager with status 0/);
+    expect(text).not.toMatch(/internal error/i);
+  });
+
+  test("a service that fails with failure_action = \"reboot\" ends hearth run with reboot's status 80", async () => {
+    const { code, text } = await endsWith({
+      broken: `[unit]\nfailure_action = "reboot"\nsuccess_action = "poweroff"\n[service]\nexec_start = ["sh", "-c", "sleep 0.2; exit 4"]\n`,
+    }, "broken");
+    expect(code).toBe(80);
+    expect(text).toMatch(/broken: failure: failure_action=reboot/);
+    expect(text).not.toMatch(/success_action/);
+  });
+});

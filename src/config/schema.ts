@@ -216,6 +216,7 @@ const UNIT = {
   requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
   wants: [listOf(unitName), [], "Units started with this one; their failure does not matter."],
   binds_to: [listOf(unitName), [], "Like requires, and this unit is also stopped when one of them stops."],
+  requisite: [listOf(unitName), [], "Units that must be active already when this one starts: they are not started, and the start fails at once if one is not (one still activating is waited for when this unit is ordered after it), as systemd's Requisite=."],
   part_of: [listOf(unitName), [], "When one of these units is stopped or restarted (a job: by hand, or passed on), this unit is too; one way only, and nothing is started (systemd's PartOf=)."],
   conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],
   after: [listOf(unitName), [], "Ordering only: this unit starts after those, once they are started (and stops before them)."],

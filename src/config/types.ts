@@ -56,6 +56,7 @@ export interface UnitSection {
   aliases?: string[];
   default_instance?: string | null;
   // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
+  requisite?: string[]; // must be active already when this one starts (src/engine/requisite.ts)
   part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
   ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone
   allow_isolate?: boolean; // `hearth ctl isolate` may name this unit

@@ -4,6 +4,7 @@
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
 import { unitOutcome } from "./outcome.ts";
+import { requisiteVerdict } from "./requisite.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
@@ -829,6 +830,10 @@ export class Engine {
     // A requirement that is not there fails the start at once, whatever the ordering: no
     // job could ever bring it up (systemd refuses the start with "Unit X not found").
     for (const d of node.requires) if (!this.units.has(d)) return { reason: this.missingReason(d) };
+    const requisite = requisiteVerdict((u.cfg.unit.requisite ?? []).map((d) => ({
+      name: d, state: this.activeState(d), starting: this.units.get(d)?.job?.type === "start", orderedAfter: node.after.has(d),
+    })));
+    if (requisite !== "run") return requisite;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
     if (this.activation.retrying(u.cfg.name)) return "wait"; // its sockets are being made again

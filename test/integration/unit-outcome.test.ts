@@ -35,3 +35,27 @@ describe("success_action and failure_action", () => {
     expect(text).not.toMatch(/success_action/);
   });
 });
+
+describe("requisite", () => {
+  test("a unit whose requisite is not running fails to start and starts nothing; once it runs, the unit starts", async () => {
+    const conf = writeConf({
+      server: `[service]\nexec_start = ["sleep", "60"]\n`,
+      rotate: `[unit]\nrequisite = ["server"]\nafter = ["server"]\n[service]\ntype = "oneshot"\nremain_after_exit = true\nexec_start = ["sh", "-c", "echo rotated"]\n`,
+    });
+    const m = await startManager(conf);
+    try {
+      const refused = await m.ctl("start", "rotate");
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toContain("requisite server is not active");
+      expect((await m.unit("server")).active).toBe("inactive");
+      expect((await m.unit("rotate")).active).toBe("inactive");
+      expect((await m.ctl("start", "server")).code).toBe(0);
+      expect((await m.ctl("start", "rotate")).code).toBe(0);
+      await m.waitForState("rotate", "active");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf);
+    }
+  });
+});

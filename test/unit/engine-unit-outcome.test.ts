@@ -43,3 +43,53 @@ describe("success_action and failure_action", () => {
     expect(actions(s)).toEqual([]);
   });
 });
+
+describe("requisite", () => {
+  const units = (after: string[] = ["server"]) => [
+    service("server", { type: "notify" }),
+    service("rotate", { type: "oneshot" }, { requisite: ["server"], after }),
+  ];
+
+  test("the start fails at once when the requisite is not active, and it is not started (ntpsec-rotate-stats)", () => {
+    const s = EngineSim.from(units());
+    s.start("rotate", 7);
+    expect(s.state("rotate")).toBe("inactive");
+    expect(s.state("server")).toBe("inactive");
+    const answer = s.of("job-finished").find((e) => e.requestId === 7)!;
+    expect([answer.result, answer.reason]).toEqual(["dependency", "requisite server is not active (inactive)"]);
+    expect(s.spawnOrder()).toEqual([]);
+  });
+
+  test("with the requisite active the unit starts", () => {
+    const s = EngineSim.from(units());
+    s.start("server");
+    s.notify("server", { ready: true });
+    expect(s.state("server")).toBe("active");
+    s.start("rotate");
+    expect(s.state("rotate")).toBe("activating");
+  });
+
+  test("ordered after a requisite that is still activating, the start waits for it; fails if it fails", () => {
+    const s = EngineSim.from(units());
+    s.start("server");
+    expect(s.state("server")).toBe("activating");
+    s.start("rotate");
+    expect(s.state("rotate")).toBe("inactive");
+    s.notify("server", { ready: true });
+    expect(s.state("rotate")).toBe("activating");
+
+    const t = EngineSim.from(units());
+    t.start("server");
+    t.start("rotate", 8);
+    t.exit("server", { kind: "exited", code: 1 });
+    expect(t.state("server")).toBe("failed");
+    expect(t.of("job-finished").find((e) => e.requestId === 8)?.result).toBe("dependency");
+    expect(t.spawnOrder()).toEqual(["server"]);
+  });
+
+  test("a requisite that is not loaded fails the start", () => {
+    const s = EngineSim.from([service("rotate", {}, { requisite: ["nowhere"] })]);
+    s.start("rotate", 9);
+    expect(s.of("job-finished").find((e) => e.requestId === 9)?.reason).toBe("requisite nowhere is not active (not loaded)");
+  });
+});

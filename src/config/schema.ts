@@ -4,7 +4,7 @@
 
 import { CONDITION_CHECKS } from "./conditions.ts";
 import type {
-  ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
+  ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, OnFailureJobMode, RestartPolicy,
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 import type { PathSection, TimerSection } from "../timers/types.ts";
@@ -100,6 +100,7 @@ export const KILL_MODES = allOf<KillMode>()(["control-group", "mixed", "process"
 export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
   "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit", "exit-force",
 ]);
+export const ON_FAILURE_JOB_MODES = allOf<OnFailureJobMode>()(["replace", "fail", "replace-irreversibly", "isolate"]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
 export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
@@ -216,6 +217,8 @@ const UNIT = {
   requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
   wants: [listOf(unitName), [], "Units started with this one; their failure does not matter."],
   binds_to: [listOf(unitName), [], "Like requires, and this unit is also stopped when one of them stops."],
+  on_failure: [listOf(unitName), [], "Units started when this one enters failed, or fails and is about to be restarted (systemd's OnFailure=)."],
+  on_failure_job_mode: [oneOf(ON_FAILURE_JOB_MODES), "replace", 'How on_failure units are started: "replace" replaces queued jobs (a stop) of the units it starts; "fail" starts nothing if one of them has a stop queued; "replace-irreversibly" as replace, and until they ran their start jobs are not replaced by a later stop; "isolate" isolates the one unit named (which needs allow_isolate).'],
   requisite: [listOf(unitName), [], "Units that must be active already when this one starts: they are not started, and the start fails at once if one is not (one still activating is waited for when this unit is ordered after it), as systemd's Requisite=."],
   part_of: [listOf(unitName), [], "When one of these units is stopped or restarted (a job: by hand, or passed on), this unit is too; one way only, and nothing is started (systemd's PartOf=)."],
   conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],

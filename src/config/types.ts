@@ -27,6 +27,9 @@ export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"
   | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit" | "exit-force";
 
+/** How the start of on_failure units treats jobs already queued (systemd's job modes). */
+export type OnFailureJobMode = "replace" | "fail" | "replace-irreversibly" | "isolate";
+
 /** One command line of exec_start_pre/post, exec_stop, exec_reload. */
 export interface ExecCommand {
   argv: string[]; // argv[0] is the program: an absolute path, or a name looked up in PATH at load
@@ -56,6 +59,8 @@ export interface UnitSection {
   aliases?: string[];
   default_instance?: string | null;
   // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
+  on_failure?: string[]; // started when this unit fails (src/engine/outcome.ts)
+  on_failure_job_mode?: OnFailureJobMode;
   requisite?: string[]; // must be active already when this one starts (src/engine/requisite.ts)
   part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
   ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone

@@ -3,7 +3,7 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
-import { unitOutcome } from "./outcome.ts";
+import { unitOutcome, type UnitState } from "./outcome.ts";
 import { requisiteVerdict } from "./requisite.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
@@ -31,6 +31,7 @@ export interface Job {
   // with the one asked for): the crash-loop counters stay (src/engine/service.ts owns them).
   automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
+  irreversible?: boolean; // on_failure_job_mode = "replace-irreversibly": no later job replaces it
 }
 
 /** No templates, no aliases. */
@@ -76,7 +77,7 @@ export interface UnitRuntime {
   runtimeDirsKept: boolean;
   unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
   deviceTimer: number | null; // a device unit's start job waiting for the device: its timer
-  lastActive: ActiveState; // the active state before a change (./outcome.ts)
+  last: UnitState; // the state before a change (./outcome.ts)
 }
 
 export class Engine {
@@ -123,7 +124,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, lastActive: "inactive",
+      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, last: { active: "inactive", sub: "dead" },
     });
     if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
@@ -777,6 +778,12 @@ export class Engine {
 
   private replaceJob(u: UnitRuntime, job: Job) {
     const old = u.job;
+    if (old?.irreversible && old.type !== job.type) {
+      for (const rid of job.requestIds) {
+        this.finish({ unit: u.cfg.name, job: job.type, result: "failed", requestId: rid, reason: `an irreversible ${old.type} job is queued` });
+      }
+      return;
+    }
     if (old) {
       // The new job supersedes the old one; its waiters learn that it was canceled.
       for (const rid of old.requestIds) {
@@ -970,9 +977,36 @@ export class Engine {
     }
     // binds_to: units bound to this one go down with it.
     if (active === "inactive" || active === "failed") this.stopBoundUnits(name);
-    const outcome = unitOutcome(u.cfg.unit, u.lastActive, active);
-    u.lastActive = active;
-    if (outcome) this.emit({ type: "emergency-action", unit: name, action: outcome.action, reason: outcome.reason });
+    const outcome = unitOutcome(u.cfg.unit, u.last, { active, sub }, u.service?.result ?? "success");
+    u.last = { active, sub };
+    if (outcome.startOnFailure && !this.goingDown) this.startOnFailure(u);
+    if (outcome.action) this.emit({ type: "emergency-action", unit: name, ...outcome.action });
+  }
+
+  /** on_failure: start the units, by on_failure_job_mode (systemd's job modes). */
+  private startOnFailure(u: UnitRuntime) {
+    const mode = u.cfg.unit.on_failure_job_mode ?? "replace";
+    for (const asked of u.cfg.unit.on_failure ?? []) {
+      const name = this.resolve(asked);
+      const target = name === null ? undefined : this.units.get(name);
+      if (name === null || !target) {
+        this.emit({ type: "log", unit: u.cfg.name, level: "warning", text: `on_failure: unit ${asked} not found` });
+        continue;
+      }
+      if (mode === "isolate") {
+        this.isolate(target);
+        continue;
+      }
+      const affected: UnitRuntime[] = [];
+      this.walk(name, (node) => [...node.requires, ...node.wants], (v) => affected.push(v));
+      if (mode === "fail" && affected.some((v) => v.job?.type === "stop")) {
+        this.emit({ type: "log", unit: u.cfg.name, level: "warning", text: `on_failure: ${name} not started: a stop job is queued (on_failure_job_mode = "fail")` });
+        continue;
+      }
+      this.emit({ type: "log", unit: u.cfg.name, level: "info", text: `Triggering on_failure unit ${name}` });
+      this.startTransaction(name, undefined, false);
+      if (mode === "replace-irreversibly") for (const v of affected) if (v.job?.type === "start") v.job.irreversible = true;
+    }
   }
 
   /** Stop the units bound to `name` that are up and not already stopping. */

@@ -1,6 +1,9 @@
 // success_action / failure_action with real processes under `hearth run`: in run mode the
 // action ends the manager with its status instead of touching the host.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cleanup, startManager, writeConf } from "../support/harness.ts";
 
 async function endsWith(units: Record<string, string>, start: string) {
@@ -56,6 +59,30 @@ describe("requisite", () => {
     } finally {
       await m.stop();
       cleanup(m, conf);
+    }
+  });
+});
+
+describe("on_failure", () => {
+  test("a service that fails starts its on_failure unit, which runs; a clean exit starts nothing", async () => {
+    const flags = mkdtempSync(join(tmpdir(), "hearth-on-failure-"));
+    const conf = writeConf({
+      scrub: `[unit]\non_failure = ["report"]\n[service]\ntype = "oneshot"\nexec_start = ["sh", "-c", "test -e ${flags}/fail && exit 3; exit 0"]\n`,
+      report: `[service]\ntype = "oneshot"\nremain_after_exit = true\nexec_start = ["sh", "-c", "echo reporting the failure"]\n`,
+    });
+    const m = await startManager(conf);
+    try {
+      expect((await m.ctl("start", "scrub")).code).toBe(0);
+      expect((await m.unit("report")).active).toBe("inactive");
+      writeFileSync(join(flags, "fail"), "");
+      expect((await m.ctl("start", "scrub")).code).not.toBe(0);
+      await m.waitForState("report", "active");
+      expect(m.text()).toContain("Triggering on_failure unit report");
+      expect((await m.ctl("logs", "report")).stdout).toContain("reporting the failure");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf, flags);
     }
   });
 });

@@ -93,3 +93,63 @@ describe("requisite", () => {
     expect(s.of("job-finished").find((e) => e.requestId === 9)?.reason).toBe("requisite nowhere is not active (not loaded)");
   });
 });
+
+describe("on_failure", () => {
+  test("a unit that fails starts its on_failure units (e2scrub@'s e2scrub_fail@); one that succeeds does not", () => {
+    const s = EngineSim.from([
+      service("scrub", { type: "oneshot" }, { on_failure: ["report"] }),
+      service("report", { type: "oneshot" }),
+    ]);
+    s.start("scrub");
+    s.exit("scrub", { kind: "exited", code: 0 });
+    expect(s.spawnOrder()).toEqual(["scrub"]);
+    s.start("scrub");
+    s.exit("scrub", { kind: "exited", code: 1 });
+    expect(s.state("scrub")).toBe("failed");
+    expect(s.spawnOrder()).toEqual(["scrub", "scrub", "report"]);
+    expect(s.state("report")).toBe("activating");
+  });
+
+  test("a failure followed by an automatic restart starts them too, as systemd does since 249", () => {
+    const s = EngineSim.from([
+      service("d", { restart: "on-failure", restart_sec: 1 }, { on_failure: ["report"] }),
+      service("report"),
+    ]);
+    s.start("d");
+    s.exit("d", { kind: "exited", code: 1 });
+    expect(s.sub("d")).toBe("auto-restart");
+    expect(s.state("report")).toBe("active");
+  });
+
+  test("\"fail\": not started while a stop of it is queued, and said so", () => {
+    const units = () => [
+      service("d", {}, { on_failure: ["report"], on_failure_job_mode: "fail" }),
+      service("report"),
+      service("user", {}, { after: ["report"] }),
+    ];
+    const s = EngineSim.from(units());
+    for (const u of ["report", "user", "d"]) s.start(u);
+    s.stop("user"); // deactivating until its process exits
+    s.stop("report", 11); // queued: it stops after user, ordered after it
+    expect(s.engine.units.get("report")!.job).toMatchObject({ type: "stop", running: false });
+    s.exit("d", { kind: "exited", code: 1 });
+    expect(s.engine.units.get("report")!.job?.type).toBe("stop");
+    expect(s.logs("d", "warning").join("\n")).toContain('report not started: a stop job is queued (on_failure_job_mode = "fail")');
+  });
+
+  test("\"replace-irreversibly\": a later stop does not replace the start it queued", () => {
+    const s = EngineSim.from([
+      service("d", {}, { on_failure: ["rescue-shell"], on_failure_job_mode: "replace-irreversibly" }),
+      service("rescue-shell", {}, { after: ["slow"] }),
+      service("slow", { type: "notify" }),
+    ]);
+    s.start("slow");
+    s.start("d");
+    s.exit("d", { kind: "exited", code: 1 });
+    expect(s.engine.units.get("rescue-shell")!.job?.type).toBe("start");
+    s.stop("rescue-shell", 12);
+    expect(s.of("job-finished").find((e) => e.requestId === 12)).toMatchObject({ result: "failed", reason: "an irreversible start job is queued" });
+    s.notify("slow", { ready: true });
+    expect(s.state("rescue-shell")).toBe("active");
+  });
+});

@@ -107,6 +107,8 @@ export interface ServiceSection {
   kill_signal: number; // signal number, SIGTERM by default
   kill_mode: KillMode;
   send_sighup: boolean;
+  send_sigkill?: boolean; // absent: true
+
   // Execution context, applied by the spawner in the child before exec.
   user: string | null;
   group: string | null;

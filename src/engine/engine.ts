@@ -605,7 +605,7 @@ export class Engine {
     if (!u?.service || !cfg) return;
     const down = active === "inactive" || active === "failed";
     if (!down && sub !== "auto-restart") return;
-    const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit);
+    const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit) || cfg.send_sigkill === false;
     if (!keepsLeftovers) {
       this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
       u.processGroup = null; // never signal a process group whose pid may be reused

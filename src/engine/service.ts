@@ -711,7 +711,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         return enterStopSigterm(rt, p);
       }
       if (rt.sub === "stop-sigterm" || rt.sub === "stop-watchdog") {
-        log(p, "warning", `State '${rt.sub}' timed out. Killing.`);
+        log(p, "warning", `State '${rt.sub}' timed out. ${p.cfg.send_sigkill === false ? "Skipping SIGKILL." : "Killing."}`);
         if (!rt.operatorStop && rt.result === "success") {
           rt.result = "timeout";
           rt.failCause ??= "timeout";
@@ -807,6 +807,13 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
 }
 
 function enterStopSigkill(rt: ServiceRuntime, p: ServicePort) {
+  if (p.cfg.send_sigkill === false) {
+    // systemd's SendSIGKILL=no: the processes are left running, the unit goes down.
+    log(p, "info", "No SIGKILL (send_sigkill = false): what is left of the unit keeps running.");
+    rt.mainPid = null;
+    rt.controlPid = null;
+    return settle(rt, p);
+  }
   enter(rt, p, "stop-sigkill");
   const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
   const group = cgroupLeader(rt, p);

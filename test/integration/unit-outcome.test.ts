@@ -1,10 +1,10 @@
 // success_action / failure_action with real processes under `hearth run`: in run mode the
 // action ends the manager with its status instead of touching the host.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { cleanup, startManager, writeConf } from "../support/harness.ts";
+import { dirname, join } from "node:path";
+import { cleanup, poll, startManager, writeConf } from "../support/harness.ts";
 
 async function endsWith(units: Record<string, string>, start: string) {
   const conf = writeConf(units);
@@ -83,6 +83,31 @@ describe("on_failure", () => {
     } finally {
       await m.stop();
       cleanup(m, conf, flags);
+    }
+  });
+});
+
+describe("send_sigkill", () => {
+  test("send_sigkill = false: a daemon that ignores SIGTERM is left running when its stop times out; the unit is down", async () => {
+    const conf = writeConf({
+      db: `[service]\nexec_start = ["sh", "-c", "trap '' TERM; echo $$$$ > \\"$HEARTH_TEST_PIDFILE\\"; while :; do sleep 0.1; done"]\ntimeout_stop_sec = 0.5\nsend_sigkill = false\n`,
+    });
+    const pidFile = join(mkdtempSync(join(tmpdir(), "hearth-sigkill-")), "pid");
+    const m = await startManager(conf, [], { env: { HEARTH_TEST_PIDFILE: pidFile } });
+    let pid = 0;
+    try {
+      expect((await m.ctl("start", "db")).code).toBe(0);
+      await poll("the daemon to write its pid", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "");
+      pid = Number(readFileSync(pidFile, "utf8").trim());
+      await m.ctl("stop", "db");
+      await m.waitForState("db", "inactive");
+      expect(m.text()).toContain("Skipping SIGKILL");
+      expect(() => process.kill(pid, 0)).not.toThrow(); // still there
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      await m.stop();
+      cleanup(m, conf, dirname(pidFile));
     }
   });
 });

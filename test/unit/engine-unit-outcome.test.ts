@@ -153,3 +153,26 @@ describe("on_failure", () => {
     expect(s.state("rescue-shell")).toBe("active");
   });
 });
+
+describe("send_sigkill", () => {
+  test("false: a stop that times out sends no SIGKILL, leaves the processes and their cgroup, and the unit goes down", () => {
+    const s = EngineSim.from([service("db", { send_sigkill: false, timeout_stop_sec: 5 })]);
+    s.start("db");
+    s.stop("db");
+    expect(s.kills("db").map((k) => k.signal)).toEqual([15, 18]);
+    s.advance(5_000);
+    expect(s.kills("db").map((k) => k.signal)).toEqual([15, 18]);
+    expect(s.state("db")).toBe("inactive");
+    expect(s.of("kill-leftovers").filter((e) => e.unit === "db")).toEqual([]);
+    expect(s.of("remove-cgroup").filter((e) => e.unit === "db")).toEqual([]);
+    expect(s.logs("db", "warning")).toContain("State 'stop-sigterm' timed out. Skipping SIGKILL.");
+  });
+
+  test("by default the same stop ends with SIGKILL", () => {
+    const s = EngineSim.from([service("db", { timeout_stop_sec: 5 })]);
+    s.start("db");
+    s.stop("db");
+    s.advance(5_000);
+    expect(s.kills("db").map((k) => k.signal)).toEqual([15, 18, 9]);
+  });
+});

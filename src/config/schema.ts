@@ -335,6 +335,7 @@ const SERVICE = {
   working_directory: [{ kind: "path", home: true }, null, 'Working directory; "~" is the user\'s home; unset: "/".'],
   umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
   environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
+  unset_environment: [listOf(string), [], 'Variables taken out of the environment last of all, whoever set them (the manager, environment, environment_file, hearth itself): "NAME" removes it, "NAME=VALUE" only that exact assignment (systemd\'s UnsetEnvironment=).'],
   environment_file: [listOf({ kind: "path", optionalMark: true }), [], 'Files of NAME=value lines read at each start; a leading "-" means a missing file is fine.'],
   ...LIMIT_KEYS,
   nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],

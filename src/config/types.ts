@@ -116,7 +116,8 @@ export interface ServiceSection {
   working_directory: string | null;
   umask: number; // 0o022 by default
   environment: Record<string, string>;
-  environment_file: string[]; // a leading "-" means: missing file is fine
+  environment_file: string[];
+  unset_environment?: string[]; // NAME or NAME=VALUE, applied last // a leading "-" means: missing file is fine
   limits: Record<string, Rlimit>; // key = rlimit name in lower case without prefix: "nofile", "core", ...
   nice: number | null;
   oom_score_adj: number | null;

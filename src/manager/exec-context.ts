@@ -70,7 +70,17 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
     }
     Object.assign(env, parseEnvironmentFile(text));
   }
+  unsetVariables(env, inp.cfg.unset_environment ?? []);
   return { env, errors };
+}
+
+/** unset_environment, the last step as in systemd: "NAME" goes, "NAME=VALUE" only with that value. */
+function unsetVariables(env: Record<string, string>, specs: string[]) {
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    if (eq < 0) delete env[spec];
+    else if (env[spec.slice(0, eq)] === spec.slice(eq + 1)) delete env[spec.slice(0, eq)];
+  }
 }
 
 /**

@@ -1,0 +1,31 @@
+// unset_environment (systemd's UnsetEnvironment=) under `hearth run`: what the service's
+// process really gets, read back from its output.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanup, startManager, writeConf } from "../support/harness.ts";
+import { oneshot, report } from "../support/reporting-units.ts";
+
+describe("unset_environment", () => {
+  test("a name goes whoever set it (the manager, environment, environment_file); NAME=VALUE only with that value", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-unset-env-"));
+    writeFileSync(join(dir, "env"), "FROM_FILE=file\nKEPT_FILE=kept\n");
+    const conf = writeConf({
+      getty: oneshot(
+        'echo "LANG=${LANG-unset} LC_TIME=${LC_TIME-unset} FROM_FILE=${FROM_FILE-unset} KEPT_FILE=${KEPT_FILE-unset} A=${A-unset} B=${B-unset} INVOCATION_UNIT=${INVOCATION_UNIT-unset}"',
+        'environment = { LC_TIME = "C", A = "1", B = "2" }',
+        `environment_file = ["${dir}/env"]`,
+        'unset_environment = ["LANG", "LC_TIME", "FROM_FILE", "A=1", "B=3", "INVOCATION_UNIT"]',
+      ),
+    });
+    const m = await startManager(conf, [], { env: { LANG: "de_DE.UTF-8" } });
+    try {
+      expect(await report(m, "getty")).toEqual(["LANG=unset LC_TIME=unset FROM_FILE=unset KEPT_FILE=kept A=unset B=2 INVOCATION_UNIT=unset"]);
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf, dir);
+    }
+  });
+});

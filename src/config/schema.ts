@@ -389,7 +389,7 @@ const SERVICE = {
   tty_reset: [bool, false, "Reset the terminal (termios to sane values, queues flushed) before each process starts and once the unit is down (TTYReset=)."],
   tty_vhangup: [bool, false, "Hang up whoever has the terminal open before each process starts and once the unit is down (TTYVHangup=): a getty's old session goes."],
   tty_vt_disallocate: [bool, false, "A virtual console (/dev/ttyN): disallocate it and clear its scrollback before each process starts and once the unit is down (TTYVTDisallocate=)."],
-  standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
+  standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "journal+console" (also "syslog+console", "kmsg+console"): the log, and each line on the console too (hearth run: its stdout); "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
   standard_error: [{ kind: "std-output" }, "inherit", 'Where stderr goes: the values of standard_output; "inherit": where stdout goes.'],
   syslog_identifier: [string, null, "The name the unit's log lines are shown under by `hearth ctl logs` and in log_file; unset: the unit's name."],
   fd_store_max: [int(0, 4096), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],

@@ -22,6 +22,7 @@ export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
  */
 export type StandardOutput =
   | "inherit" | "null" | "tty" | "journal" | "syslog" | "kmsg" | "socket"
+  | "journal+console" | "syslog+console" | "kmsg+console" // the log, each line also on the console
   | `file:${string}` | `append:${string}` | `truncate:${string}`;
 export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"

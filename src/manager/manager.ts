@@ -130,7 +130,7 @@ export class Manager {
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
     this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
-    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap);
+    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap, (line) => opts.console(line));
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
       dispatch: (event) => this.dispatch(event),

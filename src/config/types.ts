@@ -118,7 +118,9 @@ export interface ServiceSection {
   umask: number; // 0o022 by default
   environment: Record<string, string>;
   environment_file: string[];
-  unset_environment?: string[]; // NAME or NAME=VALUE, applied last // a leading "-" means: missing file is fine
+  unset_environment?: string[]; // NAME or NAME=VALUE, applied last
+  utmp_identifier?: string | null; // src/manager/utmp.ts
+  utmp_mode?: "init" | "login" | "user"; // a leading "-" means: missing file is fine
   limits: Record<string, Rlimit>; // key = rlimit name in lower case without prefix: "nofile", "core", ...
   nice: number | null;
   oom_score_adj: number | null;

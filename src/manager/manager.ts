@@ -26,6 +26,7 @@ import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
+import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -94,6 +95,7 @@ export class Manager {
   private firstSpawnAtMono: number | null = null;
   /** Time the kernel took before PID 1 started (system mode only), for analysis. */
   private readonly outputs: UnitOutputs;
+  private readonly utmp: UtmpWriter;
   private readonly timers = new Map<string, unknown>();
   private readonly waiters = new Map<number, JobWaiter>();
   private readonly readinessFds = new Map<string, number>();
@@ -131,6 +133,8 @@ export class Manager {
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
     this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap, (line) => opts.console(line));
+    const utmpFiles = opts.systemMode ? SYSTEM_UTMP_FILES : { utmp: join(opts.runDir, "utmp"), wtmp: join(opts.runDir, "wtmp") };
+    this.utmp = new UtmpWriter(utmpFiles, () => this.host.wallNow(), (text) => this.log.warning(text));
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
       dispatch: (event) => this.dispatch(event),
@@ -439,6 +443,7 @@ export class Manager {
     this.firstSpawnAtMono ??= this.host.now();
     this.spawned.set(result.pid, { unit: e.unit, output: ctx.logUnit });
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
+    if (e.role === "main") this.utmp.started(e.unit, result.pid, ctx.config.service!);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
   }
@@ -579,6 +584,7 @@ export class Manager {
       const spawned = this.spawned.get(pid);
       this.spawned.delete(pid);
       if (spawned) this.outputs.drain(spawned.output); // what it wrote comes before its exit
+      if (spawned) this.utmp.exited(spawned.unit, pid, status);
       this.dispatch({ type: "exited", pid, status });
     }
     this.processes?.removeEmptyCgroups();

@@ -119,6 +119,8 @@ export interface ServiceSection {
   environment: Record<string, string>;
   environment_file: string[];
   unset_environment?: string[]; // NAME or NAME=VALUE, applied last
+  load_credential?: string[]; // "ID" or "ID:PATH" (src/manager/credentials.ts)
+  set_credential?: string[]; // "ID:VALUE"
   utmp_identifier?: string | null; // src/manager/utmp.ts
   utmp_mode?: "init" | "login" | "user"; // a leading "-" means: missing file is fine
   limits: Record<string, Rlimit>; // key = rlimit name in lower case without prefix: "nofile", "core", ...

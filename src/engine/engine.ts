@@ -621,6 +621,7 @@ export class Engine {
     }
     if (!down) return;
     if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
+    if (cfg.load_credential?.length || cfg.set_credential?.length) this.effects.push({ type: "remove-credentials", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // systemd resets the terminal after the unit too (exec_context_revert_tty).
     if (cfg.tty_reset || cfg.tty_vhangup || cfg.tty_vt_disallocate) {

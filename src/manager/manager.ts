@@ -27,6 +27,7 @@ import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
 import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
+import { credentialsDirectory, removeCredentials } from "./credentials.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -314,6 +315,11 @@ export class Manager {
         return;
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
+      case "remove-credentials": {
+        const problem = removeCredentials(credentialsDirectory(this.directoryBases.runtime, e.unit));
+        if (problem) this.unitLogger(e.unit).warning(problem);
+        return;
+      }
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
         return this.triggerShell.perform(e);

@@ -146,6 +146,9 @@ export interface ServiceSection {
   cpu_affinity?: number[] | null; // CPU numbers, sorted; null = inherited
   io_scheduling_class?: IoSchedulingClass | null;
   io_scheduling_priority?: number | null; // 0..7
+  cpu_scheduling_policy?: "other" | "batch" | "idle" | "fifo" | "rr" | null; // src/exec/cpu-scheduling.ts
+  cpu_scheduling_priority?: number | null; // 0..99
+  cpu_scheduling_reset_on_fork?: boolean;
   read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
   inaccessible_paths?: string[]; // the same
   private_tmp?: boolean;

@@ -10,6 +10,7 @@ import type { Sandbox } from "../exec/mount-plan.ts";
 import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
 import { usesMountNamespace } from "../config/sandbox-keys.ts";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
+import { cpuScheduling } from "../exec/cpu-scheduling.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
 export function parseEnvironmentFile(text: string): Record<string, string> {
@@ -123,6 +124,7 @@ export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {})
   const ioSet = (cfg.io_scheduling_class ?? null) !== null || (cfg.io_scheduling_priority ?? null) !== null;
   return {
     cpuAffinity: cfg.cpu_affinity ?? undefined,
+    cpuScheduling: cpuScheduling(cfg),
     ioScheduling: ioSet ? { class: cfg.io_scheduling_class ?? "best-effort", priority: cfg.io_scheduling_priority ?? 4 } : undefined,
     capabilityBoundingSet: boundingSet(cfg),
     ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,

@@ -332,7 +332,7 @@ const SERVICE = {
   user: [string, null, "User (name or number) the commands run as; unset: root."],
   group: [string, null, "Group (name or number); unset: the user's primary group."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],
-  working_directory: [{ kind: "path", home: true }, null, 'Working directory; "~" is the user\'s home; unset: "/".'],
+  working_directory: [{ kind: "path", home: true, optionalMark: true }, null, 'Working directory; "~" is the user\'s home; unset: "/". A leading "-" ("-/var/lib/x", "-~"): if it is not there the process starts in "/" instead of failing.'],
   umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
   environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
   load_credential: [listOf(string), [], 'Credentials the processes read from $CREDENTIALS_DIRECTORY (RUNTIME/credentials/UNIT, mode 0500, files 0400, owned by the unit\'s user; removed when the unit is down): "ID:/abs/path" copies that file (missing: the start fails); "ID:name" or "ID" alone takes it from the manager\'s $CREDENTIALS_DIRECTORY, /etc/credstore, /run/credstore or /usr/lib/credstore, and is skipped when none has it (systemd\'s LoadCredential=).'],

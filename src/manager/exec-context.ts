@@ -1,6 +1,7 @@
 // From a unit's configuration to what the spawner needs: environment, ids, limits.
 // Pure except for reading environment files and the user database, which the caller
 // passes in as text readers so tests can feed them.
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
@@ -107,11 +108,22 @@ export function expandCommand(argv: string[], env: Record<string, string>): stri
 /**
  * Where a service starts, as systemd's WorkingDirectory=: "/" unless working_directory
  * says otherwise, even with user = (not the user's home); "~" is the home of the
- * service's user, or of the manager's when it has none.
+ * service's user, or of the manager's when it has none. A leading "-": a directory that
+ * is not there is no error, the process starts in "/" (systemd stays in the manager's, "/").
  */
-export function workingDirectory(configured: string | null, user: { home: string } | null): string {
-  if (configured === "~") return user?.home ?? homedir();
-  return configured ?? "/";
+export function workingDirectory(configured: string | null, user: { home: string } | null, isDirectory: (path: string) => boolean = isDirectoryPath): string {
+  const missingOk = configured?.startsWith("-") ?? false;
+  const wanted = missingOk ? configured!.slice(1) : configured;
+  const path = wanted === "~" ? user?.home ?? homedir() : wanted ?? "/";
+  return missingOk && !isDirectory(path) ? "/" : path;
+}
+
+function isDirectoryPath(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

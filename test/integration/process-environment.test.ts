@@ -1,5 +1,5 @@
-// unset_environment (systemd's UnsetEnvironment=) under `hearth run`: what the service's
-// process really gets, read back from its output.
+// unset_environment (systemd's UnsetEnvironment=) and working_directory = "-PATH" under
+// `hearth run`: what the service's process really gets, read back from its output.
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +22,27 @@ describe("unset_environment", () => {
     const m = await startManager(conf, [], { env: { LANG: "de_DE.UTF-8" } });
     try {
       expect(await report(m, "getty")).toEqual(["LANG=unset LC_TIME=unset FROM_FILE=unset KEPT_FILE=kept A=unset B=2 INVOCATION_UNIT=unset"]);
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf, dir);
+    }
+  });
+});
+
+describe("working_directory with a leading -", () => {
+  test("a missing directory is no error: the process starts in /; one that is there is used", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-wd-"));
+    const conf = writeConf({
+      missing: oneshot("pwd", `working_directory = "-${dir}/nowhere"`),
+      there: oneshot("pwd", `working_directory = "-${dir}"`),
+      strict: oneshot("pwd", `working_directory = "${dir}/nowhere"`),
+    });
+    const m = await startManager(conf);
+    try {
+      expect(await report(m, "missing")).toEqual(["/"]);
+      expect(await report(m, "there")).toEqual([dir]);
+      expect((await m.ctl("start", "strict")).code).not.toBe(0);
       expect(m.text()).not.toMatch(/internal error/i);
     } finally {
       await m.stop();

@@ -17,7 +17,7 @@ export type ValueType =
   | { kind: "string" }
   | { kind: "path"; home?: boolean; optionalMark?: boolean; rootMark?: boolean } // absolute; "~" / leading "-" / "+" where allowed
   | { kind: "bool" }
-  | { kind: "int"; min: number; max: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
+  | { kind: "int"; min: number; max: number; infinity?: boolean; percent?: boolean } // `infinity`: "infinity" is Infinity; `percent`: "N%" is { percent: N }
   | { kind: "size"; max: number; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
   // Seconds or a time span; `off`: "off" means 0. `finite`: "infinity" is refused and so is
   // anything a timer cannot count (over MAX_TIMER_SEC); elsewhere that much means infinity.
@@ -390,7 +390,7 @@ const SERVICE = {
   runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
-  tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
+  tasks_max: [{ kind: "int", min: 1, max: MAX_TASKS, infinity: true, percent: true }, null, 'Most processes and threads at once (cgroup pids.max), "infinity", or a percentage of what the system allows ("99%": of the least of kernel.pid_max, kernel.threads-max and the root cgroup\'s pids.max, less one, as systemd).'],
   standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": tty_path (unset: the console), made the controlling terminal; "tty-force": taken even from another session; "tty-fail": as "tty" (see Standard input and output). stdout and stderr follow it unless set.'],
   tty_path: [path, null, 'The terminal of standard_input/standard_output "tty" ("/dev/ttyS0"); the process opens it itself, after setsid. Unset: the console.'],
   tty_reset: [bool, false, "Reset the terminal (termios to sane values, queues flushed) before each process starts and once the unit is down (TTYReset=)."],

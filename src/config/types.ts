@@ -200,7 +200,7 @@ export interface ServiceSection {
   // Resource limits, through the unit's cgroup; null = no limit set.
   memory_max?: number | null; // bytes; Infinity = "infinity"
   cpu_quota?: number | null; // percent of one CPU
-  tasks_max?: number | null; // Infinity = "infinity"
+  tasks_max?: number | { percent: number } | null; // Infinity = "infinity"; a percent of the system's (src/manager/exec-context.ts)
   bus_name?: string | null; // the well-known D-Bus name a dbus service takes when ready (src/dbus/)
 }
 

@@ -1,7 +1,7 @@
 // From a unit's configuration to what the spawner needs: environment, ids, limits.
 // Pure except for reading environment files and the user database, which the caller
 // passes in as text readers so tests can feed them.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
@@ -204,6 +204,27 @@ function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | un
 }
 
 /** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */
-export function cgroupLimits(cfg: ServiceSection): CgroupLimits {
-  return { memoryMax: cfg.memory_max, cpuQuota: cfg.cpu_quota, tasksMax: cfg.tasks_max };
+export function cgroupLimits(cfg: ServiceSection, systemTasks: () => number = systemTasksMax): CgroupLimits {
+  const tasks = cfg.tasks_max;
+  const tasksMax = typeof tasks === "object" && tasks !== null ? Math.max(1, Math.floor((systemTasks() * tasks.percent) / 100)) : tasks;
+  return { memoryMax: cfg.memory_max, cpuQuota: cfg.cpu_quota, tasksMax };
+}
+
+/**
+ * What tasks_max = "N%" is a share of, as systemd's system_tasks_max: the least of
+ * kernel.pid_max, kernel.threads-max and the root cgroup's pids.max, less one (pid 0 is none).
+ */
+export function systemTasksMax(read: (path: string) => string | null = readSmallFile): number {
+  const values = ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max", "/sys/fs/cgroup/pids.max"]
+    .map((path) => Number(read(path)?.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return Math.max(1, Math.min(4_194_304, ...values) - 1);
+}
+
+function readSmallFile(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8").slice(0, 64);
+  } catch {
+    return null;
+  }
 }

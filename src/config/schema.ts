@@ -328,7 +328,7 @@ const SERVICE = {
   kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
   kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only."],
   send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],
-  send_sigkill: [bool, true, "false: when a stop times out, no SIGKILL: the unit goes down (result timeout) and what is left of it keeps running, its cgroup kept (systemd's SendSIGKILL=no, for databases that must not be killed mid-write)."],
+  send_sigkill: [bool, true, "false: when a stop times out, no SIGKILL: the unit goes down (result timeout) and what is left of it keeps running, its cgroup removed once empty (systemd's SendSIGKILL=no, for databases that must not be killed mid-write)."],
   user: [string, null, "User (name or number) the commands run as; unset: root."],
   group: [string, null, "Group (name or number); unset: the user's primary group."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],

@@ -339,6 +339,7 @@ const SERVICE = {
   set_credential: [listOf(string), [], '"ID:VALUE": a credential with this content, unless a load_credential of the same ID found one (systemd\'s SetCredential=).'],
   utmp_identifier: [string, null, 'Write utmp and wtmp records for the main process under this id (its last 4 characters; a getty\'s "%I"): INIT_PROCESS when it starts, DEAD_PROCESS when it exits, ut_line from tty_path (systemd\'s UtmpIdentifier=). Into /var/run/utmp and /var/log/wtmp (under `hearth run`: RUNDIR/utmp and RUNDIR/wtmp) only where the file exists, as systemd.'],
   utmp_mode: [oneOf(["init", "login", "user"]), "init", '"login": a LOGIN_PROCESS record (user LOGIN) after INIT_PROCESS, for a getty that does not write one itself; "user": a USER_PROCESS record of the unit\'s user (systemd\'s UtmpMode=).'],
+  non_blocking: [bool, false, "Set O_NONBLOCK on the sockets (and connection) passed to the main process, not on fd-store fds; it is the open file's flag, so the manager's copy has it too (systemd's NonBlocking=)."],
   unset_environment: [listOf(string), [], 'Variables taken out of the environment last of all, whoever set them (the manager, environment, environment_file, hearth itself): "NAME" removes it, "NAME=VALUE" only that exact assignment (systemd\'s UnsetEnvironment=).'],
   environment_file: [listOf({ kind: "path", optionalMark: true }), [], 'Files of NAME=value lines read at each start; a leading "-" means a missing file is fine.'],
   ...LIMIT_KEYS,

@@ -28,6 +28,7 @@ import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
 import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
 import { credentialsDirectory, removeCredentials } from "./credentials.ts";
+import { setPassedNonBlocking } from "./non-blocking.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -536,6 +537,7 @@ export class Manager {
    */
   private passedTo(unit: string, ctx: SpawnContext, inetd: boolean): Passed {
     const passed = this.sockets.passedTo(unit, ctx.connection, inetd);
+    if (ctx.config.service?.non_blocking) setPassedNonBlocking(passed.fds, (text) => this.unitLogger(unit).warning(text));
     for (const stored of this.fdStore.entries(unit)) {
       passed.fds.push(stored.fd);
       passed.names.push(stored.name);

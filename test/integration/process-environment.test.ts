@@ -1,5 +1,5 @@
-// unset_environment (systemd's UnsetEnvironment=) and working_directory = "-PATH" under
-// `hearth run`: what the service's process really gets, read back from its output.
+// unset_environment (systemd's UnsetEnvironment=), working_directory = "-PATH" and non_blocking
+// under `hearth run`: what the service's process really gets, read back from its output.
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +43,29 @@ describe("working_directory with a leading -", () => {
       expect(await report(m, "missing")).toEqual(["/"]);
       expect(await report(m, "there")).toEqual([dir]);
       expect((await m.ctl("start", "strict")).code).not.toBe(0);
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf, dir);
+    }
+  });
+});
+
+describe("non_blocking", () => {
+  // fdinfo's flags are octal; O_NONBLOCK is 04000.
+  const SHOW = 'for fd in 3 4; do echo "$fd $(( $(sed -n "s/^flags:\\t//p" /proc/self/fdinfo/$fd) & 04000 ))"; done';
+
+  test("the listening sockets reach the main process with O_NONBLOCK set; without the key they are blocking", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-nonblock-"));
+    const sockets = (name: string) => `[[socket]]\nlisten_stream = "${dir}/${name}.sk"\n[[socket]]\nlisten_datagram = "${dir}/${name}.dg"\n`;
+    const conf = writeConf({
+      lvmpolld: `${oneshot(SHOW, "non_blocking = true")}\n${sockets("a")}`,
+      plain: `${oneshot(SHOW)}\n${sockets("b")}`,
+    });
+    const m = await startManager(conf);
+    try {
+      expect(await report(m, "lvmpolld")).toEqual(["3 2048", "4 2048"]);
+      expect(await report(m, "plain")).toEqual(["3 0", "4 0"]);
       expect(m.text()).not.toMatch(/internal error/i);
     } finally {
       await m.stop();

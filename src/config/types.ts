@@ -14,7 +14,7 @@ export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "ones
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
-export type KillMode = "control-group" | "mixed" | "process";
+export type KillMode = "control-group" | "mixed" | "process" | "none"; // none: src/engine/service.ts enterStopSigterm
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 /**
  * standard_output / standard_error, as written (validated by src/config/standard-output.ts):

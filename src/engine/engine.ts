@@ -607,7 +607,7 @@ export class Engine {
     if (!down && sub !== "auto-restart") return;
     const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit);
     // send_sigkill = false: what is left runs on; its cgroup goes once it is empty.
-    if (!keepsLeftovers && cfg.send_sigkill !== false) {
+    if (!keepsLeftovers && cfg.send_sigkill !== false && cfg.kill_mode !== "none") {
       this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
       u.processGroup = null; // never signal a process group whose pid may be reused
     }

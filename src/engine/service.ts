@@ -790,6 +790,13 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
   clearAllTimers(rt, p);
   rt.control = null;
   const mode = p.cfg.kill_mode;
+  if (mode === "none") {
+    // systemd's KillMode=none (deprecated there): only exec_stop stops it; what runs is left.
+    if (rt.mainPid !== null || rt.controlPid !== null) log(p, "info", "kill_mode = none: the processes are left running.");
+    rt.mainPid = null;
+    rt.controlPid = null;
+    return settle(rt, p);
+  }
   const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
   const group = cgroupLeader(rt, p);
   if (pids.length === 0 && group !== null && mode === "mixed") return enterStopSigkill(rt, p);

@@ -111,3 +111,28 @@ describe("send_sigkill", () => {
     }
   });
 });
+
+describe("kill_mode = none", () => {
+  test("stopping runs exec_stop only: the daemon is not signalled and keeps running; the unit is down", async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), "hearth-killnone-")), "pid");
+    const conf = writeConf({
+      mdmon: `[service]\nexec_start = ["sh", "-c", "echo $$$$ > ${pidFile}; exec sleep 60"]\nexec_stop = [["sh", "-c", "echo asked to stop"]]\nkill_mode = "none"\n`,
+    });
+    const m = await startManager(conf);
+    let pid = 0;
+    try {
+      expect((await m.ctl("start", "mdmon")).code).toBe(0);
+      await poll("the daemon to write its pid", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "");
+      pid = Number(readFileSync(pidFile, "utf8").trim());
+      expect((await m.ctl("stop", "mdmon")).code).toBe(0);
+      await m.waitForState("mdmon", "inactive");
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(m.text()).toContain("kill_mode = none: the processes are left running.");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      await m.stop();
+      cleanup(m, conf, dirname(pidFile));
+    }
+  });
+});

@@ -177,3 +177,16 @@ describe("send_sigkill", () => {
     expect(s.kills("db").map((k) => k.signal)).toEqual([15, 18, 9]);
   });
 });
+
+describe("kill_mode = none", () => {
+  test("a stop runs exec_stop and signals nothing; the unit goes down with its processes left (mdmon@)", () => {
+    const s = EngineSim.from([service("mdmon", { kill_mode: "none", exec_stop: [{ argv: ["/bin/stop-it"], ignoreFailure: false }] })]);
+    s.start("mdmon");
+    s.stop("mdmon");
+    const control = s.rt("mdmon").controlPid!;
+    s.send({ type: "exited", pid: control, status: { kind: "exited", code: 0 } });
+    expect(s.state("mdmon")).toBe("inactive");
+    expect(s.kills("mdmon")).toEqual([]);
+    expect(s.of("kill-leftovers").filter((e) => e.unit === "mdmon")).toEqual([]);
+  });
+});

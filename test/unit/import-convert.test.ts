@@ -199,7 +199,7 @@ describe("conversion rules", () => {
 
   test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
     const dir = scratch();
-    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=everything\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
     const result = importUnits([unit]);
     const lines = result.notes.map((n) => `${n.line}: ${n.kind} ${n.key} (${n.why})`);
     expect(lines).toContainEqual("3: dropped FrobnicateWidgets (hearth has no frobnicate_widgets)");

@@ -119,6 +119,7 @@ export interface ServiceSection {
   environment: Record<string, string>;
   environment_file: string[];
   unset_environment?: string[]; // NAME or NAME=VALUE, applied last
+  guess_main_pid?: boolean; // absent: true (src/engine/service.ts onMainPidGuess)
   non_blocking?: boolean; // O_NONBLOCK on the socket fds passed (src/manager/non-blocking.ts)
   load_credential?: string[]; // "ID" or "ID:PATH" (src/manager/credentials.ts)
   set_credential?: string[]; // "ID:VALUE"

@@ -511,12 +511,13 @@ export function onPidFile(rt: ServiceRuntime, p: ServicePort, pid: number | null
 /**
  * The answer to find-main-pid (systemd's service_search_main_pid): the one process the
  * forking parent left is the daemon; with several, or none the shell can see, the unit
- * is followed by its cgroup until it is empty.
+ * is followed by its cgroup until it is empty; so too with guess_main_pid = false.
  */
 export function onMainPidGuess(rt: ServiceRuntime, p: ServicePort, candidates: number[], populated: boolean) {
   if (rt.sub !== "start" || rt.mainPid !== null) return;
   const suitable = candidates.filter((pid) => mainPidRefusal(rt, p, pid) === null);
-  if (suitable.length === 1) {
+  // guess_main_pid = false (systemd's GuessMainPID=no): never one, the cgroup is followed.
+  if (suitable.length === 1 && p.cfg.guess_main_pid !== false) {
     setMainPid(rt, suitable[0]!);
     log(p, "debug", `Main PID guessed: ${suitable[0]}`);
   } else if (populated) {

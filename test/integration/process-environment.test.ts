@@ -73,3 +73,23 @@ describe("non_blocking", () => {
     }
   });
 });
+
+describe("guess_main_pid = false", () => {
+  test("a forking daemon is not taken as the main process; the unit stays up while it runs and goes down after it", async () => {
+    const conf = writeConf({
+      "rc-local": `[service]\ntype = "forking"\nguess_main_pid = false\nexec_start = ["sh", "-c", "sleep 1.5 & exit 0"]\n`,
+    });
+    const m = await startManager(conf);
+    try {
+      expect((await m.ctl("start", "rc-local")).code).toBe(0);
+      const up = await m.unit("rc-local");
+      expect(up.active).toBe("active");
+      expect(up.mainPid ?? null).toBeNull();
+      await m.waitForState("rc-local", "inactive");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf);
+    }
+  });
+});

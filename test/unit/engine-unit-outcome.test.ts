@@ -190,3 +190,21 @@ describe("kill_mode = none", () => {
     expect(s.of("kill-leftovers").filter((e) => e.unit === "mdmon")).toEqual([]);
   });
 });
+
+describe("guess_main_pid = false", () => {
+  const ok = { kind: "exited", code: 0 } as const;
+
+  test("the one process left is not taken as the main pid: the unit lives while its cgroup is populated (rc-local)", () => {
+    const s = new EngineSim(service("rc-local", { type: "forking", guess_main_pid: false }));
+    s.cgroup.set("rc-local", { candidates: [555], populated: true });
+    s.start("rc-local");
+    s.exit("rc-local", ok); // the forking parent
+    expect(s.state("rc-local")).toBe("active");
+    expect(s.rt("rc-local").mainPid).toBeNull();
+    expect(s.watched.has("rc-local")).toBe(true);
+    s.send({ type: "exited", pid: 555, status: ok });
+    expect(s.state("rc-local")).toBe("active");
+    s.cgroupEmptied("rc-local");
+    expect(s.state("rc-local")).toBe("inactive");
+  });
+});

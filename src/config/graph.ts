@@ -27,8 +27,8 @@ interface Candidate {
   file: UnitFile | null; // null for a built-in target without a file
 }
 
-type DependencyList = "requires" | "requisite" | "on_failure" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
-const DEPENDENCY_LISTS: DependencyList[] = ["requires", "requisite", "on_failure", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
+type DependencyList = "requires" | "requisite" | "on_failure" | "reload_propagated_from" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+const DEPENDENCY_LISTS: DependencyList[] = ["requires", "requisite", "on_failure", "reload_propagated_from", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
 
 /**
  * Lists whose names must be there for the unit to start: a name that matches no unit is
@@ -124,7 +124,7 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   return { ...unit, unit: section };
 }
 
-const LOADED_ONLY_LISTS = ["wants", "on_failure", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
+const LOADED_ONLY_LISTS = ["wants", "on_failure", "reload_propagated_from", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
 
 /** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
 function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {

@@ -62,6 +62,7 @@ export interface UnitSection {
   // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
   on_failure?: string[]; // started when this unit fails (src/engine/outcome.ts)
   on_failure_job_mode?: OnFailureJobMode;
+  reload_propagated_from?: string[]; // reloaded when one of these is (src/engine/engine.ts propagateReload)
   requisite?: string[]; // must be active already when this one starts (src/engine/requisite.ts)
   part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
   ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone

@@ -664,6 +664,7 @@ export class Engine {
       case "stop": return this.stopTransaction(name, requestId, false);
       case "restart": return this.stopTransaction(name, requestId, true);
       case "reload": {
+        this.propagateReload(name, new Set([name]));
         if (!u.service) return this.finish({ unit: name, job: "reload", result: "unsupported", requestId, reason: "targets cannot be reloaded" });
         const verdict = svc.reloadService(u.service, this.port(name, u.cfg.service!));
         if (verdict === "started") {
@@ -983,6 +984,25 @@ export class Engine {
     u.last = { active, sub };
     if (outcome.startOnFailure && !this.goingDown) this.startOnFailure(u);
     if (outcome.action) this.emit({ type: "emergency-action", unit: name, ...outcome.action });
+  }
+
+  /**
+   * reload_propagated_from: the active units that name `from` are reloaded with it (and
+   * those that name them, each once), as systemd's ReloadPropagatedFrom=.
+   */
+  private propagateReload(from: string, seen: Set<string>) {
+    for (const v of this.units.values()) {
+      const n = v.cfg.name;
+      if (seen.has(n) || !(v.cfg.unit.reload_propagated_from ?? []).includes(from)) continue;
+      seen.add(n);
+      const state = this.activeState(n);
+      if (!v.service || (state !== "active" && state !== "reloading") || v.job) continue;
+      this.emit({ type: "log", unit: n, level: "info", text: `Reloading with ${from} (reload_propagated_from)` });
+      if (svc.reloadService(v.service, this.port(n, v.cfg.service!)) === "started") {
+        v.job = { id: this.nextJobId++, type: "reload", unit: n, running: true, requestIds: [] };
+      }
+      this.propagateReload(n, seen);
+    }
   }
 
   /** on_failure: start the units, by on_failure_job_mode (systemd's job modes). */

@@ -136,3 +136,24 @@ describe("kill_mode = none", () => {
     }
   });
 });
+
+describe("reload_propagated_from", () => {
+  test("`hearth ctl reload` of the named unit runs this unit's exec_reload too", async () => {
+    const conf = writeConf({
+      postgresql: `[service]\ntype = "oneshot"\nremain_after_exit = true\nexec_start = ["true"]\nexec_reload = [["sh", "-c", "echo umbrella reloaded"]]\n`,
+      "postgresql@": `[unit]\nreload_propagated_from = ["postgresql"]\n[service]\nexec_start = ["sleep", "60"]\nexec_reload = [["sh", "-c", "echo cluster %i reloaded"]]\n`,
+    });
+    const m = await startManager(conf);
+    try {
+      expect((await m.ctl("start", "postgresql")).code).toBe(0);
+      expect((await m.ctl("start", "postgresql@15-main")).code).toBe(0);
+      expect((await m.ctl("reload", "postgresql")).code).toBe(0);
+      await poll("the instance's exec_reload", async () => (await m.ctl("logs", "postgresql@15-main")).stdout.includes("cluster 15-main reloaded"));
+      expect((await m.unit("postgresql@15-main")).active).toBe("active");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf);
+    }
+  });
+});

@@ -208,3 +208,20 @@ describe("guess_main_pid = false", () => {
     expect(s.state("rc-local")).toBe("inactive");
   });
 });
+
+describe("reload_propagated_from", () => {
+  const reload = { argv: ["/bin/reload"], ignoreFailure: false };
+  test("reloading the named unit reloads the active units that name it, once each, even in a cycle", () => {
+    const s = EngineSim.from([
+      service("postgresql", { exec_reload: [reload] }, { reload_propagated_from: ["postgresql@15-main"] }),
+      service("postgresql@15-main", { exec_reload: [reload] }, { reload_propagated_from: ["postgresql"] }),
+      service("idle-one", { exec_reload: [reload] }, { reload_propagated_from: ["postgresql"] }),
+    ]);
+    s.start("postgresql");
+    s.start("postgresql@15-main");
+    s.request("reload", "postgresql", 5);
+    const reloads = s.effects.filter((e) => e.type === "spawn" && e.role === "control").map((e) => (e as { unit: string }).unit);
+    expect(reloads.sort()).toEqual(["postgresql", "postgresql@15-main"]); // idle-one is not active: not reloaded
+    expect(s.state("idle-one")).toBe("inactive");
+  });
+});

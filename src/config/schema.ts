@@ -220,6 +220,8 @@ const UNIT = {
   on_failure: [listOf(unitName), [], "Units started when this one enters failed, or fails and is about to be restarted (systemd's OnFailure=)."],
   on_failure_job_mode: [oneOf(ON_FAILURE_JOB_MODES), "replace", 'How on_failure units are started: "replace" replaces queued jobs (a stop) of the units it starts; "fail" starts nothing if one of them has a stop queued; "replace-irreversibly" as replace, and until they ran their start jobs are not replaced by a later stop; "isolate" isolates the one unit named (which needs allow_isolate).'],
   reload_propagated_from: [listOf(unitName), [], "When one of these units is reloaded (`hearth ctl reload`), this one is too if it is active (systemd's ReloadPropagatedFrom=: postgresql@ instances with postgresql)."],
+  refuse_manual_start: [bool, false, "`hearth ctl start`, `restart` and `isolate` of this unit are refused: only dependencies start it (systemd's RefuseManualStart=)."],
+  refuse_manual_stop: [bool, false, "`hearth ctl stop` and `restart` of this unit are refused: it stops only with what it depends on or at shutdown (systemd's RefuseManualStop=)."],
   requisite: [listOf(unitName), [], "Units that must be active already when this one starts: they are not started, and the start fails at once if one is not (one still activating is waited for when this unit is ordered after it), as systemd's Requisite=."],
   part_of: [listOf(unitName), [], "When one of these units is stopped or restarted (a job: by hand, or passed on), this unit is too; one way only, and nothing is started (systemd's PartOf=)."],
   conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],

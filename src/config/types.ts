@@ -63,7 +63,9 @@ export interface UnitSection {
   on_failure?: string[]; // started when this unit fails (src/engine/outcome.ts)
   on_failure_job_mode?: OnFailureJobMode;
   reload_propagated_from?: string[]; // reloaded when one of these is (src/engine/engine.ts propagateReload)
-  requisite?: string[]; // must be active already when this one starts (src/engine/requisite.ts)
+  requisite?: string[];
+  refuse_manual_start?: boolean; // src/engine/manual-jobs.ts
+  refuse_manual_stop?: boolean; // must be active already when this one starts (src/engine/requisite.ts)
   part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
   ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone
   allow_isolate?: boolean; // `hearth ctl isolate` may name this unit

@@ -5,6 +5,7 @@
 import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
 import { unitOutcome, type UnitState } from "./outcome.ts";
 import { requisiteVerdict } from "./requisite.ts";
+import { manualJobRefusal } from "./manual-jobs.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
@@ -658,6 +659,8 @@ export class Engine {
       this.finish({ unit: name, job: type, result: "failed", requestId, reason: `unit ${name} not found` });
       return;
     }
+    const refused = manualJobRefusal(u.cfg.unit, type);
+    if (refused !== null) return this.finish({ unit: name, job: type, result: "failed", requestId, reason: refused });
     switch (type) {
       case "start": return this.startTransaction(name, requestId);
       case "isolate": return this.isolate(u, requestId);

@@ -157,3 +157,25 @@ describe("reload_propagated_from", () => {
     }
   });
 });
+
+describe("refuse_manual_start", () => {
+  test("`hearth ctl start` of it fails with the reason; a unit that requires it starts it", async () => {
+    const conf = writeConf({
+      "systemd-update-utmp-runlevel": `[unit]\nrefuse_manual_start = true\n[service]\nexec_start = ["sleep", "60"]\n`,
+      app: `[unit]\nrequires = ["systemd-update-utmp-runlevel"]\n[service]\nexec_start = ["sleep", "60"]\n`,
+    });
+    const m = await startManager(conf);
+    try {
+      const refused = await m.ctl("start", "systemd-update-utmp-runlevel");
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toContain("refuse_manual_start");
+      expect((await m.unit("systemd-update-utmp-runlevel")).active).toBe("inactive");
+      expect((await m.ctl("start", "app")).code).toBe(0);
+      await m.waitForState("systemd-update-utmp-runlevel", "active");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf);
+    }
+  });
+});

@@ -225,3 +225,23 @@ describe("reload_propagated_from", () => {
     expect(s.state("idle-one")).toBe("inactive");
   });
 });
+
+describe("refuse_manual_start and refuse_manual_stop", () => {
+  test("a start asked for by hand is refused; pulled in by another unit it starts; a manual stop and restart are refused", () => {
+    const s = EngineSim.from([
+      service("helper", {}, { refuse_manual_start: true, refuse_manual_stop: true }),
+      service("app", {}, { requires: ["helper"] }),
+    ]);
+    s.start("helper", 21);
+    expect(s.of("job-finished").find((e) => e.requestId === 21)).toMatchObject({ result: "failed", reason: expect.stringContaining("refuse_manual_start") });
+    expect(s.state("helper")).toBe("inactive");
+    s.start("app");
+    expect(s.state("helper")).toBe("active");
+    s.stop("helper", 22);
+    s.request("restart", "helper", 23);
+    expect(s.of("job-finished").filter((e) => e.requestId === 22 || e.requestId === 23).map((e) => e.result)).toEqual(["failed", "failed"]);
+    expect(s.state("helper")).toBe("active");
+    s.stop("app");
+    expect(s.state("app")).not.toBe("active");
+  });
+});

@@ -360,10 +360,10 @@ describe("hearth import", () => {
     const multi = unitText(dir, "multi-user.target", "[Unit]\nDescription=Multi-User System\nRequires=basic.target\nAfter=basic.target\n");
     const result = importUnits([network, multi]);
     expect(result.units.map((u) => [u.name, u.tables.unit, Object.keys(u.tables.service).length])).toEqual([
-      ["network", { description: "Network", after: ["network-pre"] }, 0],
+      ["network", { description: "Network", after: ["network-pre"], refuse_manual_start: true }, 0],
       ["multi-user", { description: "Multi-User System", requires: ["basic"], after: ["basic"] }, 0],
     ]);
-    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual(["RefuseManualStart"]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual([]);
   });
 
   test("with --root a unit is named as systemctl names it, found in the root's unit directories with its drop-ins", async () => {

@@ -186,6 +186,7 @@ const CONDITION_DOC: Record<ConditionCheck, string> = {
   architecture: 'The system architecture, in systemd\'s names ("x86-64", "arm64", "arm", "riscv64" …), or "native" (the one hearth runs as).',
   host: "The host name matches this glob (case aside), or this id is the machine id, the boot id or the product UUID.",
   environment: 'The manager\'s environment has this variable ("NAME"), or has it with this value ("NAME=VALUE").',
+  credential: "The manager was given this system credential: a file of that name in its own $CREDENTIALS_DIRECTORY or $ENCRYPTED_CREDENTIALS_DIRECTORY (systemd's ConditionCredential=).",
   first_boot: "The system is booting for the first time (true), or not (false): $SYSTEMD_FIRST_BOOT when set, else /run/systemd/first-boot exists or /etc/machine-id is missing, empty or \"uninitialized\".",
   security: 'This security technology is enabled: selinux, apparmor, tomoyo, ima, smack, audit, uefi-secureboot, tpm2 (cvm and measured-uki are never found).',
   capability: 'This capability is in the manager\'s bounding set ("CAP_SYS_ADMIN").',

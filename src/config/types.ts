@@ -262,7 +262,7 @@ export type ConditionCheck =
   | "path_is_mount_point" | "path_is_read_write" | "directory_not_empty" | "file_not_empty"
   | "file_is_executable" | "kernel_command_line" | "kernel_version" | "virtualization"
   | "architecture" | "host" | "environment" | "first_boot" | "security" | "capability"
-  | "ac_power" | "needs_update" | "memory" | "cpus" | "control_group_controller";
+  | "ac_power" | "needs_update" | "memory" | "cpus" | "control_group_controller" | "credential";
 
 /** One entry of a condition_X or assert_X list, as systemd's Condition*= / Assert*=. */
 export interface Condition {

@@ -46,3 +46,26 @@ describe("credentials", () => {
     }
   });
 });
+
+describe("condition_credential", () => {
+  test("holds when the manager was given the credential, else the start is skipped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-condcred-"));
+    writeFileSync(join(dir, "sysusers.extra"), "u extra - -\n");
+    const conf = writeConf({
+      given: oneshot("echo ran", 'remain_after_exit = true').replace("[service]", '[unit]\ncondition_credential = ["|sysusers.extra", "|tmpfiles.extra"]\n[service]'),
+      missing: oneshot("echo ran", 'remain_after_exit = true').replace("[service]", '[unit]\ncondition_credential = ["tmpfiles.extra"]\n[service]'),
+    });
+    const m = await startManager(conf, [], { env: { CREDENTIALS_DIRECTORY: dir } });
+    try {
+      expect((await m.ctl("start", "given")).code).toBe(0);
+      expect((await m.unit("given")).active).toBe("active");
+      expect((await m.ctl("start", "missing")).code).toBe(0); // skipped, not failed
+      expect((await m.unit("missing")).active).toBe("inactive");
+      expect((await m.ctl("status", "missing")).stdout).toContain("condition_credential");
+      expect(m.text()).not.toMatch(/internal error/i);
+    } finally {
+      await m.stop();
+      cleanup(m, conf, dir);
+    }
+  });
+});

@@ -35,18 +35,22 @@ const SYS_BY_ARCH = {
     getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
     finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
-    sched_setaffinity: 203, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
+    sched_setaffinity: 203, sched_setscheduler: 144, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
     statfs: 137, mount_setattr: 442, clone3: 435, exit: 60,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
     finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
-    sched_setaffinity: 122, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
+    sched_setaffinity: 122, sched_setscheduler: 119, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
     statfs: 43, mount_setattr: 442, clone3: 435, exit: 93,
   },
 };
 export const SYS = SYS_BY_ARCH[ARCH];
+
+/** sched_setscheduler policies (<linux/sched.h>), and the flag that drops them in children. */
+export const SCHED = { other: 0, fifo: 1, rr: 2, batch: 3, idle: 5 } as const;
+export const SCHED_RESET_ON_FORK = 0x40000000;
 
 // ---------------------------------------------------------------- errno
 // include/uapi/asm-generic/errno-base.h and errno.h; x86_64 and arm64 share them.
@@ -401,7 +405,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     SYS_clone3: SYS.clone3, SYS_exit: SYS.exit, CLONE_INTO_CGROUP, CLONE_ARGS_SIZE_VER2,
     E2BIG: E.E2BIG, EAGAIN: E.EAGAIN, ENOMEM: E.ENOMEM, EPERM: E.EPERM,
     // the execution context
-    SYS_sched_setaffinity: SYS.sched_setaffinity, SYS_ioprio_set: SYS.ioprio_set,
+    SYS_sched_setaffinity: SYS.sched_setaffinity, SYS_sched_setscheduler: SYS.sched_setscheduler, SYS_ioprio_set: SYS.ioprio_set,
     SYS_capget: SYS.capget, SYS_capset: SYS.capset, SYS_statfs: SYS.statfs,
     SYS_mount_setattr: SYS.mount_setattr,
     IOPRIO_WHO_PROCESS: IOPRIO.WHO_PROCESS,

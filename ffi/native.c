@@ -106,6 +106,9 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 #define SPAWN_TTY_VT_DISALLOCATE (1 << 16)
 #define SPAWN_TTY_CONTROLLING  (1 << 17)
 #define SPAWN_TTY_FORCE        (1 << 18)
+/* sched_setscheduler(sched_policy, sched_priority) (systemd's CPUSchedulingPolicy= and
+ * friends); the policy may carry SCHED_RESET_ON_FORK. */
+#define SPAWN_SET_SCHED        (1 << 19)
 /* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
 #define TTY_FD (-2)
 
@@ -130,7 +133,7 @@ enum spawn_stage {
   STAGE_NICE, STAGE_IOPRIO, STAGE_CPU_AFFINITY, STAGE_OOM_SCORE_ADJ, STAGE_NAMESPACES,
   STAGE_LOOPBACK, STAGE_MOUNT_NAMESPACE, STAGE_MOUNTS,
   STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
-  STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_EXECVE,
+  STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_EXECVE, STAGE_CPU_SCHEDULING,
   STAGE_COUNT /* not a stage: checked against the JS list when the library loads */
 };
 
@@ -187,6 +190,8 @@ struct spawn_request {
   i64 failed_stage;        /* out: enum spawn_stage, STAGE_NONE when execve succeeded */
   i64 failed_index;        /* out: for a mount stage, the index of the mount_op */
   const char *tty_path;    /* NULL: no terminal; else opened by the child, fd_sources TTY_FD entries become it */
+  i64 sched_policy;        /* SPAWN_SET_SCHED: SCHED_* | SCHED_RESET_ON_FORK */
+  i64 sched_priority;
 };
 
 static void child_fail(struct spawn_request *req, int stage) {
@@ -604,6 +609,10 @@ static int child_main(struct spawn_request *req, int must_join) {
     child_fail(req, STAGE_IOPRIO);
   if (req->cpu_mask_bytes > 0 && syscall(SYS_sched_setaffinity, 0L, req->cpu_mask_bytes, req->cpu_mask) < 0)
     child_fail(req, STAGE_CPU_AFFINITY);
+  if (flags & SPAWN_SET_SCHED) {
+    int param[1] = { (int)req->sched_priority }; /* struct sched_param: one int */
+    if (syscall(SYS_sched_setscheduler, 0L, (long)req->sched_policy, param) < 0) child_fail(req, STAGE_CPU_SCHEDULING);
+  }
   if ((flags & SPAWN_SET_OOM) && write_oom_score_adj(req->oom_score_adj) < 0)
     child_fail(req, STAGE_OOM_SCORE_ADJ);
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);

@@ -8,7 +8,7 @@ export const SPAWN_STAGES = [
   "none", "clone", "cgroup", "setsid", "tty", "fds", "close_fds", "rlimit", "nice", "ioprio",
   "cpu_affinity", "oom_score_adj", "namespaces", "loopback", "mount_namespace", "mounts",
   "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
-  "setuid", "chdir", "no_new_privs", "seccomp", "execve",
+  "setuid", "chdir", "no_new_privs", "seccomp", "execve", "cpu_scheduling",
 ] as const;
 export type SpawnStage = (typeof SPAWN_STAGES)[number];
 
@@ -21,6 +21,8 @@ export const FLAG = {
   // tty_path (SLOT.ttyPath): what the child does with it before exec
   ttyReset: 1 << 14, ttyVhangup: 1 << 15, ttyVtDisallocate: 1 << 16,
   ttyControlling: 1 << 17, ttyForce: 1 << 18,
+  sched: 1 << 19, // schedPolicy / schedPriority
+
 } as const;
 
 /** An fd_sources entry that stands for the terminal the child opens at tty_path. */
@@ -33,8 +35,9 @@ export const SLOT = {
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24, unshareFlags: 25, seccomp: 26,
   seccompLength: 27, joinNs: 28, failedErrno: 29, failedStage: 30, failedIndex: 31, ttyPath: 32,
+  schedPolicy: 33, schedPriority: 34,
 } as const;
-export const SPAWN_REQUEST_SLOTS = 33;
+export const SPAWN_REQUEST_SLOTS = 35;
 
 /** struct mount_op: kind, flags, path, source, data, attr_set, attr_clear (8-byte cells). */
 export const MOUNT_OP_SIZE = 56;

@@ -70,6 +70,8 @@ export interface NativeSpawn {
   cpus?: number[];
   /** The ioprio_set value (class << 13 | level). */
   ioprio?: number;
+  /** sched_setscheduler: a SCHED_* policy (| SCHED_RESET_ON_FORK) and its priority. */
+  scheduling?: { policy: number; priority: number };
   /** Capability numbers kept in the bounding set; every other one is dropped. */
   boundingKeep?: number[];
   /** Capability numbers raised in the ambient set. */
@@ -179,6 +181,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.oomScoreAdj !== undefined) flags |= FLAG.oomScoreAdj;
   if (req.noNewPrivileges) flags |= FLAG.noNewPrivileges;
   if (req.ioprio !== undefined) flags |= FLAG.ioprio;
+  if (req.scheduling !== undefined) flags |= FLAG.sched;
   if (req.boundingKeep !== undefined) flags |= FLAG.capabilityBoundingSet;
   if (req.ambient !== undefined) flags |= FLAG.ambientCapabilities;
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
@@ -307,6 +310,8 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("cpuMask", block.base + cpuMaskAt);
   field("cpuMaskBytes", 8 * cpuCells);
   field("ioprio", req.ioprio ?? 0);
+  field("schedPolicy", req.scheduling?.policy ?? 0);
+  field("schedPriority", req.scheduling?.priority ?? 0);
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("ttyPath", ttyPathAt < 0 ? 0 : addresses[ttyPathAt]!);

@@ -47,6 +47,12 @@ export function extendBuiltin(builtin: UnitConfig, extension: UnitConfig): UnitC
   for (const list of DEPENDENCY_LISTS) unit[list] = unique([...builtin.unit[list], ...extension.unit[list]]);
   if (extension.unit.description !== "") unit.description = extension.unit.description;
   unit.part_of = unique([...(builtin.unit.part_of ?? []), ...(extension.unit.part_of ?? [])]);
+  for (const list of ["on_failure", "requisite", "reload_propagated_from"] as const) {
+    unit[list] = unique([...(builtin.unit[list] ?? []), ...(extension.unit[list] ?? [])]);
+  }
+  for (const key of ["success_action", "failure_action", "on_failure_job_mode", "refuse_manual_start", "refuse_manual_stop"] as const) {
+    if (extension.unit[key] !== undefined) (unit as Record<string, unknown>)[key] = extension.unit[key];
+  }
   if (extension.unit.ignore_on_isolate) unit.ignore_on_isolate = true;
   // A file can turn default dependencies off, never on (shutdown must stay without them).
   unit.default_dependencies = builtin.unit.default_dependencies !== false && extension.unit.default_dependencies !== false;

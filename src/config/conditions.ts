@@ -11,7 +11,7 @@ export const CONDITION_CHECKS: readonly ConditionCheck[] = [
   "path_is_read_write", "directory_not_empty", "file_not_empty", "file_is_executable",
   "kernel_command_line", "kernel_version", "virtualization", "architecture", "host", "environment",
   "first_boot", "security", "capability", "ac_power", "needs_update", "memory", "cpus",
-  "control_group_controller",
+  "control_group_controller", "credential",
 ];
 
 /** Entries of one key, and the length of one: far more than any real unit has. */
@@ -129,6 +129,8 @@ function checkParam(check: ConditionCheck, p: string): string | null {
     case "architecture":
       return p === "native" || (ARCHITECTURES as readonly string[]).includes(p) ? null
         : `unknown architecture (native, or one of ${ARCHITECTURES.join(", ")})`;
+    case "credential":
+      return p !== "" && p !== "." && p !== ".." && !p.includes("/") && p.length <= 255 ? null : "expected a credential name (a file name)";
     case "host":
       return p.length <= 255 || MACHINE_ID.test(p) ? null : "expected a host name (glob) or a machine id";
     case "environment": {

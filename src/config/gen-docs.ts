@@ -36,7 +36,7 @@ export function typeName(type: ValueType): string {
     case "string": return "string";
     case "path": return type.home ? 'absolute path or "~"' : type.rootMark ? 'absolute path, "-" or "+" prefix allowed' : type.optionalMark ? 'absolute path, "-" prefix allowed' : "absolute path";
     case "bool": return "bool";
-    case "int": return `integer ${type.min} to ${type.max}` + (type.infinity ? ' or "infinity"' : "");
+    case "int": return `integer ${type.min} to ${type.max}` + (type.percent ? ', a percentage "N%"' : "") + (type.infinity ? ' or "infinity"' : "");
     case "size": return `size up to ${sizeText(type.max)}` + (type.infinity ? ' or "infinity"' : "");
     case "duration": return (type.off ? 'duration or "off"' : "duration") + (type.finite ? ", up to 24.8 days" : "");
     case "list": return `list of ${PLURAL[type.of.kind] ?? typeName(type.of)}`;

@@ -27,8 +27,8 @@ interface Candidate {
   file: UnitFile | null; // null for a built-in target without a file
 }
 
-type DependencyList = "requires" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
-const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
+type DependencyList = "requires" | "requisite" | "on_failure" | "reload_propagated_from" | "wants" | "binds_to" | "part_of" | "conflicts" | "after" | "before" | "wanted_by" | "required_by";
+const DEPENDENCY_LISTS: DependencyList[] = ["requires", "requisite", "on_failure", "reload_propagated_from", "wants", "binds_to", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"];
 
 /**
  * Lists whose names must be there for the unit to start: a name that matches no unit is
@@ -37,7 +37,7 @@ const DEPENDENCY_LISTS: DependencyList[] = ["requires", "wants", "binds_to", "pa
  * against a unit that is not there waits for nothing, a want of it is skipped, a conflict
  * with it is nothing (systemd: After=/Wants=/Conflicts= of a not-found unit).
  */
-const NEEDED: ReadonlySet<DependencyList> = new Set(["requires", "binds_to"]);
+const NEEDED: ReadonlySet<DependencyList> = new Set(["requires", "requisite", "binds_to"]);
 
 /** A name given in a dependency list that matches no unit file and no built-in target. */
 export interface NotFoundReference {
@@ -124,7 +124,7 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
   return { ...unit, unit: section };
 }
 
-const LOADED_ONLY_LISTS = ["wants", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
+const LOADED_ONLY_LISTS = ["wants", "on_failure", "reload_propagated_from", "part_of", "conflicts", "after", "before", "wanted_by", "required_by"] as const;
 
 /** Drops references to units that did not load, except in requires and binds_to (kept for the engine to fail on). */
 function withoutUnloaded(config: UnitConfig, loaded: Set<string>): UnitConfig {
@@ -149,8 +149,8 @@ function warnAboutDisabledDependencies(files: UnitFile[], units: Map<string, Uni
     if (file.unit === null || !units.has(file.name)) continue;
     const warn = (path: string, ref: string) =>
       file.report.at(path).warning(`'${ref}' has errors and is not loaded: '${file.name}' will fail to start`);
-    for (const list of ["requires", "binds_to"] as const) {
-      file.unit.unit[list].forEach((ref, index) => {
+    for (const list of ["requires", "requisite", "binds_to"] as const) {
+      (file.unit.unit[list] ?? []).forEach((ref, index) => {
         if (!units.has(ref) && ref !== file.name && known.has(ref)) warn(`unit.${list}[${index}]`, ref);
       });
     }

@@ -172,7 +172,7 @@ function expandDocument(doc: Record<string, unknown>, unit: UnitNameParts, facts
   for (const table of ["unit", "service", "socket"]) if (table in doc) expandIn(doc, table, () => table);
 }
 
-const NOT_EXPANDED = new Set(["cpu_quota"]);
+const NOT_EXPANDED = new Set(["cpu_quota", "tasks_max"]);
 
 /**
  * accept = true makes a unit per connection: systemd wants a template for it (Accept=yes

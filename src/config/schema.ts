@@ -4,7 +4,7 @@
 
 import { CONDITION_CHECKS } from "./conditions.ts";
 import type {
-  ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, RestartPolicy,
+  ConditionCheck, EmergencyAction, IoSchedulingClass, KillMode, ManagerSection, MountEntry, NotifyAccess, OnFailureJobMode, RestartPolicy,
   RuntimeDirectoryPreserve, ServiceSection, ServiceType, SocketSection, UnitSection, WatchdogSection,
 } from "./types.ts";
 import type { PathSection, TimerSection } from "../timers/types.ts";
@@ -17,7 +17,7 @@ export type ValueType =
   | { kind: "string" }
   | { kind: "path"; home?: boolean; optionalMark?: boolean; rootMark?: boolean } // absolute; "~" / leading "-" / "+" where allowed
   | { kind: "bool" }
-  | { kind: "int"; min: number; max: number; infinity?: boolean } // `infinity`: "infinity" is Infinity
+  | { kind: "int"; min: number; max: number; infinity?: boolean; percent?: boolean } // `infinity`: "infinity" is Infinity; `percent`: "N%" is { percent: N }
   | { kind: "size"; max: number; infinity?: boolean } // bytes: an integer or "64K", "1M", "2G"
   // Seconds or a time span; `off`: "off" means 0. `finite`: "infinity" is refused and so is
   // anything a timer cannot count (over MAX_TIMER_SEC); elsewhere that much means infinity.
@@ -96,10 +96,11 @@ export const RESTART_POLICIES = allOf<RestartPolicy>()([
   "no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog",
 ]);
 export const NOTIFY_ACCESS = allOf<NotifyAccess>()(["none", "main", "exec", "all"]);
-export const KILL_MODES = allOf<KillMode>()(["control-group", "mixed", "process"]);
+export const KILL_MODES = allOf<KillMode>()(["control-group", "mixed", "process", "none"]);
 export const EMERGENCY_ACTIONS = allOf<EmergencyAction>()([
-  "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit",
+  "none", "reboot", "reboot-force", "reboot-immediate", "poweroff", "poweroff-force", "poweroff-immediate", "exit", "exit-force",
 ]);
+export const ON_FAILURE_JOB_MODES = allOf<OnFailureJobMode>()(["replace", "fail", "replace-irreversibly", "isolate"]);
 export const LOG_LEVELS = allOf<ManagerSection["log_level"]>()(["debug", "info", "notice", "warning", "err"]);
 export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"] as const;
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
@@ -185,6 +186,7 @@ const CONDITION_DOC: Record<ConditionCheck, string> = {
   architecture: 'The system architecture, in systemd\'s names ("x86-64", "arm64", "arm", "riscv64" …), or "native" (the one hearth runs as).',
   host: "The host name matches this glob (case aside), or this id is the machine id, the boot id or the product UUID.",
   environment: 'The manager\'s environment has this variable ("NAME"), or has it with this value ("NAME=VALUE").',
+  credential: "The manager was given this system credential: a file of that name in its own $CREDENTIALS_DIRECTORY or $ENCRYPTED_CREDENTIALS_DIRECTORY (systemd's ConditionCredential=).",
   first_boot: "The system is booting for the first time (true), or not (false): $SYSTEMD_FIRST_BOOT when set, else /run/systemd/first-boot exists or /etc/machine-id is missing, empty or \"uninitialized\".",
   security: 'This security technology is enabled: selinux, apparmor, tomoyo, ima, smack, audit, uefi-secureboot, tpm2 (cvm and measured-uki are never found).',
   capability: 'This capability is in the manager\'s bounding set ("CAP_SYS_ADMIN").',
@@ -216,6 +218,12 @@ const UNIT = {
   requires: [listOf(unitName), [], "Units started with this one; if one of them fails to start, this one is not started."],
   wants: [listOf(unitName), [], "Units started with this one; their failure does not matter."],
   binds_to: [listOf(unitName), [], "Like requires, and this unit is also stopped when one of them stops."],
+  on_failure: [listOf(unitName), [], "Units started when this one enters failed, or fails and is about to be restarted (systemd's OnFailure=)."],
+  on_failure_job_mode: [oneOf(ON_FAILURE_JOB_MODES), "replace", 'How on_failure units are started: "replace" replaces queued jobs (a stop) of the units it starts; "fail" starts nothing if one of them has a stop queued; "replace-irreversibly" as replace, and until they ran their start jobs are not replaced by a later stop; "isolate" isolates the one unit named (which needs allow_isolate).'],
+  reload_propagated_from: [listOf(unitName), [], "When one of these units is reloaded (`hearth ctl reload`), this one is too if it is active (systemd's ReloadPropagatedFrom=: postgresql@ instances with postgresql)."],
+  refuse_manual_start: [bool, false, "`hearth ctl start`, `restart` and `isolate` of this unit are refused: only dependencies start it (systemd's RefuseManualStart=)."],
+  refuse_manual_stop: [bool, false, "`hearth ctl stop` and `restart` of this unit are refused: it stops only with what it depends on or at shutdown (systemd's RefuseManualStop=)."],
+  requisite: [listOf(unitName), [], "Units that must be active already when this one starts: they are not started, and the start fails at once if one is not (one still activating is waited for when this unit is ordered after it), as systemd's Requisite=."],
   part_of: [listOf(unitName), [], "When one of these units is stopped or restarted (a job: by hand, or passed on), this unit is too; one way only, and nothing is started (systemd's PartOf=)."],
   conflicts: [listOf(unitName), [], "Units stopped when this one starts, and the other way round."],
   after: [listOf(unitName), [], "Ordering only: this unit starts after those, once they are started (and stops before them)."],
@@ -227,6 +235,8 @@ const UNIT = {
   allow_isolate: [bool, false, "`hearth ctl isolate` may name this unit (the built-in multi-user and rescue allow it)."],
   default_dependencies: [bool, true, "Add the implicit dependencies described below (services: requires sysinit, after basic; all: conflict with shutdown)."],
   aliases: [listOf(unitName), [], "Other names of this unit (systemd's [Install] Alias=): they name it in dependencies, `hearth ctl` and `hearth.wants=`. A name that is a unit of its own, or another unit's alias, is an error."],
+  success_action: [oneOf(EMERGENCY_ACTIONS), "none", 'What to do when the unit goes inactive other than by failing (a oneshot done, a service that exited cleanly or was stopped): "poweroff", "reboot", "exit" … as start_limit_action (systemd\'s SuccessAction=; "exit" and "exit-force" power off in system mode, end `hearth run` with status 0).'],
+  failure_action: [oneOf(EMERGENCY_ACTIONS), "none", "What to do when the unit enters failed, as success_action (systemd's FailureAction=)."],
   default_instance: [string, null, "In a template (`NAME@.toml`): the instance its wanted_by and required_by pull in (systemd's DefaultInstance=). Without it a template is pulled in by nothing but names of its instances."],
   ...conditionKeys(),
 } as const satisfies KeyRows;
@@ -320,14 +330,22 @@ const SERVICE = {
   notify_access: [oneOf(NOTIFY_ACCESS), derived('"main" for notify services or when watchdog_sec > 0, else "none"'), "Which processes may send notify messages: the main one, any the service started (exec), all."],
   reload_signal: [{ kind: "signal" }, 1, 'With type = "notify-reload": the signal `hearth ctl reload` sends the main process.'],
   kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
-  kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only."],
+  kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only; \"none\": none, only exec_stop stops the service and what is left runs on, its cgroup removed once empty (systemd's KillMode=none, deprecated there)."],
   send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],
+  send_sigkill: [bool, true, "false: when a stop times out, no SIGKILL: the unit goes down (result timeout) and what is left of it keeps running, its cgroup removed once empty (systemd's SendSIGKILL=no, for databases that must not be killed mid-write)."],
   user: [string, null, "User (name or number) the commands run as; unset: root."],
   group: [string, null, "Group (name or number); unset: the user's primary group."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],
-  working_directory: [{ kind: "path", home: true }, null, 'Working directory; "~" is the user\'s home; unset: "/".'],
+  working_directory: [{ kind: "path", home: true, optionalMark: true }, null, 'Working directory; "~" is the user\'s home; unset: "/". A leading "-" ("-/var/lib/x", "-~"): if it is not there the process starts in "/" instead of failing.'],
   umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
   environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
+  load_credential: [listOf(string), [], 'Credentials the processes read from $CREDENTIALS_DIRECTORY (RUNTIME/credentials/UNIT, mode 0500, files 0400, owned by the unit\'s user; removed when the unit is down): "ID:/abs/path" copies that file (missing: the start fails); "ID:name" or "ID" alone takes it from the manager\'s $CREDENTIALS_DIRECTORY, /etc/credstore, /run/credstore or /usr/lib/credstore, and is skipped when none has it (systemd\'s LoadCredential=).'],
+  set_credential: [listOf(string), [], '"ID:VALUE": a credential with this content, unless a load_credential of the same ID found one (systemd\'s SetCredential=).'],
+  utmp_identifier: [string, null, 'Write utmp and wtmp records for the main process under this id (its last 4 characters; a getty\'s "%I"): INIT_PROCESS when it starts, DEAD_PROCESS when it exits, ut_line from tty_path (systemd\'s UtmpIdentifier=). Into /var/run/utmp and /var/log/wtmp (under `hearth run`: RUNDIR/utmp and RUNDIR/wtmp) only where the file exists, as systemd.'],
+  utmp_mode: [oneOf(["init", "login", "user"]), "init", '"login": a LOGIN_PROCESS record (user LOGIN) after INIT_PROCESS, for a getty that does not write one itself; "user": a USER_PROCESS record of the unit\'s user (systemd\'s UtmpMode=).'],
+  guess_main_pid: [bool, true, "A forking service without a readable pid_file: false never takes the one process left as its main process; the unit is followed by its processes (its cgroup) until they are all gone (systemd's GuessMainPID=no)."],
+  non_blocking: [bool, false, "Set O_NONBLOCK on the sockets (and connection) passed to the main process, not on fd-store fds; it is the open file's flag, so the manager's copy has it too (systemd's NonBlocking=)."],
+  unset_environment: [listOf(string), [], 'Variables taken out of the environment last of all, whoever set them (the manager, environment, environment_file, hearth itself): "NAME" removes it, "NAME=VALUE" only that exact assignment (systemd\'s UnsetEnvironment=).'],
   environment_file: [listOf({ kind: "path", optionalMark: true }), [], 'Files of NAME=value lines read at each start; a leading "-" means a missing file is fine.'],
   ...LIMIT_KEYS,
   nice: [int(-20, 19), null, "Scheduling priority, -20 (highest) to 19; unset: inherited."],
@@ -337,6 +355,9 @@ const SERVICE = {
   capability_bounding_set: [capabilitySet, null, 'Capabilities the processes may ever have (["CAP_NET_BIND_SERVICE"]); "~" before the first name keeps all but those listed; unset: all.'],
   ambient_capabilities: [capabilitySet, [], "Capabilities the processes get even when they run as another user than root (the ambient set); those outside capability_bounding_set are left out."],
   cpu_affinity: [{ kind: "cpu-set" }, null, 'CPUs the processes may run on: numbers and ranges, [0, "2-3"] or "0-1,3"; unset: all (inherited).'],
+  cpu_scheduling_policy: [oneOf(["other", "batch", "idle", "fifo", "rr"]), null, 'CPU scheduling policy (sched_setscheduler): "other", "batch", "idle", or the real-time "fifo" and "rr" (they need CAP_SYS_NICE; the start fails without it). Unset: inherited, unless a key below is set ("other" then).'],
+  cpu_scheduling_priority: [int(0, 99), null, 'Static priority for "fifo" and "rr", 1 (lowest) to 99; clamped to what the policy takes (0 for the others), as systemd.'],
+  cpu_scheduling_reset_on_fork: [bool, false, "Children of the processes go back to the default policy and priority (SCHED_RESET_ON_FORK)."],
   io_scheduling_class: [oneOf(IO_SCHEDULING_CLASSES), null, 'I/O scheduling class (ioprio_set); "none" is best-effort at level 4. Unset with io_scheduling_priority set: best-effort.'],
   io_scheduling_priority: [int(0, 7), null, "I/O priority within the class, 0 (highest) to 7; unset with io_scheduling_class set: 4."],
   protect_system: [boolOr(["full", "strict"]), false, 'true: /usr, /boot and /efi read-only for the processes; "full": /etc too; "strict": the whole file system but /proc, /sys, /dev, the homes and the unit\'s own directories (see Sandboxing).'],
@@ -381,13 +402,13 @@ const SERVICE = {
   runtime_directory_preserve: [oneOf(RUNTIME_DIRECTORY_PRESERVE), "no", 'Whether the runtime directories stay when the service stops: "no" removes them at every stop (an automatic restart too), "restart" keeps them across a restart (automatic or `hearth ctl restart`) and removes them at a stop, "yes" never removes them.'],
   memory_max: [{ kind: "size", max: MAX_BYTES, infinity: true }, null, 'Memory limit of all the processes together (cgroup memory.max): bytes, "512M", or "infinity".'],
   cpu_quota: [{ kind: "percent", max: MAX_CPU_PERCENT }, null, 'CPU time the processes may use, as a percentage of one CPU ("50%", "200%"; cgroup cpu.max).'],
-  tasks_max: [int(1, MAX_TASKS, true), null, 'Most processes and threads at once (cgroup pids.max), or "infinity".'],
+  tasks_max: [{ kind: "int", min: 1, max: MAX_TASKS, infinity: true, percent: true }, null, 'Most processes and threads at once (cgroup pids.max), "infinity", or a percentage of what the system allows ("99%": of the least of kernel.pid_max, kernel.threads-max and the root cgroup\'s pids.max, less one, as systemd).'],
   standard_input: [oneOf(STANDARD_INPUTS), "null", 'stdin: /dev/null; "socket": the connection of an accept = true socket (inetd style); "tty": tty_path (unset: the console), made the controlling terminal; "tty-force": taken even from another session; "tty-fail": as "tty" (see Standard input and output). stdout and stderr follow it unless set.'],
   tty_path: [path, null, 'The terminal of standard_input/standard_output "tty" ("/dev/ttyS0"); the process opens it itself, after setsid. Unset: the console.'],
   tty_reset: [bool, false, "Reset the terminal (termios to sane values, queues flushed) before each process starts and once the unit is down (TTYReset=)."],
   tty_vhangup: [bool, false, "Hang up whoever has the terminal open before each process starts and once the unit is down (TTYVHangup=): a getty's old session goes."],
   tty_vt_disallocate: [bool, false, "A virtual console (/dev/ttyN): disallocate it and clear its scrollback before each process starts and once the unit is down (TTYVTDisallocate=)."],
-  standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
+  standard_output: [{ kind: "std-output" }, derived('"inherit" when standard_input is "tty" or "socket", else "journal"'), 'Where stdout goes: "journal" (also "syslog", "kmsg"): the unit\'s log; "journal+console" (also "syslog+console", "kmsg+console"): the log, and each line on the console too (hearth run: its stdout); "null"; "tty"; "inherit": as stdin; "socket"; "file:PATH", "append:PATH", "truncate:PATH" (see Standard input and output).'],
   standard_error: [{ kind: "std-output" }, "inherit", 'Where stderr goes: the values of standard_output; "inherit": where stdout goes.'],
   syslog_identifier: [string, null, "The name the unit's log lines are shown under by `hearth ctl logs` and in log_file; unset: the unit's name."],
   fd_store_max: [int(0, 4096), 0, "How many fds the service may keep in the manager with FDSTORE=1; 0 disables the store."],

@@ -5,8 +5,16 @@
 import type { StandardOutput } from "./types.ts";
 import { didYouMean } from "./suggest.ts";
 
-/** The words (syslog and kmsg go to the unit's log, as journal: hearth's log is its journal). */
-export const OUTPUT_WORDS = ["inherit", "null", "tty", "journal", "syslog", "kmsg", "socket"] as const;
+/**
+ * The words (syslog and kmsg go to the unit's log, as journal: hearth's log is its journal;
+ * "+console": each line is also written to the console, as journald forwards those streams).
+ */
+export const OUTPUT_WORDS = ["inherit", "null", "tty", "journal", "syslog", "kmsg", "socket", "journal+console", "syslog+console", "kmsg+console"] as const;
+
+/** Whether the unit's log lines also go to the console (standard_output or standard_error "…+console"). */
+export function logsToConsole(cfg: { standard_output?: string | null; standard_error?: string | null }): boolean {
+  return [cfg.standard_output, cfg.standard_error].some((v) => typeof v === "string" && v.endsWith("+console"));
+}
 /** The prefixes that name a file, and how it is opened. */
 export const OUTPUT_FILE_KINDS = ["file", "append", "truncate"] as const;
 

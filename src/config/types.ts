@@ -14,7 +14,7 @@ export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "ones
 export type RestartPolicy =
   | "no" | "always" | "on-success" | "on-failure" | "on-abnormal" | "on-abort" | "on-watchdog";
 export type NotifyAccess = "none" | "main" | "exec" | "all";
-export type KillMode = "control-group" | "mixed" | "process";
+export type KillMode = "control-group" | "mixed" | "process" | "none"; // none: src/engine/service.ts enterStopSigterm
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 /**
  * standard_output / standard_error, as written (validated by src/config/standard-output.ts):
@@ -22,10 +22,14 @@ export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
  */
 export type StandardOutput =
   | "inherit" | "null" | "tty" | "journal" | "syslog" | "kmsg" | "socket"
+  | "journal+console" | "syslog+console" | "kmsg+console" // the log, each line also on the console
   | `file:${string}` | `append:${string}` | `truncate:${string}`;
 export type EmergencyAction =
   | "none" | "reboot" | "reboot-force" | "reboot-immediate"
-  | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit";
+  | "poweroff" | "poweroff-force" | "poweroff-immediate" | "exit" | "exit-force";
+
+/** How the start of on_failure units treats jobs already queued (systemd's job modes). */
+export type OnFailureJobMode = "replace" | "fail" | "replace-irreversibly" | "isolate";
 
 /** One command line of exec_start_pre/post, exec_stop, exec_reload. */
 export interface ExecCommand {
@@ -39,6 +43,8 @@ export interface ExecCommand {
 
 export interface UnitSection {
   description: string;
+  success_action?: EmergencyAction; // src/engine/outcome.ts; absent: none
+  failure_action?: EmergencyAction;
   requires: string[];
   wants: string[];
   binds_to: string[];
@@ -54,6 +60,12 @@ export interface UnitSection {
   aliases?: string[];
   default_instance?: string | null;
   // Added later; always set by the loader (built-in targets may lack them: absent is false / []).
+  on_failure?: string[]; // started when this unit fails (src/engine/outcome.ts)
+  on_failure_job_mode?: OnFailureJobMode;
+  reload_propagated_from?: string[]; // reloaded when one of these is (src/engine/engine.ts propagateReload)
+  requisite?: string[];
+  refuse_manual_start?: boolean; // src/engine/manual-jobs.ts
+  refuse_manual_stop?: boolean; // must be active already when this one starts (src/engine/requisite.ts)
   part_of?: string[]; // a stop or restart of these units is passed on to this one (systemd's PartOf=)
   ignore_on_isolate?: boolean; // `hearth ctl isolate` leaves this unit alone
   allow_isolate?: boolean; // `hearth ctl isolate` may name this unit
@@ -99,6 +111,8 @@ export interface ServiceSection {
   kill_signal: number; // signal number, SIGTERM by default
   kill_mode: KillMode;
   send_sighup: boolean;
+  send_sigkill?: boolean; // absent: true
+
   // Execution context, applied by the spawner in the child before exec.
   user: string | null;
   group: string | null;
@@ -106,7 +120,14 @@ export interface ServiceSection {
   working_directory: string | null;
   umask: number; // 0o022 by default
   environment: Record<string, string>;
-  environment_file: string[]; // a leading "-" means: missing file is fine
+  environment_file: string[];
+  unset_environment?: string[]; // NAME or NAME=VALUE, applied last
+  guess_main_pid?: boolean; // absent: true (src/engine/service.ts onMainPidGuess)
+  non_blocking?: boolean; // O_NONBLOCK on the socket fds passed (src/manager/non-blocking.ts)
+  load_credential?: string[]; // "ID" or "ID:PATH" (src/manager/credentials.ts)
+  set_credential?: string[]; // "ID:VALUE"
+  utmp_identifier?: string | null; // src/manager/utmp.ts
+  utmp_mode?: "init" | "login" | "user"; // a leading "-" means: missing file is fine
   limits: Record<string, Rlimit>; // key = rlimit name in lower case without prefix: "nofile", "core", ...
   nice: number | null;
   oom_score_adj: number | null;
@@ -130,6 +151,9 @@ export interface ServiceSection {
   cpu_affinity?: number[] | null; // CPU numbers, sorted; null = inherited
   io_scheduling_class?: IoSchedulingClass | null;
   io_scheduling_priority?: number | null; // 0..7
+  cpu_scheduling_policy?: "other" | "batch" | "idle" | "fifo" | "rr" | null; // src/exec/cpu-scheduling.ts
+  cpu_scheduling_priority?: number | null; // 0..99
+  cpu_scheduling_reset_on_fork?: boolean;
   read_only_paths?: string[]; // absolute; a leading "-" means: missing is fine
   inaccessible_paths?: string[]; // the same
   private_tmp?: boolean;
@@ -188,7 +212,7 @@ export interface ServiceSection {
   // Resource limits, through the unit's cgroup; null = no limit set.
   memory_max?: number | null; // bytes; Infinity = "infinity"
   cpu_quota?: number | null; // percent of one CPU
-  tasks_max?: number | null; // Infinity = "infinity"
+  tasks_max?: number | { percent: number } | null; // Infinity = "infinity"; a percent of the system's (src/manager/exec-context.ts)
   bus_name?: string | null; // the well-known D-Bus name a dbus service takes when ready (src/dbus/)
 }
 
@@ -245,7 +269,7 @@ export type ConditionCheck =
   | "path_is_mount_point" | "path_is_read_write" | "directory_not_empty" | "file_not_empty"
   | "file_is_executable" | "kernel_command_line" | "kernel_version" | "virtualization"
   | "architecture" | "host" | "environment" | "first_boot" | "security" | "capability"
-  | "ac_power" | "needs_update" | "memory" | "cpus" | "control_group_controller";
+  | "ac_power" | "needs_update" | "memory" | "cpus" | "control_group_controller" | "credential";
 
 /** One entry of a condition_X or assert_X list, as systemd's Condition*= / Assert*=. */
 export interface Condition {

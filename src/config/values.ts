@@ -23,7 +23,12 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "string": return readString(value, site);
     case "path": return readPath(value, site, type);
     case "bool": return readBool(value, site);
-    case "int": return type.infinity && value === "infinity" ? Infinity : readInt(value, site, type.min, type.max, type.infinity);
+    case "int":
+      if (type.percent && typeof value === "string" && value.trim().endsWith("%")) {
+        const percent = readPercent(value, site, 100);
+        return percent === undefined ? undefined : { percent };
+      }
+      return type.infinity && value === "infinity" ? Infinity : readInt(value, site, type.min, type.max, type.infinity);
     case "size": return type.infinity && value === "infinity" ? Infinity : readSize(value, site, type.max, type.infinity);
     case "duration": return readDurationValue(value, site, type.off ?? false, type.finite ?? false);
     case "list": return readList(value, site, type.of);

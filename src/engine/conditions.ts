@@ -128,6 +128,10 @@ const CHECKS: Record<Condition["check"], Check> = {
     if (id !== null && ID_FILES.some((file) => { try { return idOf(f.read(file)?.trim() ?? "") === id; } catch { return false; } })) return true;
     return globRegExp(p, true, "i").test(f.uname().nodename);
   },
+  credential: (p, f) => ["CREDENTIALS_DIRECTORY", "ENCRYPTED_CREDENTIALS_DIRECTORY"].some((name) => {
+    const dir = f.env(name);
+    return dir !== undefined && dir.startsWith("/") && f.stat(`${dir}/${p}`, true)?.kind === "file";
+  }),
   environment: (p, f) => {
     const eq = p.indexOf("=");
     return eq < 0 ? f.env(p) !== undefined : f.env(p.slice(0, eq)) === p.slice(eq + 1);

@@ -3,6 +3,9 @@
 // perform. A job runs the moment the units it is ordered after have finished theirs —
 // there are no global phases — which is what makes the start parallel.
 import type { ServiceSection, UnitCatalog, UnitConfig } from "../config/types.ts";
+import { unitOutcome, type UnitState } from "./outcome.ts";
+import { requisiteVerdict } from "./requisite.ts";
+import { manualJobRefusal } from "./manual-jobs.ts";
 import { addToGraph, buildGraph, removeFromGraph, type UnitGraph, type UnitNode } from "./graph.ts";
 import { SocketActivation, type ActivationHost } from "./activation.ts";
 import * as svc from "./service.ts";
@@ -30,6 +33,7 @@ export interface Job {
   // with the one asked for): the crash-loop counters stay (src/engine/service.ts owns them).
   automatic?: boolean;
   reportAs?: JobType; // the start half of a restart answers as "restart"
+  irreversible?: boolean; // on_failure_job_mode = "replace-irreversibly": no later job replaces it
 }
 
 function kindOf(cfg: UnitConfig): UnitKindName {
@@ -79,6 +83,7 @@ export interface UnitRuntime {
   runtimeDirsKept: boolean;
   unmet: UnitSnapshot["unmet"]; // the last start skipped by a condition or failed by an assert
   deviceTimer: number | null; // a device unit's start job waiting for the device: its timer
+  last: UnitState; // the state before a change (./outcome.ts)
 }
 
 export class Engine {
@@ -126,7 +131,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null,
+      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, last: { active: "inactive", sub: "dead" },
     });
     if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
@@ -679,7 +684,8 @@ export class Engine {
     const down = active === "inactive" || active === "failed";
     if (!down && sub !== "auto-restart") return;
     const keepsLeftovers = cfg.kill_mode === "process" || (cfg.type === "oneshot" && cfg.remain_after_exit);
-    if (!keepsLeftovers) {
+    // send_sigkill = false: what is left runs on; its cgroup goes once it is empty.
+    if (!keepsLeftovers && cfg.send_sigkill !== false && cfg.kill_mode !== "none") {
       this.effects.push({ type: "kill-leftovers", unit: name, processGroup: u.processGroup });
       u.processGroup = null; // never signal a process group whose pid may be reused
     }
@@ -694,6 +700,7 @@ export class Engine {
     }
     if (!down) return;
     if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
+    if (cfg.load_credential?.length || cfg.set_credential?.length) this.effects.push({ type: "remove-credentials", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // systemd resets the terminal after the unit too (exec_context_revert_tty).
     if (cfg.tty_reset || cfg.tty_vhangup || cfg.tty_vt_disallocate) {
@@ -729,12 +736,15 @@ export class Engine {
       this.finish({ unit: name, job: type, result: "failed", requestId, reason: `unit ${name} not found` });
       return;
     }
+    const refused = manualJobRefusal(u.cfg.unit, type);
+    if (refused !== null) return this.finish({ unit: name, job: type, result: "failed", requestId, reason: refused });
     switch (type) {
       case "start": return this.startTransaction(name, requestId);
       case "isolate": return this.isolate(u, requestId);
       case "stop": return this.stopTransaction(name, requestId, false);
       case "restart": return this.stopTransaction(name, requestId, true);
       case "reload": {
+        this.propagateReload(name, new Set([name]));
         if (!u.service) return this.finish({ unit: name, job: "reload", result: "unsupported", requestId, reason: "targets cannot be reloaded" });
         const verdict = svc.reloadService(u.service, this.port(name, u.cfg.service!));
         if (verdict === "started") {
@@ -851,6 +861,12 @@ export class Engine {
 
   private replaceJob(u: UnitRuntime, job: Job) {
     const old = u.job;
+    if (old?.irreversible && old.type !== job.type) {
+      for (const rid of job.requestIds) {
+        this.finish({ unit: u.cfg.name, job: job.type, result: "failed", requestId: rid, reason: `an irreversible ${old.type} job is queued` });
+      }
+      return;
+    }
     if (old) {
       // The new job supersedes the old one; its waiters learn that it was canceled.
       for (const rid of old.requestIds) {
@@ -904,6 +920,10 @@ export class Engine {
     // A requirement that is not there fails the start at once, whatever the ordering: no
     // job could ever bring it up (systemd refuses the start with "Unit X not found").
     for (const d of node.requires) if (!this.units.has(d)) return { reason: this.missingReason(d) };
+    const requisite = requisiteVerdict((u.cfg.unit.requisite ?? []).map((d) => ({
+      name: d, state: this.activeState(d), starting: this.units.get(d)?.job?.type === "start", orderedAfter: node.after.has(d),
+    })));
+    if (requisite !== "run") return requisite;
     const state = this.activeState(u.cfg.name);
     if (state === "deactivating") return "wait";
     if (this.activation.retrying(u.cfg.name)) return "wait"; // its sockets are being made again
@@ -1040,6 +1060,55 @@ export class Engine {
     }
     // binds_to: units bound to this one go down with it.
     if (active === "inactive" || active === "failed") this.stopBoundUnits(name);
+    const outcome = unitOutcome(u.cfg.unit, u.last, { active, sub }, u.service?.result ?? "success");
+    u.last = { active, sub };
+    if (outcome.startOnFailure && !this.goingDown) this.startOnFailure(u);
+    if (outcome.action) this.emit({ type: "emergency-action", unit: name, ...outcome.action });
+  }
+
+  /**
+   * reload_propagated_from: the active units that name `from` are reloaded with it (and
+   * those that name them, each once), as systemd's ReloadPropagatedFrom=.
+   */
+  private propagateReload(from: string, seen: Set<string>) {
+    for (const v of this.units.values()) {
+      const n = v.cfg.name;
+      if (seen.has(n) || !(v.cfg.unit.reload_propagated_from ?? []).includes(from)) continue;
+      seen.add(n);
+      const state = this.activeState(n);
+      if (!v.service || (state !== "active" && state !== "reloading") || v.job) continue;
+      this.emit({ type: "log", unit: n, level: "info", text: `Reloading with ${from} (reload_propagated_from)` });
+      if (svc.reloadService(v.service, this.port(n, v.cfg.service!)) === "started") {
+        v.job = { id: this.nextJobId++, type: "reload", unit: n, running: true, requestIds: [] };
+      }
+      this.propagateReload(n, seen);
+    }
+  }
+
+  /** on_failure: start the units, by on_failure_job_mode (systemd's job modes). */
+  private startOnFailure(u: UnitRuntime) {
+    const mode = u.cfg.unit.on_failure_job_mode ?? "replace";
+    for (const asked of u.cfg.unit.on_failure ?? []) {
+      const name = this.resolve(asked);
+      const target = name === null ? undefined : this.units.get(name);
+      if (name === null || !target) {
+        this.emit({ type: "log", unit: u.cfg.name, level: "warning", text: `on_failure: unit ${asked} not found` });
+        continue;
+      }
+      if (mode === "isolate") {
+        this.isolate(target);
+        continue;
+      }
+      const affected: UnitRuntime[] = [];
+      this.walk(name, (node) => [...node.requires, ...node.wants], (v) => affected.push(v));
+      if (mode === "fail" && affected.some((v) => v.job?.type === "stop")) {
+        this.emit({ type: "log", unit: u.cfg.name, level: "warning", text: `on_failure: ${name} not started: a stop job is queued (on_failure_job_mode = "fail")` });
+        continue;
+      }
+      this.emit({ type: "log", unit: u.cfg.name, level: "info", text: `Triggering on_failure unit ${name}` });
+      this.startTransaction(name, undefined, false);
+      if (mode === "replace-irreversibly") for (const v of affected) if (v.job?.type === "start") v.job.irreversible = true;
+    }
   }
 
   /** Stop the units bound to `name` that are up and not already stopping. */

@@ -26,6 +26,7 @@ export function emergencyPowerRequest(action: EmergencyAction): PowerRequest | n
   switch (action) {
     case "none": return null;
     case "exit": return { action: "poweroff", mode: "orderly" };
+    case "exit-force": return { action: "poweroff", mode: "force" };
     case "reboot": return { action: "reboot", mode: "orderly" };
     case "reboot-force": return { action: "reboot", mode: "force" };
     case "reboot-immediate": return { action: "reboot", mode: "immediate" };

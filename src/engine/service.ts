@@ -511,12 +511,13 @@ export function onPidFile(rt: ServiceRuntime, p: ServicePort, pid: number | null
 /**
  * The answer to find-main-pid (systemd's service_search_main_pid): the one process the
  * forking parent left is the daemon; with several, or none the shell can see, the unit
- * is followed by its cgroup until it is empty.
+ * is followed by its cgroup until it is empty; so too with guess_main_pid = false.
  */
 export function onMainPidGuess(rt: ServiceRuntime, p: ServicePort, candidates: number[], populated: boolean) {
   if (rt.sub !== "start" || rt.mainPid !== null) return;
   const suitable = candidates.filter((pid) => mainPidRefusal(rt, p, pid) === null);
-  if (suitable.length === 1) {
+  // guess_main_pid = false (systemd's GuessMainPID=no): never one, the cgroup is followed.
+  if (suitable.length === 1 && p.cfg.guess_main_pid !== false) {
     setMainPid(rt, suitable[0]!);
     log(p, "debug", `Main PID guessed: ${suitable[0]}`);
   } else if (populated) {
@@ -711,7 +712,7 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
         return enterStopSigterm(rt, p);
       }
       if (rt.sub === "stop-sigterm" || rt.sub === "stop-watchdog") {
-        log(p, "warning", `State '${rt.sub}' timed out. Killing.`);
+        log(p, "warning", `State '${rt.sub}' timed out. ${p.cfg.send_sigkill === false ? "Skipping SIGKILL." : "Killing."}`);
         if (!rt.operatorStop && rt.result === "success") {
           rt.result = "timeout";
           rt.failCause ??= "timeout";
@@ -790,6 +791,13 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
   clearAllTimers(rt, p);
   rt.control = null;
   const mode = p.cfg.kill_mode;
+  if (mode === "none") {
+    // systemd's KillMode=none (deprecated there): only exec_stop stops it; what runs is left.
+    if (rt.mainPid !== null || rt.controlPid !== null) log(p, "info", "kill_mode = none: the processes are left running.");
+    rt.mainPid = null;
+    rt.controlPid = null;
+    return settle(rt, p);
+  }
   const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
   const group = cgroupLeader(rt, p);
   if (pids.length === 0 && group !== null && mode === "mixed") return enterStopSigkill(rt, p);
@@ -807,6 +815,13 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
 }
 
 function enterStopSigkill(rt: ServiceRuntime, p: ServicePort) {
+  if (p.cfg.send_sigkill === false) {
+    // systemd's SendSIGKILL=no: the processes are left running, the unit goes down.
+    log(p, "info", "No SIGKILL (send_sigkill = false): what is left of the unit keeps running.");
+    rt.mainPid = null;
+    rt.controlPid = null;
+    return settle(rt, p);
+  }
   enter(rt, p, "stop-sigkill");
   const pids = [rt.mainPid, rt.controlPid].filter((x): x is number => x !== null);
   const group = cgroupLeader(rt, p);

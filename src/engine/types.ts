@@ -133,6 +133,8 @@ export type Effect =
   | { type: "kill-leftovers"; unit: string; processGroup: number | null }
   // The unit is down for good: its cgroup goes once it is empty.
   | { type: "remove-cgroup"; unit: string }
+  // The unit is down: its $CREDENTIALS_DIRECTORY goes (src/manager/credentials.ts).
+  | { type: "remove-credentials"; unit: string }
   // The unit is down without a restart to follow: the fds it stored are closed.
   | { type: "release-fd-store"; unit: string }
   // The service stopped: its runtime_directory entries go (under the shell's runtime base),

@@ -69,6 +69,8 @@ export interface SpawnRequest {
    * best-effort at level 4, as in systemd; realtime needs CAP_SYS_ADMIN or CAP_SYS_NICE.
    */
   ioScheduling?: { class: IoSchedulingClass; priority: number };
+  /** sched_setscheduler in native terms (./cpu-scheduling.ts); unset: inherited. */
+  cpuScheduling?: { policy: number; priority: number };
   /** "CAP_*" names kept in the capability bounding set; every other one is dropped. Unset: unchanged. */
   capabilityBoundingSet?: string[];
   /**
@@ -310,6 +312,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     noNewPrivileges: (req.noNewPrivileges ?? false) || (context.seccomp !== undefined && !keepsSysAdmin(req)),
     cpus: context.cpus,
     ioprio: context.ioprio,
+    scheduling: req.cpuScheduling,
     boundingKeep: context.boundingKeep,
     ambient: context.ambient,
     mounts: context.mounts.length > 0 ? context.mounts : undefined,

@@ -262,7 +262,8 @@ function itemGroup(a: Assignment, part: string): string {
 function combine(type: ValueType, items: Item[], conv: Conversion): unknown {
   switch (type.kind) {
     case "command": {
-      // One main command: systemd allows several only for oneshot services.
+      // One main command: systemd allows several only for oneshot services, as hearth does.
+      if (items.length > 1 && serviceType(conv) === "oneshot") return items.map((i) => i.value);
       for (const extra of items.slice(1)) {
         conv.drop(extra.from, `hearth's ${"exec_start"} is one command: ${JSON.stringify((extra.value as string[]).join(" "))} would not run`, `${extra.from.key} (several)`);
       }
@@ -275,6 +276,11 @@ function combine(type: ValueType, items: Item[], conv: Conversion): unknown {
     default:
       return items.map((i) => i.value);
   }
+}
+
+/** The service's Type= as systemd reads it: its last non-empty assignment. */
+function serviceType(conv: Conversion): string | undefined {
+  return conv.all.filter((a) => a.section === "Service" && a.key === "Type").at(-1)?.value || undefined;
 }
 
 /**
@@ -311,8 +317,11 @@ function scalar(type: ValueType, text: string): unknown {
     case "bool":
     case "bool-or-strings": // RestrictNamespaces=yes
       return parseBoolean(text) ?? text;
-    case "enum": // ProtectHome=yes: a boolean where the key takes one (ProtectSystem=full is a value)
+    // systemd's boolean spellings (yes, on, 1 …) for a key that is true, false or a word.
+    case "enum":
       return type.bools && !type.values.includes(text) ? parseBoolean(text) ?? text : text;
+    case "bool-or-strings":
+      return parseBoolean(text) ?? text;
     case "int":
       return /^[+-]?\d+$/.test(text) ? Number(text) : text;
     case "exit-status":

@@ -1,6 +1,7 @@
 // From a unit's configuration to what the spawner needs: environment, ids, limits.
 // Pure except for reading environment files and the user database, which the caller
 // passes in as text readers so tests can feed them.
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import type { ServiceSection } from "../config/types.ts";
 import { DEFAULT_PATH } from "../exec/executable.ts";
@@ -10,6 +11,7 @@ import type { Sandbox } from "../exec/mount-plan.ts";
 import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
 import { usesMountNamespace } from "../config/sandbox-keys.ts";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
+import { cpuScheduling } from "../exec/cpu-scheduling.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
 export function parseEnvironmentFile(text: string): Record<string, string> {
@@ -72,7 +74,17 @@ export function serviceEnvironment(inp: EnvironmentInputs): { env: Record<string
     }
     Object.assign(env, parseEnvironmentFile(text));
   }
+  unsetVariables(env, inp.cfg.unset_environment ?? []);
   return { env, errors };
+}
+
+/** unset_environment, the last step as in systemd: "NAME" goes, "NAME=VALUE" only with that value. */
+function unsetVariables(env: Record<string, string>, specs: string[]) {
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    if (eq < 0) delete env[spec];
+    else if (env[spec.slice(0, eq)] === spec.slice(eq + 1)) delete env[spec.slice(0, eq)];
+  }
 }
 
 /**
@@ -113,11 +125,22 @@ export function expandCommand(argv: string[], env: Record<string, string>): stri
 /**
  * Where a service starts, as systemd's WorkingDirectory=: "/" unless working_directory
  * says otherwise, even with user = (not the user's home); "~" is the home of the
- * service's user, or of the manager's when it has none.
+ * service's user, or of the manager's when it has none. A leading "-": a directory that
+ * is not there is no error, the process starts in "/" (systemd stays in the manager's, "/").
  */
-export function workingDirectory(configured: string | null, user: { home: string } | null): string {
-  if (configured === "~") return user?.home ?? homedir();
-  return configured ?? "/";
+export function workingDirectory(configured: string | null, user: { home: string } | null, isDirectory: (path: string) => boolean = isDirectoryPath): string {
+  const missingOk = configured?.startsWith("-") ?? false;
+  const wanted = missingOk ? configured!.slice(1) : configured;
+  const path = wanted === "~" ? user?.home ?? homedir() : wanted ?? "/";
+  return missingOk && !isDirectory(path) ? "/" : path;
+}
+
+function isDirectoryPath(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -130,6 +153,7 @@ export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {})
   const ioSet = (cfg.io_scheduling_class ?? null) !== null || (cfg.io_scheduling_priority ?? null) !== null;
   return {
     cpuAffinity: cfg.cpu_affinity ?? undefined,
+    cpuScheduling: cpuScheduling(cfg),
     ioScheduling: ioSet ? { class: cfg.io_scheduling_class ?? "best-effort", priority: cfg.io_scheduling_priority ?? 4 } : undefined,
     capabilityBoundingSet: boundingSet(cfg),
     ambientCapabilities: cfg.ambient_capabilities?.length ? cfg.ambient_capabilities : undefined,
@@ -197,6 +221,27 @@ function mountSandbox(cfg: ServiceSection, unit: UnitSandboxFacts): Sandbox | un
 }
 
 /** The resource limits of [service], for CgroupTree.ensureUnit (src/exec/cgroup.ts). */
-export function cgroupLimits(cfg: ServiceSection): CgroupLimits {
-  return { memoryMax: cfg.memory_max, cpuQuota: cfg.cpu_quota, tasksMax: cfg.tasks_max };
+export function cgroupLimits(cfg: ServiceSection, systemTasks: () => number = systemTasksMax): CgroupLimits {
+  const tasks = cfg.tasks_max;
+  const tasksMax = typeof tasks === "object" && tasks !== null ? Math.max(1, Math.floor((systemTasks() * tasks.percent) / 100)) : tasks;
+  return { memoryMax: cfg.memory_max, cpuQuota: cfg.cpu_quota, tasksMax };
+}
+
+/**
+ * What tasks_max = "N%" is a share of, as systemd's system_tasks_max: the least of
+ * kernel.pid_max, kernel.threads-max and the root cgroup's pids.max, less one (pid 0 is none).
+ */
+export function systemTasksMax(read: (path: string) => string | null = readSmallFile): number {
+  const values = ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max", "/sys/fs/cgroup/pids.max"]
+    .map((path) => Number(read(path)?.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return Math.max(1, Math.min(4_194_304, ...values) - 1);
+}
+
+function readSmallFile(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8").slice(0, 64);
+  } catch {
+    return null;
+  }
 }

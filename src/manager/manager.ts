@@ -27,6 +27,9 @@ import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { stdioPlan } from "./stdio.ts";
 import { openStdio } from "./stdio-open.ts";
 import { UnitOutputs } from "./unit-output.ts";
+import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
+import { credentialsDirectory, removeCredentials } from "./credentials.ts";
+import { setPassedNonBlocking } from "./non-blocking.ts";
 import { UnitProcesses } from "./unit-processes.ts";
 import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
@@ -105,6 +108,7 @@ export class Manager {
   private firstSpawnAtMono: number | null = null;
   /** Time the kernel took before PID 1 started (system mode only), for analysis. */
   private readonly outputs: UnitOutputs;
+  private readonly utmp: UtmpWriter;
   private readonly timers = new Map<string, unknown>();
   private readonly waiters = new Map<number, JobWaiter>();
   private readonly readinessFds = new Map<string, number>();
@@ -141,7 +145,9 @@ export class Manager {
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
     this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
-    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap);
+    this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap, (line) => opts.console(line));
+    const utmpFiles = opts.systemMode ? SYSTEM_UTMP_FILES : { utmp: join(opts.runDir, "utmp"), wtmp: join(opts.runDir, "wtmp") };
+    this.utmp = new UtmpWriter(utmpFiles, () => this.host.wallNow(), (text) => this.log.warning(text));
     this.sockets = this.host.sockets(opts.config.units.values(), {
       reactor: this.host.reactor,
       dispatch: (event) => this.dispatch(event),
@@ -342,6 +348,11 @@ export class Manager {
         return;
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
+      case "remove-credentials": {
+        const problem = removeCredentials(credentialsDirectory(this.directoryBases.runtime, e.unit));
+        if (problem) this.unitLogger(e.unit).warning(problem);
+        return;
+      }
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
         return this.triggerShell.perform(e);
@@ -500,6 +511,7 @@ export class Manager {
     this.firstSpawnAtMono ??= this.host.now();
     this.spawned.set(result.pid, { unit: e.unit, output: ctx.logUnit });
     if (e.role === "main") this.outputs.setPid(ctx.logUnit, result.pid);
+    if (e.role === "main") this.utmp.started(e.unit, result.pid, ctx.config.service!);
     this.log.debug(`${e.unit}: spawned ${e.role} process ${result.pid}: ${e.command.argv.join(" ")}`);
     this.queue.push({ type: "spawned", unit: e.unit, role: e.role, pid: result.pid });
   }
@@ -586,6 +598,7 @@ export class Manager {
    */
   private passedTo(unit: string, ctx: SpawnContext, inetd: boolean): Passed {
     const passed = this.sockets.passedTo(unit, ctx.connection, inetd);
+    if (ctx.config.service?.non_blocking) setPassedNonBlocking(passed.fds, (text) => this.unitLogger(unit).warning(text));
     for (const stored of this.fdStore.entries(unit)) {
       passed.fds.push(stored.fd);
       passed.names.push(stored.name);
@@ -640,6 +653,7 @@ export class Manager {
       const spawned = this.spawned.get(pid);
       this.spawned.delete(pid);
       if (spawned) this.outputs.drain(spawned.output); // what it wrote comes before its exit
+      if (spawned) this.utmp.exited(spawned.unit, pid, status);
       this.dispatch({ type: "exited", pid, status });
     }
     this.processes?.removeEmptyCgroups();

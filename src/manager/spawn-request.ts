@@ -1,10 +1,12 @@
 // Building a spawn request from a "spawn" effect: credentials, environment, fds and
 // sandboxing, all from the effect's payload and the host (no engine state is read).
+import type { ServiceSection } from "../config/types.ts";
 import type { Effect, SpawnContext } from "../engine/types.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
 import { findUser, resolveCredentials } from "../exec/users.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { ManagerHost } from "./host.ts";
+import { credentialStores, credentialsDirectory, gatherCredentials, hasCredentials, writeCredentials } from "./credentials.ts";
 import { directoryEnvironment, directoryOwner, unitDirectories, type DirectoryBases } from "./unit-directories.ts";
 import type { StdioFds } from "./stdio-open.ts";
 import { applyPrivileges, programArgv } from "./exec-privileges.ts";
@@ -27,6 +29,15 @@ export interface SpawnInputs {
 export type BuiltRequest =
   | { request: SpawnRequest; readiness?: { read: number; write: number }; warnings: string[] }
   | { error: string };
+
+/** load_credential / set_credential written for the process; $CREDENTIALS_DIRECTORY. */
+function unitCredentials(unit: string, cfg: ServiceSection, runtimeBase: string, owner: { uid: number; gid: number } | null): { env: Record<string, string> } | { error: string } {
+  if (!hasCredentials(cfg)) return { env: {} };
+  const creds = gatherCredentials(cfg, credentialStores(process.env));
+  if ("error" in creds) return creds;
+  const written = writeCredentials(credentialsDirectory(runtimeBase, unit), creds, owner);
+  return "error" in written ? written : { env: { CREDENTIALS_DIRECTORY: written.dir } };
+}
 
 export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
   const { effect: e, host } = inp;
@@ -51,12 +62,14 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
       return { error: `${dir.kind}_directory ${dir.relative}: ${(err as Error).message}` };
     }
   }
+  const credentials = unitCredentials(unit.name, cfg, inp.directoryBases.runtime, directoryOwner(cfg, ids, inp.systemMode));
+  if ("error" in credentials) return credentials;
   const passed = inp.passed;
   const { env, errors } = serviceEnvironment({
     unit: unit.name, cfg, user,
     notifySocket: inp.notifySocket,
     managerEnv: inp.systemMode ? { LANG: process.env.LANG ?? "C.UTF-8" } : inheritEnv(),
-    directoryEnv: directoryEnvironment(dirs),
+    directoryEnv: { ...directoryEnvironment(dirs), ...credentials.env },
     readFile: (p) => { try { return host.readFile(p); } catch { return null; } },
     watchdogUsec,
     listenFdNames: passed?.names,

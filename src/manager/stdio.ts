@@ -78,7 +78,8 @@ function outputSource(target: OutputTarget, stdin: StdioSource, facts: StdioFact
       return facts.systemMode ? { kind: "null" } : { kind: "tty" };
     case "null": return { kind: "null" };
     case "tty": return tty;
-    case "journal": case "syslog": case "kmsg": return { kind: "log" };
+    case "journal": case "syslog": case "kmsg":
+    case "journal+console": case "syslog+console": case "kmsg+console": return { kind: "log" }; // the console: ./unit-output.ts
     case "socket": return facts.hasConnection ? { kind: "connection" } : outputSource({ kind: "inherit" }, stdin, facts, tty);
     case "file": case "append": case "truncate": return { kind: "file", path: target.path, open: target.kind };
   }

@@ -3,6 +3,7 @@
 // `hearth ctl status/log`.
 import type { UnitConfig } from "../config/types.ts";
 import { RotatingFile } from "../log/file.ts";
+import { logsToConsole } from "../config/standard-output.ts";
 import { LineSplitter, parsePriorityPrefix } from "../log/lines.ts";
 import type { Logger } from "../log/manager-log.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
@@ -20,6 +21,7 @@ interface UnitOutput {
   file: RotatingFile | null;
   pid: number | undefined; // the main pid its lines are tagged with
   ident: string | undefined; // syslog_identifier: the name its lines are shown under
+  console: boolean; // standard_output/standard_error "…+console": each line to the console too
 }
 
 /** Rings of instances that are gone, kept for `hearth ctl logs` (the oldest go first). */
@@ -33,12 +35,13 @@ export class UnitOutputs {
   private readonly readBuffer = new Uint8Array(16384);
 
   constructor(private readonly host: ManagerHost, private readonly log: Logger, readonly managerRing: LogRing,
-    private readonly tap?: (record: LogRecord) => void) {}
+    private readonly tap?: (record: LogRecord) => void, private readonly toConsole?: (line: string) => void) {}
 
   /** The write end of the unit's pipe, made at first use; its lines are named as the unit's configuration says now. */
   writeFd(unit: UnitConfig): number {
     const out = this.outputFor(unit);
     out.ident = unit.service?.syslog_identifier ?? undefined;
+    out.console = unit.service !== null && logsToConsole(unit.service);
     return out.write;
   }
 
@@ -59,7 +62,7 @@ export class UnitOutputs {
       read: p.read, write: p.write, splitter: new LineSplitter(),
       ring: kept ?? new LogRing(Math.max(1, cfg.log_buffer_lines)),
       file: cfg.log_file ? new RotatingFile({ path: cfg.log_file, maxBytes: cfg.log_file_max_bytes, onError: (e: unknown) => this.log.warning(`${unit.name}: log file: ${e}`) }) : null,
-      pid: undefined, ident: undefined,
+      pid: undefined, ident: undefined, console: false,
     };
     this.outputs.set(unit.name, out);
     // One read (16 KiB) per wake-up: a chatty service is slowed by its pipe filling up,
@@ -104,6 +107,7 @@ export class UnitOutputs {
     out.ring.push(rec);
     this.tap?.(rec);
     out.file?.write(`${new Date(rec.time).toISOString()} ${out.ident ?? unit}: ${text}\n`);
+    if (out.console) this.toConsole?.(`${out.ident ?? unit}${out.pid === undefined ? "" : `[${out.pid}]`}: ${text}`);
     if (this.log.enabled("debug")) this.log.debug(`${unit}: ${text}`);
   }
 

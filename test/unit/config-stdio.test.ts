@@ -42,7 +42,7 @@ describe("standard output keys in a unit file", () => {
 
   test("a misspelt word, a relative or odd path are refused at the value, with what is expected", () => {
     expect(problems(...SERVICE, 'standard_output = "jounral"')).toEqual([
-      `${FILE}:3:19: error: standard_output: "jounral": expected one of inherit, null, tty, journal, syslog, kmsg, socket, file:PATH, append:PATH, truncate:PATH; did you mean 'journal'?`,
+      `${FILE}:3:19: error: standard_output: "jounral": expected one of inherit, null, tty, journal, syslog, kmsg, socket, journal+console, syslog+console, kmsg+console, file:PATH, append:PATH, truncate:PATH; did you mean 'journal'?`,
     ]);
     expect(problems(...SERVICE, 'standard_error = "file:log/echo.log"')).toEqual([
       `${FILE}:3:18: error: standard_error: "file:log/echo.log": file:PATH needs an absolute path`,

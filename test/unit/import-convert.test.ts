@@ -188,6 +188,18 @@ describe("conversion rules", () => {
     expect(only(importUnits([other])).tables.service).toMatchObject({ protect_home: false, restrict_namespaces: "net ipc" });
   });
 
+  test("a oneshot's several ExecStart= run in turn, as in systemd (ifupdown's networking); another type's second one is dropped", () => {
+    const dir = scratch();
+    const oneshot = unitText(dir, "net.service", "[Service]\nType=oneshot\nExecStart=/sbin/ifup -a\nExecStart=-/bin/sh -c 'echo hi'\n");
+    const simple = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/a\nExecStart=/bin/b\n");
+    const result = importUnits([oneshot, simple]);
+    const [net, foo] = result.units;
+    expect(net!.tables.service.exec_start).toEqual([["/sbin/ifup", "-a"], ["-/bin/sh", "-c", "echo hi"]]);
+    expect(checkErrors(net!)).toEqual([]);
+    expect(foo!.tables.service.exec_start).toEqual(["/bin/a"]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => `${n.source.split("/").pop()}:${n.line} ${n.group}`)).toEqual(["foo.service:3 ExecStart (several)"]);
+  });
+
   test("a oneshot has no start timeout unless it sets one, as in systemd", () => {
     const dir = scratch();
     const plain = unitText(dir, "a.service", "[Service]\nType=oneshot\nExecStart=/bin/a\n");
@@ -203,9 +215,20 @@ describe("conversion rules", () => {
     expect(only(importUnits([unit])).tables.service).toMatchObject({ timeout_start_sec: "infinity", timeout_stop_sec: "infinity", restart_sec: 0 });
   });
 
+  test("systemd's boolean spellings (yes, on, 1, no …) read as true/false for a key that is a boolean or a word", () => {
+    const dir = scratch();
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nProtectHome=yes\nProtectSystem=on\nRestrictNamespaces=1\nProtectProc=invisible\n");
+    const other = unitText(dir, "bar.service", "[Service]\nExecStart=/bin/bar\nProtectHome=read-only\nProtectSystem=no\nRestrictNamespaces=~user net\n");
+    const result = importUnits([unit, other]);
+    expect(result.units[0]!.tables.service).toMatchObject({ protect_home: true, protect_system: true, restrict_namespaces: true });
+    expect(result.units[1]!.tables.service).toMatchObject({ protect_home: "read-only", protect_system: false, restrict_namespaces: "~user net" });
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    for (const u of result.units) expect(checkErrors(u)).toEqual([]);
+  });
+
   test("a directive hearth has no key for is dropped by name; a value hearth refuses is dropped with the loader's reason", () => {
     const dir = scratch();
-    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=none\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
+    const unit = unitText(dir, "foo.service", "[Service]\nExecStart=/bin/foo\nFrobnicateWidgets=yes\nKillMode=everything\n[Unit]\nDocumentation=man:foo(8)\n[X-Vendor]\nAnything=1\n");
     const result = importUnits([unit]);
     const lines = result.notes.map((n) => `${n.line}: ${n.kind} ${n.key} (${n.why})`);
     expect(lines).toContainEqual("3: dropped FrobnicateWidgets (hearth has no frobnicate_widgets)");
@@ -375,10 +398,10 @@ describe("hearth import", () => {
     const multi = unitText(dir, "multi-user.target", "[Unit]\nDescription=Multi-User System\nRequires=basic.target\nAfter=basic.target\n");
     const result = importUnits([network, multi]);
     expect(result.units.map((u) => [u.name, u.tables.unit, Object.keys(u.tables.service).length])).toEqual([
-      ["network", { description: "Network", after: ["network-pre"] }, 0],
+      ["network", { description: "Network", after: ["network-pre"], refuse_manual_start: true }, 0],
       ["multi-user", { description: "Multi-User System", requires: ["basic"], after: ["basic"] }, 0],
     ]);
-    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual(["RefuseManualStart"]);
+    expect(result.notes.filter((n) => n.kind === "dropped").map((n) => n.key)).toEqual([]);
   });
 
   test("with --root a unit is named as systemctl names it, found in the root's unit directories with its drop-ins", async () => {

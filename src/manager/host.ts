@@ -42,7 +42,7 @@ export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill"
 /** The notify socket (src/notify/server.ts). */
 export type NotifyPort = Pick<NotifyServer, "path" | "drain" | "refused" | "close">;
 /** The listening sockets (src/sockets/activator.ts). */
-export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close" | "replaceUnit">;
+export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close" | "replaceUnit" | "handover" | "adopt">;
 /** The fd store (src/sockets/fd-store.ts). */
 export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll">;
 

@@ -272,6 +272,8 @@ export class FakeHost implements ManagerHost {
       peerOf: () => null,
       close() {},
       replaceUnit() {},
+      handover: () => ({ listening: [], connections: [], nextConnection: 1 }),
+      adopt: () => [],
     };
   }
 

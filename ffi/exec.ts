@@ -5,12 +5,11 @@ import { ptr } from "bun:ffi";
 import { FD_CLOEXEC, F } from "./constants.ts";
 import { check, lastErrno, libc, SysError } from "./libc.ts";
 
-/** Clears FD_CLOEXEC on `fds`: they are inherited by the program execed next. */
-export function keepAcrossExec(fds: Iterable<number>): void {
+/** Clears FD_CLOEXEC on `fds` (keep: true), or sets it again (an exec that failed): inherited by the program execed next or not. */
+export function keepAcrossExec(fds: Iterable<number>, keep = true): void {
   for (const fd of fds) {
-    const flags = libc.fcntl(fd, F.GETFD, 0);
-    if (flags < 0) throw new SysError("fcntl(F_GETFD)", lastErrno(), `fd ${fd}`);
-    check("fcntl(F_SETFD)", libc.fcntl(fd, F.SETFD, flags & ~FD_CLOEXEC));
+    const flags = check("fcntl", libc.fcntl(fd, F.GETFD, 0), `F_GETFD fd ${fd}`);
+    check("fcntl", libc.fcntl(fd, F.SETFD, keep ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC), `F_SETFD fd ${fd}`);
   }
 }
 

@@ -101,10 +101,12 @@ export interface Handing {
  */
 export function reexecInto(manager: Handing, runDir: string, argv: string[], log: Logger): void {
   const path = join(runDir, "reexec.state");
+  let kept: number[] = [];
   try {
     const h = manager.handover();
     writeHandover(path, h);
-    keepAcrossExec(handedFds(h));
+    kept = handedFds(h);
+    keepAcrossExec(kept);
     const args: string[] = [];
     for (let i = 0; i < argv.length; i++) {
       if (argv[i] === "--deserialize") i++;
@@ -116,5 +118,6 @@ export function reexecInto(manager: Handing, runDir: string, argv: string[], log
   } catch (e) {
     log.err(`Re-exec failed: ${(e as Error).message}; the manager goes on as it was`);
     try { unlinkSync(path); } catch { /* not written */ }
+    try { keepAcrossExec(kept, false); } catch { /* an fd gone meanwhile */ } // spawned processes must not inherit them
   }
 }

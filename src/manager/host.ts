@@ -44,7 +44,7 @@ export type NotifyPort = Pick<NotifyServer, "path" | "drain" | "refused" | "clos
 /** The listening sockets (src/sockets/activator.ts). */
 export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close" | "replaceUnit" | "handover" | "adopt">;
 /** The fd store (src/sockets/fd-store.ts). */
-export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll">;
+export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll" | "handover" | "adopt">;
 
 /** The system bus connection that follows bus names (src/dbus/watcher.ts). */
 export type BusWatcherPort = Pick<BusWatcher, "kick" | "close">;

@@ -281,6 +281,7 @@ export class Manager {
     const unused = [
       ...this.outputs.adopt(h.outputs, (unit) => this.engine.snapshot(unit)?.config ?? null),
       ...this.sockets.adopt(h.sockets),
+      ...this.fdStore.adopt(h.fdStore, (unit) => this.engine.snapshot(unit)?.config.service != null),
     ];
     for (const fd of unused) this.host.close(fd);
     for (const u of this.units()) {
@@ -299,7 +300,7 @@ export class Manager {
     return {
       format: "hearth-reexec", version: HANDOVER_VERSION,
       engine: encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
-      outputs: this.outputs.handover(), sockets: this.sockets.handover(),
+      outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
     };
   }
 

@@ -4,9 +4,9 @@
 // stay open across execve(2): FD_CLOEXEC is cleared on exactly those (ffi/exec.ts).
 //
 // Kept: the output pipes (what services write meanwhile waits in them), the listening
-// sockets and the accepted connections of accept = true instances. Made anew, at the
+// sockets, the accepted connections of accept = true instances, the fd store. Made anew, at the
 // same paths: the notify, control and syslog sockets (a datagram sent during the exec
-// is lost, as with systemd's re-made notify socket). Not carried yet: the fd store.
+// is lost, as with systemd's re-made notify socket). The fd store is carried too.
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { constants } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,7 @@ export interface ManagerHandover {
   monoMs: number; // …and CLOCK_MONOTONIC then: the new process continues the engine clock
   outputs: OutputsHandover;
   sockets: SocketsHandover;
+  fdStore: { unit: string; fd: number; name: string; polled: boolean }[];
 }
 
 /** Every fd the handover names (to keep across the exec, or to close when it cannot be used). */
@@ -35,6 +36,7 @@ export function handedFds(h: ManagerHandover): number[] {
     ...h.outputs.outputs.flatMap((o) => [o.read, o.write]),
     ...h.sockets.listening.map((l) => l.fd),
     ...h.sockets.connections.map((c) => c.fd),
+    ...h.fdStore.map((s) => s.fd),
   ];
 }
 
@@ -83,7 +85,8 @@ export function readHandover(path: string): { handover: ManagerHandover } | { er
     && o.outputs.every((x) => typeof x?.unit === "string" && isFd(x.read) && isFd(x.write) && Array.isArray(x.lines))
     && s && Array.isArray(s.listening) && Array.isArray(s.connections) && Number.isInteger(s.nextConnection)
     && s.listening.every((x) => typeof x?.unit === "string" && Number.isInteger(x.index) && isFd(x.fd))
-    && s.connections.every((x) => Number.isInteger(x?.id) && isFd(x.fd));
+    && s.connections.every((x) => Number.isInteger(x?.id) && isFd(x.fd))
+    && Array.isArray(h.fdStore) && h.fdStore.every((x) => typeof x?.unit === "string" && typeof x.name === "string" && isFd(x.fd));
   if (!ok) return { error: `${path} names its fds in a malformed way` };
   return { handover: h as ManagerHandover };
 }

@@ -1,6 +1,6 @@
 // hearth ctl daemon-reexec under `hearth run`, with real processes: the manager execs its
 // binary again and takes over its own state (src/engine/serialize.ts, src/manager/reexec.ts):
-// the same manager pid, the same service pids, a notify service's watchdog still kept, an
+// the same manager pid, the same service pids, a notify service's watchdog and fd store still kept, an
 // accept = true socket still accepting and its live connection still answered, the logs
 // from before still there; a state it cannot read is a fresh start, never a crash.
 import { afterEach, describe, expect, test } from "bun:test";
@@ -22,9 +22,9 @@ afterEach(async () => {
   m = null;
 });
 
-// READY=1, then a watchdog ping every 300 ms while the file "ping" is there, each counted
+// READY=1, a pipe kept in the fd store as "memo", then a watchdog ping every 300 ms while the file "ping" is there, each counted
 // in "pings": a 2 s watchdog is kept as long as they reach the manager.
-const NOTIFY_PY = `import os, socket, sys, time
+const NOTIFY_PY = `import os, socket, struct, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 path = os.environ["NOTIFY_SOCKET"]
 here = sys.argv[1]
@@ -32,6 +32,8 @@ def send(m):
     try: s.sendto(m, path)
     except OSError: pass
 send(b"READY=1")
+r, w = os.pipe()
+s.sendmsg([b"FDSTORE=1\\nFDNAME=memo"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", r))], 0, path)
 n = 0
 while True:
     time.sleep(0.3)
@@ -62,6 +64,7 @@ wanted_by = ["multi-user"]
 [service]
 type = "notify"
 watchdog_sec = "2s"
+fd_store_max = 4
 exec_start = ["${PYTHON}", "${join(scripts, "notify.py")}", "${scripts}"]
 `,
     "echo@": `[service]
@@ -108,6 +111,7 @@ describe("hearth ctl daemon-reexec", () => {
     const instances = async () => (await running.ctlJson<{ units: { name: string; active: string; mainPid: number | null; instanceOf?: string }[] }>("list")).units.filter((u) => u.instanceOf === "echo");
     const [instance] = await instances();
     expect(instance).toMatchObject({ active: "active" });
+    await poll("the pinger's fd in the store", async () => (await running.unit("pinger")).storedFds?.includes("memo"));
     await poll("the plain service's line in its log", async () => (await running.ctl("logs", "plain")).stdout.includes("plain before the re-exec"));
 
     const reply = await m.ctl("daemon-reexec");
@@ -116,7 +120,7 @@ describe("hearth ctl daemon-reexec", () => {
 
     expect(m.running).toBe(true); // the same process: the harness still holds its pid
     expect((await m.unit("plain")).mainPid).toBe(plain.mainPid);
-    expect(await m.unit("pinger")).toMatchObject({ active: "active", mainPid: pinger.mainPid });
+    expect(await m.unit("pinger")).toMatchObject({ active: "active", mainPid: pinger.mainPid, storedFds: ["memo"] });
     expect(await instances()).toMatchObject([{ name: instance!.name, active: "active", mainPid: instance!.mainPid }]);
     expect(await m.unit("hourly.timer")).toMatchObject({ active: timerBefore.active, sub: timerBefore.sub });
     expect((await m.ctl("logs", "plain")).stdout).toContain("plain before the re-exec");

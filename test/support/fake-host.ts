@@ -278,7 +278,7 @@ export class FakeHost implements ManagerHost {
   }
 
   fdStore(): FdStorePort {
-    return { entries: () => [], add: () => {}, remove: () => {}, release: () => {}, closeAll: () => {} };
+    return { entries: () => [], add: () => {}, remove: () => {}, release: () => {}, closeAll: () => {}, handover: () => [], adopt: () => [] };
   }
 
   syslogServer(path: string): SyslogPort {

@@ -41,7 +41,8 @@ export function handedFds(h: ManagerHandover): number[] {
 }
 
 export function writeHandover(path: string, h: ManagerHandover): void {
-  writeFileSync(path, JSON.stringify(h), { mode: 0o600 });
+  try { unlinkSync(path); } catch { /* none left over */ }
+  writeFileSync(path, JSON.stringify(h), { mode: 0o600, flag: "wx" }); // never through a file (or link) put there
 }
 
 const isFd = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) < 1 << 20;

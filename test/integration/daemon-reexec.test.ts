@@ -139,6 +139,12 @@ describe("hearth ctl daemon-reexec", () => {
     const after = pings();
     await poll("pings for longer than the watchdog's 2 s", () => pings() >= after + 10, { timeoutMs: 20_000 });
     expect(await m.unit("pinger")).toMatchObject({ active: "active", mainPid: pinger.mainPid });
+    // Again, from the re-executed process: the same once more.
+    expect((await m.ctl("daemon-reexec")).code).toBe(0);
+    await poll("the second re-exec", () => running.output.filter((l) => /Re-executed: \d+ units taken over/.test(l)).length === 2);
+    expect(await m.unit("pinger")).toMatchObject({ mainPid: pinger.mainPid, storedFds: ["memo"] });
+    expect(await ask(live, "four\n")).toBe("echo four\n");
+
     // …and honoured: once the pings stop, the new manager ends it for the watchdog.
     rmSync(join(scripts, "ping"));
     await poll("the watchdog to end the silent service", async () => (await running.unit("pinger")).result === "watchdog", { timeoutMs: 20_000 });
@@ -154,6 +160,19 @@ describe("hearth ctl daemon-reexec", () => {
     writeFileSync(bad, '{"format":"hearth-reexec","version":1,"engine":"{not json');
     m = await startManager(conf, ["--deserialize", bad]);
     await m.waitForOutput(/Re-exec: .*starting afresh, adopting nothing/);
+    expect((await m.waitForState("plain", "active")).mainPid).toBeGreaterThan(0);
+  });
+
+  test("an engine state of another version: it starts afresh and says why", async () => {
+    conf = writeConf({ plain: units(1, "/nonexistent").plain! });
+    const other = join(tempDir("reexec-state"), "reexec.state");
+    const engine = JSON.stringify({ format: "hearth-engine-state", version: 99, now: 0, engine: {}, activation: {}, triggers: {} });
+    writeFileSync(other, JSON.stringify({
+      format: "hearth-reexec", version: 1, engine, engineNow: 0, monoMs: 0,
+      outputs: { outputs: [], manager: [], sources: [] }, sockets: { listening: [], connections: [], nextConnection: 1 }, fdStore: [],
+    }));
+    m = await startManager(conf, ["--deserialize", other]);
+    await m.waitForOutput(/cannot be read \(the state is of version 99, this hearth reads version \d+\): starting afresh, adopting nothing/);
     expect((await m.waitForState("plain", "active")).mainPid).toBeGreaterThan(0);
   });
 });

@@ -110,7 +110,7 @@ export async function runMain(argv: string[]): Promise<number> {
   const reexec = (reason: string): string | null => {
     if (finishing) return "the manager is stopping";
     logger.notice(`Re-executing ${process.execPath} (${reason})`);
-    setTimeout(() => reexecInto(manager!, runDir, argv, logger), 0); // after this turn: the reply is out first
+    setTimeout(() => reexecInto(manager!, runDir, ["run", ...argv], logger), 0); // after this turn: the reply is out first
     return null;
   };
   const restoring = manager.restoring;

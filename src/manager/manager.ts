@@ -237,8 +237,8 @@ export class Manager {
     this.processes = new UnitProcesses(this.host, this.log, this.trackProcesses());
     this.devNullFd = this.host.devNull();
     this.host.onChildExit(() => this.reap());
-    this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
     const restore = this.opts.restore;
+    this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m), restore?.notify);
     if (restore) this.adopt(restore);
     for (const cfg of this.opts.config.units.values()) if (cfg.service) this.outputs.writeFd(cfg);
     this.systemLogs = startSystemLogs({
@@ -301,6 +301,7 @@ export class Manager {
       format: "hearth-reexec", version: HANDOVER_VERSION,
       engine: encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
       outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
+      ...(this.notify ? { notify: this.notify.fd } : {}),
     };
   }
 

@@ -4,9 +4,9 @@
 // stay open across execve(2): FD_CLOEXEC is cleared on exactly those (ffi/exec.ts).
 //
 // Kept: the output pipes (what services write meanwhile waits in them), the listening
-// sockets, the accepted connections of accept = true instances, the fd store. Made anew, at the
-// same paths: the notify, control and syslog sockets (a datagram sent during the exec
-// is lost, as with systemd's re-made notify socket). The fd store is carried too.
+// sockets, the accepted connections of accept = true instances, the fd store, the notify
+// socket (a watchdog ping sent during the exec waits in it), and as PID 1 the hardware
+// watchdog. Made anew, at the same paths: the control and syslog sockets.
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { constants } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +28,10 @@ export interface ManagerHandover {
   outputs: OutputsHandover;
   sockets: SocketsHandover;
   fdStore: { unit: string; fd: number; name: string; polled: boolean }[];
+  /** The notify socket: what services send during the exec waits in it (their watchdog pings too). */
+  notify?: number;
+  /** PID 1: the hardware watchdog, open and armed (not among handedFds: it is never closed). */
+  watchdog?: { fd: number; path: string };
 }
 
 /** Every fd the handover names (to keep across the exec, or to close when it cannot be used). */
@@ -37,6 +41,7 @@ export function handedFds(h: ManagerHandover): number[] {
     ...h.sockets.listening.map((l) => l.fd),
     ...h.sockets.connections.map((c) => c.fd),
     ...h.fdStore.map((s) => s.fd),
+    ...(h.notify === undefined ? [] : [h.notify]),
   ];
 }
 
@@ -88,7 +93,8 @@ export function readHandover(path: string): { handover: ManagerHandover } | { er
     && s.listening.every((x) => typeof x?.unit === "string" && Number.isInteger(x.index) && isFd(x.fd))
     && s.connections.every((x) => Number.isInteger(x?.id) && isFd(x.fd))
     && Array.isArray(h.fdStore) && h.fdStore.every((x) => typeof x?.unit === "string" && typeof x.name === "string" && isFd(x.fd));
-  if (!ok) return { error: `${path} names its fds in a malformed way` };
+  const wd = h.watchdog;
+  if (!ok || (wd !== undefined && (!isFd(wd?.fd) || typeof wd.path !== "string")) || (h.notify !== undefined && !isFd(h.notify))) return { error: `${path} names its fds in a malformed way` };
   return { handover: h as ManagerHandover };
 }
 
@@ -98,18 +104,21 @@ export interface Handing {
 }
 
 /**
- * Exec the manager's binary again with `hearth run`'s arguments (argv, without an earlier
- * --deserialize) and the handover. process.execPath is the path the binary was started
+ * Exec the manager's binary again with its arguments (argv: `run …` under hearth run, none
+ * as PID 1; an earlier --deserialize left out) and the handover. process.execPath is the path the binary was started
  * from, so a binary replaced there since is the one execed (systemd execs its path too).
  * Returns only if the exec failed: the manager goes on as it was.
  */
-export function reexecInto(manager: Handing, runDir: string, argv: string[], log: Logger): void {
+export function reexecInto(manager: Handing, runDir: string, argv: string[], log: Logger,
+  watchdog: () => { fd: number; path: string } | null = () => null): void {
   const path = join(runDir, "reexec.state");
   let kept: number[] = [];
   try {
     const h = manager.handover();
+    const wd = watchdog(); // pinged now: the exec and the next binary's start fit in its timeout
+    if (wd !== null) h.watchdog = wd;
     writeHandover(path, h);
-    kept = handedFds(h);
+    kept = [...handedFds(h), ...(wd === null ? [] : [wd.fd])];
     keepAcrossExec(kept);
     const args: string[] = [];
     for (let i = 0; i < argv.length; i++) {
@@ -118,7 +127,9 @@ export function reexecInto(manager: Handing, runDir: string, argv: string[], log
     }
     // Run from its sources, bun runs the script after it; a compiled binary names its own, inside it (/$bunfs/).
     const script = process.argv[1] !== undefined && !process.argv[1].startsWith("/$bunfs/") ? [process.argv[1]] : [];
-    execve(process.execPath, [process.execPath, ...script, "run", ...args, "--deserialize", path], process.env);
+    // The binary replaced since it started: /proc/self/exe (whence execPath) reads "PATH (deleted)"; the path is the new one.
+    const binary = process.execPath.replace(/ \(deleted\)$/, "");
+    execve(binary, [binary, ...script, ...args, "--deserialize", path], process.env);
   } catch (e) {
     log.err(`Re-exec failed: ${(e as Error).message}; the manager goes on as it was`);
     try { unlinkSync(path); } catch { /* not written */ }

@@ -46,6 +46,7 @@ const symbols = dlopen("libc.so.6", {
   waitpid: { args: ["i32", "ptr", "i32"], returns: "i32" },
   kill: { args: ["i32", "i32"], returns: "i32" },
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+  execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
   posix_spawn: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
   getppid: { args: [], returns: "i32" },

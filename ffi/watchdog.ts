@@ -20,6 +20,11 @@ function intIoctl(fd: number, request: number, name: string, value = 0): number 
 export class WatchdogFd {
   private constructor(readonly fd: number, readonly path: string) {}
 
+  /** The device the process before a daemon-reexec held open (never closed across the exec: a close would disturb it). */
+  static adopt(fd: number, path: string): WatchdogFd {
+    return new WatchdogFd(fd, path);
+  }
+
   /** O_WRONLY|O_CLOEXEC as systemd opens it; opening usually starts the timer. */
   static open(path: string): WatchdogFd {
     const fd = check("open", libc.open(cString(path), O.WRONLY | O.CLOEXEC, 0), path);

@@ -27,6 +27,8 @@ verbs:
                             (each of these four is followed by a daemon-reload, as systemctl's)
   daemon-reload             read and validate the configuration again (SIGHUP to the manager does the same);
                             with an error, the configuration running is kept and the reply says FILE:LINE:COL
+  daemon-reexec             the manager serialises its state and execs its binary again (a new one
+                            after an update): services keep running with the same pids
   logs [-f] [-n N] [UNIT]   captured output and syslog lines of a unit (or of everything); root only;
                             UNIT "kernel": the kernel's messages, "syslog": syslog from no unit
   logs --boot -1            the previous boot's persistent log and how that boot ended

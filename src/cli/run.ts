@@ -12,11 +12,12 @@ import { parseCmdline } from "../config/cmdline.ts";
 import { readConfigFile } from "../config/read-file.ts";
 import { layerDirs, layersFor } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
+import { readHandover, reexecInto, type ManagerHandover } from "../manager/reexec.ts";
 
 // --cmdline FILE: a kernel command line whose hearth.wants= units start with the target
 // (PID 1 reads /proc/cmdline; hearth run reads none unless given one).
 // --vendor-units DIR: a vendor layer under CONFDIR/units (/usr/lib/hearth/units in system mode).
-const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--vendor-units DIR] [--target T] [--log-level LEVEL] [--read-kmsg] [--cmdline FILE]";
+const USAGE = "usage: hearth run [-c CONFDIR] [-r RUNDIR] [--vendor-units DIR] [--target T] [--log-level LEVEL] [--read-kmsg] [--cmdline FILE] [--deserialize STATE]";
 
 export async function runMain(argv: string[]): Promise<number> {
   const offsetMs = bootOffsetMs();
@@ -26,6 +27,7 @@ export async function runMain(argv: string[]): Promise<number> {
   let readKmsg = false; // the kernel's log is the system's: read under `hearth run` only when asked (journald's ReadKMsg=)
   let cmdlineFile: string | null = null;
   let vendor: string | null = null;
+  let deserialize: string | null = null; // daemon-reexec: the state the process before the exec handed over
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     const value = () => argv[++i] ?? "";
@@ -41,6 +43,7 @@ export async function runMain(argv: string[]): Promise<number> {
       level = parseLogLevel(value()) ?? null;
       if (!level) { console.error(`hearth run: bad log level\n${USAGE}`); return 2; }
     } else if (x === "--read-kmsg") readKmsg = true;
+    else if (x === "--deserialize") deserialize = value();
     else if (x === "-h" || x === "--help") { console.log(USAGE); return 0; }
     else { console.error(`hearth run: unknown argument ${x}\n${USAGE}`); return 2; }
   }
@@ -83,8 +86,14 @@ export async function runMain(argv: string[]): Promise<number> {
     resolveExit(code);
   };
 
+  let restore: ManagerHandover | undefined;
+  if (deserialize !== null) {
+    const read = readHandover(deserialize);
+    if ("error" in read) logger.err(`Re-exec: ${read.error}: starting afresh, adopting nothing`);
+    else restore = read.handover;
+  }
   manager = new Manager({
-    config, runDir, target, logger, systemMode: false, readKmsg, startup: { phases, offsetMs },
+    config, runDir, target, logger, systemMode: false, readKmsg, startup: { phases, offsetMs }, restore,
     console: (line) => console.log(line),
     exit: (code, reason) => void exit(code, reason),
   });
@@ -98,11 +107,18 @@ export async function runMain(argv: string[]): Promise<number> {
   }
   const reload = makeReloader(load, manager, logger);
   process.on("SIGHUP", () => { if (!finishing) reload("SIGHUP"); }); // systemd: SIGHUP to the manager is daemon-reload
+  const reexec = (reason: string): string | null => {
+    if (finishing) return "the manager is stopping";
+    logger.notice(`Re-executing ${process.execPath} (${reason})`);
+    setTimeout(() => reexecInto(manager!, runDir, ["run", ...argv], logger), 0); // after this turn: the reply is out first
+    return null;
+  };
+  const restoring = manager.restoring;
   manager.start();
-  for (const unit of wants) void manager.request("start", unit);
+  if (!restoring) for (const unit of wants) void manager.request("start", unit);
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   const control = new ControlServer(`${runDir}/control.sock`, manager, logger, process.getuid?.() ?? 0,
-    { watchdog: null, debugAllowed: false, layers, reload });
+    { watchdog: null, debugAllowed: false, layers, reload, reexec });
   const code = await exited;
   clearInterval(keepAlive);
   return code;

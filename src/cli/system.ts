@@ -11,6 +11,7 @@ import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
+import { readHandover, reexecInto } from "../manager/reexec.ts";
 import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
@@ -51,7 +52,7 @@ function writeConsole(line: string): void {
   }
 }
 
-export async function systemMain(_argv: string[]): Promise<number> {
+export async function systemMain(argv: string[]): Promise<number> {
   if (process.pid !== 1) {
     console.error("hearth: the system manager runs as PID 1 only; to try it, use `hearth run`");
     return 1;
@@ -65,7 +66,7 @@ export async function systemMain(_argv: string[]): Promise<number> {
   process.on("uncaughtException", contain("uncaught exception (contained)"));
   process.on("unhandledRejection", contain("unhandled rejection (contained)"));
   try {
-    await boot((l) => (log = l));
+    await boot((l) => (log = l), argv);
   } catch (e) {
     // Nothing is left to run, but PID 1 must not exit: say so, and keep reaping.
     writeConsole(`hearth: boot failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -75,9 +76,16 @@ export async function systemMain(_argv: string[]): Promise<number> {
   return new Promise<number>(() => {}); // PID 1 never returns
 }
 
-async function boot(setLogger: (log: Logger) => void): Promise<void> {
+async function boot(setLogger: (log: Logger) => void, argv: string[]): Promise<void> {
   // The start-up phases, on CLOCK_BOOTTIME; the handover is read from /dev/kmsg, so after /dev is mounted.
   const codeLoaded = performance.now(), offsetMs = bootOffsetMs();
+  // daemon-reexec: the process before handed its state over (src/manager/reexec.ts). Its
+  // hardware watchdog is pinged first of all: loading the configuration and the kernel
+  // modules again must not outlast its timeout.
+  const at = argv.indexOf("--deserialize");
+  const handover = at >= 0 ? readHandover(argv[at + 1] ?? "") : null;
+  const restore = handover !== null && "handover" in handover ? handover.handover : undefined;
+  if (restore?.watchdog) WatchdogFd.adopt(restore.watchdog.fd, restore.watchdog.path).keepalive();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
   const phases = startupMarks("kernel", offsetMs, codeLoaded);
@@ -103,6 +111,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   loopbackUp(early);
   raiseDatagramQueue(early); // before the notify socket exists: the limit is taken at socket creation
   for (const note of early.notes) logger[note.level](note.text);
+  if (handover !== null && "error" in handover) logger.err(`Re-exec: ${handover.error}: starting afresh, adopting nothing`);
   try { setCtrlAltDelReboots(false); } catch { /* the kernel then reboots at once on ctrl-alt-del */ }
   for (const m of await loadKernelModules(config.system.manager.kernel_modules)) {
     if (m.result === "failed") logger.err(`kernel module ${m.name}: ${m.error}`);
@@ -112,7 +121,9 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   // The hardware watchdog, as soon as its driver is loaded: pinged from this loop from now on.
   const wd = config.system.watchdog;
   const watchdog = new HardwareWatchdog(wd.device, {
-    open: (path) => WatchdogFd.open(path), log: logger, console: writeConsole,
+    // The device the process before the exec held stays the same open file (never closed, never disarmed).
+    open: (path) => (restore?.watchdog?.path === path ? WatchdogFd.adopt(restore.watchdog.fd, path) : WatchdogFd.open(path)),
+    log: logger, console: writeConsole,
     now: () => performance.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (t) => clearTimeout(t as Timer),
     timeoutRange: readTimeoutRange,
   });
@@ -150,7 +161,7 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
     exit: (_code, reason) => power({ action: "poweroff", mode: "orderly" }, reason),
     power: (action, reason, mode) => power({ action, mode }, reason),
     mounter: systemMounter,
-    startup: { phases, offsetMs },
+    startup: { phases, offsetMs }, restore,
     unitLogTap: plog ? (r) => plog.append(r) : undefined,
     startupFinished: (p, ready) => {
       setTimeout(() => writeConsole(residentMemoryLine()), 0); // after the line below
@@ -163,21 +174,27 @@ async function boot(setLogger: (log: Logger) => void): Promise<void> {
   };
   watchdog.gateOn(wd.critical_units, () => healthVerdict(unitHealth(manager, wd.critical_units), wd.critical_units));
   setInterval(() => {}, 1 << 30); // the loop's wake-ups come from the reactor and timers
-  // Before the start: a poweroff signal (BusyBox's poweroff in the rescue shell) sent while
-  // the start still runs (the /sys scan of device units takes seconds on a slow board)
-  // would be dropped by the kernel, PID 1 ignoring what it has no handler for.
+  const restoring = manager.restoring;
   // daemon-reload reads the configuration as at boot: the same layers, command line, mounts and rescue shell.
+  const reexec = (reason: string): string | null => {
+    logger.notice(`Re-executing ${process.execPath.replace(/ \(deleted\)$/, "")} (${reason})`);
+    plog?.flush();
+    setTimeout(() => reexecInto(manager, SYSTEM_RUN_DIR, [], logger, () => watchdog.handOver()), 0); // after the reply
+    return null;
+  };
   const reload = makeReloader(() => { const c = readConfig(); return { ...c, units: unitsOf(c) }; }, manager, logger);
+  // Before the start: a poweroff signal (BusyBox's poweroff in the rescue shell) sent while
+  // the start still runs would be dropped by the kernel, PID 1 ignoring what it has no handler for.
   handleSignals(power, config.system.manager.ctrl_alt_del, logger, reload);
   manager.start();
   Bun.unsafe.setJITPolicy(1); // the start's run-once code is done: the manager's loops run hot from here (src/main.ts)
   try {
     control = new ControlServer(`${SYSTEM_RUN_DIR}/control.sock`, manager, logger, 0,
-      { watchdog, debugAllowed: cmdline.overrides.debug === true, layers: SYSTEM_LAYERS, reload });
+      { watchdog, debugAllowed: cmdline.overrides.debug === true, layers: SYSTEM_LAYERS, reload, reexec });
   } catch (e) {
     logger.err(`control socket: ${(e as Error).message}`);
   }
-  for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
+  if (!restoring) for (const unit of cmdline.overrides.wants ?? []) void manager.request("start", unit);
 }
 
 /**

@@ -6,13 +6,13 @@ import { MAX_TIMEOUT_SEC } from "../watchdog/policy.ts";
 export const CONTROL_VERBS = [
   "status", "list", "start", "stop", "restart", "reload", "isolate", "logs", "reset-failed", "ping", "analyze",
   "poweroff", "reboot", "halt", "watchdog", "debug", "list-timers",
-  "cat", "enable", "disable", "mask", "unmask", "daemon-reload",
+  "cat", "enable", "disable", "mask", "unmask", "daemon-reload", "daemon-reexec",
 ] as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[number];
 
 /** Verbs that change something: only root, or the manager's own user in run mode. */
 export const MUTATING_VERBS: ReadonlySet<string> = new Set([
-  "start", "stop", "restart", "reload", "isolate", "reset-failed", "poweroff", "reboot", "halt", "debug", "enable", "disable", "mask", "unmask", "daemon-reload",
+  "start", "stop", "restart", "reload", "isolate", "reset-failed", "poweroff", "reboot", "halt", "debug", "enable", "disable", "mask", "unmask", "daemon-reload", "daemon-reexec",
 ]);
 
 /** Verbs about unit files (src/control/unit-files.ts): they name files, loaded or not. */

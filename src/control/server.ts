@@ -264,6 +264,8 @@ export interface SystemControls {
   layers?: UnitLayers;
   /** daemon-reload (./daemon-reload.ts); absent: refused. */
   reload?: (reason: string) => ReloadOutcome;
+  /** daemon-reexec (src/manager/reexec.ts): done once the reply is out; returns why it cannot be, or null. Absent: refused. */
+  reexec?: (reason: string) => string | null;
 }
 
 /** At most this many control messages per window go to the log; the rest are counted. */
@@ -446,6 +448,11 @@ export class ControlServer {
       }
       case "daemon-reload":
         return this.daemonReload(`hearth ctl daemon-reload from PID ${peer.pid}`);
+      case "daemon-reexec": {
+        if (!this.system.reexec) return { ok: false, exit: EXIT.failed, error: "this manager cannot re-execute itself" };
+        const error = this.system.reexec(`hearth ctl daemon-reexec from PID ${peer.pid}`);
+        return error === null ? { ok: true, exit: EXIT.ok, text: "Re-executing" } : { ok: false, exit: EXIT.failed, error };
+      }
       case "start": case "stop": case "restart": case "reload": case "isolate": {
         const results = await Promise.all(req.units.map((u) => m.request(req.verb as "start", u)));
         const failed = results.filter((r) => r.result !== "done");

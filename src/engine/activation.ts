@@ -25,6 +25,7 @@
 // triggers are rate limited like systemd's TriggerLimit (by default 20 per 2 s, the
 // socket's trigger_limit_*): past that, the service's sockets are no longer watched
 // until the unit is started by hand or reset-failed.
+import { pick, place } from "./serialize.ts";
 import type { UnitConfig } from "../config/types.ts";
 import type { ActiveState, Effect, UnitResult } from "./types.ts";
 
@@ -254,6 +255,30 @@ export class SocketActivation {
     this.triggers.delete(service);
     this.limited.delete(service);
     for (const e of this.entries) if (e.unit === service) e.refused = null;
+  }
+
+  // ---- daemon-reexec (./serialize.ts) ------------------------------------------------
+
+  private static readonly STATE_FIELDS = ["entries", "templates", "instances", "triggers", "limited", "accepted", "frozen"];
+
+  exportState(): Record<string, unknown> {
+    return pick(this, SocketActivation.STATE_FIELDS);
+  }
+
+  /**
+   * The state of the process before the exec. The shell watches nothing yet: every socket
+   * is told again (syncListening); a rest after a failed accept(2) is timed again.
+   */
+  importState(part: Record<string, unknown>, timerId: () => number, host: ActivationHost): void {
+    place(this, part, SocketActivation.STATE_FIELDS, "activation");
+    const resting = new Set<string>();
+    for (const e of this.entries) {
+      e.listening = false;
+      if (e.pausedUntil > host.now && !resting.has(e.unit)) {
+        resting.add(e.unit);
+        host.emit({ type: "set-timer", unit: e.unit, kind: "accept", ms: e.pausedUntil - host.now, id: timerId() });
+      }
+    }
   }
 
   // ---- after every event --------------------------------------------------------------

@@ -13,8 +13,9 @@ import { judgeConditions } from "./conditions.ts";
 import { Triggers, type TriggerHost } from "./triggers.ts";
 import { usesNamespaces } from "../config/sandbox-keys.ts";
 import { collectRemoved, replaceConfiguration, settleChanged, type ReloadPort } from "./reload.ts";
+import { ENGINE_STATE_VERSION, pick, place, type EngineState } from "./serialize.ts";
 import type {
-  ActiveState, Effect, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
+  ActiveState, Effect, TimerKind, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
 
 const MOUNT_SUB_STATE: Record<ActiveState, string> = {
@@ -571,6 +572,52 @@ export class Engine {
 
   isTemplate(name: string): boolean {
     return this.activation.templates.has(name);
+  }
+
+  // ---- daemon-reexec (./serialize.ts) --------------------------------------------------
+
+  private static readonly STATE_FIELDS = [
+    "units", "graph", "nextJobId", "nextTimer", "nextConditionCheck", "runQueue", "idleUnits",
+    "startupReported", "goingDown", "made", "pending", "removing",
+  ];
+
+  /** Everything the engine knows, for the binary execed next (encodeState makes it text). */
+  exportState(): EngineState {
+    return {
+      format: "hearth-engine-state", version: ENGINE_STATE_VERSION, now: this.now,
+      engine: pick(this, Engine.STATE_FIELDS), activation: this.activation.exportState(), triggers: this.triggers.exportState(),
+    };
+  }
+
+  /**
+   * The state of the process before the exec, into an engine built on its configurations
+   * (configsOf). Nothing is spawned: the processes run on. The shell's timers, cgroup
+   * watches and socket watches are the old process's: the effects returned ask for them
+   * again. A condition check under way is asked again. Throws on a malformed state.
+   */
+  importState(state: EngineState, now: number): Effect[] {
+    this.now = now;
+    this.activationHost.now = now;
+    this.triggerHost.now = now;
+    this.effects = [];
+    place(this, state.engine, Engine.STATE_FIELDS, "engine");
+    this.triggerHost.goingDown = this.goingDown;
+    for (const [name, u] of this.units) {
+      if (u.job) u.job.requestIds = []; // their connections were the old process's
+      const s = u.service;
+      if (s) {
+        for (const kind of Object.keys(s.timerIds) as TimerKind[]) {
+          this.emit({ type: "set-timer", unit: name, kind, ms: Math.max(0, (s.deadlines[kind] ?? now) - now), id: s.timerIds[kind]! });
+        }
+        if (s.cgroupTracked) this.emit({ type: "watch-cgroup", unit: name });
+      }
+      if (u.deviceTimer !== null) this.emit({ type: "set-timer", unit: name, kind: "device", ms: DEVICE_TIMEOUT_MS, id: u.deviceTimer });
+      if (u.conditionCheck !== null) this.emit({ type: "check-conditions", unit: name, id: u.conditionCheck, conditions: u.cfg.conditions ?? [] });
+    }
+    this.activation.importState(state.activation, () => this.nextTimer++, this.activationHost);
+    this.triggers.importState(state.triggers, this.triggerHost);
+    this.activation.syncListening(this.activationHost);
+    return this.effects;
   }
 
   private emit(e: Effect) {

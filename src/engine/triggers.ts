@@ -8,6 +8,7 @@
 //                           waiting --nothing left--> elapsed (remain_after_elapse) | dead
 //   path:   dead --start--> waiting --match--> running --unit down--> waiting (re-check)
 //                                     --past trigger_limit_burst--> failed
+import { pick, place } from "./serialize.ts";
 import type { UnitConfig } from "../config/types.ts";
 import type { TriggerEvent, TriggerSnapshot } from "../timers/events.ts";
 import {
@@ -150,6 +151,24 @@ export class Triggers {
     this.setState(t, "dead", host);
   }
 
+  // ---- daemon-reexec (./serialize.ts) ------------------------------------------------
+
+  private static readonly STATE_FIELDS = ["units", "byTarget", "targetTimes", "clock", "machineId", "rng", "nextId", "sinceAt", "stamps"];
+
+  exportState(): Record<string, unknown> {
+    return pick(this, Triggers.STATE_FIELDS);
+  }
+
+  /** The state of the process before the exec: waiting timers armed again, waiting paths watched again (the shell's are gone). */
+  importState(part: Record<string, unknown>, host: TriggerHost) {
+    place(this, part, Triggers.STATE_FIELDS, "triggers");
+    for (const t of this.units.values()) {
+      if (t.state !== "waiting") continue;
+      if (t.kind === "timer") this.arm(t, host);
+      else host.emit({ type: "watch-paths", unit: t.name, id: t.watchId, path: t.cfg, check: true });
+    }
+  }
+
   // ---- events -----------------------------------------------------------------------
 
   private readonly stamps = new Map<string, number>();
@@ -227,15 +246,20 @@ export class Triggers {
     }
     const delay = randomDelayMs(t.cfg, t.name, this.machineId, () => this.random());
     t.next = { mono: plan.mono === null ? null : plan.mono + delay, realtime: plan.realtime === null ? null : plan.realtime + delay };
+    t.armId = this.nextId++;
+    this.arm(t, host);
+    this.setState(t, "waiting", host);
+  }
+
+  /** The shell's timer for t.next, under t.armId. */
+  private arm(t: TimerRuntime, host: TriggerHost) {
     const accuracy = t.cfg.accuracy_sec * 1000;
     const perturb = hash32(this.machineId) % 60_000;
-    t.armId = this.nextId++;
     host.emit({
       type: "arm-timer", unit: t.name, id: t.armId,
       mono: t.next.mono === null ? null : coalesce(t.next.mono, accuracy, perturb),
       realtime: t.next.realtime === null ? null : coalesce(t.next.realtime, accuracy, perturb),
     });
-    this.setState(t, "waiting", host);
   }
 
   private timerRun(t: TimerRuntime, host: TriggerHost) {

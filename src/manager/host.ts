@@ -40,11 +40,11 @@ import type { UnitDirectory } from "./unit-directories.ts";
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
 /** The notify socket (src/notify/server.ts). */
-export type NotifyPort = Pick<NotifyServer, "path" | "drain" | "refused" | "close">;
+export type NotifyPort = Pick<NotifyServer, "fd" | "path" | "drain" | "refused" | "close">;
 /** The listening sockets (src/sockets/activator.ts). */
-export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close" | "replaceUnit">;
+export type SocketPort = Pick<SocketActivator, "open" | "setWatching" | "closeConnection" | "passedTo" | "status" | "peerOf" | "close" | "replaceUnit" | "handover" | "adopt">;
 /** The fd store (src/sockets/fd-store.ts). */
-export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll">;
+export type FdStorePort = Pick<FdStore, "entries" | "add" | "remove" | "release" | "closeAll" | "handover" | "adopt">;
 
 /** The system bus connection that follows bus names (src/dbus/watcher.ts). */
 export type BusWatcherPort = Pick<BusWatcher, "kick" | "close">;
@@ -113,7 +113,7 @@ export interface ManagerHost {
 
   // the manager's parts that own kernel objects
   cgroups(mode: CgroupMode): CgroupPort | { unavailable: string };
-  notifyServer(path: string, log: Logger, deliver: (m: NotifyArrival) => void): NotifyPort;
+  notifyServer(path: string, log: Logger, deliver: (m: NotifyArrival) => void, adoptedFd?: number): NotifyPort;
   sockets(units: Iterable<UnitConfig>, opts: ActivatorOptions): SocketPort;
   fdStore(log: FdStoreLog): FdStorePort;
   /** The syslog socket at path (src/log/syslog-server.ts); throws when it cannot be made. */
@@ -179,7 +179,7 @@ export function realHost(): ManagerHost {
     realtimeTimer: { create: realtimeTimerFd, arm: armRealtime, read: readTimerFd, close },
     sinceBootMs: monotonicMs,
     cgroups: (mode) => discoverCgroups(mode),
-    notifyServer: (path, log, deliver) => new NotifyServer(path, log, deliver),
+    notifyServer: (path, log, deliver, adoptedFd) => new NotifyServer(path, log, deliver, undefined, adoptedFd),
     sockets: (units, opts) => new SocketActivator(units, opts),
     fdStore: (log) => new FdStore(reactor, log),
     syslogServer: (path, deliver) => new SyslogServer(path, deliver),

@@ -17,6 +17,8 @@ import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
+import { handedFds, HANDOVER_VERSION, type ManagerHandover } from "./reexec.ts";
+import { configsOf, decodeState, encodeState } from "../engine/serialize.ts";
 import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
@@ -69,6 +71,8 @@ export interface ManagerOptions {
   directoryBases?: DirectoryBases;
   /** Read the kernel's log (/dev/kmsg) into the "kernel" unit: by default in system mode only. */
   readKmsg?: boolean;
+  /** daemon-reexec: what the process before the exec handed over (./reexec.ts); its units are adopted, not started. */
+  restore?: ManagerHandover;
 }
 
 export type { PowerAction } from "../engine/power.ts";
@@ -132,6 +136,8 @@ export class Manager {
   private readonly namespaces = new Map<string, { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> }>();
   /** Every listening socket of the configuration, held from start() to close(). */
   readonly sockets: SocketPort;
+  /** daemon-reexec: what the restored engine asked of the shell (its timers, its watches), performed at start(). */
+  private restoredEffects: Effect[] | null = null;
   readonly fdStore: FdStorePort;
   private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
   private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
@@ -142,9 +148,25 @@ export class Manager {
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
+    if (opts.restore) continueClock(this.host, opts.restore);
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
-    this.engine = new Engine(opts.config.units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
+    const engine = (units: Map<string, UnitConfig>) => new Engine(units, now, signalName, opts.target, this.host.pid, opts.config.notFound, opts.config.catalog, monotonicOffsetMs);
+    this.engine = engine(opts.config.units);
+    if (opts.restore) {
+      // A state this binary cannot read: a fresh start that adopts nothing (its fds are closed).
+      const decoded = decodeState(opts.restore.engine);
+      try {
+        if ("error" in decoded) throw new Error(decoded.error);
+        const restored = engine(configsOf(decoded.state));
+        this.restoredEffects = restored.importState(decoded.state, now);
+        this.engine = restored;
+      } catch (e) {
+        opts.logger.err(`Re-exec: the state of the manager before cannot be read (${(e as Error).message}): starting afresh, adopting nothing`);
+        for (const fd of handedFds(opts.restore)) this.host.close(fd);
+        opts.restore = undefined;
+      }
+    }
     this.outputs = new UnitOutputs(this.host, opts.logger, this.managerRing, opts.unitLogTap, (line) => opts.console(line));
     const utmpFiles = opts.systemMode ? SYSTEM_UTMP_FILES : { utmp: join(opts.runDir, "utmp"), wtmp: join(opts.runDir, "wtmp") };
     this.utmp = new UtmpWriter(utmpFiles, () => this.host.wallNow(), (text) => this.log.warning(text));
@@ -222,7 +244,9 @@ export class Manager {
     this.processes = new UnitProcesses(this.host, this.log, this.trackProcesses());
     this.devNullFd = this.host.devNull();
     this.host.onChildExit(() => this.reap());
-    this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m));
+    const restore = this.opts.restore;
+    this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m), restore?.notify);
+    if (restore) this.adopt(restore);
     for (const cfg of this.opts.config.units.values()) if (cfg.service) this.outputs.writeFd(cfg);
     this.systemLogs = startSystemLogs({
       host: this.host, log: this.log, outputs: this.outputs, systemMode: this.opts.systemMode, runDir: this.opts.runDir,
@@ -238,16 +262,64 @@ export class Manager {
     }
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
-    this.dispatch(this.sockets.open());
+    if (!restore) this.dispatch(this.sockets.open());
     this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
     this.bus?.kick();
     this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
-    this.warnUnsupportedSandbox();
-    this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
-    void this.request("start", this.opts.target);
+    if (restore) {
+      this.performAll(this.restoredEffects ?? []);
+      this.restoredEffects = null;
+      // The configuration is read again on a re-exec (systemd's too): what changed is a reload's.
+      this.dispatch({ type: "configuration-replaced", units: this.opts.config.units, notFound: this.opts.config.notFound, catalog: this.opts.config.catalog ?? null });
+      const running = this.units().filter((u) => u.mainPid !== null).length;
+      this.log.notice(`Re-executed: ${this.units().length} units taken over as they were, ${running} main processes kept`);
+    } else {
+      this.warnUnsupportedSandbox();
+      this.log.info(`Starting ${this.opts.target} (${this.opts.config.units.size} units loaded)`);
+      void this.request("start", this.opts.target);
+    }
     // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
     this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
     this.reap(); // children that exited before the handler was installed
+  }
+
+  /** daemon-reexec: the pipes, sockets and log lines handed over, and the processes the engine knows, taken up again. */
+  private adopt(h: ManagerHandover) {
+    const unused = [
+      ...this.outputs.adopt(h.outputs, (unit) => this.engine.snapshot(unit)?.config ?? null),
+      ...this.sockets.adopt(h.sockets),
+      ...this.fdStore.adopt(h.fdStore, (unit) => this.engine.snapshot(unit)?.config.service != null),
+    ];
+    for (const fd of unused) this.host.close(fd);
+    for (const u of this.units()) {
+      const output = this.engine.instanceOf(u.name)?.template ?? u.name;
+      for (const pid of [u.mainPid, u.controlPid]) if (pid !== null) this.spawned.set(pid, { unit: u.name, output });
+    }
+  }
+
+  /** Taking over from the process before a re-exec (its state could be read). */
+  get restoring(): boolean {
+    return this.opts.restore !== undefined;
+  }
+
+  /** daemon-reexec: what to carry across the exec (the fds it names are to be kept open). */
+  handover(): ManagerHandover {
+    return {
+      format: "hearth-reexec", version: HANDOVER_VERSION,
+      engine: encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
+      outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
+      ...(this.notify ? { notify: this.notify.fd } : {}),
+    };
+  }
+
+  private performAll(effects: Effect[]) {
+    for (const e of effects) {
+      try {
+        this.perform(e);
+      } catch (err) {
+        this.log.err(`internal error performing ${e.type} after the re-exec: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Once at start: the sandbox directives this kernel cannot honour (those units will fail to start). */
@@ -822,4 +894,13 @@ export class Manager {
     this.bus?.close();
     this.devices?.close();
   }
+}
+
+/** The engine clock of the process before the exec, continued: host.now() goes on from it as CLOCK_MONOTONIC went on. */
+function continueClock(host: ManagerHost, h: ManagerHandover) {
+  const mono = host.monotonicNow?.();
+  if (mono === undefined) return;
+  const base = host.now.bind(host);
+  const offset = h.engineNow + Math.max(0, mono - h.monoMs) - base();
+  host.now = () => base() + offset;
 }

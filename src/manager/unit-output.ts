@@ -24,6 +24,13 @@ interface UnitOutput {
   console: boolean; // standard_output/standard_error "…+console": each line to the console too
 }
 
+/** The logs and the output pipes across daemon-reexec. */
+export interface OutputsHandover {
+  outputs: { unit: string; read: number; write: number; pid: number | null; lines: LogRecord[] }[];
+  manager: LogRecord[];
+  sources: { unit: string; lines: LogRecord[] }[];
+}
+
 /** Rings of instances that are gone, kept for `hearth ctl logs` (the oldest go first). */
 const MAX_RETIRED = 64;
 
@@ -51,11 +58,11 @@ export class UnitOutputs {
     if (out) out.pid = pid;
   }
 
-  private outputFor(unit: UnitConfig): UnitOutput {
+  private outputFor(unit: UnitConfig, adopted?: { read: number; write: number }): UnitOutput {
     let out = this.outputs.get(unit.name);
     if (out) return out;
     const cfg = unit.service!;
-    const p = this.host.pipe();
+    const p = adopted ?? this.host.pipe();
     const kept = this.retired.get(unit.name);
     this.retired.delete(unit.name);
     out = {
@@ -69,6 +76,37 @@ export class UnitOutputs {
     // never by starving the loop (timers and the watchdog run between wake-ups).
     this.host.reactor.watch(out.read, { read: true }, () => this.drain(unit.name, 1));
     return out;
+  }
+
+  // ---- daemon-reexec (./reexec.ts) ---------------------------------------------------
+
+  /** Each pipe (its ends kept across the exec: what a service writes meanwhile waits in it) and every log's lines. */
+  handover(): OutputsHandover {
+    for (const unit of this.outputs.keys()) this.drain(unit);
+    const lines = (ring: LogRing) => ring.last(ring.capacity).map(({ seq: _, ...rec }) => rec);
+    return {
+      outputs: [...this.outputs].map(([unit, o]) => ({ unit, read: o.read, write: o.write, pid: o.pid ?? null, lines: lines(o.ring) })),
+      manager: lines(this.managerRing),
+      sources: [...this.sources].map(([unit, ring]) => ({ unit, lines: lines(ring) })),
+    };
+  }
+
+  /** What handover() gave the process before the exec: pipes of units this configuration has, and the lines. */
+  adopt(h: OutputsHandover, config: (unit: string) => UnitConfig | null): number[] {
+    const unused: number[] = [];
+    for (const o of h.outputs) {
+      const cfg = config(o.unit);
+      if (cfg?.service == null) {
+        unused.push(o.read, o.write);
+        continue;
+      }
+      const out = this.outputFor(cfg, o);
+      if (o.pid !== null) out.pid = o.pid;
+      for (const rec of o.lines) out.ring.push(rec);
+    }
+    for (const rec of h.manager) this.managerRing.push(rec);
+    for (const s of h.sources) for (const rec of s.lines) this.sourceRing(s.unit).push(rec);
+    return unused;
   }
 
   /**

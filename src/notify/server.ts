@@ -43,8 +43,9 @@ export class NotifyServer {
     private readonly log: Logger,
     private readonly deliver: (m: NotifyArrival) => void,
     private readonly now: () => number = () => performance.now(),
+    adoptedFd?: number, // daemon-reexec: the socket of the process before, bound at `path` (what was sent meanwhile waits in it)
   ) {
-    this.fd = notifySocket(path);
+    this.fd = adoptedFd ?? notifySocket(path);
     this.queue = new DatagramDrain(this.fd, PER_WAKEUP, PER_CALL, NOTIFY_DATAGRAM_MAX, (batch) => {
       for (const d of batch) {
         const arrival = this.accept(d);

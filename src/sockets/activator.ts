@@ -42,6 +42,14 @@ interface Connection {
   peer: SocketAddress | null;
 }
 
+/** The sockets across daemon-reexec. */
+export interface SocketsHandover {
+  listening: { unit: string; index: number; fd: number }[];
+  // The peer's ip as numbers (JSON has no byte arrays).
+  connections: { id: number; fd: number; peer: { family: "unix"; path: string } | { family: "inet" | "inet6"; ip: number[]; port: number; scopeId?: number } | null }[];
+  nextConnection: number;
+}
+
 /** What a process of a unit gets from its sockets. */
 export interface Passed {
   fds: number[]; // placed at 3, 4, ...
@@ -247,6 +255,39 @@ export class SocketActivator {
     }
     for (let i = this.sockets.length - 1; i >= 0; i--) if (this.sockets[i]!.unit === unit) this.sockets.splice(i, 1);
     if (config) this.add(config);
+  }
+
+  // ---- daemon-reexec (src/manager/reexec.ts) ----------------------------------------
+
+  /** The listening sockets and the accepted connections, to keep across the exec. */
+  handover(): SocketsHandover {
+    return {
+      listening: this.sockets.filter((s) => s.opened).map((s) => ({ unit: s.unit, index: s.index, fd: s.opened!.fd })),
+      connections: [...this.connections].map(([id, c]) => ({
+        id, fd: c.fd, peer: c.peer && c.peer.family !== "unix" ? { ...c.peer, ip: [...c.peer.ip] } : c.peer,
+      })),
+      nextConnection: this.nextConnection,
+    };
+  }
+
+  /** What handover() gave the process before the exec; the fds of sockets this configuration no longer has are returned. */
+  adopt(h: SocketsHandover): number[] {
+    const unused: number[] = [];
+    for (const l of h.listening) {
+      const s = this.find(l.unit, l.index);
+      const spec = s ? listenSpecOf(s.config) : null;
+      if (!s || s.opened || spec === null || typeof spec === "string") {
+        unused.push(l.fd);
+        continue;
+      }
+      s.opened = { fd: l.fd, spec, label: s.label, warnings: [] };
+    }
+    for (const c of h.connections) {
+      const peer = c.peer && c.peer.family !== "unix" ? { ...c.peer, ip: Uint8Array.from(c.peer.ip) } as SocketAddress : c.peer;
+      this.connections.set(c.id, { fd: c.fd, peer });
+    }
+    this.nextConnection = Math.max(this.nextConnection, h.nextConnection);
+    return unused;
   }
 
   close(): void {

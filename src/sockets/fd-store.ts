@@ -60,6 +60,26 @@ export class FdStore {
     this.drop(unit, () => true);
   }
 
+  /** daemon-reexec: every stored fd, to keep across the exec (src/manager/reexec.ts). */
+  handover(): { unit: string; fd: number; name: string; polled: boolean }[] {
+    return [...this.units].flatMap(([unit, stored]) => stored.map((s) => ({ unit, ...s })));
+  }
+
+  /** The stored fds of the process before the exec; those of units `known` does not name are returned (to close). */
+  adopt(list: { unit: string; fd: number; name: string; polled: boolean }[], known: (unit: string) => boolean): number[] {
+    const unused: number[] = [];
+    for (const s of list) {
+      if (!known(s.unit)) {
+        unused.push(s.fd);
+        continue;
+      }
+      const stored = this.units.get(s.unit) ?? [];
+      stored.push({ fd: s.fd, name: s.name, polled: s.polled && this.watchForHangup(s.unit, s.fd) });
+      this.units.set(s.unit, stored);
+    }
+    return unused;
+  }
+
   closeAll(): void {
     for (const unit of [...this.units.keys()]) this.release(unit);
   }

@@ -27,6 +27,7 @@ export interface WatchdogDevice {
   timeLeft(): number | null;
   enable(): void;
   keepalive(): boolean;
+  readonly fd?: number; // the real device's (kept open across daemon-reexec)
   disarmAndClose(): void;
   closeArmed(): void;
 }
@@ -234,6 +235,13 @@ export class HardwareWatchdog {
       this.deps.log.err(`Hardware watchdog: judging the critical units' health failed: ${(e as Error).stack ?? e}`);
       return { healthy: true };
     }
+  }
+
+  /** daemon-reexec: the open device, pinged now (right before the exec; the next binary pings it right after). */
+  handOver(): { fd: number; path: string } | null {
+    if (this.fd === null || this.fd.fd === undefined) return null;
+    this.fd.keepalive();
+    return { fd: this.fd.fd, path: this.devicePath };
   }
 
   private ping(now: number, plannedAt: number) {

@@ -245,7 +245,7 @@ export class FakeHost implements ManagerHost {
   // ---- notify, sockets, fd store
   notifyServer(path: string, _log: unknown, deliver: (m: NotifyArrival) => void): NotifyPort {
     this.notifyDeliver = deliver;
-    return { path, drain: () => {}, refused: (_sender, why) => void this.trace.push(`notify refused: ${why}`), close: () => {} };
+    return { fd: -1, path, drain: () => {}, refused: (_sender, why) => void this.trace.push(`notify refused: ${why}`), close: () => {} };
   }
 
   /** A datagram on the notify socket from `pid`. */
@@ -272,11 +272,13 @@ export class FakeHost implements ManagerHost {
       peerOf: () => null,
       close() {},
       replaceUnit() {},
+      handover: () => ({ listening: [], connections: [], nextConnection: 1 }),
+      adopt: () => [],
     };
   }
 
   fdStore(): FdStorePort {
-    return { entries: () => [], add: () => {}, remove: () => {}, release: () => {}, closeAll: () => {} };
+    return { entries: () => [], add: () => {}, remove: () => {}, release: () => {}, closeAll: () => {}, handover: () => [], adopt: () => [] };
   }
 
   syslogServer(path: string): SyslogPort {

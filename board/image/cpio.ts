@@ -10,6 +10,7 @@ export interface CpioEntry {
   data?: Uint8Array; // file contents, or a symlink's target
   rdevMajor?: number;
   rdevMinor?: number;
+  mtime?: number; // seconds since the epoch; else the archive's
 }
 
 export const S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFCHR = 0o020000;
@@ -22,7 +23,7 @@ export function entryHeader(e: CpioEntry, ino: number, mtime: number): Uint8Arra
   const name = Buffer.from(`${e.name}\0`, "utf8");
   const size = e.data?.byteLength ?? 0;
   const nlink = (e.mode & 0o170000) === S_IFDIR ? 2 : 1;
-  const fields = [ino, e.mode, 0, 0, nlink, mtime, size, 0, 0, e.rdevMajor ?? 0, e.rdevMinor ?? 0, name.byteLength, 0];
+  const fields = [ino, e.mode, 0, 0, nlink, e.mtime ?? mtime, size, 0, 0, e.rdevMajor ?? 0, e.rdevMinor ?? 0, name.byteLength, 0];
   const header = Buffer.from(`070701${fields.map(hex).join("")}`, "ascii");
   return Buffer.concat([header, name, new Uint8Array(pad4(header.byteLength + name.byteLength))]);
 }

@@ -13,14 +13,19 @@ import { formatNote, importUnits, renderUnit } from "../../src/import/importer.t
 
 const TEMPLATE = "lib/systemd/system/serial-getty@.service";
 
-/** The getty target: serial-getty@CONSOLE, pulled in by multi-user. Pure. */
+/**
+ * The getty target: serial-getty@CONSOLE, started by `hearth.wants=getty` on the kernel
+ * command line. Not wanted by multi-user in the example: its console also carries the
+ * rescue shell the boot tests drive (hearth.wants=rescue-shell), which the getty's
+ * vhangup of the terminal would hang up. Pure.
+ */
 export function gettyTarget(console: string): string {
   return [
     "# The login prompts (systemd's getty.target), written by the image builder: a getty on",
     "# the board's console, as systemd-getty-generator starts one for the kernel's console=.",
+    "# Start it with hearth.wants=getty, or make it wanted_by = [\"multi-user\"] on a product.",
     "[unit]",
     'description = "Login Prompts"',
-    'wanted_by = ["multi-user"]',
     `wants = ["serial-getty@${console}"]`,
     "",
   ].join("\n");

@@ -18,6 +18,8 @@ export interface QemuOptions {
   qmpSocket?: string;
   /** false: a reset (the watchdog's, or a reboot) boots the guest again instead of ending QEMU. */
   exitOnReboot?: boolean;
+  /** The guest's real-time clock starts at this date (QEMU's -rtc base=): "1970-01-02T00:00:00" for a board without an RTC. */
+  rtcBase?: string;
 }
 
 export function kernelCmdline(board: Board, append = "", base = board.cmdline): string {
@@ -45,5 +47,6 @@ export function qemuArgv(board: Board, images: BootImages, opts: QemuOptions = {
       : ["-display", "none", "-serial", "stdio", "-monitor", "none"]),
     ...(!opts.interactive && opts.exitOnReboot !== false ? ["-no-reboot"] : []),
     ...(opts.qmpSocket ? ["-qmp", `unix:${opts.qmpSocket},server=on,wait=on`] : []),
+    ...(opts.rtcBase ? ["-rtc", `base=${opts.rtcBase}`] : []),
   ];
 }

@@ -14,7 +14,7 @@ test("serial-getty@ttyAMA0 gives a login prompt on the console, and a login reac
   const missing = imagesMissing("qemu-aarch64");
   if (missing) throw new Error(missing);
   const r = await boot("qemu-aarch64", {
-    append: "hearth.log_level=info",
+    append: "hearth.log_level=info hearth.wants=getty",
     overlay: [{ name: "etc/shadow", mode: 0o100600, data: Buffer.from(SHADOW) }],
     interact: [
       { when: /Startup finished in/ },

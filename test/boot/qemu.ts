@@ -36,6 +36,8 @@ export interface BootOptions {
   exitOnReboot?: boolean;
   /** Boot the board's disk image (make image) instead of its initramfs (no overlay then). */
   disk?: boolean;
+  /** The guest's clock starts at this date (QEMU's -rtc base=): a board without an RTC starts in 1970. */
+  rtcBase?: string;
   /** Kill QEMU once the console matches this (a guest that reboots would go on for ever). */
   stopWhen?: RegExp;
   timeoutMs: number;
@@ -91,7 +93,7 @@ export async function boot(boardName: string, opts: BootOptions): Promise<BootRu
   }
   const qmpSocket = opts.qmp ? join(scratch, "qmp.sock") : undefined;
   const started = performance.now();
-  const argv = qemuArgv(board, images, { append: opts.append, qmpSocket, exitOnReboot: opts.exitOnReboot });
+  const argv = qemuArgv(board, images, { append: opts.append, qmpSocket, exitOnReboot: opts.exitOnReboot, rtcBase: opts.rtcBase });
   const qemu = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   let timedOut = false, stopped = false;
   const timer = setTimeout(() => { timedOut = true; qemu.kill("SIGKILL"); }, opts.timeoutMs);

@@ -36,7 +36,9 @@ remain_after_exit = true
 standard_input = "tty"
 exec_start = ["/bin/sh", "-c", """
 /usr/bin/hearth ctl start stubborn
-sleep 2
+# until all 51 have forked and exec'd sleep (at most 20 s: TCG on a loaded host is slow)
+i=0
+while [ $i -lt 100 ] && { [ $(wc -l < /sys/fs/cgroup/hearth/stubborn.service/cgroup.procs) -lt 51 ] || [ $(${COUNT.replace(/"/g, '\\"')}) -lt 51 ]; }; do sleep 0.2; i=$((i+1)); done
 echo "stop-test: cgroup $(wc -l < /sys/fs/cgroup/hearth/stubborn.service/cgroup.procs) processes"
 echo "stop-test: sleeping $(${COUNT.replace(/"/g, '\\"')})"
 t0=$(cut -d' ' -f1 /proc/uptime)

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, poll, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
 let m: RunningManager;
 let conf: string;
@@ -138,16 +138,15 @@ describe("the main process under hearth run", () => {
     const u = await m.unit("two-left");
     expect(u.active).toBe("active");
     expect(u.mainPid).toBeNull();
-    const first = left();
-    expect(first).toHaveLength(2);
+    // Both children are forked before the parent exits, but may not have exec'd sleep yet.
+    const first = await poll("both children to run sleep", () => { const l = left(); return l.length === 2 && l; });
     process.kill(first[0]!, "SIGKILL");
     await Bun.sleep(200);
     expect((await m.unit("two-left")).active).toBe("active");
     process.kill(first[1]!, "SIGKILL");
     await m.waitForState("two-left", "inactive");
     expect((await m.ctl("restart", "two-left")).code).toBe(0);
-    const again = left();
-    expect(again).toHaveLength(2);
+    const again = await poll("both children to run sleep again", () => { const l = left(); return l.length === 2 && l; });
     expect((await m.ctl("stop", "two-left")).code).toBe(0);
     expect(again.filter(alive)).toEqual([]);
   });

@@ -452,3 +452,12 @@ export const IN = {
   MASK_ADD: 0x20000000, // a second inotify_add_watch of the same inode adds to its mask
   NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
 } as const;
+
+/** Errno names hearth accepts for system_call_error_number (src/exec/seccomp.ts; the same numbers on x86_64 and arm64). */
+export const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10,
+  EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20,
+  EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, EFBIG: 27, ENOSPC: 28, ESPIPE: 29,
+  EROFS: 30, EMLINK: 31, EPIPE: 32, ERANGE: 34, ENOSYS: 38, ENOTSUP: 95, EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97, EADDRINUSE: 98, ECONNREFUSED: 111,
+};

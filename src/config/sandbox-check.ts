@@ -1,12 +1,17 @@
 // The sandbox keys checked at load, by the same code that plans the mounts and builds the
 // seccomp filters at spawn (src/exec/mount-plan.ts, src/exec/seccomp.ts), so a bad family
 // name or bind path is an error at its file:line instead of a failed start.
-import { planMounts, type Sandbox } from "../exec/mount-plan.ts";
-import { buildSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
-import { parseDeviceAllow } from "../exec/bpf-devices.ts";
-import { parseIpLine } from "../exec/bpf-firewall.ts";
-import { parseBindRule } from "../exec/bpf-socket-bind.ts";
+// That code is loaded only for a unit that has such keys (each module a chunk of its own
+// in the executable, read synchronously by require).
+import type { Sandbox } from "../exec/mount-plan.ts";
+import type { SeccompOptions } from "../exec/seccomp-options.ts";
 import type { ServiceSection } from "./types.ts";
+
+const planMounts: typeof import("../exec/mount-plan.ts").planMounts = (...a) => require("../exec/mount-plan.ts").planMounts(...a);
+const buildSeccomp: typeof import("../exec/seccomp.ts").buildSeccomp = (...a) => require("../exec/seccomp.ts").buildSeccomp(...a);
+const parseDeviceAllow: typeof import("../exec/bpf-devices.ts").parseDeviceAllow = (...a) => require("../exec/bpf-devices.ts").parseDeviceAllow(...a);
+const parseIpLine: typeof import("../exec/bpf-firewall.ts").parseIpLine = (...a) => require("../exec/bpf-firewall.ts").parseIpLine(...a);
+const parseBindRule: typeof import("../exec/bpf-socket-bind.ts").parseBindRule = (...a) => require("../exec/bpf-socket-bind.ts").parseBindRule(...a);
 
 const MOUNT_KEYS: [keyof ServiceSection, keyof Sandbox][] = [
   ["read_write_paths", "readWritePaths"], ["exec_paths", "execPaths"], ["no_exec_paths", "noExecPaths"],

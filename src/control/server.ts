@@ -20,10 +20,13 @@ import type { WatchdogState } from "../watchdog/hardware.ts";
 import { freezeLoop } from "./debug.ts";
 import { EXIT, isMutating, MAX_REQUEST_BYTES, parseRequest, UNIT_FILE_VERBS, type ControlRequest } from "./protocol.ts";
 import type { UnitLayers } from "../config/layers.ts";
-import { unitFileVerb } from "./unit-file-verbs.ts";
 import type { ReloadOutcome } from "./daemon-reload.ts";
 import { maskedStatus, notFoundStatus, notLoadedStatus, timeline, unitStatus, type UnitStatus } from "./status.ts";
-import { securityReport } from "./security.ts";
+
+// What only a verb needs (analyze security, enable/disable/cat/mask) is loaded by its first
+// request: each a chunk of its own in the executable, read synchronously by require.
+const securityReport: typeof import("./security.ts").securityReport = (units) => require("./security.ts").securityReport(units);
+const unitFileVerb: typeof import("./unit-file-verbs.ts").unitFileVerb = (...a) => require("./unit-file-verbs.ts").unitFileVerb(...a);
 
 const MAX_CONNECTIONS = 64;
 /** A connection with no request and no reply read for this long is closed. */

@@ -17,7 +17,9 @@
 import { BPF_DEVCG_ACC, BPF_DEVCG_DEV, DEVCG_CTX } from "../../ffi/bpf.ts";
 import { ebpf, JOP, OP, type EbpfInsn } from "./ebpf.ts";
 
-export type DevicePolicy = "auto" | "closed" | "strict";
+export type { DevicePolicy } from "./cgroup-bpf-options.ts";
+export { effectivePolicy, wantsDeviceProgram } from "./cgroup-bpf-options.ts";
+import { effectivePolicy, wantsDeviceProgram, type DevicePolicy } from "./cgroup-bpf-options.ts";
 
 /** Devices of one class ("c" or "b"); a null number matches any. access: BPF_DEVCG_ACC bits. */
 export interface DeviceRule { type: "c" | "b"; major: number | null; minor: number | null; access: number }
@@ -99,16 +101,6 @@ export const PSEUDO_DEVICES: readonly DeviceRule[] = [
 ];
 /** /dev/pts/*: "char-pts rw". */
 const PTS: DeviceAllowEntry = { type: "c", name: "pts", access: RW };
-
-/** The policy in force: private_devices turns "auto" into "closed". */
-export function effectivePolicy(policy: DevicePolicy | undefined, privateDevices: boolean | undefined): DevicePolicy {
-  return (policy ?? "auto") === "auto" && privateDevices ? "closed" : policy ?? "auto";
-}
-
-/** Whether the unit gets a device program at all. */
-export function wantsDeviceProgram(policy: DevicePolicy, allow: readonly string[]): boolean {
-  return policy !== "auto" || allow.length > 0;
-}
 
 /**
  * The rules of a unit, its lines resolved through lookup; a line that resolves to nothing

@@ -16,41 +16,9 @@ import { deviceProgram, effectivePolicy, resolveDeviceRules, wantsDeviceProgram,
 import { ACCESS_ALLOWED, ACCESS_DENIED, firewallProgram, lpmKey, readIpList, type IpCheck } from "./bpf-firewall.ts";
 import { parseBindRule, socketBindProgram, type BindRule } from "./bpf-socket-bind.ts";
 import { encodeEbpf, ebpf } from "./ebpf.ts";
+import type { CgroupBpfOptions } from "./cgroup-bpf-options.ts";
 
-/** The directives, as the unit's file says them. */
-export interface CgroupBpfOptions {
-  devicePolicy?: "auto" | "closed" | "strict";
-  deviceAllow?: string[];
-  privateDevices?: boolean;
-  ipAddressAllow?: string[];
-  ipAddressDeny?: string[];
-  socketBindAllow?: string[];
-  socketBindDeny?: string[];
-}
-
-export function cgroupBpfOptions(cfg: ServiceSection): CgroupBpfOptions {
-  return {
-    devicePolicy: cfg.device_policy, deviceAllow: cfg.device_allow, privateDevices: cfg.private_devices,
-    ipAddressAllow: cfg.ip_address_allow, ipAddressDeny: cfg.ip_address_deny,
-    socketBindAllow: cfg.socket_bind_allow, socketBindDeny: cfg.socket_bind_deny,
-  };
-}
-
-/** Whether the unit needs cgroup BPF: it fails to start where it cannot have it. */
-export function wantsCgroupBpf(opts: CgroupBpfOptions): boolean {
-  return wantsDeviceProgram(effectivePolicy(opts.devicePolicy, opts.privateDevices), opts.deviceAllow ?? [])
-    || Boolean(opts.ipAddressAllow?.length || opts.ipAddressDeny?.length || opts.socketBindAllow?.length || opts.socketBindDeny?.length);
-}
-
-/**
- * Whether the file asks for them itself: private_devices alone implies a device program,
- * applied where the kernel and the cgroup allow, its /dev of its own being the confinement
- * the file asks for; the explicit keys fail the start instead.
- */
-export function requiresCgroupBpf(opts: CgroupBpfOptions): boolean {
-  return (opts.devicePolicy ?? "auto") !== "auto" || Boolean(opts.deviceAllow?.length || opts.ipAddressAllow?.length
-    || opts.ipAddressDeny?.length || opts.socketBindAllow?.length || opts.socketBindDeny?.length);
-}
+export { cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf, type CgroupBpfOptions } from "./cgroup-bpf-options.ts";
 
 /** Programs attached to one cgroup, and the maps they use (a CgroupAttachment of src/exec/cgroup.ts). */
 export class CgroupBpfAttachment {

@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ServiceSection } from "../config/types.ts";
 import { isSet, MOUNT_NAMESPACE_KEYS } from "../config/sandbox-keys.ts";
-import { probeCgroupBpf } from "./cgroup-bpf.ts";
 
 const CGROUP_BPF_KEYS = ["device_policy", "device_allow", "ip_address_allow", "ip_address_deny", "socket_bind_allow", "socket_bind_deny"] as const;
 
@@ -26,7 +25,13 @@ export function probeKernel(): KernelSupport {
     seccompFilter = readFileSync("/proc/sys/kernel/seccomp/actions_avail", "utf8").split(/\s+/).includes("errno");
   } catch {}
   const namespaces = new Set(["mnt", "net", "ipc", "uts", "user", "pid", "cgroup"].filter((ns) => existsSync(`/proc/self/ns/${ns}`)));
-  return { seccompFilter, namespaces, cgroupBpf: probeCgroupBpf() };
+  // Loading a program (and the BPF code, a chunk of its own) only when a unit asks whether it can.
+  let cgroupBpf: boolean | null | undefined;
+  const probeCgroupBpf = (): boolean | null => (require("./cgroup-bpf.ts") as typeof import("./cgroup-bpf.ts")).probeCgroupBpf();
+  return {
+    seccompFilter, namespaces,
+    get cgroupBpf() { return cgroupBpf === undefined ? (cgroupBpf = probeCgroupBpf()) : cgroupBpf; },
+  };
 }
 
 const SECCOMP_KEYS = [
@@ -38,16 +43,15 @@ const SECCOMP_KEYS = [
 /** The directives of a service the kernel cannot honour, each with why: the unit would fail to start. */
 export function unsupportedDirectives(service: ServiceSection, kernel: KernelSupport): string[] {
   const out: string[] = [];
-  const needs = (keys: readonly string[], what: string, have: boolean) => {
-    if (have) return;
+  const needs = (keys: readonly string[], what: string, have: () => boolean) => {
     const set = keys.filter((key) => isSet(service[key as keyof ServiceSection]));
-    if (set.length > 0) out.push(`${set.join(", ")} need${set.length === 1 ? "s" : ""} ${what}, which this kernel lacks: the unit will fail to start`);
+    if (set.length > 0 && !have()) out.push(`${set.join(", ")} need${set.length === 1 ? "s" : ""} ${what}, which this kernel lacks: the unit will fail to start`);
   };
-  needs(SECCOMP_KEYS, "seccomp filters (CONFIG_SECCOMP_FILTER)", kernel.seccompFilter);
-  needs(MOUNT_NAMESPACE_KEYS, "mount namespaces", kernel.namespaces.has("mnt"));
-  needs(["private_network"], "network namespaces", kernel.namespaces.has("net"));
-  needs(["private_ipc"], "IPC namespaces", kernel.namespaces.has("ipc"));
-  needs(["protect_hostname"], "UTS namespaces", kernel.namespaces.has("uts"));
-  needs(CGROUP_BPF_KEYS, "cgroup BPF programs (CONFIG_CGROUP_BPF)", kernel.cgroupBpf !== false);
+  needs(SECCOMP_KEYS, "seccomp filters (CONFIG_SECCOMP_FILTER)", () => kernel.seccompFilter);
+  needs(MOUNT_NAMESPACE_KEYS, "mount namespaces", () => kernel.namespaces.has("mnt"));
+  needs(["private_network"], "network namespaces", () => kernel.namespaces.has("net"));
+  needs(["private_ipc"], "IPC namespaces", () => kernel.namespaces.has("ipc"));
+  needs(["protect_hostname"], "UTS namespaces", () => kernel.namespaces.has("uts"));
+  needs(CGROUP_BPF_KEYS, "cgroup BPF programs (CONFIG_CGROUP_BPF)", () => kernel.cgroupBpf !== false);
   return out;
 }

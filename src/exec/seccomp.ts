@@ -19,30 +19,12 @@
 import { ARCH, type Arch } from "../../ffi/constants.ts";
 import { AUDIT_ARCH, SYSCALL_NUMBERS, X32_SYSCALL_BIT } from "../../ffi/syscalls.ts";
 import { expandSyscallName } from "./syscall-groups.ts";
+import { ERRNO_NUMBERS } from "../../ffi/constants.ts";
+import type { SeccompOptions } from "./seccomp-options.ts";
 
-/** The seccomp directives of a unit, as read from its file. */
-export interface SeccompOptions {
-  /** Lines of names and @groups; the first decides: "~" a deny list, else an allow list. */
-  systemCallFilter?: string[];
-  /** "kill", an errno name ("EPERM") or number; unset: kill. */
-  systemCallErrorNumber?: string | number | null;
-  systemCallArchitectures?: string[];
-  systemCallLog?: string[];
-  /** Lines of AF_* names; "~" first: all but those; "none": no socket() at all. */
-  restrictAddressFamilies?: string[];
-  /** true: no new namespaces; a list: only those ("~": all but those). */
-  restrictNamespaces?: boolean | string[];
-  restrictRealtime?: boolean;
-  restrictSuidSgid?: boolean;
-  lockPersonality?: boolean;
-  memoryDenyWriteExecute?: boolean;
-  protectClock?: boolean;
-  protectHostname?: boolean;
-  /** As systemd, these mount directives refuse system calls too: @raw-io, @module, syslog. */
-  privateDevices?: boolean;
-  protectKernelModules?: boolean;
-  protectKernelLogs?: boolean;
-}
+export { ERRNO_NUMBERS };
+export { wantsSeccomp, type SeccompOptions } from "./seccomp-options.ts";
+
 
 // linux/seccomp.h actions and linux/bpf_common.h / filter.h opcodes.
 const RET_KILL_PROCESS = 0x80000000;
@@ -65,14 +47,6 @@ interface Insn { code: number; jt: number; jf: number; k: number }
 const insn = (code: number, k: number, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
 const ret = (action: number) => insn(RET, action);
 
-/** Errno names hearth accepts for system_call_error_number (the same numbers on x86_64 and arm64). */
-export const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10,
-  EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20,
-  EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, EFBIG: 27, ENOSPC: 28, ESPIPE: 29,
-  EROFS: 30, EMLINK: 31, EPIPE: 32, ERANGE: 34, ENOSYS: 38, ENOTSUP: 95, EOPNOTSUPP: 95,
-  EAFNOSUPPORT: 97, EADDRINUSE: 98, ECONNREFUSED: 111,
-};
 
 /** Address families (linux/socket.h), by the names systemd takes. */
 export const ADDRESS_FAMILIES: Readonly<Record<string, number>> = {
@@ -337,13 +311,6 @@ function mergeLog(lines: string[]): { allow: boolean; names: Set<string> } | str
   return merged;
 }
 
-/** Whether any directive asks for a seccomp filter. */
-export function wantsSeccomp(opts: SeccompOptions): boolean {
-  return Boolean(opts.systemCallFilter?.length || opts.systemCallArchitectures?.length || opts.systemCallLog?.length
-    || opts.restrictAddressFamilies?.length || (opts.restrictNamespaces !== undefined && opts.restrictNamespaces !== false)
-    || opts.restrictRealtime || opts.restrictSuidSgid || opts.lockPersonality || opts.memoryDenyWriteExecute
-    || opts.protectClock || opts.protectHostname || opts.privateDevices || opts.protectKernelModules || opts.protectKernelLogs);
-}
 
 /**
  * The programs for arch as the child loads them: each an 8-byte instruction count, then

@@ -22,8 +22,13 @@ import { describeErrno, libc, SysError } from "../../ffi/libc.ts";
 import { spawnNative, type NativeSpawn, type NativeTerminal } from "../../ffi/spawn.ts";
 import { TTY_FD, type JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import { parseMountinfo } from "../boot/mountinfo.ts";
-import { needsMountPoints, planMounts, type PlannedMount, type Sandbox } from "./mount-plan.ts";
-import { buildSeccomp, wantsSeccomp, type SeccompOptions } from "./seccomp.ts";
+import type { PlannedMount, Sandbox } from "./mount-plan.ts";
+import { wantsSeccomp, type SeccompOptions } from "./seccomp-options.ts";
+
+// The mount planner and the seccomp filters (with the system call tables) are loaded by the
+// first spawn that needs them: each a chunk of its own in the executable, read synchronously.
+const mountPlan = (): typeof import("./mount-plan.ts") => require("./mount-plan.ts");
+const seccomp = (): typeof import("./seccomp.ts") => require("./seccomp.ts");
 
 export type IoSchedulingClass = "realtime" | "best-effort" | "idle" | "none";
 
@@ -215,6 +220,7 @@ const filters = new Memo<Uint8Array | string>();
 function mountSteps(req: SpawnRequest): PlannedMount[] | string {
   const sandbox = req.sandbox;
   if (!sandbox || req.joinNamespaces?.mnt !== undefined) return [];
+  const { needsMountPoints, planMounts } = mountPlan();
   const mountinfo = needsMountPoints(sandbox) ? hostMountinfo() : "";
   return mountPlans.get(`${JSON.stringify(sandbox)}\0${mountinfo}`, () =>
     planMounts(sandbox, mountinfo === "" ? [] : parseMountinfo(mountinfo).map((m) => m.mountPoint)));
@@ -236,7 +242,7 @@ function unshareFlags(req: SpawnRequest): number | undefined {
 function seccompBytes(req: SpawnRequest): Uint8Array | undefined | string {
   const options = req.seccomp;
   if (!options || !wantsSeccomp(options)) return undefined;
-  return filters.get(JSON.stringify(options), () => buildSeccomp(options));
+  return filters.get(JSON.stringify(options), () => seccomp().buildSeccomp(options));
 }
 
 /** The execution-context fields in native terms, or what is wrong with them. */

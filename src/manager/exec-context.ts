@@ -8,7 +8,7 @@ import { DEFAULT_PATH } from "../exec/executable.ts";
 import type { CgroupLimits } from "../exec/cgroup.ts";
 import type { SpawnRequest } from "../exec/spawner.ts";
 import type { Sandbox } from "../exec/mount-plan.ts";
-import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
+import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp-options.ts";
 import { usesMountNamespace } from "../config/sandbox-keys.ts";
 import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
 import { cpuScheduling } from "../exec/cpu-scheduling.ts";

@@ -11,7 +11,7 @@ import { Engine } from "../engine/engine.ts";
 import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
-import { attachCgroupBpf, cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf.ts";
+import { cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf-options.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
@@ -41,6 +41,10 @@ import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
 import { TriggerShell } from "../timers/shell.ts";
 import { unsupportedDirectives } from "../exec/kernel-support.ts";
+
+// Loaded by the first unit that needs them (each a chunk of its own in the executable, read
+// synchronously by require): a system without such units never holds their code.
+const cgroupBpf = (): typeof import("../exec/cgroup-bpf.ts") => require("../exec/cgroup-bpf.ts");
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -506,7 +510,7 @@ export class Manager {
     // The cgroup BPF directives need the unit's cgroup: without it the unit does not start
     // (private_devices' implied device program is only warned about, see requiresCgroupBpf).
     const bpf = cgroupBpfOptions(cfg);
-    let attach = wantsCgroupBpf(bpf) ? { key: JSON.stringify(bpf), make: (fd: number) => attachCgroupBpf(fd, bpf) } : undefined;
+    let attach = wantsCgroupBpf(bpf) ? { key: JSON.stringify(bpf), make: (fd: number) => cgroupBpf().attachCgroupBpf(fd, bpf) } : undefined;
     const bpfRequired = requiresCgroupBpf(bpf);
     if (attach && !cgroups) {
       const why = "cgroup v2 is not usable";

@@ -17,8 +17,8 @@ import { announceSystemdProtocols } from "../sockets/booted.ts";
 import { FdStore } from "../sockets/fd-store.ts";
 import { close, devNull, openFile, pipe, readNonBlocking, setNonBlocking, writeSome, type ReadResult } from "../../ffi/fd.ts";
 import { connectUnixStreamNow } from "../../ffi/socket.ts";
-import { BusWatcher, type BusWatcherOptions } from "../dbus/watcher.ts";
-import { DeviceWatcher, type DeviceWatcherOptions } from "../devices/watcher.ts";
+import type { BusWatcher, BusWatcherOptions } from "../dbus/watcher.ts";
+import type { DeviceWatcher, DeviceWatcherOptions } from "../devices/watcher.ts";
 import { O } from "../../ffi/constants.ts";
 import { getReactor, type Reactor } from "../../ffi/reactor.ts";
 import { monotonicMs } from "../../ffi/system.ts";
@@ -36,6 +36,12 @@ import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/priva
 import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
 import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
+
+// The D-Bus client and the kernel's device events are loaded only when a unit names a
+// bus_name or a device (src/manager/bus-names.ts, devices.ts): each a chunk of its own in
+// the executable, read synchronously by require.
+const dbusWatcher = (): typeof import("../dbus/watcher.ts") => require("../dbus/watcher.ts");
+const deviceWatcher = (): typeof import("../devices/watcher.ts") => require("../devices/watcher.ts");
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
@@ -188,7 +194,7 @@ export function realHost(): ManagerHost {
       return new KmsgReader((r) => deliver(r, bootWallMs), failed);
     },
     announceSystemd: announceSystemdProtocols,
-    busWatcher: (opts) => new BusWatcher({
+    busWatcher: (opts) => new (dbusWatcher().BusWatcher)({
       reactor, read: readNonBlocking, write: writeSome, close,
       connect: (socket) => {
         const fd = connectUnixStreamNow(socket);
@@ -198,6 +204,6 @@ export function realHost(): ManagerHost {
       setTimer: (ms, fn) => setTimeout(fn, ms),
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     }, opts),
-    deviceWatcher: (opts) => new DeviceWatcher(reactor, opts),
+    deviceWatcher: (opts) => new (deviceWatcher().DeviceWatcher)(reactor, opts),
   };
 }

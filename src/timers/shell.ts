@@ -12,7 +12,10 @@ import type { Logger } from "../log/manager-log.ts";
 import type { Reactor } from "../../ffi/reactor.ts";
 import type { ConditionFacts } from "../engine/conditions.ts";
 import type { TriggerEffect } from "./events.ts";
-import { PathWatch } from "./path-watch.ts";
+import type { PathWatch } from "./path-watch.ts";
+
+/** Loaded by the first path unit (a chunk of its own in the executable, read synchronously by require). */
+const pathWatch = (): typeof import("./path-watch.ts") => require("./path-watch.ts");
 
 /** setTimeout's longest delay: longer ones are chained. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -73,7 +76,7 @@ export class TriggerShell {
       case "timer-stamp": return this.writeStamp(e.unit, e.realtime);
       case "watch-paths": {
         this.paths.get(e.unit)?.close();
-        const watch = new PathWatch(e.unit, e.id, e.path, {
+        const watch = new (pathWatch().PathWatch)(e.unit, e.id, e.path, {
           reactor: this.deps.reactor, facts: this.deps.conditionFacts, log: this.deps.log,
           report: (reason) => this.deps.dispatch({ type: "path-triggered", unit: e.unit, id: e.id, reason }),
         });

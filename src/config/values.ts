@@ -11,7 +11,8 @@ import type { Site } from "./diagnostics.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
 import { DurationError, parseDuration } from "./duration.ts";
 import { MAX_TIMER_SEC } from "./schema.ts";
-import { parseCalendar } from "../timers/calendar.ts";
+/** The calendar parser, loaded by the first on_calendar (a chunk of its own in the executable, read synchronously by require). */
+const parseCalendar: typeof import("../timers/calendar.ts").parseCalendar = (text) => require("../timers/calendar.ts").parseCalendar(text);
 import { readCommand, readCommandList } from "./commands.ts";
 import { didYouMean } from "./suggest.ts";
 import { parseListen } from "./socket-address.ts";

@@ -2,8 +2,11 @@
 // given: pure. Monotonic values count on the engine's clock (ms); calendar values on the
 // wall clock (epoch ms), derived from the engine's clock through the offset the shell
 // reports, so a clock jump is a new offset and a re-plan, not a new fact to discover.
-import { nextElapse, parseCalendar, type CalendarSpec } from "./calendar.ts";
+import type { CalendarSpec } from "./calendar.ts";
 import type { TimerSection } from "./types.ts";
+
+// The calendar (./calendar.ts) is loaded by the first timer with on_calendar: a chunk of its own in the executable, read synchronously by require.
+const calendar = (): typeof import("./calendar.ts") => require("./calendar.ts");
 
 /** What the engine knows of the clocks. */
 export interface ClockFacts {
@@ -39,7 +42,7 @@ export interface Plan {
 export function parseCalendars(timer: TimerSection): CalendarSpec[] {
   const out: CalendarSpec[] = [];
   for (const text of timer.on_calendar) {
-    const spec = parseCalendar(text);
+    const spec = calendar().parseCalendar(text);
     if (!("error" in spec)) out.push(spec); // the loader refused bad ones already
   }
   return out;
@@ -69,7 +72,7 @@ export function planTimer(p: PlanInput): Plan {
   const base = lastWall ?? p.activatedAt + clock.realtimeOffset;
   const rebase = clock.startupAt + clock.realtimeOffset;
   for (const spec of p.calendars) {
-    let at = nextElapse(spec, base, clock.zone);
+    let at = calendar().nextElapse(spec, base, clock.zone);
     if (at === null) continue;
     if (at < rebase) at = rebase;
     realtime = realtime === null ? at : Math.min(realtime, at);

@@ -12,7 +12,10 @@ import { parseCmdline } from "../config/cmdline.ts";
 import { readConfigFile } from "../config/read-file.ts";
 import { layerDirs, layersFor } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
-import { readHandover, reexecInto, type ManagerHandover } from "../manager/reexec.ts";
+import type { ManagerHandover } from "../manager/reexec.ts";
+
+/** daemon-reexec (src/manager/reexec.ts), loaded when asked for or taken over from (require: a chunk of its own). */
+const reexecModule = (): typeof import("../manager/reexec.ts") => require("../manager/reexec.ts");
 
 // --cmdline FILE: a kernel command line whose hearth.wants= units start with the target
 // (PID 1 reads /proc/cmdline; hearth run reads none unless given one).
@@ -88,7 +91,7 @@ export async function runMain(argv: string[]): Promise<number> {
 
   let restore: ManagerHandover | undefined;
   if (deserialize !== null) {
-    const read = readHandover(deserialize);
+    const read = reexecModule().readHandover(deserialize);
     if ("error" in read) logger.err(`Re-exec: ${read.error}: starting afresh, adopting nothing`);
     else restore = read.handover;
   }
@@ -110,7 +113,7 @@ export async function runMain(argv: string[]): Promise<number> {
   const reexec = (reason: string): string | null => {
     if (finishing) return "the manager is stopping";
     logger.notice(`Re-executing ${process.execPath} (${reason})`);
-    setTimeout(() => reexecInto(manager!, runDir, ["run", ...argv], logger), 0); // after this turn: the reply is out first
+    setTimeout(() => reexecModule().reexecInto(manager!, runDir, ["run", ...argv], logger), 0); // after this turn: the reply is out first
     return null;
   };
   const restoring = manager.restoring;

@@ -11,7 +11,6 @@ import { formatDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
-import { readHandover, reexecInto } from "../manager/reexec.ts";
 import { gatherSpecifierFacts } from "./specifier-facts.ts";
 import type { Diagnostic, LoadedConfig } from "../config/types.ts";
 import { ControlServer } from "../control/server.ts";
@@ -39,6 +38,9 @@ import { onSignal } from "../../ffi/signal-forward.ts";
 import { signalNumber } from "../../ffi/signals.ts";
 import { reapChildren } from "../exec/reaper.ts";
 import pkg from "../../package.json" with { type: "json" };
+
+/** daemon-reexec (src/manager/reexec.ts), loaded when asked for or taken over from (require: a chunk of its own). */
+const reexecModule = (): typeof import("../manager/reexec.ts") => require("../manager/reexec.ts");
 
 export const SYSTEM_CONF_DIR = "/etc/hearth";
 export const SYSTEM_RUN_DIR = "/run/hearth";
@@ -83,7 +85,7 @@ async function boot(setLogger: (log: Logger) => void, argv: string[]): Promise<v
   // hardware watchdog is pinged first of all: loading the configuration and the kernel
   // modules again must not outlast its timeout.
   const at = argv.indexOf("--deserialize");
-  const handover = at >= 0 ? readHandover(argv[at + 1] ?? "") : null;
+  const handover = at >= 0 ? reexecModule().readHandover(argv[at + 1] ?? "") : null;
   const restore = handover !== null && "handover" in handover ? handover.handover : undefined;
   if (restore?.watchdog) WatchdogFd.adopt(restore.watchdog.fd, restore.watchdog.path).keepalive();
   const early: EarlyReport = { notes: [], consoleFd: null };
@@ -179,7 +181,7 @@ async function boot(setLogger: (log: Logger) => void, argv: string[]): Promise<v
   const reexec = (reason: string): string | null => {
     logger.notice(`Re-executing ${process.execPath.replace(/ \(deleted\)$/, "")} (${reason})`);
     plog?.flush();
-    setTimeout(() => reexecInto(manager, SYSTEM_RUN_DIR, [], logger, () => watchdog.handOver()), 0); // after the reply
+    setTimeout(() => reexecModule().reexecInto(manager, SYSTEM_RUN_DIR, [], logger, () => watchdog.handOver()), 0); // after the reply
     return null;
   };
   const reload = makeReloader(() => { const c = readConfig(); return { ...c, units: unitsOf(c) }; }, manager, logger);

@@ -25,9 +25,11 @@
 // triggers are rate limited like systemd's TriggerLimit (by default 20 per 2 s, the
 // socket's trigger_limit_*): past that, the service's sockets are no longer watched
 // until the unit is started by hand or reset-failed.
-import { pick, place } from "./serialize.ts";
 import type { UnitConfig } from "../config/types.ts";
 import type { ActiveState, Effect, UnitResult } from "./types.ts";
+
+/** What daemon-reexec carries (./serialize.ts): loaded by the first export or import of the state (require, a chunk of its own). */
+const serialize = (): typeof import("./serialize.ts") => require("./serialize.ts");
 
 /** systemd's MaxConnections= default. */
 const DEFAULT_MAX_CONNECTIONS = 64;
@@ -262,7 +264,7 @@ export class SocketActivation {
   private static readonly STATE_FIELDS = ["entries", "templates", "instances", "triggers", "limited", "accepted", "frozen"];
 
   exportState(): Record<string, unknown> {
-    return pick(this, SocketActivation.STATE_FIELDS);
+    return serialize().pick(this, SocketActivation.STATE_FIELDS);
   }
 
   /**
@@ -270,7 +272,7 @@ export class SocketActivation {
    * is told again (syncListening); a rest after a failed accept(2) is timed again.
    */
   importState(part: Record<string, unknown>, timerId: () => number, host: ActivationHost): void {
-    place(this, part, SocketActivation.STATE_FIELDS, "activation");
+    serialize().place(this, part, SocketActivation.STATE_FIELDS, "activation");
     const resting = new Set<string>();
     for (const e of this.entries) {
       e.listening = false;

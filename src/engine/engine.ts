@@ -12,11 +12,16 @@ import * as svc from "./service.ts";
 import { judgeConditions } from "./conditions.ts";
 import { Triggers, type TriggerHost } from "./triggers.ts";
 import { usesNamespaces } from "../config/sandbox-keys.ts";
-import { collectRemoved, replaceConfiguration, settleChanged, type ReloadPort } from "./reload.ts";
-import { ENGINE_STATE_VERSION, pick, place, type EngineState } from "./serialize.ts";
+import type { ReloadPort } from "./reload.ts";
+import type { EngineState } from "./serialize.ts";
 import type {
   ActiveState, Effect, TimerKind, EngineEvent, JobResult, JobType, ProcessOrigin, SpawnContext, UnitResult, UnitSnapshot,
 } from "./types.ts";
+
+// daemon-reload's and daemon-reexec's parts (./reload.ts, ./serialize.ts) are loaded by
+// their first use (require: each a chunk of its own in the executable).
+const reload = (): typeof import("./reload.ts") => require("./reload.ts");
+const serialize = (): typeof import("./serialize.ts") => require("./serialize.ts");
 
 const MOUNT_SUB_STATE: Record<ActiveState, string> = {
   inactive: "dead", activating: "mounting", active: "mounted", reloading: "mounted",
@@ -352,7 +357,7 @@ export class Engine {
       this.releaseIdle();
       this.activation.collectInstances(this.activationHost);
       if (this.made.size > 0) this.collectInstances();
-      if (this.removing.size > 0) collectRemoved(this.reloadPort);
+      if (this.removing.size > 0) reload().collectRemoved(this.reloadPort);
       this.activation.syncListening(this.activationHost);
     } catch (e) {
       this.effects.push({ type: "manager-log", level: "err", text: `internal error handling ${event.type} event: ${(e as Error).stack ?? e}` });
@@ -403,7 +408,7 @@ export class Engine {
       case "leftovers-survived": return this.leftoversSurvived(ev.unit, ev.processes);
       case "conditions-checked": return this.onConditionsChecked(ev.unit, ev.id, ev.results);
       case "device": return this.devicePlugged(ev.unit, ev.plugged);
-      case "configuration-replaced": return replaceConfiguration(this.reloadPort, ev.units, ev.notFound, ev.catalog);
+      case "configuration-replaced": return reload().replaceConfiguration(this.reloadPort, ev.units, ev.notFound, ev.catalog);
       case "bus-name-owner":
         for (const u of this.units.values()) {
           if (u.cfg.service?.bus_name === ev.name) this.withService(u.cfg.name, (rt, p) => svc.onBusNameOwner(rt, p, ev.owner));
@@ -584,8 +589,8 @@ export class Engine {
   /** Everything the engine knows, for the binary execed next (encodeState makes it text). */
   exportState(): EngineState {
     return {
-      format: "hearth-engine-state", version: ENGINE_STATE_VERSION, now: this.now,
-      engine: pick(this, Engine.STATE_FIELDS), activation: this.activation.exportState(), triggers: this.triggers.exportState(),
+      format: "hearth-engine-state", version: serialize().ENGINE_STATE_VERSION, now: this.now,
+      engine: serialize().pick(this, Engine.STATE_FIELDS), activation: this.activation.exportState(), triggers: this.triggers.exportState(),
     };
   }
 
@@ -600,7 +605,7 @@ export class Engine {
     this.activationHost.now = now;
     this.triggerHost.now = now;
     this.effects = [];
-    place(this, state.engine, Engine.STATE_FIELDS, "engine");
+    serialize().place(this, state.engine, Engine.STATE_FIELDS, "engine");
     this.triggerHost.goingDown = this.goingDown;
     for (const [name, u] of this.units) {
       if (u.job) u.job.requestIds = []; // their connections were the old process's
@@ -632,7 +637,7 @@ export class Engine {
     this.onStateChanged(e.unit, e.active, e.sub);
     this.effects.push(e);
     this.cleanUpAfter(e.unit, e.active, e.sub);
-    if (this.pending.size > 0) settleChanged(this.reloadPort, e.unit, e.active, e.sub);
+    if (this.pending.size > 0) reload().settleChanged(this.reloadPort, e.unit, e.active, e.sub);
   }
 
   /** daemon-reload's view of the engine (./reload.ts decides). */

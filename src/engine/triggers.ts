@@ -8,7 +8,6 @@
 //                           waiting --nothing left--> elapsed (remain_after_elapse) | dead
 //   path:   dead --start--> waiting --match--> running --unit down--> waiting (re-check)
 //                                     --past trigger_limit_burst--> failed
-import { pick, place } from "./serialize.ts";
 import type { UnitConfig } from "../config/types.ts";
 import type { TriggerEvent, TriggerSnapshot } from "../timers/events.ts";
 import {
@@ -17,6 +16,9 @@ import {
 import type { CalendarSpec } from "../timers/calendar.ts";
 import type { PathSection, TimerSection } from "../timers/types.ts";
 import type { ActiveState, Effect } from "./types.ts";
+
+/** What daemon-reexec carries (./serialize.ts): loaded by the first export or import of the state (require, a chunk of its own). */
+const serialize = (): typeof import("./serialize.ts") => require("./serialize.ts");
 
 export type TimerState = "dead" | "waiting" | "running" | "elapsed" | "failed";
 export type PathState = "dead" | "waiting" | "running" | "failed";
@@ -156,12 +158,12 @@ export class Triggers {
   private static readonly STATE_FIELDS = ["units", "byTarget", "targetTimes", "clock", "machineId", "rng", "nextId", "sinceAt", "stamps"];
 
   exportState(): Record<string, unknown> {
-    return pick(this, Triggers.STATE_FIELDS);
+    return serialize().pick(this, Triggers.STATE_FIELDS);
   }
 
   /** The state of the process before the exec: waiting timers armed again, waiting paths watched again (the shell's are gone). */
   importState(part: Record<string, unknown>, host: TriggerHost) {
-    place(this, part, Triggers.STATE_FIELDS, "triggers");
+    serialize().place(this, part, Triggers.STATE_FIELDS, "triggers");
     for (const t of this.units.values()) {
       if (t.state !== "waiting") continue;
       if (t.kind === "timer") this.arm(t, host);

@@ -17,8 +17,7 @@ import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
-import { handedFds, HANDOVER_VERSION, type ManagerHandover } from "./reexec.ts";
-import { configsOf, decodeState, encodeState } from "../engine/serialize.ts";
+import type { ManagerHandover } from "./reexec.ts";
 import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
@@ -45,6 +44,8 @@ import { unsupportedDirectives } from "../exec/kernel-support.ts";
 // Loaded by the first unit that needs them (each a chunk of its own in the executable, read
 // synchronously by require): a system without such units never holds their code.
 const cgroupBpf = (): typeof import("../exec/cgroup-bpf.ts") => require("../exec/cgroup-bpf.ts");
+const reexec = (): typeof import("./reexec.ts") => require("./reexec.ts"); // daemon-reexec's handover
+const serialize = (): typeof import("../engine/serialize.ts") => require("../engine/serialize.ts");
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -159,6 +160,7 @@ export class Manager {
     this.engine = engine(opts.config.units);
     if (opts.restore) {
       // A state this binary cannot read: a fresh start that adopts nothing (its fds are closed).
+      const { decodeState, configsOf } = serialize();
       const decoded = decodeState(opts.restore.engine);
       try {
         if ("error" in decoded) throw new Error(decoded.error);
@@ -167,7 +169,7 @@ export class Manager {
         this.engine = restored;
       } catch (e) {
         opts.logger.err(`Re-exec: the state of the manager before cannot be read (${(e as Error).message}): starting afresh, adopting nothing`);
-        for (const fd of handedFds(opts.restore)) this.host.close(fd);
+        for (const fd of reexec().handedFds(opts.restore)) this.host.close(fd);
         opts.restore = undefined;
       }
     }
@@ -309,8 +311,8 @@ export class Manager {
   /** daemon-reexec: what to carry across the exec (the fds it names are to be kept open). */
   handover(): ManagerHandover {
     return {
-      format: "hearth-reexec", version: HANDOVER_VERSION,
-      engine: encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
+      format: "hearth-reexec", version: reexec().HANDOVER_VERSION,
+      engine: serialize().encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
       outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
       ...(this.notify ? { notify: this.notify.fd } : {}),
     };

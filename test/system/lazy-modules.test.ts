@@ -17,10 +17,11 @@ const LAZY = [
   "src/devices/watcher.ts", "src/devices/registry.ts", "ffi/netlink.ts",
   "src/timers/calendar.ts", "src/timers/path-watch.ts",
   "src/control/security.ts", "src/control/unit-files.ts",
+  "src/engine/reload.ts", "src/engine/serialize.ts", "src/manager/reexec.ts",
   "src/import/importer.ts",
 ];
 
-test("the manager's code loads no sandbox, D-Bus, device, calendar, path-watch or verb-only module", async () => {
+test("the manager's code loads no sandbox, D-Bus, device, calendar, path-watch, reload, re-exec or verb-only module", async () => {
   const script = `
     await import(${JSON.stringify(join(ROOT, "src/cli/run.ts"))});
     await import(${JSON.stringify(join(ROOT, "src/cli/system.ts"))});

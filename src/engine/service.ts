@@ -732,13 +732,34 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       watchdogExpired(rt, p, lateMs);
       return;
     case "restart":
-      if (rt.sub === "auto-restart") {
-        rt.restartsInRow++;
-        rt.restartsTotal++;
-        startService(rt, p, true);
-      }
+      if (rt.sub === "auto-restart") autoRestart(rt, p);
       return;
   }
+}
+
+/**
+ * A unit with conditions has them checked again before an automatic restart (systemd's
+ * auto-restart is a restart job, and a start checks them): true when `id` is the restart
+ * timer that is due, which the check then replaces (the service waits in auto-restart).
+ */
+export function takeRestartTimer(rt: ServiceRuntime, id: number): boolean {
+  if (rt.timerIds.restart !== id || rt.sub !== "auto-restart") return false;
+  delete rt.timerIds.restart;
+  delete rt.deadlines.restart;
+  return true;
+}
+
+/** The restart delay is over (and the conditions, if any, hold): start again, counted. */
+export function autoRestart(rt: ServiceRuntime, p: ServicePort) {
+  if (rt.sub !== "auto-restart") return; // stopped or started meanwhile
+  rt.restartsInRow++;
+  rt.restartsTotal++;
+  startService(rt, p, true);
+}
+
+/** A condition or assert no longer holds at an automatic restart: the unit stays down, inactive (systemd: dead). */
+export function skipAutoRestart(rt: ServiceRuntime, p: ServicePort) {
+  if (rt.sub === "auto-restart") enter(rt, p, "dead");
 }
 
 function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {

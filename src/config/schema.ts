@@ -181,7 +181,7 @@ const CONDITION_DOC: Record<ConditionCheck, string> = {
   file_not_empty: "The path is a regular file of non-zero size.",
   file_is_executable: "The path is a regular file with an execute bit set.",
   kernel_command_line: 'The kernel command line has this word ("quiet"), or this assignment ("console=ttyS0"); a name alone matches any assignment to it.',
-  kernel_version: 'The kernel release (uname -r) compares with each space-separated expression: "OP VERSION" (OP one of < <= = != >= >) or a glob ("6.1.*").',
+  kernel_version: 'The kernel release (uname -r) compares with each space-separated expression: "OP VERSION" (OP one of < <= = != >= >) or a glob ("6.1.*", or with "=$" before it; "!=$ GLOB" must not match).',
   virtualization: 'The system runs virtualized: a boolean (any at all), "vm", "container", "private-users", or a technology ("kvm", "qemu", "docker", "lxc" …).',
   architecture: 'The system architecture, in systemd\'s names ("x86-64", "arm64", "arm", "riscv64" …), or "native" (the one hearth runs as).',
   host: "The host name matches this glob (case aside), or this id is the machine id, the boot id or the product UUID.",

@@ -36,14 +36,14 @@ const SYS_BY_ARCH = {
     rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
     finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
     sched_setaffinity: 203, sched_setscheduler: 144, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
-    statfs: 137, mount_setattr: 442, clone3: 435, exit: 60,
+    statfs: 137, mount_setattr: 442, clone3: 435, exit: 60, clone: 56,
   },
   arm64: {
     getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
     rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
     finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
     sched_setaffinity: 122, sched_setscheduler: 119, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
-    statfs: 43, mount_setattr: 442, clone3: 435, exit: 93,
+    statfs: 43, mount_setattr: 442, clone3: 435, exit: 93, clone: 220,
   },
 };
 export const SYS = SYS_BY_ARCH[ARCH];
@@ -285,7 +285,7 @@ export const AT_RECURSIVE = 0x8000;
 /** AT_NO_AUTOMOUNT: an autofs mount point is changed, not triggered. */
 export const AT_NO_AUTOMOUNT = 0x800;
 /** The other namespaces a unit may have (include/uapi/linux/sched.h). */
-export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWNET: 0x40000000 } as const;
+export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWUSER: 0x10000000, NEWNET: 0x40000000 } as const;
 /** A new network namespace's loopback brought up (include/uapi/linux/sockios.h, if.h). */
 export const NETDEV = { SIOCGIFFLAGS: 0x8913, SIOCSIFFLAGS: 0x8914, IFF_UP: 0x1 } as const;
 /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) (include/uapi/linux/prctl.h, seccomp.h). */
@@ -433,7 +433,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     TTY_LFLAG: TERMIOS.ISIG | TERMIOS.ICANON | TERMIOS.IEXTEN | TERMIOS.ECHO | TERMIOS.ECHOE | TERMIOS.ECHOK | TERMIOS.ECHOCTL | TERMIOS.ECHOKE,
     // the sandbox: mount plan, namespaces, seccomp
     MS_MOVE: MS.MOVE, O_CREAT: O.CREAT, AT_NO_AUTOMOUNT, ST_RDONLY: ST.RDONLY,
-    CLONE_NEWNET: CLONE_NS.NEWNET, CLONE_NEWIPC: CLONE_NS.NEWIPC, CLONE_NEWUTS: CLONE_NS.NEWUTS, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
+    CLONE_NEWNET: CLONE_NS.NEWNET, CLONE_NEWIPC: CLONE_NS.NEWIPC, CLONE_NEWUTS: CLONE_NS.NEWUTS, CLONE_NEWUSER: CLONE_NS.NEWUSER, SYS_clone: SYS.clone, ECHILD: E.ECHILD, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
     SIOCGIFFLAGS: NETDEV.SIOCGIFFLAGS, SIOCSIFFLAGS: NETDEV.SIOCSIFFLAGS, IFF_UP: NETDEV.IFF_UP,
     PR_SET_SECCOMP: SECCOMP.PR_SET_SECCOMP, SECCOMP_MODE_FILTER: SECCOMP.MODE_FILTER,
   };

@@ -8,7 +8,7 @@ export const SPAWN_STAGES = [
   "none", "clone", "cgroup", "setsid", "tty", "fds", "close_fds", "rlimit", "nice", "ioprio",
   "cpu_affinity", "oom_score_adj", "namespaces", "loopback", "mount_namespace", "mounts",
   "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
-  "setuid", "chdir", "no_new_privs", "seccomp", "execve", "cpu_scheduling",
+  "setuid", "chdir", "no_new_privs", "seccomp", "execve", "cpu_scheduling", "user_namespace",
 ] as const;
 export type SpawnStage = (typeof SPAWN_STAGES)[number];
 
@@ -22,6 +22,7 @@ export const FLAG = {
   ttyReset: 1 << 14, ttyVhangup: 1 << 15, ttyVtDisallocate: 1 << 16,
   ttyControlling: 1 << 17, ttyForce: 1 << 18,
   sched: 1 << 19, // schedPolicy / schedPriority
+  privateUsers: 1 << 20, // a user namespace of its own (private_users)
 
 } as const;
 

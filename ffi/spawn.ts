@@ -78,6 +78,8 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** A user namespace of its own, made after the mounts and the groups (PrivateUsers=). */
+  privateUsers?: boolean;
   /** fds on namespaces (/proc/PID/ns/TYPE) joined with setns: mnt instead of carrying out mounts, the others instead of unsharing them. */
   joinNamespaces?: Partial<Record<JoinableNamespace, number>>;
   /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
@@ -187,6 +189,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
   if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
+  if (req.privateUsers) flags |= FLAG.privateUsers;
   const tty = req.tty;
   if (tty?.reset) flags |= FLAG.ttyReset;
   if (tty?.vhangup) flags |= FLAG.ttyVhangup;

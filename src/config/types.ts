@@ -177,6 +177,7 @@ export interface ServiceSection {
   private_network?: boolean;
   private_ipc?: boolean;
   protect_hostname?: boolean;
+  private_users?: boolean;
   protect_clock?: boolean;
   system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first
   system_call_error_number?: string; // "kill" or an errno name

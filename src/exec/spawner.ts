@@ -102,6 +102,12 @@ export interface SpawnRequest {
   privateIpc?: boolean;
   privateUts?: boolean;
   /**
+   * A user namespace of its own for this process (systemd's PrivateUsers=): root and its
+   * user and group map to themselves, every other id shows as nobody; it keeps no
+   * capability outside the namespace. Made after the mounts, so they are the manager's.
+   */
+  privateUsers?: boolean;
+  /**
    * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
    * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
    * kernel without it (< 5.7), moves itself there before anything else; so it and all it
@@ -322,6 +328,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     seccomp: context.seccomp,
     unshareFlags: context.unshareFlags,
     joinNamespaces: context.joinNamespaces,
+    privateUsers: req.privateUsers,
   };
 }
 

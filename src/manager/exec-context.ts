@@ -162,6 +162,7 @@ export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {})
     privateNetwork: cfg.private_network || undefined,
     privateIpc: cfg.private_ipc || undefined,
     privateUts: cfg.protect_hostname || undefined,
+    privateUsers: cfg.private_users || undefined,
     ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
 }

@@ -116,6 +116,8 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 #define SPAWN_SET_SCHED        (1 << 19)
 /* PrivateUsers=: a user namespace of its own (private_users below). */
 #define SPAWN_PRIVATE_USERS    (1 << 20)
+/* A mount namespace of its own (apply_mounts), whatever the number of steps in it. */
+#define SPAWN_MOUNT_NAMESPACE  (1 << 21)
 /* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
 #define TTY_FD (-2)
 
@@ -726,7 +728,8 @@ static int child_main(struct spawn_request *req, int must_join) {
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);
   if (req->unshare_flags && unshare((int)req->unshare_flags) < 0) child_fail(req, STAGE_NAMESPACES);
   if ((req->unshare_flags & CLONE_NEWNET) && loopback_up() < 0) child_fail(req, STAGE_LOOPBACK);
-  if (req->mount_count > 0 && req->join_ns[0] < 0) apply_mounts(req);
+  /* Mount steps are never made outside a namespace of their own. */
+  if (((flags & SPAWN_MOUNT_NAMESPACE) || req->mount_count > 0) && req->join_ns[0] < 0) apply_mounts(req);
   /* The groups before a private user namespace, where ids other than the unit's own are unmapped. */
   if ((flags & SPAWN_SET_GROUPS) && syscall(SYS_setgroups, req->group_count, req->groups) < 0)
     child_fail(req, STAGE_SETGROUPS);

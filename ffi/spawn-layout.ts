@@ -23,6 +23,7 @@ export const FLAG = {
   ttyControlling: 1 << 17, ttyForce: 1 << 18,
   sched: 1 << 19, // schedPolicy / schedPriority
   privateUsers: 1 << 20, // a user namespace of its own (private_users)
+  mountNamespace: 1 << 21, // a mount namespace of its own, with the mounts steps (if any) in it
 
 } as const;
 

@@ -78,6 +78,8 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** A mount namespace of its own (no propagation to the host), where `mounts` are made. */
+  mountNamespace?: boolean;
   /** A user namespace of its own, made after the mounts and the groups (PrivateUsers=). */
   privateUsers?: boolean;
   /** fds on namespaces (/proc/PID/ns/TYPE) joined with setns: mnt instead of carrying out mounts, the others instead of unsharing them. */
@@ -190,6 +192,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
   if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
   if (req.privateUsers) flags |= FLAG.privateUsers;
+  if (req.mountNamespace) flags |= FLAG.mountNamespace;
   const tty = req.tty;
   if (tty?.reset) flags |= FLAG.ttyReset;
   if (tty?.vhangup) flags |= FLAG.ttyVhangup;

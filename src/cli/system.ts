@@ -20,7 +20,7 @@ import { Manager } from "../manager/manager.ts";
 import { PERSISTENT_LOG_DIR, PersistentLog } from "../log/persistent.ts";
 import { parseMountinfo } from "../boot/mountinfo.ts";
 import { chooseBootTarget } from "../boot/boot-target.ts";
-import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
+import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, shareMounts, type EarlyReport } from "../boot/early.ts";
 import { loadKernelModules } from "../boot/kmod.ts";
 import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
@@ -88,6 +88,7 @@ async function boot(setLogger: (log: Logger) => void, argv: string[]): Promise<v
   if (restore?.watchdog) WatchdogFd.adopt(restore.watchdog.fd, restore.watchdog.path).keepalive();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
+  shareMounts(early);
   const phases = startupMarks("kernel", offsetMs, codeLoaded);
   openConsole(early);
   writeConsole(`\nhearth ${pkg.version} running as PID 1.`);

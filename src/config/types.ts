@@ -178,6 +178,7 @@ export interface ServiceSection {
   private_ipc?: boolean;
   protect_hostname?: boolean;
   private_users?: boolean;
+  private_mounts?: boolean;
   protect_clock?: boolean;
   system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first
   system_call_error_number?: string; // "kill" or an errno name

@@ -329,6 +329,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     unshareFlags: context.unshareFlags,
     joinNamespaces: context.joinNamespaces,
     privateUsers: req.privateUsers,
+    mountNamespace: req.sandbox !== undefined && req.joinNamespaces?.mnt === undefined,
   };
 }
 

@@ -6,6 +6,7 @@ import { buildSeccomp, type SeccompOptions } from "../exec/seccomp.ts";
 import { parseDeviceAllow } from "../exec/bpf-devices.ts";
 import { parseIpLine } from "../exec/bpf-firewall.ts";
 import { parseBindRule } from "../exec/bpf-socket-bind.ts";
+import { delegation } from "../exec/delegate.ts";
 import type { ServiceSection } from "./types.ts";
 
 const MOUNT_KEYS: [keyof ServiceSection, keyof Sandbox][] = [
@@ -49,5 +50,7 @@ export function sandboxProblems(service: ServiceSection): [string, string][] {
       if (typeof parsed === "string") problems.push([key, parsed]);
     }
   }
+  const delegated = delegation(service.delegate);
+  if (delegated !== null && typeof delegated === "object" && "problem" in delegated) problems.push(["delegate", delegated.problem]);
   return problems;
 }

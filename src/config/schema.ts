@@ -380,6 +380,7 @@ const SERVICE = {
   bind_read_only_paths: [listOf(string), [], "As bind_paths, read-only."],
   private_network: [bool, false, "A network namespace of its own with only a loopback interface (up)."],
   private_ipc: [bool, false, "An IPC namespace of its own: System V IPC and POSIX message queues apart from everyone else's."],
+  delegate: [{ kind: "bool-or-strings" }, false, 'The unit\'s cgroup is the service\'s to manage (systemd\'s Delegate=): given to its user, with controllers enabled for it: true, every one the hierarchy offers; a list, those ("pids memory cpu"; systemd\'s names: cpuacct is cpu, blkio is io; devices and bpf-* need nothing enabled). hearth still kills and removes the whole subtree at stop.'],
   private_mounts: [bool, false, "A mount namespace of its own, with nothing changed in it: what the unit mounts stays its own, what the host mounts later still reaches it (propagation host to unit only). Every key that changes the file system view implies it."],
   private_users: [bool, false, "A user namespace of its own for each process: root and the unit's user and group map to themselves, every other user and group shows as nobody, and no capability reaches outside it."],
   protect_hostname: [bool, false, "A UTS namespace of its own, and sethostname and setdomainname refused (EPERM)."],

@@ -179,6 +179,7 @@ export interface ServiceSection {
   protect_hostname?: boolean;
   private_users?: boolean;
   private_mounts?: boolean;
+  delegate?: boolean | string[]; // src/exec/delegate.ts
   protect_clock?: boolean;
   system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first
   system_call_error_number?: string; // "kill" or an errno name

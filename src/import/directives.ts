@@ -63,7 +63,6 @@ export const HEARTH_DOES_THIS: Record<string, { values: string[]; why: string }>
   "Service.SendSIGKILL": { values: ["yes"], why: "hearth always sends SIGKILL to what is left after timeout_stop_sec" },
   "Service.GuessMainPID": { values: ["yes"], why: "hearth guesses the main pid of a forking service without pid_file, as systemd does" },
   "Unit.StopWhenUnneeded": { values: ["no"], why: "systemd's default" },
-  "Service.Delegate": { values: ["no"], why: "systemd's default" },
   "Service.DynamicUser": { values: ["no"], why: "systemd's default" },
 };
 

@@ -38,7 +38,7 @@ import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
-export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
+export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "delegate" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
 /** The notify socket (src/notify/server.ts). */
 export type NotifyPort = Pick<NotifyServer, "fd" | "path" | "drain" | "refused" | "close">;
 /** The listening sockets (src/sockets/activator.ts). */

@@ -12,6 +12,7 @@ import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
 import { attachCgroupBpf, cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf.ts";
+import { delegation } from "../exec/delegate.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
@@ -571,6 +572,12 @@ export class Manager {
       return;
     }
     for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
+    const delegated = delegation(ctx.config.service!.delegate);
+    const cgroups = this.processes?.cgroups;
+    if (cgroups && (delegated === "all" || Array.isArray(delegated)) && built.request.cgroupFd !== undefined) {
+      const owner = { uid: built.request.uid ?? 0, gid: built.request.gid ?? 0 };
+      for (const w of cgroups.delegate(e.unit, delegated, owner)) this.unitLogger(e.unit).warning(w);
+    }
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
     const result = this.spawnInUnitNamespaces(e.unit, built.request);
     if (built.readiness) this.host.close(built.readiness.write);

@@ -224,6 +224,10 @@ export class FakeHost implements ManagerHost {
         host.cgroupFds.set(fd, unit);
         return { cgroupFd: fd, join: false, warnings: [] };
       },
+      delegate(unit: string) {
+        host.trace.push(`delegate cgroup ${unit}`);
+        return [];
+      },
       pids: (unit: string) => members(unit).map((p) => p.pid),
       kill(unit: string, signal: number) {
         host.trace.push(`kill cgroup ${unit} ${signal}`);

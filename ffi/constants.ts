@@ -7,6 +7,8 @@
 // arch/x86/include/uapi/asm/..., and asm-generic, which arm64 uses) as of Linux 6.1, and
 // glibc 2.36 where libc defines its own value (SIGRTMIN, sigset_t).
 
+import { SYSCALL_NUMBERS } from "./syscalls.ts";
+
 export type Arch = "x64" | "arm64";
 
 function detectArch(): Arch {
@@ -26,27 +28,19 @@ function perArch<T>(values: Record<Arch, T>): T {
 export const ARCHES: readonly Arch[] = ["x64", "arm64"];
 
 // ---------------------------------------------------------------- syscall numbers
-// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
-// Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
-// (set*id), may be missing from an older libc (close_range, finit_module), or are run on
-// a helper thread by ffi/async.ts (mount, umount2, finit_module, sync).
-const SYS_BY_ARCH = {
-  x64: {
-    getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
-    rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
-    sched_setaffinity: 203, sched_setscheduler: 144, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
-    statfs: 137, mount_setattr: 442, clone3: 435, exit: 60, clone: 56,
-  },
-  arm64: {
-    getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
-    rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
-    sched_setaffinity: 122, sched_setscheduler: 119, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
-    statfs: 43, mount_setattr: 442, clone3: 435, exit: 93, clone: 220,
-  },
-};
-export const SYS = SYS_BY_ARCH[ARCH];
+// From the one table per architecture (./syscalls.ts). Only those called through
+// syscall(2): libc wrappers are unsafe in a CLONE_VM child (set*id), may be missing from
+// an older libc (close_range, finit_module), or are run on a helper thread by
+// ffi/async.ts (mount, umount2, finit_module, sync).
+const CALLED = [
+  "getpid", "setuid", "setgid", "setgroups", "rt_sigaction", "rt_sigprocmask", "getdents64", "close_range",
+  "finit_module", "mount", "umount2", "kcmp", "sync", "sched_setaffinity", "sched_setscheduler", "ioprio_set",
+  "ioprio_get", "capget", "capset", "statfs", "mount_setattr", "clone3", "exit", "clone",
+] as const;
+function calledSyscalls(arch: Arch): Record<(typeof CALLED)[number], number> {
+  return Object.fromEntries(CALLED.map((name) => [name, SYSCALL_NUMBERS[arch][name]!])) as Record<(typeof CALLED)[number], number>;
+}
+export const SYS = calledSyscalls(ARCH);
 
 /** sched_setscheduler policies (<linux/sched.h>), and the flag that drops them in children. */
 export const SCHED = { other: 0, fifo: 1, rr: 2, batch: 3, idle: 5 } as const;
@@ -387,7 +381,7 @@ export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
  * clash with nothing but reads better that way.
  */
 export function nativeDefines(arch: Arch): Record<string, string> {
-  const SYS = SYS_BY_ARCH[arch];
+  const SYS = calledSyscalls(arch);
   const SIGNALS = SIGNALS_BY_ARCH[arch];
   const defines: Record<string, number> = {
     SYS_getpid: SYS.getpid, SYS_setuid: SYS.setuid, SYS_setgid: SYS.setgid,

@@ -7,7 +7,7 @@
 
 import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
-import { formatDiagnostic } from "../config/diagnostics.ts";
+import { logDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
@@ -290,12 +290,6 @@ function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function logDiagnostic(log: Logger, d: Diagnostic) {
-  const text = formatDiagnostic(d);
-  if (d.severity === "error") log.err(text);
-  else log.warning(text);
 }
 
 let logRecords: ((r: Parameters<ReturnType<typeof ringSink>>[0]) => void) | null = null;

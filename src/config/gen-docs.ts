@@ -626,7 +626,10 @@ const DIAGNOSTICS = `## What an error does
   skipped; an unknown \`default_target\` falls back to \`multi-user\`.
 - Warnings (unknown unit names in any dependency list, shell operators in a command, a
   requirement on a unit with errors) change nothing else; a requirement that is not
-  there fails the unit's start, not its loading.
+  there fails the unit's start, not its loading. An unknown name in an ordering or weak
+  list (\`after\`, \`before\`, \`wants\`, \`conflicts\`, ...) is ignored: \`hearth check\` warns
+  about it, while the manager logs it at info only, off the console (systemd is silent
+  about these; Debian's units name many).
 `;
 
 if (import.meta.main) {

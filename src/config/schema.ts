@@ -9,7 +9,7 @@ import type {
 } from "./types.ts";
 import type { PathSection, TimerSection } from "../timers/types.ts";
 import { MAX_RING_CAPACITY } from "../log/ring.ts"; // the log ring refuses more lines than that
-import { ERRNO_NUMBERS } from "../exec/seccomp.ts";
+import { ERRNO_NUMBERS } from "../../ffi/seccomp.ts";
 
 // ---------------------------------------------------------------- value types
 

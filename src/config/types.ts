@@ -8,6 +8,12 @@ export interface Diagnostic {
   message: string;
   severity: "error" | "warning";
   unit?: string; // the unit the problem disables, if any
+  /**
+   * A warning `hearth check` shows that the manager logs at info only, off the console: a
+   * name an ordering or weak dependency gives and no unit has (Debian's units name many),
+   * which systemd is silent about.
+   */
+  quiet?: true;
 }
 
 export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "oneshot" | "forking" | "idle" | "dbus";

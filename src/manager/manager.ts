@@ -20,7 +20,7 @@ import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
 import { handedFds, HANDOVER_VERSION, type ManagerHandover } from "./reexec.ts";
 import { configsOf, decodeState, encodeState } from "../engine/serialize.ts";
-import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
+import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
@@ -34,14 +34,11 @@ import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
 import { credentialsDirectory, removeCredentials } from "./credentials.ts";
 import { setPassedNonBlocking } from "./non-blocking.ts";
 import { UnitProcesses } from "./unit-processes.ts";
-import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
-import { watchBusNames } from "./bus-names.ts";
-import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
-import { TriggerShell } from "../timers/shell.ts";
 import { unsupportedDirectives } from "../exec/kernel-support.ts";
+import { makeWatchers, type Watchers } from "./watchers.ts";
 
 export interface ManagerOptions {
   config: LoadedConfig;
@@ -85,16 +82,6 @@ export interface Mounter {
   unmount(entry: MountEntry): Promise<void>;
 }
 
-/** What the units name of one kind (bus names, device units), as one comparable string. */
-function followed(units: Iterable<UnitConfig>, pick: (cfg: UnitConfig) => string | null | undefined): string {
-  const names: string[] = [];
-  for (const cfg of units) {
-    const name = pick(cfg);
-    if (name) names.push(name);
-  }
-  return names.sort().join("\n");
-}
-
 // How long stopAll waits for the cgroups of SIGKILLed leftovers to empty.
 const LEFTOVER_WAIT_MS = 2000;
 
@@ -124,7 +111,6 @@ export class Manager {
   private draining = false;
   private nextRequestId = 1;
   private notify: NotifyPort | null = null;
-  private systemLogs: SystemLogsHandle | null = null;
   private devNullFd = -1;
   private ttyFd = -1;
   private readonly unitLoggers = new Map<string, Logger>();
@@ -140,9 +126,8 @@ export class Manager {
   /** daemon-reexec: what the restored engine asked of the shell (its timers, its watches), performed at start(). */
   private restoredEffects: Effect[] | null = null;
   readonly fdStore: FdStorePort;
-  private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
-  private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
-  private readonly triggerShell: TriggerShell; // timer and path units
+  /** Syslog and kmsg, bus names, devices, timers and paths: what is followed outside the engine (./watchers.ts). */
+  private readonly watchers: Watchers;
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
@@ -177,13 +162,12 @@ export class Manager {
       log: (unit, level, text) => this.unitLogger(unit)[level](text),
     });
     this.fdStore = this.host.fdStore((unit, level, text) => this.unitLogger(unit)[level](text));
-    const host = this.host;
-    this.triggerShell = new TriggerShell({
-      now: () => host.now(), wallNow: () => host.wallNow(), sinceBootMs: () => host.sinceBootMs?.() ?? host.now(),
-      setTimer: (ms, fn) => host.setTimer(ms, fn), clearTimer: (h) => host.clearTimer(h), reactor: host.reactor,
-      realtime: host.realtimeTimer ?? null, conditionFacts: host.conditionFacts, dispatch: (ev) => this.dispatch(ev),
-      log: opts.logger, stampDir: join(this.directoryBases.state, "hearth/timers"),
-    }, opts.config.units.values());
+    this.watchers = makeWatchers({
+      host: this.host, log: opts.logger, dispatch: (e) => this.dispatch(e), outputs: this.outputs,
+      unitLogger: (unit) => this.unitLogger(unit), unitOf: (pid) => this.unitOfPid(pid),
+      systemMode: opts.systemMode, runDir: opts.runDir, readKmsg: opts.readKmsg ?? opts.systemMode,
+      stateDir: this.directoryBases.state, units: opts.config.units,
+    });
   }
 
   get config(): LoadedConfig {
@@ -195,20 +179,9 @@ export class Manager {
    * engine decides what that does to each unit (src/engine/reload.ts).
    */
   replaceConfiguration(config: LoadedConfig): void {
-    const busNames = followed(this.opts.config.units.values(), (c) => c.service?.bus_name);
-    const devices = followed(this.opts.config.units.values(), (c) => (c.device ? c.name : null));
     this.opts.config = config;
     this.dispatch({ type: "configuration-replaced", units: config.units, notFound: config.notFound, catalog: config.catalog ?? null });
-    // The bus names and devices followed are the configuration's: followed anew when they changed.
-    if (followed(config.units.values(), (c) => c.service?.bus_name) !== busNames) {
-      this.bus?.close();
-      this.bus = watchBusNames(this.host, config.units.values(), process.env, this.log, (e) => this.dispatch(e));
-      this.bus?.kick();
-    }
-    if (followed(config.units.values(), (c) => (c.device ? c.name : null)) !== devices) {
-      this.devices?.close();
-      this.devices = watchDevices(this.host, config.units.values(), this.log, (e) => this.dispatch(e));
-    }
+    this.watchers.reconfigure(config.units); // the bus names and devices followed are the configuration's
   }
 
   get target(): string {
@@ -249,11 +222,7 @@ export class Manager {
     this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m), restore?.notify);
     if (restore) this.adopt(restore);
     for (const cfg of this.opts.config.units.values()) if (cfg.service) this.outputs.writeFd(cfg);
-    this.systemLogs = startSystemLogs({
-      host: this.host, log: this.log, outputs: this.outputs, systemMode: this.opts.systemMode, runDir: this.opts.runDir,
-      readKmsg: this.opts.readKmsg ?? this.opts.systemMode, unitLogger: (unit) => this.unitLogger(unit),
-      unitOf: (pid) => this.unitOfPid(pid),
-    });
+    this.watchers.start("logs");
     if (this.opts.systemMode) {
       try {
         this.host.announceSystemd();
@@ -264,9 +233,7 @@ export class Manager {
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     if (!restore) this.dispatch(this.sockets.open());
-    this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
-    this.bus?.kick();
-    this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
+    this.watchers.start("jobs"); // the first clock event among them: before any timer starts
     if (restore) {
       this.performAll(this.restoredEffects ?? []);
       this.restoredEffects = null;
@@ -280,7 +247,7 @@ export class Manager {
       void this.request("start", this.opts.target);
     }
     // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
-    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
+    this.watchers.start("devices");
     this.reap(); // children that exited before the handler was installed
   }
 
@@ -428,7 +395,7 @@ export class Manager {
       }
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
-        return this.triggerShell.perform(e);
+        return this.watchers.perform(e);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
       case "mount": return this.performMount(e.unit, e.op, e.entry);
@@ -436,9 +403,8 @@ export class Manager {
       case "manager-log": return this.log[e.level](e.text);
       case "console": return this.console(e.status, e.text);
       case "state-changed":
-        // A unit up may be the bus: connect now rather than at the next retry.
-        if (e.active === "active") this.bus?.kick();
-        return; // for the record: what follows from it comes as effects of its own
+        // A unit up may be the bus (./watchers.ts); what follows from it comes as effects of its own.
+        return this.watchers.perform(e);
       case "job-finished": return this.onJobFinished(e);
       case "startup-finished": return this.onStartupFinished(e.activeUnits);
       case "emergency-action":
@@ -727,7 +693,7 @@ export class Manager {
     // Messages a process sent before it exited come first (systemd orders them so too):
     // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
     this.notify?.drain();
-    this.systemLogs?.drain(); // and what it logged, while its pid still names its unit
+    this.watchers.drain(); // and what it logged (syslog), while its pid still names its unit
     for (const { pid, status } of this.host.reap()) {
       const spawned = this.spawned.get(pid);
       this.spawned.delete(pid);
@@ -891,15 +857,12 @@ export class Manager {
   close() {
     for (const t of this.timers.values()) this.host.clearTimer(t);
     this.timers.clear();
-    this.triggerShell.close();
     this.outputs.close();
     this.notify?.close();
-    this.systemLogs?.close();
+    this.watchers.close();
     this.sockets.close();
     this.fdStore.closeAll();
     this.processes?.close();
-    this.bus?.close();
-    this.devices?.close();
   }
 }
 

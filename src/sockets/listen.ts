@@ -22,6 +22,7 @@ import { setIntOption } from "../../ffi/socket.ts";
 import { findGroupId, findUser, readUserDatabase, type UserDatabase } from "../exec/users.ts";
 import type { SocketSection } from "../config/types.ts";
 import { describeListen, LISTEN_KEYS, parseListen, type ListenSpec } from "../config/socket-address.ts";
+import { existsNoFollow } from "../config/read-file.ts";
 
 /** The defaults of docs/configuration.md, for entries built by hand (tests). */
 const DEFAULTS = {
@@ -179,7 +180,7 @@ function isSocketFile(path: string): boolean {
 /** Creates the missing directories above `path` with `mode` (exactly: the umask does not apply). */
 function makeParents(path: string, mode: number): void {
   const missing: string[] = [];
-  for (let dir = dirname(path); dir !== "/" && !exists(dir); dir = dirname(dir)) missing.unshift(dir);
+  for (let dir = dirname(path); dir !== "/" && !existsNoFollow(dir); dir = dirname(dir)) missing.unshift(dir);
   for (const dir of missing) {
     try {
       mkdirSync(dir, { mode });
@@ -187,15 +188,6 @@ function makeParents(path: string, mode: number): void {
     } catch (error) {
       throw new Error(`cannot create directory ${dir}: ${explain(error)}`);
     }
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -259,6 +259,16 @@ export class Manager {
       ...this.fdStore.adopt(h.fdStore, (unit) => this.engine.snapshot(unit)?.config.service != null),
     ];
     for (const fd of unused) this.host.close(fd);
+    for (const s of h.sandboxes ?? []) {
+      const running = this.engine.snapshot(s.unit)?.active;
+      if (running !== undefined && running !== "inactive" && running !== "failed") {
+        if (s.privateTmp) this.privateTmps.set(s.unit, s.privateTmp);
+        if (s.namespaces) this.namespaces.set(s.unit, s.namespaces);
+      } else {
+        for (const fd of Object.values(s.namespaces?.fds ?? {})) this.host.close(fd);
+        if (s.privateTmp) this.removePrivateTmp(s.unit, s.privateTmp);
+      }
+    }
     for (const u of this.units()) {
       const output = this.engine.instanceOf(u.name)?.template ?? u.name;
       for (const pid of [u.mainPid, u.controlPid]) if (pid !== null) this.spawned.set(pid, { unit: u.name, output });
@@ -277,6 +287,9 @@ export class Manager {
       engine: encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
       outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
       ...(this.notify ? { notify: this.notify.fd } : {}),
+      sandboxes: [...new Set([...this.privateTmps.keys(), ...this.namespaces.keys()])].map((unit) => ({
+        unit, privateTmp: this.privateTmps.get(unit), namespaces: this.namespaces.get(unit),
+      })),
     };
   }
 
@@ -619,6 +632,10 @@ export class Manager {
     const dirs = this.privateTmps.get(unit);
     if (!dirs) return;
     this.privateTmps.delete(unit);
+    this.removePrivateTmp(unit, dirs);
+  }
+
+  private removePrivateTmp(unit: string, dirs: PrivateTmp) {
     try {
       this.host.removePrivateTmp(dirs);
     } catch (err) {

@@ -99,13 +99,13 @@ export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK = {
-  STREAM: 1, DGRAM: 2, SEQPACKET: 5,
+  STREAM: 1, DGRAM: 2, RAW: 3, SEQPACKET: 5,
   NONBLOCK: O.NONBLOCK, CLOEXEC: O.CLOEXEC, // by definition equal to the O_ flags
 } as const;
 export const SOL_SOCKET = 1;
 export const SO = {
   REUSEADDR: 2, TYPE: 3, ERROR: 4, SNDBUF: 7, RCVBUF: 8, KEEPALIVE: 9, REUSEPORT: 15,
-  PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, DOMAIN: 39,
+  PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, PROTOCOL: 38, DOMAIN: 39,
 } as const;
 /** include/uapi/linux/in.h (IPPROTO_*), in6.h (IPV6_V6ONLY), tcp.h (TCP_NODELAY). */
 export const IPPROTO_TCP = 6;

@@ -28,6 +28,9 @@ const symbols = dlopen("libc.so.6", {
   chmod: { args: ["ptr", "u32"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  // epoll here only asks whether an fd can be watched (ffi/fd.ts canPoll); the reactor's is in native.c
+  epoll_create1: { args: ["i32"], returns: "i32" },
+  epoll_ctl: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   // sockets
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },

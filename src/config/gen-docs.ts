@@ -50,6 +50,7 @@ export function typeName(type: ValueType): string {
     case "rlimit": return type.max < Number.MAX_SAFE_INTEGER ? `resource limit up to ${type.max}` : "resource limit";
     case "exit-status": return "exit code";
     case "listen-address": return "socket address";
+    case "netlink-address": return "netlink family and groups";
     case "fd-name": return "fd name";
     case "capability-set": return "capability set";
     case "bool-or-strings": return "bool or list of strings";
@@ -433,6 +434,20 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
   \`standard_input = "socket"\` (inetd style); \`REMOTE_ADDR\` and \`REMOTE_PORT\` name an IP
   peer. Instances show in \`hearth ctl list\` and are removed once they end. Stopping the
   unit pauses the accepting (clients wait in the backlog); starting it resumes.
+- **Netlink sockets and special files** (systemd's \`ListenNetlink=\` and
+  \`ListenSpecial=\`), always \`accept = false\`: \`listen_netlink = "kobject-uevent 1"\`
+  is a netlink socket of that family (by systemd's name or number) bound to those
+  multicast groups (the mask, nl_groups), made before bind with the entry's socket options
+  (\`receive_buffer\` past \`rmem_max\` as root, \`pass_credentials\` …); the kernel
+  gives every socket of a group every message, so several entries may name the same
+  family and group. \`listen_special = "/dev/rfkill"\` opens a character device, or a
+  regular file of /proc or /sys, read-only (read-write with \`writable = true\`), as it is:
+  nothing is created or removed. The manager never blocks on it: a FIFO (its open would
+  wake a waiting writer), a directory, a socket or a symbolic link is refused before it is
+  opened, the open is non-blocking, and a file the kernel cannot poll (/dev/null,
+  /dev/urandom, a file on disk) is refused too, as systemd's watch fails on it: each fails
+  its unit with the path named. Either starts its service when it is readable (a netlink
+  message waits), and is passed like any other socket.
 - **The fd store**: with \`fd_store_max\` > 0, fds a service sends with \`FDSTORE=1\`
   (named by \`FDNAME=\`, default "stored") are kept by the manager while the service
   restarts and handed back at its next start; \`FDSTOREREMOVE=1\` with \`FDNAME=\` drops

@@ -15,6 +15,7 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
+import { canAccept, LISTEN_KEYS, type ListenKey } from "./socket-address.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
 import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
 import { sandboxProblems } from "./sandbox-check.ts";
@@ -244,22 +245,22 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
 /** [resource, its key]: ["nofile", "limit_nofile"]. */
 const LIMIT_KEYS = Object.keys(RLIMITS).map((resource) => [resource, `limit_${resource}`] as const);
 
-const LISTEN_KEYS = ["listen_stream", "listen_datagram", "listen_sequential_packet", "listen_fifo"] as const;
+const LISTEN_KEY_NAMES = Object.keys(LISTEN_KEYS) as ListenKey[];
 
 function readSocket(raw: Record<string, unknown>, site: Site, unitName: string, manager: ManagerSection, hasService: boolean): SocketSection {
   const values = readWithDefaults("socket", raw, manager, site);
-  for (const key of LISTEN_KEYS) if (values[key] === null) delete values[key];
+  for (const key of LISTEN_KEY_NAMES) if (values[key] === null) delete values[key];
   values.fd_name ??= unitName;
   values.service ??= unitName;
   const socket = values as SocketSection;
 
   // Rules that involve more than one key.
-  const listens = LISTEN_KEYS.filter((key) => key in raw);
-  if (listens.length === 0) site.error(`needs one of ${LISTEN_KEYS.join(", ")}`, "key");
+  const listens = LISTEN_KEY_NAMES.filter((key) => key in raw);
+  if (listens.length === 0) site.error(`needs one of ${LISTEN_KEY_NAMES.join(", ")}`, "key");
   for (const extra of listens.slice(1)) {
     site.entry(extra).error(`one [[socket]] listens once: '${listens[0]}' is already set; add another [[socket]]`, "key");
   }
-  if (socket.accept && (socket.listen_datagram !== undefined || socket.listen_fifo !== undefined)) {
+  if (socket.accept && listens[0] !== undefined && !canAccept(LISTEN_KEYS[listens[0]])) {
     site.entry("accept").error("accept = true works with stream and sequential packet sockets only");
   }
   const packet = socket.listen_sequential_packet;

@@ -33,6 +33,7 @@ export type ValueType =
   | { kind: "rlimit"; unit: "count" | "bytes" | "seconds" | "usec"; max: number }
   | { kind: "exit-status" }
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
+  | { kind: "netlink-address" } // "FAMILY [GROUPS]": a netlink protocol and multicast groups
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
   | { kind: "bool-or-strings" } // true, false, or a list of strings (restrict_namespaces)
@@ -425,6 +426,9 @@ const SOCKET = {
   listen_datagram: [{ kind: "listen-address" }, null, "A datagram socket; the same forms as listen_stream."],
   listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
   listen_fifo: [path, null, "A FIFO created at this path."],
+  listen_netlink: [{ kind: "netlink-address" }, null, 'A netlink socket: "FAMILY [GROUPS]", the family by systemd\'s name (route, firewall, inet-diag, nflog, xfrm, selinux, iscsi, audit, fib-lookup, connector, netfilter, ip6-fw, dnrtmsg, kobject-uevent, generic, scsitransport, ecryptfs, rdma) or number, and the multicast groups as the bit mask bound to (nl_groups; 0 when left out): "kobject-uevent 1" gets the kernel\'s uevents. The service starts when a message waits.'],
+  listen_special: [path, null, 'A character device, or a regular file of /proc or /sys, opened (not created) and passed as it is: "/dev/rfkill". The service starts when it is readable; a file the kernel cannot poll (/dev/null, a file on disk), a FIFO or a directory fails the unit.'],
+  writable: [bool, false, "Open listen_special for reading and writing (else read-only); ignored for the other kinds, as in systemd."],
   accept: [bool, false, "Start one instance of the template per connection, the connection at fd 3 (stream and sequential packet sockets only; the file must be a template, NAME@.toml)."],
   backlog: [int(0, 65535), 4096, "Length of the queue of pending connections (listen(2))."],
   socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],

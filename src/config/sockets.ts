@@ -1,11 +1,14 @@
 // Rules about [[socket]] entries that span unit files:
 //   - one address is listened on by one entry (a second one would, for a unix path,
-//     silently take the file over from the first);
+//     silently take the file over from the first); netlink sockets and special files
+//     are not addresses one entry holds: each entry binds (the kernel gives each its own
+//     port id, and every member of a multicast group gets every message) or opens its
+//     own, as in systemd;
 //   - the entries that activate one service agree on accept: the service either gets
 //     the listening sockets, or is a template run once per connection.
 // The later entry in file order is the one reported, so the first keeps working.
 import type { UnitFile } from "./graph.ts";
-import { formatAddress, LISTEN_KEYS, parseListen } from "./socket-address.ts";
+import { formatAddress, LISTEN_KEYS, parseListen, type ListenKind } from "./socket-address.ts";
 
 export function checkSocketConflicts(files: UnitFile[]): void {
   const addresses = new Map<string, string>(); // address key -> "unit socket[i]"
@@ -38,9 +41,10 @@ export function checkSocketConflicts(files: UnitFile[]): void {
  * What two entries must not share: a file path or abstract name (whatever the kind), or
  * an IP address and port of one protocol (TCP for stream, UDP for datagram).
  */
-function addressKey(kind: (typeof LISTEN_KEYS)[keyof typeof LISTEN_KEYS], value: string): string | null {
+function addressKey(kind: ListenKind, value: string): string | null {
   const spec = parseListen(kind, value);
   if (typeof spec === "string") return null; // reported where the value is read
+  if (spec.kind === "netlink" || spec.kind === "special") return null;
   if (spec.kind === "fifo") return spec.path;
   if (spec.address.family === "unix") return spec.address.path;
   return `${spec.kind === "datagram" ? "udp" : "tcp"} ${formatAddress(spec.address)}`;

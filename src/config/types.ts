@@ -231,6 +231,9 @@ export interface SocketSection {
   listen_datagram?: string;
   listen_sequential_packet?: string;
   listen_fifo?: string;
+  listen_netlink?: string; // "FAMILY [GROUPS]" (src/config/socket-address.ts)
+  listen_special?: string;
+  writable?: boolean; // listen_special opened for writing too
   accept: boolean;
   socket_mode: number;
   fd_name: string | null;

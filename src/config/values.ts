@@ -42,6 +42,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "rlimit": return readRlimit(value, site, type.unit, type.max);
     case "exit-status": return readInt(value, site, 0, 255);
     case "listen-address": return readListenAddress(value, site);
+    case "netlink-address": return readNetlinkAddress(value, site);
     case "fd-name": return readFdName(value, site);
     case "capability-set": return readCapabilitySet(value, site);
     case "bool-or-strings": return typeof value === "boolean" ? value : readList(value, site, { kind: "string" });
@@ -386,6 +387,16 @@ function listenAddressProblem(text: string): string | null {
   }
   const spec = parseListen("stream", text);
   return typeof spec === "string" ? spec : null;
+}
+
+/** "FAMILY [GROUPS]", kept as written (src/sockets/listen.ts parses it again). */
+function readNetlinkAddress(value: unknown, site: Site): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const spec = parseListen("netlink", text);
+  if (typeof spec !== "string") return text;
+  site.error(spec);
+  return undefined;
 }
 
 /** A calendar event, kept as written (the engine parses it again: it is cheap and pure). */

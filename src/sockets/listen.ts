@@ -1,23 +1,24 @@
-// Making one [[socket]] real: a bound, listening socket (or an open FIFO) with every
-// option of the entry applied, in systemd's order — socket options before bind, the
-// file's mode and owner after bind and before listen, so that no one connects through
-// a wider mode than asked for.
+// Making one [[socket]] real: a bound, listening socket (or an open FIFO, a bound netlink
+// socket, an open special file) with every option of the entry applied, in systemd's
+// order — socket options before bind, the file's mode and owner after bind and before
+// listen, so that no one connects through a wider mode than asked for.
 //
 // A failure that makes the socket useless (the address is in use, a directory cannot be
 // made, the kernel refuses the family) is an error naming the socket; an option the
 // kernel refuses (TCP_NODELAY on a unix socket, a buffer size over the limit) is a
 // warning, as systemd has it, and the socket is used without it.
 
-import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, fstatSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import {
   E, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, O, SO, SOL_SOCKET, TCP_NODELAY,
 } from "../../ffi/constants.ts";
-import { close, openFile, setNonBlocking } from "../../ffi/fd.ts";
+import { canPoll, close, openFile, setNonBlocking } from "../../ffi/fd.ts";
 import { SysError } from "../../ffi/libc.ts";
 import {
   bindSocket, interfaceIndex, listenSocket, makeFifo, openSocket, tryBind, type SocketAddress,
 } from "../../ffi/net.ts";
+import { bindNetlink, openNetlinkSocket } from "../../ffi/netlink.ts";
 import { setIntOption } from "../../ffi/socket.ts";
 import { findGroupId, findUser, readUserDatabase, type UserDatabase } from "../exec/users.ts";
 import type { SocketSection } from "../config/types.ts";
@@ -65,8 +66,7 @@ export function openListener(config: SocketSection, nonBlocking: boolean, users:
   const label = describeListen(spec);
   const warnings: string[] = [];
   try {
-    const fd = spec.kind === "fifo" ? openFifo(spec.path, config, users) : openSocketFor(spec, config, nonBlocking, warnings, users);
-    return { fd, spec, label, warnings };
+    return { fd: openFor(spec, label, config, nonBlocking, warnings, users), spec, label, warnings };
   } catch (error) {
     if (error instanceof ListenError) throw error;
     throw new ListenError(label, explain(error));
@@ -76,6 +76,16 @@ export function openListener(config: SocketSection, nonBlocking: boolean, users:
 /** What went wrong, without the stack: SysError and fs errors read well as they are. */
 function explain(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function openFor(spec: ListenSpec, label: string, config: SocketSection, nonBlocking: boolean, warnings: string[],
+  users: () => UserDatabase): number {
+  switch (spec.kind) {
+    case "fifo": return openFifo(spec.path, config, users);
+    case "special": return openSpecial(spec.path, config.writable ?? false);
+    case "netlink": return openNetlink(spec, label, config, warnings);
+    default: return openSocketFor(spec, config, nonBlocking, warnings, users);
+  }
 }
 
 // ---------------------------------------------------------------- sockets
@@ -93,7 +103,7 @@ function openSocketFor(spec: Extract<ListenSpec, { address: unknown }>, config: 
     fd = openSocket("inet", spec.kind, nonBlocking);
   }
   try {
-    applyOptions(fd, address, spec.kind, config, warnings);
+    applyOptions(fd, address.family, spec.kind, config, warnings);
     bindTo(fd, address, config);
     if (address.family === "unix" && !address.path.startsWith("@")) setOwnership(address.path, config, users);
     if (spec.kind !== "datagram") listenSocket(fd, config.backlog ?? DEFAULTS.backlog, describeListen(spec));
@@ -129,12 +139,13 @@ function bufferOption(fd: number, force: number, plain: number, bytes: number, w
   }
 }
 
-function applyOptions(fd: number, address: SocketAddress, kind: ListenSpec["kind"], config: SocketSection, warnings: string[]): void {
-  const ip = address.family !== "unix";
+function applyOptions(fd: number, family: SocketAddress["family"] | "netlink", kind: ListenSpec["kind"], config: SocketSection,
+  warnings: string[]): void {
+  const ip = family === "inet" || family === "inet6";
   if (ip) option(fd, SOL_SOCKET, SO.REUSEADDR, 1, "SO_REUSEADDR", warnings);
   if (config.reuse_port) option(fd, SOL_SOCKET, SO.REUSEPORT, 1, "SO_REUSEPORT", warnings);
   const v6only = config.bind_ipv6_only ?? DEFAULTS.bind_ipv6_only;
-  if (address.family === "inet6" && v6only !== "default") {
+  if (family === "inet6" && v6only !== "default") {
     option(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only === "ipv6-only" ? 1 : 0, "IPV6_V6ONLY", warnings);
   }
   if (typeof config.receive_buffer === "number") bufferOption(fd, SO.RCVBUFFORCE, SO.RCVBUF, config.receive_buffer, "SO_RCVBUF", warnings);
@@ -144,6 +155,23 @@ function applyOptions(fd: number, address: SocketAddress, kind: ListenSpec["kind
   if (config.no_delay) {
     if (ip && kind === "stream") option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY", warnings);
     else warnings.push("no_delay applies to TCP sockets only: ignored");
+  }
+}
+
+/**
+ * A netlink socket of the family, with the entry's socket options (receive_buffer as
+ * SO_RCVBUFFORCE, pass_credentials …), bound to its multicast groups; nothing to listen()
+ * on: it is read like a datagram socket.
+ */
+function openNetlink(spec: Extract<ListenSpec, { kind: "netlink" }>, label: string, config: SocketSection, warnings: string[]): number {
+  const fd = openNetlinkSocket(spec.protocol, label);
+  try {
+    applyOptions(fd, "netlink", spec.kind, config, warnings);
+    bindNetlink(fd, spec.groups, label);
+    return fd;
+  } catch (error) {
+    close(fd);
+    throw error;
   }
 }
 
@@ -239,9 +267,49 @@ function openFifo(path: string, config: SocketSection, users: () => UserDatabase
   }
 }
 
+// ---------------------------------------------------------------- special files
+
+/**
+ * A character device, or a regular file of /proc or /sys, opened as systemd opens it
+ * (read-only, or read-write with `writable`; never created; O_NOFOLLOW, O_NOCTTY,
+ * O_NONBLOCK). Anything else fails before it is opened: a FIFO (its open would wake a
+ * writer waiting for a reader), a directory, a socket, a block device. A file epoll
+ * cannot watch (/dev/null, a file on disk) fails too, as in systemd, whose watch fails:
+ * it would be ready forever and could never be waited on.
+ */
+function openSpecial(path: string, writable: boolean): number {
+  refuseUnlessSpecial(path, lstatSync(path)); // ENOENT reads well as it is
+  const fd = openFile(path, (writable ? O.RDWR : O.RDONLY) | O.NOCTTY | O.NONBLOCK | O.NOFOLLOW);
+  try {
+    refuseUnlessSpecial(path, fstatSync(fd)); // what was opened, should the path have changed
+    if (!canPoll(fd)) throw new Error(`${path} cannot be waited on: the kernel does not poll it (as /dev/null or a file on disk)`);
+    setNonBlocking(fd, false); // the service reads it as a plain, blocking fd
+    return fd;
+  } catch (error) {
+    close(fd);
+    throw error;
+  }
+}
+
+function refuseUnlessSpecial(path: string, stat: Stats): void {
+  if (stat.isCharacterDevice() || stat.isFile()) return;
+  throw new Error(`${path} is ${fileKind(stat)}: listen_special takes a character device or a regular file of /proc or /sys`);
+}
+
+function fileKind(stat: Stats): string {
+  if (stat.isFIFO()) return "a FIFO";
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isSymbolicLink()) return "a symbolic link (not followed)";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isBlockDevice()) return "a block device";
+  return "not a character device or regular file";
+}
+
 /** The file behind a socket or FIFO, removed when the manager lets it go (remove_on_stop). */
 export function removeSocketFile(spec: ListenSpec): void {
-  const path = spec.kind === "fifo" ? spec.path : spec.address.family === "unix" ? spec.address.path : null;
+  const path = spec.kind === "fifo" ? spec.path
+    : spec.kind === "netlink" || spec.kind === "special" ? null // not made by hearth: never removed
+    : spec.address.family === "unix" ? spec.address.path : null;
   if (path === null || path.startsWith("@")) return;
   try {
     unlinkSync(path);

@@ -1,12 +1,13 @@
 // Creating listening sockets and FIFOs from [[socket]] entries (src/sockets/listen.ts),
 // with real sockets: every option is read back from the kernel.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chownSync, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, SO, SOL_SOCKET, SOCK, TCP_NODELAY } from "../../ffi/constants.ts";
-import { close, isCloseOnExec, isNonBlocking } from "../../ffi/fd.ts";
+import { F, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, O, SO, SOL_SOCKET, SOCK, TCP_NODELAY } from "../../ffi/constants.ts";
+import { AF_NETLINK, NETLINK_KOBJECT_UEVENT, SOCKADDR_NL } from "../../ffi/netlink.ts";
+import { close, isCloseOnExec, isNonBlocking, listOpenFds } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { localAddress, makeFifo } from "../../ffi/net.ts";
 import { getIntOption } from "../../ffi/socket.ts";
@@ -199,6 +200,93 @@ describe("FIFOs", () => {
     expect(() => lstatSync(path)).toThrow();
     removeSocketFile(s.spec);
     removeSocketFile({ kind: "stream", address: { family: "unix", path: "@x" }, anyAddress: false });
+  });
+});
+
+describe("netlink sockets", () => {
+  /** The nl_groups a netlink socket is bound to (getsockname). */
+  function boundGroups(fd: number): number {
+    const storage = new Uint8Array(SOCKADDR_NL.size);
+    const length = new Uint32Array([SOCKADDR_NL.size]);
+    expect(libc.getsockname(fd, storage, length)).toBe(0);
+    const view = new DataView(storage.buffer);
+    expect(view.getUint16(SOCKADDR_NL.family, true)).toBe(AF_NETLINK);
+    return view.getUint32(SOCKADDR_NL.groups, true);
+  }
+
+  test("SOCK_RAW of the family, bound to the groups mask, not listening, with receive_buffer and pass_credentials", () => {
+    const s = open({ listen_netlink: "kobject-uevent 1", receive_buffer: 4 * 1024 * 1024, pass_credentials: true });
+    expect(s.label).toBe("kobject-uevent 1 (Netlink)");
+    expect(s.warnings).toEqual([]);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.DOMAIN)).toBe(AF_NETLINK);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.TYPE)).toBe(SOCK.RAW);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.PROTOCOL)).toBe(NETLINK_KOBJECT_UEVENT);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.ACCEPTCONN)).toBe(0);
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.PASSCRED)).toBe(1);
+    // SO_RCVBUFFORCE as root: past net.core.rmem_max; the kernel doubles what it is given.
+    expect(getIntOption(s.fd, SOL_SOCKET, SO.RCVBUF)).toBe(8 * 1024 * 1024);
+    expect(boundGroups(s.fd)).toBe(1);
+    expect(isCloseOnExec(s.fd)).toBe(true);
+    expect(isNonBlocking(s.fd)).toBe(false);
+  });
+
+  test("route with the groups of systemd-networkd.socket; the same family and group twice is fine", () => {
+    const a = open({ listen_netlink: "route 1361" });
+    const b = open({ listen_netlink: "route 1361" });
+    expect(a.label).toBe("route 1361 (Netlink)");
+    expect(getIntOption(a.fd, SOL_SOCKET, SO.PROTOCOL)).toBe(0);
+    expect(boundGroups(a.fd)).toBe(1361);
+    expect(boundGroups(b.fd)).toBe(1361);
+  });
+
+  test("no_delay is a warning; a protocol the kernel lacks is an error naming the socket", () => {
+    expect(open({ listen_netlink: "generic", no_delay: true }).warnings).toEqual(["no_delay applies to TCP sockets only: ignored"]);
+    expect(() => open({ listen_netlink: "32" })).toThrow(/^32 0 \(Netlink\): socket 32 0 \(Netlink\): .*EPROTONOSUPPORT/); // past MAX_LINKS
+  });
+});
+
+describe("special files", () => {
+  test("a character device, read-only unless writable, blocking, close-on-exec, and readable", () => {
+    const s = open({ listen_special: "/dev/random" });
+    expect(s.label).toBe("/dev/random (Special)");
+    expect(libc.fcntl(s.fd, F.GETFL, 0) & 3).toBe(O.RDONLY);
+    expect(isCloseOnExec(s.fd)).toBe(true);
+    expect(isNonBlocking(s.fd)).toBe(false);
+    const buf = new Uint8Array(16);
+    expect(Number(libc.read(s.fd, buf, 16))).toBe(16);
+    const w = open({ listen_special: "/dev/random", writable: true });
+    expect(libc.fcntl(w.fd, F.GETFL, 0) & 3).toBe(O.RDWR);
+    expect(open({ listen_special: "/dev/random", remove_on_stop: true }).spec).toEqual({ kind: "special", path: "/dev/random" });
+    removeSocketFile(s.spec); // never removed: hearth did not make it
+    expect(statSync("/dev/random").isCharacterDevice()).toBe(true);
+  });
+
+  test("a regular file of /proc, read as it is", () => {
+    const s = open({ listen_special: "/proc/sys/kernel/hostname" });
+    const buf = new Uint8Array(256);
+    const n = Number(libc.read(s.fd, buf, 256));
+    expect(Buffer.from(buf.subarray(0, n)).toString().trim()).toBe(readFileSync("/proc/sys/kernel/hostname", "utf8").trim());
+  });
+
+  test("a FIFO, a directory, a symbolic link, a socket, a missing file and an unpollable file are refused, naming the path", () => {
+    const fifo = join(dir, "special.fifo");
+    makeFifo(fifo, 0o600);
+    const sock = join(dir, "special.sk");
+    open({ listen_stream: sock });
+    const fdsBefore = listOpenFds();
+    expect(() => open({ listen_special: fifo })).toThrow(`${fifo} (Special): ${fifo} is a FIFO: listen_special takes a character device or a regular file of /proc or /sys`);
+    expect(() => open({ listen_special: dir, writable: true })).toThrow(`${dir} is a directory`);
+    const link = join(dir, "special.link");
+    symlinkSync("/dev/urandom", link);
+    expect(() => open({ listen_special: link })).toThrow(`${link} is a symbolic link (not followed)`);
+    expect(() => open({ listen_special: sock })).toThrow(`${sock} is a socket`);
+    expect(() => open({ listen_special: join(dir, "none") })).toThrow(/ENOENT/);
+    const plain = join(dir, "plain");
+    writeFileSync(plain, "x");
+    expect(() => open({ listen_special: plain })).toThrow(`${plain} cannot be waited on: the kernel does not poll it`);
+    expect(() => open({ listen_special: "/dev/null" })).toThrow("/dev/null (Special): /dev/null cannot be waited on");
+    expect(() => open({ listen_special: "/dev/urandom" })).toThrow("/dev/urandom cannot be waited on"); // unlike /dev/random, it has no poll
+    expect(listOpenFds()).toEqual(fdsBefore); // nothing opened on the way is left open
   });
 });
 

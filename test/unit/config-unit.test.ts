@@ -207,7 +207,7 @@ describe("diagnostics of a unit file", () => {
 describe("[[socket]]", () => {
   test("each socket listens exactly once", () => {
     expect(problems(...SERVICE, "[[socket]]", "[[socket]]", 'listen_stream = "/run/a"', 'listen_fifo = "/run/b"')).toEqual([
-      `${FILE}:3:1: error: socket[0]: needs one of listen_stream, listen_datagram, listen_sequential_packet, listen_fifo`,
+      `${FILE}:3:1: error: socket[0]: needs one of listen_stream, listen_datagram, listen_sequential_packet, listen_fifo, listen_netlink, listen_special`,
       `${FILE}:6:1: error: socket[1].listen_fifo: one [[socket]] listens once: 'listen_stream' is already set; add another [[socket]]`,
     ]);
   });
@@ -224,11 +224,27 @@ describe("[[socket]]", () => {
     ]);
   });
 
-  test("accept works with stream sockets only", () => {
-    const text = [...SERVICE, "[[socket]]", 'listen_datagram = "/run/d"', "accept = true"].join("\n");
-    expect(parseUnitToml("echo@", text, "units/echo@.toml", SYSTEM, fakeEnv).diagnostics.map(formatDiagnostic)).toEqual([
-      "units/echo@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+  test("netlink families and special files", () => {
+    expect(problems(...SERVICE,
+      "[[socket]]", 'listen_netlink = "kobject-uevent 1"', 'receive_buffer = "128M"', "pass_credentials = true",
+      "[[socket]]", 'listen_netlink = "uevent 1"',
+      "[[socket]]", 'listen_netlink = "route x"',
+      "[[socket]]", 'listen_special = "/dev/rfkill"', "writable = true",
+      "[[socket]]", 'listen_special = "rfkill"',
+    )).toEqual([
+      `${FILE}:8:18: error: socket[1].listen_netlink: unknown netlink family "uevent" (route, firewall, inet-diag, nflog, xfrm, selinux, iscsi, audit, fib-lookup, connector, netfilter, ip6-fw, dnrtmsg, kobject-uevent, generic, scsitransport, ecryptfs, rdma, or a number)`,
+      `${FILE}:10:18: error: socket[2].listen_netlink: netlink groups "x" are not a number from 0 to 4294967295 (a bit mask)`,
+      `${FILE}:15:18: error: socket[4].listen_special: expected an absolute path, got "rfkill"`,
     ]);
+  });
+
+  test("accept works with stream sockets only", () => {
+    for (const listen of ['listen_datagram = "/run/d"', 'listen_fifo = "/run/f"', 'listen_netlink = "route 1"', 'listen_special = "/dev/rfkill"']) {
+      const text = [...SERVICE, "[[socket]]", listen, "accept = true"].join("\n");
+      expect(parseUnitToml("echo@", text, "units/echo@.toml", SYSTEM, fakeEnv).diagnostics.map(formatDiagnostic)).toEqual([
+        "units/echo@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+      ]);
+    }
   });
 
   test("accept = true outside a template is refused, saying to rename the file as systemd wants it", () => {

@@ -322,6 +322,26 @@ describe("conversion rules", () => {
     expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
   });
 
+  test("udevd's kernel socket and rfkill's special file convert whole: ListenNetlink=, ListenSpecial= and Writable=", () => {
+    const dir = scratch();
+    unitText(dir, "systemd-udevd.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-udevd\n");
+    const kernel = unitText(dir, "systemd-udevd-kernel.socket",
+      "[Socket]\nService=systemd-udevd.service\nReceiveBuffer=128M\nListenNetlink=kobject-uevent 1\nPassCredentials=yes\n");
+    const udevd = importUnits([kernel]);
+    expect(only(udevd).sockets).toEqual([{
+      listen_netlink: "kobject-uevent 1", receive_buffer: "128M", pass_credentials: true, fd_name: "systemd-udevd-kernel.socket",
+    }]);
+    expect(udevd.notes).toEqual([]);
+    expect(checkErrors(only(udevd))).toEqual([]);
+    unitText(dir, "systemd-rfkill.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-rfkill\n");
+    const rfkill = importUnits([unitText(dir, "systemd-rfkill.socket", "[Socket]\nListenSpecial=/dev/rfkill\nWritable=yes\n")]);
+    expect(only(rfkill).sockets).toEqual([{ listen_special: "/dev/rfkill", writable: true, fd_name: "systemd-rfkill.socket" }]);
+    expect(rfkill.notes).toEqual([]);
+    // A family systemd does not know is dropped by name, as systemd refuses the line.
+    const bad = importUnits([unitText(dir, "systemd-rfkill.socket", "[Socket]\nListenNetlink=uevent 1\nListenSpecial=/dev/rfkill\n")]);
+    expect(bad.notes).toMatchObject([{ kind: "dropped", line: 2, key: "ListenNetlink", why: expect.stringContaining('unknown netlink family "uevent"') }]);
+  });
+
   test("a template socket goes into its template service, its fds named after the instance; or, where hearth refuses it, is dropped by name", () => {
     const dir = scratch();
     unitText(dir, "db@.service", "[Service]\nExecStart=/bin/db %i\n");

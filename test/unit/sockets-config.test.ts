@@ -37,6 +37,16 @@ describe("[[socket]] across unit files", () => {
     expect(config.units.has("b")).toBe(false);
   });
 
+  test("netlink sockets and special files are not held by one entry: each binds or opens its own, as in systemd", () => {
+    const config = load({
+      udevd: `${SERVICE}[[socket]]\nlisten_netlink = "kobject-uevent 1"\n`,
+      watcher: `${SERVICE}[[socket]]\nlisten_netlink = "kobject-uevent 1"\n[[socket]]\nlisten_special = "/dev/rfkill"\n`,
+      rfkill: `${SERVICE}[[socket]]\nlisten_special = "/dev/rfkill"\nwritable = true\n`,
+    });
+    expect(problems(config)).toEqual([]);
+    expect([...config.units.keys()].sort()).toEqual(expect.arrayContaining(["rfkill", "udevd", "watcher"]));
+  });
+
   test("the sockets of one service agree on accept", () => {
     const config = load({
       "web@": `${SERVICE}[[socket]]\nlisten_stream = 80\naccept = true\n`,

@@ -289,7 +289,7 @@ function readSignal(value: unknown, site: Site): number | undefined {
  * A decimal integer (644) is refused: it would silently mean 0o1204.
  */
 function readMode(value: unknown, site: Site): number | undefined {
-  if (typeof value === "string" && /^[0-7]{1,4}$/.test(value)) return parseInt(value, 8);
+  if (typeof value === "string" && /^0*[0-7]{1,4}$/.test(value)) return parseInt(value, 8); // "02755": leading zeros, as systemd's parse_mode
   if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o7777) {
     const raw = site.rawText() ?? "";
     if (!/^\d+$/.test(raw) || value === 0) return value; // 0o644, 0x1a4, or unknown: as given

@@ -34,6 +34,10 @@ export const RENAMED: Record<string, string> = {
   "Socket.BindIPv6Only": "bind_ipv6_only",
   "Socket.FileDescriptorName": "fd_name",
   "Install.Alias": "aliases",
+  // systemd's names before v231, still read as the same settings
+  "Service.ReadWriteDirectories": "read_write_paths",
+  "Service.ReadOnlyDirectories": "read_only_paths",
+  "Service.InaccessibleDirectories": "inaccessible_paths",
 };
 
 /** Keys of one systemd section that hearth keeps in another table. */

@@ -159,6 +159,13 @@ describe("diagnostics of a unit file", () => {
     ]);
   });
 
+  test("a mode with the setgid bit and leading zeros reads as systemd's (\"02755\"); five digits do not", () => {
+    const result = parse([...SERVICE, 'logs_directory = ["x"]', 'logs_directory_mode = "02755"'].join("\n"));
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+    expect(result.unit?.service?.logs_directory_mode).toBe(0o2755);
+    expect(problems(...SERVICE, 'umask = "12755"')[0]).toContain("expected a file mode");
+  });
+
   test("unit names have no systemd suffix", () => {
     expect(problems("[unit]", 'after = ["syslog.service"]', ...SERVICE)).toEqual([
       `${FILE}:2:10: error: after[0]: "syslog.service": unit names have no suffix; write "syslog"`,

@@ -109,6 +109,20 @@ describe("Debian units", () => {
     expect(checkErrors(only(result))).toEqual([]);
   });
 
+  test("systemd's old names ReadWriteDirectories= and friends are its *Paths= keys; Delegate= and a 02755 mode convert", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-import-old-names-"));
+    const file = unitText(dir, "old.service", [
+      "[Service]", "ExecStart=/bin/true", "ReadWriteDirectories=/var/lib/old", "ReadOnlyDirectories=/etc/old",
+      "InaccessibleDirectories=-/srv/secret", "Delegate=pids memory", "LogsDirectory=old", "LogsDirectoryMode=02755", "",
+    ].join("\n"));
+    const result = importUnits([file]);
+    const service = only(result).tables.service;
+    expect([service.read_write_paths, service.read_only_paths, service.inaccessible_paths]).toEqual([["/var/lib/old"], ["/etc/old"], ["-/srv/secret"]]);
+    expect([service.delegate, service.logs_directory_mode]).toEqual(["pids memory", "02755"]);
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    expect(checkErrors(only(result))).toEqual([]);
+  });
+
   test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
     const unit = only(importUnits([fixture("serial-getty@.service")]));
     expect(unit.name).toBe("serial-getty@");

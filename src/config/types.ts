@@ -115,6 +115,7 @@ export interface ServiceSection {
   restart_force_exit_status: number[];
   notify_access: NotifyAccess;
   kill_signal: number; // signal number, SIGTERM by default
+  restart_kill_signal?: number | null; // a restart job's stop; null: kill_signal
   kill_mode: KillMode;
   send_sighup: boolean;
   send_sigkill?: boolean; // absent: true

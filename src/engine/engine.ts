@@ -244,7 +244,7 @@ export class Engine {
         stop: (u) => {
           const state = this.activeState(u.cfg.name);
           if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
-          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!));
+          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!), u.job?.thenStart === true);
         },
         words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
       },

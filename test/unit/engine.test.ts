@@ -69,6 +69,20 @@ describe("parallel start by ordering", () => {
     expect(sim.state("web")).toBe("inactive");
     expect(sim.jobResults("db")).toEqual(["done", "done"]);
   });
+
+  test("a restart job stops with restart_kill_signal, a stop with kill_signal (systemd's RestartKillSignal=)", () => {
+    const sim = new Sim(service("web", { kill_signal: 15, restart_kill_signal: 10 }));
+    sim.start("web");
+    sim.request("restart", "web");
+    expect(sim.kills("web").map((k) => k.signal)).toContain(10);
+    expect(sim.kills("web").map((k) => k.signal)).not.toContain(15);
+    sim.exit("web", { kind: "killed", signal: 10, coreDumped: false });
+    expect(sim.state("web")).toBe("active"); // started again
+    const before = sim.kills("web").length;
+    sim.stop("web");
+    expect(sim.kills("web").slice(before).map((k) => k.signal)).toContain(15);
+    expect(sim.kills("web").slice(before).map((k) => k.signal)).not.toContain(10);
+  });
 });
 
 describe("service types", () => {

@@ -19,6 +19,9 @@ const symbols = dlopen("libc.so.6", {
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   close: { args: ["i32"], returns: "i32" },
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  // the manager's own resource limits (struct rlimit: u64 soft, u64 hard)
+  getrlimit: { args: ["i32", "ptr"], returns: "i32" },
+  setrlimit: { args: ["i32", "ptr"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
   dup: { args: ["i32"], returns: "i32" },

@@ -256,7 +256,7 @@ const RLIMIT_DOC: Record<keyof typeof RLIMITS, string> = {
   stack: "Stack size (RLIMIT_STACK).",
   core: "Core dump size (RLIMIT_CORE); 0 disables core dumps.",
   rss: "Resident set size (RLIMIT_RSS; ignored by Linux).",
-  nofile: "Open file descriptors (RLIMIT_NOFILE).",
+  nofile: "Open file descriptors (RLIMIT_NOFILE). Unset: soft 1024, hard the manager's (systemd's DefaultLimitNOFILE=1024:524288), not the higher soft limit the manager itself runs with.",
   as: "Address space size (RLIMIT_AS).",
   nproc: "Processes of the service's user (RLIMIT_NPROC).",
   memlock: "Locked memory (RLIMIT_MEMLOCK).",

@@ -36,6 +36,7 @@ import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/priva
 import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
 import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
+import { raiseOwnFileLimit } from "../../ffi/rlimit.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "delegate" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
@@ -129,6 +130,11 @@ export interface ManagerHost {
   busWatcher(opts: BusWatcherOptions): BusWatcherPort;
   /** The kernel's devices: a uevent socket and a scan of /sys, at start(). */
   deviceWatcher(opts: DeviceWatcherOptions): DeviceWatcherPort;
+  /**
+   * Raises the manager's own open-file limit (ffi/rlimit.ts) and returns the one a
+   * service without limit_nofile starts with (systemd's DefaultLimitNOFILE=1024:HARD).
+   */
+  fileLimits(): { soft: number; hard: number };
 }
 
 /** The host hearth runs on. */
@@ -199,5 +205,6 @@ export function realHost(): ManagerHost {
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     }, opts),
     deviceWatcher: (opts) => new DeviceWatcher(reactor, opts),
+    fileLimits: raiseOwnFileLimit,
   };
 }

@@ -118,6 +118,7 @@ export class Manager {
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
+  private readonly fileLimit: { soft: number; hard: number }; // see host.fileLimits
   private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
   /** By unit, while it runs: the namespaces its first process got, and the sandbox they were made for. */
   private readonly namespaces = new Map<string, { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> }>();
@@ -134,6 +135,7 @@ export class Manager {
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
+    this.fileLimit = this.host.fileLimits();
     if (opts.restore) continueClock(this.host, opts.restore);
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
@@ -538,6 +540,7 @@ export class Manager {
       this.spawnProcess(e, ctx, buildSpawnRequest({
         effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
         systemMode: this.opts.systemMode, devNull: this.devNullFd, passed, stdio: stdio.fds, cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+        fileLimit: this.fileLimit,
         privateTmp,
       }));
     } finally {

@@ -302,4 +302,8 @@ export class FakeHost implements ManagerHost {
   deviceWatcher(): DeviceWatcherPort {
     return { start: () => ({ plugged: [], unplugged: [] }), close() {} };
   }
+
+  fileLimits() {
+    return { soft: 1024, hard: 524288 };
+  }
 }

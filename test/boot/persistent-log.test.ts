@@ -22,9 +22,12 @@ beforeAll(async () => {
     append: "hearth.watchdog_sec=5 hearth.debug=1 hearth.wants=rescue-shell",
     interact: [
       { when: UP, send: "\n" },
-      // A line to find after the reset; then long enough for it to reach the disk (the
-      // log's 2 s batch and its fdatasync at most 5 s later), then a frozen manager.
-      { when: PROMPT, send: "hearthctl debug freeze 2; sleep 9; hearthctl debug freeze\n" },
+      // A line to find after the reset (logged once the 2 s freeze ends; the command returns
+      // when it begins). Waited for until the log wrote it (its 2 s batch), then twice the
+      // time within which the log fdatasyncs what it wrote (5 s), then a frozen manager: the
+      // line must come back from the disk. (agai[n]: the pattern does not match itself.)
+      { when: PROMPT, send: "hearthctl debug freeze 2; i=0; until grep -q 'loop runs agai[n]' /var/log/hearth/boot.log* || [ $i -ge 60 ]; " +
+        "do sleep 1; i=$((i+1)); done; sleep 10; hearthctl debug freeze\n" },
       { when: UP, send: "\n" },
       // (hearth.debug=1 logs every notification: the marker is looked for, not the last lines)
       { when: PROMPT, send: "hearthctl logs --boot -1 | grep -e 'runs again' -e '^--'; hearthctl reboot\n" },

@@ -68,7 +68,10 @@ export class PersistentLog {
   private constructor(path: string, opts: PersistentLogOptions) {
     this.file = new RotatingFile({
       path, maxBytes: opts.maxBytes ?? 256 * 1024, keep: Math.max(0, opts.keep ?? 2), onError: opts.onError, mode: 0o640,
-      release: (fd) => this.released.push(fd),
+      release: (fd) => {
+        this.released.push(fd);
+        this.scheduleSync(); // and closed then: a disk that fails every write must not pile up fds
+      },
     });
     this.flushMs = Math.max(10, opts.flushMs ?? 2000);
     this.syncMs = Math.max(10, opts.syncMs ?? 5000);

@@ -1,7 +1,7 @@
 // The persistent log's files (src/log/persistent.ts), in a temporary directory: batched
 // writes, the previous boot's files moved aside, the way down written at once, the cap.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLOSED_MARK, PersistentLog, previousBootFiles, WAY_DOWN_MARK } from "../../src/log/persistent.ts";
@@ -121,6 +121,23 @@ describe("the persistent log", () => {
     expect(openOn("boot.log")).toBe(true);
     log.close();
     expect(openOn("boot.log")).toBe(false); // nothing open for writing when the root goes read-only
+  });
+
+  test("a disk that fails every write: the fds of the failed writes are closed, not piled up", async () => {
+    const dir = scratch();
+    const timers: (() => void)[] = [];
+    const errors: unknown[] = [];
+    const log = PersistentLog.open({ dir, onError: (e) => errors.push(e), setTimer: (fn) => timers.push(fn), sync: async () => {} })!;
+    symlinkSync("/dev/full", join(dir, "boot.log")); // every write: ENOSPC
+    const full = () => readdirSync("/proc/self/fd").filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === "/dev/full"; } catch { return false; } }).length;
+    for (let i = 0; i < 5; i++) {
+      log.wayDown("reboot", `attempt ${i}`);
+      while (timers.length > 0) timers.shift()!();
+      await Bun.sleep(0);
+    }
+    expect(errors.length).toBe(1); // told once
+    expect(full()).toBe(0);
+    log.close();
   });
 
   test("the default sync: fdatasync in a thread on the file's own fd", async () => {

@@ -251,9 +251,15 @@ export const CAPABILITY_NAMES = [
  */
 export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
+/** include/uapi/linux/securebits.h: the bits of PR_SET_SECUREBITS, by systemd's SecureBits= names. */
+export const SECUREBITS: Readonly<Record<string, number>> = {
+  noroot: 1 << 0, "noroot-locked": 1 << 1, "no-setuid-fixup": 1 << 2, "no-setuid-fixup-locked": 1 << 3,
+  "keep-caps": 1 << 4, "keep-caps-locked": 1 << 5,
+};
+
 // include/uapi/linux/prctl.h
 export const PR_CAP = {
-  SET_KEEPCAPS: 8, CAPBSET_READ: 23, CAPBSET_DROP: 24,
+  SET_KEEPCAPS: 8, CAPBSET_READ: 23, CAPBSET_DROP: 24, GET_SECUREBITS: 27, SET_SECUREBITS: 28,
   CAP_AMBIENT: 47, AMBIENT_IS_SET: 1, AMBIENT_RAISE: 2, AMBIENT_LOWER: 3, AMBIENT_CLEAR_ALL: 4,
 } as const;
 
@@ -405,6 +411,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     IOPRIO_WHO_PROCESS: IOPRIO.WHO_PROCESS,
     LINUX_CAPABILITY_VERSION_3, CAP_SETPCAP: CAPABILITY_NAMES.indexOf("CAP_SETPCAP"),
     PR_SET_KEEPCAPS: PR_CAP.SET_KEEPCAPS, PR_CAPBSET_READ: PR_CAP.CAPBSET_READ,
+    PR_GET_SECUREBITS: PR_CAP.GET_SECUREBITS, PR_SET_SECUREBITS: PR_CAP.SET_SECUREBITS, SECBIT_KEEP_CAPS: SECUREBITS["keep-caps"]!,
     PR_CAPBSET_DROP: PR_CAP.CAPBSET_DROP, PR_CAP_AMBIENT: PR_CAP.CAP_AMBIENT,
     PR_CAP_AMBIENT_RAISE: PR_CAP.AMBIENT_RAISE, PR_CAP_AMBIENT_CLEAR_ALL: PR_CAP.AMBIENT_CLEAR_ALL,
     CLONE_NEWNS, MS_RDONLY: MS.RDONLY, MS_NOSUID: MS.NOSUID, MS_NODEV: MS.NODEV,

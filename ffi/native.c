@@ -118,6 +118,8 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 #define SPAWN_PRIVATE_USERS    (1 << 20)
 /* A mount namespace of its own (apply_mounts), whatever the number of steps in it. */
 #define SPAWN_MOUNT_NAMESPACE  (1 << 21)
+/* prctl(PR_SET_SECUREBITS, secure_bits) before the change of user (SecureBits=). */
+#define SPAWN_SECUREBITS       (1 << 22)
 /* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
 #define TTY_FD (-2)
 
@@ -143,7 +145,7 @@ enum spawn_stage {
   STAGE_LOOPBACK, STAGE_MOUNT_NAMESPACE, STAGE_MOUNTS,
   STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
   STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_EXECVE, STAGE_CPU_SCHEDULING,
-  STAGE_USER_NAMESPACE,
+  STAGE_USER_NAMESPACE, STAGE_SECURE_BITS,
   STAGE_COUNT /* not a stage: checked against the JS list when the library loads */
 };
 
@@ -202,6 +204,7 @@ struct spawn_request {
   const char *tty_path;    /* NULL: no terminal; else opened by the child, fd_sources TTY_FD entries become it */
   i64 sched_policy;        /* SPAWN_SET_SCHED: SCHED_* | SCHED_RESET_ON_FORK */
   i64 sched_priority;
+  i64 secure_bits;         /* SPAWN_SECUREBITS: the SECBIT_* set (keep-caps added for ambient capabilities) */
 };
 
 static void child_fail(struct spawn_request *req, int stage) {
@@ -740,9 +743,16 @@ static int child_main(struct spawn_request *req, int must_join) {
   if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
     child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
   if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
+  if (flags & SPAWN_SECUREBITS) {
+    /* As systemd: not set when already so (setting needs CAP_SETPCAP); keep-caps joins
+     * them when ambient capabilities must survive the change of user. */
+    long bits = (long)req->secure_bits | (ambient && req->uid != 0 ? SECBIT_KEEP_CAPS : 0);
+    if (prctl_long(PR_GET_SECUREBITS, 0, 0, 0, 0) != bits && prctl_long(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+      child_fail(req, STAGE_SECURE_BITS);
+  }
   if (flags & SPAWN_SET_UID) {
     /* keep-caps: the permitted set survives the change to a non-zero uid (execve resets it) */
-    if (ambient && req->uid != 0 && prctl_long(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    if (ambient && req->uid != 0 && !(flags & SPAWN_SECUREBITS) && prctl_long(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
       child_fail(req, STAGE_AMBIENT_CAPABILITIES);
     if (syscall(SYS_setuid, req->uid) < 0) child_fail(req, STAGE_SETUID);
     if (ambient && apply_ambient(req->ambient, 0) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);

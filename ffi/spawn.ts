@@ -78,6 +78,8 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** PR_SET_SECUREBITS before the change of user (ffi/constants.ts SECUREBITS). */
+  secureBits?: number;
   /** A mount namespace of its own (no propagation to the host), where `mounts` are made. */
   mountNamespace?: boolean;
   /** A user namespace of its own, made after the mounts and the groups (PrivateUsers=). */
@@ -193,6 +195,7 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
   if (req.privateUsers) flags |= FLAG.privateUsers;
   if (req.mountNamespace) flags |= FLAG.mountNamespace;
+  if (req.secureBits !== undefined) flags |= FLAG.secureBits;
   const tty = req.tty;
   if (tty?.reset) flags |= FLAG.ttyReset;
   if (tty?.vhangup) flags |= FLAG.ttyVhangup;
@@ -318,6 +321,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("ioprio", req.ioprio ?? 0);
   field("schedPolicy", req.scheduling?.policy ?? 0);
   field("schedPriority", req.scheduling?.priority ?? 0);
+  field("secureBits", req.secureBits ?? 0);
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("ttyPath", ttyPathAt < 0 ? 0 : addresses[ttyPathAt]!);

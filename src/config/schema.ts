@@ -339,6 +339,7 @@ const SERVICE = {
   group: [string, null, "Group (name or number); unset: the user's primary group."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],
   working_directory: [{ kind: "path", home: true, optionalMark: true }, null, 'Working directory; "~" is the user\'s home; unset: "/". A leading "-" ("-/var/lib/x", "-~"): if it is not there the process starts in "/" instead of failing.'],
+  secure_bits: [listOf(oneOf(["keep-caps", "keep-caps-locked", "no-setuid-fixup", "no-setuid-fixup-locked", "noroot", "noroot-locked"])), [], 'The process\'s securebits (prctl PR_SET_SECUREBITS, capabilities(7)), set before the change of user: "noroot" means root gets no capabilities from execve, "-locked" fixes a bit for good (systemd\'s SecureBits=).'],
   umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
   environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
   load_credential: [listOf(string), [], 'Credentials the processes read from $CREDENTIALS_DIRECTORY (RUNTIME/credentials/UNIT, mode 0500, files 0400, owned by the unit\'s user; removed when the unit is down): "ID:/abs/path" copies that file (missing: the start fails); "ID:name" or "ID" alone takes it from the manager\'s $CREDENTIALS_DIRECTORY, /etc/credstore, /run/credstore or /usr/lib/credstore, and is skipped when none has it (systemd\'s LoadCredential=).'],

@@ -186,6 +186,7 @@ export interface ServiceSection {
   protect_hostname?: boolean;
   private_users?: boolean;
   private_mounts?: boolean;
+  secure_bits?: string[]; // ffi/constants.ts SECUREBITS
   delegate?: boolean | string[]; // src/exec/delegate.ts
   protect_clock?: boolean;
   system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first

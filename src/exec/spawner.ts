@@ -107,6 +107,8 @@ export interface SpawnRequest {
    * capability outside the namespace. Made after the mounts, so they are the manager's.
    */
   privateUsers?: boolean;
+  /** prctl(PR_SET_SECUREBITS) before the change of user (SECUREBITS in ffi/constants.ts). */
+  secureBits?: number;
   /**
    * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
    * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
@@ -329,6 +331,7 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     unshareFlags: context.unshareFlags,
     joinNamespaces: context.joinNamespaces,
     privateUsers: req.privateUsers,
+    secureBits: req.secureBits,
     mountNamespace: req.sandbox !== undefined && req.joinNamespaces?.mnt === undefined,
   };
 }

@@ -105,12 +105,22 @@ export const SOCK = {
 export const SOL_SOCKET = 1;
 export const SO = {
   REUSEADDR: 2, TYPE: 3, ERROR: 4, SNDBUF: 7, RCVBUF: 8, KEEPALIVE: 9, REUSEPORT: 15,
-  PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, PROTOCOL: 38, DOMAIN: 39,
+  PASSCRED: 16, PEERCRED: 17, TIMESTAMP: 29, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, PASSSEC: 34,
+  TIMESTAMPNS: 35, PROTOCOL: 38, DOMAIN: 39,
 } as const;
-/** include/uapi/linux/in.h (IPPROTO_*), in6.h (IPV6_V6ONLY), tcp.h (TCP_NODELAY). */
+/** The ancillary data SO_TIMESTAMP and SO_TIMESTAMPNS attach to each datagram (64-bit: the _OLD values). */
+export const SCM_TIMESTAMP = SO.TIMESTAMP;
+export const SCM_TIMESTAMPNS = SO.TIMESTAMPNS;
+/** include/uapi/linux/in.h (IPPROTO_*, IP_PKTINFO), in6.h (IPV6_*), tcp.h (TCP_NODELAY), netlink.h (NETLINK_PKTINFO). */
+export const IPPROTO_IP = 0;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;
+export const IP_PKTINFO = 8;
 export const IPV6_V6ONLY = 26;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50; // the ancillary data IPV6_RECVPKTINFO attaches
+export const SOL_NETLINK = 270;
+export const NETLINK_PKTINFO = 3;
 export const TCP_NODELAY = 1;
 /** include/uapi/linux/kcmp.h: compare two fds' open file descriptions. */
 export const KCMP_FILE = 0;

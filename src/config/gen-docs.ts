@@ -453,6 +453,24 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
   restarts and handed back at its next start; \`FDSTOREREMOVE=1\` with \`FDNAME=\` drops
   them, and a kept fd whose peer hangs up is dropped unless it came with \`FDPOLL=0\`. The
   store is emptied when the service stops for good.
+- **Socket options** are set on the socket before it is bound, as systemd sets them; one
+  the kernel refuses is a warning naming the unit, and the socket is used without it.
+  \`timestamping = "us"\` (SO_TIMESTAMP) or \`"ns"\` (SO_TIMESTAMPNS) gives each
+  datagram received the time the kernel received it (SCM_TIMESTAMP / SCM_TIMESTAMPNS),
+  \`pass_security\` the sender's security context (SO_PASSSEC), \`pass_packet_info\` the
+  address it was sent to and the interface it came in on (IP_PKTINFO for IPv4,
+  IPV6_RECVPKTINFO for IPv6, NETLINK_PKTINFO for netlink; a unix socket has none: a
+  warning). A daemon-reexec keeps them (the same sockets); a reload that changes them
+  re-makes the socket.
+- **\`symlinks\`** (systemd's \`Symlinks=\`) are other names of a socket file or FIFO
+  (\`symlinks = ["/dev/log"]\`), made once the socket is, with their missing directories
+  (\`directory_mode\`); an entry without a file (an IP or abstract socket) cannot have them.
+  A link already pointing at the socket is kept; one that cannot be made is a warning
+  naming the unit, and the socket works without it. The manager never follows or
+  clobbers what is in a link's place: a file, a socket or a directory there is left alone
+  (the warning says which), and another symbolic link is replaced only with
+  \`remove_on_stop\`, as in systemd. With \`remove_on_stop\` the links go with the file,
+  each only while it still points at the socket.
 
 In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
 \`sd_booted()\`, and daemons that check it, then use the passed sockets and sd_notify.

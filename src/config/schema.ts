@@ -107,6 +107,7 @@ export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
+export const TIMESTAMPING = ["off", "us", "ns"] as const;
 export const PROTECT_PROC = ["default", "invisible", "ptraceable", "noaccess"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -437,12 +438,16 @@ const SOCKET = {
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
   socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
-  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO (and its symlinks) when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
+  symlinks: [listOf(path), [], 'Symbolic links to the socket file or FIFO, made with it ("/dev/log"), removed with it under remove_on_stop; only for an entry listening on a path. A link that cannot be made is a warning naming the unit: something else at its path is never replaced, a symbolic link to elsewhere only with remove_on_stop.'],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
   receive_buffer: [size(MAX_INT), null, "SO_RCVBUF, in bytes."],
   send_buffer: [size(MAX_INT), null, "SO_SNDBUF, in bytes."],
   pass_credentials: [bool, false, "Set SO_PASSCRED."],
+  pass_security: [bool, false, "Set SO_PASSSEC: a datagram received on a unix socket comes with its sender's security context (SCM_SECURITY), where an LSM gives one."],
+  pass_packet_info: [bool, false, "Each datagram received comes with where it went: IP_PKTINFO (IPv4), IPV6_RECVPKTINFO (IPv6), NETLINK_PKTINFO (netlink: the group), by the socket's family, as systemd; on a unix socket the kernel has none (a warning)."],
+  timestamping: [oneOf(TIMESTAMPING), "off", 'Each datagram received comes with the time the kernel received it: "us" sets SO_TIMESTAMP (SCM_TIMESTAMP, a timeval), "ns" SO_TIMESTAMPNS (SCM_TIMESTAMPNS, a timespec).'],
   keep_alive: [bool, false, "Set SO_KEEPALIVE."],
   no_delay: [bool, false, "Set TCP_NODELAY."],
   fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],

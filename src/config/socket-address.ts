@@ -35,6 +35,14 @@ export const LISTEN_KEYS = {
 
 export type ListenKey = keyof typeof LISTEN_KEYS;
 
+/** The file a socket or FIFO is made at; null for an IP, abstract or netlink socket, and a special file (not made by hearth). */
+export function socketFilePath(spec: ListenSpec): string | null {
+  const path = spec.kind === "fifo" ? spec.path
+    : spec.kind === "netlink" || spec.kind === "special" ? null
+    : spec.address.family === "unix" ? spec.address.path : null;
+  return path === null || path.startsWith("@") ? null : path;
+}
+
 /** The kinds a manager accepts connections on (accept = true); systemd's socket_address_can_accept. */
 export function canAccept(kind: ListenKind): boolean {
   return kind === "stream" || kind === "seqpacket";

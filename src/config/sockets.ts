@@ -1,6 +1,7 @@
 // Rules about [[socket]] entries that span unit files:
 //   - one address is listened on by one entry (a second one would, for a unix path,
-//     silently take the file over from the first); netlink sockets and special files
+//     silently take the file over from the first), and a path is one entry's socket file
+//     or one of its symlinks, not two; netlink sockets and special files
 //     are not addresses one entry holds: each entry binds (the kernel gives each its own
 //     port id, and every member of a multicast group gets every message) or opens its
 //     own, as in systemd;
@@ -25,6 +26,12 @@ export function checkSocketConflicts(files: UnitFile[]): void {
         if (first) file.report.at(`socket[${index}].${key}`).error(`${value} is already listened on by ${first}`);
         else addresses.set(address, where);
       }
+      // A link is a name in the file system as a socket file is: one entry holds it.
+      (socket.symlinks ?? []).forEach((link, i) => {
+        const first = addresses.get(link);
+        if (first) file.report.at(`socket[${index}].symlinks[${i}]`).error(`${link} is already taken by ${first}`);
+        else addresses.set(link, `${where} (its symlinks)`);
+      });
       const service = socket.service ?? file.name;
       const first = acceptOf.get(service);
       if (!first) acceptOf.set(service, { accept: socket.accept, where });

@@ -250,6 +250,10 @@ export interface SocketSection {
   receive_buffer?: number | null;
   send_buffer?: number | null;
   pass_credentials?: boolean;
+  pass_security?: boolean;
+  pass_packet_info?: boolean;
+  timestamping?: "off" | "us" | "ns";
+  symlinks?: string[]; // other names of the socket file or FIFO (src/sockets/symlinks.ts)
   keep_alive?: boolean;
   no_delay?: boolean;
   service?: string; // the unit whose service it activates: this unit unless set

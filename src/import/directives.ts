@@ -131,6 +131,13 @@ export const VALUE_SYNONYMS: Record<string, (value: string) => string> = {
     const b = parseBoolean(v);
     return b === undefined ? v : b ? "ipv6-only" : "both";
   },
+  // socket_timestamping_from_string_harder: parse_time()'s names of the units, and a boolean (yes: ns).
+  "Socket.Timestamping": (v) => {
+    const unit = ({ usec: "us", "µs": "us", "μs": "us", nsec: "ns" } as Record<string, string>)[v];
+    if (unit !== undefined || v === "us" || v === "ns" || v === "off") return unit ?? v;
+    const b = parseBoolean(v);
+    return b === undefined ? v : b ? "ns" : "off";
+  },
 };
 
 /** The exit status names systemd reads in SuccessExitStatus= and friends (LSB and BSD sysexits.h). */

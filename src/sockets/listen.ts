@@ -11,7 +11,8 @@
 import { chmodSync, chownSync, fstatSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import {
-  E, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, O, SO, SOL_SOCKET, TCP_NODELAY,
+  E, IP_PKTINFO, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPV6_RECVPKTINFO, IPV6_V6ONLY, NETLINK_PKTINFO, O, SO, SOL_NETLINK,
+  SOL_SOCKET, TCP_NODELAY,
 } from "../../ffi/constants.ts";
 import { canPoll, close, openFile, setNonBlocking } from "../../ffi/fd.ts";
 import { SysError } from "../../ffi/libc.ts";
@@ -22,13 +23,14 @@ import { bindNetlink, openNetlinkSocket } from "../../ffi/netlink.ts";
 import { setIntOption } from "../../ffi/socket.ts";
 import { findGroupId, findUser, readUserDatabase, type UserDatabase } from "../exec/users.ts";
 import type { SocketSection } from "../config/types.ts";
-import { describeListen, LISTEN_KEYS, parseListen, type ListenSpec } from "../config/socket-address.ts";
+import { describeListen, LISTEN_KEYS, parseListen, socketFilePath, type ListenSpec } from "../config/socket-address.ts";
 import { existsNoFollow } from "../config/read-file.ts";
+import { makeSymlinks, removeSymlinks } from "./symlinks.ts";
 
 /** The defaults of docs/configuration.md, for entries built by hand (tests). */
 const DEFAULTS = {
   backlog: 4096, directory_mode: 0o755, remove_on_stop: false, reuse_port: false,
-  bind_ipv6_only: "default", pass_credentials: false, keep_alive: false, no_delay: false,
+  bind_ipv6_only: "default", pass_credentials: false, keep_alive: false, no_delay: false, timestamping: "off",
 } as const;
 
 export interface OpenedSocket {
@@ -66,7 +68,15 @@ export function openListener(config: SocketSection, nonBlocking: boolean, users:
   const label = describeListen(spec);
   const warnings: string[] = [];
   try {
-    return { fd: openFor(spec, label, config, nonBlocking, warnings, users), spec, label, warnings };
+    const fd = openFor(spec, label, config, nonBlocking, warnings, users);
+    const links = config.symlinks ?? [];
+    if (links.length > 0) {
+      const path = socketFilePath(spec);
+      const dirMode = config.directory_mode ?? DEFAULTS.directory_mode;
+      if (path === null) warnings.push("symlinks need a socket file or FIFO: none made");
+      else warnings.push(...makeSymlinks(path, links, config.remove_on_stop ?? false, (link) => makeParents(link, dirMode)));
+    }
+    return { fd, spec, label, warnings };
   } catch (error) {
     if (error instanceof ListenError) throw error;
     throw new ListenError(label, explain(error));
@@ -151,11 +161,26 @@ function applyOptions(fd: number, family: SocketAddress["family"] | "netlink", k
   if (typeof config.receive_buffer === "number") bufferOption(fd, SO.RCVBUFFORCE, SO.RCVBUF, config.receive_buffer, "SO_RCVBUF", warnings);
   if (typeof config.send_buffer === "number") bufferOption(fd, SO.SNDBUFFORCE, SO.SNDBUF, config.send_buffer, "SO_SNDBUF", warnings);
   if (config.pass_credentials) option(fd, SOL_SOCKET, SO.PASSCRED, 1, "SO_PASSCRED", warnings);
+  if (config.pass_security) option(fd, SOL_SOCKET, SO.PASSSEC, 1, "SO_PASSSEC", warnings);
+  if (config.pass_packet_info) packetInfo(fd, family, warnings);
+  const stamps = config.timestamping ?? DEFAULTS.timestamping;
+  if (stamps !== "off") {
+    const [name, what] = stamps === "ns" ? [SO.TIMESTAMPNS, "SO_TIMESTAMPNS"] : [SO.TIMESTAMP, "SO_TIMESTAMP"];
+    option(fd, SOL_SOCKET, name, 1, what, warnings);
+  }
   if (config.keep_alive) option(fd, SOL_SOCKET, SO.KEEPALIVE, 1, "SO_KEEPALIVE", warnings);
   if (config.no_delay) {
     if (ip && kind === "stream") option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY", warnings);
     else warnings.push("no_delay applies to TCP sockets only: ignored");
   }
+}
+
+/** The packet-info option of the socket's family, as systemd's socket_set_recvpktinfo picks it. */
+function packetInfo(fd: number, family: SocketAddress["family"] | "netlink", warnings: string[]): void {
+  if (family === "inet") option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", warnings);
+  else if (family === "inet6") option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", warnings);
+  else if (family === "netlink") option(fd, SOL_NETLINK, NETLINK_PKTINFO, 1, "NETLINK_PKTINFO", warnings);
+  else warnings.push("pass_packet_info applies to IP and netlink sockets only: ignored");
 }
 
 /**
@@ -305,15 +330,17 @@ function fileKind(stat: Stats): string {
   return "not a character device or regular file";
 }
 
-/** The file behind a socket or FIFO, removed when the manager lets it go (remove_on_stop). */
-export function removeSocketFile(spec: ListenSpec): void {
-  const path = spec.kind === "fifo" ? spec.path
-    : spec.kind === "netlink" || spec.kind === "special" ? null // not made by hearth: never removed
-    : spec.address.family === "unix" ? spec.address.path : null;
-  if (path === null || path.startsWith("@")) return;
+/**
+ * The file behind a socket or FIFO, removed when the manager lets it go (remove_on_stop),
+ * with the entry's symlinks to it; the warnings of the links that could not go.
+ */
+export function removeSocketFile(spec: ListenSpec, symlinks: readonly string[] = []): string[] {
+  const path = socketFilePath(spec);
+  if (path === null) return [];
   try {
     unlinkSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
+  return removeSymlinks(path, symlinks);
 }

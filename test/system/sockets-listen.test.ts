@@ -1,11 +1,14 @@
 // Creating listening sockets and FIFOs from [[socket]] entries (src/sockets/listen.ts),
 // with real sockets: every option is read back from the kernel.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chownSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { F, IPPROTO_IPV6, IPPROTO_TCP, IPV6_V6ONLY, O, SO, SOL_SOCKET, SOCK, TCP_NODELAY } from "../../ffi/constants.ts";
+import {
+  F, IP_PKTINFO, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPV6_RECVPKTINFO, IPV6_V6ONLY, NETLINK_PKTINFO, O, SO, SOL_NETLINK,
+  SOL_SOCKET, SOCK, TCP_NODELAY,
+} from "../../ffi/constants.ts";
 import { AF_NETLINK, NETLINK_KOBJECT_UEVENT, SOCKADDR_NL } from "../../ffi/netlink.ts";
 import { close, isCloseOnExec, isNonBlocking, listOpenFds } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
@@ -200,6 +203,70 @@ describe("FIFOs", () => {
     expect(() => lstatSync(path)).toThrow();
     removeSocketFile(s.spec);
     removeSocketFile({ kind: "stream", address: { family: "unix", path: "@x" }, anyAddress: false });
+  });
+});
+
+describe("timestamping, pass_security, pass_packet_info", () => {
+  test("each read back from the kernel: SO_TIMESTAMP or SO_TIMESTAMPNS, SO_PASSSEC, the packet-info option of the family", async () => {
+    const us = open({ listen_datagram: `127.0.0.1:${await freePort()}`, timestamping: "us", pass_packet_info: true });
+    expect(us.warnings).toEqual([]);
+    expect(getIntOption(us.fd, SOL_SOCKET, SO.TIMESTAMP)).toBe(1);
+    expect(getIntOption(us.fd, SOL_SOCKET, SO.TIMESTAMPNS)).toBe(0);
+    expect(getIntOption(us.fd, IPPROTO_IP, IP_PKTINFO)).toBe(1);
+    const ns = open({ listen_datagram: `[::1]:${await freePort()}`, timestamping: "ns", pass_packet_info: true });
+    expect(ns.warnings).toEqual([]);
+    expect(getIntOption(ns.fd, SOL_SOCKET, SO.TIMESTAMPNS)).toBe(1);
+    expect(getIntOption(ns.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO)).toBe(1);
+    const unix = open({ listen_datagram: join(dir, "sec.sk"), pass_security: true, pass_packet_info: true });
+    expect(getIntOption(unix.fd, SOL_SOCKET, SO.PASSSEC)).toBe(1);
+    expect(getIntOption(unix.fd, SOL_SOCKET, SO.TIMESTAMP)).toBe(0);
+    expect(unix.warnings).toEqual(["pass_packet_info applies to IP and netlink sockets only: ignored"]);
+    const route = open({ listen_netlink: "route 1", pass_packet_info: true, timestamping: "us" });
+    expect(route.warnings).toEqual([]);
+    expect(getIntOption(route.fd, SOL_NETLINK, NETLINK_PKTINFO)).toBe(1);
+    expect(getIntOption(route.fd, SOL_SOCKET, SO.TIMESTAMP)).toBe(1);
+  });
+});
+
+describe("symlinks", () => {
+  const linkTo = (path: string) => { try { return readlinkSync(path); } catch { return null; } };
+
+  test("made to the socket file with their directories; removed with it, only while they still point at it", () => {
+    const path = join(dir, "linked.sk");
+    const links = [join(dir, "aliases/one"), join(dir, "two")];
+    const s = openListener(entry({ listen_stream: path, symlinks: links, directory_mode: 0o700 }), false);
+    expect(s.warnings).toEqual([]);
+    expect(links.map(linkTo)).toEqual([path, path]);
+    expect(statSync(join(dir, "aliases")).mode & 0o7777).toBe(0o700);
+    // Made again over its own links (an earlier run's): nothing to say.
+    close(s.fd);
+    expect(open({ listen_stream: path, symlinks: links }).warnings).toEqual([]);
+    rmSync(links[1]!);
+    symlinkSync("/elsewhere", links[1]!); // someone else's link now
+    expect(removeSocketFile(s.spec, links)).toEqual([]);
+    expect(links.map(linkTo)).toEqual([null, "/elsewhere"]);
+  });
+
+  test("a FIFO's links; something in a link's place is never replaced, another link only with remove_on_stop", () => {
+    const path = join(dir, "linked.fifo");
+    const regular = join(dir, "in-the-way"), other = join(dir, "other-link"), sub = join(dir, "a-dir");
+    writeFileSync(regular, "keep me");
+    symlinkSync("/elsewhere", other);
+    mkdirSync(sub);
+    const kept = open({ listen_fifo: path, symlinks: [regular, other, sub] });
+    expect(kept.warnings).toEqual([
+      `symlink ${regular} → ${path} not made: ${regular} is a regular file, not a symbolic link: left alone (only a symbolic link is ever replaced)`,
+      `symlink ${other} → ${path} not made: ${other} is a symbolic link to /elsewhere: left alone (without remove_on_stop an existing link is not replaced, as in systemd)`,
+      `symlink ${sub} → ${path} not made: ${sub} is a directory, not a symbolic link: left alone (only a symbolic link is ever replaced)`,
+    ]);
+    expect(readFileSync(regular, "utf8")).toBe("keep me");
+    expect(linkTo(other)).toBe("/elsewhere");
+    const replaced = open({ listen_fifo: path, symlinks: [regular, other], remove_on_stop: true });
+    expect(replaced.warnings).toHaveLength(1);
+    expect(linkTo(other)).toBe(path);
+    expect(readFileSync(regular, "utf8")).toBe("keep me");
+    expect(removeSocketFile(replaced.spec, [regular, other])).toEqual([]);
+    expect([linkTo(other), readFileSync(regular, "utf8")]).toEqual([null, "keep me"]);
   });
 });
 

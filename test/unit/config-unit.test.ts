@@ -245,6 +245,21 @@ describe("[[socket]]", () => {
     ]);
   });
 
+  test("symlinks need a socket file or FIFO; pass_packet_info on a unix socket is a warning", () => {
+    expect(problems(...SERVICE,
+      "[[socket]]", 'listen_datagram = "/run/dev-log"', 'symlinks = ["/dev/log"]', "pass_security = true", 'timestamping = "us"',
+      "[[socket]]", 'listen_fifo = "/run/initctl"', 'symlinks = ["/dev/initctl"]',
+      "[[socket]]", 'listen_stream = "127.0.0.1:80"', 'symlinks = ["/run/web"]', "pass_packet_info = true",
+      "[[socket]]", 'listen_stream = "@abstract"', 'symlinks = ["/run/abstract"]',
+      "[[socket]]", 'listen_datagram = "/run/d"', "pass_packet_info = true", 'timestamping = "ms"',
+    )).toEqual([
+      `${FILE}:13:12: error: socket[2].symlinks: symlinks need a socket file or FIFO to point at: 127.0.0.1:80 (Stream) is none (systemd refuses such a socket)`,
+      `${FILE}:17:12: error: socket[3].symlinks: symlinks need a socket file or FIFO to point at: @abstract (Stream) is none (systemd refuses such a socket)`,
+      `${FILE}:21:16: error: socket[4].timestamping: expected one of off, us, ns; got "ms"; did you mean 'us'?`,
+      `${FILE}:20:20: warning: socket[4].pass_packet_info: pass_packet_info applies to IP and netlink sockets only: ignored here`,
+    ]);
+  });
+
   test("accept works with stream sockets only", () => {
     for (const listen of ['listen_datagram = "/run/d"', 'listen_fifo = "/run/f"', 'listen_netlink = "route 1"', 'listen_special = "/dev/rfkill"']) {
       const text = [...SERVICE, "[[socket]]", listen, "accept = true"].join("\n");

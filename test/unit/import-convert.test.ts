@@ -356,6 +356,34 @@ describe("conversion rules", () => {
     expect(bad.notes).toMatchObject([{ kind: "dropped", line: 2, key: "ListenNetlink", why: expect.stringContaining('unknown netlink family "uevent"') }]);
   });
 
+  test("journald's sockets convert whole: Timestamping= in any of systemd's spellings, PassSecurity=, PassPacketInfo=, Symlinks= on the one socket file", () => {
+    const dir = scratch();
+    unitText(dir, "systemd-journald.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-journald\n");
+    const devLog = importUnits([unitText(dir, "systemd-journald-dev-log.socket", [
+      "[Socket]", "ListenDatagram=/run/systemd/journal/dev-log", "PassCredentials=yes", "PassSecurity=yes",
+      "Service=systemd-journald.service", "SocketMode=0666", "Symlinks=/dev/log", "Timestamping=us", "",
+    ].join("\n"))]);
+    expect(only(devLog).sockets).toEqual([{
+      listen_datagram: "/run/systemd/journal/dev-log", pass_credentials: true, pass_security: true, socket_mode: "0666",
+      symlinks: ["/dev/log"], timestamping: "us", fd_name: "systemd-journald-dev-log.socket",
+    }]);
+    expect(devLog.notes).toEqual([]);
+    expect(checkErrors(only(devLog))).toEqual([]);
+    for (const name of ["t", "m", "n"]) unitText(dir, `${name}.service`, "[Service]\nExecStart=/bin/true\n");
+    for (const [given, want] of [["usec", "us"], ["µs", "us"], ["μs", "us"], ["nsec", "ns"], ["ns", "ns"], ["yes", "ns"], ["no", "off"], ["off", "off"]]) {
+      const unit = only(importUnits([unitText(dir, "t.socket", `[Socket]\nListenDatagram=/run/t\nTimestamping=${given}\n`)]));
+      expect([given, unit.sockets[0]!.timestamping]).toEqual([given, want]);
+    }
+    // Symlinks= go to the socket file's table only; with two files systemd refuses the socket: dropped by name.
+    const mixed = importUnits([unitText(dir, "m.socket", "[Socket]\nListenStream=127.0.0.1:7000\nListenStream=/run/m.sk\nSymlinks=/run/m-alias /run/m2\nPassPacketInfo=yes\n")]);
+    expect(only(mixed).sockets.map((s) => s.symlinks)).toEqual([undefined, ["/run/m-alias", "/run/m2"]]);
+    expect(only(mixed).sockets.map((s) => s.pass_packet_info)).toEqual([true, true]);
+    expect(mixed.notes).toEqual([]);
+    const two = importUnits([unitText(dir, "n.socket", "[Socket]\nListenStream=/run/n1.sk\nListenFIFO=/run/n2\nSymlinks=/run/n\n")]);
+    expect(two.notes).toMatchObject([{ kind: "dropped", key: "Symlinks", why: "systemd refuses a socket with Symlinks= and more than one socket file or FIFO" }]);
+    expect(only(two).sockets.map((s) => s.symlinks)).toEqual([undefined, undefined]);
+  });
+
   test("a template socket goes into its template service, its fds named after the instance; or, where hearth refuses it, is dropped by name", () => {
     const dir = scratch();
     unitText(dir, "db@.service", "[Service]\nExecStart=/bin/db %i\n");

@@ -37,6 +37,18 @@ describe("[[socket]] across unit files", () => {
     expect(config.units.has("b")).toBe(false);
   });
 
+  test("a symlink's path is one entry's: not another's symlink nor its socket file", () => {
+    const config = load({
+      a: `${SERVICE}[[socket]]\nlisten_datagram = "/run/a.sk"\nsymlinks = ["/run/log", "/run/b.sk"]\n`,
+      b: `${SERVICE}[[socket]]\nlisten_stream = "/run/b.sk"\n`,
+      c: `${SERVICE}[[socket]]\nlisten_fifo = "/run/c"\nsymlinks = ["/run/c-alias", "/run/log"]\n`,
+    });
+    expect(problems(config)).toEqual([
+      "units/b.toml:4:17: error: socket[0].listen_stream: /run/b.sk is already listened on by 'a' socket[0] (its symlinks)",
+      "units/c.toml:5:29: error: socket[0].symlinks[1]: /run/log is already taken by 'a' socket[0] (its symlinks)",
+    ]);
+  });
+
   test("netlink sockets and special files are not held by one entry: each binds or opens its own, as in systemd", () => {
     const config = load({
       udevd: `${SERVICE}[[socket]]\nlisten_netlink = "kobject-uevent 1"\n`,

@@ -463,3 +463,6 @@ export const IN = {
   MASK_ADD: 0x20000000, // a second inotify_add_watch of the same inode adds to its mask
   NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
 } as const;
+
+/** include/uapi/linux/ipc.h: the command that removes a System V IPC object (shmctl, semctl, msgctl). */
+export const IPC_RMID = 0;

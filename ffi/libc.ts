@@ -19,6 +19,10 @@ const symbols = dlopen("libc.so.6", {
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   close: { args: ["i32"], returns: "i32" },
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  // System V IPC objects removed (remove_ipc): cmd IPC_RMID, no buffer
+  shmctl: { args: ["i32", "i32", "ptr"], returns: "i32" },
+  semctl: { args: ["i32", "i32", "i32", "u64"], returns: "i32" }, // variadic: a 4th word, unused by IPC_RMID
+  msgctl: { args: ["i32", "i32", "ptr"], returns: "i32" },
   // the manager's own resource limits (struct rlimit: u64 soft, u64 hard)
   getrlimit: { args: ["i32", "ptr"], returns: "i32" },
   setrlimit: { args: ["i32", "ptr"], returns: "i32" },

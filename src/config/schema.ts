@@ -338,6 +338,7 @@ const SERVICE = {
   send_sigkill: [bool, true, "false: when a stop times out, no SIGKILL: the unit goes down (result timeout) and what is left of it keeps running, its cgroup removed once empty (systemd's SendSIGKILL=no, for databases that must not be killed mid-write)."],
   user: [string, null, "User (name or number) the commands run as; unset: root."],
   group: [string, null, "Group (name or number); unset: the user's primary group."],
+  remove_ipc: [bool, false, "When the last running unit of this user (or group) is down, remove the System V and POSIX IPC objects they own: shared memory, semaphores, message queues (systemd's RemoveIPC=); only with user or group, never root's."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],
   working_directory: [{ kind: "path", home: true, optionalMark: true }, null, 'Working directory; "~" is the user\'s home; unset: "/". A leading "-" ("-/var/lib/x", "-~"): if it is not there the process starts in "/" instead of failing.'],
   secure_bits: [listOf(oneOf(["keep-caps", "keep-caps-locked", "no-setuid-fixup", "no-setuid-fixup-locked", "noroot", "noroot-locked"])), [], 'The process\'s securebits (prctl PR_SET_SECUREBITS, capabilities(7)), set before the change of user: "noroot" means root gets no capabilities from execve, "-locked" fixes a bit for good (systemd\'s SecureBits=).'],

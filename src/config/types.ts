@@ -123,6 +123,7 @@ export interface ServiceSection {
   // Execution context, applied by the spawner in the child before exec.
   user: string | null;
   group: string | null;
+  remove_ipc?: boolean; // src/exec/ipc-cleanup.ts
   supplementary_groups: string[];
   working_directory: string | null;
   umask: number; // 0o022 by default

@@ -751,6 +751,9 @@ export class Engine {
     }
     if (!down) return;
     if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
+    if (cfg.remove_ipc && (cfg.user !== null || cfg.group !== null) && !this.ipcOwnerStillRuns(name, cfg)) {
+      this.effects.push({ type: "remove-ipc", unit: name, user: cfg.user, group: cfg.group });
+    }
     if (cfg.load_credential?.length || cfg.set_credential?.length) this.effects.push({ type: "remove-credentials", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // systemd resets the terminal after the unit too (exec_context_revert_tty).
@@ -763,6 +766,21 @@ export class Engine {
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
     if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });
+  }
+
+  /**
+   * remove_ipc waits for the last unit of its user or group, as systemd's reference count
+   * on them: true while another unit running as the same user (or group) is not down.
+   */
+  private ipcOwnerStillRuns(name: string, cfg: ServiceSection): boolean {
+    for (const [other, u] of this.units) {
+      const o = u.cfg.service;
+      if (other === name || !o || !u.service) continue;
+      const same = (cfg.user !== null && o.user === cfg.user) || (cfg.group !== null && o.group === cfg.group);
+      const state = this.activeState(other);
+      if (same && state !== "inactive" && state !== "failed") return true;
+    }
+    return false;
   }
 
   private port(name: string, cfg: ServiceSection): svc.ServicePort {

@@ -37,6 +37,7 @@ import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
 import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
 import { raiseOwnFileLimit } from "../../ffi/rlimit.ts";
+import { removeIpc, type IpcOwner } from "../exec/ipc-cleanup.ts";
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
 export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "delegate" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
@@ -135,6 +136,8 @@ export interface ManagerHost {
    * service without limit_nofile starts with (systemd's DefaultLimitNOFILE=1024:HARD).
    */
   fileLimits(): { soft: number; hard: number };
+  /** remove_ipc: the System V and POSIX IPC objects the owner owns (src/exec/ipc-cleanup.ts). */
+  removeIpc(owner: IpcOwner): { removed: number; failed: string[] };
 }
 
 /** The host hearth runs on. */
@@ -206,5 +209,6 @@ export function realHost(): ManagerHost {
     }, opts),
     deviceWatcher: (opts) => new DeviceWatcher(reactor, opts),
     fileLimits: raiseOwnFileLimit,
+    removeIpc: (owner) => removeIpc(owner),
   };
 }

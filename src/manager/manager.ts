@@ -13,6 +13,7 @@ import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, 
 import { signalName } from "../exec/reaper.ts";
 import { attachCgroupBpf, cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf.ts";
 import { delegation } from "../exec/delegate.ts";
+import { findGroupId, findUser } from "../exec/users.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
@@ -403,6 +404,7 @@ export class Manager {
         return;
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
+      case "remove-ipc": return this.removeIpcOf(e.unit, e.user, e.group);
       case "remove-credentials": {
         const problem = removeCredentials(credentialsDirectory(this.directoryBases.runtime, e.unit));
         if (problem) this.unitLogger(e.unit).warning(problem);
@@ -614,6 +616,17 @@ export class Manager {
     if (!kept) return;
     this.namespaces.delete(unit);
     for (const fd of Object.values(kept.fds)) this.host.close(fd);
+  }
+
+  /** remove_ipc: the user's and group's IPC objects go (src/exec/ipc-cleanup.ts); root's never. */
+  private removeIpcOf(unit: string, user: string | null, group: string | null) {
+    const db = this.host.userDatabase();
+    const entry = user === null ? null : findUser(db, user);
+    const owner = { uid: entry?.uid ?? null, gid: group === null ? entry?.gid ?? null : findGroupId(db, group) };
+    if (owner.uid === null && owner.gid === null) return this.unitLogger(unit).warning(`remove_ipc: no such user or group (${user ?? group})`);
+    const { removed, failed } = this.host.removeIpc(owner);
+    if (removed > 0) this.unitLogger(unit).info(`remove_ipc: ${removed} IPC object(s) of ${user ?? `group ${group}`} removed`);
+    for (const f of failed) this.unitLogger(unit).warning(`remove_ipc: ${f} not removed`);
   }
 
   /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */

@@ -306,4 +306,9 @@ export class FakeHost implements ManagerHost {
   fileLimits() {
     return { soft: 1024, hard: 524288 };
   }
+
+  removeIpc(owner: { uid: number | null; gid: number | null }) {
+    this.trace.push(`remove ipc of uid ${owner.uid} gid ${owner.gid}`);
+    return { removed: 0, failed: [] };
+  }
 }

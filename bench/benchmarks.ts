@@ -21,7 +21,7 @@ export const BENCHMARKS: Benchmark[] = [
   { name: "startup-floor", title: "Start-up floor: hearth --version vs a Bun hello world compiled the same way (arm64 under qemu, native)", file: "startup-floor.ts", args: ["7"], markdown: true, gated: true },
   { name: "config-load", title: "Configuration loading: hearth check on the boot race's 30 units vs --version (arm64 under qemu, native)", file: "config-load.ts", args: ["7"], markdown: true, gated: true },
   { name: "micro", title: "Micro figures: notify throughput, memory, time to a status answer", file: "micro.ts", args: [], markdown: true, gated: true },
-  { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn", file: "spawn.ts", args: ["500"], markdown: false },
+  { name: "spawn", title: "Cost of one spawn: hearth's spawner vs Bun.spawn vs posix_spawn, and with each confinement (as root)", file: "spawn.ts", args: ["500", "--context"], markdown: false },
   { name: "service-watchdog", title: "Service watchdog lateness, idle vs busy", file: "service-watchdog.ts", args: ["10"], markdown: false },
   { name: "socket-activation", title: "Socket activation: first connection on demand, accept = true throughput", file: "socket-activation.ts", args: ["40", "3"], markdown: false },
   { name: "boot-race", title: "Boot race under QEMU: 30 services, hearth vs systemd, finit, BusyBox rcS, OpenRC", file: "boot-race.ts", args: ["--runs", "5"], markdown: true },

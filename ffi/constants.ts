@@ -7,6 +7,8 @@
 // arch/x86/include/uapi/asm/..., and asm-generic, which arm64 uses) as of Linux 6.1, and
 // glibc 2.36 where libc defines its own value (SIGRTMIN, sigset_t).
 
+import { SYSCALL_NUMBERS } from "./syscalls.ts";
+
 export type Arch = "x64" | "arm64";
 
 function detectArch(): Arch {
@@ -26,27 +28,19 @@ function perArch<T>(values: Record<Arch, T>): T {
 export const ARCHES: readonly Arch[] = ["x64", "arm64"];
 
 // ---------------------------------------------------------------- syscall numbers
-// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
-// Only those called through syscall(2): libc wrappers are unsafe in a CLONE_VM child
-// (set*id), may be missing from an older libc (close_range, finit_module), or are run on
-// a helper thread by ffi/async.ts (mount, umount2, finit_module, sync).
-const SYS_BY_ARCH = {
-  x64: {
-    getpid: 39, setuid: 105, setgid: 106, setgroups: 116,
-    rt_sigaction: 13, rt_sigprocmask: 14, getdents64: 217, close_range: 436,
-    finit_module: 313, mount: 165, umount2: 166, kcmp: 312, sync: 162,
-    sched_setaffinity: 203, sched_setscheduler: 144, ioprio_set: 251, ioprio_get: 252, capget: 125, capset: 126,
-    statfs: 137, mount_setattr: 442, clone3: 435, exit: 60,
-  },
-  arm64: {
-    getpid: 172, setuid: 146, setgid: 144, setgroups: 159,
-    rt_sigaction: 134, rt_sigprocmask: 135, getdents64: 61, close_range: 436,
-    finit_module: 273, mount: 40, umount2: 39, kcmp: 272, sync: 81,
-    sched_setaffinity: 122, sched_setscheduler: 119, ioprio_set: 30, ioprio_get: 31, capget: 90, capset: 91,
-    statfs: 43, mount_setattr: 442, clone3: 435, exit: 93,
-  },
-};
-export const SYS = SYS_BY_ARCH[ARCH];
+// From the one table per architecture (./syscalls.ts). Only those called through
+// syscall(2): libc wrappers are unsafe in a CLONE_VM child (set*id), may be missing from
+// an older libc (close_range, finit_module), or are run on a helper thread by
+// ffi/async.ts (mount, umount2, finit_module, sync).
+const CALLED = [
+  "getpid", "setuid", "setgid", "setgroups", "rt_sigaction", "rt_sigprocmask", "getdents64", "close_range",
+  "finit_module", "mount", "umount2", "kcmp", "sync", "sched_setaffinity", "sched_setscheduler", "ioprio_set",
+  "ioprio_get", "capget", "capset", "statfs", "mount_setattr", "clone3", "exit", "clone",
+] as const;
+function calledSyscalls(arch: Arch): Record<(typeof CALLED)[number], number> {
+  return Object.fromEntries(CALLED.map((name) => [name, SYSCALL_NUMBERS[arch][name]!])) as Record<(typeof CALLED)[number], number>;
+}
+export const SYS = calledSyscalls(ARCH);
 
 /** sched_setscheduler policies (<linux/sched.h>), and the flag that drops them in children. */
 export const SCHED = { other: 0, fifo: 1, rr: 2, batch: 3, idle: 5 } as const;
@@ -105,18 +99,28 @@ export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK = {
-  STREAM: 1, DGRAM: 2, SEQPACKET: 5,
+  STREAM: 1, DGRAM: 2, RAW: 3, SEQPACKET: 5,
   NONBLOCK: O.NONBLOCK, CLOEXEC: O.CLOEXEC, // by definition equal to the O_ flags
 } as const;
 export const SOL_SOCKET = 1;
 export const SO = {
   REUSEADDR: 2, TYPE: 3, ERROR: 4, SNDBUF: 7, RCVBUF: 8, KEEPALIVE: 9, REUSEPORT: 15,
-  PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, DOMAIN: 39,
+  PASSCRED: 16, PEERCRED: 17, TIMESTAMP: 29, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33, PASSSEC: 34,
+  TIMESTAMPNS: 35, PROTOCOL: 38, DOMAIN: 39,
 } as const;
-/** include/uapi/linux/in.h (IPPROTO_*), in6.h (IPV6_V6ONLY), tcp.h (TCP_NODELAY). */
+/** The ancillary data SO_TIMESTAMP and SO_TIMESTAMPNS attach to each datagram (64-bit: the _OLD values). */
+export const SCM_TIMESTAMP = SO.TIMESTAMP;
+export const SCM_TIMESTAMPNS = SO.TIMESTAMPNS;
+/** include/uapi/linux/in.h (IPPROTO_*, IP_PKTINFO), in6.h (IPV6_*), tcp.h (TCP_NODELAY), netlink.h (NETLINK_PKTINFO). */
+export const IPPROTO_IP = 0;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_IPV6 = 41;
+export const IP_PKTINFO = 8;
 export const IPV6_V6ONLY = 26;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50; // the ancillary data IPV6_RECVPKTINFO attaches
+export const SOL_NETLINK = 270;
+export const NETLINK_PKTINFO = 3;
 export const TCP_NODELAY = 1;
 /** include/uapi/linux/kcmp.h: compare two fds' open file descriptions. */
 export const KCMP_FILE = 0;
@@ -257,9 +261,15 @@ export const CAPABILITY_NAMES = [
  */
 export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
+/** include/uapi/linux/securebits.h: the bits of PR_SET_SECUREBITS, by systemd's SecureBits= names. */
+export const SECUREBITS: Readonly<Record<string, number>> = {
+  noroot: 1 << 0, "noroot-locked": 1 << 1, "no-setuid-fixup": 1 << 2, "no-setuid-fixup-locked": 1 << 3,
+  "keep-caps": 1 << 4, "keep-caps-locked": 1 << 5,
+};
+
 // include/uapi/linux/prctl.h
 export const PR_CAP = {
-  SET_KEEPCAPS: 8, CAPBSET_READ: 23, CAPBSET_DROP: 24,
+  SET_KEEPCAPS: 8, CAPBSET_READ: 23, CAPBSET_DROP: 24, GET_SECUREBITS: 27, SET_SECUREBITS: 28,
   CAP_AMBIENT: 47, AMBIENT_IS_SET: 1, AMBIENT_RAISE: 2, AMBIENT_LOWER: 3, AMBIENT_CLEAR_ALL: 4,
 } as const;
 
@@ -285,7 +295,7 @@ export const AT_RECURSIVE = 0x8000;
 /** AT_NO_AUTOMOUNT: an autofs mount point is changed, not triggered. */
 export const AT_NO_AUTOMOUNT = 0x800;
 /** The other namespaces a unit may have (include/uapi/linux/sched.h). */
-export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWNET: 0x40000000 } as const;
+export const CLONE_NS = { NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWUSER: 0x10000000, NEWNET: 0x40000000 } as const;
 /** A new network namespace's loopback brought up (include/uapi/linux/sockios.h, if.h). */
 export const NETDEV = { SIOCGIFFLAGS: 0x8913, SIOCSIFFLAGS: 0x8914, IFF_UP: 0x1 } as const;
 /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) (include/uapi/linux/prctl.h, seccomp.h). */
@@ -387,7 +397,7 @@ export const WDIOS = { DISABLECARD: 0x0001, ENABLECARD: 0x0002 } as const;
  * clash with nothing but reads better that way.
  */
 export function nativeDefines(arch: Arch): Record<string, string> {
-  const SYS = SYS_BY_ARCH[arch];
+  const SYS = calledSyscalls(arch);
   const SIGNALS = SIGNALS_BY_ARCH[arch];
   const defines: Record<string, number> = {
     SYS_getpid: SYS.getpid, SYS_setuid: SYS.setuid, SYS_setgid: SYS.setgid,
@@ -411,6 +421,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     IOPRIO_WHO_PROCESS: IOPRIO.WHO_PROCESS,
     LINUX_CAPABILITY_VERSION_3, CAP_SETPCAP: CAPABILITY_NAMES.indexOf("CAP_SETPCAP"),
     PR_SET_KEEPCAPS: PR_CAP.SET_KEEPCAPS, PR_CAPBSET_READ: PR_CAP.CAPBSET_READ,
+    PR_GET_SECUREBITS: PR_CAP.GET_SECUREBITS, PR_SET_SECUREBITS: PR_CAP.SET_SECUREBITS, SECBIT_KEEP_CAPS: SECUREBITS["keep-caps"]!,
     PR_CAPBSET_DROP: PR_CAP.CAPBSET_DROP, PR_CAP_AMBIENT: PR_CAP.CAP_AMBIENT,
     PR_CAP_AMBIENT_RAISE: PR_CAP.AMBIENT_RAISE, PR_CAP_AMBIENT_CLEAR_ALL: PR_CAP.AMBIENT_CLEAR_ALL,
     CLONE_NEWNS, MS_RDONLY: MS.RDONLY, MS_NOSUID: MS.NOSUID, MS_NODEV: MS.NODEV,
@@ -433,7 +444,7 @@ export function nativeDefines(arch: Arch): Record<string, string> {
     TTY_LFLAG: TERMIOS.ISIG | TERMIOS.ICANON | TERMIOS.IEXTEN | TERMIOS.ECHO | TERMIOS.ECHOE | TERMIOS.ECHOK | TERMIOS.ECHOCTL | TERMIOS.ECHOKE,
     // the sandbox: mount plan, namespaces, seccomp
     MS_MOVE: MS.MOVE, O_CREAT: O.CREAT, AT_NO_AUTOMOUNT, ST_RDONLY: ST.RDONLY,
-    CLONE_NEWNET: CLONE_NS.NEWNET, CLONE_NEWIPC: CLONE_NS.NEWIPC, CLONE_NEWUTS: CLONE_NS.NEWUTS, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
+    CLONE_NEWNET: CLONE_NS.NEWNET, CLONE_NEWIPC: CLONE_NS.NEWIPC, CLONE_NEWUTS: CLONE_NS.NEWUTS, CLONE_NEWUSER: CLONE_NS.NEWUSER, SYS_clone: SYS.clone, ECHILD: E.ECHILD, AF_INET, SOCK_DGRAM: SOCK.DGRAM, SOCK_CLOEXEC: SOCK.CLOEXEC,
     SIOCGIFFLAGS: NETDEV.SIOCGIFFLAGS, SIOCSIFFLAGS: NETDEV.SIOCSIFFLAGS, IFF_UP: NETDEV.IFF_UP,
     PR_SET_SECCOMP: SECCOMP.PR_SET_SECCOMP, SECCOMP_MODE_FILTER: SECCOMP.MODE_FILTER,
   };
@@ -453,7 +464,7 @@ export const IN = {
   NONBLOCK: 0o4000, CLOEXEC: 0o2000000,
 } as const;
 
-/** Errno names hearth accepts for system_call_error_number (src/exec/seccomp.ts; the same numbers on x86_64 and arm64). */
+/** Errno names hearth accepts for system_call_error_number (src/exec/seccomp.ts, ffi/seccomp.ts; the same numbers on x86_64 and arm64). */
 export const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10,
   EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20,
@@ -461,3 +472,6 @@ export const ERRNO_NUMBERS: Readonly<Record<string, number>> = {
   EROFS: 30, EMLINK: 31, EPIPE: 32, ERANGE: 34, ENOSYS: 38, ENOTSUP: 95, EOPNOTSUPP: 95,
   EAFNOSUPPORT: 97, EADDRINUSE: 98, ECONNREFUSED: 111,
 };
+
+/** include/uapi/linux/ipc.h: the command that removes a System V IPC object (shmctl, semctl, msgctl). */
+export const IPC_RMID = 0;

@@ -3,7 +3,7 @@
 // hands fds to a child, by placing them explicitly.
 
 import { readdirSync } from "node:fs";
-import { E, F, O } from "./constants.ts";
+import { E, EPOLL, F, O } from "./constants.ts";
 import { check, cString, lastErrno, libc, retryExpecting, retryOnEintr, SysError } from "./libc.ts";
 
 export type ReadResult = number | "again" | "eof";
@@ -75,6 +75,25 @@ export function isCloseOnExec(fd: number): boolean {
 export function openFile(path: string, flags: number, mode: number = 0o644): number {
   const pathBytes = cString(path);
   return retryOnEintr("open", () => libc.open(pathBytes, flags | O.CLOEXEC, mode), path);
+}
+
+/**
+ * Whether epoll can watch fd. A file whose driver has no poll (/dev/null, /dev/zero, a
+ * regular file on disk) is refused with EPERM: it would be "ready" forever, so the reactor
+ * could never wait on it. Asked of a throwaway epoll instance.
+ */
+export function canPoll(fd: number): boolean {
+  const epoll = check("epoll_create1", libc.epoll_create1(EPOLL.CLOEXEC));
+  try {
+    const event = new Uint8Array(16); // struct epoll_event (12 bytes packed on x86_64, 16 on arm64)
+    new DataView(event.buffer).setUint32(0, EPOLL.IN, true);
+    if (libc.epoll_ctl(epoll, EPOLL.CTL_ADD, fd, event) === 0) return true;
+    const errno = lastErrno();
+    if (errno === E.EPERM) return false;
+    throw new SysError("epoll_ctl", errno, `fd ${fd}`);
+  } finally {
+    close(epoll);
+  }
 }
 
 let devNullFd = -1;

@@ -19,6 +19,13 @@ const symbols = dlopen("libc.so.6", {
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   close: { args: ["i32"], returns: "i32" },
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  // System V IPC objects removed (remove_ipc): cmd IPC_RMID, no buffer
+  shmctl: { args: ["i32", "i32", "ptr"], returns: "i32" },
+  semctl: { args: ["i32", "i32", "i32", "u64"], returns: "i32" }, // variadic: a 4th word, unused by IPC_RMID
+  msgctl: { args: ["i32", "i32", "ptr"], returns: "i32" },
+  // the manager's own resource limits (struct rlimit: u64 soft, u64 hard)
+  getrlimit: { args: ["i32", "ptr"], returns: "i32" },
+  setrlimit: { args: ["i32", "ptr"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
   dup: { args: ["i32"], returns: "i32" },
@@ -28,6 +35,9 @@ const symbols = dlopen("libc.so.6", {
   chmod: { args: ["ptr", "u32"], returns: "i32" },
   mkfifo: { args: ["ptr", "u32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  // epoll here only asks whether an fd can be watched (ffi/fd.ts canPoll); the reactor's is in native.c
+  epoll_create1: { args: ["i32"], returns: "i32" },
+  epoll_ctl: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   // sockets
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },

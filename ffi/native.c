@@ -52,6 +52,11 @@ extern int epoll_ctl(int epfd, int op, int fd, void *event);
 extern int epoll_wait(int epfd, void *events, int maxevents, int timeout);
 extern int pthread_create(u64 *thread, const void *attr, void *(*fn)(void *), void *arg);
 extern int pthread_detach(u64 thread);
+extern long read(int fd, void *buf, size_t count);
+extern int pipe2(int fds[2], int flags);
+extern int getppid(void);
+extern u32 getuid(void);
+extern u32 getgid(void);
 
 /* ------------------------------------------------------------------ spawn */
 
@@ -109,6 +114,12 @@ static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 /* sched_setscheduler(sched_policy, sched_priority) (systemd's CPUSchedulingPolicy= and
  * friends); the policy may carry SCHED_RESET_ON_FORK. */
 #define SPAWN_SET_SCHED        (1 << 19)
+/* PrivateUsers=: a user namespace of its own (private_users below). */
+#define SPAWN_PRIVATE_USERS    (1 << 20)
+/* A mount namespace of its own (apply_mounts), whatever the number of steps in it. */
+#define SPAWN_MOUNT_NAMESPACE  (1 << 21)
+/* prctl(PR_SET_SECUREBITS, secure_bits) before the change of user (SecureBits=). */
+#define SPAWN_SECUREBITS       (1 << 22)
 /* An fd_sources entry standing for the terminal the child opens (TTY_FD in ffi/spawn-layout.ts). */
 #define TTY_FD (-2)
 
@@ -134,6 +145,7 @@ enum spawn_stage {
   STAGE_LOOPBACK, STAGE_MOUNT_NAMESPACE, STAGE_MOUNTS,
   STAGE_CAPABILITY_BOUNDING_SET, STAGE_AMBIENT_CAPABILITIES, STAGE_SETGROUPS, STAGE_SETGID,
   STAGE_SETUID, STAGE_CHDIR, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_EXECVE, STAGE_CPU_SCHEDULING,
+  STAGE_USER_NAMESPACE, STAGE_SECURE_BITS,
   STAGE_COUNT /* not a stage: checked against the JS list when the library loads */
 };
 
@@ -192,6 +204,7 @@ struct spawn_request {
   const char *tty_path;    /* NULL: no terminal; else opened by the child, fd_sources TTY_FD entries become it */
   i64 sched_policy;        /* SPAWN_SET_SCHED: SCHED_* | SCHED_RESET_ON_FORK */
   i64 sched_priority;
+  i64 secure_bits;         /* SPAWN_SECUREBITS: the SECBIT_* set (keep-caps added for ambient capabilities) */
 };
 
 static void child_fail(struct spawn_request *req, int stage) {
@@ -586,6 +599,106 @@ static int place_terminal(struct spawn_request *req) {
   return 0;
 }
 
+/* Formats "A A 1\n" (an id mapped to itself) at out; returns the length. */
+static int id_line(char *out, u32 id) {
+  char digits[10];
+  int n = 0, len = 0;
+  do digits[n++] = (char)('0' + id % 10); while ((id /= 10) > 0);
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = n - 1; i >= 0; i--) out[len++] = digits[i];
+    out[len++] = ' ';
+  }
+  out[len++] = '1';
+  out[len++] = '\n';
+  return len;
+}
+
+static int write_proc_file(int pid, const char *name, const char *text, int len) {
+  char path[48] = "/proc/";
+  int at = 6;
+  char digits[10];
+  int n = 0;
+  do digits[n++] = (char)('0' + pid % 10); while ((pid /= 10) > 0);
+  while (n > 0) path[at++] = digits[--n];
+  path[at++] = '/';
+  for (const char *c = name; *c; c++) path[at++] = *c;
+  path[at] = 0;
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  long wrote = write(fd, text, (size_t)len);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return wrote == len ? 0 : -1;
+}
+
+/*
+ * The maps of a private user namespace, as systemd's PrivateUsers=: root and the
+ * service's user (and group) map to themselves, every other id shows as nobody. A
+ * manager that is not root may only map its own ids, and must deny setgroups first.
+ */
+static int write_id_maps(int pid, u32 uid, u32 gid) {
+  char map[48];
+  int len;
+  if (getuid() == 0) {
+    len = id_line(map, 0);
+    if (uid != 0) len += id_line(map + len, uid);
+    if (write_proc_file(pid, "uid_map", map, len) < 0) return -1;
+    len = id_line(map, 0);
+    if (gid != 0) len += id_line(map + len, gid);
+    return write_proc_file(pid, "gid_map", map, len);
+  }
+  if (write_proc_file(pid, "setgroups", "deny", 4) < 0) return -1;
+  if (write_proc_file(pid, "uid_map", map, id_line(map, getuid())) < 0) return -1;
+  return write_proc_file(pid, "gid_map", map, id_line(map, getgid()));
+}
+
+/*
+ * PrivateUsers=: the child enters a user namespace of its own. Its maps must be written
+ * by a process that keeps CAP_SETUID where the child was: a helper forked (a plain
+ * fork: the raw clone with SIGCHLD, a copy of this memory, never the parent's) before
+ * the unshare, which writes them once told and exits with 0 or the errno. After this
+ * the child has every capability in its namespace and none outside it, and the
+ * bounding set is full again (the kernel's set_cred_user_ns): it is dropped after.
+ */
+static int private_users(u32 uid, u32 gid) {
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) return -1;
+  long helper = syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+  if (helper < 0) {
+    int saved = errno;
+    close(go[0]);
+    close(go[1]);
+    errno = saved;
+    return -1;
+  }
+  if (helper == 0) {
+    close(go[1]);
+    char byte;
+    long got;
+    while ((got = read(go[0], &byte, 1)) < 0 && errno == EINTR) {}
+    if (got != 1) _exit(EINTR); /* the unshare failed: nothing to write */
+    _exit(write_id_maps(getppid(), uid, gid) < 0 ? (errno & 0xff) : 0);
+  }
+  close(go[0]);
+  int made = unshare(CLONE_NEWUSER);
+  int saved = errno;
+  if (made == 0) write(go[1], "x", 1);
+  close(go[1]);
+  int status = 0;
+  while (waitpid((int)helper, &status, 0) < 0 && errno == EINTR) {}
+  if (made < 0) {
+    errno = saved;
+    return -1;
+  }
+  /* exited with code 0: WIFEXITED and WEXITSTATUS in one test (status is code << 8) */
+  if (status != 0) {
+    errno = (status & 0x7f) == 0 ? (status >> 8) & 0xff : ECHILD;
+    return -1;
+  }
+  return 0;
+}
+
 /* The order follows systemd's exec_child: into the cgroup first, unless clone3 started
  * the child there (so that everything the child does is accounted there), privileged steps (rlimits, scheduling,
  * oom_score_adj, mounts, the bounding set) before dropping privileges, chdir after (as
@@ -618,16 +731,28 @@ static int child_main(struct spawn_request *req, int must_join) {
   if (flags & SPAWN_SET_UMASK) umask((u32)req->umask);
   if (req->unshare_flags && unshare((int)req->unshare_flags) < 0) child_fail(req, STAGE_NAMESPACES);
   if ((req->unshare_flags & CLONE_NEWNET) && loopback_up() < 0) child_fail(req, STAGE_LOOPBACK);
-  if (req->mount_count > 0 && req->join_ns[0] < 0) apply_mounts(req);
-  if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
-    child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
-  if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
+  /* Mount steps are never made outside a namespace of their own. */
+  if (((flags & SPAWN_MOUNT_NAMESPACE) || req->mount_count > 0) && req->join_ns[0] < 0) apply_mounts(req);
+  /* The groups before a private user namespace, where ids other than the unit's own are unmapped. */
   if ((flags & SPAWN_SET_GROUPS) && syscall(SYS_setgroups, req->group_count, req->groups) < 0)
     child_fail(req, STAGE_SETGROUPS);
   if ((flags & SPAWN_SET_GID) && syscall(SYS_setgid, req->gid) < 0) child_fail(req, STAGE_SETGID);
+  if ((flags & SPAWN_PRIVATE_USERS) &&
+      private_users((flags & SPAWN_SET_UID) ? (u32)req->uid : getuid(), (flags & SPAWN_SET_GID) ? (u32)req->gid : getgid()) < 0)
+    child_fail(req, STAGE_USER_NAMESPACE);
+  if ((flags & SPAWN_CAP_BOUNDING) && drop_bounding_set(req->bounding_keep) < 0)
+    child_fail(req, STAGE_CAPABILITY_BOUNDING_SET);
+  if (ambient && apply_ambient(req->ambient, 1) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);
+  if (flags & SPAWN_SECUREBITS) {
+    /* As systemd: not set when already so (setting needs CAP_SETPCAP); keep-caps joins
+     * them when ambient capabilities must survive the change of user. */
+    long bits = (long)req->secure_bits | (ambient && req->uid != 0 ? SECBIT_KEEP_CAPS : 0);
+    if (prctl_long(PR_GET_SECUREBITS, 0, 0, 0, 0) != bits && prctl_long(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+      child_fail(req, STAGE_SECURE_BITS);
+  }
   if (flags & SPAWN_SET_UID) {
     /* keep-caps: the permitted set survives the change to a non-zero uid (execve resets it) */
-    if (ambient && req->uid != 0 && prctl_long(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    if (ambient && req->uid != 0 && !(flags & SPAWN_SECUREBITS) && prctl_long(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
       child_fail(req, STAGE_AMBIENT_CAPABILITIES);
     if (syscall(SYS_setuid, req->uid) < 0) child_fail(req, STAGE_SETUID);
     if (ambient && apply_ambient(req->ambient, 0) < 0) child_fail(req, STAGE_AMBIENT_CAPABILITIES);

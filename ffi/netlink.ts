@@ -31,6 +31,20 @@ function sockaddrNl(pid: number, groups: number): Uint8Array {
   return bytes;
 }
 
+/**
+ * A netlink socket of `protocol` for a [[socket]] listen_netlink entry: SOCK_RAW as
+ * systemd makes it, close-on-exec, blocking (the service reads it as a plain fd).
+ */
+export function openNetlinkSocket(protocol: number, label: string): number {
+  return check("socket", libc.socket(AF_NETLINK, SOCK.RAW | SOCK.CLOEXEC, protocol), label);
+}
+
+/** bind(2) to the multicast groups `groups` (a bit mask, nl_groups); the kernel picks the port id. */
+export function bindNetlink(fd: number, groups: number, label: string): void {
+  const address = sockaddrNl(0, groups);
+  check("bind", libc.bind(fd, address, address.length), label);
+}
+
 /** A non-blocking, close-on-exec uevent socket bound to the kernel's group, with SO_PASSCRED. */
 export function openUeventSocket(): number {
   const fd = check("socket", libc.socket(AF_NETLINK, SOCK.DGRAM | SOCK.CLOEXEC | SOCK.NONBLOCK, NETLINK_KOBJECT_UEVENT), "NETLINK_KOBJECT_UEVENT");

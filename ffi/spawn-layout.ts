@@ -8,7 +8,7 @@ export const SPAWN_STAGES = [
   "none", "clone", "cgroup", "setsid", "tty", "fds", "close_fds", "rlimit", "nice", "ioprio",
   "cpu_affinity", "oom_score_adj", "namespaces", "loopback", "mount_namespace", "mounts",
   "capability_bounding_set", "ambient_capabilities", "setgroups", "setgid",
-  "setuid", "chdir", "no_new_privs", "seccomp", "execve", "cpu_scheduling",
+  "setuid", "chdir", "no_new_privs", "seccomp", "execve", "cpu_scheduling", "user_namespace", "secure_bits",
 ] as const;
 export type SpawnStage = (typeof SPAWN_STAGES)[number];
 
@@ -22,6 +22,9 @@ export const FLAG = {
   ttyReset: 1 << 14, ttyVhangup: 1 << 15, ttyVtDisallocate: 1 << 16,
   ttyControlling: 1 << 17, ttyForce: 1 << 18,
   sched: 1 << 19, // schedPolicy / schedPriority
+  privateUsers: 1 << 20, // a user namespace of its own (private_users)
+  mountNamespace: 1 << 21, // a mount namespace of its own, with the mounts steps (if any) in it
+  secureBits: 1 << 22, // secureBits set with PR_SET_SECUREBITS
 
 } as const;
 
@@ -35,9 +38,9 @@ export const SLOT = {
   rlimits: 15, rlimitCount: 16, cgroupFd: 17, cpuMask: 18, cpuMaskBytes: 19, ioprio: 20,
   boundingKeep: 21, ambient: 22, mounts: 23, mountCount: 24, unshareFlags: 25, seccomp: 26,
   seccompLength: 27, joinNs: 28, failedErrno: 29, failedStage: 30, failedIndex: 31, ttyPath: 32,
-  schedPolicy: 33, schedPriority: 34,
+  schedPolicy: 33, schedPriority: 34, secureBits: 35,
 } as const;
-export const SPAWN_REQUEST_SLOTS = 35;
+export const SPAWN_REQUEST_SLOTS = 36;
 
 /** struct mount_op: kind, flags, path, source, data, attr_set, attr_clear (8-byte cells). */
 export const MOUNT_OP_SIZE = 56;

@@ -78,6 +78,12 @@ export interface NativeSpawn {
   ambient?: number[];
   /** Steps of a private mount namespace, in order; none: no namespace. */
   mounts?: NativeMount[];
+  /** PR_SET_SECUREBITS before the change of user (ffi/constants.ts SECUREBITS). */
+  secureBits?: number;
+  /** A mount namespace of its own (no propagation to the host), where `mounts` are made. */
+  mountNamespace?: boolean;
+  /** A user namespace of its own, made after the mounts and the groups (PrivateUsers=). */
+  privateUsers?: boolean;
   /** fds on namespaces (/proc/PID/ns/TYPE) joined with setns: mnt instead of carrying out mounts, the others instead of unsharing them. */
   joinNamespaces?: Partial<Record<JoinableNamespace, number>>;
   /** CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS: namespaces unshared (a new network's loopback up). */
@@ -187,6 +193,9 @@ function optionalFlags(req: NativeSpawn): number {
   if (req.legacyRemount) flags |= FLAG.legacyRemount;
   if (req.ignoreSigpipe) flags |= FLAG.ignoreSigpipe;
   if (req.cgroupJoin) flags |= FLAG.cgroupJoin;
+  if (req.privateUsers) flags |= FLAG.privateUsers;
+  if (req.mountNamespace) flags |= FLAG.mountNamespace;
+  if (req.secureBits !== undefined) flags |= FLAG.secureBits;
   const tty = req.tty;
   if (tty?.reset) flags |= FLAG.ttyReset;
   if (tty?.vhangup) flags |= FLAG.ttyVhangup;
@@ -312,6 +321,7 @@ export function spawnNative(req: NativeSpawn): NativeSpawnResult {
   field("ioprio", req.ioprio ?? 0);
   field("schedPolicy", req.scheduling?.policy ?? 0);
   field("schedPriority", req.scheduling?.priority ?? 0);
+  field("secureBits", req.secureBits ?? 0);
   field("mounts", block.base + mountsAt);
   field("mountCount", mounts.length);
   field("ttyPath", ttyPathAt < 0 ? 0 : addresses[ttyPathAt]!);

@@ -1,4 +1,5 @@
-// System call numbers by name, for the seccomp filters (src/exec/seccomp.ts). Generated
+// System call numbers by name, for the seccomp filters (./seccomp.ts) and the calls made
+// through syscall(2) (SYS in ./constants.ts). Generated
 // from the Linux UAPI headers of Debian 12 (Linux 6.1): `echo '#include <asm/unistd.h>' |
 // CC -E -dM -` with gcc (arch/x86/entry/syscalls/syscall_64.tbl) and aarch64-linux-gnu-gcc
 // (include/uapi/asm-generic/unistd.h), __NR3264_ aliases resolved; fchmodat2 (452, Linux
@@ -133,7 +134,3 @@ const ARM64: Readonly<Record<string, number>> = {
 
 export const SYSCALL_NUMBERS: Record<Arch, Readonly<Record<string, number>>> = { x64: X64, arm64: ARM64 };
 
-/** AUDIT_ARCH_* (include/uapi/linux/audit.h): what seccomp_data.arch says for a native call. */
-export const AUDIT_ARCH: Record<Arch, number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
-/** x32 system calls arrive as x86_64 ones with this bit set in the number (asm/unistd.h). */
-export const X32_SYSCALL_BIT = 0x40000000;

@@ -12,6 +12,7 @@ import { dirname } from "node:path";
 import { API_MOUNTS, planApiMounts, type ApiMount } from "./api-mounts.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import { attachConsole, interfaceUp, mountNow, setHostname } from "../../ffi/system.ts";
+import { MS } from "../../ffi/constants.ts";
 
 export interface EarlyReport {
   /** One line per step that did something or failed, for the log once it exists. */
@@ -53,6 +54,21 @@ export function mountApiFilesystems(report: EarlyReport): void {
   }
   const missing = API_MOUNTS.filter((m) => !isMountPoint(m.where)).map((m) => m.where);
   if (missing.length > 0) report.notes.push({ level: "warning", text: `not mounted: ${missing.join(", ")}` });
+}
+
+/**
+ * The mounts from / down made shared, as systemd does when the kernel starts it (the
+ * kernel's default is private): a unit's own mount namespace (private_mounts, the
+ * sandbox keys) is a slave of them, so what is mounted later — a data partition, a USB
+ * stick — still reaches it. Not in a container ($container set): its manager chose.
+ */
+export function shareMounts(report: EarlyReport, container = process.env.container): void {
+  if (container) return;
+  try {
+    mountNow("", "/", "", MS.REC | MS.SHARED, "");
+  } catch (e) {
+    report.notes.push({ level: "warning", text: `making / shared for mount propagation: ${(e as Error).message}` });
+  }
 }
 
 export function openConsole(report: EarlyReport): void {

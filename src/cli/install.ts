@@ -18,6 +18,7 @@
 
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { existsNoFollow } from "../config/read-file.ts";
 
 export const PROC_MAPS_STAND_IN = "00000000-fffffffff000 rw-p 00000000 00:00 0 [stack]\n";
 
@@ -89,7 +90,7 @@ export function performInstall(opts: InstallOptions, force: boolean, say: (line:
         say(`installed ${step.from} as ${step.to}`);
         break;
       case "symlink": {
-        const exists = (() => { try { lstatSync(at); return true; } catch { return false; } })();
+        const exists = existsNoFollow(at);
         if (exists && !isHearth(root, step.path) && !(step.path === "/init" && readlinkOr(at) === step.target)) {
           if (!force) { problems.push(`${step.path} exists and is not hearth's: give --force to move it to ${step.path}.before-hearth`); break; }
           renameSync(at, `${at}.before-hearth`);

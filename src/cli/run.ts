@@ -1,7 +1,7 @@
 // `hearth run [-c CONFDIR] [-r RUNDIR] [--target T]`: the manager in the foreground, as a
 // subreaper rather than PID 1. Used by tests, benchmarks, and anyone trying hearth out.
 import { loadConfig } from "../config/load.ts";
-import { formatDiagnostic } from "../config/diagnostics.ts";
+import { formatDiagnostic, logDiagnostic } from "../config/diagnostics.ts";
 import { ControlServer } from "../control/server.ts";
 import { createLogger, parseLogLevel, ringSink, stderrSink, teeSink, type LogLevelName } from "../log/manager-log.ts";
 import { Manager } from "../manager/manager.ts";
@@ -69,7 +69,10 @@ export async function runMain(argv: string[]): Promise<number> {
     level: logLevel,
     sink: (r) => (manager ? teeSink(ringSink(manager.managerRing), stderrSink())(r) : stderrSink()(r)),
   });
-  for (const d of config.diagnostics) console.error(formatDiagnostic(d));
+  for (const d of config.diagnostics) {
+    if (d.quiet) logDiagnostic(logger, d); // at info, as under PID 1
+    else console.error(formatDiagnostic(d));
+  }
   target ??= config.system.manager.default_target;
   if (!config.units.has(target)) {
     console.error(`hearth run: target ${target} not found`);

@@ -7,7 +7,7 @@
 
 import { accessSync, constants, existsSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { applyCmdline, CMDLINE_FILE, parseCmdline, type CmdlineOverrides } from "../config/cmdline.ts";
-import { formatDiagnostic } from "../config/diagnostics.ts";
+import { logDiagnostic } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { layerDirs, SYSTEM_LAYERS } from "../config/layers.ts";
 import { makeReloader } from "../control/daemon-reload.ts";
@@ -19,7 +19,7 @@ import { Manager } from "../manager/manager.ts";
 import { PERSISTENT_LOG_DIR, PersistentLog } from "../log/persistent.ts";
 import { parseMountinfo } from "../boot/mountinfo.ts";
 import { chooseBootTarget } from "../boot/boot-target.ts";
-import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, type EarlyReport } from "../boot/early.ts";
+import { applyHostname, loopbackUp, raiseDatagramQueue, mountApiFilesystems, openConsole, shareMounts, type EarlyReport } from "../boot/early.ts";
 import { loadKernelModules } from "../boot/kmod.ts";
 import { systemMounter } from "../boot/mounter.ts";
 import { withMountUnits } from "../boot/mount-units.ts";
@@ -90,6 +90,7 @@ async function boot(setLogger: (log: Logger) => void, argv: string[]): Promise<v
   if (restore?.watchdog) WatchdogFd.adopt(restore.watchdog.fd, restore.watchdog.path).keepalive();
   const early: EarlyReport = { notes: [], consoleFd: null };
   mountApiFilesystems(early);
+  shareMounts(early);
   const phases = startupMarks("kernel", offsetMs, codeLoaded);
   openConsole(early);
   writeConsole(`\nhearth ${pkg.version} running as PID 1.`);
@@ -291,12 +292,6 @@ function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function logDiagnostic(log: Logger, d: Diagnostic) {
-  const text = formatDiagnostic(d);
-  if (d.severity === "error") log.err(text);
-  else log.warning(text);
 }
 
 let logRecords: ((r: Parameters<ReturnType<typeof ringSink>>[0]) => void) | null = null;

@@ -68,12 +68,16 @@ export function splitOperator(text: string): { op: CompareOp | null; rest: strin
   return { op: null, rest: t.trim() };
 }
 
-/** condition_kernel_version: space-separated expressions, each "OP VERSION" or a glob. */
-export function kernelVersionExpressions(param: string): { op: CompareOp | null; value: string }[] | string {
-  const out: { op: CompareOp | null; value: string }[] = [];
+/** The glob operators of condition_kernel_version: "=$" matches (as no operator does), "!=$" does not. */
+export type GlobOp = "=$" | "!=$";
+
+/** condition_kernel_version: space-separated expressions, each "OP VERSION" or a glob ("=$"/"!=$" or none). */
+export function kernelVersionExpressions(param: string): { op: CompareOp | GlobOp | null; value: string }[] | string {
+  const out: { op: CompareOp | GlobOp | null; value: string }[] = [];
   let rest = param.trim();
   while (rest.length > 0) {
-    const { op, rest: after } = splitOperator(rest);
+    const glob = (["!=$", "=$"] as const).find((g) => rest.startsWith(g));
+    const { op, rest: after } = glob ? { op: glob, rest: rest.slice(glob.length).trim() } : splitOperator(rest);
     const match = /^(\S+)\s*/.exec(after);
     if (!match) return `${op ?? ""} needs a version after it`;
     out.push({ op, value: match[1]! });

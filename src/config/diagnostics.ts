@@ -8,6 +8,7 @@ import type { Diagnostic } from "./types.ts";
 import { positionOf, type PositionMap } from "./positions.ts";
 import type { LoadEnv } from "./commands.ts";
 import { escapeControls, SHOWN_LENGTH, shorten } from "./describe.ts";
+import type { Logger } from "../log/manager-log.ts";
 
 /** The longest message: values are echoed shortened already; this catches what is left. */
 const MAX_MESSAGE_LENGTH = 400;
@@ -58,10 +59,11 @@ export class FileReport {
   }
 
   /** Every diagnostic passes here: one line (control characters escaped), of bounded length. */
-  add(severity: Diagnostic["severity"], line: number, col: number, message: string, file = this.file): void {
+  add(severity: Diagnostic["severity"], line: number, col: number, message: string, file = this.file, quiet = false): void {
     if (severity === "error") this.errorCount++;
     if (this.diagnostics.length >= MAX_DIAGNOSTICS_PER_FILE) return this.hide(severity, line, col);
-    this.push(severity, line, col, shorten(escapeControls(message), MAX_MESSAGE_LENGTH), file);
+    const diagnostic = this.push(severity, line, col, shorten(escapeControls(message), MAX_MESSAGE_LENGTH), file);
+    if (quiet) diagnostic.quiet = true;
   }
 
   private push(severity: Diagnostic["severity"], line: number, col: number, message: string, file = this.file): Diagnostic {
@@ -110,10 +112,15 @@ export class Site {
     this.emit("warning", message, part);
   }
 
-  private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value"): void {
+  /** A warning for `hearth check` that the manager logs at info (Diagnostic.quiet). */
+  quietWarning(message: string, part: "key" | "value" = "value"): void {
+    this.emit("warning", message, part, true);
+  }
+
+  private emit(severity: Diagnostic["severity"], message: string, part: "key" | "value", quiet = false): void {
     const { file, line, col } = this.report.place(this.path, part);
     const label = shorten(siteLabel(this.path), SHOWN_LENGTH); // a key may be as long as the file
-    this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`, file);
+    this.report.add(severity, line, col, label === "" ? message : `${label}: ${message}`, file, quiet);
   }
 }
 
@@ -132,7 +139,17 @@ export function siteLabel(path: string): string {
 
 /** `FILE:LINE:COL: error: message`; without a place, `FILE: error: message`. */
 export function formatDiagnostic(d: Diagnostic): string {
+  return `${placeOf(d)}: ${d.severity}: ${d.message}`;
+}
+
+function placeOf(d: Diagnostic): string {
   const file = d.file === "" ? "hearth" : d.file;
-  const where = d.line > 0 ? `${file}:${d.line}:${d.col}` : file;
-  return `${where}: ${d.severity}: ${d.message}`;
+  return d.line > 0 ? `${file}:${d.line}:${d.col}` : file;
+}
+
+/** How the manager logs a diagnostic of its configuration: errors at err, warnings at warning, quiet ones at info. */
+export function logDiagnostic(log: Pick<Logger, "err" | "warning" | "info">, d: Diagnostic): void {
+  if (d.severity === "error") log.err(formatDiagnostic(d));
+  else if (d.quiet) log.info(`${placeOf(d)}: note: ${d.message}`);
+  else log.warning(formatDiagnostic(d));
 }

@@ -50,6 +50,7 @@ export function typeName(type: ValueType): string {
     case "rlimit": return type.max < Number.MAX_SAFE_INTEGER ? `resource limit up to ${type.max}` : "resource limit";
     case "exit-status": return "exit code";
     case "listen-address": return "socket address";
+    case "netlink-address": return "netlink family and groups";
     case "fd-name": return "fd name";
     case "capability-set": return "capability set";
     case "bool-or-strings": return "bool or list of strings";
@@ -433,11 +434,43 @@ made) fails its unit, with the reason in \`hearth ctl status\`; the rest boots, 
   \`standard_input = "socket"\` (inetd style); \`REMOTE_ADDR\` and \`REMOTE_PORT\` name an IP
   peer. Instances show in \`hearth ctl list\` and are removed once they end. Stopping the
   unit pauses the accepting (clients wait in the backlog); starting it resumes.
+- **Netlink sockets and special files** (systemd's \`ListenNetlink=\` and
+  \`ListenSpecial=\`), always \`accept = false\`: \`listen_netlink = "kobject-uevent 1"\`
+  is a netlink socket of that family (by systemd's name or number) bound to those
+  multicast groups (the mask, nl_groups), made before bind with the entry's socket options
+  (\`receive_buffer\` past \`rmem_max\` as root, \`pass_credentials\` …); the kernel
+  gives every socket of a group every message, so several entries may name the same
+  family and group. \`listen_special = "/dev/rfkill"\` opens a character device, or a
+  regular file of /proc or /sys, read-only (read-write with \`writable = true\`), as it is:
+  nothing is created or removed. The manager never blocks on it: a FIFO (its open would
+  wake a waiting writer), a directory, a socket or a symbolic link is refused before it is
+  opened, the open is non-blocking, and a file the kernel cannot poll (/dev/null,
+  /dev/urandom, a file on disk) is refused too, as systemd's watch fails on it: each fails
+  its unit with the path named. Either starts its service when it is readable (a netlink
+  message waits), and is passed like any other socket.
 - **The fd store**: with \`fd_store_max\` > 0, fds a service sends with \`FDSTORE=1\`
   (named by \`FDNAME=\`, default "stored") are kept by the manager while the service
   restarts and handed back at its next start; \`FDSTOREREMOVE=1\` with \`FDNAME=\` drops
   them, and a kept fd whose peer hangs up is dropped unless it came with \`FDPOLL=0\`. The
   store is emptied when the service stops for good.
+- **Socket options** are set on the socket before it is bound, as systemd sets them; one
+  the kernel refuses is a warning naming the unit, and the socket is used without it.
+  \`timestamping = "us"\` (SO_TIMESTAMP) or \`"ns"\` (SO_TIMESTAMPNS) gives each
+  datagram received the time the kernel received it (SCM_TIMESTAMP / SCM_TIMESTAMPNS),
+  \`pass_security\` the sender's security context (SO_PASSSEC), \`pass_packet_info\` the
+  address it was sent to and the interface it came in on (IP_PKTINFO for IPv4,
+  IPV6_RECVPKTINFO for IPv6, NETLINK_PKTINFO for netlink; a unix socket has none: a
+  warning). A daemon-reexec keeps them (the same sockets); a reload that changes them
+  re-makes the socket.
+- **\`symlinks\`** (systemd's \`Symlinks=\`) are other names of a socket file or FIFO
+  (\`symlinks = ["/dev/log"]\`), made once the socket is, with their missing directories
+  (\`directory_mode\`); an entry without a file (an IP or abstract socket) cannot have them.
+  A link already pointing at the socket is kept; one that cannot be made is a warning
+  naming the unit, and the socket works without it. The manager never follows or
+  clobbers what is in a link's place: a file, a socket or a directory there is left alone
+  (the warning says which), and another symbolic link is replaced only with
+  \`remove_on_stop\`, as in systemd. With \`remove_on_stop\` the links go with the file,
+  each only while it still points at the socket.
 
 In system mode the manager also creates \`/run/systemd/system\`: libsystemd's
 \`sd_booted()\`, and daemons that check it, then use the passed sockets and sd_notify.
@@ -626,7 +659,10 @@ const DIAGNOSTICS = `## What an error does
   skipped; an unknown \`default_target\` falls back to \`multi-user\`.
 - Warnings (unknown unit names in any dependency list, shell operators in a command, a
   requirement on a unit with errors) change nothing else; a requirement that is not
-  there fails the unit's start, not its loading.
+  there fails the unit's start, not its loading. An unknown name in an ordering or weak
+  list (\`after\`, \`before\`, \`wants\`, \`conflicts\`, ...) is ignored: \`hearth check\` warns
+  about it, while the manager logs it at info only, off the console (systemd is silent
+  about these; Debian's units name many).
 `;
 
 if (import.meta.main) {

@@ -96,7 +96,7 @@ function withoutBadReferences(unit: UnitConfig, known: Set<string>, file: UnitFi
       if (NEEDED.has(list)) {
         kept.push(ref);
         site.warning(`unknown unit '${ref}': starting '${unit.name}' will fail${hint}`);
-      } else site.warning(`unknown unit '${ref}', ignored${hint}`);
+      } else site.quietWarning(`unknown unit '${ref}', ignored${hint}`); // systemd is silent about these
     }
     section[list] = kept;
   }

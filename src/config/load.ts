@@ -15,6 +15,7 @@ import { hostEnv, memoizedEnv, type LoadEnv } from "./commands.ts";
 import { parseToml, readSection, readTables, withDefaults } from "./sections.ts";
 import { isBuiltinTarget } from "./builtins.ts";
 import { isValidUnitName } from "./values.ts";
+import { canAccept, describeListen, LISTEN_KEYS, parseListen, socketFilePath, type ListenKey, type ListenSpec } from "./socket-address.ts";
 import { describeValue, isTable, quote } from "./describe.ts";
 import { resolveGraph, withDefaultDependencies, type UnitFile } from "./graph.ts";
 import { sandboxProblems } from "./sandbox-check.ts";
@@ -244,24 +245,26 @@ function readService(raw: Record<string, unknown>, manager: ManagerSection, site
 /** [resource, its key]: ["nofile", "limit_nofile"]. */
 const LIMIT_KEYS = Object.keys(RLIMITS).map((resource) => [resource, `limit_${resource}`] as const);
 
-const LISTEN_KEYS = ["listen_stream", "listen_datagram", "listen_sequential_packet", "listen_fifo"] as const;
+const LISTEN_KEY_NAMES = Object.keys(LISTEN_KEYS) as ListenKey[];
 
 function readSocket(raw: Record<string, unknown>, site: Site, unitName: string, manager: ManagerSection, hasService: boolean): SocketSection {
   const values = readWithDefaults("socket", raw, manager, site);
-  for (const key of LISTEN_KEYS) if (values[key] === null) delete values[key];
+  for (const key of LISTEN_KEY_NAMES) if (values[key] === null) delete values[key];
   values.fd_name ??= unitName;
   values.service ??= unitName;
   const socket = values as SocketSection;
 
   // Rules that involve more than one key.
-  const listens = LISTEN_KEYS.filter((key) => key in raw);
-  if (listens.length === 0) site.error(`needs one of ${LISTEN_KEYS.join(", ")}`, "key");
+  const listens = LISTEN_KEY_NAMES.filter((key) => key in raw);
+  if (listens.length === 0) site.error(`needs one of ${LISTEN_KEY_NAMES.join(", ")}`, "key");
   for (const extra of listens.slice(1)) {
     site.entry(extra).error(`one [[socket]] listens once: '${listens[0]}' is already set; add another [[socket]]`, "key");
   }
-  if (socket.accept && (socket.listen_datagram !== undefined || socket.listen_fifo !== undefined)) {
+  if (socket.accept && listens[0] !== undefined && !canAccept(LISTEN_KEYS[listens[0]])) {
     site.entry("accept").error("accept = true works with stream and sequential packet sockets only");
   }
+  const listened = listens[0] === undefined ? null : parseListen(LISTEN_KEYS[listens[0]], String(raw[listens[0]]));
+  if (listened !== null && typeof listened !== "string") checkSocketFileOptions(socket, listened, site);
   const packet = socket.listen_sequential_packet;
   if (packet !== undefined && !packet.startsWith("/") && !packet.startsWith("@")) {
     site.entry("listen_sequential_packet").error("sequential packet sockets are unix sockets: give a path or @abstract");
@@ -270,6 +273,21 @@ function readSocket(raw: Record<string, unknown>, site: Site, unitName: string, 
     site.error('a unit without [service] has nothing to activate: name the unit with service = "..."', "key");
   }
   return socket;
+}
+
+/**
+ * symlinks name a socket file or FIFO: systemd refuses a socket unit with Symlinks= and no
+ * file (or more than one, which one [[socket]] cannot have). pass_packet_info on a unix
+ * socket: the kernel has no such option there (systemd warns at the start).
+ */
+function checkSocketFileOptions(socket: SocketSection, spec: ListenSpec, site: Site): void {
+  const unix = "address" in spec && spec.address.family === "unix";
+  if ((socket.symlinks ?? []).length > 0 && socketFilePath(spec) === null) {
+    site.entry("symlinks").error(`symlinks need a socket file or FIFO to point at: ${describeListen(spec)} is none (systemd refuses such a socket)`);
+  }
+  if (socket.pass_packet_info && (unix || spec.kind === "fifo" || spec.kind === "special")) {
+    site.entry("pass_packet_info").warning("pass_packet_info applies to IP and netlink sockets only: ignored here");
+  }
 }
 
 /** Rules that involve more than one key of [service], or the sockets. */

@@ -84,6 +84,16 @@ export function readRegularFile(path: string, max: number, whole = false): { byt
   }
 }
 
+/** Whether anything stands at `path`, a dangling symbolic link included (lstat: the link is not followed). */
+export function existsNoFollow(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function failure(path: string, e: unknown): { missing: true } | { problem: string } {
   const code = (e as NodeJS.ErrnoException).code;
   if (code !== "ENOENT") return { problem: `cannot read: ${e instanceof Error ? e.message : String(e)}` };

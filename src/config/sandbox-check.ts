@@ -5,6 +5,7 @@
 // in the executable, read synchronously by require).
 import type { Sandbox } from "../exec/mount-plan.ts";
 import type { SeccompOptions } from "../exec/seccomp-options.ts";
+import { delegation } from "../exec/delegate.ts"; // tiny and pure: eager
 import type { ServiceSection } from "./types.ts";
 
 const planMounts: typeof import("../exec/mount-plan.ts").planMounts = (...a) => require("../exec/mount-plan.ts").planMounts(...a);
@@ -54,5 +55,7 @@ export function sandboxProblems(service: ServiceSection): [string, string][] {
       if (typeof parsed === "string") problems.push([key, parsed]);
     }
   }
+  const delegated = delegation(service.delegate);
+  if (delegated !== null && typeof delegated === "object" && "problem" in delegated) problems.push(["delegate", delegated.problem]);
   return problems;
 }

@@ -7,7 +7,7 @@ export const MOUNT_NAMESPACE_KEYS = [
   "protect_system", "protect_home", "private_devices", "private_tmp", "protect_kernel_tunables", "protect_kernel_modules",
   "protect_kernel_logs", "protect_control_groups", "protect_clock", "protect_proc", "proc_subset", "read_write_paths",
   "read_only_paths", "inaccessible_paths", "exec_paths", "no_exec_paths", "temporary_file_system", "bind_paths",
-  "bind_read_only_paths",
+  "bind_read_only_paths", "private_mounts",
 ] as const;
 
 /** A key set to something other than its "off" value (false, [], "default", "all", "auto"). */

@@ -33,6 +33,7 @@ export type ValueType =
   | { kind: "rlimit"; unit: "count" | "bytes" | "seconds" | "usec"; max: number }
   | { kind: "exit-status" }
   | { kind: "listen-address" } // a socket address: path, @abstract, host:port, port
+  | { kind: "netlink-address" } // "FAMILY [GROUPS]": a netlink protocol and multicast groups
   | { kind: "fd-name" }
   | { kind: "capability-set" } // capability names; "~" first inverts the list: all but those
   | { kind: "bool-or-strings" } // true, false, or a list of strings (restrict_namespaces)
@@ -106,6 +107,7 @@ export const STANDARD_INPUTS = ["null", "socket", "tty", "tty-force", "tty-fail"
 export const IO_SCHEDULING_CLASSES = allOf<IoSchedulingClass>()(["realtime", "best-effort", "idle", "none"]);
 export const RUNTIME_DIRECTORY_PRESERVE = allOf<RuntimeDirectoryPreserve>()(["no", "yes", "restart"]);
 export const BIND_IPV6_ONLY = ["default", "both", "ipv6-only"] as const;
+export const TIMESTAMPING = ["off", "us", "ns"] as const;
 export const PROTECT_PROC = ["default", "invisible", "ptraceable", "noaccess"] as const;
 
 // ---------------------------------------------------------------- defaults
@@ -181,7 +183,7 @@ const CONDITION_DOC: Record<ConditionCheck, string> = {
   file_not_empty: "The path is a regular file of non-zero size.",
   file_is_executable: "The path is a regular file with an execute bit set.",
   kernel_command_line: 'The kernel command line has this word ("quiet"), or this assignment ("console=ttyS0"); a name alone matches any assignment to it.',
-  kernel_version: 'The kernel release (uname -r) compares with each space-separated expression: "OP VERSION" (OP one of < <= = != >= >) or a glob ("6.1.*").',
+  kernel_version: 'The kernel release (uname -r) compares with each space-separated expression: "OP VERSION" (OP one of < <= = != >= >) or a glob ("6.1.*", or with "=$" before it; "!=$ GLOB" must not match).',
   virtualization: 'The system runs virtualized: a boolean (any at all), "vm", "container", "private-users", or a technology ("kvm", "qemu", "docker", "lxc" …).',
   architecture: 'The system architecture, in systemd\'s names ("x86-64", "arm64", "arm", "riscv64" …), or "native" (the one hearth runs as).',
   host: "The host name matches this glob (case aside), or this id is the machine id, the boot id or the product UUID.",
@@ -255,7 +257,7 @@ const RLIMIT_DOC: Record<keyof typeof RLIMITS, string> = {
   stack: "Stack size (RLIMIT_STACK).",
   core: "Core dump size (RLIMIT_CORE); 0 disables core dumps.",
   rss: "Resident set size (RLIMIT_RSS; ignored by Linux).",
-  nofile: "Open file descriptors (RLIMIT_NOFILE).",
+  nofile: "Open file descriptors (RLIMIT_NOFILE). Unset: soft 1024, hard the manager's (systemd's DefaultLimitNOFILE=1024:524288), not the higher soft limit the manager itself runs with.",
   as: "Address space size (RLIMIT_AS).",
   nproc: "Processes of the service's user (RLIMIT_NPROC).",
   memlock: "Locked memory (RLIMIT_MEMLOCK).",
@@ -330,13 +332,16 @@ const SERVICE = {
   notify_access: [oneOf(NOTIFY_ACCESS), derived('"main" for notify services or when watchdog_sec > 0, else "none"'), "Which processes may send notify messages: the main one, any the service started (exec), all."],
   reload_signal: [{ kind: "signal" }, 1, 'With type = "notify-reload": the signal `hearth ctl reload` sends the main process.'],
   kill_signal: [{ kind: "signal" }, 15, 'Signal that stops the service: a name ("SIGTERM", "TERM") or a number.'],
+  restart_kill_signal: [{ kind: "signal" }, null, "Signal that stops the service when a restart job (hearth ctl restart) stops it; unset: kill_signal (systemd's RestartKillSignal=)."],
   kill_mode: [oneOf(KILL_MODES), "control-group", "Which processes get kill_signal: all of the service, the main one then all (mixed), the main one only; \"none\": none, only exec_stop stops the service and what is left runs on, its cgroup removed once empty (systemd's KillMode=none, deprecated there)."],
   send_sighup: [bool, false, "Also send SIGHUP right after kill_signal (for shells and other terminal programs)."],
   send_sigkill: [bool, true, "false: when a stop times out, no SIGKILL: the unit goes down (result timeout) and what is left of it keeps running, its cgroup removed once empty (systemd's SendSIGKILL=no, for databases that must not be killed mid-write)."],
   user: [string, null, "User (name or number) the commands run as; unset: root."],
   group: [string, null, "Group (name or number); unset: the user's primary group."],
+  remove_ipc: [bool, false, "When the last running unit of this user (or group) is down, remove the System V and POSIX IPC objects they own: shared memory, semaphores, message queues (systemd's RemoveIPC=); only with user or group, never root's."],
   supplementary_groups: [listOf(string), [], "Further groups of the processes."],
   working_directory: [{ kind: "path", home: true, optionalMark: true }, null, 'Working directory; "~" is the user\'s home; unset: "/". A leading "-" ("-/var/lib/x", "-~"): if it is not there the process starts in "/" instead of failing.'],
+  secure_bits: [listOf(oneOf(["keep-caps", "keep-caps-locked", "no-setuid-fixup", "no-setuid-fixup-locked", "noroot", "noroot-locked"])), [], 'The process\'s securebits (prctl PR_SET_SECUREBITS, capabilities(7)), set before the change of user: "noroot" means root gets no capabilities from execve, "-locked" fixes a bit for good (systemd\'s SecureBits=).'],
   umask: [mode, 0o022, 'File mode creation mask: a string of octal digits ("0027") or a TOML octal integer (0o027).'],
   environment: [{ kind: "env" }, {}, 'Environment variables: a table of NAME = "value".'],
   load_credential: [listOf(string), [], 'Credentials the processes read from $CREDENTIALS_DIRECTORY (RUNTIME/credentials/UNIT, mode 0500, files 0400, owned by the unit\'s user; removed when the unit is down): "ID:/abs/path" copies that file (missing: the start fails); "ID:name" or "ID" alone takes it from the manager\'s $CREDENTIALS_DIRECTORY, /etc/credstore, /run/credstore or /usr/lib/credstore, and is skipped when none has it (systemd\'s LoadCredential=).'],
@@ -380,6 +385,9 @@ const SERVICE = {
   bind_read_only_paths: [listOf(string), [], "As bind_paths, read-only."],
   private_network: [bool, false, "A network namespace of its own with only a loopback interface (up)."],
   private_ipc: [bool, false, "An IPC namespace of its own: System V IPC and POSIX message queues apart from everyone else's."],
+  delegate: [{ kind: "bool-or-strings" }, false, 'The unit\'s cgroup is the service\'s to manage (systemd\'s Delegate=): given to its user, with controllers enabled for it: true, every one the hierarchy offers; a list, those ("pids memory cpu"; systemd\'s names: cpuacct is cpu, blkio is io; devices and bpf-* need nothing enabled). hearth still kills and removes the whole subtree at stop.'],
+  private_mounts: [bool, false, "A mount namespace of its own, with nothing changed in it: what the unit mounts stays its own, what the host mounts later still reaches it (propagation host to unit only). Every key that changes the file system view implies it."],
+  private_users: [bool, false, "A user namespace of its own for each process: root and the unit's user and group map to themselves, every other user and group shows as nobody, and no capability reaches outside it."],
   protect_hostname: [bool, false, "A UTS namespace of its own, and sethostname and setdomainname refused (EPERM)."],
   protect_clock: [bool, false, "Setting the clocks refused (EPERM, the @clock system calls), /dev/rtc* hidden; CAP_SYS_TIME and CAP_WAKE_ALARM leave the bounding set."],
   system_call_filter: [listOf(string), [], 'System calls allowed (names and groups: ["@system-service", "~@privileged"]); a first line starting with "~" makes it a deny list. Lines merge as systemd\'s SystemCallFilter= lines do (see Sandboxing).'],
@@ -422,18 +430,25 @@ const SOCKET = {
   listen_datagram: [{ kind: "listen-address" }, null, "A datagram socket; the same forms as listen_stream."],
   listen_sequential_packet: [{ kind: "listen-address" }, null, "A sequential packet socket: a path or @abstract."],
   listen_fifo: [path, null, "A FIFO created at this path."],
+  listen_netlink: [{ kind: "netlink-address" }, null, 'A netlink socket: "FAMILY [GROUPS]", the family by systemd\'s name (route, firewall, inet-diag, nflog, xfrm, selinux, iscsi, audit, fib-lookup, connector, netfilter, ip6-fw, dnrtmsg, kobject-uevent, generic, scsitransport, ecryptfs, rdma) or number, and the multicast groups as the bit mask bound to (nl_groups; 0 when left out): "kobject-uevent 1" gets the kernel\'s uevents. The service starts when a message waits.'],
+  listen_special: [path, null, 'A character device, or a regular file of /proc or /sys, opened (not created) and passed as it is: "/dev/rfkill". The service starts when it is readable; a file the kernel cannot poll (/dev/null, a file on disk), a FIFO or a directory fails the unit.'],
+  writable: [bool, false, "Open listen_special for reading and writing (else read-only); ignored for the other kinds, as in systemd."],
   accept: [bool, false, "Start one instance of the template per connection, the connection at fd 3 (stream and sequential packet sockets only; the file must be a template, NAME@.toml)."],
   backlog: [int(0, 65535), 4096, "Length of the queue of pending connections (listen(2))."],
   socket_mode: [mode, 0o666, "Mode of a socket file or FIFO."],
   directory_mode: [mode, 0o755, "Mode of the directories created above a socket file or FIFO."],
   socket_user: [string, null, "Owner of a socket file or FIFO; unset: root."],
   socket_group: [string, null, "Group of a socket file or FIFO; unset: root's group."],
-  remove_on_stop: [bool, false, "Remove the socket file or FIFO when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
+  remove_on_stop: [bool, false, "Remove the socket file or FIFO (and its symlinks) when the manager lets the socket go (when it ends); without it the file stays and is replaced at the next start."],
+  symlinks: [listOf(path), [], 'Symbolic links to the socket file or FIFO, made with it ("/dev/log"), removed with it under remove_on_stop; only for an entry listening on a path. A link that cannot be made is a warning naming the unit: something else at its path is never replaced, a symbolic link to elsewhere only with remove_on_stop.'],
   reuse_port: [bool, false, "Set SO_REUSEPORT."],
   bind_ipv6_only: [oneOf(BIND_IPV6_ONLY), "default", "IPV6_V6ONLY for IPv6 sockets: both, ipv6-only, or the kernel's default."],
   receive_buffer: [size(MAX_INT), null, "SO_RCVBUF, in bytes."],
   send_buffer: [size(MAX_INT), null, "SO_SNDBUF, in bytes."],
   pass_credentials: [bool, false, "Set SO_PASSCRED."],
+  pass_security: [bool, false, "Set SO_PASSSEC: a datagram received on a unix socket comes with its sender's security context (SCM_SECURITY), where an LSM gives one."],
+  pass_packet_info: [bool, false, "Each datagram received comes with where it went: IP_PKTINFO (IPv4), IPV6_RECVPKTINFO (IPv6), NETLINK_PKTINFO (netlink: the group), by the socket's family, as systemd; on a unix socket the kernel has none (a warning)."],
+  timestamping: [oneOf(TIMESTAMPING), "off", 'Each datagram received comes with the time the kernel received it: "us" sets SO_TIMESTAMP (SCM_TIMESTAMP, a timeval), "ns" SO_TIMESTAMPNS (SCM_TIMESTAMPNS, a timespec).'],
   keep_alive: [bool, false, "Set SO_KEEPALIVE."],
   no_delay: [bool, false, "Set TCP_NODELAY."],
   fd_name: [{ kind: "fd-name" }, derived("the unit's name"), "Name of the fd in LISTEN_FDNAMES."],

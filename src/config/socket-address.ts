@@ -5,14 +5,19 @@
 //   "/run/foo.sk"      a unix socket file        "@foo"       an abstract unix socket
 //   "0.0.0.0:8080"     IPv4 address and port      "[::1]:80"   IPv6 (scope: "[fe80::1%2]:80")
 //   "8080"             a port alone: every address, IPv6 and IPv4 (systemd's reading)
+//   "kobject-uevent 1" a netlink family and multicast groups (listen_netlink)
 
 import type { SocketAddress, SocketType } from "../../ffi/net.ts";
+import { NETLINK_FAMILIES, NETLINK_FAMILY_MAX, netlinkFamilyName } from "../../ffi/netlink-families.ts";
 
-export type ListenKind = SocketType | "fifo";
+export type ListenKind = SocketType | "fifo" | "netlink" | "special";
 
 /** What one [[socket]] listens on. */
 export type ListenSpec =
   | { kind: "fifo"; path: string }
+  | { kind: "special"; path: string }
+  /** protocol: NETLINK_*; groups: the nl_groups bit mask, as written (systemd's reading). */
+  | { kind: "netlink"; protocol: number; groups: number }
   | {
     kind: SocketType;
     address: SocketAddress;
@@ -22,16 +27,33 @@ export type ListenSpec =
     scopeInterface?: string;
   };
 
-/** The listen_* key of a [[socket]] and its kind. */
+/** The listen_* keys of a [[socket]] and their kinds: the one list every part reads. */
 export const LISTEN_KEYS = {
   listen_stream: "stream", listen_datagram: "datagram", listen_sequential_packet: "seqpacket", listen_fifo: "fifo",
+  listen_netlink: "netlink", listen_special: "special",
 } as const satisfies Record<string, ListenKind>;
+
+export type ListenKey = keyof typeof LISTEN_KEYS;
+
+/** The file a socket or FIFO is made at; null for an IP, abstract or netlink socket, and a special file (not made by hearth). */
+export function socketFilePath(spec: ListenSpec): string | null {
+  const path = spec.kind === "fifo" ? spec.path
+    : spec.kind === "netlink" || spec.kind === "special" ? null
+    : spec.address.family === "unix" ? spec.address.path : null;
+  return path === null || path.startsWith("@") ? null : path;
+}
+
+/** The kinds a manager accepts connections on (accept = true); systemd's socket_address_can_accept. */
+export function canAccept(kind: ListenKind): boolean {
+  return kind === "stream" || kind === "seqpacket";
+}
 
 /** Parses one listen value; a string describing the problem when it cannot be read. */
 export function parseListen(kind: ListenKind, text: string): ListenSpec | string {
-  if (kind === "fifo") {
-    return text.startsWith("/") ? { kind, path: text } : `a FIFO needs an absolute path, got "${text}"`;
+  if (kind === "fifo" || kind === "special") {
+    return text.startsWith("/") ? { kind, path: text } : `${kind === "fifo" ? "a FIFO" : "a special file"} needs an absolute path, got "${text}"`;
   }
+  if (kind === "netlink") return parseNetlink(text);
   if (text.startsWith("/") || text.startsWith("@")) {
     if (text === "@") return "an abstract socket needs a name after '@'";
     return { kind, address: { family: "unix", path: text }, anyAddress: false };
@@ -65,6 +87,34 @@ export function parseListen(kind: ListenKind, text: string): ListenSpec | string
     return { kind, address: { family: "inet", ip, port }, anyAddress: false };
   }
   return `cannot read "${text}" as an address`;
+}
+
+/**
+ * "FAMILY [GROUPS]" as systemd's socket_address_parse_netlink reads it: the first word is
+ * a family by name (NETLINK_FAMILIES) or number; the rest, if any, one unsigned number
+ * (C's strtoul base 0: decimal, 0x hex, 0 octal), the nl_groups mask; 0 when left out.
+ */
+function parseNetlink(text: string): ListenSpec | string {
+  const match = /^[ \t\n\r]*([^ \t\n\r]+)[ \t\n\r]*(.*)$/s.exec(text.trimEnd()); // systemd strips a line's end
+  if (!match) return "a netlink socket needs a family: \"FAMILY [GROUPS]\", e.g. \"kobject-uevent 1\"";
+  const [, family, rest] = match as unknown as [string, string, string];
+  const protocol = Object.hasOwn(NETLINK_FAMILIES, family) ? NETLINK_FAMILIES[family]! : parseUnsigned(family);
+  if (protocol === null || protocol > NETLINK_FAMILY_MAX) {
+    return `unknown netlink family "${family}" (${Object.keys(NETLINK_FAMILIES).join(", ")}, or a number)`;
+  }
+  const groups = rest === "" ? 0 : parseUnsigned(rest);
+  if (groups === null || groups > 0xffff_ffff) return `netlink groups "${rest}" are not a number from 0 to 4294967295 (a bit mask)`;
+  return { kind: "netlink", protocol, groups };
+}
+
+/** C's strtoul with base 0 on the whole string (leading spaces allowed, no sign but "+"); null when it is not one. */
+function parseUnsigned(text: string): number | null {
+  const body = text.replace(/^[ \t\n\r]*\+?/, "");
+  const value = /^0[xX][0-9a-fA-F]+$/.test(body) ? Number.parseInt(body.slice(2), 16)
+    : /^0[0-7]*$/.test(body) ? Number.parseInt(body, 8)
+    : /^[1-9]\d*$/.test(body) ? Number(body)
+    : null;
+  return value !== null && Number.isSafeInteger(value) ? value : null;
 }
 
 function parsePort(text: string): number | string {
@@ -173,13 +223,23 @@ export function formatHost(address: SocketAddress, plainIPv4 = false): string {
 }
 
 const KIND_LABEL: Record<ListenKind, string> = {
-  stream: "Stream", datagram: "Datagram", seqpacket: "SequentialPacket", fifo: "FIFO",
+  stream: "Stream", datagram: "Datagram", seqpacket: "SequentialPacket", fifo: "FIFO", netlink: "Netlink", special: "Special",
 };
 
-/** "/run/foo.sk (Stream)", "[::]:80 (Stream)": the Listen: line of `hearth ctl status`. */
+/**
+ * "/run/foo.sk (Stream)", "[::]:80 (Stream)", "kobject-uevent 1 (Netlink)": the Listen:
+ * line of `hearth ctl status`, as systemctl prints it.
+ */
 export function describeListen(spec: ListenSpec): string {
-  const where = spec.kind === "fifo" ? spec.path : formatAddress(spec.address);
-  return `${where} (${KIND_LABEL[spec.kind]})`;
+  return `${listenTarget(spec)} (${KIND_LABEL[spec.kind]})`;
+}
+
+function listenTarget(spec: ListenSpec): string {
+  switch (spec.kind) {
+    case "fifo": case "special": return spec.path;
+    case "netlink": return `${netlinkFamilyName(spec.protocol)} ${spec.groups}`;
+    default: return formatAddress(spec.address);
+  }
 }
 
 /** REMOTE_ADDR and REMOTE_PORT for an accepted connection (IP peers only, as systemd). */

@@ -8,6 +8,12 @@ export interface Diagnostic {
   message: string;
   severity: "error" | "warning";
   unit?: string; // the unit the problem disables, if any
+  /**
+   * A warning `hearth check` shows that the manager logs at info only, off the console: a
+   * name an ordering or weak dependency gives and no unit has (Debian's units name many),
+   * which systemd is silent about.
+   */
+  quiet?: true;
 }
 
 export type ServiceType = "simple" | "exec" | "notify" | "notify-reload" | "oneshot" | "forking" | "idle" | "dbus";
@@ -109,6 +115,7 @@ export interface ServiceSection {
   restart_force_exit_status: number[];
   notify_access: NotifyAccess;
   kill_signal: number; // signal number, SIGTERM by default
+  restart_kill_signal?: number | null; // a restart job's stop; null: kill_signal
   kill_mode: KillMode;
   send_sighup: boolean;
   send_sigkill?: boolean; // absent: true
@@ -116,6 +123,7 @@ export interface ServiceSection {
   // Execution context, applied by the spawner in the child before exec.
   user: string | null;
   group: string | null;
+  remove_ipc?: boolean; // src/exec/ipc-cleanup.ts
   supplementary_groups: string[];
   working_directory: string | null;
   umask: number; // 0o022 by default
@@ -177,6 +185,10 @@ export interface ServiceSection {
   private_network?: boolean;
   private_ipc?: boolean;
   protect_hostname?: boolean;
+  private_users?: boolean;
+  private_mounts?: boolean;
+  secure_bits?: string[]; // ffi/constants.ts SECUREBITS
+  delegate?: boolean | string[]; // src/exec/delegate.ts
   protect_clock?: boolean;
   system_call_filter?: string[]; // lines as systemd's SystemCallFilter=: names, @groups, "~" first
   system_call_error_number?: string; // "kill" or an errno name
@@ -222,6 +234,9 @@ export interface SocketSection {
   listen_datagram?: string;
   listen_sequential_packet?: string;
   listen_fifo?: string;
+  listen_netlink?: string; // "FAMILY [GROUPS]" (src/config/socket-address.ts)
+  listen_special?: string;
+  writable?: boolean; // listen_special opened for writing too
   accept: boolean;
   socket_mode: number;
   fd_name: string | null;
@@ -236,6 +251,10 @@ export interface SocketSection {
   receive_buffer?: number | null;
   send_buffer?: number | null;
   pass_credentials?: boolean;
+  pass_security?: boolean;
+  pass_packet_info?: boolean;
+  timestamping?: "off" | "us" | "ns";
+  symlinks?: string[]; // other names of the socket file or FIFO (src/sockets/symlinks.ts)
   keep_alive?: boolean;
   no_delay?: boolean;
   service?: string; // the unit whose service it activates: this unit unless set

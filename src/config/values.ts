@@ -43,6 +43,7 @@ export function readValue(type: ValueType, value: unknown, site: Site): unknown 
     case "rlimit": return readRlimit(value, site, type.unit, type.max);
     case "exit-status": return readInt(value, site, 0, 255);
     case "listen-address": return readListenAddress(value, site);
+    case "netlink-address": return readNetlinkAddress(value, site);
     case "fd-name": return readFdName(value, site);
     case "capability-set": return readCapabilitySet(value, site);
     case "bool-or-strings": return typeof value === "boolean" ? value : readList(value, site, { kind: "string" });
@@ -289,7 +290,7 @@ function readSignal(value: unknown, site: Site): number | undefined {
  * A decimal integer (644) is refused: it would silently mean 0o1204.
  */
 function readMode(value: unknown, site: Site): number | undefined {
-  if (typeof value === "string" && /^[0-7]{1,4}$/.test(value)) return parseInt(value, 8);
+  if (typeof value === "string" && /^0*[0-7]{1,4}$/.test(value)) return parseInt(value, 8); // "02755": leading zeros, as systemd's parse_mode
   if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o7777) {
     const raw = site.rawText() ?? "";
     if (!/^\d+$/.test(raw) || value === 0) return value; // 0o644, 0x1a4, or unknown: as given
@@ -387,6 +388,16 @@ function listenAddressProblem(text: string): string | null {
   }
   const spec = parseListen("stream", text);
   return typeof spec === "string" ? spec : null;
+}
+
+/** "FAMILY [GROUPS]", kept as written (src/sockets/listen.ts parses it again). */
+function readNetlinkAddress(value: unknown, site: Site): string | undefined {
+  const text = readString(value, site);
+  if (text === undefined) return undefined;
+  const spec = parseListen("netlink", text);
+  if (typeof spec !== "string") return text;
+  site.error(spec);
+  return undefined;
 }
 
 /** A calendar event, kept as written (the engine parses it again: it is cheap and pure). */

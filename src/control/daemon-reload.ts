@@ -7,7 +7,7 @@
 // Reloads are serialised by construction: one runs to its end in one turn of the loop
 // (reading the files included), so a second (SIGHUP, another client) waits its turn.
 
-import { formatDiagnostic } from "../config/diagnostics.ts";
+import { formatDiagnostic, logDiagnostic } from "../config/diagnostics.ts";
 import type { LoadedConfig } from "../config/types.ts";
 import type { Logger } from "../log/manager-log.ts";
 
@@ -30,13 +30,13 @@ export function makeReloader(load: () => LoadedConfig, manager: ReloadTarget, lo
       return { ok: false, error, errors: [error] };
     }
     const errors = config.diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic);
-    const warnings = config.diagnostics.filter((d) => d.severity !== "error").map(formatDiagnostic);
+    const warnings = config.diagnostics.filter((d) => d.severity !== "error" && !d.quiet).map(formatDiagnostic);
     if (errors.length > 0) {
       for (const e of errors) log.err(e);
       log.err(`Reload refused: ${errors.length} error${errors.length === 1 ? "" : "s"} in the configuration; the configuration running is kept`);
       return { ok: false, error: `the configuration has errors; the one running is kept:\n${errors.join("\n")}`, errors };
     }
-    for (const w of warnings) log.warning(w);
+    for (const d of config.diagnostics) if (d.severity !== "error") logDiagnostic(log, d);
     manager.replaceConfiguration(config);
     return { ok: true, text: `Reloaded: ${config.units.size} units`, warnings };
   };

@@ -59,6 +59,9 @@ const RULES: Rule[] = [
     const allowed = (s.ip_address_allow ?? []).flatMap((line) => line.split(/\s+/)).filter(Boolean);
     return allowed.length === 0 ? 1 : allowed.every((a) => a === "localhost") ? 0.8 : 0.5;
   }],
+  ["delegate", 100, "Service maintains its own delegated control group subtree",
+    (s) => (s.delegate === true || (Array.isArray(s.delegate) && s.delegate.length > 0) ? 0 : 1)],
+  ["private_users", 1000, "Service has access to other users", (s) => yes(s.private_users)],
   ["private_ipc", 100, "Service has access to the host's System V IPC", (s) => yes(s.private_ipc)],
   ["protect_kernel_tunables", 1000, "Service may alter kernel tunables", (s) => yes(s.protect_kernel_tunables)],
   ["protect_kernel_modules", 1000, "Service may load kernel modules", (s) => yes(s.protect_kernel_modules)],

@@ -11,7 +11,7 @@
 
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dropInFilesOf, isMaskLink, layerDirs, MASK_TARGET, unitFilesOf, type UnitLayers } from "../config/layers.ts";
-import { readConfigText } from "../config/read-file.ts";
+import { existsNoFollow, readConfigText } from "../config/read-file.ts";
 import { templateOf } from "../config/templates.ts";
 import { isValidUnitName } from "../config/values.ts";
 
@@ -84,7 +84,7 @@ export function maskUnit(name: string, layers: UnitLayers): FileVerbResult {
   if (bad) return { ok: false, error: bad };
   const file = `${layers.admin}/${name}.toml`;
   if (isMaskLink(file)) return { ok: true, text: `${name} is already masked (${file})`, changed: false };
-  if (exists(file)) return { ok: false, error: `${file} exists: move it away to mask ${name} (as systemctl mask)` };
+  if (existsNoFollow(file)) return { ok: false, error: `${file} exists: move it away to mask ${name} (as systemctl mask)` };
   mkdirSync(layers.admin, { recursive: true, mode: 0o755 });
   symlinkSync(MASK_TARGET, file);
   return { ok: true, text: `Created symlink ${file} -> ${MASK_TARGET}.`, changed: true };
@@ -104,15 +104,6 @@ export function unmaskUnit(name: string, layers: UnitLayers): FileVerbResult {
   }
   if (removed.length === 0) return { ok: true, text: `${name} is not masked`, changed: false };
   return { ok: true, text: removed.map((f) => `Removed ${f}.`).join("\n"), changed: true };
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function removeIfEmpty(dir: string): void {

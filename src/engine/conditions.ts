@@ -107,7 +107,11 @@ const CHECKS: Record<Condition["check"], Check> = {
     const release = f.uname().release;
     const exprs = kernelVersionExpressions(p);
     if (typeof exprs === "string") return false;
-    return exprs.every(({ op, value }) => op === null ? globRegExp(value, false).test(release) : compare(op, versionCompare(release, value)));
+    return exprs.every(({ op, value }) => {
+      if (op === null || op === "=$") return globRegExp(value, false).test(release);
+      if (op === "!=$") return !globRegExp(value, false).test(release);
+      return compare(op, versionCompare(release, value));
+    });
   },
   virtualization: (p, f) => {
     if (p === "private-users") return privateUsers(f);

@@ -84,6 +84,7 @@ export interface UnitRuntime {
   mountError: string | null; // why the last mount failed
   processGroup: number | null; // led by the unit's first main process: its leftovers without cgroups
   conditionCheck: number | null; // the check-conditions effect a start waits for
+  restartCheck: number | null; // the check-conditions effect an automatic restart waits for
   // runtime_directory_preserve = "restart" kept the runtime directories for a start that
   // has not begun: if it never does (skipped, failed before it ran), they go then.
   runtimeDirsKept: boolean;
@@ -137,7 +138,7 @@ export class Engine {
       kind, cfg, service: kind === "service" ? svc.newServiceRuntime(cfg.service!, now) : null,
       targetActive: false, targetSince: now, job: null, activeAt: null, activatingAt: null,
       firstActivatingAt: null, firstActiveAt: null, mountState: "inactive", mountError: null, processGroup: null,
-      conditionCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, last: { active: "inactive", sub: "dead" },
+      conditionCheck: null, restartCheck: null, unmet: null, runtimeDirsKept: false, deviceTimer: null, last: { active: "inactive", sub: "dead" },
     });
     if (cfg.service?.type === "idle") this.idleUnits.push(cfg.name);
   }
@@ -248,7 +249,7 @@ export class Engine {
         stop: (u) => {
           const state = this.activeState(u.cfg.name);
           if (state === "inactive" || state === "failed") return this.completeJob(u, "done", "inactive");
-          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!));
+          svc.stopService(u.service!, this.port(u.cfg.name, u.cfg.service!), u.job?.thenStart === true);
         },
         words: { started: "Started", failedTo: "Failed to start", stopped: "Stopped" },
       },
@@ -388,6 +389,7 @@ export class Engine {
       case "timer":
         if (ev.kind === "accept") return this.activation.acceptPauseOver(ev.unit);
         if (ev.kind === "device") return this.deviceTimedOut(ev.unit, ev.id);
+        if (ev.kind === "restart" && this.checkBeforeRestart(ev.unit, ev.id)) return;
         return this.withService(ev.unit, (rt, p) => svc.onTimer(rt, p, ev.kind, ev.id));
       case "pid-file": return this.withService(ev.unit, (rt, p) => svc.onPidFile(rt, p, ev.pid, ev.error));
       case "readiness-fd": return this.withService(ev.unit, (rt, p) => svc.onReadinessFd(rt, p));
@@ -618,6 +620,8 @@ export class Engine {
       }
       if (u.deviceTimer !== null) this.emit({ type: "set-timer", unit: name, kind: "device", ms: DEVICE_TIMEOUT_MS, id: u.deviceTimer });
       if (u.conditionCheck !== null) this.emit({ type: "check-conditions", unit: name, id: u.conditionCheck, conditions: u.cfg.conditions ?? [] });
+      u.restartCheck ??= null; // a state from before restart checks
+      if (u.restartCheck !== null) this.emit({ type: "check-conditions", unit: name, id: u.restartCheck, conditions: u.cfg.conditions ?? [] });
     }
     this.activation.importState(state.activation, () => this.nextTimer++, this.activationHost);
     this.triggers.importState(state.triggers, this.triggerHost);
@@ -752,6 +756,9 @@ export class Engine {
     }
     if (!down) return;
     if (usesNamespaces(cfg)) this.effects.push({ type: "release-sandbox", unit: name });
+    if (cfg.remove_ipc && (cfg.user !== null || cfg.group !== null) && !this.ipcOwnerStillRuns(name, cfg)) {
+      this.effects.push({ type: "remove-ipc", unit: name, user: cfg.user, group: cfg.group });
+    }
     if (cfg.load_credential?.length || cfg.set_credential?.length) this.effects.push({ type: "remove-credentials", unit: name });
     if (cfg.notification_fd !== null) this.effects.push({ type: "close-readiness-fd", unit: name });
     // systemd resets the terminal after the unit too (exec_context_revert_tty).
@@ -764,6 +771,21 @@ export class Engine {
     // The fd store outlives restarts (auto-restart, or a restart job), not a real stop.
     if (!u.job) this.effects.push({ type: "release-fd-store", unit: name });
     if (!keepsLeftovers) this.effects.push({ type: "remove-cgroup", unit: name });
+  }
+
+  /**
+   * remove_ipc waits for the last unit of its user or group, as systemd's reference count
+   * on them: true while another unit running as the same user (or group) is not down.
+   */
+  private ipcOwnerStillRuns(name: string, cfg: ServiceSection): boolean {
+    for (const [other, u] of this.units) {
+      const o = u.cfg.service;
+      if (other === name || !o || !u.service) continue;
+      const same = (cfg.user !== null && o.user === cfg.user) || (cfg.group !== null && o.group === cfg.group);
+      const state = this.activeState(other);
+      if (same && state !== "inactive" && state !== "failed") return true;
+    }
+    return false;
   }
 
   private port(name: string, cfg: ServiceSection): svc.ServicePort {
@@ -1036,6 +1058,7 @@ export class Engine {
    */
   private onConditionsChecked(name: string, id: number, results: boolean[]) {
     const u = this.units.get(name);
+    if (u && u.restartCheck === id) return this.onRestartConditionsChecked(u, results);
     if (!u || u.conditionCheck !== id) return; // an answer to a check no start waits for any more
     u.conditionCheck = null;
     if (u.job?.type !== "start" || !u.job.running) return;
@@ -1052,6 +1075,36 @@ export class Engine {
     const text = `Condition check resulted in ${this.label(u)} being skipped: ${verdict.text}`;
     this.emit({ type: "log", unit: name, level: "info", text }); // the log only, as systemd: no console line
     this.completeJob(u, "done", `skipped: start condition unmet: ${verdict.text}`, false);
+  }
+
+  /**
+   * A service with conditions whose restart delay is over: its conditions and asserts are
+   * checked again first, as systemd's restart job does. False: no check (none to make, or
+   * a stale timer), the timer goes to the service as usual.
+   */
+  private checkBeforeRestart(name: string, timerId: number): boolean {
+    const u = this.units.get(name);
+    const conditions = u?.cfg.conditions ?? [];
+    if (!u?.service || conditions.length === 0 || !svc.takeRestartTimer(u.service, timerId)) return false;
+    u.restartCheck = this.nextConditionCheck++;
+    this.emit({ type: "check-conditions", unit: name, id: u.restartCheck, conditions });
+    return true;
+  }
+
+  /** The answer for an automatic restart: all hold, it restarts; else it stays down, inactive, saying why. */
+  private onRestartConditionsChecked(u: UnitRuntime, results: boolean[]) {
+    u.restartCheck = null;
+    const verdict = judgeConditions(u.cfg.conditions ?? [], results);
+    const name = u.cfg.name;
+    if (verdict.met) {
+      u.unmet = null;
+      return this.withService(name, (rt, p) => svc.autoRestart(rt, p));
+    }
+    if (u.service?.sub !== "auto-restart") return; // stopped or started meanwhile
+    u.unmet = { assert: verdict.assert, text: verdict.text, at: this.now };
+    const text = verdict.assert ? `Assertion failed: ${verdict.text}` : `Condition check resulted in ${this.label(u)} being skipped: ${verdict.text}`;
+    this.emit({ type: "log", unit: name, level: verdict.assert ? "err" : "info", text: `${text}; no automatic restart` });
+    this.withService(name, (rt, p) => svc.skipAutoRestart(rt, p));
   }
 
   /**

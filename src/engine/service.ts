@@ -51,6 +51,7 @@ export interface ServiceRuntime {
   statusText: string;
   errno: number | null;
   operatorStop: boolean; // stop asked for by the operator: never restart
+  restartStop?: boolean; // this stop is a restart job's: restart_kill_signal
   restartsInRow: number; // automatic restarts since the last manual start (back-off step)
   restartsTotal: number; // every automatic restart since the manager started (NRestarts)
   restartTimes: number[]; // automatic restarts inside start_limit_interval_sec
@@ -223,6 +224,7 @@ export function startService(rt: ServiceRuntime, p: ServicePort, automatic: bool
   rt.result = "success";
   rt.failCause = null;
   rt.operatorStop = false;
+  rt.restartStop = false;
   rt.statusText = "";
   rt.errno = null;
   rt.mainPid = null;
@@ -732,13 +734,34 @@ export function onTimer(rt: ServiceRuntime, p: ServicePort, kind: TimerKind, id:
       watchdogExpired(rt, p, lateMs);
       return;
     case "restart":
-      if (rt.sub === "auto-restart") {
-        rt.restartsInRow++;
-        rt.restartsTotal++;
-        startService(rt, p, true);
-      }
+      if (rt.sub === "auto-restart") autoRestart(rt, p);
       return;
   }
+}
+
+/**
+ * A unit with conditions has them checked again before an automatic restart (systemd's
+ * auto-restart is a restart job, and a start checks them): true when `id` is the restart
+ * timer that is due, which the check then replaces (the service waits in auto-restart).
+ */
+export function takeRestartTimer(rt: ServiceRuntime, id: number): boolean {
+  if (rt.timerIds.restart !== id || rt.sub !== "auto-restart") return false;
+  delete rt.timerIds.restart;
+  delete rt.deadlines.restart;
+  return true;
+}
+
+/** The restart delay is over (and the conditions, if any, hold): start again, counted. */
+export function autoRestart(rt: ServiceRuntime, p: ServicePort) {
+  if (rt.sub !== "auto-restart") return; // stopped or started meanwhile
+  rt.restartsInRow++;
+  rt.restartsTotal++;
+  startService(rt, p, true);
+}
+
+/** A condition or assert no longer holds at an automatic restart: the unit stays down, inactive (systemd: dead). */
+export function skipAutoRestart(rt: ServiceRuntime, p: ServicePort) {
+  if (rt.sub === "auto-restart") enter(rt, p, "dead");
 }
 
 function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
@@ -756,8 +779,10 @@ function watchdogExpired(rt: ServiceRuntime, p: ServicePort, lateMs = 0) {
 
 // ---- stop ----------------------------------------------------------------------------
 
-export function stopService(rt: ServiceRuntime, p: ServicePort) {
+/** `restarting`: the stop half of a restart job (restart_kill_signal, where set, ends the processes). */
+export function stopService(rt: ServiceRuntime, p: ServicePort, restarting = false) {
   rt.operatorStop = true;
+  rt.restartStop = restarting;
   beginStop(rt, p);
 }
 
@@ -806,8 +831,9 @@ function enterStopSigterm(rt: ServiceRuntime, p: ServicePort) {
   const targets = pids.map((pid) => ({ pid, scope: pid === rt.mainPid && mode === "control-group" ? "unit" : "process" } as const));
   // No main pid known: the unit's processes are signalled through its cgroup.
   if (group !== null && mode === "control-group") targets.push({ pid: group, scope: "unit" });
+  const signal = rt.restartStop ? p.cfg.restart_kill_signal ?? p.cfg.kill_signal : p.cfg.kill_signal;
   for (const { pid, scope } of targets) {
-    p.emit({ type: "kill", unit: p.unit, pid, signal: p.cfg.kill_signal, scope });
+    p.emit({ type: "kill", unit: p.unit, pid, signal, scope });
     p.emit({ type: "kill", unit: p.unit, pid, signal: SIGCONT, scope });
     if (p.cfg.send_sighup) p.emit({ type: "kill", unit: p.unit, pid, signal: SIGHUP, scope });
   }

@@ -135,6 +135,8 @@ export type Effect =
   | { type: "remove-cgroup"; unit: string }
   // The unit is down: its $CREDENTIALS_DIRECTORY goes (src/manager/credentials.ts).
   | { type: "remove-credentials"; unit: string }
+  /** remove_ipc: the last running unit of this user or group is down (names as configured; the shell resolves them). */
+  | { type: "remove-ipc"; unit: string; user: string | null; group: string | null }
   // The unit is down without a restart to follow: the fds it stored are closed.
   | { type: "release-fd-store"; unit: string }
   // The service stopped: its runtime_directory entries go (under the shell's runtime base),

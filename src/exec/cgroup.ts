@@ -64,7 +64,7 @@
 // the unit's next start; while a dying process still holds it, that start's processes
 // join it through cgroup.procs instead (ensureUnit's `join`).
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from "node:fs";
+import { chownSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { O, SIGNALS } from "../../ffi/constants.ts";
 import { close, openFile } from "../../ffi/fd.ts";
@@ -341,6 +341,32 @@ export class CgroupTree {
         writeInterfaceFile(path, values[file]!);
       } catch (error) {
         if (wanted) warnings.push(`${unit}: ${setting} not applied: writing "${values[file]}" to ${path}: ${errorCode(error)}`);
+      }
+    }
+    return warnings;
+  }
+
+  /**
+   * Delegation (systemd's Delegate=): the controllers asked for enabled for the unit's
+   * cgroup (all the hierarchy offers, for "all"), and the cgroup given to the unit's user
+   * (the directory and the files that let it make and fill cgroups below: cgroup.procs,
+   * cgroup.threads, cgroup.subtree_control), so that it may manage its own subtree. Call
+   * after ensureUnit, at each spawn (the cgroup may have been made anew). Warnings back.
+   */
+  delegate(unit: string, controllers: "all" | readonly string[], owner: { uid: number; gid: number }): string[] {
+    const warnings: string[] = [];
+    const offered = controllers === "all" ? readWords(join(this.enableChain[0]!, "cgroup.controllers")) : controllers;
+    for (const controller of offered) {
+      const problem = this.enableController(controller);
+      if (problem && controllers !== "all") warnings.push(`delegate: ${problem}`);
+    }
+    if (owner.uid === 0 && owner.gid === 0) return warnings;
+    const dir = this.unitDir(unit);
+    for (const path of [dir, ...["cgroup.procs", "cgroup.threads", "cgroup.subtree_control"].map((f) => join(dir, f))]) {
+      try {
+        chownSync(path, owner.uid, owner.gid);
+      } catch (error) {
+        warnings.push(`delegate: chown ${path}: ${errorCode(error)}`);
       }
     }
     return warnings;

@@ -52,6 +52,7 @@ export function unsupportedDirectives(service: ServiceSection, kernel: KernelSup
   needs(["private_network"], "network namespaces", () => kernel.namespaces.has("net"));
   needs(["private_ipc"], "IPC namespaces", () => kernel.namespaces.has("ipc"));
   needs(["protect_hostname"], "UTS namespaces", () => kernel.namespaces.has("uts"));
+  needs(["private_users"], "user namespaces", () => kernel.namespaces.has("user"));
   needs(CGROUP_BPF_KEYS, "cgroup BPF programs (CONFIG_CGROUP_BPF)", () => kernel.cgroupBpf !== false);
   return out;
 }

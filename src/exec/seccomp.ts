@@ -17,63 +17,20 @@
 // system_call_architectures = ["native"] says outright).
 
 import { ARCH, type Arch } from "../../ffi/constants.ts";
-import { AUDIT_ARCH, SYSCALL_NUMBERS, X32_SYSCALL_BIT } from "../../ffi/syscalls.ts";
+import { ADDRESS_FAMILIES, BPF, CHECKED, ERRNO_NUMBERS, NAMESPACE_FLAGS, RET, SECCOMP_ARCH, SECCOMP_DATA } from "../../ffi/seccomp.ts";
 import { expandSyscallName } from "./syscall-groups.ts";
-import { ERRNO_NUMBERS } from "../../ffi/constants.ts";
 import type { SeccompOptions } from "./seccomp-options.ts";
 
-export { ERRNO_NUMBERS };
 export { wantsSeccomp, type SeccompOptions } from "./seccomp-options.ts";
 
-
-// linux/seccomp.h actions and linux/bpf_common.h / filter.h opcodes.
-const RET_KILL_PROCESS = 0x80000000;
-const RET_ERRNO = 0x00050000;
-const RET_LOG = 0x7ffc0000;
-const RET_ALLOW = 0x7fff0000;
-const LD_W_ABS = 0x20;
-const JEQ = 0x15;
-const JGE = 0x35;
-const JSET = 0x45;
-const JA = 0x05;
-const RET = 0x06;
-const AND = 0x54;
-/** struct seccomp_data: nr, arch, then the instruction pointer and the 64-bit arguments (low halves first, little-endian). */
-const NR = 0;
-const ARCH_OFFSET = 4;
-const arg = (i: number) => 16 + 8 * i;
+const { KILL_PROCESS: RET_KILL_PROCESS, ERRNO: RET_ERRNO, LOG: RET_LOG, ALLOW: RET_ALLOW } = RET;
+const { LD_W_ABS, JEQ, JGE, JSET, JA, RET: RETURN, AND } = BPF;
+const { NR, ARCH: ARCH_OFFSET, arg } = SECCOMP_DATA;
+const { PROT_WRITE, PROT_EXEC, SHM_EXEC, O_CREAT, S_ISUID_ISGID, SCHED_RESET_ON_FORK, REALTIME_POLICIES, PER_LINUX, PERSONALITY_QUERY } = CHECKED;
 
 interface Insn { code: number; jt: number; jf: number; k: number }
 const insn = (code: number, k: number, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
-const ret = (action: number) => insn(RET, action);
-
-
-/** Address families (linux/socket.h), by the names systemd takes. */
-export const ADDRESS_FAMILIES: Readonly<Record<string, number>> = {
-  AF_UNIX: 1, AF_LOCAL: 1, AF_INET: 2, AF_AX25: 3, AF_IPX: 4, AF_APPLETALK: 5, AF_NETROM: 6, AF_BRIDGE: 7,
-  AF_ATMPVC: 8, AF_X25: 9, AF_INET6: 10, AF_ROSE: 11, AF_DECnet: 12, AF_NETBEUI: 13, AF_SECURITY: 14,
-  AF_KEY: 15, AF_NETLINK: 16, AF_PACKET: 17, AF_ASH: 18, AF_ECONET: 19, AF_ATMSVC: 20, AF_RDS: 21,
-  AF_SNA: 22, AF_IRDA: 23, AF_PPPOX: 24, AF_WANPIPE: 25, AF_LLC: 26, AF_IB: 27, AF_MPLS: 28, AF_CAN: 29,
-  AF_TIPC: 30, AF_BLUETOOTH: 31, AF_IUCV: 32, AF_RXRPC: 33, AF_ISDN: 34, AF_PHONET: 35,
-  AF_IEEE802154: 36, AF_CAIF: 37, AF_ALG: 38, AF_NFC: 39, AF_VSOCK: 40, AF_KCM: 41, AF_QIPCRTR: 42,
-  AF_SMC: 43, AF_XDP: 44, AF_MCTP: 45,
-};
-
-/** CLONE_NEW* flags (linux/sched.h), by systemd's names for RestrictNamespaces=. */
-export const NAMESPACE_FLAGS: Readonly<Record<string, number>> = {
-  cgroup: 0x02000000, ipc: 0x08000000, net: 0x40000000, mnt: 0x00020000, pid: 0x20000000,
-  user: 0x10000000, uts: 0x04000000, time: 0x00000080,
-};
-
-const PROT_WRITE = 0x2;
-const PROT_EXEC = 0x4;
-const SHM_EXEC = 0o100000;
-const O_CREAT = 0o100;
-const S_ISUID_ISGID = 0o6000;
-const SCHED_RESET_ON_FORK = 0x40000000;
-const REALTIME_POLICIES = [1, 2, 6]; // SCHED_FIFO, SCHED_RR, SCHED_DEADLINE
-const PER_LINUX = 0;
-const PERSONALITY_QUERY = 0xffffffff;
+const ret = (action: number) => insn(RETURN, action);
 
 /** "EPERM", "13", 13 or "kill" as an action; a string says what is wrong. */
 export function errorAction(value: string | number | null | undefined): number | string {
@@ -118,7 +75,7 @@ export function mergeFilter(lines: string[]): { allow: boolean; names: Set<strin
 
 /** The numbers of the names that exist on arch, sorted and without repeats. */
 function numbersOf(names: Iterable<string>, arch: Arch): number[] {
-  const table = SYSCALL_NUMBERS[arch];
+  const table = SECCOMP_ARCH[arch].syscalls;
   const numbers = new Set<number>();
   for (const name of names) if (table[name] !== undefined) numbers.add(table[name]!);
   return [...numbers].sort((a, b) => a - b);
@@ -126,12 +83,12 @@ function numbersOf(names: Iterable<string>, arch: Arch): number[] {
 
 /** The architecture check every program starts with; the number is left in the accumulator. */
 function header(arch: Arch): Insn[] {
-  const out = [
-    insn(LD_W_ABS, ARCH_OFFSET), insn(JEQ, AUDIT_ARCH[arch], 1, 0), ret(RET_KILL_PROCESS),
+  const { audit, foreignAbiBit } = SECCOMP_ARCH[arch];
+  return [
+    insn(LD_W_ABS, ARCH_OFFSET), insn(JEQ, audit, 1, 0), ret(RET_KILL_PROCESS),
     insn(LD_W_ABS, NR),
+    ...(foreignAbiBit === null ? [] : [insn(JGE, foreignAbiBit, 0, 1), ret(RET_KILL_PROCESS)]),
   ];
-  if (arch === "x64") out.push(insn(JGE, X32_SYSCALL_BIT, 0, 1), ret(RET_KILL_PROCESS));
-  return out;
 }
 
 /**
@@ -169,7 +126,7 @@ const denyIfAnyBit = (index: number, mask: number, action: number): Insn[] => [
 ];
 
 /** Allowed (or denied) values of one argument: jumps straight to the verdict. */
-function valueList(index: number, values: number[], allowListed: boolean, action: number, mask?: number): Insn[] {
+function valueList(index: number, values: readonly number[], allowListed: boolean, action: number, mask?: number): Insn[] {
   const n = values.length;
   const load = [insn(LD_W_ABS, arg(index)), ...(mask === undefined ? [] : [insn(AND, mask)])];
   // after the i-th JEQ, n-1-i more JEQs then the two returns: the second return is n-i away
@@ -254,6 +211,7 @@ function wxRules(): Rule[] {
 
 /** Program 2: every other directive's checks, one block per system call. */
 function checksProgram(opts: SeccompOptions, arch: Arch): Insn[] | string | null {
+  const syscalls = SECCOMP_ARCH[arch].syscalls;
   const rules: Rule[] = [];
   const eperm = errno("EPERM");
   const refuse = (names: string[], action = eperm) => {
@@ -285,16 +243,16 @@ function checksProgram(opts: SeccompOptions, arch: Arch): Insn[] | string | null
     const merged = mergeLog(opts.systemCallLog);
     if (typeof merged === "string") return merged;
     const logged = new Set(numbersOf(merged.names, arch));
-    const all = Object.values(SYSCALL_NUMBERS[arch]);
+    const all = Object.values(syscalls);
     const chosen = merged.allow ? logged : new Set(all.filter((n) => !logged.has(n)));
-    for (const [name, n] of Object.entries(SYSCALL_NUMBERS[arch])) if (chosen.has(n)) rules.push({ syscall: name, block: [ret(RET_LOG)] });
+    for (const [name, n] of Object.entries(syscalls)) if (chosen.has(n)) rules.push({ syscall: name, block: [ret(RET_LOG)] });
   }
-  const onArch = rules.filter((r) => SYSCALL_NUMBERS[arch][r.syscall] !== undefined);
+  const onArch = rules.filter((r) => syscalls[r.syscall] !== undefined);
   if (onArch.length === 0) return opts.systemCallArchitectures?.length ? [...header(arch), ret(RET_ALLOW)] : null;
   const body: Insn[] = [];
   const seen = new Set<number>();
   for (const rule of onArch) {
-    const nr = SYSCALL_NUMBERS[arch][rule.syscall]!;
+    const nr = syscalls[rule.syscall]!;
     if (seen.has(nr)) continue; // the first directive's check for a call stands
     seen.add(nr);
     if (rule.block.length > 255) return `too many values for ${rule.syscall}`;
@@ -318,8 +276,9 @@ function mergeLog(lines: string[]): { allow: boolean; names: Set<string> } | str
  * string: what is wrong with a directive.
  */
 export function buildSeccomp(opts: SeccompOptions, arch: Arch = ARCH): Uint8Array | string {
-  if (opts.systemCallArchitectures?.some((a) => a !== "native" && a !== ARCH_NAMES[arch])) {
-    return `system_call_architectures: only "native" (${ARCH_NAMES[arch]}) can be allowed`;
+  const { name } = SECCOMP_ARCH[arch];
+  if (opts.systemCallArchitectures?.some((a) => a !== "native" && a !== name)) {
+    return `system_call_architectures: only "native" (${name}) can be allowed`;
   }
   const programs: Insn[][] = [];
   // The filter last: once it is loaded, loading another needs prctl, which it may refuse.
@@ -346,5 +305,3 @@ export function buildSeccomp(opts: SeccompOptions, arch: Arch = ARCH): Uint8Arra
   return bytes;
 }
 
-/** systemd's names for the architectures (ConditionArchitecture=). */
-const ARCH_NAMES: Record<Arch, string> = { x64: "x86-64", arm64: "arm64" };

@@ -107,6 +107,14 @@ export interface SpawnRequest {
   privateIpc?: boolean;
   privateUts?: boolean;
   /**
+   * A user namespace of its own for this process (systemd's PrivateUsers=): root and its
+   * user and group map to themselves, every other id shows as nobody; it keeps no
+   * capability outside the namespace. Made after the mounts, so they are the manager's.
+   */
+  privateUsers?: boolean;
+  /** prctl(PR_SET_SECUREBITS) before the change of user (SECUREBITS in ffi/constants.ts). */
+  secureBits?: number;
+  /**
    * An fd on the directory of the unit's cgroup (CgroupTree.ensureUnit in
    * src/exec/cgroup.ts): the child starts there (clone3's CLONE_INTO_CGROUP) or, on a
    * kernel without it (< 5.7), moves itself there before anything else; so it and all it
@@ -328,6 +336,9 @@ function toNative(req: SpawnRequest, rlimits: NativeSpawn["rlimits"], context: N
     seccomp: context.seccomp,
     unshareFlags: context.unshareFlags,
     joinNamespaces: context.joinNamespaces,
+    privateUsers: req.privateUsers,
+    secureBits: req.secureBits,
+    mountNamespace: req.sandbox !== undefined && req.joinNamespaces?.mnt === undefined,
   };
 }
 

@@ -320,8 +320,6 @@ function scalar(type: ValueType, text: string): unknown {
     // systemd's boolean spellings (yes, on, 1 …) for a key that is true, false or a word.
     case "enum":
       return type.bools && !type.values.includes(text) ? parseBoolean(text) ?? text : text;
-    case "bool-or-strings":
-      return parseBoolean(text) ?? text;
     case "int":
       return /^[+-]?\d+$/.test(text) ? Number(text) : text;
     case "exit-status":
@@ -333,10 +331,6 @@ function scalar(type: ValueType, text: string): unknown {
       return /^\d+$/.test(text) ? Number(text) : text;
     case "unit-name":
       return unitName(text);
-    case "enum": // ProtectHome=yes: systemd's booleans where the key also takes words
-      return type.bools ? parseBoolean(text) ?? text : text;
-    case "bool-or-strings": // RestrictNamespaces=yes, or a line of names
-      return parseBoolean(text) ?? [text];
     case "list":
       return words(text).map((w) => scalar(type.of, w));
     default:

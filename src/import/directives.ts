@@ -34,6 +34,10 @@ export const RENAMED: Record<string, string> = {
   "Socket.BindIPv6Only": "bind_ipv6_only",
   "Socket.FileDescriptorName": "fd_name",
   "Install.Alias": "aliases",
+  // systemd's names before v231, still read as the same settings
+  "Service.ReadWriteDirectories": "read_write_paths",
+  "Service.ReadOnlyDirectories": "read_only_paths",
+  "Service.InaccessibleDirectories": "inaccessible_paths",
 };
 
 /** Keys of one systemd section that hearth keeps in another table. */
@@ -63,7 +67,6 @@ export const HEARTH_DOES_THIS: Record<string, { values: string[]; why: string }>
   "Service.SendSIGKILL": { values: ["yes"], why: "hearth always sends SIGKILL to what is left after timeout_stop_sec" },
   "Service.GuessMainPID": { values: ["yes"], why: "hearth guesses the main pid of a forking service without pid_file, as systemd does" },
   "Unit.StopWhenUnneeded": { values: ["no"], why: "systemd's default" },
-  "Service.Delegate": { values: ["no"], why: "systemd's default" },
   "Service.DynamicUser": { values: ["no"], why: "systemd's default" },
 };
 
@@ -127,6 +130,13 @@ export const VALUE_SYNONYMS: Record<string, (value: string) => string> = {
   "Socket.BindIPv6Only": (v) => {
     const b = parseBoolean(v);
     return b === undefined ? v : b ? "ipv6-only" : "both";
+  },
+  // socket_timestamping_from_string_harder: parse_time()'s names of the units, and a boolean (yes: ns).
+  "Socket.Timestamping": (v) => {
+    const unit = ({ usec: "us", "µs": "us", "μs": "us", nsec: "ns" } as Record<string, string>)[v];
+    if (unit !== undefined || v === "us" || v === "ns" || v === "off") return unit ?? v;
+    const b = parseBoolean(v);
+    return b === undefined ? v : b ? "ns" : "off";
   },
 };
 

@@ -3,12 +3,20 @@
 // about the socket unit, which hearth does not have.
 
 import { keysOf } from "../config/schema.ts";
+import { LISTEN_KEYS as LISTEN_KINDS, parseListen, socketFilePath, type ListenKind } from "../config/socket-address.ts";
 import { Conversion, convertAssignments, type Note } from "./convert.ts";
 import { LISTEN_KEYS, SOCKET_UNIT_IGNORED } from "./directives.ts";
 import type { Assignment } from "./unit-file.ts";
 import { expandFixedSpecifiers } from "./words.ts";
 import { valueProblem } from "./validate.ts";
 import type { Source } from "./importer.ts";
+
+/** A listen line that makes a file: a unix socket at a path, or a FIFO. */
+function isFileListen(key: string, value: string): boolean {
+  const kind = (LISTEN_KINDS as Record<string, ListenKind | undefined>)[key];
+  const spec = kind === undefined ? null : parseListen(kind, value);
+  return spec !== null && typeof spec !== "string" && socketFilePath(spec) !== null;
+}
 
 /** One [[socket]] per Listen*= line, each with the file's other [Socket] settings. */
 export function convertSocket(socket: Source, service: Source, notes: Note[]): { table: Record<string, unknown>; origins: Map<string, Assignment[]> }[] {
@@ -48,11 +56,19 @@ export function convertSocket(socket: Source, service: Source, notes: Note[]): {
     shared.fd_name = fdName;
   }
   if (listens.length === 0) conv.notes.push({ kind: "dropped", file: socket.path, line: 0, key: "", value: "", why: "no Listen*= line converted: the socket listens on nothing", source: socket.path, group: "(no listen)" });
+  // Symlinks= name the socket's one node in the file system: its table alone has them.
+  const { symlinks, ...forAll } = shared;
+  const onFile = symlinks === undefined ? [] : listens.filter((l) => isFileListen(l.key, l.value));
+  if (symlinks !== undefined && onFile.length !== 1) {
+    for (const a of conv.origins.get("socket.symlinks") ?? []) {
+      conv.drop(a, `systemd refuses a socket with Symlinks= and ${onFile.length === 0 ? "no" : "more than one"} socket file or FIFO`);
+    }
+  }
   // Each table's keys by where they came from: its own listen line and the shared ones.
   const sharedOrigins = new Map<string, Assignment[]>();
   for (const [key, from] of conv.origins) sharedOrigins.set(key.replace(/^socket\./, ""), from);
   return listens.map((listen) => ({
-    table: { [listen.key]: listen.value, ...shared },
+    table: { [listen.key]: listen.value, ...forAll, ...(onFile.length === 1 && onFile[0] === listen ? { symlinks } : {}) },
     origins: new Map([[listen.key, [listen.from]], ...sharedOrigins]),
   }));
 }

@@ -14,6 +14,11 @@ export interface RotatingFileOptions {
   onError?: (error: unknown) => void;
   /** File mode when the file is created. Default 0o640. */
   mode?: number;
+  /**
+   * Takes the fd of a file that is done with (rotated away, failed, closed) instead of
+   * closing it, and closes it later: the persistent log syncs it first (src/log/persistent.ts).
+   */
+  release?: (fd: number) => void;
 }
 
 const encoder = new TextEncoder();
@@ -24,6 +29,7 @@ export class RotatingFile {
   readonly keep: number;
   private readonly mode: number;
   private readonly onError?: (error: unknown) => void;
+  private readonly release?: (fd: number) => void;
   private fd: number | undefined;
   private size = 0;
   private failing = false;
@@ -35,6 +41,12 @@ export class RotatingFile {
     this.keep = Math.max(0, Math.trunc(options.keep ?? 3));
     this.mode = options.mode ?? 0o640;
     this.onError = options.onError;
+    this.release = options.release;
+  }
+
+  /** The fd being appended to, while one is open. */
+  get openFd(): number | undefined {
+    return this.fd;
   }
 
   /** Appends one line (a newline is added when missing). Returns whether it was written. */
@@ -96,6 +108,7 @@ export class RotatingFile {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
+    if (this.release) return this.release(fd);
     try {
       closeSync(fd);
     } catch {

@@ -11,11 +11,12 @@
 // and only when something was written: the kernel's own writeback could keep appended
 // data (ext4's delayed allocation) in memory for 30 s, so without it a power cut would
 // lose more than the last seconds; with it the flash sees one small sync per 5 s of
-// logging at most, never one per line. Never throws into PID 1: a read-only or full
-// root turns the log off (told once).
+// logging at most, never one per line. The sync is one call on fds the log holds, so a
+// manager loop that hangs right after the timer fired (what the watchdog resets) does not
+// stop it half-way; a file rotated away since the last sync keeps its fd until it is
+// synced too. Never throws into PID 1: a read-only or full root turns the log off (told once).
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, existsSync, fdatasync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { RotatingFile } from "./file.ts";
 import { formatEntry } from "./format.ts";
@@ -38,8 +39,8 @@ export interface PersistentLogOptions {
   flushMs?: number;
   /** The least time between two fdatasync calls (default 5000 ms). */
   syncMs?: number;
-  /** fdatasync of the file (default: open it and datasync in a thread); for tests. */
-  sync?: (path: string) => Promise<void>;
+  /** fdatasync of an fd the log holds (default: in a thread); for tests. */
+  sync?: (fd: number) => Promise<void>;
   now?: () => number;
   /** Told once when the log cannot be written (a read-only root, a full disk). */
   onError: (error: unknown) => void;
@@ -56,14 +57,22 @@ export class PersistentLog {
   private readonly flushMs: number;
   private readonly syncMs: number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
-  private readonly sync: (path: string) => Promise<void>;
+  private readonly sync: (fd: number) => Promise<void>;
   private readonly now: () => number;
   private syncTimer: unknown = null;
   private dirty = false;
   private lastSync = -Infinity;
+  /** Files rotated away (or failed) since the last sync: closed once synced. */
+  private released: number[] = [];
 
-  private constructor(file: RotatingFile, opts: PersistentLogOptions) {
-    this.file = file;
+  private constructor(path: string, opts: PersistentLogOptions) {
+    this.file = new RotatingFile({
+      path, maxBytes: opts.maxBytes ?? 256 * 1024, keep: Math.max(0, opts.keep ?? 2), onError: opts.onError, mode: 0o640,
+      release: (fd) => {
+        this.released.push(fd);
+        this.scheduleSync(); // and closed then: a disk that fails every write must not pile up fds
+      },
+    });
     this.flushMs = Math.max(10, opts.flushMs ?? 2000);
     this.syncMs = Math.max(10, opts.syncMs ?? 5000);
     this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
@@ -77,7 +86,6 @@ export class PersistentLog {
    */
   static open(opts: PersistentLogOptions): PersistentLog | null {
     const dir = opts.dir ?? PERSISTENT_LOG_DIR;
-    const keep = Math.max(0, opts.keep ?? 2);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
       for (const f of readdirSync(dir)) if (f === PREVIOUS || f.startsWith(`${PREVIOUS}.`)) rmSync(join(dir, f), { force: true });
@@ -88,8 +96,7 @@ export class PersistentLog {
       opts.onError(e);
       return null;
     }
-    const file = new RotatingFile({ path: join(dir, CURRENT), maxBytes: opts.maxBytes ?? 256 * 1024, keep, onError: opts.onError, mode: 0o640 });
-    return new PersistentLog(file, opts);
+    return new PersistentLog(join(dir, CURRENT), opts);
   }
 
   append(record: LogRecord) {
@@ -118,7 +125,12 @@ export class PersistentLog {
     this.syncTimer = this.setTimer(() => {
       this.dirty = false;
       this.lastSync = this.now();
-      this.sync(this.file.path).catch(() => { /* a failing disk shows in the writes */ }).finally(() => {
+      // Every call is under way before this callback returns. A failing disk shows in the writes.
+      const retired = this.released.splice(0);
+      const current = this.file.openFd;
+      const fds = current === undefined ? retired : [...retired, current];
+      void Promise.allSettled(fds.map((fd) => this.sync(fd))).then(() => {
+        for (const fd of retired) closeQuietly(fd);
         this.syncTimer = null;
         if (this.dirty) this.scheduleSync();
       });
@@ -129,6 +141,8 @@ export class PersistentLog {
   close() {
     this.appendLine(CLOSED_MARK, true);
     this.file.close();
+    // No fd open for writing may stay: the root is remounted read-only next (which syncs).
+    for (const fd of this.released.splice(0)) closeQuietly(fd);
   }
 
   private appendLine(line: string, now = false) {
@@ -145,12 +159,15 @@ export class PersistentLog {
   }
 }
 
-async function datasync(path: string): Promise<void> {
-  const handle = await open(path, "r");
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+function closeQuietly(fd: number) {
   try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
+    closeSync(fd);
+  } catch {
+    // gone either way
   }
 }
 

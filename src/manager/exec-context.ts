@@ -10,7 +10,7 @@ import type { SpawnRequest } from "../exec/spawner.ts";
 import type { Sandbox } from "../exec/mount-plan.ts";
 import { wantsSeccomp, type SeccompOptions } from "../exec/seccomp-options.ts";
 import { usesMountNamespace } from "../config/sandbox-keys.ts";
-import { CAPABILITY_NAMES } from "../../ffi/constants.ts";
+import { CAPABILITY_NAMES, SECUREBITS } from "../../ffi/constants.ts";
 import { cpuScheduling } from "../exec/cpu-scheduling.ts";
 
 /** Parse an EnvironmentFile: KEY=VALUE lines, # comments, optional quotes, "export ". */
@@ -162,6 +162,8 @@ export function sandboxRequest(cfg: ServiceSection, unit: UnitSandboxFacts = {})
     privateNetwork: cfg.private_network || undefined,
     privateIpc: cfg.private_ipc || undefined,
     privateUts: cfg.protect_hostname || undefined,
+    privateUsers: cfg.private_users || undefined,
+    secureBits: cfg.secure_bits?.length ? cfg.secure_bits.reduce((bits, name) => bits | (SECUREBITS[name] ?? 0), 0) : undefined,
     ignoreSigpipe: cfg.ignore_sigpipe ?? true,
   };
 }

@@ -36,15 +36,19 @@ import { makePrivateTmp, removePrivateTmp, type PrivateTmp } from "../exec/priva
 import { probeKernel, type KernelSupport } from "../exec/kernel-support.ts";
 import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
 import type { UnitDirectory } from "./unit-directories.ts";
+import { raiseOwnFileLimit } from "../../ffi/rlimit.ts";
+import type { IpcOwner } from "../exec/ipc-cleanup.ts";
 
 // The D-Bus client and the kernel's device events are loaded only when a unit names a
 // bus_name or a device (src/manager/bus-names.ts, devices.ts): each a chunk of its own in
 // the executable, read synchronously by require.
 const dbusWatcher = (): typeof import("../dbus/watcher.ts") => require("../dbus/watcher.ts");
 const deviceWatcher = (): typeof import("../devices/watcher.ts") => require("../devices/watcher.ts");
+/** remove_ipc's clean-up, loaded by the first unit that has it (a chunk of its own). */
+const ipcCleanup = (): typeof import("../exec/ipc-cleanup.ts") => require("../exec/ipc-cleanup.ts");
 
 /** The cgroup tree as the manager uses it (src/exec/cgroup.ts). */
-export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
+export type CgroupPort = Pick<CgroupTree, "dir" | "ensureUnit" | "delegate" | "pids" | "kill" | "isEmpty" | "removeUnit" | "unitOfPid" | "close">;
 /** The notify socket (src/notify/server.ts). */
 export type NotifyPort = Pick<NotifyServer, "fd" | "path" | "drain" | "refused" | "close">;
 /** The listening sockets (src/sockets/activator.ts). */
@@ -135,6 +139,13 @@ export interface ManagerHost {
   busWatcher(opts: BusWatcherOptions): BusWatcherPort;
   /** The kernel's devices: a uevent socket and a scan of /sys, at start(). */
   deviceWatcher(opts: DeviceWatcherOptions): DeviceWatcherPort;
+  /**
+   * Raises the manager's own open-file limit (ffi/rlimit.ts) and returns the one a
+   * service without limit_nofile starts with (systemd's DefaultLimitNOFILE=1024:HARD).
+   */
+  fileLimits(): { soft: number; hard: number };
+  /** remove_ipc: the System V and POSIX IPC objects the owner owns (src/exec/ipc-cleanup.ts). */
+  removeIpc(owner: IpcOwner): { removed: number; failed: string[] };
 }
 
 /** The host hearth runs on. */
@@ -205,5 +216,7 @@ export function realHost(): ManagerHost {
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     }, opts),
     deviceWatcher: (opts) => new (deviceWatcher().DeviceWatcher)(reactor, opts),
+    fileLimits: raiseOwnFileLimit,
+    removeIpc: (owner) => ipcCleanup().removeIpc(owner),
   };
 }

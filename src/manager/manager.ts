@@ -12,13 +12,15 @@ import { testCondition } from "../engine/conditions.ts";
 import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, UnitSnapshot } from "../engine/types.ts";
 import { signalName } from "../exec/reaper.ts";
 import { cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf-options.ts";
+import { delegation } from "../exec/delegate.ts";
+import { findGroupId, findUser } from "../exec/users.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
 import type { Passed } from "../sockets/activator.ts";
 import type { PowerAction, PowerMode } from "../engine/power.ts";
 import type { ManagerHandover } from "./reexec.ts";
-import { realHost, type BusWatcherPort, type DeviceWatcherPort, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
+import { realHost, type FdStorePort, type ManagerHost, type NotifyPort, type SocketPort } from "./host.ts";
 import { cgroupLimits } from "./exec-context.ts";
 import { buildSpawnRequest, type BuiltRequest } from "./spawn-request.ts";
 import { directoryBases, type DirectoryBases } from "./unit-directories.ts";
@@ -32,14 +34,11 @@ import { SYSTEM_UTMP_FILES, UtmpWriter } from "./utmp.ts";
 import { credentialsDirectory, removeCredentials } from "./credentials.ts";
 import { setPassedNonBlocking } from "./non-blocking.ts";
 import { UnitProcesses } from "./unit-processes.ts";
-import { startSystemLogs, type SystemLogsHandle } from "./system-logs-wiring.ts";
 import { emergencyAction, powerRequest, type PowerOptions } from "./power.ts";
 import { mainPidGuess } from "./main-pid.ts";
-import { watchBusNames } from "./bus-names.ts";
-import { watchDevices } from "./devices.ts";
 import type { StartupPhases } from "../control/startup-phases.ts";
-import { TriggerShell } from "../timers/shell.ts";
 import { unsupportedDirectives } from "../exec/kernel-support.ts";
+import { makeWatchers, type Watchers } from "./watchers.ts";
 
 // Loaded by the first unit that needs them (each a chunk of its own in the executable, read
 // synchronously by require): a system without such units never holds their code.
@@ -89,16 +88,6 @@ export interface Mounter {
   unmount(entry: MountEntry): Promise<void>;
 }
 
-/** What the units name of one kind (bus names, device units), as one comparable string. */
-function followed(units: Iterable<UnitConfig>, pick: (cfg: UnitConfig) => string | null | undefined): string {
-  const names: string[] = [];
-  for (const cfg of units) {
-    const name = pick(cfg);
-    if (name) names.push(name);
-  }
-  return names.sort().join("\n");
-}
-
 // How long stopAll waits for the cgroups of SIGKILLed leftovers to empty.
 const LEFTOVER_WAIT_MS = 2000;
 
@@ -128,7 +117,6 @@ export class Manager {
   private draining = false;
   private nextRequestId = 1;
   private notify: NotifyPort | null = null;
-  private systemLogs: SystemLogsHandle | null = null;
   private devNullFd = -1;
   private ttyFd = -1;
   private readonly unitLoggers = new Map<string, Logger>();
@@ -136,6 +124,7 @@ export class Manager {
   private processes: UnitProcesses | null = null;
   private readonly cgroupWatch = new Set<string>(); // units to report once when their cgroup empties
   private readonly directoryBases: DirectoryBases;
+  private readonly fileLimit: { soft: number; hard: number }; // see host.fileLimits
   private readonly privateTmps = new Map<string, PrivateTmp>(); // by unit, while it runs
   /** By unit, while it runs: the namespaces its first process got, and the sandbox they were made for. */
   private readonly namespaces = new Map<string, { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> }>();
@@ -144,15 +133,15 @@ export class Manager {
   /** daemon-reexec: what the restored engine asked of the shell (its timers, its watches), performed at start(). */
   private restoredEffects: Effect[] | null = null;
   readonly fdStore: FdStorePort;
-  private bus: BusWatcherPort | null = null; // type = "dbus": who owns the units' bus names
-  private devices: DeviceWatcherPort | null = null; // device units: the kernel's devices
-  private readonly triggerShell: TriggerShell; // timer and path units
+  /** Syslog and kmsg, bus names, devices, timers and paths: what is followed outside the engine (./watchers.ts). */
+  private readonly watchers: Watchers;
 
   constructor(private readonly opts: ManagerOptions) {
     this.host = opts.host ?? realHost();
     this.startedAt = this.host.wallNow();
     this.startedAtMono = this.host.now();
     this.directoryBases = opts.directoryBases ?? directoryBases(opts.systemMode, opts.runDir, process.env, homedir());
+    this.fileLimit = this.host.fileLimits();
     if (opts.restore) continueClock(this.host, opts.restore);
     const now = this.host.now();
     const monotonicOffsetMs = (this.host.monotonicNow?.() ?? now) - now;
@@ -182,13 +171,12 @@ export class Manager {
       log: (unit, level, text) => this.unitLogger(unit)[level](text),
     });
     this.fdStore = this.host.fdStore((unit, level, text) => this.unitLogger(unit)[level](text));
-    const host = this.host;
-    this.triggerShell = new TriggerShell({
-      now: () => host.now(), wallNow: () => host.wallNow(), sinceBootMs: () => host.sinceBootMs?.() ?? host.now(),
-      setTimer: (ms, fn) => host.setTimer(ms, fn), clearTimer: (h) => host.clearTimer(h), reactor: host.reactor,
-      realtime: host.realtimeTimer ?? null, conditionFacts: host.conditionFacts, dispatch: (ev) => this.dispatch(ev),
-      log: opts.logger, stampDir: join(this.directoryBases.state, "hearth/timers"),
-    }, opts.config.units.values());
+    this.watchers = makeWatchers({
+      host: this.host, log: opts.logger, dispatch: (e) => this.dispatch(e), outputs: this.outputs,
+      unitLogger: (unit) => this.unitLogger(unit), unitOf: (pid) => this.unitOfPid(pid),
+      systemMode: opts.systemMode, runDir: opts.runDir, readKmsg: opts.readKmsg ?? opts.systemMode,
+      stateDir: this.directoryBases.state, units: opts.config.units,
+    });
   }
 
   get config(): LoadedConfig {
@@ -200,20 +188,9 @@ export class Manager {
    * engine decides what that does to each unit (src/engine/reload.ts).
    */
   replaceConfiguration(config: LoadedConfig): void {
-    const busNames = followed(this.opts.config.units.values(), (c) => c.service?.bus_name);
-    const devices = followed(this.opts.config.units.values(), (c) => (c.device ? c.name : null));
     this.opts.config = config;
     this.dispatch({ type: "configuration-replaced", units: config.units, notFound: config.notFound, catalog: config.catalog ?? null });
-    // The bus names and devices followed are the configuration's: followed anew when they changed.
-    if (followed(config.units.values(), (c) => c.service?.bus_name) !== busNames) {
-      this.bus?.close();
-      this.bus = watchBusNames(this.host, config.units.values(), process.env, this.log, (e) => this.dispatch(e));
-      this.bus?.kick();
-    }
-    if (followed(config.units.values(), (c) => (c.device ? c.name : null)) !== devices) {
-      this.devices?.close();
-      this.devices = watchDevices(this.host, config.units.values(), this.log, (e) => this.dispatch(e));
-    }
+    this.watchers.reconfigure(config.units); // the bus names and devices followed are the configuration's
   }
 
   get target(): string {
@@ -254,11 +231,7 @@ export class Manager {
     this.notify = this.host.notifyServer(join(this.opts.runDir, "notify.sock"), this.opts.logger, (m) => this.onNotify(m), restore?.notify);
     if (restore) this.adopt(restore);
     for (const cfg of this.opts.config.units.values()) if (cfg.service) this.outputs.writeFd(cfg);
-    this.systemLogs = startSystemLogs({
-      host: this.host, log: this.log, outputs: this.outputs, systemMode: this.opts.systemMode, runDir: this.opts.runDir,
-      readKmsg: this.opts.readKmsg ?? this.opts.systemMode, unitLogger: (unit) => this.unitLogger(unit),
-      unitOf: (pid) => this.unitOfPid(pid),
-    });
+    this.watchers.start("logs");
     if (this.opts.systemMode) {
       try {
         this.host.announceSystemd();
@@ -269,9 +242,7 @@ export class Manager {
     // Every socket exists before the first job runs: services need no ordering on their
     // clients, who just connect (the built-in sockets target is reached after this).
     if (!restore) this.dispatch(this.sockets.open());
-    this.bus = watchBusNames(this.host, this.opts.config.units.values(), process.env, this.log, (e) => this.dispatch(e));
-    this.bus?.kick();
-    this.dispatch(this.triggerShell.clockEvent()); // before any timer starts
+    this.watchers.start("jobs"); // the first clock event among them: before any timer starts
     if (restore) {
       this.performAll(this.restoredEffects ?? []);
       this.restoredEffects = null;
@@ -285,7 +256,7 @@ export class Manager {
       void this.request("start", this.opts.target);
     }
     // The devices there now, after the target's jobs: what they pull in is ordered with the boot.
-    this.devices = watchDevices(this.host, this.opts.config.units.values(), this.log, (e) => this.dispatch(e));
+    this.watchers.start("devices");
     this.reap(); // children that exited before the handler was installed
   }
 
@@ -297,6 +268,16 @@ export class Manager {
       ...this.fdStore.adopt(h.fdStore, (unit) => this.engine.snapshot(unit)?.config.service != null),
     ];
     for (const fd of unused) this.host.close(fd);
+    for (const s of h.sandboxes ?? []) {
+      const running = this.engine.snapshot(s.unit)?.active;
+      if (running !== undefined && running !== "inactive" && running !== "failed") {
+        if (s.privateTmp) this.privateTmps.set(s.unit, s.privateTmp);
+        if (s.namespaces) this.namespaces.set(s.unit, s.namespaces);
+      } else {
+        for (const fd of Object.values(s.namespaces?.fds ?? {})) this.host.close(fd);
+        if (s.privateTmp) this.removePrivateTmp(s.unit, s.privateTmp);
+      }
+    }
     for (const u of this.units()) {
       const output = this.engine.instanceOf(u.name)?.template ?? u.name;
       for (const pid of [u.mainPid, u.controlPid]) if (pid !== null) this.spawned.set(pid, { unit: u.name, output });
@@ -315,6 +296,9 @@ export class Manager {
       engine: serialize().encodeState(this.engine.exportState()), engineNow: this.host.now(), monoMs: this.host.monotonicNow?.() ?? this.host.now(),
       outputs: this.outputs.handover(), sockets: this.sockets.handover(), fdStore: this.fdStore.handover(),
       ...(this.notify ? { notify: this.notify.fd } : {}),
+      sandboxes: [...new Set([...this.privateTmps.keys(), ...this.namespaces.keys()])].map((unit) => ({
+        unit, privateTmp: this.privateTmps.get(unit), namespaces: this.namespaces.get(unit),
+      })),
     };
   }
 
@@ -426,6 +410,7 @@ export class Manager {
         return;
       }
       case "remove-cgroup": return this.processes!.removeCgroup(e.unit);
+      case "remove-ipc": return this.removeIpcOf(e.unit, e.user, e.group);
       case "remove-credentials": {
         const problem = removeCredentials(credentialsDirectory(this.directoryBases.runtime, e.unit));
         if (problem) this.unitLogger(e.unit).warning(problem);
@@ -433,7 +418,7 @@ export class Manager {
       }
       case "set-timer": return this.setTimer(e.unit, e.kind, e.ms, e.id);
       case "arm-timer": case "disarm-timer": case "timer-stamp": case "watch-paths": case "unwatch-paths":
-        return this.triggerShell.perform(e);
+        return this.watchers.perform(e);
       case "clear-timer": return this.clearTimer(e.unit, e.kind);
       case "read-pid-file": return this.readPidFile(e.unit, e.path);
       case "mount": return this.performMount(e.unit, e.op, e.entry);
@@ -441,9 +426,8 @@ export class Manager {
       case "manager-log": return this.log[e.level](e.text);
       case "console": return this.console(e.status, e.text);
       case "state-changed":
-        // A unit up may be the bus: connect now rather than at the next retry.
-        if (e.active === "active") this.bus?.kick();
-        return; // for the record: what follows from it comes as effects of its own
+        // A unit up may be the bus (./watchers.ts); what follows from it comes as effects of its own.
+        return this.watchers.perform(e);
       case "job-finished": return this.onJobFinished(e);
       case "startup-finished": return this.onStartupFinished(e.activeUnits);
       case "emergency-action":
@@ -564,6 +548,7 @@ export class Manager {
       this.spawnProcess(e, ctx, buildSpawnRequest({
         effect: { ...e, context: ctx }, host: this.host, notifySocket: this.notify?.path ?? null,
         systemMode: this.opts.systemMode, devNull: this.devNullFd, passed, stdio: stdio.fds, cgroupFd, cgroupJoin, directoryBases: this.directoryBases,
+        fileLimit: this.fileLimit,
         privateTmp,
       }));
     } finally {
@@ -577,6 +562,12 @@ export class Manager {
       return;
     }
     for (const w of built.warnings) this.unitLogger(e.unit).warning(w);
+    const delegated = delegation(ctx.config.service!.delegate);
+    const cgroups = this.processes?.cgroups;
+    if (cgroups && (delegated === "all" || Array.isArray(delegated)) && built.request.cgroupFd !== undefined) {
+      const owner = { uid: built.request.uid ?? 0, gid: built.request.gid ?? 0 };
+      for (const w of cgroups.delegate(e.unit, delegated, owner)) this.unitLogger(e.unit).warning(w);
+    }
     if (built.readiness) this.watchReadinessFd(e.unit, built.readiness.read);
     const result = this.spawnInUnitNamespaces(e.unit, built.request);
     if (built.readiness) this.host.close(built.readiness.write);
@@ -633,6 +624,17 @@ export class Manager {
     for (const fd of Object.values(kept.fds)) this.host.close(fd);
   }
 
+  /** remove_ipc: the user's and group's IPC objects go (src/exec/ipc-cleanup.ts); root's never. */
+  private removeIpcOf(unit: string, user: string | null, group: string | null) {
+    const db = this.host.userDatabase();
+    const entry = user === null ? null : findUser(db, user);
+    const owner = { uid: entry?.uid ?? null, gid: group === null ? entry?.gid ?? null : findGroupId(db, group) };
+    if (owner.uid === null && owner.gid === null) return this.unitLogger(unit).warning(`remove_ipc: no such user or group (${user ?? group})`);
+    const { removed, failed } = this.host.removeIpc(owner);
+    if (removed > 0) this.unitLogger(unit).info(`remove_ipc: ${removed} IPC object(s) of ${user ?? `group ${group}`} removed`);
+    for (const f of failed) this.unitLogger(unit).warning(`remove_ipc: ${f} not removed`);
+  }
+
   /** The unit's private /tmp, made at its first process after a stop; or why it cannot be made. */
   private privateTmpOf(unit: string): PrivateTmp | string {
     const made = this.privateTmps.get(unit);
@@ -652,6 +654,10 @@ export class Manager {
     const dirs = this.privateTmps.get(unit);
     if (!dirs) return;
     this.privateTmps.delete(unit);
+    this.removePrivateTmp(unit, dirs);
+  }
+
+  private removePrivateTmp(unit: string, dirs: PrivateTmp) {
     try {
       this.host.removePrivateTmp(dirs);
     } catch (err) {
@@ -726,7 +732,7 @@ export class Manager {
     // Messages a process sent before it exited come first (systemd orders them so too):
     // a READY=1 or FDSTORE=1 must not be lost because the exit was seen first.
     this.notify?.drain();
-    this.systemLogs?.drain(); // and what it logged, while its pid still names its unit
+    this.watchers.drain(); // and what it logged (syslog), while its pid still names its unit
     for (const { pid, status } of this.host.reap()) {
       const spawned = this.spawned.get(pid);
       this.spawned.delete(pid);
@@ -890,15 +896,12 @@ export class Manager {
   close() {
     for (const t of this.timers.values()) this.host.clearTimer(t);
     this.timers.clear();
-    this.triggerShell.close();
     this.outputs.close();
     this.notify?.close();
-    this.systemLogs?.close();
+    this.watchers.close();
     this.sockets.close();
     this.fdStore.closeAll();
     this.processes?.close();
-    this.bus?.close();
-    this.devices?.close();
   }
 }
 

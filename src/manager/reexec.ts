@@ -5,8 +5,9 @@
 //
 // Kept: the output pipes (what services write meanwhile waits in them), the listening
 // sockets, the accepted connections of accept = true instances, the fd store, the notify
-// socket (a watchdog ping sent during the exec waits in it), and as PID 1 the hardware
-// watchdog. Made anew, at the same paths: the control and syslog sockets.
+// socket (a watchdog ping sent during the exec waits in it), the namespaces a sandboxed
+// unit's first process got (its later processes join them), and as PID 1 the hardware
+// watchdog. The private /tmp directories are named too, so that they go at the unit's stop. Made anew, at the same paths: the control and syslog sockets.
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { constants } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,15 @@ import { execve, keepAcrossExec } from "../../ffi/exec.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { SocketsHandover } from "../sockets/activator.ts";
 import type { OutputsHandover } from "./unit-output.ts";
+import type { PrivateTmp } from "../exec/private-tmp.ts";
+import type { JoinableNamespace } from "../../ffi/spawn-layout.ts";
+
+/** A running unit's sandbox: its private /tmp, and the namespaces its later processes join. */
+export interface SandboxHandover {
+  unit: string;
+  privateTmp?: PrivateTmp;
+  namespaces?: { sandbox: string; fds: Partial<Record<JoinableNamespace, number>> };
+}
 
 /** Bumped whenever the handover's shape changes; the engine's state has its own version. */
 export const HANDOVER_VERSION = 1;
@@ -32,6 +42,7 @@ export interface ManagerHandover {
   notify?: number;
   /** PID 1: the hardware watchdog, open and armed (not among handedFds: it is never closed). */
   watchdog?: { fd: number; path: string };
+  sandboxes?: SandboxHandover[];
 }
 
 /** Every fd the handover names (to keep across the exec, or to close when it cannot be used). */
@@ -42,6 +53,7 @@ export function handedFds(h: ManagerHandover): number[] {
     ...h.sockets.connections.map((c) => c.fd),
     ...h.fdStore.map((s) => s.fd),
     ...(h.notify === undefined ? [] : [h.notify]),
+    ...(h.sandboxes ?? []).flatMap((s) => Object.values(s.namespaces?.fds ?? {})),
   ];
 }
 
@@ -93,8 +105,13 @@ export function readHandover(path: string): { handover: ManagerHandover } | { er
     && s.listening.every((x) => typeof x?.unit === "string" && Number.isInteger(x.index) && isFd(x.fd))
     && s.connections.every((x) => Number.isInteger(x?.id) && isFd(x.fd))
     && Array.isArray(h.fdStore) && h.fdStore.every((x) => typeof x?.unit === "string" && typeof x.name === "string" && isFd(x.fd));
+  const isPath = (p: unknown) => typeof p === "string" && p.startsWith("/");
+  const sandboxesOk = h.sandboxes === undefined || (Array.isArray(h.sandboxes) && h.sandboxes.every((x) => typeof x?.unit === "string"
+    && (x.privateTmp === undefined || (isPath(x.privateTmp.tmp) && (x.privateTmp.varTmp === null || isPath(x.privateTmp.varTmp))
+      && Array.isArray(x.privateTmp.roots) && x.privateTmp.roots.every(isPath)))
+    && (x.namespaces === undefined || (typeof x.namespaces.sandbox === "string" && Object.values(x.namespaces.fds ?? {}).every(isFd)))));
   const wd = h.watchdog;
-  if (!ok || (wd !== undefined && (!isFd(wd?.fd) || typeof wd.path !== "string")) || (h.notify !== undefined && !isFd(h.notify))) return { error: `${path} names its fds in a malformed way` };
+  if (!ok || !sandboxesOk || (wd !== undefined && (!isFd(wd?.fd) || typeof wd.path !== "string")) || (h.notify !== undefined && !isFd(h.notify))) return { error: `${path} names its fds in a malformed way` };
   return { handover: h as ManagerHandover };
 }
 

@@ -24,6 +24,7 @@ export interface SpawnInputs {
   cgroupJoin?: boolean; // enter the cgroup by cgroup.procs (CgroupTree.ensureUnit's join)
   directoryBases: DirectoryBases; // where runtime_directory and the like are made
   privateTmp?: { tmp: string; varTmp: string | null }; // the unit's, when private_tmp is set
+  fileLimit: { soft: number; hard: number }; // RLIMIT_NOFILE for a unit without limit_nofile (host.fileLimits)
 }
 
 export type BuiltRequest =
@@ -99,7 +100,10 @@ export function buildSpawnRequest(inp: SpawnInputs): BuiltRequest {
     path: expanded[0]!, argv, env, pidEnv, fds, ...inp.stdio,
     cwd: workingDirectory(cfg.working_directory, user),
     uid, gid, groups, umask: cfg.umask,
-    rlimits: Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
+    rlimits: [
+      ...Object.entries(cfg.limits).map(([resource, l]) => ({ resource, soft: l.soft, hard: l.hard })),
+      ...(cfg.limits.nofile ? [] : [{ resource: "nofile", ...inp.fileLimit }]), // not the manager's own (Bun raises it)
+    ],
     nice: cfg.nice ?? undefined, oomScoreAdj: cfg.oom_score_adj ?? undefined,
     noNewPrivileges: cfg.no_new_privileges, newSession: true,
     cgroupFd: inp.cgroupFd,

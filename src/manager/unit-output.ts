@@ -115,14 +115,8 @@ export class UnitOutputs {
    * the last MAX_RETIRED, and is taken up again if the instance is made again.
    */
   retire(unit: string) {
-    const out = this.outputs.get(unit);
+    const out = this.remove(unit);
     if (!out) return;
-    this.drain(unit);
-    this.host.reactor.unwatch(out.read);
-    this.host.close(out.read);
-    this.host.close(out.write);
-    out.file?.close();
-    this.outputs.delete(unit);
     this.retired.set(unit, out.ring);
     if (this.retired.size > MAX_RETIRED) this.retired.delete(this.retired.keys().next().value!);
   }
@@ -203,23 +197,25 @@ export class UnitOutputs {
     return () => offs.forEach((off) => off());
   }
 
-  /** A unit removed by a reload: its pipe goes (what it wrote is read first). */
-  remove(unit: string) {
+  /** A unit removed by a reload: its pipe and log file go (what it wrote is read first). Returns what it had. */
+  remove(unit: string): UnitOutput | undefined {
     const out = this.outputs.get(unit);
-    if (!out) return;
+    if (!out) return undefined;
     this.drain(unit);
-    this.host.reactor.unwatch(out.read);
-    this.host.close(out.read);
-    this.host.close(out.write);
+    this.closePipe(out);
+    out.file?.close();
     this.outputs.delete(unit);
+    return out;
   }
 
   close() {
-    for (const out of this.outputs.values()) {
-      this.host.reactor.unwatch(out.read);
-      this.host.close(out.read);
-      this.host.close(out.write);
-    }
+    for (const out of this.outputs.values()) this.closePipe(out);
     this.outputs.clear();
+  }
+
+  private closePipe(out: UnitOutput) {
+    this.host.reactor.unwatch(out.read);
+    this.host.close(out.read);
+    this.host.close(out.write);
   }
 }

@@ -235,7 +235,6 @@ export class SocketActivator {
     return peer ? formatAddress(peer, true) : null;
   }
 
-  /** Closes every socket and connection; removes the files of remove_on_stop sockets. */
   /**
    * A reload changed the unit's [[socket]] entries (config null: the unit is gone): its
    * listening sockets are closed (connections already accepted stay with their instances),
@@ -247,7 +246,8 @@ export class SocketActivator {
       if (s.opened) {
         close(s.opened.fd);
         try {
-          removeSocketFile(s.opened.spec); // a unix socket's path is bound again by the new one
+          // A unix socket's path is bound again by the new one; its links go with the old file.
+          for (const w of removeSocketFile(s.opened.spec, s.config.symlinks)) this.opts.log(unit, "warning", `socket ${s.label}: ${w}`);
         } catch (error) {
           this.opts.log(unit, "warning", `socket ${s.label}: ${(error as Error).message}`);
         }
@@ -290,14 +290,17 @@ export class SocketActivator {
     return unused;
   }
 
+  /** Closes every socket and connection; removes the files (and symlinks) of remove_on_stop sockets. */
   close(): void {
     for (const s of this.sockets) this.setWatching(s.unit, s.index, false);
     for (const id of [...this.connections.keys()]) this.closeConnection(id);
     for (const s of this.sockets) {
       if (!s.opened) continue;
       close(s.opened.fd);
-      if (s.config.remove_on_stop) removeSocketFile(s.opened.spec);
+      const spec = s.opened.spec;
       s.opened = null;
+      if (!s.config.remove_on_stop) continue;
+      for (const w of removeSocketFile(spec, s.config.symlinks)) this.opts.log(s.unit, "warning", `socket ${s.label}: ${w}`);
     }
   }
 

@@ -2,7 +2,7 @@
 // not hold is skipped (inactive, its status names the entry) while the rest comes up; an
 // assert that does not hold fails the start with the entry; checks happen at the start.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, startManager, tempDir, writeConf, type RunningManager } from "../support/harness.ts";
 
@@ -20,6 +20,7 @@ beforeAll(async () => {
   symlinkSync(join(flagDir, "conf"), join(flagDir, "link"));
   mkdirSync(join(flagDir, "d"));
   writeFileSync(join(flagDir, "d", "entry"), "");
+  writeFileSync(join(flagDir, "alive"), "");
   conf = writeConf({
     // Every kind of check read from this machine, each written to hold on any Linux test host.
     "every-check": unit([
@@ -47,6 +48,12 @@ beforeAll(async () => {
     asserted: unit(['assert_path_exists = ["/nonexistent"]']),
     triggered: unit(['condition_path_exists = ["|/a", "|/tmp"]']),
     later: unit([`condition_path_exists = ["${join(flagDir, "ready")}"]`]),
+    // Runs while its flag is there, then fails: restart = always meets a condition that no longer holds.
+    "while-flag": [
+      "[unit]", 'wanted_by = ["multi-user"]', `condition_path_exists = ["${join(flagDir, "alive")}"]`, "[service]",
+      `exec_start = ["/bin/sh", "-c", "while [ -e ${join(flagDir, "alive")} ]; do sleep 0.1; done; exit 3"]`,
+      'restart = "always"', "restart_sec = 0.2",
+    ].join("\n"),
   });
   m = await startManager(conf);
   await m.waitForOutput(/Startup finished/, 15_000);
@@ -96,5 +103,16 @@ describe("conditions and asserts under hearth run", () => {
     expect((await m.ctl("start", "later")).code).toBe(0);
     const u = await m.waitForState("later", "active");
     expect(u.unmet ?? null).toBeNull();
+  });
+
+  test("an automatic restart checks the conditions again: once they no longer hold the unit stays down, inactive, and status says why", async () => {
+    expect((await m.unit("while-flag")).active).toBe("active");
+    rmSync(join(flagDir, "alive"));
+    await m.waitForOutput(/while-flag.*no automatic restart|no automatic restart.*while-flag/);
+    const u = await m.waitForState("while-flag", "inactive");
+    expect([u.result, u.mainPid, u.nRestarts]).toEqual(["exit-code", null, 0]);
+    expect(u.unmet).toMatchObject({ assert: false, text: `condition_path_exists=${join(flagDir, "alive")}` });
+    expect((await m.ctl("status", "while-flag")).stdout).toMatch(/Condition: start condition unmet at /);
+    expect(m.text()).not.toMatch(/Failed to start while-flag/);
   });
 });

@@ -4,7 +4,7 @@
 // accept = true socket still accepting and its live connection still answered, the logs
 // from before still there; a state it cannot read is a fresh start, never a crash.
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { freePort } from "../support/clients.ts";
@@ -153,6 +153,35 @@ describe("hearth ctl daemon-reexec", () => {
     expect(await m.unit("plain")).toMatchObject({ active: "inactive" });
     await poll("its process to be gone", () => !m!.children().some((c) => c.pid === plain.mainPid));
   }, 60_000);
+
+  test("a sandboxed unit keeps its namespaces and private /tmp: a later process joins them, and the stop removes the /tmp", async () => {
+    const scripts = mkdtempSync("/run/hearth-reexec-sandbox-"); // not below /tmp, which private_tmp replaces
+    conf = writeConf({
+      "sandboxed-reexec": `[unit]
+wanted_by = ["multi-user"]
+[service]
+private_tmp = true
+private_network = true
+exec_start = ["/bin/sh", "-c", "echo made before > /tmp/marker; exec sleep 1000"]
+exec_reload = [["/bin/sh", "-c", "cat /tmp/marker > ${scripts}/reload; readlink /proc/self/ns/net /proc/self/ns/mnt >> ${scripts}/reload"]]
+`,
+    });
+    const privateTmps = () => readdirSync("/tmp").filter((f) => f.startsWith("hearth-private-sandboxed-reexec-"));
+    const leftOver = new Set(privateTmps()); // by an earlier run that was killed
+    const ours = () => privateTmps().filter((f) => !leftOver.has(f));
+    m = await startManager(conf);
+    const before = await m.waitForState("sandboxed-reexec", "active");
+    const ns = (type: string) => readlinkSync(`/proc/${before.mainPid}/ns/${type}`);
+    expect(ours().length).toBe(1);
+    expect((await m.ctl("daemon-reexec")).code).toBe(0);
+    await m.waitForOutput(/Re-executed: \d+ units taken over/);
+    expect((await m.ctl("reload", "sandboxed-reexec")).code).toBe(0);
+    await poll("the reload's report", () => existsSync(join(scripts, "reload")) && readFileSync(join(scripts, "reload"), "utf8").split("\n").length >= 3);
+    expect(readFileSync(join(scripts, "reload"), "utf8").trim().split("\n")).toEqual(["made before", ns("net"), ns("mnt")]);
+    expect((await m.ctl("stop", "sandboxed-reexec")).code).toBe(0);
+    expect(ours()).toEqual([]); // removed by the manager that did not make it
+    rmSync(scripts, { recursive: true, force: true });
+  });
 
   test("a state the manager cannot read: it starts afresh and says why", async () => {
     conf = writeConf({ plain: units(1, "/nonexistent").plain! });

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanup, poll, ROOT, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { cleanup, openFds, poll, ROOT, startManager, writeConf, type RunningManager } from "../support/harness.ts";
 import { busUnit } from "../support/dbus-bus.ts";
 
 let m: RunningManager | null = null;
@@ -63,6 +63,21 @@ describe("hearth ctl daemon-reload", () => {
     expect(after.changedOnDisk).toBeUndefined();
     await poll("the new configuration's output", async () => (await running.ctl("logs", "change")).stdout.includes("says v2"));
     expect(await pid("keep")).toBe(keepPid);
+  });
+
+  test("a unit removed by a reload lets go of its log_file (the manager holds it open no longer)", async () => {
+    conf = writeConf({ keep: says("keep") });
+    const logFile = join(conf, "gone.log");
+    writeFileSync(unitFile("gone"), `${says("gone")}log_file = "${logFile}"\n`);
+    m = await startManager(conf);
+    const running = m;
+    const holdsLog = () => openFds(running.proc.pid).some((fd) => fd.endsWith(` -> ${logFile}`));
+    await poll("the log file written", () => existsSync(logFile) && readFileSync(logFile, "utf8").includes("says gone"));
+    expect(holdsLog()).toBe(true);
+    rmSync(unitFile("gone"));
+    expect((await m.ctl("daemon-reload")).code).toBe(0);
+    expect((await m.ctl("status", "gone")).code).toBe(4);
+    await poll("the manager to close the removed unit's log file", () => !holdsLog(), { timeoutMs: 10_000 });
   });
 
   test("a broken file keeps the configuration running; the reply and the log name FILE:LINE:COL", async () => {

@@ -25,11 +25,11 @@
 // state, cache, logs and configuration directories go to the test's scratch directory
 // (nothing made in /var/lib or /var/log of the host).
 import { afterEach, describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exchange, runClient } from "../support/clients.ts";
 import { cleanup, hearthCommand, poll, startManager, tempDir, type RunningManager } from "../support/harness.ts";
+import { askUdp } from "../support/udp.ts";
 
 const UNITS = "/lib/systemd/system";
 const isRoot = process.getuid?.() === 0;
@@ -204,26 +204,19 @@ function askDns(name: string, port = 53): Promise<{ rcode: number; addresses: st
     Buffer.from([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), // RD, one question
     ...labels, Buffer.from([0, 0, 1, 0, 1]), // QTYPE A, QCLASS IN
   ]);
-  return new Promise((resolve) => {
-    const socket = createSocket("udp4");
-    const timer = setTimeout(() => { socket.close(); resolve(null); }, 1000);
-    socket.on("message", (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      if (reply.readUInt16BE(0) !== id) return resolve(null);
-      const answers = reply.readUInt16BE(6);
-      let at = query.length; // the question, echoed
-      const addresses: string[] = [];
-      for (let i = 0; i < answers; i++) {
-        at += (reply[at]! & 0xc0) === 0xc0 ? 2 : name.length + 2; // a pointer to the question's name, or the name
-        const type = reply.readUInt16BE(at);
-        const length = reply.readUInt16BE(at + 8);
-        if (type === 1 && length === 4) addresses.push([...reply.subarray(at + 10, at + 14)].join("."));
-        at += 10 + length;
-      }
-      resolve({ rcode: reply[3]! & 0xf, addresses });
-    });
-    socket.send(query, port, "127.0.0.1");
+  return askUdp(query, port, (reply) => {
+    if (reply.readUInt16BE(0) !== id) return null;
+    const answers = reply.readUInt16BE(6);
+    let at = query.length; // the question, echoed
+    const addresses: string[] = [];
+    for (let i = 0; i < answers; i++) {
+      at += (reply[at]! & 0xc0) === 0xc0 ? 2 : name.length + 2; // a pointer to the question's name, or the name
+      const type = reply.readUInt16BE(at);
+      const length = reply.readUInt16BE(at + 8);
+      if (type === 1 && length === 4) addresses.push([...reply.subarray(at + 10, at + 14)].join("."));
+      at += 10 + length;
+    }
+    return { rcode: reply[3]! & 0xf, addresses };
   });
 }
 

@@ -68,6 +68,21 @@ describe("units naming units that are not installed", () => {
     expect(nobody.stderr).toContain("unit no-one-names-this not found");
   });
 
+  test("the manager's console has no warning for a missing after, wants, conflicts or before name (as systemd); the requires on a missing unit is still warned", async () => {
+    const warnings = () => m.output.filter((l) => /\bwarning\b/.test(l));
+    for (const name of ["openntpd", "time-sync"]) expect(warnings().filter((l) => l.includes(`'${name}'`))).toEqual([]);
+    expect(warnings().filter((l) => l.includes("unknown unit 'ghost'"))).toEqual([
+      expect.stringContaining(`${conf}/units/web.toml:3:13: warning: requires[0]: unknown unit 'ghost': starting 'web' will fail`),
+    ]);
+    // Logged at info (`hearth run` logs info to stderr; PID 1's console shows notices and worse).
+    expect(m.output).toContainEqual(expect.stringContaining(`info: ${conf}/units/chrony.toml:3:10: note: after[0]: unknown unit 'openntpd', ignored`));
+    // A reload says the same: nothing about them in its reply or as a warning.
+    const reload = await m.ctl("daemon-reload");
+    expect(reload.code).toBe(0);
+    expect(`${reload.stdout}${reload.stderr}`).not.toContain("openntpd");
+    expect(warnings().filter((l) => l.includes("'openntpd'"))).toEqual([]);
+  });
+
   test("hearth check warns at each name, FILE:LINE:COL, and finds no error", async () => {
     const proc = Bun.spawn([...hearthCommand(), "check", "-c", conf], { stdout: "pipe", stderr: "pipe" });
     const out = await new Response(proc.stdout).text();

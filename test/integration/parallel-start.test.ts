@@ -99,8 +99,23 @@ describe("analyze", () => {
     expect(lint.stderr.toString()).toBe("");
     expect(lint.exitCode).toBe(0);
     for (const name of GOOD) expect(svg.stdout).toContain(`data-unit="${name}"`);
+    // blame: the services by the time each took from activation to ready, as measured (the
+    // first activation, the one the chart shows), slowest first. Which one is slowest depends
+    // on the machine's load (python's start-up), so the order is checked against the measures.
     const blame = await m.ctl("analyze", "blame");
-    expect(blame.stdout.split("\n")[0]).toMatch(/db$/); // the 300 ms notify service is the slowest
+    const measured = (await m.ctlJson<{ timeline: { units: { name: string; kind: string; activatingAt: number; activeAt: number }[] } }>("analyze", "blame"))
+      .timeline.units.filter((u) => u.kind === "service" && u.activeAt !== null)
+      .map((u) => ({ name: u.name, took: u.activeAt - u.activatingAt }));
+    const tookOf = new Map(measured.map((u) => [u.name, u.took]));
+    const rows = blame.stdout.trimEnd().split("\n").map((l) => l.trim().split(/\s+/)[1]!);
+    expect([...rows].sort()).toEqual(measured.map((u) => u.name).sort());
+    for (const name of GOOD) expect(rows).toContain(name);
+    const slowest = Math.max(...measured.map((u) => u.took));
+    expect([rows[0], tookOf.get(rows[0]!)]).toEqual([rows[0], slowest]);
+    for (let i = 1; i < rows.length; i++) expect(tookOf.get(rows[i - 1]!)!).toBeGreaterThanOrEqual(tookOf.get(rows[i]!)!);
+    const db = await m.unit("db"); // never restarted: its status shows the same measure
+    expect(tookOf.get("db")).toBe(db.activeAt - db.activatingAt);
+    expect(tookOf.get("db")!).toBeGreaterThanOrEqual(290); // the notify service that is ready 300 ms after its start
     const chain = await m.ctl("analyze", "critical-chain");
     expect(chain.stdout).toMatch(/multi-user @/);
     expect((await m.ctl("analyze", "nonsense")).code).toBe(2);

@@ -8,10 +8,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { libc } from "../../ffi/libc.ts";
 import { cleanup, poll, startManager, writeConf, type RunningManager } from "../support/harness.ts";
+import { askUdp } from "../support/udp.ts";
 
 const CHRONYD = "/usr/sbin/chronyd";
 const canRun = libc.geteuid() === 0 && existsSync(CHRONYD);
@@ -67,18 +67,9 @@ logs_directory_mode = "0750"
 
 /** One NTP client request (mode 3) to the daemon; its reply's mode and stratum, or null. */
 function askNtp(port: number): Promise<{ mode: number; stratum: number } | null> {
-  return new Promise((resolve) => {
-    const socket = createSocket("udp4");
-    const timer = setTimeout(() => { socket.close(); resolve(null); }, 1000);
-    socket.on("message", (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve({ mode: reply[0]! & 7, stratum: reply[1]! });
-    });
-    const request = Buffer.alloc(48);
-    request[0] = 0x23; // version 4, mode 3 (client)
-    socket.send(request, port, "127.0.0.1");
-  });
+  const request = Buffer.alloc(48);
+  request[0] = 0x23; // version 4, mode 3 (client)
+  return askUdp(request, port, (reply) => ({ mode: reply[0]! & 7, stratum: reply[1]! }));
 }
 
 beforeAll(async () => {

@@ -224,6 +224,10 @@ export class FakeHost implements ManagerHost {
         host.cgroupFds.set(fd, unit);
         return { cgroupFd: fd, join: false, warnings: [] };
       },
+      delegate(unit: string) {
+        host.trace.push(`delegate cgroup ${unit}`);
+        return [];
+      },
       pids: (unit: string) => members(unit).map((p) => p.pid),
       kill(unit: string, signal: number) {
         host.trace.push(`kill cgroup ${unit} ${signal}`);
@@ -297,5 +301,14 @@ export class FakeHost implements ManagerHost {
 
   deviceWatcher(): DeviceWatcherPort {
     return { start: () => ({ plugged: [], unplugged: [] }), close() {} };
+  }
+
+  fileLimits() {
+    return { soft: 1024, hard: 524288 };
+  }
+
+  removeIpc(owner: { uid: number | null; gid: number | null }) {
+    this.trace.push(`remove ipc of uid ${owner.uid} gid ${owner.gid}`);
+    return { removed: 0, failed: [] };
   }
 }

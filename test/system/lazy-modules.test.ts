@@ -11,17 +11,18 @@ const ROOT = resolve(import.meta.dir, "../..");
 
 /** Loaded only when a unit (or a control verb) needs them. */
 const LAZY = [
-  "src/exec/seccomp.ts", "ffi/syscalls.ts", "src/exec/syscall-groups.ts", "src/exec/mount-plan.ts",
-  "src/exec/cgroup-bpf.ts", "src/exec/bpf-devices.ts", "src/exec/bpf-firewall.ts", "src/exec/bpf-socket-bind.ts", "ffi/bpf.ts",
+  "src/exec/seccomp.ts", "ffi/seccomp.ts", "src/exec/syscall-groups.ts", "src/exec/mount-plan.ts",
+  "src/exec/cgroup-bpf.ts", "src/exec/bpf-devices.ts", "src/exec/bpf-firewall.ts", "src/exec/bpf-socket-bind.ts", "src/exec/ebpf.ts", "ffi/bpf.ts",
+  "src/exec/ipc-cleanup.ts", "ffi/ipc.ts",
   "src/dbus/watcher.ts", "src/dbus/protocol.ts", "src/dbus/message.ts",
-  "src/devices/watcher.ts", "src/devices/registry.ts", "ffi/netlink.ts",
+  "src/devices/watcher.ts", "src/devices/registry.ts", "src/devices/uevent.ts", "ffi/netlink.ts",
   "src/timers/calendar.ts", "src/timers/path-watch.ts",
   "src/control/security.ts", "src/control/unit-files.ts",
   "src/engine/reload.ts", "src/engine/serialize.ts", "src/manager/reexec.ts",
   "src/import/importer.ts",
 ];
 
-test("the manager's code loads no sandbox, D-Bus, device, calendar, path-watch, reload, re-exec or verb-only module", async () => {
+test("the manager's code loads no sandbox, remove_ipc, D-Bus, device, netlink, calendar, path-watch, reload, re-exec or verb-only module", async () => {
   const script = `
     await import(${JSON.stringify(join(ROOT, "src/cli/run.ts"))});
     await import(${JSON.stringify(join(ROOT, "src/cli/system.ts"))});

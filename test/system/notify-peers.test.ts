@@ -55,6 +55,7 @@ describe("test peers", () => {
       [join(built, "echo-libsystemd"), "--help"],
       [join(peers, "notify-python.py"), "--help"],
       [join(peers, "forge-ready.py"), "--help"],
+      [join(peers, "sockopt-probe.py"), "--help"],
     ]) {
       const r = Bun.spawnSync(cmd, { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
       expect({ cmd: cmd[0], exitCode: r.exitCode }).toEqual({ cmd: cmd[0], exitCode: 0 });

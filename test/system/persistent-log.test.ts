@@ -1,7 +1,7 @@
 // The persistent log's files (src/log/persistent.ts), in a temporary directory: batched
 // writes, the previous boot's files moved aside, the way down written at once, the cap.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLOSED_MARK, PersistentLog, previousBootFiles, WAY_DOWN_MARK } from "../../src/log/persistent.ts";
@@ -97,6 +97,58 @@ describe("the persistent log", () => {
     syncs.shift()!();
     await Bun.sleep(0);
     expect(timers.length).toBe(0); // nothing written since: no more syncs
+  });
+
+  test("a file rotated away before the sync is synced too (its fd kept till then), and the line that rotated it", async () => {
+    const dir = scratch();
+    const timers: (() => void)[] = [];
+    const synced: string[] = [];
+    const done: (() => void)[] = [];
+    const log = PersistentLog.open({
+      dir, maxBytes: 200, keep: 2, onError: () => {}, setTimer: (fn) => timers.push(fn),
+      sync: (fd) => { synced.push(readlinkSync(`/proc/self/fd/${fd}`)); return new Promise<void>((resolve) => done.push(resolve)); },
+    })!;
+    const openOn = (name: string) => readdirSync("/proc/self/fd").some((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, name); } catch { return false; } });
+    log.wayDown("reboot", "x".repeat(150)); // written at once: a sync is scheduled
+    log.wayDown("reboot", "the line that rotates the file");
+    expect(readdirSync(dir).sort()).toEqual(["boot.log", "boot.log.1"]);
+    expect(openOn("boot.log.1")).toBe(true); // its unsynced data is not left to the kernel's writeback
+    timers.shift()!();
+    expect(synced.sort()).toEqual([join(dir, "boot.log"), join(dir, "boot.log.1")]);
+    for (const resolve of done.splice(0)) resolve();
+    await Bun.sleep(0);
+    expect(openOn("boot.log.1")).toBe(false); // closed once synced
+    expect(openOn("boot.log")).toBe(true);
+    log.close();
+    expect(openOn("boot.log")).toBe(false); // nothing open for writing when the root goes read-only
+  });
+
+  test("a disk that fails every write: the fds of the failed writes are closed, not piled up", async () => {
+    const dir = scratch();
+    const timers: (() => void)[] = [];
+    const errors: unknown[] = [];
+    const log = PersistentLog.open({ dir, onError: (e) => errors.push(e), setTimer: (fn) => timers.push(fn), sync: async () => {} })!;
+    symlinkSync("/dev/full", join(dir, "boot.log")); // every write: ENOSPC
+    const full = () => readdirSync("/proc/self/fd").filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === "/dev/full"; } catch { return false; } }).length;
+    for (let i = 0; i < 5; i++) {
+      log.wayDown("reboot", `attempt ${i}`);
+      while (timers.length > 0) timers.shift()!();
+      await Bun.sleep(0);
+    }
+    expect(errors.length).toBe(1); // told once
+    expect(full()).toBe(0);
+    log.close();
+  });
+
+  test("the default sync: fdatasync in a thread on the file's own fd", async () => {
+    const dir = scratch();
+    const errors: unknown[] = [];
+    const log = PersistentLog.open({ dir, onError: (e) => errors.push(e), syncMs: 10 })!;
+    log.wayDown("reboot", "synced");
+    await Bun.sleep(100);
+    log.close();
+    expect(errors).toEqual([]);
+    expect(readFileSync(join(dir, "boot.log"), "utf8")).toContain("reboot (synced)");
   });
 
   test("a directory that cannot be made turns the log off, told once", () => {

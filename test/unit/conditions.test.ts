@@ -184,6 +184,11 @@ describe("each check against the facts", () => {
     expect(holds(f, "kernel_version", "< 6.1")).toBe(false);
     expect(holds(f, "kernel_version", "6.1.*")).toBe(true);
     expect(holds(f, "kernel_version", "5.*")).toBe(false);
+    // systemd's glob operators: "=$" matches as no operator does, "!=$" must not match
+    expect(holds(f, "kernel_version", "=$ 6.1.*")).toBe(true);
+    expect(holds(f, "kernel_version", "=$5.*")).toBe(false);
+    expect(holds(f, "kernel_version", "!=$ 5.* >= 6")).toBe(true);
+    expect(holds(f, "kernel_version", "!=$ 6.1.*")).toBe(false);
     expect(versionCompare("6.1.0-18-arm64", "6.1")).toBe(1);
     expect(versionCompare("6.10", "6.9")).toBe(1);
     expect(versionCompare("1.0~rc1", "1.0")).toBe(-1);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { formatDiagnostic, loadConfig } from "../../src/config/load.ts";
 import { checkMain } from "../../src/cli/check.ts";
 import { orderingEdges } from "../../src/config/graph.ts";
+import { logDiagnostic } from "../../src/config/diagnostics.ts";
 import { BUILTIN_TARGETS, type Diagnostic, type LoadedConfig } from "../../src/config/types.ts";
 import { fakeEnv, fromTexts } from "../fixtures/config/fake-env.ts";
 
@@ -117,6 +118,24 @@ describe("a broken configuration", () => {
       "units/unknown-dep.toml:2:13: warning: requires[0]: unknown unit 'nonesuch': starting 'unknown-dep' will fail",
       "units/unknown-dep.toml:3:10: warning: wants[0]: unknown unit 'ghost', ignored",
       "units/unknown-dep.toml:4:10: warning: after[0]: unknown unit 'goood', ignored; did you mean 'good'?",
+    ]);
+  });
+
+  test("a missing name in an ordering or weak list is a quiet warning (the manager logs it at info); a missing requirement is not", () => {
+    const quiet = (d: { quiet?: true }) => d.quiet === true;
+    const of = (file: string) => config.diagnostics.filter((d) => d.file.endsWith(file)).map((d) => [d.message, quiet(d)]);
+    expect(of("units/unknown-dep.toml")).toEqual([
+      ["requires[0]: unknown unit 'nonesuch': starting 'unknown-dep' will fail", false],
+      ["wants[0]: unknown unit 'ghost', ignored", true],
+      ["after[0]: unknown unit 'goood', ignored; did you mean 'good'?", true],
+    ]);
+    const lines: string[] = [];
+    const log = { err: (t: string) => lines.push(`err ${t}`), warning: (t: string) => lines.push(`warning ${t}`), info: (t: string) => lines.push(`info ${t}`) };
+    for (const d of config.diagnostics.filter((d) => d.file.endsWith("units/unknown-dep.toml"))) logDiagnostic(log, d);
+    expect(lines.map((l) => l.replace(/ \S*units\//, " units/"))).toEqual([
+      "warning units/unknown-dep.toml:2:13: warning: requires[0]: unknown unit 'nonesuch': starting 'unknown-dep' will fail",
+      "info units/unknown-dep.toml:3:10: note: wants[0]: unknown unit 'ghost', ignored",
+      "info units/unknown-dep.toml:4:10: note: after[0]: unknown unit 'goood', ignored; did you mean 'good'?",
     ]);
   });
 

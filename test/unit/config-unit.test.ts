@@ -159,6 +159,13 @@ describe("diagnostics of a unit file", () => {
     ]);
   });
 
+  test("a mode with the setgid bit and leading zeros reads as systemd's (\"02755\"); five digits do not", () => {
+    const result = parse([...SERVICE, 'logs_directory = ["x"]', 'logs_directory_mode = "02755"'].join("\n"));
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+    expect(result.unit?.service?.logs_directory_mode).toBe(0o2755);
+    expect(problems(...SERVICE, 'umask = "12755"')[0]).toContain("expected a file mode");
+  });
+
   test("unit names have no systemd suffix", () => {
     expect(problems("[unit]", 'after = ["syslog.service"]', ...SERVICE)).toEqual([
       `${FILE}:2:10: error: after[0]: "syslog.service": unit names have no suffix; write "syslog"`,
@@ -207,7 +214,7 @@ describe("diagnostics of a unit file", () => {
 describe("[[socket]]", () => {
   test("each socket listens exactly once", () => {
     expect(problems(...SERVICE, "[[socket]]", "[[socket]]", 'listen_stream = "/run/a"', 'listen_fifo = "/run/b"')).toEqual([
-      `${FILE}:3:1: error: socket[0]: needs one of listen_stream, listen_datagram, listen_sequential_packet, listen_fifo`,
+      `${FILE}:3:1: error: socket[0]: needs one of listen_stream, listen_datagram, listen_sequential_packet, listen_fifo, listen_netlink, listen_special`,
       `${FILE}:6:1: error: socket[1].listen_fifo: one [[socket]] listens once: 'listen_stream' is already set; add another [[socket]]`,
     ]);
   });
@@ -224,11 +231,42 @@ describe("[[socket]]", () => {
     ]);
   });
 
-  test("accept works with stream sockets only", () => {
-    const text = [...SERVICE, "[[socket]]", 'listen_datagram = "/run/d"', "accept = true"].join("\n");
-    expect(parseUnitToml("echo@", text, "units/echo@.toml", SYSTEM, fakeEnv).diagnostics.map(formatDiagnostic)).toEqual([
-      "units/echo@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+  test("netlink families and special files", () => {
+    expect(problems(...SERVICE,
+      "[[socket]]", 'listen_netlink = "kobject-uevent 1"', 'receive_buffer = "128M"', "pass_credentials = true",
+      "[[socket]]", 'listen_netlink = "uevent 1"',
+      "[[socket]]", 'listen_netlink = "route x"',
+      "[[socket]]", 'listen_special = "/dev/rfkill"', "writable = true",
+      "[[socket]]", 'listen_special = "rfkill"',
+    )).toEqual([
+      `${FILE}:8:18: error: socket[1].listen_netlink: unknown netlink family "uevent" (route, firewall, inet-diag, nflog, xfrm, selinux, iscsi, audit, fib-lookup, connector, netfilter, ip6-fw, dnrtmsg, kobject-uevent, generic, scsitransport, ecryptfs, rdma, or a number)`,
+      `${FILE}:10:18: error: socket[2].listen_netlink: netlink groups "x" are not a number from 0 to 4294967295 (a bit mask)`,
+      `${FILE}:15:18: error: socket[4].listen_special: expected an absolute path, got "rfkill"`,
     ]);
+  });
+
+  test("symlinks need a socket file or FIFO; pass_packet_info on a unix socket is a warning", () => {
+    expect(problems(...SERVICE,
+      "[[socket]]", 'listen_datagram = "/run/dev-log"', 'symlinks = ["/dev/log"]', "pass_security = true", 'timestamping = "us"',
+      "[[socket]]", 'listen_fifo = "/run/initctl"', 'symlinks = ["/dev/initctl"]',
+      "[[socket]]", 'listen_stream = "127.0.0.1:80"', 'symlinks = ["/run/web"]', "pass_packet_info = true",
+      "[[socket]]", 'listen_stream = "@abstract"', 'symlinks = ["/run/abstract"]',
+      "[[socket]]", 'listen_datagram = "/run/d"', "pass_packet_info = true", 'timestamping = "ms"',
+    )).toEqual([
+      `${FILE}:13:12: error: socket[2].symlinks: symlinks need a socket file or FIFO to point at: 127.0.0.1:80 (Stream) is none (systemd refuses such a socket)`,
+      `${FILE}:17:12: error: socket[3].symlinks: symlinks need a socket file or FIFO to point at: @abstract (Stream) is none (systemd refuses such a socket)`,
+      `${FILE}:21:16: error: socket[4].timestamping: expected one of off, us, ns; got "ms"; did you mean 'us'?`,
+      `${FILE}:20:20: warning: socket[4].pass_packet_info: pass_packet_info applies to IP and netlink sockets only: ignored here`,
+    ]);
+  });
+
+  test("accept works with stream sockets only", () => {
+    for (const listen of ['listen_datagram = "/run/d"', 'listen_fifo = "/run/f"', 'listen_netlink = "route 1"', 'listen_special = "/dev/rfkill"']) {
+      const text = [...SERVICE, "[[socket]]", listen, "accept = true"].join("\n");
+      expect(parseUnitToml("echo@", text, "units/echo@.toml", SYSTEM, fakeEnv).diagnostics.map(formatDiagnostic)).toEqual([
+        "units/echo@.toml:5:10: error: socket[0].accept: accept = true works with stream and sequential packet sockets only",
+      ]);
+    }
   });
 
   test("accept = true outside a template is refused, saying to rename the file as systemd wants it", () => {

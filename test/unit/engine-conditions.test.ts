@@ -111,4 +111,65 @@ describe("conditions and asserts in the engine", () => {
     expect(sim.state("extra")).toBe("inactive");
     expect(sim.spawnOrder()).toEqual(["web"]);
   });
+
+  test("an automatic restart checks the conditions again: one that no longer holds leaves the unit inactive, not restarted", () => {
+    const sim = new EngineSim(withConditions(service("web", { restart: "always", restart_sec: 1 }), ["path_exists", "/run/web.ok"]));
+    sim.paths.add("/run/web.ok");
+    sim.start("web");
+    expect(sim.state("web")).toBe("active");
+    sim.paths.delete("/run/web.ok");
+    sim.exit("web", { kind: "exited", code: 1 });
+    expect(sim.sub("web")).toBe("auto-restart");
+    sim.advance(1000);
+    expect(sim.spawned.length).toBe(1); // not started again
+    expect([sim.state("web"), sim.sub("web")]).toEqual(["inactive", "dead"]);
+    expect(sim.engine.snapshot("web")!.unmet).toMatchObject({ assert: false, text: "condition_path_exists=/run/web.ok" });
+    expect(sim.logs("web", "info")).toContain("Condition check resulted in web being skipped: condition_path_exists=/run/web.ok; no automatic restart");
+    expect(sim.rt("web").restartsTotal).toBe(0);
+  });
+
+  test("an automatic restart whose conditions hold restarts, counted; a stop during the check wins over its answer", () => {
+    const sim = new EngineSim(withConditions(service("web", { restart: "always", restart_sec: 1 }), ["path_exists", "/run/web.ok"]));
+    sim.paths.add("/run/web.ok");
+    sim.start("web");
+    sim.exit("web", { kind: "exited", code: 1 });
+    sim.advance(1000);
+    expect(sim.spawned.length).toBe(2);
+    expect([sim.state("web"), sim.rt("web").restartsTotal]).toEqual(["active", 1]);
+    sim.holdConditionChecks = true;
+    sim.exit("web", { kind: "exited", code: 1 });
+    sim.advance(1000);
+    expect(sim.heldChecks.length).toBe(1); // waiting in auto-restart for the answer
+    expect(sim.sub("web")).toBe("auto-restart");
+    sim.stop("web");
+    expect(sim.state("web")).toBe("failed");
+    sim.send(sim.heldChecks.shift()!);
+    expect(sim.spawned.length).toBe(2);
+    expect(sim.state("web")).toBe("failed");
+  });
+
+  test("an assert that no longer holds at an automatic restart: not restarted, the reason logged as an error", () => {
+    const sim = new EngineSim(withConditions(service("web", { restart: "always", restart_sec: 1 }), ["path_exists", "/run/web.ok", true]));
+    sim.paths.add("/run/web.ok");
+    sim.start("web");
+    sim.paths.delete("/run/web.ok");
+    sim.exit("web", { kind: "exited", code: 1 });
+    sim.advance(1000);
+    expect(sim.spawned.length).toBe(1);
+    expect(sim.state("web")).toBe("inactive");
+    expect(sim.logs("web", "err")).toContain("Assertion failed: assert_path_exists=/run/web.ok; no automatic restart");
+  });
+
+  test("a restart check under way at a re-exec is asked again by the new engine", () => {
+    const sim = new EngineSim(withConditions(service("web", { restart: "always", restart_sec: 1 }), ["path_exists", "/run/web.ok"]));
+    sim.paths.add("/run/web.ok");
+    sim.start("web");
+    sim.holdConditionChecks = true;
+    sim.exit("web", { kind: "exited", code: 1 });
+    sim.advance(1000);
+    const state = sim.engine.exportState();
+    const again = new EngineSim(withConditions(service("web", { restart: "always", restart_sec: 1 }), ["path_exists", "/run/web.ok"]));
+    const effects = again.engine.importState(state, sim.now);
+    expect(effects.filter((e) => e.type === "check-conditions").map((e) => e.unit)).toEqual(["web"]);
+  });
 });

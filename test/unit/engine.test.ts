@@ -69,6 +69,41 @@ describe("parallel start by ordering", () => {
     expect(sim.state("web")).toBe("inactive");
     expect(sim.jobResults("db")).toEqual(["done", "done"]);
   });
+
+  test("remove_ipc: asked for once the last running unit of the same user is down, not before, and only by a unit that has it", () => {
+    const sim = new Sim(
+      service("a", { user: "daemon", remove_ipc: true }),
+      service("b", { user: "daemon" }),
+      service("c", { user: "other", remove_ipc: true }),
+    );
+    sim.start("a"); sim.start("b");
+    sim.request("restart", "a");
+    sim.exit("a", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.of("remove-ipc")).toEqual([]); // b runs as daemon
+    sim.stop("a");
+    sim.exit("a", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.of("remove-ipc")).toEqual([]); // b still runs as daemon
+    sim.stop("b");
+    sim.exit("b", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.of("remove-ipc")).toEqual([]); // b does not ask for it, and a went first
+    sim.start("c"); sim.stop("c");
+    sim.exit("c", { kind: "killed", signal: 15, coreDumped: false });
+    expect(sim.of("remove-ipc")).toEqual([{ type: "remove-ipc", unit: "c", user: "other", group: null }]);
+  });
+
+  test("a restart job stops with restart_kill_signal, a stop with kill_signal (systemd's RestartKillSignal=)", () => {
+    const sim = new Sim(service("web", { kill_signal: 15, restart_kill_signal: 10 }));
+    sim.start("web");
+    sim.request("restart", "web");
+    expect(sim.kills("web").map((k) => k.signal)).toContain(10);
+    expect(sim.kills("web").map((k) => k.signal)).not.toContain(15);
+    sim.exit("web", { kind: "killed", signal: 10, coreDumped: false });
+    expect(sim.state("web")).toBe("active"); // started again
+    const before = sim.kills("web").length;
+    sim.stop("web");
+    expect(sim.kills("web").slice(before).map((k) => k.signal)).toContain(15);
+    expect(sim.kills("web").slice(before).map((k) => k.signal)).not.toContain(10);
+  });
 });
 
 describe("service types", () => {

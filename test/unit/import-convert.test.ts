@@ -109,6 +109,20 @@ describe("Debian units", () => {
     expect(checkErrors(only(result))).toEqual([]);
   });
 
+  test("systemd's old names ReadWriteDirectories= and friends are its *Paths= keys; Delegate= and a 02755 mode convert", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-import-old-names-"));
+    const file = unitText(dir, "old.service", [
+      "[Service]", "ExecStart=/bin/true", "ReadWriteDirectories=/var/lib/old", "ReadOnlyDirectories=/etc/old",
+      "InaccessibleDirectories=-/srv/secret", "Delegate=pids memory", "LogsDirectory=old", "LogsDirectoryMode=02755", "",
+    ].join("\n"));
+    const result = importUnits([file]);
+    const service = only(result).tables.service;
+    expect([service.read_write_paths, service.read_only_paths, service.inaccessible_paths]).toEqual([["/var/lib/old"], ["/etc/old"], ["-/srv/secret"]]);
+    expect([service.delegate, service.logs_directory_mode]).toEqual(["pids memory", "02755"]);
+    expect(result.notes.filter((n) => n.kind === "dropped")).toEqual([]);
+    expect(checkErrors(only(result))).toEqual([]);
+  });
+
   test("a template keeps its name with @ and its %i; serial-getty's quoted \\\\u reaches agetty as \\u", () => {
     const unit = only(importUnits([fixture("serial-getty@.service")]));
     expect(unit.name).toBe("serial-getty@");
@@ -320,6 +334,54 @@ describe("conversion rules", () => {
     const both = importUnits([service, socket, unitText(dir, "journal.socket", "[Socket]\nListenStream=/run/journal\n")]);
     expect(only(both).sockets.length).toBe(2);
     expect(both.notes).toMatchObject([{ kind: "ignored", key: "Sockets" }]);
+  });
+
+  test("udevd's kernel socket and rfkill's special file convert whole: ListenNetlink=, ListenSpecial= and Writable=", () => {
+    const dir = scratch();
+    unitText(dir, "systemd-udevd.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-udevd\n");
+    const kernel = unitText(dir, "systemd-udevd-kernel.socket",
+      "[Socket]\nService=systemd-udevd.service\nReceiveBuffer=128M\nListenNetlink=kobject-uevent 1\nPassCredentials=yes\n");
+    const udevd = importUnits([kernel]);
+    expect(only(udevd).sockets).toEqual([{
+      listen_netlink: "kobject-uevent 1", receive_buffer: "128M", pass_credentials: true, fd_name: "systemd-udevd-kernel.socket",
+    }]);
+    expect(udevd.notes).toEqual([]);
+    expect(checkErrors(only(udevd))).toEqual([]);
+    unitText(dir, "systemd-rfkill.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-rfkill\n");
+    const rfkill = importUnits([unitText(dir, "systemd-rfkill.socket", "[Socket]\nListenSpecial=/dev/rfkill\nWritable=yes\n")]);
+    expect(only(rfkill).sockets).toEqual([{ listen_special: "/dev/rfkill", writable: true, fd_name: "systemd-rfkill.socket" }]);
+    expect(rfkill.notes).toEqual([]);
+    // A family systemd does not know is dropped by name, as systemd refuses the line.
+    const bad = importUnits([unitText(dir, "systemd-rfkill.socket", "[Socket]\nListenNetlink=uevent 1\nListenSpecial=/dev/rfkill\n")]);
+    expect(bad.notes).toMatchObject([{ kind: "dropped", line: 2, key: "ListenNetlink", why: expect.stringContaining('unknown netlink family "uevent"') }]);
+  });
+
+  test("journald's sockets convert whole: Timestamping= in any of systemd's spellings, PassSecurity=, PassPacketInfo=, Symlinks= on the one socket file", () => {
+    const dir = scratch();
+    unitText(dir, "systemd-journald.service", "[Service]\nType=notify\nExecStart=/lib/systemd/systemd-journald\n");
+    const devLog = importUnits([unitText(dir, "systemd-journald-dev-log.socket", [
+      "[Socket]", "ListenDatagram=/run/systemd/journal/dev-log", "PassCredentials=yes", "PassSecurity=yes",
+      "Service=systemd-journald.service", "SocketMode=0666", "Symlinks=/dev/log", "Timestamping=us", "",
+    ].join("\n"))]);
+    expect(only(devLog).sockets).toEqual([{
+      listen_datagram: "/run/systemd/journal/dev-log", pass_credentials: true, pass_security: true, socket_mode: "0666",
+      symlinks: ["/dev/log"], timestamping: "us", fd_name: "systemd-journald-dev-log.socket",
+    }]);
+    expect(devLog.notes).toEqual([]);
+    expect(checkErrors(only(devLog))).toEqual([]);
+    for (const name of ["t", "m", "n"]) unitText(dir, `${name}.service`, "[Service]\nExecStart=/bin/true\n");
+    for (const [given, want] of [["usec", "us"], ["µs", "us"], ["μs", "us"], ["nsec", "ns"], ["ns", "ns"], ["yes", "ns"], ["no", "off"], ["off", "off"]]) {
+      const unit = only(importUnits([unitText(dir, "t.socket", `[Socket]\nListenDatagram=/run/t\nTimestamping=${given}\n`)]));
+      expect([given, unit.sockets[0]!.timestamping]).toEqual([given, want]);
+    }
+    // Symlinks= go to the socket file's table only; with two files systemd refuses the socket: dropped by name.
+    const mixed = importUnits([unitText(dir, "m.socket", "[Socket]\nListenStream=127.0.0.1:7000\nListenStream=/run/m.sk\nSymlinks=/run/m-alias /run/m2\nPassPacketInfo=yes\n")]);
+    expect(only(mixed).sockets.map((s) => s.symlinks)).toEqual([undefined, ["/run/m-alias", "/run/m2"]]);
+    expect(only(mixed).sockets.map((s) => s.pass_packet_info)).toEqual([true, true]);
+    expect(mixed.notes).toEqual([]);
+    const two = importUnits([unitText(dir, "n.socket", "[Socket]\nListenStream=/run/n1.sk\nListenFIFO=/run/n2\nSymlinks=/run/n\n")]);
+    expect(two.notes).toMatchObject([{ kind: "dropped", key: "Symlinks", why: "systemd refuses a socket with Symlinks= and more than one socket file or FIFO" }]);
+    expect(only(two).sockets.map((s) => s.symlinks)).toEqual([undefined, undefined]);
   });
 
   test("a template socket goes into its template service, its fds named after the instance; or, where hearth refuses it, is dropped by name", () => {

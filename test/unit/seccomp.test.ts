@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import type { Arch } from "../../ffi/constants.ts";
-import { AUDIT_ARCH, SYSCALL_NUMBERS, X32_SYSCALL_BIT } from "../../ffi/syscalls.ts";
+import { SECCOMP_ARCH } from "../../ffi/seccomp.ts";
 import { buildSeccomp, mergeFilter, type SeccompOptions } from "../../src/exec/seccomp.ts";
 import { expandSyscallName } from "../../src/exec/syscall-groups.ts";
 
@@ -65,15 +65,16 @@ function verdict(progs: Insn[][], input: number[]): number {
 }
 
 for (const arch of ["x64", "arm64"] as const) {
-  const nr = (name: string) => SYSCALL_NUMBERS[arch][name]!;
-  const call = (progs: Insn[][], name: string, args: number[] = []) => verdict(progs, data(AUDIT_ARCH[arch], nr(name), args));
+  const { syscalls, audit, foreignAbiBit } = SECCOMP_ARCH[arch];
+  const nr = (name: string) => syscalls[name]!;
+  const call = (progs: Insn[][], name: string, args: number[] = []) => verdict(progs, data(audit, nr(name), args));
 
   describe(`seccomp programs for ${arch}`, () => {
     test("an allow list: its calls and @default pass, every other number gets the error action", () => {
       const progs = programs({ systemCallFilter: ["@system-service"], systemCallErrorNumber: "kill" }, arch);
-      const allowed = new Set(expandSyscallName("@system-service")!.concat(expandSyscallName("@default")!).map((n) => SYSCALL_NUMBERS[arch][n]));
+      const allowed = new Set(expandSyscallName("@system-service")!.concat(expandSyscallName("@default")!).map((n) => syscalls[n]));
       for (let n = 0; n < 460; n++) {
-        expect([n, verdict(progs, data(AUDIT_ARCH[arch], n))]).toEqual([n, allowed.has(n) ? ALLOW : KILL]);
+        expect([n, verdict(progs, data(audit, n))]).toEqual([n, allowed.has(n) ? ALLOW : KILL]);
       }
       expect(call(progs, "execve")).toBe(ALLOW);
       expect(call(progs, "swapon")).toBe(KILL);
@@ -85,7 +86,7 @@ for (const arch of ["x64", "arm64"] as const) {
       expect(call(progs, "clock_settime")).toBe(errno(30));
       expect(call(progs, "read")).toBe(ALLOW);
       expect(verdict(progs, data(0x40000003, 1))).toBe(KILL); // i386
-      if (arch === "x64") expect(verdict(progs, data(AUDIT_ARCH.x64, X32_SYSCALL_BIT + 1))).toBe(KILL);
+      if (arch === "x64") expect(verdict(progs, data(audit, foreignAbiBit! + 1))).toBe(KILL); // x32
     });
 
     test("restrict_address_families: allow list and ~ deny list on socket()'s family", () => {

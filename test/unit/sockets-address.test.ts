@@ -41,6 +41,27 @@ describe("parseListen", () => {
     expect(parseListen("fifo", "foo")).toContain("absolute path");
   });
 
+  test("netlink: a family by systemd's name or number, and the groups mask as systemd reads them", () => {
+    expect(parseListen("netlink", "kobject-uevent 1")).toEqual({ kind: "netlink", protocol: 15, groups: 1 });
+    expect(parseListen("netlink", "route 1361")).toEqual({ kind: "netlink", protocol: 0, groups: 1361 });
+    expect(parseListen("netlink", "audit")).toEqual({ kind: "netlink", protocol: 9, groups: 0 });
+    expect(parseListen("netlink", "  generic\t 0x10 ")).toEqual({ kind: "netlink", protocol: 16, groups: 16 });
+    expect(parseListen("netlink", "rdma 010")).toEqual({ kind: "netlink", protocol: 20, groups: 8 }); // strtoul base 0: octal
+    expect(parseListen("netlink", "21 4294967295")).toEqual({ kind: "netlink", protocol: 21, groups: 0xffff_ffff });
+    expect(parseListen("netlink", "uevent 1")).toContain('unknown netlink family "uevent" (route, firewall, inet-diag');
+    expect(parseListen("netlink", "toString")).toContain("unknown netlink family");
+    expect(parseListen("netlink", "")).toContain("needs a family");
+    expect(parseListen("netlink", "route -1")).toContain('netlink groups "-1" are not a number');
+    expect(parseListen("netlink", "route 4294967296")).toContain("not a number from 0 to 4294967295");
+    expect(parseListen("netlink", "route 1 2")).toContain('netlink groups "1 2"');
+    expect(parseListen("netlink", "2147483648")).toContain("unknown netlink family");
+  });
+
+  test("special files take absolute paths", () => {
+    expect(parseListen("special", "/dev/rfkill")).toEqual({ kind: "special", path: "/dev/rfkill" });
+    expect(parseListen("special", "dev/rfkill")).toContain("a special file needs an absolute path");
+  });
+
   test("what cannot be read says why", () => {
     expect(parseListen("stream", "0")).toContain("not a port");
     expect(parseListen("stream", "65536")).toContain("not a port");
@@ -92,6 +113,11 @@ describe("printing", () => {
     expect(describeListen(parseListen("datagram", "8080") as ListenSpec)).toBe("[::]:8080 (Datagram)");
     expect(describeListen(parseListen("fifo", "/run/f") as ListenSpec)).toBe("/run/f (FIFO)");
     expect(describeListen(parseListen("seqpacket", "@s") as ListenSpec)).toBe("@s (SequentialPacket)");
+    // As systemctl status prints them: the family by name (a number when systemd has none), the groups always.
+    expect(describeListen(parseListen("netlink", "kobject-uevent 1") as ListenSpec)).toBe("kobject-uevent 1 (Netlink)");
+    expect(describeListen(parseListen("netlink", "0") as ListenSpec)).toBe("route 0 (Netlink)");
+    expect(describeListen(parseListen("netlink", "21 0x3") as ListenSpec)).toBe("21 3 (Netlink)");
+    expect(describeListen(parseListen("special", "/dev/rfkill") as ListenSpec)).toBe("/dev/rfkill (Special)");
   });
 
   test("REMOTE_ADDR and REMOTE_PORT: IP peers only, IPv4-mapped shown as IPv4", () => {

@@ -37,6 +37,28 @@ describe("[[socket]] across unit files", () => {
     expect(config.units.has("b")).toBe(false);
   });
 
+  test("a symlink's path is one entry's: not another's symlink nor its socket file", () => {
+    const config = load({
+      a: `${SERVICE}[[socket]]\nlisten_datagram = "/run/a.sk"\nsymlinks = ["/run/log", "/run/b.sk"]\n`,
+      b: `${SERVICE}[[socket]]\nlisten_stream = "/run/b.sk"\n`,
+      c: `${SERVICE}[[socket]]\nlisten_fifo = "/run/c"\nsymlinks = ["/run/c-alias", "/run/log"]\n`,
+    });
+    expect(problems(config)).toEqual([
+      "units/b.toml:4:17: error: socket[0].listen_stream: /run/b.sk is already listened on by 'a' socket[0] (its symlinks)",
+      "units/c.toml:5:29: error: socket[0].symlinks[1]: /run/log is already taken by 'a' socket[0] (its symlinks)",
+    ]);
+  });
+
+  test("netlink sockets and special files are not held by one entry: each binds or opens its own, as in systemd", () => {
+    const config = load({
+      udevd: `${SERVICE}[[socket]]\nlisten_netlink = "kobject-uevent 1"\n`,
+      watcher: `${SERVICE}[[socket]]\nlisten_netlink = "kobject-uevent 1"\n[[socket]]\nlisten_special = "/dev/rfkill"\n`,
+      rfkill: `${SERVICE}[[socket]]\nlisten_special = "/dev/rfkill"\nwritable = true\n`,
+    });
+    expect(problems(config)).toEqual([]);
+    expect([...config.units.keys()].sort()).toEqual(expect.arrayContaining(["rfkill", "udevd", "watcher"]));
+  });
+
   test("the sockets of one service agree on accept", () => {
     const config = load({
       "web@": `${SERVICE}[[socket]]\nlisten_stream = 80\naccept = true\n`,

@@ -64,10 +64,14 @@ describe("timers under hearth run", () => {
 
   test("a calendar timer fires on its seconds, and a persistent one keeps its stamp", async () => {
     await poll("every5 to run twice", () => lines("every5").length >= 2, { timeoutMs: 30_000 });
-    // The timer elapsed at a second that is a multiple of 5 (a generous bound for a shared
-    // host), never before it; its service ran after that.
-    const timer = (await m.ctlJson<{ units: { trigger: { last: number } }[] }>("status", "every5.timer")).units[0]!;
-    expect(timer.trigger.last % 5000).toBeLessThan(2000);
+    // The next elapse is planned on a second that is a multiple of 5 (how late a loaded host
+    // runs it is not the calendar's business); the service ran after the slot it fired for.
+    const timer = await poll("every5 waiting for its next elapse", async () => {
+      const t = (await m.ctlJson<{ units: { trigger: { last: number; next: number | null } }[] }>("status", "every5.timer")).units[0]!;
+      return t.trigger.next !== null && t;
+    });
+    expect(timer.trigger.next! % 5000).toBe(0);
+    expect(timer.trigger.next!).toBeGreaterThan(timer.trigger.last);
     const slot = Math.floor(timer.trigger.last / 5000) * 5000;
     await poll("the service to run for that elapse", () => lines("every5").some((at) => Number(at) * 1000 >= slot));
     const stamp = await poll("the stamp of the last elapse", async () => {
@@ -80,7 +84,11 @@ describe("timers under hearth run", () => {
 
   test("list-timers shows each timer's next and last elapse and what it starts, soonest first", async () => {
     await poll("every5 to have run", () => lines("every5").length >= 1);
-    const r = await m.ctl("list-timers");
+    // Between an elapse and the end of the run it started, a timer has no next elapse ("-"): wait for it to wait.
+    const r = await poll("every5 listed with its next elapse", async () => {
+      const listed = await m.ctl("list-timers");
+      return /^\w{3} \d{4}-.*every5\.timer/m.test(listed.stdout) && listed;
+    });
     expect(r.code).toBe(0);
     const [head, ...rows] = r.stdout.trimEnd().split("\n");
     expect(head).toMatch(/^NEXT +LEFT +LAST +PASSED +UNIT +ACTIVATES$/);

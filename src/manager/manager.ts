@@ -13,7 +13,7 @@ import type { Effect, EngineEvent, JobResult, JobType, SpawnContext, TimerKind, 
 import { signalName } from "../exec/reaper.ts";
 import { cgroupBpfOptions, requiresCgroupBpf, wantsCgroupBpf } from "../exec/cgroup-bpf-options.ts";
 import { delegation } from "../exec/delegate.ts";
-import { findGroupId, findUser } from "../exec/users.ts";
+import { resolveCredentials } from "../exec/users.ts";
 import { LogRing, type LogEntry, type LogRecord } from "../log/ring.ts";
 import type { Logger } from "../log/manager-log.ts";
 import type { NotifyArrival } from "../notify/server.ts";
@@ -626,10 +626,10 @@ export class Manager {
 
   /** remove_ipc: the user's and group's IPC objects go (src/exec/ipc-cleanup.ts); root's never. */
   private removeIpcOf(unit: string, user: string | null, group: string | null) {
-    const db = this.host.userDatabase();
-    const entry = user === null ? null : findUser(db, user);
-    const owner = { uid: entry?.uid ?? null, gid: group === null ? entry?.gid ?? null : findGroupId(db, group) };
-    if (owner.uid === null && owner.gid === null) return this.unitLogger(unit).warning(`remove_ipc: no such user or group (${user ?? group})`);
+    // Read as the spawn reads them (a numeric user missing from passwd included).
+    const ids = resolveCredentials(this.host.userDatabase(), { user, group });
+    if ("error" in ids) return this.unitLogger(unit).warning(`remove_ipc: ${ids.error}`);
+    const owner = { uid: ids.uid ?? null, gid: ids.gid ?? null };
     const { removed, failed } = this.host.removeIpc(owner);
     if (removed > 0) this.unitLogger(unit).info(`remove_ipc: ${removed} IPC object(s) of ${user ?? `group ${group}`} removed`);
     for (const f of failed) this.unitLogger(unit).warning(`remove_ipc: ${f} not removed`);
